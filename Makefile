@@ -1,0 +1,50 @@
+# Front door. `make run` and `make test` each install what they need.
+SHELL := /bin/bash
+PY := /usr/bin/python3
+BUILD := build
+
+.PHONY: all deps build build-asan build-release run test unit integration fuzz bench format format-check clean
+
+all: build-release
+
+deps:
+	@scripts/deps.sh all
+
+$(BUILD)/%/build.ninja:
+	cmake --preset $* >/dev/null
+
+build-release: deps $(BUILD)/release/build.ninja
+	cmake --build --preset release
+
+build-asan: deps $(BUILD)/asan-ubsan/build.ninja
+	cmake --build --preset asan-ubsan
+
+build: build-release
+
+# The embedded demo: simulator + proxy with the stdout sink and a stats line.
+run: build-release
+	@scripts/run-demo.sh $(BUILD)/release/tickerd
+
+unit: build-asan
+	ctest --preset asan-ubsan
+
+integration: build-asan
+	TICKERD=$(CURDIR)/$(BUILD)/asan-ubsan/tickerd $(PY) -m pytest -q tests/integration
+
+test: format-check unit integration
+
+fuzz: deps $(BUILD)/fuzz/build.ninja
+	cmake --build --preset fuzz
+	scripts/fuzz.sh $(BUILD)/fuzz $${FUZZ_SECONDS:-60}
+
+bench: build-release
+	scripts/bench.sh $(BUILD)/release
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	@clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h') && echo "format: ok"
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,42 @@
+/* tickerd: market-data stream proxy. This file only dispatches. */
+#include "cmd/cmd.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: tickerd COMMAND [OPTIONS]\n"
+                 "\n"
+                 "Holds one upstream market-data connection and fans it out per event kind and\n"
+                 "ticker: to Redis pub/sub channels <prefix><kind>.<SYMBOL> and to stdout.\n"
+                 "\n"
+                 "Commands:\n"
+                 "  run       the proxy: vendor stream -> Redis channels / stdout\n"
+                 "  sim       a simulator of the vendors' streams, for tests and demos\n"
+                 "  version   print the version\n"
+                 "\n"
+                 "`tickerd COMMAND --help` lists a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "run") == 0) return td_cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "sim") == 0) return td_cmd_sim(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("tickerd %s\n", TD_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "tickerd: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return 2;
+}

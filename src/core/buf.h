@@ -1,0 +1,29 @@
+/* A growable byte buffer (always NUL-terminated for convenience). */
+#ifndef TD_CORE_BUF_H
+#define TD_CORE_BUF_H
+
+#include <stddef.h>
+
+typedef struct td_buf_s {
+    char *data;
+    size_t len;
+    size_t cap;
+} td_buf_t;
+
+#define TD_BUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
+
+void td_buf_reserve(td_buf_t *b, size_t extra); /* ensures cap >= len + extra + 1 */
+void td_buf_append(td_buf_t *b, const void *p, size_t n);
+void td_buf_appends(td_buf_t *b, const char *s);
+void td_buf_appendc(td_buf_t *b, char c);
+void td_buf_appendf(td_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends a JSON string literal (with quotes), escaping as RFC 8259 asks. */
+void td_buf_append_json_str(td_buf_t *b, const char *s, size_t n);
+void td_buf_consume(td_buf_t *b, size_t n); /* drops n bytes from the front */
+void td_buf_reset(td_buf_t *b);
+void td_buf_free(td_buf_t *b);
+
+#endif

@@ -1,0 +1,48 @@
+/* Logging to stderr. The level is checked before any argument is formatted.
+ * Secrets must never be passed to these functions. */
+#ifndef TD_CORE_LOG_H
+#define TD_CORE_LOG_H
+
+#include <stdint.h>
+
+enum td_log_level { TD_LOG_ERROR = 0, TD_LOG_WARN, TD_LOG_INFO, TD_LOG_DEBUG };
+
+extern int td_log_level_current;
+
+void td_log_set_level(int level);
+/* Returns the level for "error", "warn", "info", "debug", or -1. */
+int td_log_level_parse(const char *s);
+void td_log_set_prefix(const char *prefix); /* borrowed; e.g. "run" or "sim" */
+
+void td__log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define td_log(level, ...)                                                                         \
+    do {                                                                                           \
+        if ((level) <= td_log_level_current) td__log((level), __VA_ARGS__);                        \
+    } while (0)
+#define TD_ERR(...)   td_log(TD_LOG_ERROR, __VA_ARGS__)
+#define TD_WARN(...)  td_log(TD_LOG_WARN, __VA_ARGS__)
+#define TD_INFO(...)  td_log(TD_LOG_INFO, __VA_ARGS__)
+#define TD_DEBUG(...) td_log(TD_LOG_DEBUG, __VA_ARGS__)
+
+/* Rate limiter for repetitive log lines: at most `burst` lines per
+ * `period_ms`; what is suppressed is counted and reported with the next line
+ * that gets through. Embed one per call site. */
+typedef struct td_ratelimit_s {
+    uint64_t window_start_ms;
+    uint32_t period_ms;
+    uint32_t burst;
+    uint32_t used;
+    uint64_t suppressed;
+} td_ratelimit_t;
+
+#define TD_RATELIMIT_INIT(period_ms, burst)                                                        \
+    {                                                                                              \
+        0, (period_ms), (burst), 0, 0                                                              \
+    }
+
+/* Returns 1 if the caller may log now; *suppressed is set to the number of
+ * lines dropped since the last one that got through. */
+int td_ratelimit_ok(td_ratelimit_t *rl, uint64_t now_ms, uint64_t *suppressed);
+
+#endif

@@ -1,0 +1,288 @@
+#include "core/opt.h"
+#include "core/log.h"
+#include "core/mem.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const char *const td_opt_known_sections[] = {"run", "sim", "backfill", "clients", NULL};
+
+#define FIELD(cfg, opt, type) ((type *)((char *)(cfg) + (opt)->offset))
+
+void td_strlist_push(td_strlist_t *l, const char *s)
+{
+    l->v = td_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+    l->v[l->n++] = td_xstrdup(s);
+}
+
+void td_strlist_free(td_strlist_t *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+static const td_opt_t *find(const td_opts_t *o, const char *name)
+{
+    for (const td_opt_t *t = o->table; t->name; t++)
+        if (strcmp(t->name, name) == 0) return t;
+    return NULL;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+    static const char *yes[] = {"1", "yes", "true", "on"}, *no[] = {"0", "no", "false", "off"};
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0) return *out = 1, 0;
+        if (strcasecmp(v, no[i]) == 0) return *out = 0, 0;
+    }
+    return -1;
+}
+
+static int set_value(const td_opt_t *t, void *cfg, const char *v, char *err, size_t errlen)
+{
+    char *end;
+    switch (t->type) {
+    case TD_OPT_STR: {
+        char **p = FIELD(cfg, t, char *);
+        free(*p);
+        *p = td_xstrdup(v);
+        return 0;
+    }
+    case TD_OPT_LIST:
+        td_strlist_push(FIELD(cfg, t, td_strlist_t), v);
+        return 0;
+    case TD_OPT_BOOL:
+        if (parse_bool(v, FIELD(cfg, t, int)) == 0) return 0;
+        snprintf(err, errlen, "bad value for '%s': expected yes or no, got '%s'", t->name, v);
+        return -1;
+    case TD_OPT_INT: {
+        errno = 0;
+        long long n = strtoll(v, &end, 10);
+        if (errno || end == v || *end || (double)n < t->min || (double)n > t->max) {
+            snprintf(err, errlen,
+                     "bad value for '%s': expected an integer in [%.0f, %.0f], got '%s'", t->name,
+                     t->min, t->max, v);
+            return -1;
+        }
+        *FIELD(cfg, t, int64_t) = n;
+        return 0;
+    }
+    case TD_OPT_DOUBLE: {
+        errno = 0;
+        double d = strtod(v, &end);
+        if (errno || end == v || *end || !isfinite(d) || d < t->min || d > t->max) {
+            snprintf(err, errlen, "bad value for '%s': expected a number in [%g, %g], got '%s'",
+                     t->name, t->min, t->max, v);
+            return -1;
+        }
+        *FIELD(cfg, t, double) = d;
+        return 0;
+    }
+    }
+    return -1;
+}
+
+int td_opts_set(const td_opts_t *o, void *cfg, const char *name, const char *value, char *err,
+                size_t errlen)
+{
+    const td_opt_t *t = find(o, name);
+    if (!t) {
+        snprintf(err, errlen, "unknown option '%s'", name);
+        return -1;
+    }
+    return set_value(t, cfg, value, err, errlen);
+}
+
+void td_opts_defaults(const td_opts_t *o, void *cfg)
+{
+    char err[256];
+    for (const td_opt_t *t = o->table; t->name; t++) {
+        if (t->def && set_value(t, cfg, t->def, err, sizeof err) != 0) {
+            fprintf(stderr, "tickerd: internal error: default of --%s: %s\n", t->name, err);
+            abort();
+        }
+    }
+}
+
+typedef struct {
+    const td_opts_t *o;
+    void *cfg;
+    char *err;
+    size_t errlen;
+    int failed;
+} file_ctx;
+
+static int on_ini(void *user, const char *section, const char *name, const char *value)
+{
+    file_ctx *c = user;
+    if (c->failed) return 1; /* keep the first error only */
+    if (strcmp(section, c->o->section) != 0) {
+        for (int i = 0; td_opt_known_sections[i]; i++)
+            if (strcmp(section, td_opt_known_sections[i]) == 0) return 1; /* another command's */
+        c->failed = 1;
+        if (!*section)
+            snprintf(c->err, c->errlen, "key '%s' outside a section (start with [%s])", name,
+                     c->o->section);
+        else
+            snprintf(c->err, c->errlen, "unknown section [%s]", section);
+        return 0;
+    }
+    const td_opt_t *t = find(c->o, name);
+    if (!t) {
+        c->failed = 1;
+        snprintf(c->err, c->errlen, "unknown key '%s' in [%s]", name, section);
+        return 0;
+    }
+    if (set_value(t, c->cfg, value, c->err, c->errlen) != 0) {
+        c->failed = 1;
+        return 0;
+    }
+    return 1;
+}
+
+int td_opts_load_file(const td_opts_t *o, void *cfg, const char *path, char *err, size_t errlen)
+{
+    char msg[256] = "";
+    file_ctx c = {o, cfg, msg, sizeof msg, 0};
+    int rc = ini_parse(path, on_ini, &c);
+    if (rc == -1) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    if (rc != 0) {
+        snprintf(err, errlen, "%s:%d: %s", path, rc, c.failed ? msg : "syntax error");
+        return -1;
+    }
+    return 0;
+}
+
+static void apply_env(const td_opts_t *o, void *cfg, const unsigned char *given)
+{
+    int i = 0;
+    char err[256];
+    for (const td_opt_t *t = o->table; t->name; t++, i++) {
+        const char *v = t->env ? getenv(t->env) : NULL;
+        if (v && *v && !given[i] && set_value(t, cfg, v, err, sizeof err) != 0)
+            TD_WARN("ignoring $%s: %s", t->env, err);
+    }
+}
+
+int td_opts_parse(const td_opts_t *o, void *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+    size_t nopts = 0;
+    for (const td_opt_t *t = o->table; t->name; t++)
+        nopts++;
+    unsigned char *given = td_xcalloc(nopts + 1, 1);
+    td_opts_defaults(o, cfg);
+
+    /* First pass: help and the config file, which flags then override. */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            td_opts_help(o, stdout);
+            free(given);
+            return 1;
+        }
+        if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
+            if (i + 1 >= argc) {
+                snprintf(err, errlen, "%s needs a file name", argv[i]);
+                goto fail;
+            }
+            if (td_opts_load_file(o, cfg, argv[++i], err, errlen) != 0) goto fail;
+        }
+    }
+    /* Second pass: flags; mark them given so the environment does not win. */
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+            i++;
+            continue;
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            snprintf(err, errlen, "unexpected argument '%s' (see --help)", a);
+            goto fail;
+        }
+        char name[64];
+        const char *eq = strchr(a + 2, '='), *val = NULL;
+        size_t nl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+        if (nl >= sizeof name) nl = sizeof name - 1;
+        memcpy(name, a + 2, nl);
+        name[nl] = '\0';
+        const td_opt_t *t = find(o, name);
+        int negate = 0;
+        if (!t && strncmp(name, "no-", 3) == 0) {
+            t = find(o, name + 3);
+            if (t && t->type == TD_OPT_BOOL)
+                negate = 1;
+            else
+                t = NULL;
+        }
+        if (!t) {
+            snprintf(err, errlen, "unknown option --%s (see --help)", name);
+            goto fail;
+        }
+        if (t->type == TD_OPT_BOOL && !eq) {
+            val = negate ? "no" : "yes";
+        } else if (eq) {
+            val = eq + 1;
+        } else if (i + 1 < argc) {
+            val = argv[++i];
+        } else {
+            snprintf(err, errlen, "--%s needs a value", name);
+            goto fail;
+        }
+        if (t->flags & TD_OPT_SECRET)
+            TD_WARN("--%s on the command line is visible to other users; prefer %s%s or the "
+                    "config file",
+                    t->name, t->env ? "$" : "", t->env ? t->env : "");
+        if (t->type == TD_OPT_LIST && !given[t - o->table]) /* flags replace the file's list */
+            td_strlist_free(FIELD(cfg, t, td_strlist_t));
+        if (set_value(t, cfg, val, err, errlen) != 0) goto fail;
+        given[t - o->table] = 1;
+    }
+    apply_env(o, cfg, given);
+    free(given);
+    return 0;
+fail:
+    free(given);
+    return -1;
+}
+
+void td_opts_help(const td_opts_t *o, FILE *out)
+{
+    fprintf(out, "%s\n\n%s\n\nOptions (also as keys of section [%s] in the -c file):\n", o->usage,
+            o->about, o->section);
+    fprintf(out, "  -c, --config FILE         INI file; flags override it\n");
+    for (const td_opt_t *t = o->table; t->name; t++) {
+        char lhs[64];
+        if (t->type == TD_OPT_BOOL)
+            snprintf(lhs, sizeof lhs, "--[no-]%s", t->name);
+        else
+            snprintf(lhs, sizeof lhs, "--%s %s", t->name, t->arg ? t->arg : "VALUE");
+        fprintf(out, "  %-24s  %s", lhs, t->help);
+        if (t->def && !(t->flags & TD_OPT_SECRET)) fprintf(out, " (default: %s)", t->def);
+        if (t->env) fprintf(out, " [env %s]", t->env);
+        if (t->type == TD_OPT_LIST) fprintf(out, " [repeatable]");
+        fputc('\n', out);
+    }
+    fprintf(out, "  -h, --help                this text\n");
+}
+
+void td_opts_free(const td_opts_t *o, void *cfg)
+{
+    for (const td_opt_t *t = o->table; t->name; t++) {
+        if (t->type == TD_OPT_STR) {
+            char **p = FIELD(cfg, t, char *);
+            free(*p);
+            *p = NULL;
+        } else if (t->type == TD_OPT_LIST) {
+            td_strlist_free(FIELD(cfg, t, td_strlist_t));
+        }
+    }
+}

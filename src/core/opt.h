@@ -1,0 +1,71 @@
+/* Table-driven options: one table per subcommand drives command-line flags,
+ * the INI file section of the same name, environment fallbacks and --help,
+ * so the three can never disagree. Precedence: default < file < env < flag. */
+#ifndef TD_CORE_OPT_H
+#define TD_CORE_OPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum {
+    TD_OPT_STR,    /* char * (owned by the config; NULL if unset) */
+    TD_OPT_INT,    /* int64_t */
+    TD_OPT_DOUBLE, /* double (durations are seconds) */
+    TD_OPT_BOOL,   /* int: --name / --no-name; file: yes/no/true/false/1/0 */
+    TD_OPT_LIST,   /* td_strlist_t: repeatable, each occurrence appends */
+} td_opt_type_t;
+
+enum {
+    TD_OPT_SECRET = 1 << 0, /* never printed; flag use warns (visible in ps) */
+};
+
+typedef struct td_strlist_s {
+    char **v;
+    size_t n;
+} td_strlist_t;
+
+typedef struct td_opt_s {
+    const char *name; /* flag --name and INI key name */
+    td_opt_type_t type;
+    size_t offset;   /* of the field in the config struct */
+    double min, max; /* for INT and DOUBLE */
+    const char *def; /* default, as text; NULL for none */
+    const char *arg; /* metavar for --help, e.g. "ADDR" */
+    const char *env; /* environment variable consulted if not given as a flag */
+    unsigned flags;
+    const char *help;
+} td_opt_t;
+
+#define TD_OPT_END                                                                                 \
+    {                                                                                              \
+        NULL, 0, 0, 0, 0, NULL, NULL, NULL, 0, NULL                                                \
+    }
+
+typedef struct td_opts_s {
+    const char *section; /* "run", "sim", ... */
+    const td_opt_t *table;
+    const char *usage; /* first line of --help */
+    const char *about; /* paragraph after it */
+} td_opts_t;
+
+/* Parses defaults, then `-c FILE` (if given in argv), then the environment,
+ * then the flags. Returns 0, 1 if --help was printed (caller exits 0), or -1
+ * with a one-line message in err. argv[0] is the subcommand name. */
+int td_opts_parse(const td_opts_t *o, void *cfg, int argc, char **argv, char *err, size_t errlen);
+
+/* Lower-level steps, exposed for tests. */
+void td_opts_defaults(const td_opts_t *o, void *cfg);
+int td_opts_load_file(const td_opts_t *o, void *cfg, const char *path, char *err, size_t errlen);
+int td_opts_set(const td_opts_t *o, void *cfg, const char *name, const char *value, char *err,
+                size_t errlen);
+void td_opts_help(const td_opts_t *o, FILE *out);
+void td_opts_free(const td_opts_t *o, void *cfg);
+
+void td_strlist_push(td_strlist_t *l, const char *s);
+void td_strlist_free(td_strlist_t *l);
+
+/* Sections other subcommands own: a file may hold them all. */
+extern const char *const td_opt_known_sections[];
+
+#endif
