@@ -1,0 +1,60 @@
+/* Redis sink: publishes every event it is given to the channel
+ * <prefix><kind>.<SYMBOL> with the vendor's object as the message.
+ *
+ * hiredis async on the caller's libuv loop. Commands are pre-formatted RESP
+ * (no printf-style formatting on the hot path) and pipelined, with a cap on
+ * commands in flight. While Redis is unreachable or the cap is reached,
+ * commands wait in a bounded buffer; past that they are dropped and counted
+ * (one rate-limited log line). The sink reconnects by itself with backoff.
+ * Everything queued during a loop turn is handed to hiredis once per turn. */
+#ifndef TD_SINK_REDIS_H
+#define TD_SINK_REDIS_H
+
+#include "proto/event.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct td_redis_sink_s td_redis_sink_t;
+
+typedef struct td_redis_sink_cfg_s {
+    const char *url;       /* redis://HOST:PORT[/DB]; borrowed during _new only */
+    const char *prefix;    /* channel prefix, may be ""; copied */
+    size_t max_buffer;     /* bytes of commands kept while Redis is away (0: 64 MiB) */
+    uint32_t max_inflight; /* commands sent and not yet answered (0: 10000) */
+} td_redis_sink_cfg_t;
+
+typedef struct td_redis_sink_stats_s {
+    uint64_t published;       /* PUBLISH replies received (integer replies) */
+    uint64_t dropped;         /* events dropped: buffer full, or lost with a connection */
+    uint64_t errors;          /* error replies (logged, rate-limited) */
+    uint64_t reconnects;      /* successful connections after the first */
+    uint64_t buffered;        /* bytes waiting now (not yet given to hiredis) */
+    uint64_t buffered_events; /* commands waiting now */
+    uint64_t inflight;        /* commands given to hiredis, not yet answered */
+    int connected;
+} td_redis_sink_stats_t;
+
+/* Returns NULL (and logs why) if the URL is invalid. Connects on _start.
+ * Borrows `loop` (must outlive the sink); copies what it needs from `cfg`.
+ * Initialises two uv handles on `loop`: once _new succeeded, the sink must be
+ * released with _stop (run the loop until `done`), then _free.
+ * Sets SIGPIPE to SIG_IGN (hiredis writes with write(2)). */
+td_redis_sink_t *td_redis_sink_new(uv_loop_t *loop, const td_redis_sink_cfg_t *cfg);
+/* Starts connecting (failures are retried with backoff, never fatal).
+ * Returns 0, or -1 if already started or stopping. */
+int td_redis_sink_start(td_redis_sink_t *s);
+/* Hot path: copies what it needs from ev. Never blocks, never fails. */
+void td_redis_sink_publish(td_redis_sink_t *s, const td_event_t *ev);
+void td_redis_sink_stats(const td_redis_sink_t *s, td_redis_sink_stats_t *out);
+/* Flushes what it can (if connected or connecting: waits up to 1 s for the
+ * pending commands to be answered; whatever is left is counted as dropped),
+ * closes the connection and its handles; `done` is called once everything is
+ * closed (the loop must keep running until then; it is never called from
+ * inside _stop). Then call _free. A second _stop is ignored. Events published
+ * once the connection is closed are counted as dropped. */
+void td_redis_sink_stop(td_redis_sink_t *s, void (*done)(void *ud), void *ud);
+void td_redis_sink_free(td_redis_sink_t *s);
+
+#endif
