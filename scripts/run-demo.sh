@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The embedded default behind `make run`: the vendor simulator and tickerd
+# wired to it, no Redis, no keys, no internet. Events go to stdout as JSON
+# lines, a stats line goes to stderr every second. Ctrl-C stops both.
+set -euo pipefail
+bin=${1:-build/release/tickerd}
+port=${SIM_PORT:-$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
+rate=${SIM_RATE:-20}
+
+"$bin" sim --listen "127.0.0.1:$port" --rate "$rate" --symbols 20 --log-level warn &
+sim=$!
+trap 'kill $sim 2>/dev/null; wait $sim 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  sleep 0.1
+done
+
+echo "tickerd demo: simulator on 127.0.0.1:$port at $rate events/s; Ctrl-C to stop" >&2
+APCA_API_KEY_ID=demo APCA_API_SECRET_KEY=demo "$bin" run \
+  --url "ws://127.0.0.1:$port/v2/iex" \
+  --url "ws://127.0.0.1:$port/v1beta3/crypto/us" \
+  --url "ws://127.0.0.1:$port/v1beta1/news" \
+  --subscribe 'trades=*;quotes=*;bars=*;statuses=*;news=*' \
+  --stdout --stats-interval 1 "${@:2}"

@@ -1,0 +1,552 @@
+#include "feed/feed.h"
+#include "core/backoff.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/rng.h"
+#include "proto/alpaca.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* An outgoing message with the LWS_PRE headroom lws_write needs. */
+typedef struct omsg_s {
+    struct omsg_s *next;
+    size_t len;
+    unsigned char data[];
+} omsg;
+
+struct td_feed_s {
+    uv_loop_t *loop;
+    struct lws_context *ctx;
+    struct lws *wsi;
+    td_feed_cb_t cb;
+    void *ud;
+
+    char *url, *host, *path, *key, *secret;
+    int port, tls;
+    unsigned kinds;        /* what this stream offers */
+    int crypto;            /* symbols with '/' belong here */
+    td_subset_t want;      /* what we subscribe after each (re)connect */
+    td_subset_t requested; /* everything asked on this connection */
+    td_subset_t confirmed; /* the vendor's last confirmation */
+
+    td_feed_state_t state;
+    td_backoff_t backoff;
+    td_rng_t rng;
+    uint32_t backoff_max_ms, healthy_ms, conn_limit_ms, ping_interval_ms, ping_timeout_ms;
+    uint64_t established_ms, last_rx_ms, ping_sent_ms;
+    int ping_due, conn_limit_hit, fatal, stopping;
+
+    td_buf_t rx; /* reassembles fragmented messages */
+    omsg *out_head, *out_tail;
+
+    uv_timer_t retry_timer, watchdog;
+    int open_handles;
+    void (*stop_done)(void *ud);
+    void *stop_ud;
+
+    td_feed_stats_t st;
+    td_ratelimit_t rl_malformed;
+};
+
+const char *td_feed_state_name(td_feed_state_t s)
+{
+    static const char *names[] = {"idle",      "connecting", "authenticating", "subscribing",
+                                  "streaming", "waiting",    "stopped"};
+    return (unsigned)s < TD_ARRAY_LEN(names) ? names[s] : "?";
+}
+
+static void set_state(td_feed_t *f, td_feed_state_t s)
+{
+    f->state = f->st.state = s;
+}
+
+static void queue_msg(td_feed_t *f, const char *p, size_t n)
+{
+    omsg *m = td_xmalloc(sizeof *m + LWS_PRE + n);
+    m->next = NULL;
+    m->len = n;
+    memcpy(m->data + LWS_PRE, p, n);
+    if (f->out_tail)
+        f->out_tail->next = m;
+    else
+        f->out_head = m;
+    f->out_tail = m;
+    if (f->wsi) lws_callback_on_writable(f->wsi);
+}
+
+static void clear_out(td_feed_t *f)
+{
+    while (f->out_head) {
+        omsg *n = f->out_head->next;
+        free(f->out_head);
+        f->out_head = n;
+    }
+    f->out_tail = NULL;
+}
+
+/* Keeps from `all` what this stream carries: its kinds, and symbols of its
+ * asset class (crypto pairs contain '/'); wildcards always pass. */
+static void filter_for_stream(const td_feed_t *f, const td_subset_t *all, td_subset_t *out)
+{
+    td_subset_clear(out);
+    for (int k = 0; k < TD_KIND__COUNT; k++) {
+        if (!(f->kinds & (1u << k))) continue;
+        const td_symset_t *ss = &all->k[k];
+        out->k[k].all = ss->all;
+        for (size_t i = 0; i < ss->n; i++) {
+            int is_pair = strchr(ss->v[i], '/') != NULL;
+            if (k != TD_KIND_NEWS && is_pair != f->crypto) continue;
+            td_subset_add(out, (td_kind_t)k, ss->v[i], strlen(ss->v[i]));
+        }
+    }
+}
+
+static int parse_url(td_feed_t *f, const char *url, char *err, size_t errlen)
+{
+    char *tmp = td_xstrdup(url);
+    const char *prot, *addr, *path;
+    int port;
+    if (lws_parse_uri(tmp, &prot, &addr, &port, &path) || !*addr) {
+        snprintf(err, errlen, "bad upstream URL '%s': expected ws://HOST:PORT/PATH", url);
+        free(tmp);
+        return -1;
+    }
+    if (strcmp(prot, "ws") != 0 && strcmp(prot, "wss") != 0) {
+        snprintf(err, errlen, "bad upstream URL '%s': scheme must be ws or wss", url);
+        free(tmp);
+        return -1;
+    }
+    f->tls = strcmp(prot, "wss") == 0;
+    f->port = port;
+    f->host = td_xstrdup(addr);
+    /* lws_parse_uri drops the leading '/'. */
+    size_t n = strlen(path);
+    f->path = td_xmalloc(n + 2);
+    f->path[0] = '/';
+    memcpy(f->path + 1, path, n + 1);
+    free(tmp);
+    f->crypto = strstr(f->path, "/crypto") != NULL;
+    if (strstr(f->path, "/news"))
+        f->kinds = TD_ALPACA_NEWS_KINDS;
+    else if (f->crypto)
+        f->kinds = TD_ALPACA_CRYPTO_KINDS;
+    else
+        f->kinds = TD_ALPACA_STOCK_KINDS;
+    return 0;
+}
+
+static uint32_t ms(double s)
+{
+    return (uint32_t)(s * 1000.0 + 0.5);
+}
+
+td_feed_t *td_feed_new(struct lws_context *ctx, uv_loop_t *loop, const td_feed_cfg_t *cfg,
+                       const td_feed_cb_t *cb, void *ud, char *err, size_t errlen)
+{
+    td_feed_t *f = td_xcalloc(1, sizeof *f);
+    if (parse_url(f, cfg->url, err, errlen) != 0) {
+        free(f);
+        return NULL;
+    }
+    f->ctx = ctx;
+    f->loop = loop;
+    f->cb = *cb;
+    f->ud = ud;
+    f->url = td_xstrdup(cfg->url);
+    f->key = td_xstrdup(cfg->key ? cfg->key : "");
+    f->secret = td_xstrdup(cfg->secret ? cfg->secret : "");
+    td_subset_init(&f->want);
+    td_subset_init(&f->requested);
+    td_subset_init(&f->confirmed);
+    filter_for_stream(f, cfg->subs, &f->want);
+    td_backoff_init(&f->backoff, ms(cfg->backoff_min_s), ms(cfg->backoff_max_s));
+    td_rng_seed(&f->rng, cfg->seed ^ (uint64_t)td_now_ns());
+    f->healthy_ms = ms(cfg->healthy_s);
+    f->conn_limit_ms = ms(cfg->conn_limit_backoff_s);
+    f->ping_interval_ms = ms(cfg->ping_interval_s);
+    f->ping_timeout_ms = ms(cfg->ping_timeout_s);
+    f->rl_malformed = (td_ratelimit_t)TD_RATELIMIT_INIT(10000, 3);
+    uv_timer_init(loop, &f->retry_timer);
+    uv_timer_init(loop, &f->watchdog);
+    f->retry_timer.data = f->watchdog.data = f;
+    f->open_handles = 2;
+    set_state(f, TD_FEED_IDLE);
+    if (td_subset_empty(&f->want))
+        TD_WARN("upstream %s: nothing in --subscribe is carried by this stream", f->url);
+    return f;
+}
+
+const char *td_feed_url(const td_feed_t *f)
+{
+    return f->url;
+}
+
+void td_feed_stats(const td_feed_t *f, td_feed_stats_t *out)
+{
+    *out = f->st;
+}
+
+static void connect_now(td_feed_t *f);
+
+static void on_retry(uv_timer_t *t)
+{
+    connect_now(t->data);
+}
+
+static void schedule_reconnect(td_feed_t *f, const char *why)
+{
+    if (f->stopping || f->fatal) return;
+    uint64_t now = td_mono_ms();
+    if (f->established_ms && now - f->established_ms >= f->healthy_ms)
+        td_backoff_reset(&f->backoff);
+    uint32_t delay;
+    if (f->conn_limit_hit) {
+        /* Another instance holds the account: wait long, with ±10 % jitter
+         * so two standbys do not retry in lockstep. */
+        delay = f->conn_limit_ms - f->conn_limit_ms / 10 +
+                (uint32_t)td_rng_below(&f->rng, f->conn_limit_ms / 5 + 1);
+        f->conn_limit_hit = 0;
+    } else {
+        delay = td_backoff_next(&f->backoff, td_rng_next(&f->rng));
+    }
+    TD_WARN("upstream %s: %s; reconnecting in %.1fs", f->url, why, delay / 1000.0);
+    set_state(f, TD_FEED_WAITING);
+    uv_timer_start(&f->retry_timer, on_retry, delay, 0);
+}
+
+static void connect_now(td_feed_t *f)
+{
+    struct lws_client_connect_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.context = f->ctx;
+    ci.address = f->host;
+    ci.port = f->port;
+    ci.path = f->path;
+    ci.host = f->host;
+    ci.origin = f->host;
+    ci.ssl_connection = f->tls ? LCCSCF_USE_SSL : 0;
+    ci.protocol = NULL;
+    ci.local_protocol_name = td_feed_protocol.name;
+    ci.opaque_user_data = f;
+    ci.pwsi = &f->wsi;
+    f->established_ms = 0;
+    f->rx.len = 0;
+    clear_out(f);
+    set_state(f, TD_FEED_CONNECTING);
+    TD_DEBUG("upstream %s: connecting", f->url);
+    if (!lws_client_connect_via_info(&ci)) {
+        f->wsi = NULL;
+        schedule_reconnect(f, "connect failed");
+    }
+}
+
+static void kill_conn(td_feed_t *f, const char *why)
+{
+    if (!f->wsi) return;
+    TD_WARN("upstream %s: %s; closing", f->url, why);
+    lws_set_timeout(f->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+    td_feed_t *f = t->data;
+    if (!f->wsi || !f->established_ms) return;
+    uint64_t now = td_mono_ms();
+    if (f->state < TD_FEED_STREAMING && now - f->established_ms > 15000) {
+        kill_conn(f, "no greeting, auth or subscription answer within 15s");
+        return;
+    }
+    if (f->ping_sent_ms) {
+        if (f->last_rx_ms >= f->ping_sent_ms) {
+            f->ping_sent_ms = 0;
+        } else if (now - f->ping_sent_ms >= f->ping_timeout_ms) {
+            char why[96];
+            snprintf(why, sizeof why, "upstream mute for %.1fs (no data, no pong)",
+                     (now - f->last_rx_ms) / 1000.0);
+            f->ping_sent_ms = 0;
+            kill_conn(f, why);
+        }
+        return;
+    }
+    if (now - f->last_rx_ms >= f->ping_interval_ms) {
+        f->ping_due = 1;
+        f->ping_sent_ms = now;
+        lws_callback_on_writable(f->wsi);
+    }
+}
+
+void td_feed_start(td_feed_t *f)
+{
+    uint32_t tick = f->ping_timeout_ms < 2000 ? f->ping_timeout_ms / 2 + 1 : 1000;
+    uv_timer_start(&f->watchdog, on_watchdog, tick, tick);
+    connect_now(f);
+}
+
+static void send_subscribe(td_feed_t *f)
+{
+    if (td_subset_empty(&f->want)) {
+        set_state(f, TD_FEED_STREAMING);
+        return;
+    }
+    td_buf_t b = TD_BUF_INIT;
+    td_alpaca_build_sub(&b, "subscribe", &f->want, f->kinds);
+    td_subset_copy(&f->requested, &f->want);
+    queue_msg(f, b.data, b.len);
+    td_buf_free(&b);
+    set_state(f, TD_FEED_SUBSCRIBING);
+}
+
+static void add_confirmed(void *ud, td_kind_t k, const char *sym, size_t n)
+{
+    td_subset_add(ud, k, sym, n);
+}
+
+/* Lists what was requested but is not in the last confirmation. */
+static void log_unfit(td_feed_t *f)
+{
+    td_buf_t b = TD_BUF_INIT;
+    size_t count = 0;
+    for (int k = 0; k < TD_KIND__COUNT; k++) {
+        const td_symset_t *ss = &f->requested.k[k];
+        for (size_t i = 0; i < ss->n; i++) {
+            if (td_subset_has(&f->confirmed, (td_kind_t)k, ss->v[i], strlen(ss->v[i]))) continue;
+            if (count++ < 50)
+                td_buf_appendf(&b, "%s%s.%s", b.len ? " " : "", td_kind_name(k), ss->v[i]);
+        }
+    }
+    TD_ERR("upstream %s: symbol limit exceeded (405): %zu subscription(s) did not fit: %s%s",
+           f->url, count, b.len ? b.data : "(none named)", count > 50 ? " ..." : "");
+    td_buf_free(&b);
+}
+
+static void fatal(td_feed_t *f, const char *why)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "upstream %s: %s", f->url, why);
+    TD_ERR("%s", msg);
+    f->fatal = 1;
+    kill_conn(f, "fatal vendor error");
+    if (f->cb.on_fatal) f->cb.on_fatal(f->ud, msg);
+}
+
+static void on_error(td_feed_t *f, const td_alpaca_ctl_t *c)
+{
+    char why[160];
+    switch (c->code) {
+    case 402:
+        fatal(f, "auth failed (402): check the key and secret (APCA_API_KEY_ID, "
+                 "APCA_API_SECRET_KEY)");
+        return;
+    case 409:
+        snprintf(why, sizeof why, "insufficient subscription (409): the plan does not include %s",
+                 f->path);
+        fatal(f, why);
+        return;
+    case 405:
+        log_unfit(f);
+        return;
+    case 406:
+        f->st.conn_limit++;
+        f->conn_limit_hit = 1;
+        TD_ERR("upstream %s: connection limit exceeded (406): another instance holds this "
+               "account's connection; backing off %.0fs instead of fighting for it",
+               f->url, f->conn_limit_ms / 1000.0);
+        kill_conn(f, "connection limit exceeded");
+        return;
+    default:
+        TD_WARN("upstream %s: vendor error %d: %.*s", f->url, c->code, (int)c->msg_len,
+                c->msg ? c->msg : "");
+    }
+}
+
+static void on_control(void *ud, const td_alpaca_ctl_t *c)
+{
+    td_feed_t *f = ud;
+    switch (c->type) {
+    case TD_ALPACA_CTL_CONNECTED:
+        if (f->state == TD_FEED_AUTHENTICATING) {
+            td_buf_t b = TD_BUF_INIT;
+            td_alpaca_build_auth(&b, f->key, f->secret);
+            queue_msg(f, b.data, b.len);
+            td_buf_free(&b);
+        }
+        break;
+    case TD_ALPACA_CTL_AUTHENTICATED:
+        TD_INFO("upstream %s: authenticated", f->url);
+        send_subscribe(f);
+        break;
+    case TD_ALPACA_CTL_SUBSCRIPTION:
+        td_subset_clear(&f->confirmed);
+        td_alpaca_subscription_each(c->raw, c->raw_len, add_confirmed, &f->confirmed);
+        if (f->state != TD_FEED_STREAMING)
+            TD_INFO("upstream %s: subscribed, streaming (%.*s)", f->url,
+                    (int)(c->raw_len > 300 ? 300 : c->raw_len), c->raw);
+        set_state(f, TD_FEED_STREAMING);
+        break;
+    case TD_ALPACA_CTL_ERROR:
+        on_error(f, c);
+        break;
+    case TD_ALPACA_CTL_SUCCESS:
+        TD_INFO("upstream %s: %.*s", f->url, (int)c->msg_len, c->msg ? c->msg : "");
+        break;
+    }
+}
+
+static void on_event(void *ud, const td_event_t *ev)
+{
+    td_feed_t *f = ud;
+    f->cb.on_event(f->ud, ev);
+}
+
+static void handle_message(td_feed_t *f, const char *p, size_t n)
+{
+    static const td_alpaca_cb_t cbs = {on_event, on_control};
+    td_alpaca_stats_t s = {0};
+    int rc = td_alpaca_split(p, n, &cbs, f, &s);
+    f->st.frames++;
+    f->st.events += s.events;
+    f->st.unknown += s.unknown;
+    f->st.bytes += n;
+    if (rc != TD_ALPACA_OK) {
+        uint64_t suppressed;
+        f->st.malformed++;
+        if (td_ratelimit_ok(&f->rl_malformed, td_mono_ms(), &suppressed)) {
+            char preview[64];
+            size_t m = n < 60 ? n : 60;
+            for (size_t i = 0; i < m; i++)
+                preview[i] = (p[i] >= 0x20 && p[i] < 0x7f) ? p[i] : '.';
+            preview[m] = '\0';
+            TD_WARN("upstream %s: malformed frame skipped (%zu bytes: %s%s; %llu suppressed)",
+                    f->url, n, preview, n > m ? "..." : "", (unsigned long long)suppressed);
+        }
+    }
+}
+
+static void on_receive(td_feed_t *f, struct lws *wsi, const char *in, size_t len)
+{
+    int final = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
+    f->last_rx_ms = td_mono_ms();
+    if (final && f->rx.len == 0) { /* the common case: no copy */
+        handle_message(f, in, len);
+        return;
+    }
+    if (f->rx.len + len > (64u << 20)) {
+        TD_WARN("upstream %s: message over 64 MiB dropped", f->url);
+        f->rx.len = 0;
+        f->st.malformed++;
+        return;
+    }
+    td_buf_append(&f->rx, in, len);
+    if (final) {
+        handle_message(f, f->rx.data, f->rx.len);
+        f->rx.len = 0;
+        if (f->rx.cap > (1u << 20)) td_buf_free(&f->rx); /* do not keep a huge buffer */
+    }
+}
+
+static int on_writeable(td_feed_t *f, struct lws *wsi)
+{
+    if (f->ping_due) {
+        unsigned char ping[LWS_PRE + 4];
+        f->ping_due = 0;
+        if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0) return -1;
+    } else if (f->out_head) {
+        omsg *m = f->out_head;
+        if (lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT) < (int)m->len) return -1;
+        f->out_head = m->next;
+        if (!f->out_head) f->out_tail = NULL;
+        free(m);
+    }
+    if (f->out_head || f->ping_due) lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static void on_closed(td_feed_t *f, struct lws *wsi, const char *why)
+{
+    if (f->wsi != wsi && f->wsi) return;
+    f->wsi = NULL;
+    f->ping_sent_ms = 0;
+    f->ping_due = 0;
+    clear_out(f);
+    if (f->stopping) {
+        set_state(f, TD_FEED_STOPPED);
+        return;
+    }
+    schedule_reconnect(f, why);
+}
+
+static int feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                         size_t len)
+{
+    td_feed_t *f = wsi ? lws_get_opaque_user_data(wsi) : NULL;
+    char why[160];
+    if (!f) return lws_callback_http_dummy(wsi, reason, user, in, len);
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        snprintf(why, sizeof why, "connect failed: %s", in ? (const char *)in : "unknown error");
+        on_closed(f, wsi, why);
+        break;
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        f->established_ms = f->last_rx_ms = td_mono_ms();
+        f->st.connects++;
+        if (f->st.connects > 1) f->st.reconnects++;
+        TD_INFO("upstream %s: connected", f->url);
+        set_state(f, TD_FEED_AUTHENTICATING);
+        break;
+    case LWS_CALLBACK_CLIENT_RECEIVE:
+        on_receive(f, wsi, in, len);
+        break;
+    case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
+        f->last_rx_ms = td_mono_ms();
+        break;
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+        return on_writeable(f, wsi);
+    case LWS_CALLBACK_CLIENT_CLOSED:
+        on_closed(f, wsi, "connection closed");
+        break;
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (f->wsi == wsi) on_closed(f, wsi, "connection lost");
+        break;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+const struct lws_protocols td_feed_protocol = {"td-feed", feed_callback, 0, 1 << 16, 0, NULL, 0};
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    td_feed_t *f = h->data;
+    if (--f->open_handles == 0 && f->stop_done) f->stop_done(f->stop_ud);
+}
+
+void td_feed_stop(td_feed_t *f, void (*done)(void *ud), void *ud)
+{
+    f->stopping = 1;
+    f->stop_done = done;
+    f->stop_ud = ud;
+    if (f->wsi) lws_set_timeout(f->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    uv_close((uv_handle_t *)&f->retry_timer, on_handle_closed);
+    uv_close((uv_handle_t *)&f->watchdog, on_handle_closed);
+}
+
+void td_feed_free(td_feed_t *f)
+{
+    if (!f) return;
+    clear_out(f);
+    td_buf_free(&f->rx);
+    td_subset_free(&f->want);
+    td_subset_free(&f->requested);
+    td_subset_free(&f->confirmed);
+    free(f->url);
+    free(f->host);
+    free(f->path);
+    if (f->secret) memset(f->secret, 0, strlen(f->secret));
+    free(f->key);
+    free(f->secret);
+    free(f);
+}

@@ -1,0 +1,77 @@
+/* The upstream feed: one WebSocket connection to a vendor stream (Alpaca
+ * dialect), on libwebsockets over the caller's libuv loop.
+ *
+ * connect → greeting → auth → subscribe (the current set) → stream. On any
+ * drop it reconnects with exponential backoff and jitter (reset once a
+ * connection has been healthy for a while) and resubscribes. A watchdog pings
+ * a quiet connection and drops one that answers neither data nor pong.
+ * Vendor errors are handled per PROTOCOLS.md §1.5: 406 (another instance
+ * holds the account) backs off long and never fights; 402 and 409 are fatal
+ * and reported through on_fatal; 405 is logged with the symbols that did
+ * not fit. */
+#ifndef TD_FEED_FEED_H
+#define TD_FEED_FEED_H
+
+#include "proto/event.h"
+#include "proto/sub.h"
+
+#include <libwebsockets.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct td_feed_s td_feed_t;
+
+typedef enum td_feed_state_e {
+    TD_FEED_IDLE,
+    TD_FEED_CONNECTING,
+    TD_FEED_AUTHENTICATING,
+    TD_FEED_SUBSCRIBING,
+    TD_FEED_STREAMING,
+    TD_FEED_WAITING, /* backing off before the next attempt */
+    TD_FEED_STOPPED,
+} td_feed_state_t;
+
+typedef struct td_feed_cfg_s {
+    const char *url;                     /* ws://HOST:PORT/PATH or wss://…; copied */
+    const char *key;                     /* copied; never logged */
+    const char *secret;                  /* copied; never logged */
+    const td_subset_t *subs;             /* what to subscribe; copied, filtered per stream */
+    double backoff_min_s, backoff_max_s; /* reconnect schedule */
+    double healthy_s;                    /* a connection up this long resets the schedule */
+    double conn_limit_backoff_s;         /* delay after 406 connection limit exceeded */
+    double ping_interval_s;              /* ping after this much silence */
+    double ping_timeout_s;               /* drop if no pong (or data) this long after a ping */
+    uint64_t seed;                       /* jitter */
+} td_feed_cfg_t;
+
+typedef struct td_feed_cb_s {
+    void (*on_event)(void *ud, const td_event_t *ev);
+    /* A vendor answer that retrying cannot fix (402 auth failed, 409
+     * insufficient subscription). The feed stops itself first. */
+    void (*on_fatal)(void *ud, const char *why);
+} td_feed_cb_t;
+
+typedef struct td_feed_stats_s {
+    uint64_t frames, events, malformed, unknown, bytes;
+    uint64_t connects;   /* connections established */
+    uint64_t reconnects; /* connections established after the first */
+    uint64_t conn_limit; /* 406 answers */
+    td_feed_state_t state;
+} td_feed_stats_t;
+
+/* The protocol entry the lws context must list for feeds to work. */
+extern const struct lws_protocols td_feed_protocol;
+
+/* Returns NULL with a message in err if the config is unusable. */
+td_feed_t *td_feed_new(struct lws_context *ctx, uv_loop_t *loop, const td_feed_cfg_t *cfg,
+                       const td_feed_cb_t *cb, void *ud, char *err, size_t errlen);
+void td_feed_start(td_feed_t *f);
+/* Stops reconnecting, closes the connection and the feed's handles; `done`
+ * runs once they are closed. The lws context may be destroyed after _stop. */
+void td_feed_stop(td_feed_t *f, void (*done)(void *ud), void *ud);
+void td_feed_free(td_feed_t *f);
+void td_feed_stats(const td_feed_t *f, td_feed_stats_t *out);
+const char *td_feed_url(const td_feed_t *f);
+const char *td_feed_state_name(td_feed_state_t s);
+
+#endif
