@@ -1,0 +1,34 @@
+/* Fuzz target: Alpaca client → server message parser. */
+#include "proto/alpaca_client.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    /* A copy of exactly `size` bytes, so reads past the end are caught. */
+    char *s = malloc(size ? size : 1);
+    if (!s) return 0;
+    if (size) memcpy(s, data, size);
+    td_alpaca_client_msg_t m;
+    td_alpaca_client_msg_init(&m);
+    int rc = td_alpaca_client_parse(s, size, &m);
+    if (rc == 0) {
+        if (m.action == TD_ALPACA_CLIENT_NONE) abort();
+        if (m.has_key && strlen(m.key) > m.key_len) abort();
+        if (m.key_len > TD_ALPACA_CLIENT_CRED_MAX) abort();
+        for (int k = 0; k < TD_KIND__COUNT; k++)
+            for (size_t i = 0; i < m.sub.k[k].n; i++)
+                if (!td_subset_has(&m.sub, (td_kind_t)k, m.sub.k[k].v[i], strlen(m.sub.k[k].v[i])))
+                    abort();
+    } else if (m.action != TD_ALPACA_CLIENT_NONE || !td_subset_empty(&m.sub)) {
+        abort();
+    }
+    (void)td_alpaca_client_strerror(rc);
+    td_alpaca_client_msg_free(&m);
+    free(s);
+    return 0;
+}

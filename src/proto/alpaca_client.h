@@ -1,0 +1,72 @@
+/* Alpaca market-data stream, client → server messages (PROTOCOLS.md §1.3,
+ * §1.4), sans-I/O. Used by the simulator and by the WebSocket gateway to
+ * read what a client sends:
+ *
+ *   {"action":"auth","key":"PK…","secret":"…"}
+ *   {"action":"subscribe","trades":["AAPL"],"quotes":["*"],"bars":null,…}
+ *   {"action":"unsubscribe","bars":["*"]}
+ *
+ * One complete text message in, one td_alpaca_client_msg_t out. Strings are
+ * JSON-decoded (\uXXXX included). Channel lists may be null or empty (the Go
+ * SDK sends every key); a non-empty list under a word that is not a channel
+ * is an error, so is a symbol that is not a string of printable ASCII. */
+#ifndef TD_PROTO_ALPACA_CLIENT_H
+#define TD_PROTO_ALPACA_CLIENT_H
+
+#include "proto/sub.h"
+
+#include <stddef.h>
+
+#define TD_ALPACA_CLIENT_CRED_MAX   256 /* bytes of a decoded key or secret */
+#define TD_ALPACA_CLIENT_SYMBOL_MAX 64  /* bytes of a symbol */
+
+#define TD_ALPACA_CLIENT_ERRNO_MAP(XX)                                                             \
+    XX(EMALFORMED, -1, "malformed JSON or not an object")                                          \
+    XX(EACTION, -2, "missing or unknown action")                                                   \
+    XX(ESYMBOL, -3, "bad symbol")                                                                  \
+    XX(ECHANNEL, -4, "unknown channel word")                                                       \
+    XX(ETOOLONG, -5, "key or secret too long")
+
+enum {
+    TD_ALPACA_CLIENT_OK = 0,
+#define XX(name, code, text) TD_ALPACA_CLIENT_##name = (code),
+    TD_ALPACA_CLIENT_ERRNO_MAP(XX)
+#undef XX
+};
+
+typedef enum td_alpaca_client_action_e {
+    TD_ALPACA_CLIENT_NONE = 0, /* not parsed, or parse failed */
+    TD_ALPACA_CLIENT_AUTH,
+    TD_ALPACA_CLIENT_SUBSCRIBE,
+    TD_ALPACA_CLIENT_UNSUBSCRIBE,
+} td_alpaca_client_action_t;
+
+typedef struct td_alpaca_client_msg_s {
+    td_alpaca_client_action_t action;
+    /* auth: decoded, NUL-terminated; has_* is 0 if the key was absent or
+     * not a string. */
+    int has_key, has_secret;
+    char key[TD_ALPACA_CLIENT_CRED_MAX + 1];
+    char secret[TD_ALPACA_CLIENT_CRED_MAX + 1];
+    size_t key_len, secret_len;
+    /* subscribe / unsubscribe: the symbols named per kind ("*" sets the
+     * kind's wildcard). `kinds` is the bitmask (1u << kind) of kinds named
+     * with a non-empty list. */
+    td_subset_t sub;
+    unsigned kinds;
+} td_alpaca_client_msg_t;
+
+void td_alpaca_client_msg_init(td_alpaca_client_msg_t *m);
+/* Releases the symbol lists; m may be parsed into again after init. */
+void td_alpaca_client_msg_free(td_alpaca_client_msg_t *m);
+
+/* Parses one message (borrowed; need not be NUL-terminated) into m, which
+ * must have been initialised (its previous content is replaced). Returns
+ * TD_ALPACA_CLIENT_OK or a negative TD_ALPACA_CLIENT_E* code; on error
+ * m->action is NONE and m->sub is empty. */
+int td_alpaca_client_parse(const char *s, size_t n, td_alpaca_client_msg_t *m);
+
+/* Static text for a TD_ALPACA_CLIENT_* code. */
+const char *td_alpaca_client_strerror(int code);
+
+#endif

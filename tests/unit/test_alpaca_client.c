@@ -1,0 +1,236 @@
+/* Unit tests: Alpaca client → server message parser (proto/alpaca_client). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "proto/alpaca_client.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int parse(td_alpaca_client_msg_t *m, const char *s)
+{
+    return td_alpaca_client_parse(s, strlen(s), m);
+}
+
+static int has(const td_alpaca_client_msg_t *m, td_kind_t k, const char *sym)
+{
+    return td_subset_has(&m->sub, k, sym, strlen(sym));
+}
+
+static void test_auth(void **state)
+{
+    (void)state;
+    td_alpaca_client_msg_t m;
+    td_alpaca_client_msg_init(&m);
+    assert_int_equal(parse(&m, "{\"action\":\"auth\",\"key\":\"PK123\",\"secret\":\"s3cr3t\"}"), 0);
+    assert_int_equal(m.action, TD_ALPACA_CLIENT_AUTH);
+    assert_true(m.has_key);
+    assert_true(m.has_secret);
+    assert_string_equal(m.key, "PK123");
+    assert_int_equal(m.key_len, 5);
+    assert_string_equal(m.secret, "s3cr3t");
+    /* order does not matter, whitespace allowed, escapes decoded */
+    assert_int_equal(parse(&m, " {\"secret\" : \"a\\\"b\\u00e9\\ud83d\\ude00\", \"key\":\"k\\/1\","
+                               "\"action\":\"auth\", \"extra\":[1,2]}\n"),
+                     0);
+    assert_int_equal(m.action, TD_ALPACA_CLIENT_AUTH);
+    assert_string_equal(m.key, "k/1");
+    assert_string_equal(m.secret, "a\"b\xc3\xa9\xf0\x9f\x98\x80");
+    assert_int_equal(m.secret_len, 9);
+    /* missing or non-string credentials are reported as absent */
+    assert_int_equal(parse(&m, "{\"action\":\"auth\",\"key\":42}"), 0);
+    assert_int_equal(m.action, TD_ALPACA_CLIENT_AUTH);
+    assert_false(m.has_key);
+    assert_false(m.has_secret);
+    td_alpaca_client_msg_free(&m);
+}
+
+static void test_auth_too_long(void **state)
+{
+    (void)state;
+    td_alpaca_client_msg_t m;
+    td_alpaca_client_msg_init(&m);
+    char buf[1024];
+    char key[TD_ALPACA_CLIENT_CRED_MAX + 2];
+    memset(key, 'A', sizeof key - 1);
+    key[sizeof key - 1] = '\0';
+    snprintf(buf, sizeof buf, "{\"action\":\"auth\",\"key\":\"%s\",\"secret\":\"x\"}", key);
+    assert_int_equal(parse(&m, buf), TD_ALPACA_CLIENT_ETOOLONG);
+    assert_int_equal(m.action, TD_ALPACA_CLIENT_NONE);
+    key[sizeof key - 2] = '\0'; /* exactly the maximum */
+    snprintf(buf, sizeof buf, "{\"action\":\"auth\",\"key\":\"%s\",\"secret\":\"x\"}", key);
+    assert_int_equal(parse(&m, buf), 0);
+    assert_int_equal(m.key_len, TD_ALPACA_CLIENT_CRED_MAX);
+    td_alpaca_client_msg_free(&m);
+}
+
+static void test_subscribe(void **state)
+{
+    (void)state;
+    td_alpaca_client_msg_t m;
+    td_alpaca_client_msg_init(&m);
+    assert_int_equal(parse(&m,
+                           "{\"action\":\"subscribe\",\"trades\":[\"AAPL\"],\"quotes\":[\"AMD\","
+                           "\"CLDR\"],\"bars\":[\"*\"],\"dailyBars\":[\"VOO\"],\"statuses\":"
+                           "[\"*\"]}"),
+                     0);
+    assert_int_equal(m.action, TD_ALPACA_CLIENT_SUBSCRIBE);
+    assert_true(has(&m, TD_KIND_TRADE, "AAPL"));
+    assert_false(has(&m, TD_KIND_TRADE, "AMD"));
+    assert_true(has(&m, TD_KIND_QUOTE, "AMD"));
+    assert_true(has(&m, TD_KIND_QUOTE, "CLDR"));
+    assert_true(m.sub.k[TD_KIND_BAR].all);
+    assert_int_equal(m.sub.k[TD_KIND_BAR].n, 0);
+    assert_true(has(&m, TD_KIND_BAR, "ANYTHING"));
+    assert_true(has(&m, TD_KIND_DAILY_BAR, "VOO"));
+    assert_true(m.sub.k[TD_KIND_STATUS].all);
+    assert_int_equal(m.kinds, (1u << TD_KIND_TRADE) | (1u << TD_KIND_QUOTE) | (1u << TD_KIND_BAR) |
+                                  (1u << TD_KIND_DAILY_BAR) | (1u << TD_KIND_STATUS));
+    /* a second parse replaces the first result */
+    assert_int_equal(parse(&m, "{\"action\":\"unsubscribe\",\"bars\":[\"*\"]}"), 0);
+    assert_int_equal(m.action, TD_ALPACA_CLIENT_UNSUBSCRIBE);
+    assert_true(m.sub.k[TD_KIND_BAR].all);
+    assert_false(has(&m, TD_KIND_TRADE, "AAPL"));
+    assert_int_equal(m.kinds, 1u << TD_KIND_BAR);
+    td_alpaca_client_msg_free(&m);
+}
+
+static void test_null_and_empty(void **state)
+{
+    (void)state;
+    td_alpaca_client_msg_t m;
+    td_alpaca_client_msg_init(&m);
+    /* What the Go SDK sends: every key, null or [] when unused, plus words
+     * that are not channels of this stream and unknown words with null. */
+    assert_int_equal(parse(&m,
+                           "{\"action\":\"subscribe\",\"trades\":[\"AAPL\",\"AAPL\"],\"quotes\":"
+                           "null,\"bars\":[],\"updatedBars\":null,\"dailyBars\":[],"
+                           "\"statuses\":null,\"imbalances\":null,\"lulds\":[],"
+                           "\"cancelErrors\":[\"AAPL\"],\"corrections\":[\"AAPL\"],"
+                           "\"orderbooks\":null,\"news\":[],\"pricing\":null,\"future\":[]}"),
+                     0);
+    assert_int_equal(m.action, TD_ALPACA_CLIENT_SUBSCRIBE);
+    assert_int_equal(m.sub.k[TD_KIND_TRADE].n, 1);
+    assert_int_equal(m.kinds, (1u << TD_KIND_TRADE) | (1u << TD_KIND_CANCEL_ERROR) |
+                                  (1u << TD_KIND_CORRECTION));
+    assert_int_equal(m.sub.k[TD_KIND_QUOTE].n, 0);
+    assert_false(m.sub.k[TD_KIND_QUOTE].all);
+    /* nothing at all is a valid (empty) subscribe */
+    assert_int_equal(parse(&m, "{\"action\":\"subscribe\"}"), 0);
+    assert_int_equal(m.kinds, 0);
+    assert_true(td_subset_empty(&m.sub));
+    td_alpaca_client_msg_free(&m);
+}
+
+static void test_wildcard_and_symbols(void **state)
+{
+    (void)state;
+    td_alpaca_client_msg_t m;
+    td_alpaca_client_msg_init(&m);
+    assert_int_equal(parse(&m, "{\"action\":\"subscribe\",\"trades\":[\"*\",\"BRK.B\",\"BTC/USD\"],"
+                               "\"news\":[\"*\"]}"),
+                     0);
+    assert_true(m.sub.k[TD_KIND_TRADE].all);
+    assert_int_equal(m.sub.k[TD_KIND_TRADE].n, 2);
+    assert_true(has(&m, TD_KIND_TRADE, "BRK.B"));
+    assert_true(m.sub.k[TD_KIND_NEWS].all);
+    assert_int_equal(m.kinds, (1u << TD_KIND_TRADE) | (1u << TD_KIND_NEWS));
+    td_alpaca_client_msg_free(&m);
+}
+
+static void expect(const char *s, int code)
+{
+    td_alpaca_client_msg_t m;
+    td_alpaca_client_msg_init(&m);
+    int rc = parse(&m, s);
+    if (rc != code)
+        fail_msg("%s: got %d (%s), want %d", s, rc, td_alpaca_client_strerror(rc), code);
+    if (code != 0) {
+        assert_int_equal(m.action, TD_ALPACA_CLIENT_NONE);
+        assert_true(td_subset_empty(&m.sub));
+        assert_int_equal(m.kinds, 0);
+    }
+    td_alpaca_client_msg_free(&m);
+}
+
+static void test_malformed(void **state)
+{
+    (void)state;
+    expect("", TD_ALPACA_CLIENT_EMALFORMED);
+    expect("   ", TD_ALPACA_CLIENT_EMALFORMED);
+    expect("{", TD_ALPACA_CLIENT_EMALFORMED);
+    expect("{\"action\":\"auth\"", TD_ALPACA_CLIENT_EMALFORMED);
+    expect("[{\"action\":\"auth\"}]", TD_ALPACA_CLIENT_EMALFORMED);
+    expect("\"auth\"", TD_ALPACA_CLIENT_EMALFORMED);
+    expect("{\"action\":\"auth\"} {}", TD_ALPACA_CLIENT_EMALFORMED);
+    expect("{\"action\":\"auth\"}x", TD_ALPACA_CLIENT_EMALFORMED);
+    expect("{action:\"auth\"}", TD_ALPACA_CLIENT_EMALFORMED);
+    expect("{\"action\":\"auth\",\"key\":\"a\\qb\"}", TD_ALPACA_CLIENT_EMALFORMED);
+    expect("{\"action\":\"auth\",\"key\":\"a\\ud800\"}", TD_ALPACA_CLIENT_EMALFORMED);
+    expect("{\"action\":\"auth\",\"key\":\"a\x01\"}", TD_ALPACA_CLIENT_EMALFORMED);
+    /* a known channel word must hold a list or null */
+    expect("{\"action\":\"subscribe\",\"trades\":\"AAPL\"}", TD_ALPACA_CLIENT_EMALFORMED);
+    expect("{\"action\":\"subscribe\",\"trades\":{}}", TD_ALPACA_CLIENT_EMALFORMED);
+    /* an embedded NUL ends the text */
+    td_alpaca_client_msg_t m;
+    td_alpaca_client_msg_init(&m);
+    static const char nul[] = "{\"action\":\"auth\"}\0{";
+    assert_int_equal(td_alpaca_client_parse(nul, sizeof nul - 1, &m), TD_ALPACA_CLIENT_EMALFORMED);
+    td_alpaca_client_msg_free(&m);
+}
+
+static void test_bad_action(void **state)
+{
+    (void)state;
+    expect("{}", TD_ALPACA_CLIENT_EACTION);
+    expect("{\"key\":\"a\",\"secret\":\"b\"}", TD_ALPACA_CLIENT_EACTION);
+    expect("{\"action\":\"listen\"}", TD_ALPACA_CLIENT_EACTION);
+    expect("{\"action\":\"Auth\"}", TD_ALPACA_CLIENT_EACTION);
+    expect("{\"action\":1}", TD_ALPACA_CLIENT_EACTION);
+    expect("{\"action\":null,\"trades\":[\"A\"]}", TD_ALPACA_CLIENT_EACTION);
+}
+
+static void test_bad_symbols(void **state)
+{
+    (void)state;
+    expect("{\"action\":\"subscribe\",\"trades\":[1]}", TD_ALPACA_CLIENT_ESYMBOL);
+    expect("{\"action\":\"subscribe\",\"trades\":[null]}", TD_ALPACA_CLIENT_ESYMBOL);
+    expect("{\"action\":\"subscribe\",\"trades\":[[\"A\"]]}", TD_ALPACA_CLIENT_ESYMBOL);
+    expect("{\"action\":\"subscribe\",\"trades\":[\"\"]}", TD_ALPACA_CLIENT_ESYMBOL);
+    expect("{\"action\":\"subscribe\",\"trades\":[\"AA PL\"]}", TD_ALPACA_CLIENT_ESYMBOL);
+    expect("{\"action\":\"subscribe\",\"trades\":[\"A\\nB\"]}", TD_ALPACA_CLIENT_ESYMBOL);
+    expect("{\"action\":\"subscribe\",\"trades\":[\"A\\u0000\"]}", TD_ALPACA_CLIENT_ESYMBOL);
+    expect("{\"action\":\"subscribe\",\"trades\":[\"\\u00e9\"]}", TD_ALPACA_CLIENT_ESYMBOL);
+    expect("{\"action\":\"subscribe\",\"trades\":[\"A*\"]}", TD_ALPACA_CLIENT_ESYMBOL);
+    expect(
+        "{\"action\":\"subscribe\",\"quotes\":[\"AAPL\",\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+        "AAAAAAAAAAAAAAAAAAAAAAAAA\"]}",
+        TD_ALPACA_CLIENT_ESYMBOL);
+}
+
+static void test_unknown_channel(void **state)
+{
+    (void)state;
+    expect("{\"action\":\"subscribe\",\"foo\":[\"AAPL\"]}", TD_ALPACA_CLIENT_ECHANNEL);
+    expect("{\"action\":\"unsubscribe\",\"Trades\":[\"AAPL\"]}", TD_ALPACA_CLIENT_ECHANNEL);
+    expect("{\"action\":\"subscribe\",\"foo\":null,\"bar\":[],\"baz\":3}", 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_auth_too_long),
+        cmocka_unit_test(test_subscribe),
+        cmocka_unit_test(test_null_and_empty),
+        cmocka_unit_test(test_wildcard_and_symbols),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_bad_action),
+        cmocka_unit_test(test_bad_symbols),
+        cmocka_unit_test(test_unknown_channel),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
