@@ -21,7 +21,6 @@
 #include "core/rng.h"
 
 #include <assert.h>
-#include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <signal.h>
@@ -81,6 +80,94 @@ struct td_redis_sink_s {
 
 static void reply_cb(redisAsyncContext *ac, void *r, void *priv);
 static void timer_cb(uv_timer_t *t);
+
+/* ---- hiredis <-> libuv adapter ------------------------------------------ */
+/* Same as hiredis 0.14's adapters/libuv.h except for one fix: when libuv
+ * reports an error on the poll handle (a peer reset gives POLLERR, and libuv
+ * then stops the handle), the stock adapter returns without telling hiredis,
+ * so a Redis that went away was never noticed. Here an error is handed to
+ * hiredis as readability, so its read fails and it runs the disconnect path
+ * (hiredis >= 1.0 does the same). */
+
+typedef struct uvev_s {
+    redisAsyncContext *ac; /* NULL once hiredis has cleaned up */
+    uv_poll_t handle;
+    int events;
+} uvev_t;
+
+static void uvev_poll_cb(uv_poll_t *h, int status, int events)
+{
+    uvev_t *p = h->data;
+    if (status != 0) events = UV_READABLE;
+    if (p->ac && (events & UV_READABLE)) redisAsyncHandleRead(p->ac);
+    if (p->ac && (events & UV_WRITABLE)) redisAsyncHandleWrite(p->ac);
+}
+
+static void uvev_update(uvev_t *p)
+{
+    if (p->events)
+        uv_poll_start(&p->handle, p->events, uvev_poll_cb);
+    else
+        uv_poll_stop(&p->handle);
+}
+
+static void uvev_add_read(void *d)
+{
+    uvev_t *p = d;
+    p->events |= UV_READABLE;
+    uvev_update(p);
+}
+
+static void uvev_del_read(void *d)
+{
+    uvev_t *p = d;
+    p->events &= ~UV_READABLE;
+    uvev_update(p);
+}
+
+static void uvev_add_write(void *d)
+{
+    uvev_t *p = d;
+    p->events |= UV_WRITABLE;
+    uvev_update(p);
+}
+
+static void uvev_del_write(void *d)
+{
+    uvev_t *p = d;
+    p->events &= ~UV_WRITABLE;
+    uvev_update(p);
+}
+
+static void uvev_close_cb(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void uvev_cleanup(void *d)
+{
+    uvev_t *p = d;
+    p->ac = NULL;
+    uv_close((uv_handle_t *)&p->handle, uvev_close_cb);
+}
+
+static int uvev_attach(redisAsyncContext *ac, uv_loop_t *loop)
+{
+    uvev_t *p = td_xcalloc(1, sizeof *p);
+    if (uv_poll_init(loop, &p->handle, ac->c.fd) != 0) {
+        free(p);
+        return -1;
+    }
+    p->ac = ac;
+    p->handle.data = p;
+    ac->ev.data = p;
+    ac->ev.addRead = uvev_add_read;
+    ac->ev.delRead = uvev_del_read;
+    ac->ev.addWrite = uvev_add_write;
+    ac->ev.delWrite = uvev_del_write;
+    ac->ev.cleanup = uvev_cleanup;
+    return 0;
+}
 
 /* ---- URL ---------------------------------------------------------------- */
 
@@ -367,8 +454,8 @@ static void start_connect(td_redis_sink_t *s)
         return;
     }
     ac->data = s;
-    if (redisLibuvAttach(ac, s->loop) != REDIS_OK) {
-        ac->ev.cleanup = NULL; /* the adapter left no usable state to clean */
+    redisEnableKeepAlive(&ac->c);
+    if (uvev_attach(ac, s->loop) != 0) {
         redisAsyncFree(ac);
         TD_ERR("redis: cannot attach the connection to the loop");
         schedule_reconnect(s);
