@@ -1,11 +1,153 @@
+/* `tickerd sim`: the Alpaca market-data stream simulator. Wiring only. */
 #include "cmd/cmd.h"
+#include "core/log.h"
+#include "core/opt.h"
+#include "sim/sim.h"
 
+#include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+typedef struct {
+    td_sim_cfg_t sim;
+    char *log_level;
+} sim_opts_t;
+
+#define F(x) offsetof(sim_opts_t, x)
+#define S(x) offsetof(sim_opts_t, sim.x)
+
+static const td_opt_t sim_table[] = {
+    {"listen", TD_OPT_STR, S(listen), 0, 0, "127.0.0.1:8765", "ADDR:PORT", NULL, 0,
+     "address to listen on (IPv4; use 127.0.0.1)"},
+    {"key", TD_OPT_STR, S(key), 0, 0, NULL, "KEY", NULL, 0,
+     "the only API key id accepted (default: any non-empty key)"},
+    {"secret", TD_OPT_STR, S(secret), 0, 0, NULL, "SECRET", NULL, TD_OPT_SECRET,
+     "the only API secret accepted (default: any non-empty secret)"},
+    {"auth-timeout", TD_OPT_DOUBLE, S(auth_timeout), 0, 86400, "10", "SECONDS", NULL, 0,
+     "send 404 auth timeout and close if no auth arrives in time; 0 = never"},
+    {"symbol-limit", TD_OPT_INT, S(symbol_limit), 0, 1e9, "0", "N", NULL, 0,
+     "405 if a subscribe would name more than N distinct symbols (all channels, wildcards not "
+     "counted); 0 = unlimited"},
+    {"max-conns", TD_OPT_INT, S(max_conns), 0, 1e6, "1", "N", NULL, 0,
+     "406 at auth past N authenticated connections per key per path; 0 = unlimited"},
+    {"deny-feed", TD_OPT_LIST, S(deny_feed), 0, 0, NULL, "FEED", NULL, 0,
+     "409 insufficient subscription at auth on this feed (iex, sip, delayed_sip, test, crypto, "
+     "news)"},
+    {"symbols", TD_OPT_INT, S(symbols), 1, 100000, "50", "N", NULL, 0,
+     "symbols per stream: real tickers (BRK.B, ...; BTC/USD, ... for crypto), then synthetic "
+     "XAAA..."},
+    {"seed", TD_OPT_INT, S(seed), 0, 9e18, "1", "N", NULL, 0,
+     "seed of the deterministic random walks"},
+    {"rate", TD_OPT_DOUBLE, S(rate), 0.001, 1e9, "1000", "EVENTS_PER_S", NULL, 0,
+     "events per second per stream (news: rate/100, at least 1); a stream's generator starts "
+     "at its first subscription"},
+    {"batch", TD_OPT_INT, S(batch), 1, 100000, "10", "N", NULL, 0, "events per frame, at most"},
+    {"count", TD_OPT_INT, S(count), 0, 9e18, "0", "N", NULL, 0,
+     "stop generating after N events in total; 0 = unlimited"},
+    {"drop-every", TD_OPT_DOUBLE, S(drop_every), 0, 1e6, "0", "SECONDS", NULL, 0,
+     "close each connection SECONDS after it opened; 0 = off"},
+    {"drop-after", TD_OPT_INT, S(drop_after), 0, 9e18, "0", "EVENTS", NULL, 0,
+     "close a connection once it was sent EVENTS events; 0 = off"},
+    {"malformed-every", TD_OPT_INT, S(malformed_every), 0, 1e9, "0", "N", NULL, 0,
+     "every Nth data frame of a connection is a truncated copy of it (the real frame follows, "
+     "nothing is lost or recorded twice); 0 = off, N >= 2"},
+    {"stall", TD_OPT_DOUBLE, S(stall), 0, 86400, "0", "SECONDS", NULL, 0,
+     "once per connection, 1 s after its first data, neither write nor read (pings unanswered) "
+     "for SECONDS; 0 = off"},
+    {"record", TD_OPT_STR, S(record), 0, 0, NULL, "FILE", NULL, 0,
+     "JSON lines: each event sent, once (built once, whatever the number of connections it "
+     "goes to), exactly its bytes in the frames; events nobody subscribed to are not recorded; "
+     "flushed every tick"},
+    {"max-pending", TD_OPT_INT, S(max_pending_mb), 1, 1e6, "64", "MIB", NULL, 0,
+     "output queued for one connection past which it gets 407 slow client and is closed"},
+    {"tick-ms", TD_OPT_INT, S(tick_ms), 1, 1000, "2", "MS", NULL, 0, "generator timer period"},
+    {"stats", TD_OPT_DOUBLE, S(stats), 0, 86400, "0", "SECONDS", NULL, 0,
+     "log a rates line every SECONDS; 0 = only at exit"},
+    {"log-level", TD_OPT_STR, F(log_level), 0, 0, "info", "LEVEL", NULL, 0,
+     "error, warn, info or debug"},
+    TD_OPT_END,
+};
+
+static const td_opts_t sim_opts = {
+    "sim",
+    sim_table,
+    "usage: tickerd sim [OPTIONS]",
+    "Simulates the Alpaca market-data WebSocket streams (JSON mode): /v2/iex, /v2/sip,\n"
+    "/v2/delayed_sip, /v2/test (symbol FAKEPACA), /v1beta3/crypto/us, /v1beta1/news. Auth by\n"
+    "message or by the APCA-API-KEY-ID / APCA-API-SECRET-KEY upgrade headers, additive\n"
+    "subscriptions with full confirmations, the vendor's error codes, batched data with\n"
+    "timestamps from the real send time, deterministic prices from --seed, fault injection.",
+};
+
+typedef struct {
+    td_sim_t *sim;
+    uv_signal_t sigint, sigterm;
+} app_t;
+
+/* Stops the loop; the context is destroyed outside of it (lws on a foreign
+ * libuv loop only finishes its teardown that way), then the loop runs again
+ * until every handle is closed. */
+static void on_signal(uv_signal_t *h, int signum)
+{
+    TD_INFO("signal %d: shutting down", signum);
+    uv_stop(h->loop);
+}
+
+static int run(sim_opts_t *o)
+{
+    uv_loop_t loop;
+    char err[256];
+    uv_loop_init(&loop);
+    app_t app = {0};
+    app.sim = td_sim_new(&loop, &o->sim, err, sizeof err);
+    if (!app.sim) {
+        fprintf(stderr, "tickerd sim: %s\n", err);
+        uv_loop_close(&loop);
+        return 2;
+    }
+    int rc = td_sim_start(app.sim);
+    if (rc == 0) {
+        uv_signal_init(&loop, &app.sigint);
+        uv_signal_init(&loop, &app.sigterm);
+        app.sigint.data = app.sigterm.data = &app;
+        uv_signal_start(&app.sigint, on_signal, SIGINT);
+        uv_signal_start(&app.sigterm, on_signal, SIGTERM);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_close((uv_handle_t *)&app.sigint, NULL);
+        uv_close((uv_handle_t *)&app.sigterm, NULL);
+    }
+    td_sim_stop(app.sim);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    td_sim_free(app.sim);
+    int lc = uv_loop_close(&loop);
+    if (lc != 0) TD_WARN("loop not closed cleanly: %s", uv_strerror(lc));
+    return rc == 0 ? 0 : 1;
+}
 
 int td_cmd_sim(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "tickerd sim: not built yet\n");
-    return 1;
+    sim_opts_t o;
+    memset(&o, 0, sizeof o);
+    char err[256];
+    td_log_set_prefix("sim");
+    int rc = td_opts_parse(&sim_opts, &o, argc, argv, err, sizeof err);
+    if (rc != 0) {
+        if (rc < 0) fprintf(stderr, "tickerd sim: %s\n", err);
+        td_opts_free(&sim_opts, &o);
+        return rc < 0 ? 2 : 0;
+    }
+    int level = td_log_level_parse(o.log_level);
+    if (level < 0) {
+        fprintf(stderr, "tickerd sim: bad --log-level '%s'\n", o.log_level);
+        td_opts_free(&sim_opts, &o);
+        return 2;
+    }
+    td_log_set_level(level);
+    signal(SIGPIPE, SIG_IGN);
+    rc = run(&o);
+    td_opts_free(&sim_opts, &o);
+    return rc;
 }

@@ -1,0 +1,401 @@
+/* The simulator's server: the lws context on the caller's libuv loop, the
+ * stream paths, the generator tick that fans events out to the sessions, the
+ * housekeeping timer and the record file. */
+#include "core/log.h"
+#include "core/mem.h"
+#include "sim/sim_int.h"
+
+#include <libwebsockets.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CRON_MS 50
+
+static const struct {
+    const char *path, *feed;
+    td_sim_class_t cls;
+    int fakepaca;
+} stream_defs[TD_SIM_NSTREAMS] = {
+    {"/v2/iex", "iex", TD_SIM_STOCK, 0},
+    {"/v2/sip", "sip", TD_SIM_STOCK, 0},
+    {"/v2/delayed_sip", "delayed_sip", TD_SIM_STOCK, 0},
+    {"/v2/test", "test", TD_SIM_STOCK, 1},
+    {"/v1beta3/crypto/us", "crypto", TD_SIM_CRYPTO, 0},
+    {"/v1beta1/news", "news", TD_SIM_NEWS, 0},
+};
+
+typedef struct {
+    td_sim_sess_t *s;
+} pss_t;
+
+/* ---- streams ------------------------------------------------------------- */
+
+static td_sim_stream_t *find_stream(td_sim_t *sim, const char *uri)
+{
+    for (int i = 0; i < TD_SIM_NSTREAMS; i++)
+        if (strcmp(sim->streams[i].path, uri) == 0) return &sim->streams[i];
+    return NULL;
+}
+
+void td__sim_stream_dirty(td_sim_stream_t *st)
+{
+    st->any_dirty = 1;
+}
+
+static void tick_cb(uv_timer_t *t);
+
+void td__sim_stream_interest(td_sim_stream_t *st)
+{
+    td_sim_t *sim = st->sim;
+    if (st->started || sim->stopping) return;
+    st->started = 1;
+    st->t0_ns = uv_hrtime();
+    st->produced = 0;
+    TD_INFO("%s: generator started (%.0f events/s)", st->path, st->rate);
+    if (!sim->tick_running) {
+        uv_timer_start(&sim->tick, tick_cb, (uint64_t)sim->cfg->tick_ms,
+                       (uint64_t)sim->cfg->tick_ms);
+        sim->tick_running = 1;
+    }
+}
+
+static void rebuild_any(td_sim_stream_t *st)
+{
+    size_t n = (size_t)TD_KIND__COUNT * td__sim_gen_nsyms(st->gen);
+    memset(st->any, 0, n);
+    for (td_sim_sess_t *s = st->sessions; s; s = s->next)
+        for (size_t i = 0; i < n; i++)
+            st->any[i] |= s->want[i];
+    st->any_dirty = 0;
+}
+
+static int wants(const uint8_t *want, size_t nsyms, const td_sim_ev_t *ev)
+{
+    const uint8_t *row = want + (size_t)ev->kind * nsyms;
+    if (ev->kind != TD_KIND_NEWS) return row[ev->sym];
+    for (uint32_t i = 0; i < ev->nsyms; i++)
+        if (row[ev->syms[i]]) return 1;
+    return 0;
+}
+
+static void record(td_sim_t *sim, const char *p, size_t n)
+{
+    if (!sim->rec) return;
+    fwrite(p, 1, n, sim->rec);
+    fputc('\n', sim->rec);
+    sim->rec_dirty = 1;
+}
+
+/* Builds the event once, for the first session that wants it. */
+static void deliver(td_sim_t *sim, td_sim_stream_t *st, const td_sim_ev_t *ev)
+{
+    size_t nsyms = td__sim_gen_nsyms(st->gen), len = 0;
+    int built = 0;
+    for (td_sim_sess_t *s = st->sessions; s; s = s->next) {
+        if (s->no_more_data || !wants(s->want, nsyms, ev)) continue;
+        if (!built) {
+            len = td__sim_gen_build(st->gen, ev, &sim->scratch);
+            built = 1;
+            sim->built++;
+            record(sim, sim->scratch.data, len);
+        }
+        td__sim_sess_push_event(s, sim->scratch.data, len);
+    }
+}
+
+static void run_stream(td_sim_t *sim, td_sim_stream_t *st, uint64_t now_ns)
+{
+    const td_sim_cfg_t *cfg = sim->cfg;
+    uint64_t target = (uint64_t)((double)(now_ns - st->t0_ns) / 1e9 * st->rate);
+    if (target <= st->produced) return;
+    uint64_t n = target - st->produced, cap = (uint64_t)(st->rate / 10) + 1;
+    if (n > cap) { /* over 100 ms behind: skip time rather than burst */
+        st->produced += n - cap;
+        n = cap;
+    }
+    if (st->any_dirty) rebuild_any(st);
+    size_t nsyms = td__sim_gen_nsyms(st->gen);
+    td_sim_ev_t ev;
+    for (uint64_t i = 0; i < n; i++) {
+        if (cfg->count > 0 && sim->generated >= (uint64_t)cfg->count) {
+            if (!sim->count_done) TD_INFO("--count %lld reached", (long long)cfg->count);
+            sim->count_done = 1;
+            break;
+        }
+        td__sim_gen_next(st->gen, &ev);
+        sim->generated++;
+        st->produced++;
+        if (wants(st->any, nsyms, &ev)) deliver(sim, st, &ev);
+    }
+    for (td_sim_sess_t *s = st->sessions; s; s = s->next)
+        if (s->wake) td__sim_sess_wake(s);
+}
+
+static void tick_cb(uv_timer_t *t)
+{
+    td_sim_t *sim = t->data;
+    uint64_t now = uv_hrtime();
+    for (int i = 0; i < TD_SIM_NSTREAMS; i++)
+        if (sim->streams[i].started) run_stream(sim, &sim->streams[i], now);
+    if (sim->rec_dirty) {
+        fflush(sim->rec);
+        sim->rec_dirty = 0;
+    }
+    if (sim->count_done) {
+        uv_timer_stop(&sim->tick);
+        sim->tick_running = 0;
+    }
+}
+
+static void stats_line(td_sim_t *sim, uint64_t now)
+{
+    double dt = (double)(now - sim->stats_ms) / 1000.0;
+    if (dt <= 0) return;
+    TD_INFO("stats: %.0f events/s generated, %.0f events/s sent, %.1f MB/s; totals: %llu "
+            "generated, %llu built, %llu sent in %llu frames",
+            (double)(sim->generated - sim->stats_generated) / dt,
+            (double)(sim->events_sent - sim->stats_events_sent) / dt,
+            (double)(sim->bytes_sent - sim->stats_bytes) / dt / 1e6,
+            (unsigned long long)sim->generated, (unsigned long long)sim->built,
+            (unsigned long long)sim->events_sent, (unsigned long long)sim->frames_sent);
+    sim->stats_ms = now;
+    sim->stats_generated = sim->generated;
+    sim->stats_events_sent = sim->events_sent;
+    sim->stats_bytes = sim->bytes_sent;
+}
+
+static void cron_cb(uv_timer_t *t)
+{
+    td_sim_t *sim = t->data;
+    uint64_t now = uv_now(sim->loop);
+    for (int i = 0; i < TD_SIM_NSTREAMS; i++)
+        for (td_sim_sess_t *s = sim->streams[i].sessions; s; s = s->next)
+            td__sim_sess_cron(s, now);
+    if (sim->cfg->stats > 0 && now - sim->stats_ms >= (uint64_t)(sim->cfg->stats * 1000))
+        stats_line(sim, now);
+}
+
+/* ---- lws ----------------------------------------------------------------- */
+
+/* Copies custom header `name` ("apca-api-key-id:"); NULL if absent. */
+static const char *header(struct lws *wsi, const char *name, char *out, int cap)
+{
+    int nl = (int)strlen(name);
+    if (lws_hdr_custom_length(wsi, name, nl) < 0) return NULL;
+    if (lws_hdr_custom_copy(wsi, out, cap, name, nl) < 0) out[0] = '\0'; /* too long: refused */
+    return out;
+}
+
+static const char *header_any(struct lws *wsi, const char *lower, const char *upper, char *out,
+                              int cap)
+{
+    const char *v = header(wsi, lower, out, cap);
+    return v ? v : header(wsi, upper, out, cap);
+}
+
+static int established(td_sim_t *sim, struct lws *wsi, pss_t *pss)
+{
+    char uri[256] = "";
+    lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
+    td_sim_stream_t *st = find_stream(sim, uri);
+    if (!st || sim->stopping) return -1;
+    pss->s = td__sim_sess_new(sim, st, wsi);
+    char k[300], sec[300];
+    const char *hk = header_any(wsi, "apca-api-key-id:", "APCA-API-KEY-ID:", k, sizeof k);
+    const char *hs =
+        header_any(wsi, "apca-api-secret-key:", "APCA-API-SECRET-KEY:", sec, sizeof sec);
+    td__sim_sess_open(pss->s, hk, hs);
+    memset(sec, 0, sizeof sec);
+    return 0;
+}
+
+static int confirm_upgrade(td_sim_t *sim, struct lws *wsi)
+{
+    char uri[256] = "";
+    lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
+    if (find_stream(sim, uri)) return 0;
+    TD_INFO("refusing upgrade to unknown path '%s' (404)", uri);
+    /* lws_return_http_status() answers an upgrade request as HTTP/1.0 */
+    static const char resp[] = "HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\n"
+                               "content-length: 10\r\nconnection: close\r\n\r\nnot found\n";
+    unsigned char buf[LWS_PRE + sizeof resp];
+    memcpy(buf + LWS_PRE, resp, sizeof resp - 1);
+    lws_write(wsi, buf + LWS_PRE, sizeof resp - 1, LWS_WRITE_HTTP_HEADERS);
+    return 1;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    struct lws_context *ctx = lws_get_context(wsi);
+    td_sim_t *sim = ctx ? lws_context_user(ctx) : NULL;
+    pss_t *pss = user;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return confirm_upgrade(sim, wsi);
+    case LWS_CALLBACK_HTTP:
+        if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL)) return -1;
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    case LWS_CALLBACK_ESTABLISHED:
+        return established(sim, wsi, pss);
+    case LWS_CALLBACK_RECEIVE:
+        if (pss && pss->s)
+            td__sim_sess_rx(pss->s, in, len,
+                            lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi),
+                            lws_frame_is_binary(wsi));
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return pss && pss->s ? td__sim_sess_writeable(pss->s) : 0;
+    case LWS_CALLBACK_CLOSED:
+        if (pss && pss->s) {
+            td__sim_sess_free(pss->s);
+            pss->s = NULL;
+        }
+        return 0;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+    {"alpaca", callback, sizeof(pss_t), 65536, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static void lws_log(int level, const char *line)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    if (level & LLL_ERR)
+        TD_WARN("lws: %.*s", (int)n, line);
+    else
+        TD_DEBUG("lws: %.*s", (int)n, line);
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+static int parse_listen(td_sim_t *sim, const char *s, char *err, size_t errlen)
+{
+    const char *colon = s ? strrchr(s, ':') : NULL;
+    char *end;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (!colon || colon == s || (size_t)(colon - s) >= sizeof sim->host || *end || port < 1 ||
+        port > 65535) {
+        snprintf(err, errlen, "bad --listen '%s': expected IPV4:PORT, e.g. 127.0.0.1:8765",
+                 s ? s : "");
+        return -1;
+    }
+    memcpy(sim->host, s, (size_t)(colon - s));
+    sim->host[colon - s] = '\0';
+    sim->port = (int)port;
+    return 0;
+}
+
+td_sim_t *td_sim_new(uv_loop_t *loop, const td_sim_cfg_t *cfg, char *err, size_t errlen)
+{
+    if (cfg->malformed_every == 1) {
+        snprintf(err, errlen, "--malformed-every must be 0 (off) or at least 2");
+        return NULL;
+    }
+    td_sim_t *sim = td_xcalloc(1, sizeof *sim);
+    sim->loop = loop;
+    sim->cfg = cfg;
+    if (parse_listen(sim, cfg->listen, err, errlen) != 0) {
+        free(sim);
+        return NULL;
+    }
+    for (int i = 0; i < TD_SIM_NSTREAMS; i++) {
+        td_sim_stream_t *st = &sim->streams[i];
+        st->sim = sim;
+        st->path = stream_defs[i].path;
+        st->feed = stream_defs[i].feed;
+        st->cls = stream_defs[i].cls;
+        st->gen = td__sim_gen_new(st->cls, (uint64_t)cfg->seed + (uint64_t)i, (size_t)cfg->symbols,
+                                  stream_defs[i].fakepaca);
+        st->any = td_xcalloc((size_t)TD_KIND__COUNT * td__sim_gen_nsyms(st->gen), 1);
+        st->rate = st->cls == TD_SIM_NEWS ? (cfg->rate / 100 < 1 ? 1 : cfg->rate / 100) : cfg->rate;
+    }
+    uv_timer_init(loop, &sim->tick);
+    uv_timer_init(loop, &sim->cron);
+    sim->tick.data = sim->cron.data = sim;
+    sim->handles_open = 2;
+    return sim;
+}
+
+int td_sim_start(td_sim_t *s)
+{
+    if (s->cfg->record) {
+        s->rec = fopen(s->cfg->record, "w");
+        if (!s->rec) {
+            TD_ERR("cannot open --record file '%s'", s->cfg->record);
+            return -1;
+        }
+        setvbuf(s->rec, NULL, _IOFBF, 1 << 20);
+    }
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = s->port;
+    info.iface = s->host;
+    info.protocols = protocols;
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6;
+    s->foreign_loops[0] = s->loop;
+    info.foreign_loops = s->foreign_loops;
+    info.fd_limit_per_thread = 4096;
+    info.user = s;
+    info.pcontext = &s->ctx; /* lws clears it when the context is really freed */
+    s->ctx = lws_create_context(&info);
+    if (!s->ctx) {
+        TD_ERR("cannot listen on %s:%d", s->host, s->port);
+        return -1;
+    }
+    uv_timer_start(&s->cron, cron_cb, CRON_MS, CRON_MS);
+    s->stats_ms = uv_now(s->loop);
+    TD_INFO("listening on ws://%s:%d (paths /v2/iex /v2/sip /v2/delayed_sip /v2/test "
+            "/v1beta3/crypto/us /v1beta1/news)",
+            s->host, s->port);
+    return 0;
+}
+
+static void on_close(uv_handle_t *h)
+{
+    td_sim_t *sim = h->data;
+    sim->handles_open--;
+}
+
+void td_sim_stop(td_sim_t *s)
+{
+    if (s->stopping) return;
+    s->stopping = 1;
+    if (s->ctx) lws_context_destroy(s->ctx); /* finished in td_sim_free */
+    uv_timer_stop(&s->tick);
+    uv_timer_stop(&s->cron);
+    uv_close((uv_handle_t *)&s->tick, on_close);
+    uv_close((uv_handle_t *)&s->cron, on_close);
+    stats_line(s, uv_now(s->loop));
+    if (s->rec) {
+        fclose(s->rec);
+        s->rec = NULL;
+    }
+}
+
+void td_sim_free(td_sim_t *s)
+{
+    if (!s) return;
+    /* On a foreign loop lws stops at its last stage until it is called again
+     * outside the loop; it clears s->ctx once the context is gone. */
+    if (s->ctx) lws_context_destroy(s->ctx);
+    if (s->ctx) TD_WARN("lws context not freed");
+    for (int i = 0; i < TD_SIM_NSTREAMS; i++) {
+        td_sim_stream_t *st = &s->streams[i];
+        while (st->sessions) /* only if lws never reported the close */
+            td__sim_sess_free(st->sessions);
+        td__sim_gen_free(st->gen);
+        free(st->any);
+    }
+    if (s->rec) fclose(s->rec);
+    td_buf_free(&s->scratch);
+    free(s);
+}

@@ -1,0 +1,55 @@
+/* The Alpaca market-data stream simulator (server side of PROTOCOLS.md §1):
+ * a libwebsockets server on the caller's libuv loop, deterministic data from
+ * a seed, fault injection. `tickerd sim` (cmd/sim.c) is its only user.
+ *
+ *   td_sim_t *s = td_sim_new(loop, &cfg);   // cfg borrowed: must outlive s
+ *   td_sim_start(s);                         // listens
+ *   uv_run(loop)...
+ *   td_sim_stop(s);                          // from a loop callback
+ *   uv_run(loop, UV_RUN_DEFAULT);            // lets the handles close
+ *   td_sim_free(s);
+ */
+#ifndef TD_SIM_SIM_H
+#define TD_SIM_SIM_H
+
+#include "core/opt.h"
+
+#include <stdint.h>
+#include <uv.h>
+
+/* Field types follow core/opt.h (INT → int64_t, DOUBLE → double, STR → char *,
+ * LIST → td_strlist_t) so cmd/sim.c fills it from its option table. */
+typedef struct td_sim_cfg_s {
+    char *listen;           /* "127.0.0.1:8765" */
+    char *key, *secret;     /* NULL: any non-empty pair is accepted */
+    double auth_timeout;    /* seconds; 0 = never */
+    int64_t symbol_limit;   /* distinct symbols per connection; 0 = unlimited */
+    int64_t max_conns;      /* authenticated connections per key per path; 0 = unlimited */
+    td_strlist_t deny_feed; /* feeds refused at auth with 409: iex, sip, test, crypto, news */
+    int64_t symbols;        /* symbols per generator */
+    int64_t seed;
+    double rate;             /* events per second (news: rate/100, at least 1/s) */
+    int64_t batch;           /* events per frame, at most */
+    int64_t count;           /* stop generating after this many events in total; 0 = never */
+    double drop_every;       /* close each connection this many seconds after it opened */
+    int64_t drop_after;      /* close a connection after it was sent this many events */
+    int64_t malformed_every; /* every Nth data frame of a connection is a malformed one */
+    double stall;            /* seconds of silence, once per connection, 1 s after first data */
+    char *record;            /* JSON lines file of the events sent */
+    int64_t max_pending_mb;  /* per-connection output bound before 407 slow client */
+    int64_t tick_ms;         /* generator timer period */
+    double stats;            /* seconds between stats lines; 0 = only at exit */
+} td_sim_cfg_t;
+
+typedef struct td_sim_s td_sim_t;
+
+/* Validates cfg; returns NULL with a message in err if it is unusable. */
+td_sim_t *td_sim_new(uv_loop_t *loop, const td_sim_cfg_t *cfg, char *err, size_t errlen);
+/* Creates the lws context and starts listening. Returns 0 or -1 (logged). */
+int td_sim_start(td_sim_t *s);
+/* Closes every connection and handle; the loop must run afterwards. */
+void td_sim_stop(td_sim_t *s);
+/* After td_sim_stop and the loop has run. */
+void td_sim_free(td_sim_t *s);
+
+#endif

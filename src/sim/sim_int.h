@@ -1,0 +1,142 @@
+/* Private to src/sim: the generator, sessions and the server share these. */
+#ifndef TD_SIM_SIM_INT_H
+#define TD_SIM_SIM_INT_H
+
+#include "core/buf.h"
+#include "proto/event.h"
+#include "proto/sub.h"
+#include "sim/sim.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <uv.h>
+
+struct lws;
+struct lws_context;
+
+typedef enum td_sim_class_e { TD_SIM_STOCK, TD_SIM_CRYPTO, TD_SIM_NEWS } td_sim_class_t;
+
+/* ---- generator (gen.c) ---------------------------------------------------- */
+
+#define TD_SIM_NEWS_SYMS_MAX 3
+
+typedef struct td_sim_ev_s {
+    td_kind_t kind;
+    uint32_t sym;                        /* index into the generator's symbols */
+    uint32_t nsyms;                      /* news: symbols named */
+    uint32_t syms[TD_SIM_NEWS_SYMS_MAX]; /* news: their indexes */
+    uint64_t r;                          /* randomness for the details */
+    uint64_t seq;                        /* per-generator event number */
+} td_sim_ev_t;
+
+typedef struct td_sim_gen_s td_sim_gen_t;
+
+td_sim_gen_t *td__sim_gen_new(td_sim_class_t cls, uint64_t seed, size_t nsyms, int fakepaca);
+void td__sim_gen_free(td_sim_gen_t *g);
+size_t td__sim_gen_nsyms(const td_sim_gen_t *g);
+const char *td__sim_gen_symbol(const td_sim_gen_t *g, size_t i, size_t *len);
+/* Advances the market by one event (always, so the sequence depends only on
+ * the seed, not on who is subscribed). */
+void td__sim_gen_next(td_sim_gen_t *g, td_sim_ev_t *ev);
+/* Builds the event's JSON object (T first) into out, replacing its content;
+ * `t` fields are taken from the real time now. Returns the length. */
+size_t td__sim_gen_build(td_sim_gen_t *g, const td_sim_ev_t *ev, td_buf_t *out);
+
+/* ---- sessions (session.c) ------------------------------------------------ */
+
+typedef struct td_sim_frame_s {
+    struct td_sim_frame_s *next;
+    unsigned char *mem; /* LWS_PRE headroom, then the frame, then room for ']' */
+    size_t len, cap;    /* bytes of frame (after the headroom); capacity */
+    uint32_t nev;       /* data events; 0 for a control message */
+    int control, sealed;
+} td_sim_frame_t;
+
+typedef struct td_sim_stream_s td_sim_stream_t;
+
+typedef struct td_sim_sess_s {
+    struct td_sim_sess_s *next, *prev; /* in the stream's list */
+    td_sim_t *sim;
+    td_sim_stream_t *st;
+    struct lws *wsi;
+    uint64_t id, open_ms;
+    int authed;
+    char key[257];
+    td_subset_t sub;
+    uint8_t *want; /* [kind * nsyms + sym]: covered by sub (corrections, cancelErrors = trades) */
+    td_sim_frame_t *head, *tail, *spare;
+    size_t pending;
+    td_buf_t rx;
+    int rx_overflow, rx_binary;
+    int close_after_flush; /* close once the queue is written */
+    int kill;              /* close at the next writeable callback */
+    int no_more_data;      /* dropped, slow or closing: queue no data */
+    int wake;              /* writeable requested this tick */
+    int stalled, stall_done;
+    uint64_t first_data_ms, stall_until_ms;
+    uint64_t events_queued, events_sent, frames_sent, bytes_sent, slots;
+} td_sim_sess_t;
+
+td_sim_sess_t *td__sim_sess_new(td_sim_t *sim, td_sim_stream_t *st, struct lws *wsi);
+void td__sim_sess_free(td_sim_sess_t *s);
+/* Greeting, and header authentication if the upgrade request carried it. */
+void td__sim_sess_open(td_sim_sess_t *s, const char *hkey, const char *hsecret);
+/* One fragment of a client message (reassembled up to 1 MiB; past that the
+ * message is dropped with 400). */
+void td__sim_sess_rx(td_sim_sess_t *s, const void *in, size_t len, int final, int binary);
+/* One complete client message. */
+void td__sim_sess_message(td_sim_sess_t *s, const char *msg, size_t len, int binary);
+/* Appends an event to the data queue (batching into frames). */
+void td__sim_sess_push_event(td_sim_sess_t *s, const char *ev, size_t len);
+/* Writes at most one frame. Returns -1 if lws must close the connection. */
+int td__sim_sess_writeable(td_sim_sess_t *s);
+/* Housekeeping: auth timeout, drop-every, stall. */
+void td__sim_sess_cron(td_sim_sess_t *s, uint64_t now_ms);
+void td__sim_sess_wake(td_sim_sess_t *s);
+/* Error message with the exact text of PROTOCOLS.md §1.5; close after it if
+ * `close` is set. */
+void td__sim_sess_error(td_sim_sess_t *s, int code, int close);
+
+/* ---- server (server.c) --------------------------------------------------- */
+
+struct td_sim_stream_s {
+    td_sim_t *sim;
+    const char *path, *feed;
+    td_sim_class_t cls;
+    td_sim_gen_t *gen;
+    td_sim_sess_t *sessions;
+    uint8_t *any; /* union of the sessions' want */
+    int any_dirty;
+    int started;
+    uint64_t t0_ns;
+    uint64_t produced;
+    double rate;
+};
+
+#define TD_SIM_NSTREAMS 6
+
+struct td_sim_s {
+    uv_loop_t *loop;
+    const td_sim_cfg_t *cfg;
+    char host[64];
+    int port;
+    void *foreign_loops[1];
+    struct lws_context *ctx;
+    uv_timer_t tick, cron;
+    int tick_running, handles_open, stopping;
+    td_sim_stream_t streams[TD_SIM_NSTREAMS];
+    td_buf_t scratch;
+    FILE *rec;
+    int rec_dirty;
+    uint64_t next_id, generated, built, deliveries;
+    uint64_t frames_sent, bytes_sent, events_sent;
+    uint64_t stats_ms, stats_generated, stats_events_sent, stats_bytes;
+    int count_done;
+};
+
+/* The stream has a subscriber: start its generator if it was idle. */
+void td__sim_stream_interest(td_sim_stream_t *st);
+/* A session's want changed (or it left): recompute the union lazily. */
+void td__sim_stream_dirty(td_sim_stream_t *st);
+
+#endif
