@@ -26,6 +26,11 @@ SANITIZER_ENV = {
     "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:halt_on_error=1",
     "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1",
 }
+# Leaks inside third-party libraries (if any must be tolerated) are listed in
+# this file, one LSan suppression per line; used only if it exists.
+LSAN_SUPPRESSIONS = REPO / "tests" / "lsan.supp"
+if LSAN_SUPPRESSIONS.exists():
+    SANITIZER_ENV["LSAN_OPTIONS"] = f"suppressions={LSAN_SUPPRESSIONS}:print_suppressions=0"
 SANITIZER_MARKERS = (b"ERROR: AddressSanitizer", b"ERROR: LeakSanitizer", b"runtime error:")
 
 # ---------------------------------------------------------------- ports ----
