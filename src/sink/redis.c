@@ -82,12 +82,12 @@ static void reply_cb(redisAsyncContext *ac, void *r, void *priv);
 static void timer_cb(uv_timer_t *t);
 
 /* ---- hiredis <-> libuv adapter ------------------------------------------ */
-/* Same as hiredis 0.14's adapters/libuv.h except for one fix: when libuv
- * reports an error on the poll handle (a peer reset gives POLLERR, and libuv
- * then stops the handle), the stock adapter returns without telling hiredis,
- * so a Redis that went away was never noticed. Here an error is handed to
- * hiredis as readability, so its read fails and it runs the disconnect path
- * (hiredis >= 1.0 does the same). */
+/* Our own implementation of hiredis's event hooks (redisAsyncContext.ev) on
+ * a uv_poll_t. We do not use hiredis 0.14's adapters/libuv.h because it drops
+ * poll errors: a peer reset gives POLLERR, libuv stops the handle, and the
+ * stock adapter returns without telling hiredis, so a Redis that went away
+ * was never noticed. Here an error is handed to hiredis as readability, so
+ * its read fails and it runs the disconnect path (as hiredis >= 1.0 does). */
 
 typedef struct uvev_s {
     redisAsyncContext *ac; /* NULL once hiredis has cleaned up */
