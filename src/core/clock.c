@@ -95,6 +95,13 @@ size_t td_rfc3339_format(char *out, int64_t ns)
     return (size_t)(p - out);
 }
 
+static int days_in_month(int y, int m)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return days[m - 1] + (m == 2 && leap);
+}
+
 static int num(const char *s, int n, int *out)
 {
     int v = 0;
@@ -115,7 +122,8 @@ int td_rfc3339_parse(const char *s, size_t n, int64_t *ns)
     if (num(s, 4, &y) || num(s + 5, 2, &mo) || num(s + 8, 2, &d) || num(s + 11, 2, &h) ||
         num(s + 14, 2, &mi) || num(s + 17, 2, &sec))
         return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
+        return -1;
     size_t i = 19;
     int64_t frac = 0;
     if (i < n && s[i] == '.') {
@@ -136,7 +144,7 @@ int td_rfc3339_parse(const char *s, size_t n, int64_t *ns)
         i++;
     } else if (i + 6 == n && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
         int oh, om;
-        if (num(s + i + 1, 2, &oh) || num(s + i + 4, 2, &om)) return -1;
+        if (num(s + i + 1, 2, &oh) || num(s + i + 4, 2, &om) || oh > 23 || om > 59) return -1;
         offset = (int64_t)(oh * 60 + om) * 60 * (s[i] == '+' ? 1 : -1);
         i += 6;
     } else {
@@ -144,6 +152,10 @@ int td_rfc3339_parse(const char *s, size_t n, int64_t *ns)
     }
     if (i != n) return -1;
     int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
-    *ns = secs * 1000000000 + frac;
+    const int64_t giga = 1000000000; /* int64 ns span 1677-09-21 to 2262-04-11 */
+    if (secs > INT64_MAX / giga || secs < INT64_MIN / giga ||
+        (secs == INT64_MAX / giga && frac > INT64_MAX % giga))
+        return -1;
+    *ns = secs * giga + frac;
     return 0;
 }
