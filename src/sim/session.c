@@ -131,6 +131,8 @@ void td__sim_sess_error(td_sim_sess_t *s, int code, int close)
     if (close) {
         s->close_after_flush = 1;
         s->no_more_data = 1;
+        /* a client that does not read would never let the queue drain */
+        lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, 3);
     }
 }
 
@@ -515,6 +517,7 @@ void td__sim_sess_cron(td_sim_sess_t *s, uint64_t now)
         s->no_more_data = 1;
         s->stalled = 0;
         lws_callback_on_writable(s->wsi);
+        lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, 1); /* if it never gets writeable */
         return;
     }
     if (cfg->stall > 0) stall_cron(s, now);
