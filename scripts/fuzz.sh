@@ -7,12 +7,12 @@
 # and uses fuzz/<name>.dict, or fuzz/<vendor>.dict for fuzz_<vendor>_*, when one
 # exists. New inputs go to a temporary directory, so the committed corpus is
 # untouched; with FUZZ_MERGE=1 the new inputs that add coverage are merged into
-# it (libFuzzer -merge=1). Crash reproducers are left in fuzz/findings/<name>/.
+# it (libFuzzer -merge=1). Crash reproducers go to BUILD_DIR/fuzz-findings/<name>/.
 # Prints the executions per target; exits non-zero if any target found a crash.
 # Extra libFuzzer flags may be given in FUZZ_FLAGS (e.g. "-jobs=2 -workers=2").
 set -u -o pipefail
 
-build=${1:?usage: scripts/fuzz.sh BUILD_DIR [SECONDS]}
+build=$(cd "${1:?usage: scripts/fuzz.sh BUILD_DIR [SECONDS]}" && pwd) || exit 2
 secs=${2:-60}
 root=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tickerd-fuzz.XXXXXX")
@@ -32,7 +32,7 @@ for bin in "${targets[@]}"; do
     name=${target#fuzz_}
     seeds="$root/fuzz/corpus/$name"
     work="$tmp/$name"
-    findings="$root/fuzz/findings/$name"
+    findings="$build/fuzz-findings/$name"
     mkdir -p "$work" "$findings" "$seeds"
     args=(-max_total_time="$secs" -print_final_stats=1 -artifact_prefix="$findings/")
     for dict in "$root/fuzz/$name.dict" "$root/fuzz/${name%%_*}.dict"; do
@@ -62,5 +62,5 @@ for bin in "${targets[@]}"; do
             echo "   merged into $seeds ($(ls "$seeds" | wc -l) files)"
     fi
 done
-rmdir "$root/fuzz/findings" 2>/dev/null || true
+rmdir "$build/fuzz-findings" 2>/dev/null || true
 exit $failed

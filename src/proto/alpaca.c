@@ -151,6 +151,11 @@ static const char *scan_utf8(const char *p, const char *end)
  * *esc if the string holds an escape. */
 static inline const char *scan_str(const char *p, const char *end, int *esc)
 {
+    /* Most of Alpaca's names and many values ("T", "bx", "K", "C") are 1 or 2 bytes. */
+    if (end - p >= 3 && !str_special((unsigned char)p[0])) {
+        if (p[1] == '"') return p + 1;
+        if (!str_special((unsigned char)p[1]) && p[2] == '"') return p + 2;
+    }
     for (;;) {
         p = next_special(p, end);
         if (p >= end) return NULL;
@@ -361,22 +366,23 @@ static size_t symbol(const char *p, size_t n, int esc, char *scratch, const char
 
 static int kind_of_plain(const char *t, size_t n)
 {
-    static const char letters[] = "tqbduslicxon";
-    static const int8_t kinds[] = {TD_KIND_TRADE,        TD_KIND_QUOTE,       TD_KIND_BAR,
-                                   TD_KIND_DAILY_BAR,    TD_KIND_UPDATED_BAR, TD_KIND_STATUS,
-                                   TD_KIND_LULD,         TD_KIND_IMBALANCE,   TD_KIND_CORRECTION,
-                                   TD_KIND_CANCEL_ERROR, TD_KIND_ORDERBOOK,   TD_KIND_NEWS};
-    if (n == 1) {
-        const char *at = *t ? strchr(letters, *t) : NULL;
-        return at ? kinds[at - letters] : K_UNKNOWN;
-    }
+    /* td_kind_t + 1 per letter; 0 for none. */
+    static const int8_t letters[128] = {
+        ['t'] = TD_KIND_TRADE + 1,       ['q'] = TD_KIND_QUOTE + 1,
+        ['b'] = TD_KIND_BAR + 1,         ['d'] = TD_KIND_DAILY_BAR + 1,
+        ['u'] = TD_KIND_UPDATED_BAR + 1, ['s'] = TD_KIND_STATUS + 1,
+        ['l'] = TD_KIND_LULD + 1,        ['i'] = TD_KIND_IMBALANCE + 1,
+        ['c'] = TD_KIND_CORRECTION + 1,  ['x'] = TD_KIND_CANCEL_ERROR + 1,
+        ['o'] = TD_KIND_ORDERBOOK + 1,   ['n'] = TD_KIND_NEWS + 1,
+    };
+    if (n == 1) return (unsigned char)*t < 128 ? letters[(unsigned char)*t] - 1 : K_UNKNOWN;
     if (n == 7 && memcmp(t, "success", 7) == 0) return K_SUCCESS;
     if (n == 5 && memcmp(t, "error", 5) == 0) return K_ERROR;
     if (n == 12 && memcmp(t, "subscription", 12) == 0) return K_SUBSCRIPTION;
     return K_UNKNOWN;
 }
 
-static int kind_of(const char *t, size_t n, int esc)
+static inline int kind_of(const char *t, size_t n, int esc)
 {
     char tmp[16];
     int len;
@@ -385,7 +391,7 @@ static int kind_of(const char *t, size_t n, int esc)
     return kind_of_plain(tmp, (size_t)len);
 }
 
-static int key_id_plain(const char *k, size_t n)
+static inline int key_id_plain(const char *k, size_t n)
 {
     if (n == 1) return *k == 'T' ? KEY_T : *k == 'S' ? KEY_S : KEY_OTHER;
     if (n == 4 && memcmp(k, "code", 4) == 0) return KEY_CODE;
@@ -394,7 +400,7 @@ static int key_id_plain(const char *k, size_t n)
     return KEY_OTHER;
 }
 
-static int key_id(const char *k, size_t n, int esc)
+static inline int key_id(const char *k, size_t n, int esc)
 {
     char tmp[16];
     int len;

@@ -7,6 +7,14 @@
  * td_alpaca_ctl_t. A malformed frame reports nothing and returns
  * TD_ALPACA_EMALFORMED. Nothing is copied: views point into `frame`.
  *
+ * Validation is strict RFC 8259 (numbers, escapes, UTF-8, nesting) over the
+ * whole frame. Of each element only the top-level members "T", "S", "code",
+ * "msg" and "symbols" are read, in any order; names and values are compared
+ * after unescaping, and a repeated name takes its last value. A symbol is
+ * usable if it is a string of 1..64 bytes once decoded, with no control
+ * character and no lone surrogate escape; escaped symbols are decoded into a
+ * per-call scratch (so ev->symbol is valid only during the callback).
+ *
  * Client → server: builders for the auth and subscribe messages. */
 #ifndef TD_PROTO_ALPACA_H
 #define TD_PROTO_ALPACA_H
@@ -21,7 +29,7 @@
 enum {
     TD_ALPACA_OK = 0,
     TD_ALPACA_EMALFORMED = -1, /* not a JSON array of objects, or bad JSON */
-    TD_ALPACA_ETOOBIG = -2,    /* more elements or depth than the splitter allows */
+    TD_ALPACA_ETOOBIG = -2,    /* > 1,000,000 elements, nesting > 64, or a frame >= 4 GiB */
 };
 
 typedef enum td_alpaca_ctl_type_e {
@@ -34,7 +42,7 @@ typedef enum td_alpaca_ctl_type_e {
 
 typedef struct td_alpaca_ctl_s {
     td_alpaca_ctl_type_t type;
-    int code;        /* for ERROR; 0 if absent */
+    int code;        /* for ERROR; 0 if absent or not an integer of at most 9 digits */
     const char *msg; /* raw (still JSON-escaped) text of "msg", or NULL */
     size_t msg_len;
     const char *raw; /* the whole object */
@@ -51,24 +59,28 @@ typedef struct td_alpaca_stats_s {
     uint64_t events;    /* events dispatched (a news item counts once per symbol) */
     uint64_t control;   /* control messages dispatched */
     uint64_t unknown;   /* elements skipped: unknown T, or no symbol */
-    uint64_t malformed; /* frames rejected */
+    uint64_t malformed; /* frames rejected (TD_ALPACA_EMALFORMED or TD_ALPACA_ETOOBIG) */
 } td_alpaca_stats_t;
 
-/* Splits one frame. `stats` may be NULL. Unknown keys are tolerated; objects
- * of unknown type (or without a usable symbol) are counted and skipped. A
- * news object is reported once per entry of its "symbols" array, with the
- * same payload. Returns TD_ALPACA_OK or a negative TD_ALPACA_E* code. */
+/* Splits one frame. `cb`, either callback and `stats` may be NULL; stats are
+ * added to. Unknown keys are tolerated; objects of unknown type (or without a
+ * usable symbol) are counted and skipped. A news object is reported once per
+ * usable string of its "symbols" array, with the same payload (none: counted
+ * unknown). Returns TD_ALPACA_OK or a negative TD_ALPACA_E* code; on error no
+ * callback has been called. */
 int td_alpaca_split(const char *frame, size_t len, const td_alpaca_cb_t *cb, void *ud,
                     td_alpaca_stats_t *stats);
 
 /* Walks the channel lists of a subscription object (ctl->raw), calling fn
- * for each (kind, symbol). Unknown channel words are skipped. Returns 0 or
- * TD_ALPACA_EMALFORMED. */
+ * for each (kind, symbol) with the symbol decoded (rules above; "*" is passed
+ * as is). Unknown channel words, non-array values and unusable entries are
+ * skipped. The whole object is validated first: if it is malformed, fn is
+ * never called. Returns 0 or TD_ALPACA_EMALFORMED. */
 int td_alpaca_subscription_each(const char *obj, size_t len,
                                 void (*fn)(void *ud, td_kind_t k, const char *sym, size_t n),
                                 void *ud);
 
-/* {"action":"auth","key":"…","secret":"…"} (JSON-escaped). */
+/* Builders append to b. {"action":"auth","key":"…","secret":"…"} (JSON-escaped). */
 void td_alpaca_build_auth(td_buf_t *b, const char *key, const char *secret);
 /* {"action":"subscribe"|"unsubscribe","trades":[…],…}: one list per kind of
  * `kinds` (bitmask of 1u << kind) that is non-empty in s. Corrections and
