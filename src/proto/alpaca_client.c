@@ -171,15 +171,14 @@ static int parse_list(const doc_t *d, int v, int kind, td_alpaca_client_msg_t *m
     if (t->type != JSMN_ARRAY) return kind < 0 ? 0 : TD_ALPACA_CLIENT_EMALFORMED;
     if (t->size == 0) return 0;
     if (kind < 0) return TD_ALPACA_CLIENT_ECHANNEL;
-    int j = v + 1;
-    for (int e = 0; e < t->size; e++) {
+    for (int j = v + 1; j < d->nt && d->t[j].start < t->end; j = skip(d, j)) {
         char sym[TD_ALPACA_CLIENT_SYMBOL_MAX + 1];
-        if (j >= d->nt || d->t[j].type != JSMN_STRING) return TD_ALPACA_CLIENT_ESYMBOL;
+        if (d->t[j].parent != v) return TD_ALPACA_CLIENT_EMALFORMED;
+        if (d->t[j].type != JSMN_STRING) return TD_ALPACA_CLIENT_ESYMBOL;
         long n = decode_str(d, &d->t[j], sym, TD_ALPACA_CLIENT_SYMBOL_MAX);
         if (n == -2) return TD_ALPACA_CLIENT_EMALFORMED;
         if (n < 0 || !symbol_ok(sym, (size_t)n)) return TD_ALPACA_CLIENT_ESYMBOL;
         td_subset_add(&m->sub, (td_kind_t)kind, sym, (size_t)n);
-        j = skip(d, j);
     }
     m->kinds |= 1u << kind;
     return 0;
@@ -196,12 +195,19 @@ static int parse_cred(const doc_t *d, int v, char *out, size_t *len, int *has)
     return 0;
 }
 
+/* True if token i is a well-formed member key of the top object: jsmn's
+ * sizes cannot be trusted on malformed input, its parent links can. */
+static int member_ok(const doc_t *d, int i)
+{
+    return d->t[i].parent == 0 && d->t[i].type == JSMN_STRING && i + 1 < d->nt &&
+           d->t[i + 1].parent == i;
+}
+
 static int find_action(const doc_t *d)
 {
-    int i = 1;
-    for (int k = 0; k < d->t[0].size; k++) {
+    for (int i = 1; i < d->nt; i = skip(d, i + 1)) {
         const jsmntok_t *key = &d->t[i];
-        if (key->type != JSMN_STRING || i + 1 >= d->nt) return TD_ALPACA_CLIENT_EMALFORMED;
+        if (!member_ok(d, i)) return TD_ALPACA_CLIENT_EMALFORMED;
         if (tok_is(d, key, "action")) {
             const jsmntok_t *v = &d->t[i + 1];
             if (v->type != JSMN_STRING) return TD_ALPACA_CLIENT_EACTION;
@@ -210,17 +216,16 @@ static int find_action(const doc_t *d)
             if (tok_is(d, v, "unsubscribe")) return TD_ALPACA_CLIENT_UNSUBSCRIBE;
             return TD_ALPACA_CLIENT_EACTION;
         }
-        i = skip(d, i + 1);
     }
     return TD_ALPACA_CLIENT_EACTION;
 }
 
 static int parse_members(const doc_t *d, td_alpaca_client_msg_t *m)
 {
-    int i = 1;
-    for (int k = 0; k < d->t[0].size; k++) {
+    for (int i = 1; i < d->nt; i = skip(d, i + 1)) {
         const jsmntok_t *key = &d->t[i];
         char word[32];
+        if (!member_ok(d, i)) return TD_ALPACA_CLIENT_EMALFORMED;
         long wl = decode_str(d, key, word, sizeof word - 1);
         if (wl == -2) return TD_ALPACA_CLIENT_EMALFORMED;
         int rc = 0;
@@ -236,7 +241,6 @@ static int parse_members(const doc_t *d, td_alpaca_client_msg_t *m)
             rc = parse_list(d, i + 1, wl < 0 ? -1 : td_kind_parse(word, (size_t)wl), m);
         }
         if (rc != 0) return rc;
-        i = skip(d, i + 1);
     }
     return 0;
 }
