@@ -58,9 +58,10 @@ static const td_opt_t sim_table[] = {
      "once per connection, 1 s after its first data, neither write nor read (pings unanswered) "
      "for SECONDS; 0 = off"},
     {"record", TD_OPT_STR, S(record), 0, 0, NULL, "FILE", NULL, 0,
-     "JSON lines: each event sent, once (built once, whatever the number of connections it "
-     "goes to), exactly its bytes in the frames; events nobody subscribed to are not recorded; "
-     "flushed every tick"},
+     "JSON lines, one per event sent: exactly the event object's bytes as in the frames; an "
+     "event is recorded once (it is built once), however many connections it goes to, when it "
+     "is queued (so also if its connection is dropped before the write); events nobody "
+     "subscribed to are not recorded; flushed every tick and at exit"},
     {"max-pending", TD_OPT_INT, S(max_pending_mb), 1, 1e6, "64", "MIB", NULL, 0,
      "output queued for one connection past which it gets 407 slow client and is closed"},
     {"tick-ms", TD_OPT_INT, S(tick_ms), 1, 1000, "2", "MS", NULL, 0, "generator timer period"},
