@@ -61,12 +61,26 @@ async def recv_json(ws, timeout=5.0):
     return json.loads(await recv(ws, timeout))
 
 
+CONTROL_PREFIXES = ('[{"T":"success"', '[{"T":"error"', '[{"T":"subscription"')
+
+
+async def recv_ctl(ws, timeout=5.0):
+    """The next control message (success, error, subscription), skipping data
+    frames that may arrive in between once something is subscribed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        text = await recv(ws, max(0.01, deadline - loop.time()))
+        if not isinstance(text, str) or text.startswith(CONTROL_PREFIXES):
+            return text
+
+
 def error_frame(code):
     return '[{"T":"error","code":%d,"msg":"%s"}]' % (code, ERR_TEXT[code])
 
 
 async def expect_error(ws, code, timeout=5.0):
-    text = await recv(ws, timeout)
+    text = await recv_ctl(ws, timeout)
     assert text == error_frame(code), text
 
 
@@ -84,7 +98,7 @@ async def open_authed(url, key="PK1", secret="s3cr3t"):
 
 async def subscribe(ws, action="subscribe", **lists):
     await ws.send(json.dumps(dict(action=action, **lists)))
-    return await recv(ws)
+    return await recv_ctl(ws)
 
 
 async def expect_closed(ws, timeout=5.0):

@@ -13,7 +13,7 @@ import harness
 from simclient import (AUTHENTICATED, CONNECTED, CRYPTO_FIELDS, CRYPTO_KEYS, NEWS_FIELDS,
                        RFC3339NANO, STOCK_FIELDS, STOCK_KEYS, auth, collect, connect,
                        error_frame, expect_closed, expect_error, open_authed, pairs, recv,
-                       run, split_array, subscribe)
+                       recv_ctl, run, split_array, subscribe)
 
 ALL_STOCK = {k: ["*"] for k in ["trades", "quotes", "bars", "updatedBars", "dailyBars",
                                 "statuses", "lulds", "imbalances"]}
@@ -198,13 +198,13 @@ def test_fragmented_and_oversized_messages(tickerd):
         ws = await open_authed(sim.url("/v2/iex"))
         # (symbols the generator does not have, so no data interleaves)
         await ws.send(['{"action":"subsc', 'ribe","trades":["NOSU', 'CH"],', '"quotes":["ZZZZ"]}'])
-        obj = json.loads(await recv(ws))[0]
+        obj = json.loads(await recv_ctl(ws))[0]
         assert obj["trades"] == ["NOSUCH"] and obj["quotes"] == ["ZZZZ"]
         # alpaca-py style: 32 KiB fragments; 20000 symbols is about 200 KB
         syms = [f"S{i:05d}" for i in range(20000)]
         text = json.dumps({"action": "subscribe", "quotes": syms})
         await ws.send([text[i:i + 32768] for i in range(0, len(text), 32768)])
-        assert len(json.loads(await recv(ws))[0]["quotes"]) == 20001
+        assert len(json.loads(await recv_ctl(ws))[0]["quotes"]) == 20001
         # past 1 MiB the message is refused and the connection survives
         big = json.dumps({"action": "subscribe", "bars": ["X" * 60] * 20000})
         assert len(big) > 1 << 20
