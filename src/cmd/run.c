@@ -1,11 +1,363 @@
+/* tickerd run: vendor streams → bus → Redis channels and/or stdout. Wiring
+ * only; the work is in feed/, bus/ and sink/. */
+#include "bus/bus.h"
 #include "cmd/cmd.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/opt.h"
+#include "feed/feed.h"
+#include "proto/sub.h"
+#include "sink/redis.h"
+#include "sink/stdout.h"
 
-#include <stdio.h>
+#include <libwebsockets.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+typedef struct run_cfg_s {
+    char *feed;
+    td_strlist_t url;
+    char *key, *secret, *subscribe;
+    char *redis, *channel_prefix;
+    int to_stdout;
+    double stats_interval;
+    double backoff_min, backoff_max, healthy, conn_limit_backoff, ping_interval, ping_timeout;
+    int64_t redis_buffer_mb, redis_inflight;
+    char *ca_file, *log_level;
+} run_cfg;
+
+#define O(field) offsetof(run_cfg, field)
+static const td_opt_t run_table[] = {
+    {"feed", TD_OPT_STR, O(feed), 0, 0, "alpaca", "VENDOR", NULL, 0, "upstream dialect: alpaca"},
+    {"url", TD_OPT_LIST, O(url), 0, 0, NULL, "URL", NULL, 0,
+     "upstream stream, e.g. ws://127.0.0.1:8765/v2/iex; one connection per URL "
+     "(stocks, crypto "
+     "and news are separate streams)"},
+    {"key", TD_OPT_STR, O(key), 0, 0, NULL, "KEY", "APCA_API_KEY_ID", TD_OPT_SECRET,
+     "vendor key id"},
+    {"secret", TD_OPT_STR, O(secret), 0, 0, NULL, "SECRET", "APCA_API_SECRET_KEY", TD_OPT_SECRET,
+     "vendor secret"},
+    {"subscribe", TD_OPT_STR, O(subscribe), 0, 0, "trades=*;quotes=*;bars=*;statuses=*", "SPEC",
+     NULL, 0,
+     "what to subscribe upstream: KIND=SYM,SYM;KIND=* with KIND a channel "
+     "word"},
+    {"redis", TD_OPT_STR, O(redis), 0, 0, NULL, "URL", NULL, 0,
+     "publish to Redis, e.g. redis://127.0.0.1:6379 (channels "
+     "<prefix><kind>.<SYMBOL>)"},
+    {"channel-prefix", TD_OPT_STR, O(channel_prefix), 0, 0, "", "PREFIX", NULL, 0,
+     "prefix of every Redis channel and stdout channel name"},
+    {"stdout", TD_OPT_BOOL, O(to_stdout), 0, 0, "no", NULL, NULL, 0,
+     "write one JSON line per event to stdout"},
+    {"stats-interval", TD_OPT_DOUBLE, O(stats_interval), 0, 86400, "10", "SECONDS", NULL, 0,
+     "print a stats line on stderr this often; 0 turns it off"},
+    {"backoff-min", TD_OPT_DOUBLE, O(backoff_min), 0.01, 3600, "0.5", "SECONDS", NULL, 0,
+     "first reconnect delay"},
+    {"backoff-max", TD_OPT_DOUBLE, O(backoff_max), 0.01, 3600, "30", "SECONDS", NULL, 0,
+     "longest reconnect delay"},
+    {"healthy", TD_OPT_DOUBLE, O(healthy), 0, 86400, "30", "SECONDS", NULL, 0,
+     "a connection up this long resets the reconnect delay"},
+    {"conn-limit-backoff", TD_OPT_DOUBLE, O(conn_limit_backoff), 0.1, 86400, "30", "SECONDS", NULL,
+     0,
+     "wait after 406 connection limit exceeded (another instance holds the "
+     "account)"},
+    {"ping-interval", TD_OPT_DOUBLE, O(ping_interval), 0.1, 3600, "10", "SECONDS", NULL, 0,
+     "ping the vendor after this much silence"},
+    {"ping-timeout", TD_OPT_DOUBLE, O(ping_timeout), 0.1, 3600, "5", "SECONDS", NULL, 0,
+     "reconnect if no pong or data comes this long after a ping"},
+    {"redis-buffer", TD_OPT_INT, O(redis_buffer_mb), 1, 65536, "64", "MIB", NULL, 0,
+     "events kept while Redis is unreachable, in MiB; beyond, drops are "
+     "counted"},
+    {"redis-inflight", TD_OPT_INT, O(redis_inflight), 1, 1000000, "10000", "N", NULL, 0,
+     "PUBLISH commands sent and not yet answered"},
+    {"ca-file", TD_OPT_STR, O(ca_file), 0, 0, NULL, "PEM", NULL, 0,
+     "CA certificates for wss:// upstreams (default: the system's)"},
+    {"log-level", TD_OPT_STR, O(log_level), 0, 0, "info", "LEVEL", NULL, 0,
+     "error, warn, info or debug"},
+    TD_OPT_END,
+};
+#undef O
+
+static const td_opts_t run_opts = {
+    "run", run_table, "usage: tickerd run [-c FILE] [OPTIONS]",
+    "Holds one connection per upstream URL, splits the feed per event kind and "
+    "symbol, and\n"
+    "publishes each event to <prefix><kind>.<SYMBOL> (e.g. quotes.AAPL) on "
+    "Redis and/or stdout.\n"
+    "Secrets come from the environment or the config file."};
+
+typedef struct app_s {
+    uv_loop_t loop;
+    struct lws_context *ctx;
+    run_cfg cfg;
+    td_subset_t subs;
+    td_bus_t *bus;
+    td_feed_t **feeds;
+    size_t nfeeds;
+    td_redis_sink_t *redis;
+    td_stdout_sink_t *out;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t stats;
+    int stopping, pending, exit_code;
+    uint64_t last_count[TD_KIND__COUNT], last_published, last_frames;
+    uint64_t last_stats_ms;
+} app_t;
+
+static void on_feed_event(void *ud, const td_event_t *ev)
+{
+    td_bus_publish(((app_t *)ud)->bus, ev);
+}
+
+static void to_redis(void *ud, const td_event_t *ev)
+{
+    td_redis_sink_publish(ud, ev);
+}
+static void to_stdout(void *ud, const td_event_t *ev)
+{
+    td_stdout_sink_publish(ud, ev);
+}
+
+static void shutdown_app(app_t *a, int code);
+
+static void on_fatal(void *ud, const char *why)
+{
+    (void)why; /* already logged by the feed */
+    shutdown_app(ud, 3);
+}
+
+static void on_stopped(void *ud)
+{
+    app_t *a = ud;
+    if (--a->pending == 0) uv_stop(&a->loop);
+}
+
+static void shutdown_app(app_t *a, int code)
+{
+    if (a->stopping) return;
+    a->stopping = 1;
+    a->exit_code = code;
+    a->pending = 1; /* released below, once everything is asked to stop */
+    for (size_t i = 0; i < a->nfeeds; i++) {
+        a->pending++;
+        td_feed_stop(a->feeds[i], on_stopped, a);
+    }
+    if (a->redis) {
+        a->pending++;
+        td_redis_sink_stop(a->redis, on_stopped, a);
+    }
+    if (a->out) {
+        a->pending++;
+        td_stdout_sink_stop(a->out, on_stopped, a);
+    }
+    uv_close((uv_handle_t *)&a->sigint, NULL);
+    uv_close((uv_handle_t *)&a->sigterm, NULL);
+    uv_close((uv_handle_t *)&a->stats, NULL);
+    on_stopped(a);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    app_t *a = s->data;
+    TD_INFO("caught %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    shutdown_app(a, 0);
+}
+
+static void on_stats(uv_timer_t *t)
+{
+    app_t *a = t->data;
+    uint64_t now = uv_now(&a->loop);
+    double secs = (now - a->last_stats_ms) / 1000.0;
+    a->last_stats_ms = now;
+    if (secs <= 0) secs = 1;
+    char line[1024];
+    size_t n = 0;
+    uint64_t total = 0;
+    for (int k = 0; k < TD_KIND__COUNT; k++) {
+        uint64_t c = td_bus_count(a->bus, (td_kind_t)k), d = c - a->last_count[k];
+        a->last_count[k] = c;
+        total += d;
+        if (d && n < sizeof line - 64)
+            n += (size_t)snprintf(line + n, sizeof line - n, " %s=%.0f", td_kind_name(k), d / secs);
+    }
+    td_feed_stats_t fs, sum = {0};
+    const char *state = "none";
+    for (size_t i = 0; i < a->nfeeds; i++) {
+        td_feed_stats(a->feeds[i], &fs);
+        sum.frames += fs.frames;
+        sum.malformed += fs.malformed;
+        sum.unknown += fs.unknown;
+        sum.reconnects += fs.reconnects;
+        sum.conn_limit += fs.conn_limit;
+        state = td_feed_state_name(fs.state);
+    }
+    char redis[160] = "";
+    if (a->redis) {
+        td_redis_sink_stats_t rs;
+        td_redis_sink_stats(a->redis, &rs);
+        snprintf(redis, sizeof redis, " | redis %s published/s=%.0f dropped=%llu buffered=%lluB",
+                 rs.connected ? "up" : "DOWN", (rs.published - a->last_published) / secs,
+                 (unsigned long long)rs.dropped, (unsigned long long)rs.buffered);
+        a->last_published = rs.published;
+    }
+    TD_INFO("stats: events/s=%.0f%s | upstream %s frames/s=%.0f reconnects=%llu "
+            "malformed=%llu "
+            "unknown=%llu conn_limit=%llu%s",
+            total / secs, n ? line : "", a->nfeeds > 1 ? "(last)" : state,
+            (sum.frames - a->last_frames) / secs, (unsigned long long)sum.reconnects,
+            (unsigned long long)sum.malformed, (unsigned long long)sum.unknown,
+            (unsigned long long)sum.conn_limit, redis);
+    a->last_frames = sum.frames;
+}
+
+static void lws_log(int level, const char *line)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    if (level & LLL_ERR)
+        TD_WARN("lws: %.*s", (int)n, line);
+    else
+        TD_DEBUG("lws: %.*s", (int)n, line);
+}
+
+static int make_lws(app_t *a)
+{
+    static struct lws_protocols list[2]; /* lws keeps the pointer; the last entry is zeros */
+    list[0] = td_feed_protocol;
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    void *loops[] = {&a->loop};
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = list;
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+                   LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.foreign_loops = loops;
+    info.fd_limit_per_thread = 1024;
+    info.client_ssl_ca_filepath = a->cfg.ca_file;
+    info.timeout_secs = 10;
+    lws_set_log_level(LLL_ERR | (td_log_level_current >= TD_LOG_DEBUG ? LLL_WARN | LLL_NOTICE : 0),
+                      lws_log);
+    a->ctx = lws_create_context(&info);
+    return a->ctx ? 0 : -1;
+}
+
+static int setup(app_t *a)
+{
+    char err[512];
+    run_cfg *c = &a->cfg;
+    if (strcmp(c->feed, "alpaca") != 0) {
+        TD_ERR("unknown --feed '%s' (this build speaks: alpaca)", c->feed);
+        return -1;
+    }
+    if (c->url.n == 0) {
+        TD_ERR("no upstream: give --url ws://HOST:PORT/v2/iex (see tickerd run "
+               "--help)");
+        return -1;
+    }
+    if (!c->key || !*c->key || !c->secret || !*c->secret) {
+        TD_ERR("no vendor credentials: set APCA_API_KEY_ID and APCA_API_SECRET_KEY "
+               "(or key and "
+               "secret in the config file)");
+        return -1;
+    }
+    if (td_subset_parse(&a->subs, c->subscribe, err, sizeof err) != 0) {
+        TD_ERR("--subscribe: %s", err);
+        return -1;
+    }
+    if (!c->redis && !c->to_stdout) TD_WARN("no sink: add --redis URL or --stdout");
+    if (make_lws(a) != 0) {
+        TD_ERR("cannot create the libwebsockets context");
+        return -1;
+    }
+    a->bus = td_bus_new();
+    if (c->redis) {
+        td_redis_sink_cfg_t rc = {c->redis, c->channel_prefix, (size_t)c->redis_buffer_mb << 20,
+                                  (uint32_t)c->redis_inflight};
+        if (!(a->redis = td_redis_sink_new(&a->loop, &rc))) return -1;
+        td_bus_want_all(a->bus, td_bus_attach(a->bus, to_redis, a->redis));
+        td_redis_sink_start(a->redis);
+    }
+    if (c->to_stdout) {
+        a->out = td_stdout_sink_new(&a->loop, c->channel_prefix);
+        td_bus_want_all(a->bus, td_bus_attach(a->bus, to_stdout, a->out));
+    }
+    static const td_feed_cb_t fcb = {on_feed_event, on_fatal};
+    a->feeds = td_xcalloc(c->url.n, sizeof *a->feeds);
+    for (size_t i = 0; i < c->url.n; i++) {
+        td_feed_cfg_t fc = {c->url.v[i],      c->key,          c->secret,  &a->subs,
+                            c->backoff_min,   c->backoff_max,  c->healthy, c->conn_limit_backoff,
+                            c->ping_interval, c->ping_timeout, (uint64_t)i};
+        a->feeds[i] = td_feed_new(a->ctx, &a->loop, &fc, &fcb, a, err, sizeof err);
+        if (!a->feeds[i]) {
+            TD_ERR("%s", err);
+            return -1;
+        }
+        a->nfeeds++;
+    }
+    return 0;
+}
+
+static void teardown(app_t *a)
+{
+    if (a->ctx) lws_context_destroy(a->ctx);
+    uv_run(&a->loop, UV_RUN_DEFAULT); /* let every handle close */
+    for (size_t i = 0; i < a->nfeeds; i++)
+        td_feed_free(a->feeds[i]);
+    free(a->feeds);
+    td_redis_sink_free(a->redis);
+    td_stdout_sink_free(a->out);
+    td_bus_free(a->bus);
+    td_subset_free(&a->subs);
+    td_opts_free(&run_opts, &a->cfg);
+    if (uv_loop_close(&a->loop) != 0) TD_WARN("event loop closed with handles still open");
+}
 
 int td_cmd_run(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "tickerd run: not built yet\n");
-    return 1;
+    static app_t app; /* large; and reachable from signal handlers while debugging */
+    app_t *a = &app;
+    char err[512];
+    td_log_set_prefix("run");
+    memset(a, 0, sizeof *a);
+    int rc = td_opts_parse(&run_opts, &a->cfg, argc, argv, err, sizeof err);
+    if (rc != 0) {
+        if (rc < 0) fprintf(stderr, "tickerd run: %s\n", err);
+        td_opts_free(&run_opts, &a->cfg);
+        return rc < 0 ? 2 : 0;
+    }
+    int lvl = td_log_level_parse(a->cfg.log_level);
+    if (lvl < 0) {
+        fprintf(stderr, "tickerd run: bad --log-level '%s'\n", a->cfg.log_level);
+        td_opts_free(&run_opts, &a->cfg);
+        return 2;
+    }
+    td_log_set_level(lvl);
+    signal(SIGPIPE, SIG_IGN);
+    uv_loop_init(&a->loop);
+    td_subset_init(&a->subs);
+    uv_signal_init(&a->loop, &a->sigint);
+    uv_signal_init(&a->loop, &a->sigterm);
+    uv_timer_init(&a->loop, &a->stats);
+    a->sigint.data = a->sigterm.data = a->stats.data = a;
+    if (setup(a) != 0) {
+        shutdown_app(a, 2);
+        uv_run(&a->loop, UV_RUN_DEFAULT);
+        teardown(a);
+        return 2;
+    }
+    uv_signal_start(&a->sigint, on_signal, SIGINT);
+    uv_signal_start(&a->sigterm, on_signal, SIGTERM);
+    if (a->cfg.stats_interval > 0) {
+        uint64_t every = (uint64_t)(a->cfg.stats_interval * 1000);
+        a->last_stats_ms = uv_now(&a->loop);
+        uv_timer_start(&a->stats, on_stats, every, every);
+    }
+    for (size_t i = 0; i < a->nfeeds; i++)
+        td_feed_start(a->feeds[i]);
+    uv_run(&a->loop, UV_RUN_DEFAULT);
+    teardown(a);
+    TD_INFO("stopped");
+    return a->exit_code;
 }
