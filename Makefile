@@ -3,9 +3,12 @@ SHELL := /bin/bash
 PY := /usr/bin/python3
 BUILD := build
 
-.PHONY: all deps build build-asan build-release run test unit integration fuzz bench format format-check clean
+.PHONY: all deps deps-build build build-asan build-release run test unit integration fuzz bench format format-check clean
 
 all: build-release
+
+deps-build:
+	@scripts/deps.sh build
 
 deps:
 	@scripts/deps.sh all
@@ -13,7 +16,7 @@ deps:
 $(BUILD)/%/build.ninja:
 	cmake --preset $* >/dev/null
 
-build-release: deps $(BUILD)/release/build.ninja
+build-release: deps-build $(BUILD)/release/build.ninja
 	cmake --build --preset release
 
 build-asan: deps $(BUILD)/asan-ubsan/build.ninja
@@ -31,7 +34,7 @@ unit: build-asan
 integration: build-asan
 	TICKERD=$(CURDIR)/$(BUILD)/asan-ubsan/tickerd $(PY) -m pytest -q tests/integration
 
-test: format-check unit integration
+test: deps format-check unit integration
 
 fuzz: deps $(BUILD)/fuzz/build.ninja
 	cmake --build --preset fuzz
@@ -43,7 +46,7 @@ bench: build-release
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
-format-check:
+format-check: deps
 	@clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h') && echo "format: ok"
 
 clean:

@@ -4,7 +4,9 @@
 # lines, a stats line goes to stderr every second. Ctrl-C stops both.
 set -euo pipefail
 bin=${1:-build/release/tickerd}
-port=${SIM_PORT:-$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
+# First free port from 18765 up (bash's /dev/tcp: no other tool needed).
+port=${SIM_PORT:-18765}
+while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
 rate=${SIM_RATE:-20}
 
 "$bin" sim --listen "127.0.0.1:$port" --rate "$rate" --symbols 20 --log-level warn &

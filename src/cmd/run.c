@@ -182,7 +182,7 @@ static void on_stats(uv_timer_t *t)
             n += (size_t)snprintf(line + n, sizeof line - n, " %s=%.0f", td_kind_name(k), d / secs);
     }
     td_feed_stats_t fs, sum = {0};
-    const char *state = "none";
+    size_t streaming = 0;
     for (size_t i = 0; i < a->nfeeds; i++) {
         td_feed_stats(a->feeds[i], &fs);
         sum.frames += fs.frames;
@@ -190,7 +190,7 @@ static void on_stats(uv_timer_t *t)
         sum.unknown += fs.unknown;
         sum.reconnects += fs.reconnects;
         sum.conn_limit += fs.conn_limit;
-        state = td_feed_state_name(fs.state);
+        streaming += fs.state == TD_FEED_STREAMING;
     }
     char redis[160] = "";
     if (a->redis) {
@@ -201,13 +201,11 @@ static void on_stats(uv_timer_t *t)
                  (unsigned long long)rs.dropped, (unsigned long long)rs.buffered);
         a->last_published = rs.published;
     }
-    TD_INFO("stats: events/s=%.0f%s | upstream %s frames/s=%.0f reconnects=%llu "
-            "malformed=%llu "
-            "unknown=%llu conn_limit=%llu%s",
-            total / secs, n ? line : "", a->nfeeds > 1 ? "(last)" : state,
-            (sum.frames - a->last_frames) / secs, (unsigned long long)sum.reconnects,
-            (unsigned long long)sum.malformed, (unsigned long long)sum.unknown,
-            (unsigned long long)sum.conn_limit, redis);
+    TD_INFO("stats: events/s=%.0f%s | upstream %zu/%zu streaming frames/s=%.0f reconnects=%llu "
+            "malformed=%llu unknown=%llu conn_limit=%llu%s",
+            total / secs, n ? line : "", streaming, a->nfeeds, (sum.frames - a->last_frames) / secs,
+            (unsigned long long)sum.reconnects, (unsigned long long)sum.malformed,
+            (unsigned long long)sum.unknown, (unsigned long long)sum.conn_limit, redis);
     a->last_frames = sum.frames;
 }
 
