@@ -237,7 +237,9 @@ static void connect_now(td_feed_t *f)
     clear_out(f);
     set_state(f, TD_FEED_CONNECTING);
     TD_DEBUG("upstream %s: connecting", f->url);
-    if (!lws_client_connect_via_info(&ci)) {
+    /* lws may already have reported the failure through the callback (which
+     * scheduled the retry); schedule only if it did not. */
+    if (!lws_client_connect_via_info(&ci) && f->state == TD_FEED_CONNECTING) {
         f->wsi = NULL;
         schedule_reconnect(f, "connect failed");
     }
