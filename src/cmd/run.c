@@ -10,6 +10,7 @@
 #include "sink/redis.h"
 #include "sink/stdout.h"
 
+#include <errno.h>
 #include <libwebsockets.h>
 #include <signal.h>
 #include <stddef.h>
@@ -73,7 +74,7 @@ static const td_opt_t run_table[] = {
     {"redis-inflight", TD_OPT_INT, O(redis_inflight), 1, 1000000, "10000", "N", NULL, 0,
      "PUBLISH commands sent and not yet answered"},
     {"ca-file", TD_OPT_STR, O(ca_file), 0, 0, NULL, "PEM", NULL, 0,
-     "CA certificates for wss:// upstreams (default: the system's)"},
+     "CA certificates (PEM) trusted for wss:// upstreams, instead of the system's"},
     {"log-level", TD_OPT_STR, O(log_level), 0, 0, "info", "LEVEL", NULL, 0,
      "error, warn, info or debug"},
     TD_OPT_END,
@@ -234,6 +235,8 @@ static int make_lws(app_t *a)
     info.foreign_loops = loops;
     info.fd_limit_per_thread = 1024;
     info.client_ssl_ca_filepath = a->cfg.ca_file;
+    /* --ca-file replaces the system's CAs (lws would otherwise add both) */
+    if (a->cfg.ca_file) info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
     info.timeout_secs = 10;
     lws_set_log_level(LLL_ERR | (td_log_level_current >= TD_LOG_DEBUG ? LLL_WARN | LLL_NOTICE : 0),
                       lws_log);
@@ -265,6 +268,12 @@ static int setup(app_t *a)
         return -1;
     }
     if (!c->redis && !c->to_stdout) TD_WARN("no sink: add --redis URL or --stdout");
+    FILE *ca = c->ca_file ? fopen(c->ca_file, "r") : NULL;
+    if (c->ca_file && !ca) { /* lws would only log it and fail every handshake */
+        TD_ERR("--ca-file '%s': %s", c->ca_file, strerror(errno));
+        return -1;
+    }
+    if (ca) fclose(ca);
     if (make_lws(a) != 0) {
         TD_ERR("cannot create the libwebsockets context");
         return -1;

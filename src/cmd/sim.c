@@ -67,6 +67,11 @@ static const td_opt_t sim_table[] = {
     {"tick-ms", TD_OPT_INT, S(tick_ms), 1, 1000, "2", "MS", NULL, 0, "generator timer period"},
     {"stats", TD_OPT_DOUBLE, S(stats), 0, 86400, "0", "SECONDS", NULL, 0,
      "log a rates line every SECONDS; 0 = only at exit"},
+    {"tls-cert", TD_OPT_STR, S(tls_cert), 0, 0, NULL, "PEM", NULL, 0,
+     "serve wss:// (TLS) instead of ws:// on --listen with this certificate (chain); needs "
+     "--tls-key"},
+    {"tls-key", TD_OPT_STR, S(tls_key), 0, 0, NULL, "PEM", NULL, 0,
+     "private key of --tls-cert (unencrypted PEM)"},
     {"log-level", TD_OPT_STR, F(log_level), 0, 0, "info", "LEVEL", NULL, 0,
      "error, warn, info or debug"},
     TD_OPT_END,

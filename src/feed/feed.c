@@ -38,6 +38,7 @@ struct td_feed_s {
     uint32_t backoff_max_ms, healthy_ms, conn_limit_ms, ping_interval_ms, ping_timeout_ms;
     uint64_t established_ms, last_rx_ms, ping_sent_ms;
     int ping_due, conn_limit_hit, fatal, stopping;
+    int cert_rejected; /* this connection's TLS handshake refused the server's certificate */
 
     td_buf_t rx; /* reassembles fragmented messages */
     omsg *out_head, *out_tail;
@@ -233,6 +234,7 @@ static void connect_now(td_feed_t *f)
     ci.opaque_user_data = f;
     ci.pwsi = &f->wsi;
     f->established_ms = 0;
+    f->cert_rejected = 0;
     f->rx.len = 0;
     clear_out(f);
     set_state(f, TD_FEED_CONNECTING);
@@ -487,8 +489,20 @@ static int feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     char why[160];
     if (!f) return lws_callback_http_dummy(wsi, reason, user, in, len);
     switch (reason) {
+    case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+        /* len is OpenSSL's preverify_ok; the verdict stays OpenSSL's (the
+         * dummy handler below returns 0), this only names the failure. */
+        if (!len) f->cert_rejected = 1;
+        break;
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-        snprintf(why, sizeof why, "connect failed: %s", in ? (const char *)in : "unknown error");
+        if (f->cert_rejected) /* lws's own text is a meaningless "SSL err 1" */
+            snprintf(why, sizeof why,
+                     "connect failed: TLS certificate verification failed for %s (the lws "
+                     "\"SSL error\" line says why; check --ca-file)",
+                     f->host);
+        else
+            snprintf(why, sizeof why, "connect failed: %s",
+                     in ? (const char *)in : "unknown error");
         on_closed(f, wsi, why);
         break;
     case LWS_CALLBACK_CLIENT_ESTABLISHED:

@@ -299,6 +299,10 @@ td_sim_t *td_sim_new(uv_loop_t *loop, const td_sim_cfg_t *cfg, char *err, size_t
         snprintf(err, errlen, "--malformed-every must be 0 (off) or at least 2");
         return NULL;
     }
+    if (!cfg->tls_cert != !cfg->tls_key) {
+        snprintf(err, errlen, "--tls-cert and --tls-key go together (wss:// needs both)");
+        return NULL;
+    }
     td_sim_t *sim = td_xcalloc(1, sizeof *sim);
     sim->loop = loop;
     sim->cfg = cfg;
@@ -337,10 +341,11 @@ int td_sim_start(td_sim_t *s)
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
-    info.port = s->port;
-    info.iface = s->host;
+    info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = protocols;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6;
+    int tls = s->cfg->tls_cert != NULL;
+    if (tls) info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     s->foreign_loops[0] = s->loop;
     info.foreign_loops = s->foreign_loops;
     info.fd_limit_per_thread = 4096;
@@ -348,14 +353,31 @@ int td_sim_start(td_sim_t *s)
     info.pcontext = &s->ctx; /* lws clears it when the context is really freed */
     s->ctx = lws_create_context(&info);
     if (!s->ctx) {
-        TD_ERR("cannot listen on %s:%d", s->host, s->port);
+        TD_ERR("cannot create the libwebsockets context");
         return -1;
+    }
+    /* The listener is a second vhost: when it fails (port in use, bad
+     * certificate or key) lws keeps the context, which must still have a
+     * vhost for lws_context_destroy to finish its teardown on our loop. */
+    info.vhost_name = "sim";
+    info.port = s->port;
+    info.iface = s->host;
+    info.ssl_cert_filepath = s->cfg->tls_cert;
+    info.ssl_private_key_filepath = s->cfg->tls_key;
+    if (!lws_create_vhost(s->ctx, &info)) {
+        if (tls)
+            TD_ERR("cannot listen on %s:%d with TLS (check --tls-cert '%s' and --tls-key '%s': "
+                   "readable PEM files, a key that matches the certificate)",
+                   s->host, s->port, s->cfg->tls_cert, s->cfg->tls_key);
+        else
+            TD_ERR("cannot listen on %s:%d", s->host, s->port);
+        return -1; /* td_sim_stop destroys the context */
     }
     uv_timer_start(&s->cron, cron_cb, CRON_MS, CRON_MS);
     s->stats_ms = uv_now(s->loop);
-    TD_INFO("listening on ws://%s:%d (paths /v2/iex /v2/sip /v2/delayed_sip /v2/test "
+    TD_INFO("listening on %s://%s:%d (paths /v2/iex /v2/sip /v2/delayed_sip /v2/test "
             "/v1beta3/crypto/us /v1beta1/news)",
-            s->host, s->port);
+            tls ? "wss" : "ws", s->host, s->port);
     return 0;
 }
 

@@ -39,6 +39,8 @@ typedef struct td_sim_cfg_s {
     int64_t max_pending_mb;  /* per-connection output bound before 407 slow client */
     int64_t tick_ms;         /* generator timer period */
     double stats;            /* seconds between stats lines; 0 = only at exit */
+    char *tls_cert;          /* PEM certificate (chain): serve wss:// instead of ws:// */
+    char *tls_key;           /* PEM private key of tls_cert; both or neither */
 } td_sim_cfg_t;
 
 typedef struct td_sim_s td_sim_t;
