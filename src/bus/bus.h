@@ -3,7 +3,16 @@
  * A consumer wants either every symbol of a kind (wildcard) or named
  * symbols. Publishing is a table lookup plus one call per consumer; nothing
  * is copied (consumers that keep an event copy it themselves). Per-kind
- * counters are kept for the stats line and /metrics. Single-threaded. */
+ * counters are kept for the stats line and /metrics. Single-threaded.
+ *
+ * Interest: the bus counts how many consumers want each (kind, symbol) and
+ * each kind's wildcard; the first want and the last unwant are reported to
+ * the interest listener (which turns them into upstream subscribe and
+ * unsubscribe diffs). A tap sees every event and creates no interest (the
+ * Redis and stdout sinks publish whatever flows).
+ *
+ * Last values: for the kinds chosen with td_bus_cache_kinds, the bus keeps
+ * a copy of the newest payload per symbol, for snapshots on subscribe. */
 #ifndef TD_BUS_BUS_H
 #define TD_BUS_BUS_H
 
@@ -30,7 +39,32 @@ void td_bus_unwant(td_bus_t *bus, td_bus_consumer_t *c, td_kind_t kind, const ch
 /* Wildcard on every kind. */
 void td_bus_want_all(td_bus_t *bus, td_bus_consumer_t *c);
 
+/* A consumer that receives every event and creates no interest. */
+td_bus_consumer_t *td_bus_tap(td_bus_t *bus, td_bus_cb cb, void *ud);
+
+/* Called on the first want (wanted=1) and the last unwant (wanted=0) of a
+ * (kind, symbol); sym "*" for a kind's wildcard. At most one listener. */
+typedef void (*td_bus_interest_cb)(void *ud, td_kind_t kind, const char *sym, size_t n, int wanted);
+void td_bus_on_interest(td_bus_t *bus, td_bus_interest_cb cb, void *ud);
+/* Calls fn for everything wanted now (wildcards as "*"). */
+void td_bus_interest_each(const td_bus_t *bus,
+                          void (*fn)(void *ud, td_kind_t kind, const char *sym, size_t n),
+                          void *ud);
+
+/* Keep the newest payload per symbol of these kinds (bitmask 1u << kind). */
+void td_bus_cache_kinds(td_bus_t *bus, unsigned kinds);
+/* The newest (kind, symbol) event seen, if cached: fills *out (views valid
+ * until the next publish) and returns 1; else 0. */
+int td_bus_last(const td_bus_t *bus, td_kind_t kind, const char *sym, size_t n, td_event_t *out);
+/* Calls fn for every cached value of a kind. */
+void td_bus_last_each(const td_bus_t *bus, td_kind_t kind,
+                      void (*fn)(void *ud, const td_event_t *ev), void *ud);
+
 void td_bus_publish(td_bus_t *bus, const td_event_t *ev);
+/* Number of td_bus_publish calls so far: consumers called for the same
+ * event see the same value, so they can share work done per event (e.g.
+ * encoding it once for many clients). */
+uint64_t td_bus_seq(const td_bus_t *bus);
 
 /* Events published per kind since the bus was made. */
 uint64_t td_bus_count(const td_bus_t *bus, td_kind_t kind);

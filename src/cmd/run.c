@@ -111,6 +111,28 @@ static void on_feed_event(void *ud, const td_event_t *ev)
     td_bus_publish(((app_t *)ud)->bus, ev);
 }
 
+/* Interest changes (first want, last unwant) go to every feed; each keeps
+ * what its stream carries. */
+static void on_interest(void *ud, td_kind_t kind, const char *sym, size_t n, int wanted)
+{
+    app_t *a = ud;
+    for (size_t i = 0; i < a->nfeeds; i++)
+        td_feed_want(a->feeds[i], kind, sym, n, wanted);
+}
+
+/* The static --subscribe set is pinned by a consumer that wants it and
+ * takes no events. */
+static void pin_static(app_t *a)
+{
+    td_bus_consumer_t *pin = td_bus_attach(a->bus, NULL, NULL);
+    for (int k = 0; k < TD_KIND__COUNT; k++) {
+        const td_symset_t *ss = &a->subs.k[k];
+        if (ss->all) td_bus_want(a->bus, pin, (td_kind_t)k, "*", 1);
+        for (size_t i = 0; i < ss->n; i++)
+            td_bus_want(a->bus, pin, (td_kind_t)k, ss->v[i], strlen(ss->v[i]));
+    }
+}
+
 static void to_redis(void *ud, const td_event_t *ev)
 {
     td_redis_sink_publish(ud, ev);
@@ -283,12 +305,12 @@ static int setup(app_t *a)
         td_redis_sink_cfg_t rc = {c->redis, c->channel_prefix, (size_t)c->redis_buffer_mb << 20,
                                   (uint32_t)c->redis_inflight};
         if (!(a->redis = td_redis_sink_new(&a->loop, &rc))) return -1;
-        td_bus_want_all(a->bus, td_bus_attach(a->bus, to_redis, a->redis));
+        td_bus_tap(a->bus, to_redis, a->redis);
         td_redis_sink_start(a->redis);
     }
     if (c->to_stdout) {
         a->out = td_stdout_sink_new(&a->loop, c->channel_prefix);
-        td_bus_want_all(a->bus, td_bus_attach(a->bus, to_stdout, a->out));
+        td_bus_tap(a->bus, to_stdout, a->out);
     }
     static const td_feed_cb_t fcb = {on_feed_event, on_fatal};
     a->feeds = td_xcalloc(c->url.n, sizeof *a->feeds);
@@ -303,6 +325,8 @@ static int setup(app_t *a)
         }
         a->nfeeds++;
     }
+    td_bus_on_interest(a->bus, on_interest, a);
+    pin_static(a);
     return 0;
 }
 

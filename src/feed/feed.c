@@ -26,9 +26,12 @@ struct td_feed_s {
 
     char *url, *host, *path, *key, *secret;
     int port, tls;
-    unsigned kinds;        /* what this stream offers */
-    int crypto;            /* symbols with '/' belong here */
-    td_subset_t want;      /* what we subscribe after each (re)connect */
+    unsigned kinds;         /* what this stream offers */
+    int crypto;             /* symbols with '/' belong here */
+    td_subset_t want;       /* what we subscribe after each (re)connect */
+    td_subset_t add, del;   /* diffs of this loop turn, not yet sent */
+    uv_prepare_t diff_prep; /* sends the diffs at the end of the turn */
+    uint64_t sub_messages;
     td_subset_t requested; /* everything asked on this connection */
     td_subset_t confirmed; /* the vendor's last confirmation */
 
@@ -162,7 +165,9 @@ td_feed_t *td_feed_new(struct lws_context *ctx, uv_loop_t *loop, const td_feed_c
     td_subset_init(&f->want);
     td_subset_init(&f->requested);
     td_subset_init(&f->confirmed);
-    filter_for_stream(f, cfg->subs, &f->want);
+    td_subset_init(&f->add);
+    td_subset_init(&f->del);
+    if (cfg->subs) filter_for_stream(f, cfg->subs, &f->want);
     td_backoff_init(&f->backoff, ms(cfg->backoff_min_s), ms(cfg->backoff_max_s));
     td_rng_seed(&f->rng, cfg->seed ^ (uint64_t)td_now_ns());
     f->healthy_ms = ms(cfg->healthy_s);
@@ -172,11 +177,10 @@ td_feed_t *td_feed_new(struct lws_context *ctx, uv_loop_t *loop, const td_feed_c
     f->rl_malformed = (td_ratelimit_t)TD_RATELIMIT_INIT(10000, 3);
     uv_timer_init(loop, &f->retry_timer);
     uv_timer_init(loop, &f->watchdog);
-    f->retry_timer.data = f->watchdog.data = f;
-    f->open_handles = 2;
+    uv_prepare_init(loop, &f->diff_prep);
+    f->retry_timer.data = f->watchdog.data = f->diff_prep.data = f;
+    f->open_handles = 3;
     set_state(f, TD_FEED_IDLE);
-    if (td_subset_empty(&f->want))
-        TD_WARN("upstream %s: nothing in --subscribe is carried by this stream", f->url);
     return f;
 }
 
@@ -289,18 +293,100 @@ void td_feed_start(td_feed_t *f)
     connect_now(f);
 }
 
+static void flush_part(td_feed_t *f, const char *action, td_subset_t *part, td_buf_t *b)
+{
+    if (td_subset_empty(part)) return;
+    td_buf_reset(b);
+    td_alpaca_build_sub(b, action, part, f->kinds);
+    queue_msg(f, b->data, b->len);
+    f->sub_messages++;
+    td_subset_clear(part);
+}
+
+/* Queues `action` messages for the kinds this stream offers in s, each at
+ * most about TD_FEED_MAX_SUB_BYTES (long symbol lists are split). */
+static void send_chunked(td_feed_t *f, const char *action, const td_subset_t *s)
+{
+    td_subset_t part;
+    td_buf_t b = TD_BUF_INIT;
+    size_t est = 0;
+    td_subset_init(&part);
+    for (int k = 0; k < TD_KIND__COUNT; k++) {
+        if (!(f->kinds & (1u << k))) continue;
+        const td_symset_t *ss = &s->k[k];
+        size_t words = strlen(td_kind_name(k)) + 8;
+        if (ss->all) {
+            td_subset_add(&part, (td_kind_t)k, "*", 1);
+            est += words;
+        }
+        for (size_t i = 0; i < ss->n; i++) {
+            size_t len = strlen(ss->v[i]) + 3;
+            if (est + len + words > TD_FEED_MAX_SUB_BYTES - 64) {
+                flush_part(f, action, &part, &b);
+                est = 0;
+            }
+            td_subset_add(&part, (td_kind_t)k, ss->v[i], len - 3);
+            est += len + (part.k[k].n == 1 ? words : 0);
+        }
+    }
+    flush_part(f, action, &part, &b);
+    td_subset_free(&part);
+    td_buf_free(&b);
+}
+
 static void send_subscribe(td_feed_t *f)
 {
+    td_subset_clear(&f->add);
+    td_subset_clear(&f->del);
     if (td_subset_empty(&f->want)) {
         set_state(f, TD_FEED_STREAMING);
         return;
     }
-    td_buf_t b = TD_BUF_INIT;
-    td_alpaca_build_sub(&b, "subscribe", &f->want, f->kinds);
     td_subset_copy(&f->requested, &f->want);
-    queue_msg(f, b.data, b.len);
-    td_buf_free(&b);
+    send_chunked(f, "subscribe", &f->want);
     set_state(f, TD_FEED_SUBSCRIBING);
+}
+
+static int carries(const td_feed_t *f, td_kind_t kind, const char *sym, size_t n)
+{
+    if (!(f->kinds & (1u << kind))) return 0;
+    if (kind == TD_KIND_NEWS || (n == 1 && sym[0] == '*')) return 1;
+    return (memchr(sym, '/', n) != NULL) == f->crypto;
+}
+
+static void on_diff_prep(uv_prepare_t *h)
+{
+    td_feed_t *f = h->data;
+    uv_prepare_stop(h);
+    if (f->state == TD_FEED_SUBSCRIBING || f->state == TD_FEED_STREAMING) {
+        if (!td_subset_empty(&f->del)) send_chunked(f, "unsubscribe", &f->del);
+        if (!td_subset_empty(&f->add)) send_chunked(f, "subscribe", &f->add);
+        for (int k = 0; k < TD_KIND__COUNT; k++)
+            for (size_t i = 0; i < f->add.k[k].n; i++)
+                td_subset_add(&f->requested, (td_kind_t)k, f->add.k[k].v[i],
+                              strlen(f->add.k[k].v[i]));
+    }
+    /* Not yet authenticated: the whole `want` goes out after auth. */
+    td_subset_clear(&f->add);
+    td_subset_clear(&f->del);
+}
+
+void td_feed_want(td_feed_t *f, td_kind_t kind, const char *sym, size_t n, int wanted)
+{
+    if (f->stopping || !carries(f, kind, sym, n)) return;
+    if (wanted) {
+        if (!td_subset_add(&f->want, kind, sym, n)) return;
+        if (!td_subset_remove(&f->del, kind, sym, n)) td_subset_add(&f->add, kind, sym, n);
+    } else {
+        if (!td_subset_remove(&f->want, kind, sym, n)) return;
+        if (!td_subset_remove(&f->add, kind, sym, n)) td_subset_add(&f->del, kind, sym, n);
+    }
+    uv_prepare_start(&f->diff_prep, on_diff_prep);
+}
+
+uint64_t td_feed_sub_messages(const td_feed_t *f)
+{
+    return f->sub_messages;
 }
 
 static void add_confirmed(void *ud, td_kind_t k, const char *sym, size_t n)
@@ -548,6 +634,7 @@ void td_feed_stop(td_feed_t *f, void (*done)(void *ud), void *ud)
     if (f->wsi) lws_set_timeout(f->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
     uv_close((uv_handle_t *)&f->retry_timer, on_handle_closed);
     uv_close((uv_handle_t *)&f->watchdog, on_handle_closed);
+    uv_close((uv_handle_t *)&f->diff_prep, on_handle_closed);
 }
 
 void td_feed_free(td_feed_t *f)
@@ -558,6 +645,8 @@ void td_feed_free(td_feed_t *f)
     td_subset_free(&f->want);
     td_subset_free(&f->requested);
     td_subset_free(&f->confirmed);
+    td_subset_free(&f->add);
+    td_subset_free(&f->del);
     free(f->url);
     free(f->host);
     free(f->path);

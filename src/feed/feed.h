@@ -71,6 +71,18 @@ void td_feed_start(td_feed_t *f);
 void td_feed_stop(td_feed_t *f, void (*done)(void *ud), void *ud);
 void td_feed_free(td_feed_t *f);
 void td_feed_stats(const td_feed_t *f, td_feed_stats_t *out);
+
+/* Adds (wanted=1) or removes (wanted=0) (kind, symbol) from what the feed
+ * subscribes; sym "*" is the kind's wildcard. Ignored if this stream does not
+ * carry it (kind not offered, or a symbol of the other asset class). Changes
+ * made during a loop turn go upstream once, at the end of the turn, as one
+ * unsubscribe and one subscribe diff, each split into messages of at most
+ * TD_FEED_MAX_SUB_BYTES. After a reconnect the whole current set is sent. */
+void td_feed_want(td_feed_t *f, td_kind_t kind, const char *sym, size_t n, int wanted);
+/* Upstream subscription messages sent (for tests and metrics). */
+uint64_t td_feed_sub_messages(const td_feed_t *f);
+
+#define TD_FEED_MAX_SUB_BYTES 16384
 const char *td_feed_url(const td_feed_t *f);
 const char *td_feed_state_name(td_feed_state_t s);
 
