@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/redis_uv.h"
 #include "core/rng.h"
 
 #include <assert.h>
@@ -81,152 +82,19 @@ struct td_redis_sink_s {
 static void reply_cb(redisAsyncContext *ac, void *r, void *priv);
 static void timer_cb(uv_timer_t *t);
 
-/* ---- hiredis <-> libuv adapter ------------------------------------------ */
-/* Our own implementation of hiredis's event hooks (redisAsyncContext.ev) on
- * a uv_poll_t. We do not use hiredis 0.14's adapters/libuv.h because it drops
- * poll errors: a peer reset gives POLLERR, libuv stops the handle, and the
- * stock adapter returns without telling hiredis, so a Redis that went away
- * was never noticed. Here an error is handed to hiredis as readability, so
- * its read fails and it runs the disconnect path (as hiredis >= 1.0 does). */
-
-typedef struct uvev_s {
-    redisAsyncContext *ac; /* NULL once hiredis has cleaned up */
-    uv_poll_t handle;
-    int events;
-} uvev_t;
-
-static void uvev_poll_cb(uv_poll_t *h, int status, int events)
-{
-    uvev_t *p = h->data;
-    if (status != 0) events = UV_READABLE;
-    if (p->ac && (events & UV_READABLE)) redisAsyncHandleRead(p->ac);
-    if (p->ac && (events & UV_WRITABLE)) redisAsyncHandleWrite(p->ac);
-}
-
-static void uvev_update(uvev_t *p)
-{
-    if (p->events)
-        uv_poll_start(&p->handle, p->events, uvev_poll_cb);
-    else
-        uv_poll_stop(&p->handle);
-}
-
-static void uvev_add_read(void *d)
-{
-    uvev_t *p = d;
-    p->events |= UV_READABLE;
-    uvev_update(p);
-}
-
-static void uvev_del_read(void *d)
-{
-    uvev_t *p = d;
-    p->events &= ~UV_READABLE;
-    uvev_update(p);
-}
-
-static void uvev_add_write(void *d)
-{
-    uvev_t *p = d;
-    p->events |= UV_WRITABLE;
-    uvev_update(p);
-}
-
-static void uvev_del_write(void *d)
-{
-    uvev_t *p = d;
-    p->events &= ~UV_WRITABLE;
-    uvev_update(p);
-}
-
-static void uvev_close_cb(uv_handle_t *h)
-{
-    free(h->data);
-}
-
-static void uvev_cleanup(void *d)
-{
-    uvev_t *p = d;
-    p->ac = NULL;
-    uv_close((uv_handle_t *)&p->handle, uvev_close_cb);
-}
-
-static int uvev_attach(redisAsyncContext *ac, uv_loop_t *loop)
-{
-    uvev_t *p = td_xcalloc(1, sizeof *p);
-    if (uv_poll_init(loop, &p->handle, ac->c.fd) != 0) {
-        free(p);
-        return -1;
-    }
-    p->ac = ac;
-    p->handle.data = p;
-    ac->ev.data = p;
-    ac->ev.addRead = uvev_add_read;
-    ac->ev.delRead = uvev_del_read;
-    ac->ev.addWrite = uvev_add_write;
-    ac->ev.delWrite = uvev_del_write;
-    ac->ev.cleanup = uvev_cleanup;
-    return 0;
-}
-
-/* ---- URL ---------------------------------------------------------------- */
-
-static int parse_uint(const char *s, size_t n, long max, long *out)
-{
-    long v = 0;
-    if (n == 0 || n > 9) return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    if (v > max) return -1;
-    *out = v;
-    return 0;
-}
-
 /* Accepts redis://HOST[:PORT][/DB] and HOST:PORT. Returns 0 or -1 (logged). */
 static int parse_url(td_redis_sink_t *s, const char *url)
 {
-    const char *p = url, *sep = strstr(url, "://");
-    if (sep) {
-        if ((size_t)(sep - url) != 5 || strncmp(url, "redis", 5) != 0) {
-            TD_ERR("redis: unsupported URL '%s': only redis://HOST:PORT[/DB] (no TLS, no unix "
-                   "sockets)",
-                   url);
-            return -1;
-        }
-        p = sep + 3;
-    }
-    if (strchr(p, '@')) {
-        TD_ERR("redis: URL '%s': credentials are not supported", url);
+    td_redis_addr_t a;
+    char err[256];
+    if (td_redis_addr_parse(&a, url, err, sizeof err) != 0) {
+        TD_ERR("redis: %s", err);
         return -1;
     }
-    const char *slash = strchr(p, '/');
-    const char *end = slash ? slash : p + strlen(p);
-    const char *hend, *colon = NULL;
-    if (*p == '[') { /* [v6addr]:port */
-        hend = memchr(p, ']', (size_t)(end - p));
-        if (!hend) goto bad;
-        s->host = td_xstrndup(p + 1, (size_t)(hend - p - 1));
-        colon = hend + 1 < end && hend[1] == ':' ? hend + 1 : NULL;
-        if (hend + 1 != end && !colon) goto bad;
-    } else {
-        colon = memchr(p, ':', (size_t)(end - p));
-        hend = colon ? colon : end;
-        s->host = td_xstrndup(p, (size_t)(hend - p));
-    }
-    long port = 6379, db = -1;
-    if (s->host[0] == '\0') goto bad;
-    if (colon && (parse_uint(colon + 1, (size_t)(end - colon - 1), 65535, &port) || port == 0))
-        goto bad;
-    if (!colon && !sep) goto bad; /* bare HOST:PORT needs the port */
-    if (slash && slash[1] && parse_uint(slash + 1, strlen(slash + 1), 1000000, &db)) goto bad;
-    s->port = (int)port;
-    s->db = (int)db;
+    s->host = a.host;
+    s->port = a.port;
+    s->db = a.db;
     return 0;
-bad:
-    TD_ERR("redis: invalid URL '%s' (want redis://HOST:PORT[/DB])", url);
-    return -1;
 }
 
 /* ---- pending buffer ------------------------------------------------------ */
@@ -455,7 +323,7 @@ static void start_connect(td_redis_sink_t *s)
     }
     ac->data = s;
     redisEnableKeepAlive(&ac->c);
-    if (uvev_attach(ac, s->loop) != 0) {
+    if (td_redis_uv_attach(ac, s->loop) != 0) {
         redisAsyncFree(ac);
         TD_ERR("redis: cannot attach the connection to the loop");
         schedule_reconnect(s);
