@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Benchmarks (make bench): splitter alone, splitter + bus, end to end through
+# Redis with a redis-benchmark ceiling, and tickerd's CPU/RSS at a steady
+# rate. Raw outputs go to bench/out/ (gitignored); a summary is printed.
+#
+#   scripts/bench.sh BUILD_DIR      (e.g. build/release)
+#
+# Environment: BENCH_RATES (comma list for the end-to-end ladder),
+# BENCH_SECONDS (seconds per rung, default 4), BENCH_OUT (default bench/out).
+# Exits non-zero only when the harness itself fails, not when a target is
+# missed. Loopback only; every wait is bounded.
+set -euo pipefail
+
+BUILD=${1:?usage: scripts/bench.sh BUILD_DIR}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+BUILD=$(cd "$BUILD" && pwd)
+OUT=${BENCH_OUT:-$ROOT/bench/out}
+PY=/usr/bin/python3
+RATES=${BENCH_RATES:-50000,100000,200000,300000,400000,500000,600000,800000,1000000,1200000}
+SECONDS_PER_RUNG=${BENCH_SECONDS:-4}
+
+for b in tickerd bench_split bench_bus bench_sub; do
+    [[ -x $BUILD/$b ]] || { echo "bench: $BUILD/$b missing (build the release preset)" >&2; exit 1; }
+done
+for c in redis-server redis-cli redis-benchmark; do
+    command -v "$c" >/dev/null || { echo "bench: $c not found (scripts/deps.sh)" >&2; exit 1; }
+done
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+start=$(date +%s)
+
+# Busy % of all cores over one second (from /proc/stat).
+busy_pct() {
+    local a b
+    a=($(head -1 /proc/stat)); sleep 1; b=($(head -1 /proc/stat))
+    local ta=0 tb=0 i
+    for i in 1 2 3 4 5 6 7 8; do ta=$((ta + a[i])); tb=$((tb + b[i])); done
+    local ia=$((a[4] + a[5])) ib=$((b[4] + b[5]))
+    echo $(( 100 * ((tb - ta) - (ib - ia)) / (tb - ta > 0 ? tb - ta : 1) ))
+}
+# The machine may be shared (other jobs, fuzzing campaigns): wait, bounded,
+# for it to be quiet, and record what was running either way.
+QUIET_WAIT=${BENCH_QUIET_WAIT:-120}
+waited=0
+busy=$(busy_pct)
+while (( busy > 15 && waited < QUIET_WAIT )); do
+    (( waited == 0 )) && echo "bench: machine ${busy}% busy before starting; waiting up to ${QUIET_WAIT} s for it to calm down"
+    sleep 4; waited=$((waited + 5)); busy=$(busy_pct)
+done
+
+# --- machine --------------------------------------------------------------
+{
+    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "nproc: $(nproc)"
+    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+    echo "kernel: $(uname -sr)"
+    echo "mem: $(grep MemTotal /proc/meminfo | tr -s ' ')"
+    echo "redis: $(redis-server --version)"
+    echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+    dirty=$(git status --short -- src include CMakeLists.txt 2>/dev/null | tr '\n' ' ')
+    echo "uncommitted source changes built: ${dirty:-none}"
+    echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); all cores ${busy}% busy in the second before (waited ${waited} s)"
+    echo "other busy processes before:"
+    ps -eo pcpu=,pid=,etime=,comm= --sort=-pcpu | awk '$1 > 5.0' | head -5 | sed 's/^/  (lifetime %cpu) /'
+} > "$OUT/machine.txt"
+cat "$OUT/machine.txt"
+echo
+
+# --- 1. splitter + router in memory ----------------------------------------
+echo "== 1. splitter + router, in memory, one core (1 M events, frames of 100)"
+(cd "$OUT" && timeout 110 "$BUILD/bench_split" 1000000 9) | tee "$OUT/bench_split.txt"
+(cd "$OUT" && timeout 110 "$BUILD/bench_bus" 1000000 7) | tee "$OUT/bench_bus.txt"
+echo
+
+# --- 2-4. end to end --------------------------------------------------------
+echo "== 2-4. end to end: tickerd sim -> tickerd run --redis -> redis-server -> bench_sub"
+timeout 230 "$PY" bench/e2e.py "$BUILD" "$OUT" --rates "$RATES" --seconds "$SECONDS_PER_RUNG" \
+    --steady-rate 100000 --steady-window 20 | tee "$OUT/e2e.txt"
+echo
+
+# --- summary ----------------------------------------------------------------
+"$PY" - "$OUT" <<'EOF' | tee "$OUT/summary.txt"
+import json, re, sys
+out = sys.argv[1]
+split = open(f"{out}/bench_split.txt").read()
+bus = open(f"{out}/bench_bus.txt").read()
+r = json.load(open(f"{out}/results.json"))
+def f(rx, s):
+    m = re.search(rx, s)
+    return float(m[1]) if m else float("nan")
+sb = f(r"split: best ([\d.]+) M", split)
+sm = f(r"split: best [\d.]+ M events/s \([\d.]+ MB/s\), median ([\d.]+) M", split)
+jb = f(r"jsmn:  best ([\d.]+) M", split)
+bw = f(r"split\+bus wildcard: best [\d.]+ M events/s, median ([\d.]+) M", bus)
+ceil = r["ceiling"]["publish_per_s"]
+best = r.get("best_lossless_rate", 0)
+st = r.get("steady", {}).get("steady", {})
+lat = r.get("steady", {}).get("latency", {})
+print("== summary")
+print(f"1. splitter+router (bench_split): {sm:.2f} M events/s median, best {sb:.2f} "
+      f"(jsmn ceiling {jb:.2f}, ratio {sb / jb:.2f}); target >= 5 M/s: "
+      f"{'MET' if sm >= 5 else 'MISSED'}")
+print(f"   splitter+td_bus on sim events (bench_bus): {bw:.2f} M events/s median")
+print(f"2. end to end: highest lossless rate {best} events/s (forwarded "
+      f"{r.get('best_delivered_rate', 0)}/s); redis-benchmark PUBLISH -P 64: {ceil:.0f}/s; "
+      f"ratio {best / ceil:.3f}; stopped by: {r.get('stopped_by')}")
+print(f"3. tickerd at {st.get('rate')} events/s: CPU {st.get('tickerd_cpu_pct')} % of one core "
+      f"over {st.get('window_s')} s, VmRSS {st.get('tickerd_vmrss_kb')} kB, "
+      f"VmHWM {st.get('tickerd_vmhwm_kb')} kB; lossless: {r.get('steady', {}).get('pass')}")
+others = {}
+for x in r.get("ladder", []) + ([r["steady"]] if "steady" in r else []):
+    for o in x.get("other_processes_cpu", []):
+        if o["cpu_pct"] >= 5:
+            others.setdefault(f"{o['comm']}({o['pid']})", []).append(o["cpu_pct"])
+if others:
+    print("WARNING: other processes used CPU during the end-to-end runs: " +
+          ", ".join(f"{k} up to {max(v)}% of a core" for k, v in others.items()))
+for k, v in lat.items():
+    print(f"4. latency {k}: p50 {v['p50_us']:.0f} us, p99 {v['p99_us']:.0f} us, "
+          f"p999 {v['p999_us']:.0f} us, max {v['max_us']:.0f} us (n={v['samples']})")
+EOF
+echo "bench: raw outputs in $OUT; $(( $(date +%s) - start )) s in all"
