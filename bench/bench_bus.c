@@ -132,8 +132,8 @@ int main(int argc, char **argv)
     }
     qsort(ra, (size_t)reps, sizeof *ra, cmp_d);
     qsort(rb, (size_t)reps, sizeof *rb, cmp_d);
-    printf("split+bus wildcard: best %.2f M events/s, median %.2f M events/s\n",
-           ra[reps - 1] / 1e6, ra[reps / 2] / 1e6);
+    printf("split+bus wildcard: best %.2f M events/s, median %.2f M events/s\n", ra[reps - 1] / 1e6,
+           ra[reps / 2] / 1e6);
     printf("split+bus per-symbol: best %.2f M events/s, median %.2f M events/s\n",
            rb[reps - 1] / 1e6, rb[reps / 2] / 1e6);
     td_bus_free(ba);
