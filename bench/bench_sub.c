@@ -21,9 +21,11 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Latency of one message from its "t" field; -1 if it has none. */
+/* Latency of a trade or quote from its "t" field (their send time at the
+ * simulator); -1 for other messages (a bar's "t" is the bar's minute). */
 static int64_t latency_ns(const char *p, size_t n, int64_t now)
 {
+    if (!memmem(p, n, "\"T\":\"t\"", 7) && !memmem(p, n, "\"T\":\"q\"", 7)) return -1;
     const char *t = memmem(p, n, "\"t\":\"", 5);
     if (!t) return -1;
     t += 5;
