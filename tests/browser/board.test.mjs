@@ -1,0 +1,318 @@
+// Headless-browser test of the live quote board (web/) against `tickerd sim`.
+//
+//   tests/browser/run.sh                      (installs chromium + playwright-core if missing)
+//   node --test tests/browser/                (if both are there already)
+//
+// Env:
+//   TICKERD               tickerd binary for `tickerd sim` (default build/asan-ubsan/tickerd)
+//   TICKERD_GATEWAY_URL   load the page from this base URL (the gateway serves web/ and
+//                         /v2/iex itself, fed by its own upstream); no sim, no static server
+//   CHROMIUM              browser binary (default /usr/bin/chromium)
+//   UPDATE_DOCS_SCREENSHOT=1  also copy the screenshot to docs/board.png
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..', '..');
+const WEB = path.join(ROOT, 'web');
+const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts');
+const TICKERD = path.resolve(ROOT, process.env.TICKERD || 'build/asan-ubsan/tickerd');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const GATEWAY = process.env.TICKERD_GATEWAY_URL || '';
+const STEP_MS = 10_000; // bound on every single wait
+
+const procs = [];
+const servers = [];
+let browser;
+
+function log(...a) {
+  if (process.env.VERBOSE) console.error('[board.test]', ...a);
+}
+
+async function freePort() {
+  const srv = net.createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+async function waitForPort(port, child, ms = STEP_MS) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (child.exitCode !== null) throw new Error(`tickerd sim exited with ${child.exitCode}`);
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listening on 127.0.0.1:${port} after ${ms} ms`);
+}
+
+/** Starts `tickerd sim`; returns its ws:// URL for /v2/iex. */
+async function startSim(extra = []) {
+  if (!fs.existsSync(TICKERD)) {
+    throw new Error(`${TICKERD} not found: build it (make test) or set TICKERD=path/to/tickerd`);
+  }
+  const port = await freePort();
+  const args = ['sim', '--listen', `127.0.0.1:${port}`, '--rate', '300', '--symbols', '10', ...extra];
+  const child = spawn(TICKERD, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let errText = '';
+  child.stdout.on('data', () => {});
+  child.stderr.on('data', (d) => { errText = (errText + d).slice(-4000); });
+  child.stderrText = () => errText;
+  procs.push(child);
+  await waitForPort(port, child).catch((e) => {
+    throw new Error(`${e.message}\n${TICKERD} ${args.join(' ')}\n${errText}`);
+  });
+  log('sim on', port, extra.join(' '));
+  return `ws://127.0.0.1:${port}/v2/iex`;
+}
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+};
+
+/** Tiny static server for web/ (stands in for the gateway's static files). */
+async function startStatic() {
+  const srv = http.createServer(async (req, res) => {
+    try {
+      const u = new URL(req.url, 'http://x');
+      let rel = decodeURIComponent(u.pathname);
+      if (rel.endsWith('/')) rel += 'index.html';
+      const file = path.resolve(WEB, `.${rel}`);
+      if (!file.startsWith(WEB + path.sep)) throw Object.assign(new Error('forbidden'), { code: 'ENOENT' });
+      const body = await fsp.readFile(file);
+      res.writeHead(200, {
+        'content-type': TYPES[path.extname(file)] || 'application/octet-stream',
+        'cache-control': 'no-store',
+      });
+      res.end(body);
+    } catch {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found');
+    }
+  });
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  servers.push(srv);
+  return `http://127.0.0.1:${srv.address().port}/`;
+}
+
+/** URL of the board with the given query parameters. */
+async function boardURL(query, simExtra = []) {
+  if (GATEWAY) return `${GATEWAY.replace(/\/?$/, '/')}?${new URLSearchParams(query)}`;
+  const [ws, base] = await Promise.all([startSim(simExtra), startStatic()]);
+  return `${base}?${new URLSearchParams({ ws, ...query })}`.replace(/%2C/g, ',');
+}
+
+/** New page whose console errors, page errors and failed requests are collected. */
+async function newPage() {
+  const ctx = await browser.newContext({ viewport: { width: 900, height: 340 }, deviceScaleFactor: 1 });
+  const page = await ctx.newPage();
+  page.problems = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'assert') page.problems.push(`console.${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));
+  page.on('requestfailed', (r) => page.problems.push(`requestfailed: ${r.url()} ${r.failure()?.errorText}`));
+  page.sent = []; // every client->server WebSocket message, parsed
+  page.on('websocket', (ws) => {
+    ws.on('framesent', (f) => {
+      try { page.sent.push(JSON.parse(f.payload)); } catch { page.sent.push(f.payload); }
+    });
+  });
+  page.setDefaultTimeout(STEP_MS);
+  return page;
+}
+
+/** Displayed numbers of one row. */
+async function rowValues(page, sym) {
+  return page.locator(`#rows tr[data-symbol="${sym}"]`).evaluate((tr) => ({
+    bid: tr.querySelector('td.bid').textContent,
+    ask: tr.querySelector('td.ask').textContent,
+    last: tr.querySelector('td.last').textContent,
+    time: tr.querySelector('td.time').textContent,
+    points: Number(tr.querySelector('td.spark').dataset.points),
+    polyline: tr.querySelector('svg polyline').getAttribute('points') || '',
+  }));
+}
+
+/** Waits until the row shows a bid, an ask and a last trade. */
+async function waitPopulated(page, sym) {
+  await page.waitForFunction((s) => {
+    const tr = document.querySelector(`#rows tr[data-symbol="${s}"]`);
+    return tr && ['bid', 'ask', 'last'].every((c) => /\d/.test(tr.querySelector(`td.${c}`).textContent));
+  }, sym, { timeout: STEP_MS });
+}
+
+const hasNums = (v) => /\d/.test(v.bid) && /\d/.test(v.ask) && /\d/.test(v.last);
+
+before(async () => {
+  await fsp.mkdir(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    timeout: STEP_MS * 2,
+    // playwright-core adds --headless, --no-sandbox (chromiumSandbox: false) and a fresh
+    // temporary --user-data-dir itself; these keep Chromium off the (closed) network.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close().catch(() => {});
+  for (const s of servers) s.close();
+  for (const p of procs) {
+    if (p.exitCode === null) {
+      p.kill('SIGTERM');
+      const t = setTimeout(() => p.kill('SIGKILL'), 3000);
+      await once(p, 'exit').catch(() => {});
+      clearTimeout(t);
+    }
+  }
+});
+
+test('quote board streams, updates, adds and removes tickers', { timeout: 40_000 }, async () => {
+  const page = await newPage();
+  const url = await boardURL({ symbols: 'AAPL,MSFT,TSLA' });
+  log('page', url);
+  await page.goto(url, { waitUntil: 'load' });
+
+  await page.waitForSelector('#status[data-state="streaming"]');
+  assert.match(await page.locator('#status').textContent(), /streaming/);
+  assert.equal(await page.getAttribute('#status', 'aria-live'), 'polite');
+  const rows = () => page.$$eval('#rows tr', (trs) => trs.map((tr) => tr.dataset.symbol));
+  assert.deepEqual(await rows(), ['AAPL', 'MSFT', 'TSLA']);
+  for (const s of ['AAPL', 'MSFT', 'TSLA']) await waitPopulated(page, s);
+
+  // auth, then one subscribe with the initial set
+  const auth = page.sent.find((m) => m.action === 'auth');
+  assert.deepEqual(auth, { action: 'auth', key: 'demo', secret: 'demo' });
+  assert.ok(page.sent.some((m) => m.action === 'subscribe' &&
+    ['AAPL', 'MSFT', 'TSLA'].every((s) => m.trades?.includes(s) && m.quotes?.includes(s))),
+  `initial subscribe sent: ${JSON.stringify(page.sent)}`);
+
+  const before = {};
+  for (const s of ['AAPL', 'MSFT', 'TSLA']) before[s] = await rowValues(page, s);
+  await page.waitForTimeout(2000);
+  const afterV = {};
+  for (const s of ['AAPL', 'MSFT', 'TSLA']) afterV[s] = await rowValues(page, s);
+  log('before', before, 'after', afterV);
+
+  const changed = Object.keys(before).filter((s) =>
+    ['bid', 'ask', 'last'].some((k) => before[s][k] !== afterV[s][k]));
+  assert.ok(changed.length >= 2, `values changed for ${changed.join(',') || 'none'}`);
+  for (const [s, v] of Object.entries(afterV)) {
+    assert.ok(hasNums(v), `${s} shows numbers: ${JSON.stringify(v)}`);
+    assert.match(v.time, /^\d\d:\d\d:\d\d\.\d{3}$/, `${s} update time`);
+    assert.ok(v.points >= 2, `${s} sparkline has ${v.points} points`);
+    assert.ok(v.polyline.trim().split(/\s+/).length === Math.min(v.points, 60), `${s} polyline`);
+  }
+
+  // add a 4th ticker through the input (Enter submits), see it populate
+  await page.fill('#symbol-input', 'nvda');
+  await page.press('#symbol-input', 'Enter');
+  await page.waitForSelector('#rows tr[data-symbol="NVDA"]');
+  await waitPopulated(page, 'NVDA');
+  assert.equal(await page.inputValue('#symbol-input'), '');
+  assert.ok(page.sent.some((m) => m.action === 'subscribe' &&
+    JSON.stringify(m.trades) === '["NVDA"]' && JSON.stringify(m.quotes) === '["NVDA"]'),
+  'incremental subscribe for NVDA');
+  // and one with the button
+  await page.fill('#symbol-input', 'AMZN');
+  await page.click('#add-button');
+  await waitPopulated(page, 'AMZN');
+  // duplicates are refused with a hint
+  await page.fill('#symbol-input', 'AAPL');
+  await page.press('#symbol-input', 'Enter');
+  await page.waitForFunction(() => /already/.test(document.getElementById('add-hint').textContent));
+  // invalid input is refused with a hint and left in the box to fix
+  await page.fill('#symbol-input', 'BAD!');
+  await page.click('#add-button');
+  await page.waitForFunction(() => /letters, digits/.test(document.getElementById('add-hint').textContent));
+  assert.equal(await page.inputValue('#symbol-input'), 'BAD!');
+  await page.fill('#symbol-input', '');
+
+  // remove one: row gone, unsubscribe sent, late data does not bring it back
+  await page.click('#rows tr[data-symbol="MSFT"] button.remove');
+  await page.waitForSelector('#rows tr[data-symbol="MSFT"]', { state: 'detached' });
+  assert.ok(page.sent.some((m) => m.action === 'unsubscribe' &&
+    JSON.stringify(m.trades) === '["MSFT"]' && JSON.stringify(m.quotes) === '["MSFT"]'),
+  'incremental unsubscribe for MSFT');
+  await page.waitForTimeout(500);
+  assert.deepEqual(await rows(), ['AAPL', 'TSLA', 'NVDA', 'AMZN']);
+  assert.match(page.url(), /symbols=AAPL,TSLA,NVDA,AMZN/);
+
+  // let the sparklines fill a little for the picture (more for the README's), then screenshot
+  await page.waitForTimeout(process.env.UPDATE_DOCS_SCREENSHOT === '1' ? 8000 : 1500);
+  await page.mouse.move(0, 0);
+  await page.evaluate(() => document.activeElement?.blur());
+  const shot = path.join(ARTIFACTS, 'board.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  if (process.env.UPDATE_DOCS_SCREENSHOT === '1') {
+    await fsp.copyFile(shot, path.join(ROOT, 'docs', 'board.png'));
+  }
+  assert.deepEqual(page.problems, [], 'no console errors');
+  await page.context().close();
+});
+
+test('reconnects with backoff and resubscribes the current set',
+  { timeout: 20_000, skip: GATEWAY ? 'needs a sim that drops connections' : false }, async () => {
+    const page = await newPage();
+    // the sim closes every connection 2 s after it opened
+    const url = await boardURL({ symbols: 'AAPL,TSLA' }, ['--drop-every', '2']);
+    await page.goto(url, { waitUntil: 'load' });
+    await page.waitForSelector('#status[data-state="streaming"]');
+    // change the set before the drop: the resubscribe must carry the new set
+    await page.fill('#symbol-input', 'META');
+    await page.press('#symbol-input', 'Enter');
+    await page.click('#rows tr[data-symbol="AAPL"] button.remove');
+    await page.waitForSelector('#status[data-state="disconnected"]');
+    assert.match(await page.locator('#status').textContent(), /retrying in \d+ s/);
+    await page.waitForSelector('#status[data-state="streaming"]');
+    await waitPopulated(page, 'META');
+
+    const auths = page.sent.filter((m) => m.action === 'auth').length;
+    assert.ok(auths >= 2, `authenticated again (${auths} auths)`);
+    const subs = page.sent.filter((m) => m.action === 'subscribe');
+    const resub = subs[subs.length - 1];
+    assert.deepEqual([...resub.trades].sort(), ['META', 'TSLA'], JSON.stringify(subs));
+    assert.deepEqual([...resub.quotes].sort(), ['META', 'TSLA']);
+    // sim drops are not errors on the page; the browser logs nothing for a clean close
+    assert.deepEqual(page.problems, [], 'no console errors');
+    await page.context().close();
+  });
+
+test('shows vendor errors', { timeout: 15_000, skip: !!GATEWAY && 'gateway credentials unknown' }, async () => {
+  const page = await newPage();
+  // the sim only accepts key "right"; the page sends demo/demo -> 402 auth failed
+  const url = await boardURL({ symbols: 'AAPL' }, ['--key', 'right', '--secret', 'right']);
+  await page.goto(url, { waitUntil: 'load' });
+  await page.waitForFunction(() => /402/.test(document.getElementById('errors').textContent));
+  assert.match(await page.locator('#errors').textContent(), /error 402: auth failed/);
+  assert.equal(await page.getAttribute('#errors', 'role'), 'alert');
+  await page.context().close();
+});

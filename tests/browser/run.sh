@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Headless-browser test of web/ (the live quote board) against `tickerd sim`.
+# Installs Debian's chromium if missing (as scripts/deps.sh does) and playwright-core
+# (pinned in package.json/package-lock.json) if node_modules is missing, then runs
+# `node --test`. Never downloads a browser of its own.
+#
+# Env: TICKERD (default build/asan-ubsan/tickerd), TICKERD_GATEWAY_URL, CHROMIUM,
+#      UPDATE_DOCS_SCREENSHOT=1 (also copy the screenshot to docs/board.png), VERBOSE=1.
+# Screenshot: tests/artifacts/board.png
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+
+if [ -z "${CHROMIUM:-}" ] &&
+  ! dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q 'install ok installed'; then
+  echo "browser test: installing chromium" >&2
+  SUDO=
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "browser test: need root or sudo to install chromium" >&2; exit 1; }
+    SUDO=sudo
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q >&2
+  $SUDO apt-get install -y -q --no-install-recommends chromium >&2
+fi
+
+command -v node >/dev/null || { echo "browser test: node (>= 20) is required" >&2; exit 1; }
+cd "$here"
+if [ ! -d node_modules/playwright-core ]; then
+  # playwright-core never downloads browsers; this one stays on Debian's chromium
+  npm ci --no-audit --no-fund >&2 || npm install --no-audit --no-fund >&2
+fi
+
+export TICKERD="${TICKERD:-$root/build/asan-ubsan/tickerd}"
+exec node --test --test-reporter=spec "$here"/*.test.mjs

@@ -1,0 +1,469 @@
+// tickerd live quote board: plain JS, no build step, no external resources.
+// Speaks the vendor's stream protocol (Alpaca v2, JSON mode) to the same origin
+// (/v2/iex) or to ?ws=URL: connected -> auth -> incremental subscribe/unsubscribe.
+'use strict';
+
+(() => {
+  const SPARK_POINTS = 60;
+  const SPARK_W = 120;
+  const SPARK_H = 26;
+  const CONNECT_TIMEOUT_MS = 5000; // no greeting / auth reply within this: drop and retry
+  const BACKOFF_MIN_MS = 1000;
+  const BACKOFF_MAX_MS = 30000;
+  const DEFAULT_SYMBOLS = ['AAPL', 'MSFT', 'TSLA'];
+  const SYMBOL_RE = /^[A-Z0-9][A-Z0-9./-]{0,15}$/;
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+
+  const params = new URLSearchParams(location.search);
+  const wsURL = params.get('ws') ||
+    `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v2/iex`;
+  const key = params.get('key') || 'demo';
+  const secret = params.get('secret') || 'demo';
+
+  const $ = (id) => document.getElementById(id);
+  const statusEl = $('status');
+  const statusText = $('status-text');
+  const countdownEl = $('countdown'); // not live: screen readers hear the state, not every tick
+  const retryBtn = $('retry');
+  const rowsEl = $('rows');
+  const emptyEl = $('empty');
+  const errorsEl = $('errors');
+  const form = $('add-form');
+  const input = $('symbol-input');
+  const hint = $('add-hint');
+  const rateEl = $('rate');
+  $('endpoint').textContent = wsURL;
+
+  /** symbol -> row state; insertion order is display order */
+  const tickers = new Map();
+  const dirty = new Set();
+  let ws = null;
+  let authed = false;
+  let attempt = 0;
+  let retryTimer = 0;
+  let countdownTimer = 0;
+  let connectTimer = 0;
+  let rafPending = false;
+  let eventsThisSecond = 0;
+
+  // ---------- status ----------
+  function setStatus(state, text, countdown = '') {
+    if (countdownEl.textContent !== countdown) countdownEl.textContent = countdown;
+    statusEl.dataset.state = state;
+    document.body.dataset.conn = state;
+    if (statusText.textContent !== text) statusText.textContent = text;
+  }
+
+  function showError(text) {
+    const line = document.createElement('div');
+    const when = new Date().toLocaleTimeString([], { hour12: false });
+    line.textContent = `${when} ${text}`;
+    errorsEl.prepend(line);
+    while (errorsEl.childElementCount > 3) errorsEl.lastElementChild.remove();
+    errorsEl.hidden = false;
+  }
+
+  // ---------- symbols / URL ----------
+  function normalize(s) {
+    return String(s || '').trim().toUpperCase();
+  }
+
+  function initialSymbols() {
+    const p = params.get('symbols');
+    if (p === null) return DEFAULT_SYMBOLS;
+    return p.split(',').map(normalize).filter((s) => SYMBOL_RE.test(s));
+  }
+
+  function syncURL() {
+    const p = new URLSearchParams(location.search);
+    p.set('symbols', [...tickers.keys()].join(','));
+    history.replaceState(null, '', `${location.pathname}?${p.toString().replace(/%2C/g, ',')}`);
+  }
+
+  function send(obj) {
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(obj));
+  }
+
+  function subMsg(action, syms) {
+    return { action, trades: syms, quotes: syms };
+  }
+
+  function addTicker(sym, { quiet = false } = {}) {
+    sym = normalize(sym);
+    if (!SYMBOL_RE.test(sym)) {
+      if (!quiet) hint.textContent = `“${sym}”: letters, digits, “.”, “/” or “-” only.`;
+      return false;
+    }
+    if (tickers.has(sym)) {
+      if (!quiet) hint.textContent = `${sym} is already on the board.`;
+      flashRow(tickers.get(sym));
+      return false;
+    }
+    const t = makeRow(sym);
+    tickers.set(sym, t);
+    rowsEl.append(t.tr);
+    emptyEl.hidden = true;
+    if (authed) send(subMsg('subscribe', [sym]));
+    return true;
+  }
+
+  function removeTicker(sym) {
+    const t = tickers.get(sym);
+    if (!t) return;
+    const next = t.tr.nextElementSibling || t.tr.previousElementSibling;
+    tickers.delete(sym);
+    dirty.delete(sym);
+    t.tr.remove();
+    emptyEl.hidden = tickers.size > 0;
+    if (authed) send(subMsg('unsubscribe', [sym]));
+    syncURL();
+    // keep keyboard focus somewhere sensible
+    const btn = next && next.querySelector('button.remove');
+    (btn || input).focus();
+  }
+
+  // ---------- rows ----------
+  function cell(cls) {
+    const td = document.createElement('td');
+    td.className = cls;
+    return td;
+  }
+
+  function makeRow(sym) {
+    const tr = document.createElement('tr');
+    tr.dataset.symbol = sym;
+    tr.dataset.sub = 'pending';
+    const symTd = document.createElement('th');
+    symTd.scope = 'row';
+    symTd.className = 'sym';
+    symTd.textContent = sym;
+    const bid = cell('num bid');
+    const ask = cell('num ask');
+    const last = cell('num last');
+    const chg = cell('num chg');
+    const sparkTd = cell('spark');
+    const time = cell('num time');
+    const act = cell('act');
+    const rm = document.createElement('button');
+    rm.type = 'button';
+    rm.className = 'remove';
+    rm.textContent = '×';
+    rm.title = `Remove ${sym}`;
+    rm.setAttribute('aria-label', `Remove ${sym}`);
+    rm.addEventListener('click', () => removeTicker(sym));
+    act.append(rm);
+
+    const svg = document.createElementNS(SVG_NS, 'svg');
+    svg.setAttribute('viewBox', `0 0 ${SPARK_W} ${SPARK_H}`);
+    svg.setAttribute('width', SPARK_W);
+    svg.setAttribute('height', SPARK_H);
+    svg.setAttribute('class', 'sparkline');
+    svg.setAttribute('role', 'img');
+    svg.setAttribute('aria-label', `${sym} recent prices`);
+    const area = document.createElementNS(SVG_NS, 'polygon');
+    area.setAttribute('class', 'area');
+    const line = document.createElementNS(SVG_NS, 'polyline');
+    line.setAttribute('class', 'line');
+    const dot = document.createElementNS(SVG_NS, 'circle');
+    dot.setAttribute('r', '0'); // shown once there is a point
+    dot.setAttribute('class', 'end');
+    svg.append(area, line, dot);
+    sparkTd.append(svg);
+    sparkTd.dataset.points = '0';
+
+    for (const td of [bid, ask, last, chg, time]) td.textContent = '—';
+    tr.append(symTd, bid, ask, last, chg, sparkTd, time, act);
+
+    return {
+      sym, tr,
+      el: { bid, ask, last, chg, spark: sparkTd, time, svg, area, line, dot },
+      bp: null, bs: null, ap: null, as: null, // last quote
+      p: null, s: null, // last trade
+      first: null, // first trade price seen this session (for Chg)
+      ts: null, // vendor timestamp of the last update
+      trades: [], // last SPARK_POINTS trade prices
+      mids: [], // last SPARK_POINTS quote mid prices
+      shown: {}, // what each cell currently displays (to flash on change)
+    };
+  }
+
+  function flashRow(t) {
+    t.tr.animate([{ backgroundColor: 'rgba(250, 204, 21, 0.35)' }, { backgroundColor: 'rgba(250, 204, 21, 0)' }],
+      { duration: 700, easing: 'ease-out' });
+  }
+
+  function decimals(px) {
+    const a = Math.abs(px);
+    if (a >= 1) return 2;
+    if (a >= 0.01) return 4;
+    return 8;
+  }
+
+  const fmtPx = (px) => px.toFixed(decimals(px));
+  const fmtSize = (n) => (n >= 10000 ? `${(n / 1000).toFixed(0)}k` : String(n));
+
+  function fmtTime(ts) {
+    // RFC 3339 with 0-9 fractional digits; Date handles milliseconds.
+    const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)$/.exec(ts || '');
+    if (!m) return '—';
+    const d = new Date(`${m[1]}.${((m[2] || '') + '000').slice(0, 3)}${m[3]}`);
+    if (Number.isNaN(d.getTime())) return '—';
+    const hms = d.toLocaleTimeString([], { hour12: false, hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    return `${hms}.${String(d.getMilliseconds()).padStart(3, '0')}`;
+  }
+
+  const FLASH = {
+    up: [{ backgroundColor: 'rgba(52, 211, 153, 0.30)' }, { backgroundColor: 'rgba(52, 211, 153, 0)' }],
+    down: [{ backgroundColor: 'rgba(248, 113, 113, 0.30)' }, { backgroundColor: 'rgba(248, 113, 113, 0)' }],
+  };
+
+  // Flash a cell green/red (Web Animations: no forced layout, no inline styles).
+  function flash(el, up) {
+    el.dataset.dir = up ? 'up' : 'down';
+    el.animate(up ? FLASH.up : FLASH.down, { duration: 600, easing: 'ease-out' });
+  }
+
+  // A price cell: <span class="px">123.45</span><span class="sz">× 100</span>, built once.
+  function pxCell(td) {
+    const px = document.createElement('span');
+    px.className = 'px';
+    const sz = document.createElement('span');
+    sz.className = 'sz';
+    td.replaceChildren(px, sz);
+    return { px, sz };
+  }
+
+  function render(t) {
+    const { el } = t;
+    const cells = [
+      ['bid', el.bid, t.bp, t.bs],
+      ['ask', el.ask, t.ap, t.as],
+      ['last', el.last, t.p, t.s],
+    ];
+    for (const [name, td, px, sz] of cells) {
+      if (px === null) continue;
+      let shown = t.shown[name];
+      if (!shown) shown = t.shown[name] = { ...pxCell(td), value: null, size: null };
+      if (px !== shown.value) {
+        shown.px.textContent = fmtPx(px);
+        if (shown.value !== null) flash(shown.px, px > shown.value);
+        shown.value = px;
+      }
+      if (sz !== shown.size) {
+        shown.sz.textContent = sz === null || sz === undefined ? '' : `× ${fmtSize(sz)}`;
+        shown.size = sz;
+      }
+    }
+    if (t.p !== null && t.first) {
+      const pct = Math.round(((t.p - t.first) / t.first) * 10000) / 100;
+      const text = `${pct > 0 ? '+' : pct < 0 ? '−' : '±'}${Math.abs(pct).toFixed(2)}%`;
+      el.chg.dataset.sign = pct > 0 ? 'up' : pct < 0 ? 'down' : 'flat';
+      el.chg.title = `since the first trade seen (${fmtPx(t.first)})`;
+      if (el.chg.textContent !== text) el.chg.textContent = text;
+    }
+    if (t.ts) {
+      const text = fmtTime(t.ts);
+      if (el.time.textContent !== text) {
+        el.time.textContent = text;
+        el.time.title = t.ts;
+      }
+    }
+    drawSpark(t);
+  }
+
+  function drawSpark(t) {
+    const src = t.trades.length ? t.trades : t.mids;
+    const { svg, area, line, dot, spark } = t.el;
+    spark.dataset.points = String(src.length);
+    spark.dataset.source = t.trades.length ? 'trades' : 'mids';
+    if (src.length === 0) return;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of src) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    const pad = 3;
+    const span = hi - lo || 1;
+    const dx = (SPARK_W - 2 * pad) / (SPARK_POINTS - 1);
+    const x0 = SPARK_W - pad - (src.length - 1) * dx; // newest point at the right edge
+    const pts = src.map((v, i) => {
+      const x = x0 + i * dx;
+      const y = hi === lo ? SPARK_H / 2 : pad + (1 - (v - lo) / span) * (SPARK_H - 2 * pad);
+      return `${x.toFixed(1)},${y.toFixed(1)}`;
+    });
+    line.setAttribute('points', pts.join(' '));
+    area.setAttribute('points',
+      `${x0.toFixed(1)},${SPARK_H} ${pts.join(' ')} ${(SPARK_W - pad).toFixed(1)},${SPARK_H}`);
+    const [ex, ey] = pts[pts.length - 1].split(',');
+    dot.setAttribute('r', '2');
+    dot.setAttribute('cx', ex);
+    dot.setAttribute('cy', ey);
+    svg.dataset.trend = src[src.length - 1] >= src[0] ? 'up' : 'down';
+  }
+
+  function push(arr, v) {
+    arr.push(v);
+    if (arr.length > SPARK_POINTS) arr.shift();
+  }
+
+  function markDirty(sym) {
+    dirty.add(sym);
+    if (!rafPending) {
+      rafPending = true;
+      requestAnimationFrame(flush);
+    }
+  }
+
+  function flush() {
+    rafPending = false;
+    for (const sym of dirty) {
+      const t = tickers.get(sym);
+      if (t) render(t);
+    }
+    dirty.clear();
+  }
+
+  // ---------- protocol ----------
+  function onEvent(ev) {
+    switch (ev.T) {
+      case 'success':
+        if (ev.msg === 'connected') {
+          setStatus('authenticating', 'authenticating…');
+          send({ action: 'auth', key, secret });
+        } else if (ev.msg === 'authenticated') {
+          clearTimeout(connectTimer);
+          authed = true;
+          setStatus('authenticated', 'authenticated');
+          const syms = [...tickers.keys()];
+          if (syms.length) send(subMsg('subscribe', syms));
+        }
+        return;
+      case 'error':
+        showError(`error ${ev.code}: ${ev.msg}`);
+        return;
+      case 'subscription': {
+        const trades = new Set(ev.trades || []);
+        const quotes = new Set(ev.quotes || []);
+        for (const t of tickers.values()) {
+          t.tr.dataset.sub = trades.has(t.sym) || quotes.has(t.sym) ? 'yes' : 'no';
+        }
+        return;
+      }
+      case 'q': {
+        const t = tickers.get(ev.S);
+        if (!t) return; // unsubscribed a moment ago: data may still arrive
+        if (typeof ev.bp === 'number') { t.bp = ev.bp; t.bs = ev.bs; }
+        if (typeof ev.ap === 'number') { t.ap = ev.ap; t.as = ev.as; }
+        if (t.bp > 0 && t.ap > 0) push(t.mids, (t.bp + t.ap) / 2);
+        t.ts = ev.t;
+        break;
+      }
+      case 't': {
+        const t = tickers.get(ev.S);
+        if (!t || typeof ev.p !== 'number') return;
+        t.p = ev.p;
+        t.s = ev.s;
+        if (t.first === null) t.first = ev.p;
+        push(t.trades, ev.p);
+        t.ts = ev.t;
+        break;
+      }
+      default:
+        return; // corrections, cancels, bars, statuses...: not shown here
+    }
+    eventsThisSecond++;
+    if (statusEl.dataset.state !== 'streaming') setStatus('streaming', 'streaming');
+    markDirty(ev.S);
+  }
+
+  function onFrame(data) {
+    let arr;
+    try {
+      arr = JSON.parse(data);
+    } catch {
+      showError('malformed frame from server (ignored)');
+      return;
+    }
+    if (!Array.isArray(arr)) arr = [arr];
+    for (const ev of arr) if (ev && typeof ev === 'object') onEvent(ev);
+  }
+
+  function connect() {
+    clearTimeout(retryTimer);
+    clearInterval(countdownTimer);
+    retryBtn.hidden = true;
+    statusEl.title = '';
+    authed = false;
+    setStatus('connecting', 'connecting…');
+    let sock;
+    try {
+      sock = new WebSocket(wsURL);
+    } catch (e) {
+      showError(`bad WebSocket URL ${wsURL}: ${e.message}`);
+      return;
+    }
+    ws = sock;
+    connectTimer = setTimeout(() => {
+      if (ws === sock && !authed) {
+        showError('no greeting/auth reply in time');
+        sock.close();
+      }
+    }, CONNECT_TIMEOUT_MS);
+    sock.onmessage = (m) => {
+      if (ws === sock && typeof m.data === 'string') onFrame(m.data);
+    };
+    sock.onclose = (e) => {
+      if (ws !== sock) return;
+      clearTimeout(connectTimer);
+      const wasStreaming = statusEl.dataset.state === 'streaming';
+      ws = null;
+      authed = false;
+      for (const t of tickers.values()) t.tr.dataset.sub = 'pending';
+      if (wasStreaming) attempt = 0; // a good session resets the backoff
+      scheduleRetry(e.code);
+    };
+    // errors are followed by close; the browser already logs the reason
+    sock.onerror = () => {};
+  }
+
+  function scheduleRetry(code) {
+    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt);
+    const delay = Math.round(base * (0.8 + Math.random() * 0.4));
+    attempt++;
+    const until = Date.now() + delay;
+    const tick = () => {
+      const s = Math.max(0, Math.ceil((until - Date.now()) / 1000));
+      setStatus('disconnected', 'disconnected', ` — retrying in ${s} s`);
+    };
+    tick();
+    statusEl.title = code ? `WebSocket close code ${code}` : '';
+    retryBtn.hidden = false;
+    countdownTimer = setInterval(tick, 250);
+    retryTimer = setTimeout(connect, delay);
+  }
+
+  // ---------- UI wiring ----------
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    hint.textContent = '';
+    const words = input.value.split(/[\s,]+/).filter(Boolean);
+    let added = 0;
+    const rejected = [];
+    for (const w of words) {
+      if (addTicker(w)) added++;
+      else if (!tickers.has(normalize(w))) rejected.push(w);
+    }
+    if (added) syncURL();
+    input.value = rejected.join(' '); // keep what was not taken, to fix it
+    input.focus();
+  });
+  input.addEventListener('input', () => { hint.textContent = ''; });
+  retryBtn.addEventListener('click', () => { attempt = 0; connect(); });
+
+  setInterval(() => {
+    rateEl.textContent = `${eventsThisSecond} ev/s`;
+    eventsThisSecond = 0;
+  }, 1000);
+
+  for (const s of initialSymbols()) addTicker(s, { quiet: true });
+  emptyEl.hidden = tickers.size > 0;
+  connect();
+})();
