@@ -6,11 +6,13 @@
 #include "core/mem.h"
 #include "core/opt.h"
 #include "feed/feed.h"
+#include "gateway/gateway.h"
 #include "proto/sub.h"
 #include "sink/redis.h"
 #include "sink/stdout.h"
 
 #include <errno.h>
+#include <ini.h>
 #include <libwebsockets.h>
 #include <signal.h>
 #include <stddef.h>
@@ -28,6 +30,12 @@ typedef struct run_cfg_s {
     double backoff_min, backoff_max, healthy, conn_limit_backoff, ping_interval, ping_timeout;
     int64_t redis_buffer_mb, redis_inflight;
     char *ca_file, *log_level;
+    /* the downstream gateway */
+    char *listen, *web_root;
+    td_strlist_t client;
+    int64_t max_clients, client_max_symbols, client_max_message;
+    int64_t client_buffer_hard, client_buffer_soft;
+    double client_auth_timeout, client_buffer_soft_seconds;
 } run_cfg;
 
 #define O(field) offsetof(run_cfg, field)
@@ -41,10 +49,10 @@ static const td_opt_t run_table[] = {
      "vendor key id"},
     {"secret", TD_OPT_STR, O(secret), 0, 0, NULL, "SECRET", "APCA_API_SECRET_KEY", TD_OPT_SECRET,
      "vendor secret"},
-    {"subscribe", TD_OPT_STR, O(subscribe), 0, 0, "trades=*;quotes=*;bars=*;statuses=*", "SPEC",
-     NULL, 0,
-     "what to subscribe upstream: KIND=SYM,SYM;KIND=* with KIND a channel "
-     "word"},
+    {"subscribe", TD_OPT_STR, O(subscribe), 0, 0, NULL, "SPEC", NULL, 0,
+     "what to subscribe upstream, always: KIND=SYM,SYM;KIND=* with KIND a channel word; "
+     "clients of --listen add to it (default: trades=*;quotes=*;bars=*;statuses=*, or "
+     "nothing with --listen, so that interest is purely client-driven)"},
     {"redis", TD_OPT_STR, O(redis), 0, 0, NULL, "URL", NULL, 0,
      "publish to Redis, e.g. redis://127.0.0.1:6379 (channels "
      "<prefix><kind>.<SYMBOL>)"},
@@ -77,6 +85,29 @@ static const td_opt_t run_table[] = {
      "CA certificates (PEM) trusted for wss:// upstreams, instead of the system's"},
     {"log-level", TD_OPT_STR, O(log_level), 0, 0, "info", "LEVEL", NULL, 0,
      "error, warn, info or debug"},
+    {"listen", TD_OPT_STR, O(listen), 0, 0, NULL, "ADDR:PORT", NULL, 0,
+     "serve WebSocket clients in the vendor's dialect (and /healthz, /metrics, the web page) "
+     "here, e.g. 127.0.0.1:8080"},
+    {"client", TD_OPT_LIST, O(client), 0, 0, NULL, "KEY:SECRET", NULL, TD_OPT_SECRET,
+     "credentials a client of --listen may use (tickerd's own, never the vendor's); also as "
+     "KEY = SECRET lines of section [clients] in the -c file"},
+    {"max-clients", TD_OPT_INT, O(max_clients), 0, 1000000, "1000", "N", NULL, 0,
+     "authenticated clients at once; beyond, 406 connection limit exceeded (0: no limit)"},
+    {"client-max-symbols", TD_OPT_INT, O(client_max_symbols), 0, 10000000, "10000", "N", NULL, 0,
+     "distinct symbols one client may subscribe; beyond, 405 symbol limit exceeded (0: no "
+     "limit)"},
+    {"client-max-message", TD_OPT_INT, O(client_max_message), 256, 16777216, "65536", "BYTES", NULL,
+     0, "largest client message (fragments reassembled); beyond, 400 and it is dropped"},
+    {"client-auth-timeout", TD_OPT_DOUBLE, O(client_auth_timeout), 0, 3600, "10", "SECONDS", NULL,
+     0, "a client that has not authenticated by then gets 404 auth timeout (0: never)"},
+    {"client-buffer-hard", TD_OPT_INT, O(client_buffer_hard), 1, 65536, "32", "MIB", NULL, 0,
+     "bytes queued for one client that disconnect it at once (407 slow client)"},
+    {"client-buffer-soft", TD_OPT_INT, O(client_buffer_soft), 0, 65536, "8", "MIB", NULL, 0,
+     "bytes queued for one client tolerated for --client-buffer-soft-seconds (0: off)"},
+    {"client-buffer-soft-seconds", TD_OPT_DOUBLE, O(client_buffer_soft_seconds), 0, 86400, "60",
+     "SECONDS", NULL, 0, "how long a client may stay above --client-buffer-soft"},
+    {"web-root", TD_OPT_STR, O(web_root), 0, 0, "web", "DIR", NULL, 0,
+     "static files served at / of --listen (relative to the working directory)"},
     TD_OPT_END,
 };
 #undef O
@@ -99,10 +130,13 @@ typedef struct app_s {
     size_t nfeeds;
     td_redis_sink_t *redis;
     td_stdout_sink_t *out;
+    td_gateway_t *gw;
+    const char *config_path;                  /* -c FILE, for its [clients] section */
+    td_strlist_t client_keys, client_secrets; /* --client and [clients] */
     uv_signal_t sigint, sigterm;
     uv_timer_t stats;
     int stopping, pending, exit_code;
-    uint64_t last_count[TD_KIND__COUNT], last_published, last_frames;
+    uint64_t last_count[TD_KIND__COUNT], last_published, last_frames, last_out;
     uint64_t last_stats_ms;
 } app_t;
 
@@ -116,6 +150,7 @@ static void on_feed_event(void *ud, const td_event_t *ev)
 static void on_interest(void *ud, td_kind_t kind, const char *sym, size_t n, int wanted)
 {
     app_t *a = ud;
+    if (a->stopping) return; /* clients leaving at shutdown; feeds are stopped */
     for (size_t i = 0; i < a->nfeeds; i++)
         td_feed_want(a->feeds[i], kind, sym, n, wanted);
 }
@@ -174,6 +209,10 @@ static void shutdown_app(app_t *a, int code)
         a->pending++;
         td_stdout_sink_stop(a->out, on_stopped, a);
     }
+    if (a->gw) {
+        a->pending++;
+        td_gateway_stop(a->gw, on_stopped, a);
+    }
     uv_close((uv_handle_t *)&a->sigint, NULL);
     uv_close((uv_handle_t *)&a->sigterm, NULL);
     uv_close((uv_handle_t *)&a->stats, NULL);
@@ -224,11 +263,25 @@ static void on_stats(uv_timer_t *t)
                  (unsigned long long)rs.dropped, (unsigned long long)rs.buffered);
         a->last_published = rs.published;
     }
+    char gw[200] = "";
+    if (a->gw) {
+        td_gateway_stats_t gs;
+        td_gateway_stats(a->gw, &gs);
+        uint64_t out = 0;
+        for (int k = 0; k < TD_KIND__COUNT; k++)
+            out += gs.events_out[k];
+        snprintf(gw, sizeof gw,
+                 " | gateway clients=%llu out/s=%.0f queued=%lluB conflated=%llu slow=%llu",
+                 (unsigned long long)gs.clients, (out - a->last_out) / secs,
+                 (unsigned long long)gs.queued_bytes, (unsigned long long)gs.conflated,
+                 (unsigned long long)gs.slow_disconnects);
+        a->last_out = out;
+    }
     TD_INFO("stats: events/s=%.0f%s | upstream %zu/%zu streaming frames/s=%.0f reconnects=%llu "
-            "malformed=%llu unknown=%llu conn_limit=%llu%s",
+            "malformed=%llu unknown=%llu conn_limit=%llu%s%s",
             total / secs, n ? line : "", streaming, a->nfeeds, (sum.frames - a->last_frames) / secs,
             (unsigned long long)sum.reconnects, (unsigned long long)sum.malformed,
-            (unsigned long long)sum.unknown, (unsigned long long)sum.conn_limit, redis);
+            (unsigned long long)sum.unknown, (unsigned long long)sum.conn_limit, redis, gw);
     a->last_frames = sum.frames;
 }
 
@@ -255,7 +308,7 @@ static int make_lws(app_t *a)
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
                    LWS_SERVER_OPTION_DISABLE_IPV6;
     info.foreign_loops = loops;
-    info.fd_limit_per_thread = 1024;
+    info.fd_limit_per_thread = 4096; /* feeds, Redis and the gateway's clients */
     info.client_ssl_ca_filepath = a->cfg.ca_file;
     /* --ca-file replaces the system's CAs (lws would otherwise add both) */
     if (a->cfg.ca_file) info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
@@ -264,6 +317,201 @@ static int make_lws(app_t *a)
                       lws_log);
     a->ctx = lws_create_context(&info);
     return a->ctx ? 0 : -1;
+}
+
+/* ---- the gateway ----------------------------------------------------------- */
+
+static int add_client(app_t *a, const char *key, const char *secret, char *err, size_t errlen)
+{
+    if (!*key || !*secret || strchr(key, ':')) {
+        snprintf(err, errlen,
+                 "a client key and secret must be non-empty (and the key without ':')");
+        return -1;
+    }
+    td_strlist_push(&a->client_keys, key);
+    td_strlist_push(&a->client_secrets, secret);
+    return 0;
+}
+
+typedef struct {
+    app_t *a;
+    char err[256];
+    int failed;
+} clients_ini;
+
+static int on_clients_ini(void *user, const char *section, const char *name, const char *value)
+{
+    clients_ini *ci = user;
+    if (ci->failed || strcmp(section, "clients") != 0) return 1;
+    if (add_client(ci->a, name, value, ci->err, sizeof ci->err) != 0) {
+        ci->failed = 1;
+        return 0;
+    }
+    return 1;
+}
+
+/* Client credentials: lines KEY = SECRET of [clients] in the -c file, then
+ * every --client KEY:SECRET. */
+static int load_clients(app_t *a, const char *config)
+{
+    char err[256];
+    if (config) {
+        clients_ini ci = {a, "", 0};
+        int rc = ini_parse(config, on_clients_ini, &ci);
+        if (rc != 0) {
+            TD_ERR("%s:%d: [clients]: %s", config, rc, ci.failed ? ci.err : "cannot read");
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < a->cfg.client.n; i++) {
+        char *kv = a->cfg.client.v[i], *colon = strchr(kv, ':');
+        if (!colon) {
+            TD_ERR("--client: expected KEY:SECRET");
+            return -1;
+        }
+        *colon = '\0';
+        int rc = add_client(a, kv, colon + 1, err, sizeof err);
+        *colon = ':';
+        if (rc != 0) {
+            TD_ERR("--client: %s", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* /healthz: 200 if every upstream is streaming, else 503. */
+static int on_health(void *ud, td_buf_t *out)
+{
+    app_t *a = ud;
+    size_t streaming = 0;
+    td_buf_appends(out, "{\"upstreams\":[");
+    for (size_t i = 0; i < a->nfeeds; i++) {
+        td_feed_stats_t fs;
+        td_feed_stats(a->feeds[i], &fs);
+        streaming += fs.state == TD_FEED_STREAMING;
+        td_buf_appends(out, i ? ",{\"url\":" : "{\"url\":");
+        const char *url = td_feed_url(a->feeds[i]);
+        td_buf_append_json_str(out, url, strlen(url));
+        td_buf_appendf(out, ",\"state\":\"%s\",\"reconnects\":%llu}", td_feed_state_name(fs.state),
+                       (unsigned long long)fs.reconnects);
+    }
+    td_buf_appends(out, "],\"redis\":");
+    if (a->redis) {
+        td_redis_sink_stats_t rs;
+        td_redis_sink_stats(a->redis, &rs);
+        td_buf_appends(out, rs.connected ? "\"up\"" : "\"down\"");
+    } else {
+        td_buf_appends(out, "null");
+    }
+    int ok = streaming == a->nfeeds;
+    td_buf_appendf(out, ",\"status\":\"%s\"}\n", ok ? "ok" : "degraded");
+    return ok ? 200 : 503;
+}
+
+static void metric_head(td_buf_t *o, const char *name, const char *type, const char *help)
+{
+    td_buf_appendf(o, "# HELP tickerd_%s %s\n# TYPE tickerd_%s %s\n", name, help, name, type);
+}
+
+static void metrics_kinds(td_buf_t *o, const char *name, const uint64_t *v, const char *help)
+{
+    metric_head(o, name, "counter", help);
+    for (int k = 0; k < TD_KIND__COUNT; k++)
+        td_buf_appendf(o, "tickerd_%s{kind=\"%s\"} %llu\n", name, td_kind_name((td_kind_t)k),
+                       (unsigned long long)v[k]);
+}
+
+static void metric(td_buf_t *o, const char *name, const char *type, uint64_t v, const char *help)
+{
+    metric_head(o, name, type, help);
+    td_buf_appendf(o, "tickerd_%s %llu\n", name, (unsigned long long)v);
+}
+
+static void metrics_upstreams(app_t *a, td_buf_t *o)
+{
+    static const char *names[] = {"upstream_streaming", "upstream_reconnects_total",
+                                  "upstream_subscription_messages_total"};
+    static const char *types[] = {"gauge", "counter", "counter"};
+    static const char *helps[] = {"1 if the upstream connection is streaming",
+                                  "reconnections to the upstream",
+                                  "subscribe/unsubscribe messages sent upstream"};
+    for (int m = 0; m < 3; m++) {
+        metric_head(o, names[m], types[m], helps[m]);
+        for (size_t i = 0; i < a->nfeeds; i++) {
+            td_feed_stats_t fs;
+            td_feed_stats(a->feeds[i], &fs);
+            uint64_t v = m == 0   ? fs.state == TD_FEED_STREAMING
+                         : m == 1 ? fs.reconnects
+                                  : td_feed_sub_messages(a->feeds[i]);
+            td_buf_appendf(o, "tickerd_%s{url=\"%s\"} %llu\n", names[m], td_feed_url(a->feeds[i]),
+                           (unsigned long long)v);
+        }
+    }
+}
+
+static void on_metrics(void *ud, td_buf_t *o)
+{
+    app_t *a = ud;
+    uint64_t in[TD_KIND__COUNT];
+    for (int k = 0; k < TD_KIND__COUNT; k++)
+        in[k] = td_bus_count(a->bus, (td_kind_t)k);
+    metrics_kinds(o, "events_in_total", in, "events received from upstreams");
+    td_gateway_stats_t gs;
+    td_gateway_stats(a->gw, &gs);
+    metrics_kinds(o, "events_out_total", gs.events_out, "events written to gateway clients");
+    metric(o, "clients", "gauge", gs.clients, "gateway clients connected");
+    metric(o, "clients_authenticated", "gauge", gs.authed, "gateway clients authenticated");
+    metric(o, "client_queued_bytes", "gauge", gs.queued_bytes, "bytes queued for clients");
+    metric(o, "client_conflated_total", "counter", gs.conflated,
+           "queued quotes/bars replaced by newer ones");
+    metric(o, "client_slow_disconnects_total", "counter", gs.slow_disconnects,
+           "clients closed with 407 slow client");
+    metric(o, "client_auth_failures_total", "counter", gs.auth_failures,
+           "402 auth failed and 404 auth timeout");
+    metric(o, "client_malformed_total", "counter", gs.malformed, "client messages answered 400");
+    metric(o, "client_rejected_total", "counter", gs.rejected, "406 connection limit exceeded");
+    metric(o, "client_snapshots_total", "counter", gs.snapshots, "last values sent on subscribe");
+    metric(o, "client_frames_out_total", "counter", gs.frames_out, "frames written to clients");
+    metrics_upstreams(a, o);
+    if (a->redis) {
+        td_redis_sink_stats_t rs;
+        td_redis_sink_stats(a->redis, &rs);
+        metric(o, "redis_up", "gauge", (uint64_t)rs.connected, "1 if Redis is connected");
+        metric(o, "redis_published_total", "counter", rs.published, "PUBLISH commands answered");
+        metric(o, "redis_dropped_total", "counter", rs.dropped, "events dropped for Redis");
+    }
+}
+
+static int setup_gateway(app_t *a)
+{
+    run_cfg *c = &a->cfg;
+    char err[512];
+    if (load_clients(a, a->config_path) != 0) return -1;
+    td_bus_cache_kinds(a->bus, (1u << TD_KIND_QUOTE) | (1u << TD_KIND_TRADE) | (1u << TD_KIND_BAR) |
+                                   (1u << TD_KIND_DAILY_BAR) | (1u << TD_KIND_STATUS));
+    td_gateway_cfg_t gc = {
+        .listen = c->listen,
+        .keys = (const char *const *)a->client_keys.v,
+        .secrets = (const char *const *)a->client_secrets.v,
+        .nkeys = a->client_keys.n,
+        .max_clients = (size_t)c->max_clients,
+        .max_symbols = (size_t)c->client_max_symbols,
+        .auth_timeout_s = c->client_auth_timeout,
+        .max_message = (size_t)c->client_max_message,
+        .buffer_hard = (size_t)c->client_buffer_hard << 20,
+        .buffer_soft = (size_t)c->client_buffer_soft << 20,
+        .soft_seconds = c->client_buffer_soft_seconds,
+        .write_cap = 65536,
+        .web_root = c->web_root && *c->web_root ? c->web_root : NULL,
+    };
+    static const td_gateway_cb_t gcb = {on_metrics, on_health};
+    a->gw = td_gateway_new(&a->loop, a->ctx, a->bus, &gc, &gcb, a, err, sizeof err);
+    if (!a->gw) {
+        TD_ERR("%s", err);
+        return -1;
+    }
+    return td_gateway_start(a->gw);
 }
 
 static int setup(app_t *a)
@@ -285,11 +533,15 @@ static int setup(app_t *a)
                "secret in the config file)");
         return -1;
     }
-    if (td_subset_parse(&a->subs, c->subscribe, err, sizeof err) != 0) {
+    const char *spec = c->subscribe ? c->subscribe
+                       : c->listen  ? ""
+                                    : "trades=*;quotes=*;bars=*;statuses=*";
+    if (td_subset_parse(&a->subs, spec, err, sizeof err) != 0) {
         TD_ERR("--subscribe: %s", err);
         return -1;
     }
-    if (!c->redis && !c->to_stdout) TD_WARN("no sink: add --redis URL or --stdout");
+    if (!c->redis && !c->to_stdout && !c->listen)
+        TD_WARN("no sink: add --redis URL, --stdout or --listen ADDR:PORT");
     FILE *ca = c->ca_file ? fopen(c->ca_file, "r") : NULL;
     if (c->ca_file && !ca) { /* lws would only log it and fail every handshake */
         TD_ERR("--ca-file '%s': %s", c->ca_file, strerror(errno));
@@ -327,7 +579,7 @@ static int setup(app_t *a)
     }
     td_bus_on_interest(a->bus, on_interest, a);
     pin_static(a);
-    return 0;
+    return c->listen ? setup_gateway(a) : 0;
 }
 
 static void teardown(app_t *a)
@@ -337,8 +589,11 @@ static void teardown(app_t *a)
     for (size_t i = 0; i < a->nfeeds; i++)
         td_feed_free(a->feeds[i]);
     free(a->feeds);
+    td_gateway_free(a->gw);
     td_redis_sink_free(a->redis);
     td_stdout_sink_free(a->out);
+    td_strlist_free(&a->client_keys);
+    td_strlist_free(&a->client_secrets);
     td_bus_free(a->bus);
     td_subset_free(&a->subs);
     td_opts_free(&run_opts, &a->cfg);
@@ -353,6 +608,9 @@ int td_cmd_run(int argc, char **argv)
     td_log_set_prefix("run");
     memset(a, 0, sizeof *a);
     int rc = td_opts_parse(&run_opts, &a->cfg, argc, argv, err, sizeof err);
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0)
+            a->config_path = argv[++i];
     if (rc != 0) {
         if (rc < 0) fprintf(stderr, "tickerd run: %s\n", err);
         td_opts_free(&run_opts, &a->cfg);

@@ -238,9 +238,9 @@ int td_opts_parse(const td_opts_t *o, void *cfg, int argc, char **argv, char *er
             goto fail;
         }
         if (t->flags & TD_OPT_SECRET)
-            TD_WARN("--%s on the command line is visible to other users; prefer %s%s or the "
+            TD_WARN("--%s on the command line is visible to other users; prefer %s%s%sthe "
                     "config file",
-                    t->name, t->env ? "$" : "", t->env ? t->env : "");
+                    t->name, t->env ? "$" : "", t->env ? t->env : "", t->env ? " or " : "");
         if (t->type == TD_OPT_LIST && !given[t - o->table]) /* flags replace the file's list */
             td_strlist_free(FIELD(cfg, t, td_strlist_t));
         if (set_value(t, cfg, val, err, errlen) != 0) goto fail;

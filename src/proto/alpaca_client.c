@@ -237,6 +237,8 @@ static int parse_members(const doc_t *d, td_alpaca_client_msg_t *m)
                 rc = parse_cred(d, i + 1, m->key, &m->key_len, &m->has_key);
             else if (strcmp(word, "secret") == 0)
                 rc = parse_cred(d, i + 1, m->secret, &m->secret_len, &m->has_secret);
+        } else if (strcmp(word, "snapshot") == 0) {
+            m->snapshot = d->t[i + 1].type == JSMN_PRIMITIVE && tok_is(d, &d->t[i + 1], "true");
         } else {
             rc = parse_list(d, i + 1, wl < 0 ? -1 : td_kind_parse(word, (size_t)wl), m);
         }

@@ -54,6 +54,9 @@ typedef struct td_alpaca_client_msg_s {
      * with a non-empty list. */
     td_subset_t sub;
     unsigned kinds;
+    /* tickerd's extension (the vendor ignores it): "snapshot":true on a
+     * subscribe asks for the last values of wildcard channels too. */
+    int snapshot;
 } td_alpaca_client_msg_t;
 
 void td_alpaca_client_msg_init(td_alpaca_client_msg_t *m);

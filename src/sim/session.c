@@ -5,6 +5,7 @@
 #include "core/mem.h"
 #include "proto/alpaca.h"
 #include "proto/alpaca_client.h"
+#include "proto/alpaca_server.h"
 #include "sim/sim_int.h"
 
 #include <libwebsockets.h>
@@ -14,34 +15,6 @@
 #define RX_MAX     (1u << 20) /* a client message larger than this is refused (400) */
 #define FRAME_MIN  16384
 #define SPARES_MAX 2
-
-static const char *err_text(int code)
-{
-    switch (code) {
-    case 400:
-        return "invalid syntax";
-    case 401:
-        return "not authenticated";
-    case 402:
-        return "auth failed";
-    case 403:
-        return "already authenticated";
-    case 404:
-        return "auth timeout";
-    case 405:
-        return "symbol limit exceeded";
-    case 406:
-        return "connection limit exceeded";
-    case 407:
-        return "slow client";
-    case 409:
-        return "insufficient subscription";
-    case 410:
-        return "invalid subscribe action for this feed";
-    default:
-        return "internal error";
-    }
-}
 
 /* ---- frames -------------------------------------------------------------- */
 
@@ -122,18 +95,26 @@ static void drop_queue(td_sim_sess_t *s)
 
 void td__sim_sess_error(td_sim_sess_t *s, int code, int close)
 {
-    char msg[128];
-    int n = snprintf(msg, sizeof msg, "[{\"T\":\"error\",\"code\":%d,\"msg\":\"%s\"}]", code,
-                     err_text(code));
-    queue_ctl(s, msg, (size_t)n);
-    TD_INFO("conn #%llu error %d %s%s", (unsigned long long)s->id, code, err_text(code),
-            close ? " (closing)" : "");
+    td_buf_t b = TD_BUF_INIT;
+    td_alpaca_server_error(&b, code);
+    queue_ctl(s, b.data, b.len);
+    td_buf_free(&b);
+    TD_INFO("conn #%llu error %d %s%s", (unsigned long long)s->id, code,
+            td_alpaca_server_err_text(code), close ? " (closing)" : "");
     if (close) {
         s->close_after_flush = 1;
         s->no_more_data = 1;
         /* a client that does not read would never let the queue drain */
         lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, 3);
     }
+}
+
+static void queue_success(td_sim_sess_t *s, const char *msg)
+{
+    td_buf_t b = TD_BUF_INIT;
+    td_alpaca_server_success(&b, msg);
+    queue_ctl(s, b.data, b.len);
+    td_buf_free(&b);
 }
 
 /* ---- life ---------------------------------------------------------------- */
@@ -217,8 +198,7 @@ static void do_auth(td_sim_sess_t *s, const char *key, const char *secret, const
     }
     s->authed = 1;
     snprintf(s->key, sizeof s->key, "%s", key);
-    static const char ok_msg[] = "[{\"T\":\"success\",\"msg\":\"authenticated\"}]";
-    queue_ctl(s, ok_msg, sizeof ok_msg - 1);
+    queue_success(s, "authenticated");
     TD_INFO("conn #%llu authenticated by %s (key %.4s...)", (unsigned long long)s->id, how, key);
 }
 
@@ -227,64 +207,29 @@ void td__sim_sess_open(td_sim_sess_t *s, const char *hkey, const char *hsecret)
     char peer[64] = "?";
     lws_get_peer_simple(s->wsi, peer, sizeof peer);
     TD_INFO("conn #%llu open %s from %s", (unsigned long long)s->id, s->st->path, peer);
-    static const char hello[] = "[{\"T\":\"success\",\"msg\":\"connected\"}]";
-    queue_ctl(s, hello, sizeof hello - 1);
+    queue_success(s, "connected");
     if (hkey || hsecret) do_auth(s, hkey, hsecret, "headers");
 }
 
 /* ---- subscriptions ------------------------------------------------------- */
 
-static unsigned offered(const td_sim_stream_t *st)
+static td_alpaca_stream_t stream_class(const td_sim_stream_t *st)
 {
-    switch (st->cls) {
-    case TD_SIM_STOCK:
-        return TD_ALPACA_STOCK_KINDS | (1u << TD_KIND_CORRECTION) | (1u << TD_KIND_CANCEL_ERROR);
-    case TD_SIM_CRYPTO:
-        return TD_ALPACA_CRYPTO_KINDS;
-    default:
-        return TD_ALPACA_NEWS_KINDS;
-    }
+    return st->cls == TD_SIM_CRYPTO ? TD_ALPACA_STREAM_CRYPTO
+           : st->cls == TD_SIM_NEWS ? TD_ALPACA_STREAM_NEWS
+                                    : TD_ALPACA_STREAM_STOCK;
 }
 
-static void put_list(td_buf_t *b, const char *word, const td_symset_t *ss)
+static unsigned offered(const td_sim_stream_t *st)
 {
-    td_buf_appendc(b, ',');
-    td_buf_append_json_str(b, word, strlen(word));
-    td_buf_appends(b, ":[");
-    int first = 1;
-    if (ss->all) {
-        td_buf_appends(b, "\"*\"");
-        first = 0;
-    }
-    for (size_t i = 0; i < ss->n; i++, first = 0) {
-        if (!first) td_buf_appendc(b, ',');
-        td_buf_append_json_str(b, ss->v[i], strlen(ss->v[i]));
-    }
-    td_buf_appendc(b, ']');
+    return td_alpaca_server_offered(stream_class(st));
 }
 
 /* PROTOCOLS.md §1.4: the complete current set, keys in the vendor's order. */
 static void confirm(td_sim_sess_t *s)
 {
-    static const td_kind_t stock[] = {TD_KIND_TRADE,       TD_KIND_QUOTE,     TD_KIND_BAR,
-                                      TD_KIND_UPDATED_BAR, TD_KIND_DAILY_BAR, TD_KIND_STATUS,
-                                      TD_KIND_LULD,        TD_KIND_IMBALANCE};
-    static const td_kind_t crypto[] = {TD_KIND_TRADE, TD_KIND_QUOTE,       TD_KIND_ORDERBOOK,
-                                       TD_KIND_BAR,   TD_KIND_UPDATED_BAR, TD_KIND_DAILY_BAR};
-    static const td_kind_t news[] = {TD_KIND_NEWS};
-    const td_kind_t *ks = stock;
-    size_t nk = TD_ARRAY_LEN(stock);
-    if (s->st->cls == TD_SIM_CRYPTO) ks = crypto, nk = TD_ARRAY_LEN(crypto);
-    if (s->st->cls == TD_SIM_NEWS) ks = news, nk = TD_ARRAY_LEN(news);
     td_buf_t b = TD_BUF_INIT;
-    td_buf_appends(&b, "[{\"T\":\"subscription\"");
-    for (size_t i = 0; i < nk; i++)
-        put_list(&b, td_kind_name(ks[i]), &s->sub.k[ks[i]]);
-    if (s->st->cls == TD_SIM_STOCK) {
-        put_list(&b, "corrections", &s->sub.k[TD_KIND_TRADE]);
-        put_list(&b, "cancelErrors", &s->sub.k[TD_KIND_TRADE]);
-    }
-    td_buf_appends(&b, "}]");
+    td_alpaca_server_subscription(&b, &s->sub, stream_class(s->st));
     queue_ctl(s, b.data, b.len);
     td_buf_free(&b);
 }
@@ -308,6 +253,25 @@ static void update_want(td_sim_sess_t *s)
     memcpy(s->want + (size_t)TD_KIND_CANCEL_ERROR * n, s->want + (size_t)TD_KIND_TRADE * n, n);
     td__sim_stream_dirty(s->st);
     if (!td_subset_empty(&s->sub)) td__sim_stream_interest(s->st);
+}
+
+/* One info line per subscription change, for tests that count upstream
+ * subscribe/unsubscribe messages: "conn #N subscribe trades=AAPL;quotes=*". */
+static void log_sub(const td_sim_sess_t *s, const td_alpaca_client_msg_t *m)
+{
+    td_buf_t b = TD_BUF_INIT;
+    for (int k = 0; k < TD_KIND__COUNT && b.len < 1024; k++) {
+        const td_symset_t *ss = &m->sub.k[k];
+        if (!ss->all && !ss->n) continue;
+        td_buf_appendf(&b, "%s%s=%s", b.len ? ";" : "", td_kind_name((td_kind_t)k),
+                       ss->all ? "*" : "");
+        for (size_t i = 0; i < ss->n && b.len < 1024; i++)
+            td_buf_appendf(&b, "%s%s", i || ss->all ? "," : "", ss->v[i]);
+    }
+    TD_INFO("conn #%llu %s %s%s", (unsigned long long)s->id,
+            m->action == TD_ALPACA_CLIENT_SUBSCRIBE ? "subscribe" : "unsubscribe",
+            b.len ? b.data : "(nothing)", b.len >= 1024 ? "..." : "");
+    td_buf_free(&b);
 }
 
 static void do_sub(td_sim_sess_t *s, const td_alpaca_client_msg_t *m)
@@ -344,6 +308,7 @@ static void do_sub(td_sim_sess_t *s, const td_alpaca_client_msg_t *m)
     s->sub = next;
     update_want(s);
     confirm(s);
+    if (td_log_level_current >= TD_LOG_INFO) log_sub(s, m);
 }
 
 void td__sim_sess_message(td_sim_sess_t *s, const char *msg, size_t len, int binary)

@@ -1,0 +1,448 @@
+/* One downstream client: the Alpaca handshake and auth, subscriptions (bus
+ * interest), snapshots, its queue with conflation and limits, and writing
+ * one batched frame per WRITEABLE. */
+#include "core/log.h"
+#include "core/mem.h"
+#include "gateway/gw_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ID(c) ((unsigned long long)(c)->id)
+
+/* Kinds kept by the bus's last-value cache and sent as snapshots. */
+#define SNAPSHOT_KINDS                                                                             \
+    ((1u << TD_KIND_QUOTE) | (1u << TD_KIND_TRADE) | (1u << TD_KIND_BAR) |                         \
+     (1u << TD_KIND_DAILY_BAR) | (1u << TD_KIND_STATUS))
+
+static void wake(gw_client_t *c)
+{
+    if (c->want_write) return;
+    c->want_write = 1;
+    lws_callback_on_writable(c->wsi);
+}
+
+/* ---- life ------------------------------------------------------------------ */
+
+gw_client_t *td__gw_client_new(td_gateway_t *g, struct lws *wsi, const char *path,
+                               td_alpaca_stream_t cls, int codec)
+{
+    gw_client_t *c = td_xcalloc(1, sizeof *c);
+    c->g = g;
+    c->wsi = wsi;
+    c->id = ++g->next_id;
+    c->open_ms = uv_now(g->loop);
+    c->path = path;
+    c->cls = cls;
+    c->codec = codec;
+    td_subset_init(&c->sub);
+    c->bc = td_bus_attach(g->bus, td__gw_client_on_event, c);
+    c->next = g->clients;
+    if (g->clients) g->clients->prev = c;
+    g->clients = c;
+    g->st.clients++;
+    g->st.accepted++;
+    return c;
+}
+
+void td__gw_client_free(gw_client_t *c)
+{
+    td_gateway_t *g = c->g;
+    TD_INFO("client #%llu closed after %.1f s: %llu events in %llu frames, %llu bytes", ID(c),
+            (double)(uv_now(g->loop) - c->open_ms) / 1000.0, (unsigned long long)c->events_sent,
+            (unsigned long long)c->frames_sent, (unsigned long long)c->bytes_sent);
+    td_bus_detach(g->bus, c->bc); /* the last unwants go upstream */
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        g->clients = c->next;
+    if (c->next) c->next->prev = c->prev;
+    g->st.clients--;
+    if (c->authed) g->st.authed--;
+    td__gw_queue_free(&c->q);
+    td_subset_free(&c->sub);
+    td_buf_free(&c->rx);
+    free(c);
+}
+
+/* ---- control messages ---------------------------------------------------------- */
+
+/* Queues a control frame given as JSON (held in g->scratch by the caller). */
+static void send_ctl(gw_client_t *c, const char *json, size_t len)
+{
+    td_gateway_t *g = c->g;
+    const gw_codec_t *co = &td__gw_codecs[c->codec];
+    td_buf_t out = TD_BUF_INIT;
+    const char *p = json;
+    size_t n = len;
+    if (co->control != td__gw_codecs[GW_CODEC_JSON].control) {
+        if (co->control(&out, json, len) != 0) return;
+        p = out.data, n = out.len;
+    }
+    gw_msg_t *m = td__gw_msg_new(p, n, GW_CONTROL, 0, ++g->next_msg_id);
+    td__gw_queue_push(&c->q, m);
+    td__gw_msg_unref(m);
+    td_buf_free(&out);
+    wake(c);
+}
+
+static void send_success(gw_client_t *c, const char *msg)
+{
+    td_buf_t b = TD_BUF_INIT;
+    td_alpaca_server_success(&b, msg);
+    send_ctl(c, b.data, b.len);
+    td_buf_free(&b);
+}
+
+void td__gw_client_error(gw_client_t *c, int code, int close)
+{
+    if (c->closing) return;
+    td_buf_t b = TD_BUF_INIT;
+    td_alpaca_server_error(&b, code);
+    send_ctl(c, b.data, b.len);
+    td_buf_free(&b);
+    TD_INFO("client #%llu error %d %s%s", ID(c), code, td_alpaca_server_err_text(code),
+            close ? " (closing)" : "");
+    if (close) {
+        c->closing = 1;
+        /* a client that does not read never gets writeable: lws closes it */
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 2);
+    }
+}
+
+/* ---- auth --------------------------------------------------------------------- */
+
+/* Compares without an early exit on the first differing byte. */
+static int same(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    unsigned char d = na != nb;
+    for (size_t i = 0; i < na; i++)
+        d |= (unsigned char)(a[i] ^ b[i % (nb ? nb : 1)]);
+    return d == 0 && nb == na;
+}
+
+static int key_ok(const td_gateway_t *g, const char *key, const char *secret)
+{
+    int ok = 0;
+    for (size_t i = 0; i < g->cfg.nkeys; i++)
+        ok |= same(key, g->cfg.keys[i]) & same(secret, g->cfg.secrets[i]);
+    return ok;
+}
+
+static void do_auth(gw_client_t *c, const char *key, const char *secret, const char *how)
+{
+    td_gateway_t *g = c->g;
+    if (c->authed) {
+        td__gw_client_error(c, 403, 0);
+        return;
+    }
+    if (!key || !secret || !*key || !*secret || !key_ok(g, key, secret)) {
+        g->st.auth_failures++;
+        td__gw_client_error(c, 402, 1);
+        return;
+    }
+    if (g->cfg.max_clients && g->st.authed >= g->cfg.max_clients) {
+        g->st.rejected++;
+        td__gw_client_error(c, 406, 1);
+        return;
+    }
+    c->authed = 1;
+    g->st.authed++;
+    send_success(c, "authenticated");
+    TD_INFO("client #%llu authenticated by %s (key %.4s...)", ID(c), how, key);
+}
+
+void td__gw_client_open(gw_client_t *c, const char *hkey, const char *hsecret)
+{
+    char peer[64] = "?";
+    lws_get_peer_simple(c->wsi, peer, sizeof peer);
+    TD_INFO("client #%llu open %s from %s (%s)", ID(c), c->path, peer,
+            td__gw_codecs[c->codec].name);
+    send_success(c, "connected");
+    if (hkey || hsecret) do_auth(c, hkey, hsecret, "headers");
+}
+
+/* ---- subscriptions --------------------------------------------------------------- */
+
+/* Bus interest for one channel entry; trades on stocks bring corrections
+ * and cancel errors of the same symbols (PROTOCOLS.md §1.4). */
+static void bus_change(gw_client_t *c, td_kind_t k, const char *sym, size_t n, int add)
+{
+    td_bus_t *bus = c->g->bus;
+    void (*fn)(td_bus_t *, td_bus_consumer_t *, td_kind_t, const char *, size_t) =
+        add ? td_bus_want : td_bus_unwant;
+    fn(bus, c->bc, k, sym, n);
+    if (k == TD_KIND_TRADE && c->cls == TD_ALPACA_STREAM_STOCK) {
+        fn(bus, c->bc, TD_KIND_CORRECTION, sym, n);
+        fn(bus, c->bc, TD_KIND_CANCEL_ERROR, sym, n);
+    }
+}
+
+static int class_ok(const gw_client_t *c, const td_event_t *ev)
+{
+    if (ev->kind == TD_KIND_NEWS) return c->cls == TD_ALPACA_STREAM_NEWS;
+    if (c->cls == TD_ALPACA_STREAM_NEWS) return 0;
+    int pair = memchr(ev->symbol, '/', ev->symbol_len) != NULL;
+    return pair == (c->cls == TD_ALPACA_STREAM_CRYPTO);
+}
+
+static void push_data(gw_client_t *c, gw_msg_t *m);
+
+static void snap_one(void *ud, const td_event_t *ev)
+{
+    gw_client_t *c = ud;
+    if (c->closing || !class_ok(c, ev)) return;
+    gw_msg_t *m = td__gw_event_msg_once(c->g, ev, c->codec);
+    if (!m) return;
+    c->g->st.snapshots++;
+    push_data(c, m);
+    td__gw_msg_unref(m);
+}
+
+/* Last values of what was just subscribed by name (fresh), and of the
+ * wildcards of m if it asked for "snapshot":true. */
+static void snapshot(gw_client_t *c, const td_subset_t *fresh, const td_alpaca_client_msg_t *m)
+{
+    td_bus_t *bus = c->g->bus;
+    for (int k = 0; k < TD_KIND__COUNT; k++) {
+        if (!(SNAPSHOT_KINDS & (1u << k))) continue;
+        if (m && m->snapshot && m->sub.k[k].all) {
+            td_bus_last_each(bus, (td_kind_t)k, snap_one, c);
+            continue;
+        }
+        const td_symset_t *ss = &fresh->k[k];
+        for (size_t i = 0; i < ss->n; i++) {
+            td_event_t ev;
+            if (td_bus_last(bus, (td_kind_t)k, ss->v[i], strlen(ss->v[i]), &ev)) snap_one(c, &ev);
+        }
+    }
+}
+
+static int over_limit(const gw_client_t *c, const td_alpaca_client_msg_t *m, unsigned offered)
+{
+    size_t max = c->g->cfg.max_symbols;
+    if (!max || m->action != TD_ALPACA_CLIENT_SUBSCRIBE) return 0;
+    td_subset_t next;
+    td_subset_init(&next);
+    td_subset_copy(&next, &c->sub);
+    for (int k = 0; k < TD_KIND__COUNT; k++)
+        for (size_t i = 0; i < m->sub.k[k].n; i++)
+            td_subset_add(&next, (td_kind_t)k, m->sub.k[k].v[i], strlen(m->sub.k[k].v[i]));
+    size_t n = td_subset_count_symbols(&next, offered);
+    td_subset_free(&next);
+    return n > max;
+}
+
+static void apply_sub(gw_client_t *c, const td_alpaca_client_msg_t *m, td_subset_t *fresh)
+{
+    int add = m->action == TD_ALPACA_CLIENT_SUBSCRIBE;
+    int (*op)(td_subset_t *, td_kind_t, const char *, size_t) =
+        add ? td_subset_add : td_subset_remove;
+    for (int k = 0; k < TD_KIND__COUNT; k++) {
+        const td_symset_t *ss = &m->sub.k[k];
+        if (k == TD_KIND_CORRECTION || k == TD_KIND_CANCEL_ERROR) continue; /* follow trades */
+        if (ss->all && op(&c->sub, (td_kind_t)k, "*", 1)) bus_change(c, (td_kind_t)k, "*", 1, add);
+        for (size_t i = 0; i < ss->n; i++) {
+            size_t n = strlen(ss->v[i]);
+            if (!op(&c->sub, (td_kind_t)k, ss->v[i], n)) continue;
+            bus_change(c, (td_kind_t)k, ss->v[i], n, add);
+            if (add) td_subset_add(fresh, (td_kind_t)k, ss->v[i], n);
+        }
+    }
+}
+
+static void do_sub(gw_client_t *c, const td_alpaca_client_msg_t *m)
+{
+    if (!c->authed) {
+        td__gw_client_error(c, 401, 0);
+        return;
+    }
+    unsigned offered = td_alpaca_server_offered(c->cls);
+    if (m->kinds & ~offered) {
+        td__gw_client_error(c, 410, 0);
+        return;
+    }
+    if (over_limit(c, m, offered)) {
+        td__gw_client_error(c, 405, 0);
+        return;
+    }
+    td_subset_t fresh;
+    td_subset_init(&fresh);
+    apply_sub(c, m, &fresh);
+    td_buf_t b = TD_BUF_INIT;
+    td_alpaca_server_subscription(&b, &c->sub, c->cls);
+    send_ctl(c, b.data, b.len);
+    TD_DEBUG("client #%llu subscription %s", ID(c), b.data);
+    td_buf_free(&b);
+    if (m->action == TD_ALPACA_CLIENT_SUBSCRIBE) snapshot(c, &fresh, m);
+    td_subset_free(&fresh);
+}
+
+static void on_message(gw_client_t *c, const char *msg, size_t len)
+{
+    td_alpaca_client_msg_t m;
+    td_alpaca_client_msg_init(&m);
+    int rc = td__gw_codecs[c->codec].parse(msg, len, &m);
+    if (rc != 0) {
+        TD_DEBUG("client #%llu: bad message: %s", ID(c), td_alpaca_client_strerror(rc));
+        c->g->st.malformed++;
+        td__gw_client_error(c, 400, 0);
+    } else if (m.action == TD_ALPACA_CLIENT_AUTH) {
+        do_auth(c, m.has_key ? m.key : NULL, m.has_secret ? m.secret : NULL, "message");
+    } else {
+        do_sub(c, &m);
+    }
+    td_alpaca_client_msg_free(&m);
+}
+
+void td__gw_client_rx(gw_client_t *c, const void *in, size_t len, int final, int binary)
+{
+    if (c->closing || c->dead) return;
+    if (c->rx.len == 0 && !c->rx_overflow) c->rx_binary = binary;
+    if (!c->rx_overflow) {
+        if (c->rx.len + len > c->g->cfg.max_message) {
+            c->rx_overflow = 1;
+            td_buf_free(&c->rx);
+        } else {
+            td_buf_append(&c->rx, in, len);
+        }
+    }
+    if (!final) return;
+    if (c->rx_overflow) {
+        TD_INFO("client #%llu: message over %zu bytes dropped", ID(c), c->g->cfg.max_message);
+        c->g->st.malformed++;
+        td__gw_client_error(c, 400, 0);
+    } else {
+        on_message(c, c->rx.data ? c->rx.data : "", c->rx.len);
+    }
+    c->rx_overflow = 0;
+    if (c->rx.cap > 65536)
+        td_buf_free(&c->rx);
+    else
+        td_buf_reset(&c->rx);
+}
+
+/* ---- data out ------------------------------------------------------------------ */
+
+static void slow(gw_client_t *c, const char *why)
+{
+    TD_WARN("client #%llu: %zu bytes queued, over the %s limit: slow client", ID(c), c->q.bytes,
+            why);
+    c->g->st.slow_disconnects++;
+    td__gw_queue_free(&c->q); /* what it could not take is dropped, and it is told */
+    td__gw_client_error(c, 407, 1);
+}
+
+static void check_limits(gw_client_t *c, uint64_t now)
+{
+    const td_gateway_cfg_t *cfg = &c->g->cfg;
+    if (cfg->buffer_hard && c->q.bytes > cfg->buffer_hard) {
+        slow(c, "hard");
+    } else if (cfg->buffer_soft && c->q.bytes > cfg->buffer_soft) {
+        if (!c->soft_since_ms)
+            c->soft_since_ms = now ? now : 1;
+        else if ((double)(now - c->soft_since_ms) >= cfg->soft_seconds * 1000.0)
+            slow(c, "soft");
+    } else {
+        c->soft_since_ms = 0;
+    }
+}
+
+/* Takes no reference from the caller: the queue takes its own. */
+static void push_data(gw_client_t *c, gw_msg_t *m)
+{
+    if (td__gw_queue_conflate(&c->q, m))
+        c->g->st.conflated++;
+    else
+        td__gw_queue_push(&c->q, m);
+    check_limits(c, uv_now(c->g->loop));
+    if (!c->closing) wake(c);
+}
+
+void td__gw_client_on_event(void *ud, const td_event_t *ev)
+{
+    gw_client_t *c = ud;
+    if (c->closing || c->dead || !class_ok(c, ev)) return;
+    gw_msg_t *m = td__gw_event_msg(c->g, ev, c->codec);
+    if (!m) return;
+    if (ev->kind == TD_KIND_NEWS) { /* once per item, not once per symbol */
+        if (m->id == c->last_news_id) return;
+        c->last_news_id = m->id;
+    }
+    push_data(c, m);
+}
+
+/* Control messages go alone (arrays of length 1); data events are batched
+ * into one array of at most write_cap bytes (at least one event). */
+static uint32_t build_frame(gw_client_t *c, td_buf_t *f)
+{
+    const gw_codec_t *co = &td__gw_codecs[c->codec];
+    gw_msg_t *m = td__gw_queue_peek(&c->q, 0);
+    if (m->kind == GW_CONTROL) {
+        td_buf_append(f, m->data, m->len);
+        td__gw_msg_unref(td__gw_queue_pop(&c->q));
+        return 0;
+    }
+    size_t n = 0, bytes = 0;
+    for (gw_msg_t *x; (x = td__gw_queue_peek(&c->q, n)) && x->kind != GW_CONTROL; n++) {
+        if (n && bytes + x->len > c->g->cfg.write_cap) break;
+        bytes += x->len + 1;
+    }
+    co->open(f, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        gw_msg_t *x = td__gw_queue_pop(&c->q);
+        if (i) co->sep(f);
+        td_buf_append(f, x->data, x->len);
+        c->g->st.events_out[x->kind]++;
+        td__gw_msg_unref(x);
+    }
+    co->close(f);
+    return (uint32_t)n;
+}
+
+int td__gw_client_writeable(gw_client_t *c)
+{
+    td_gateway_t *g = c->g;
+    c->want_write = 0;
+    if (c->dead) {
+        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_GOINGAWAY, NULL, 0);
+        return -1;
+    }
+    if (!c->q.n) {
+        if (!c->closing) return 0;
+        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
+        return -1;
+    }
+    td_buf_t *f = &g->frame;
+    td_buf_reset(f);
+    td_buf_reserve(f, LWS_PRE + g->cfg.write_cap);
+    f->len = LWS_PRE;
+    uint32_t nev = build_frame(c, f);
+    size_t n = f->len - LWS_PRE;
+    int binary = td__gw_codecs[c->codec].binary;
+    if (lws_write(c->wsi, (unsigned char *)f->data + LWS_PRE, n,
+                  binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < 0)
+        return -1;
+    c->events_sent += nev;
+    c->frames_sent++;
+    c->bytes_sent += n;
+    g->st.frames_out++;
+    g->st.bytes_out += n;
+    if (g->cfg.buffer_soft && c->q.bytes <= g->cfg.buffer_soft) c->soft_since_ms = 0;
+    if (c->q.n || c->closing) wake(c);
+    return 0;
+}
+
+void td__gw_client_cron(gw_client_t *c, uint64_t now)
+{
+    const td_gateway_cfg_t *cfg = &c->g->cfg;
+    if (c->closing || c->dead) return;
+    if (!c->authed && cfg->auth_timeout_s > 0 &&
+        (double)(now - c->open_ms) >= cfg->auth_timeout_s * 1000.0) {
+        c->g->st.auth_failures++;
+        td__gw_client_error(c, 404, 1);
+        return;
+    }
+    if (c->soft_since_ms) check_limits(c, now);
+}

@@ -1,0 +1,392 @@
+/* The gateway: the listening vhost on the app's lws context, the lws
+ * protocol callback (WebSocket clients and plain HTTP), events encoded once
+ * per codec, and the housekeeping timer. */
+#include "core/log.h"
+#include "core/mem.h"
+#include "gateway/gw_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define CRON_MS 100
+
+static const struct {
+    const char *path;
+    td_alpaca_stream_t cls;
+} paths[] = {
+    {"/v2/iex", TD_ALPACA_STREAM_STOCK},
+    {"/v2/sip", TD_ALPACA_STREAM_STOCK},
+    {"/v2/delayed_sip", TD_ALPACA_STREAM_STOCK},
+    {"/v2/test", TD_ALPACA_STREAM_STOCK},
+    {"/v1beta3/crypto/us", TD_ALPACA_STREAM_CRYPTO},
+    {"/v1beta1/news", TD_ALPACA_STREAM_NEWS},
+};
+
+typedef struct {
+    gw_client_t *c;
+} pss_t;
+
+static int find_path(const char *uri)
+{
+    for (size_t i = 0; i < TD_ARRAY_LEN(paths); i++)
+        if (strcmp(paths[i].path, uri) == 0) return (int)i;
+    return -1;
+}
+
+/* ---- events -------------------------------------------------------------------- */
+
+static int conflatable(td_kind_t k)
+{
+    return k == TD_KIND_QUOTE || k == TD_KIND_BAR || k == TD_KIND_DAILY_BAR;
+}
+
+static void cur_reset(td_gateway_t *g)
+{
+    for (int i = 0; i < GW_CODECS; i++) {
+        td__gw_msg_unref(g->cur[i]);
+        g->cur[i] = NULL;
+    }
+}
+
+static gw_msg_t *make_msg(td_gateway_t *g, const td_event_t *ev, int codec, uint64_t id)
+{
+    uint32_t key =
+        conflatable(ev->kind) ? td__gw_keys_get(&g->keys, ev->kind, ev->symbol, ev->symbol_len) : 0;
+    if (codec == GW_CODEC_JSON)
+        return td__gw_msg_new(ev->payload, ev->payload_len, ev->kind, key, id);
+    td_buf_reset(&g->scratch);
+    if (td__gw_codecs[codec].element(&g->scratch, ev->payload, ev->payload_len) != 0) {
+        TD_DEBUG("an event could not be encoded for %s clients", td__gw_codecs[codec].name);
+        return NULL;
+    }
+    return td__gw_msg_new(g->scratch.data, g->scratch.len, ev->kind, key, id);
+}
+
+/* A news item is published once per symbol with the same bytes: it keeps
+ * its message (and id), so a client gets it once. */
+static int same_news(const td_gateway_t *g, const td_event_t *ev)
+{
+    const gw_msg_t *j = g->cur[GW_CODEC_JSON];
+    return ev->kind == TD_KIND_NEWS && j && j->kind == TD_KIND_NEWS && j->len == ev->payload_len &&
+           memcmp(j->data, ev->payload, j->len) == 0;
+}
+
+gw_msg_t *td__gw_event_msg(td_gateway_t *g, const td_event_t *ev, int codec)
+{
+    uint64_t seq = td_bus_seq(g->bus);
+    if (seq != g->cur_seq || !g->cur_seq) {
+        if (!same_news(g, ev)) {
+            cur_reset(g);
+            g->next_msg_id++;
+            if (ev->kind == TD_KIND_NEWS) /* kept for same_news */
+                g->cur[GW_CODEC_JSON] = make_msg(g, ev, GW_CODEC_JSON, g->next_msg_id);
+        }
+        g->cur_seq = seq;
+    }
+    if (!g->cur[codec]) g->cur[codec] = make_msg(g, ev, codec, g->next_msg_id);
+    return g->cur[codec];
+}
+
+gw_msg_t *td__gw_event_msg_once(td_gateway_t *g, const td_event_t *ev, int codec)
+{
+    return make_msg(g, ev, codec, ++g->next_msg_id);
+}
+
+/* ---- HTTP ------------------------------------------------------------------------ */
+
+static int http_reply(struct lws *wsi, int status, const char *ctype, const char *body, size_t n)
+{
+    size_t cap = LWS_PRE + 1024;
+    unsigned char *hdr = td_xmalloc(cap), *start = hdr + LWS_PRE, *p = start, *end = hdr + cap;
+    unsigned char *bbuf = td_xmalloc(LWS_PRE + n + 1);
+    memcpy(bbuf + LWS_PRE, body, n);
+    int rc = -1;
+    if (lws_add_http_common_headers(wsi, (unsigned)status, ctype, n, &p, end) == 0 &&
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                     (const unsigned char *)"no-store", 8, &p, end) == 0 &&
+        lws_finalize_write_http_header(wsi, start, &p, end) == 0 &&
+        lws_write(wsi, bbuf + LWS_PRE, n, LWS_WRITE_HTTP_FINAL) >= 0)
+        rc = lws_http_transaction_completed(wsi) ? -1 : 0;
+    free(hdr);
+    free(bbuf);
+    return rc;
+}
+
+static const char *mime_of(const char *path)
+{
+    static const struct {
+        const char *ext, *mime;
+    } t[] = {{".html", "text/html; charset=utf-8"},
+             {".js", "text/javascript; charset=utf-8"},
+             {".mjs", "text/javascript; charset=utf-8"},
+             {".css", "text/css; charset=utf-8"},
+             {".json", "application/json"},
+             {".svg", "image/svg+xml"},
+             {".png", "image/png"},
+             {".ico", "image/x-icon"},
+             {".txt", "text/plain; charset=utf-8"}};
+    const char *dot = strrchr(path, '.');
+    for (size_t i = 0; dot && i < TD_ARRAY_LEN(t); i++)
+        if (strcmp(dot, t[i].ext) == 0) return t[i].mime;
+    return "application/octet-stream";
+}
+
+static int not_found(struct lws *wsi)
+{
+    static const char body[] = "not found\n";
+    return http_reply(wsi, 404, "text/plain; charset=utf-8", body, sizeof body - 1);
+}
+
+static int serve_file(td_gateway_t *g, struct lws *wsi, const char *uri)
+{
+    char path[1024];
+    struct stat sb;
+    if (!g->web_root || uri[0] != '/' || strstr(uri, "..") || strchr(uri, '\\'))
+        return not_found(wsi);
+    int n = snprintf(path, sizeof path, "%s%s%s", g->web_root, uri,
+                     uri[strlen(uri) - 1] == '/' ? "index.html" : "");
+    if (n < 0 || (size_t)n >= sizeof path || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return not_found(wsi);
+    int rc = lws_serve_http_file(wsi, path, mime_of(path), NULL, 0);
+    if (rc < 0) return -1;
+    return rc > 0 && lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int http_request(td_gateway_t *g, struct lws *wsi, const char *uri)
+{
+    td_buf_t b = TD_BUF_INIT;
+    int rc;
+    if (strcmp(uri, "/healthz") == 0 && g->cb.health) {
+        int status = g->cb.health(g->ud, &b);
+        rc = http_reply(wsi, status, "application/json", b.data ? b.data : "", b.len);
+    } else if (strcmp(uri, "/metrics") == 0 && g->cb.metrics) {
+        g->cb.metrics(g->ud, &b);
+        rc = http_reply(wsi, 200, "text/plain; version=0.0.4; charset=utf-8", b.data ? b.data : "",
+                        b.len);
+    } else {
+        rc = serve_file(g, wsi, uri);
+    }
+    td_buf_free(&b);
+    return rc;
+}
+
+/* ---- WebSocket --------------------------------------------------------------------- */
+
+/* An unknown path is refused before the upgrade. lws would answer with
+ * HTTP/1.0, which python-websockets rejects: write HTTP/1.1 ourselves. */
+static int confirm_upgrade(td_gateway_t *g, struct lws *wsi)
+{
+    char uri[256] = "";
+    lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
+    if (find_path(uri) >= 0 && !g->stopping) return 0;
+    TD_INFO("refusing upgrade to '%s' (404)", uri);
+    static const char resp[] = "HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\n"
+                               "content-length: 10\r\nconnection: close\r\n\r\nnot found\n";
+    unsigned char buf[LWS_PRE + sizeof resp];
+    memcpy(buf + LWS_PRE, resp, sizeof resp - 1);
+    lws_write(wsi, buf + LWS_PRE, sizeof resp - 1, LWS_WRITE_HTTP_HEADERS);
+    return 1;
+}
+
+/* Copies custom header `name` ("apca-api-key-id:"); NULL if absent. */
+static const char *header(struct lws *wsi, const char *name, char *out, int cap)
+{
+    int nl = (int)strlen(name);
+    if (lws_hdr_custom_length(wsi, name, nl) < 0) return NULL;
+    if (lws_hdr_custom_copy(wsi, out, cap, name, nl) < 0) out[0] = '\0'; /* too long: refused */
+    return out;
+}
+
+static const char *header_any(struct lws *wsi, const char *lower, const char *upper, char *out,
+                              int cap)
+{
+    const char *v = header(wsi, lower, out, cap);
+    return v ? v : header(wsi, upper, out, cap);
+}
+
+static int codec_of(struct lws *wsi)
+{
+    char ct[128] = "";
+    lws_hdr_copy(wsi, ct, sizeof ct, WSI_TOKEN_HTTP_CONTENT_TYPE);
+    for (int i = 0; i < GW_CODECS; i++)
+        if (td__gw_codecs[i].binary && strstr(ct, "msgpack")) return i;
+    return GW_CODEC_JSON;
+}
+
+static int established(td_gateway_t *g, struct lws *wsi, pss_t *pss)
+{
+    char uri[256] = "";
+    lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
+    int pi = find_path(uri);
+    if (pi < 0 || g->stopping) return -1;
+    pss->c = td__gw_client_new(g, wsi, paths[pi].path, paths[pi].cls, codec_of(wsi));
+    char k[300], sec[300];
+    const char *hk = header_any(wsi, "apca-api-key-id:", "APCA-API-KEY-ID:", k, sizeof k);
+    const char *hs =
+        header_any(wsi, "apca-api-secret-key:", "APCA-API-SECRET-KEY:", sec, sizeof sec);
+    td__gw_client_open(pss->c, hk, hs);
+    memset(sec, 0, sizeof sec);
+    return 0;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    const struct lws_protocols *pr = lws_get_protocol(wsi);
+    td_gateway_t *g = pr ? pr->user : NULL;
+    pss_t *pss = user;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return g ? confirm_upgrade(g, wsi) : 1;
+    case LWS_CALLBACK_HTTP:
+        return g ? http_request(g, wsi, in ? (const char *)in : "/") : -1;
+    case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    case LWS_CALLBACK_ESTABLISHED:
+        return g ? established(g, wsi, pss) : -1;
+    case LWS_CALLBACK_RECEIVE:
+        if (pss && pss->c)
+            td__gw_client_rx(pss->c, in, len,
+                             lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi),
+                             lws_frame_is_binary(wsi));
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return pss && pss->c ? td__gw_client_writeable(pss->c) : 0;
+    case LWS_CALLBACK_CLOSED:
+        if (pss && pss->c) {
+            td__gw_client_free(pss->c);
+            pss->c = NULL;
+        }
+        return 0;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------ */
+
+static void cron_cb(uv_timer_t *t)
+{
+    td_gateway_t *g = t->data;
+    uint64_t now = uv_now(g->loop);
+    for (gw_client_t *c = g->clients; c; c = c->next)
+        td__gw_client_cron(c, now);
+}
+
+static int parse_listen(td_gateway_t *g, const char *s, char *err, size_t errlen)
+{
+    const char *colon = s ? strrchr(s, ':') : NULL;
+    char *end;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (!colon || colon == s || (size_t)(colon - s) >= sizeof g->host || *end || port < 0 ||
+        port > 65535) {
+        snprintf(err, errlen, "bad --listen '%s': expected IPV4:PORT, e.g. 127.0.0.1:8080",
+                 s ? s : "");
+        return -1;
+    }
+    memcpy(g->host, s, (size_t)(colon - s));
+    g->host[colon - s] = '\0';
+    g->port = (int)port;
+    return 0;
+}
+
+td_gateway_t *td_gateway_new(uv_loop_t *loop, struct lws_context *ctx, td_bus_t *bus,
+                             const td_gateway_cfg_t *cfg, const td_gateway_cb_t *cb, void *ud,
+                             char *err, size_t errlen)
+{
+    td_gateway_t *g = td_xcalloc(1, sizeof *g);
+    if (parse_listen(g, cfg->listen, err, errlen) != 0) {
+        free(g);
+        return NULL;
+    }
+    g->loop = loop;
+    g->ctx = ctx;
+    g->bus = bus;
+    g->cfg = *cfg;
+    g->cfg.listen = NULL;
+    g->cfg.web_root = NULL;
+    if (!g->cfg.write_cap) g->cfg.write_cap = 65536;
+    if (!g->cfg.max_message) g->cfg.max_message = 65536;
+    g->web_root = cfg->web_root ? td_xstrdup(cfg->web_root) : NULL;
+    if (cb) g->cb = *cb;
+    g->ud = ud;
+    g->protocols[0] = (struct lws_protocols){"alpaca", callback, sizeof(pss_t), 65536, 0, g, 0};
+    uv_timer_init(loop, &g->cron);
+    g->cron.data = g;
+    g->cron_open = 1;
+    return g;
+}
+
+int td_gateway_start(td_gateway_t *g)
+{
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.vhost_name = "gateway";
+    info.port = g->port;
+    info.iface = g->host;
+    info.protocols = g->protocols;
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6;
+    g->vh = lws_create_vhost(g->ctx, &info);
+    if (!g->vh) {
+        TD_ERR("gateway: cannot listen on %s:%d", g->host, g->port);
+        return -1;
+    }
+    g->port = lws_get_vhost_listen_port(g->vh);
+    uv_timer_start(&g->cron, cron_cb, CRON_MS, CRON_MS);
+    TD_INFO("gateway: listening on ws://%s:%d (/v2/iex /v2/sip /v2/test /v1beta3/crypto/us "
+            "/v1beta1/news; %zu client key%s)%s%s",
+            g->host, g->port, g->cfg.nkeys, g->cfg.nkeys == 1 ? "" : "s",
+            g->web_root ? "; web root " : "", g->web_root ? g->web_root : "");
+    if (!g->cfg.nkeys) TD_WARN("gateway: no client keys: add --client KEY:SECRET or [clients]");
+    return 0;
+}
+
+static void on_cron_closed(uv_handle_t *h)
+{
+    td_gateway_t *g = h->data;
+    g->cron_open = 0;
+    if (g->done) g->done(g->done_ud);
+}
+
+void td_gateway_stop(td_gateway_t *g, void (*done)(void *ud), void *ud)
+{
+    if (g->stopping) return;
+    g->stopping = 1;
+    g->done = done;
+    g->done_ud = ud;
+    for (gw_client_t *c = g->clients; c; c = c->next) {
+        c->dead = 1;
+        c->want_write = 1;
+        lws_callback_on_writable(c->wsi);
+    }
+    cur_reset(g);
+    uv_close((uv_handle_t *)&g->cron, on_cron_closed);
+}
+
+void td_gateway_free(td_gateway_t *g)
+{
+    if (!g) return;
+    while (g->clients) /* only if lws never reported the close */
+        td__gw_client_free(g->clients);
+    cur_reset(g);
+    td__gw_keys_free(&g->keys);
+    td_buf_free(&g->scratch);
+    td_buf_free(&g->frame);
+    free(g->web_root);
+    free(g);
+}
+
+void td_gateway_stats(const td_gateway_t *g, td_gateway_stats_t *out)
+{
+    *out = g->st;
+    out->queued_bytes = 0;
+    for (const gw_client_t *c = g->clients; c; c = c->next)
+        out->queued_bytes += c->q.bytes;
+}
+
+int td_gateway_port(const td_gateway_t *g)
+{
+    return g->port;
+}

@@ -1,0 +1,94 @@
+/* The downstream WebSocket gateway, Alpaca dialect: clients connect to
+ * tickerd exactly as they would to the vendor (paths /v2/iex, /v2/sip,
+ * /v2/test, /v1beta3/crypto/us, /v1beta1/news; greeting, auth, additive
+ * subscribe/unsubscribe with full confirmations, errors 400–410), with keys
+ * that tickerd issues.
+ *
+ * Each client is a bus consumer: what it subscribes becomes bus interest
+ * (first want / last unwant drive the upstream subscriptions). Each event is
+ * encoded once per codec into a refcounted message shared by every client
+ * queue that holds it; a WRITEABLE callback sends one array frame of queued
+ * events (at most `write_cap` bytes). Queues are bounded in bytes (hard
+ * limit, soft limit held for N seconds): quotes and bars are conflated
+ * (a newer value of a symbol replaces an unsent older one), anything else
+ * over the limit gets the client 407 slow client and a close.
+ *
+ * Plain HTTP on the same port: /healthz and /metrics (text from callbacks)
+ * and static files from web_root.
+ *
+ * Lifecycle (libuv style): new → start → … → stop(done) → (lws context
+ * destroyed, loop run) → free. Single-threaded, on the caller's loop. */
+#ifndef TD_GATEWAY_GATEWAY_H
+#define TD_GATEWAY_GATEWAY_H
+
+#include "bus/bus.h"
+#include "core/buf.h"
+#include "proto/event.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct lws_context;
+
+typedef struct td_gateway_s td_gateway_t;
+
+typedef struct td_gateway_cfg_s {
+    const char *listen;         /* "127.0.0.1:8080" (IPv4:port); copied */
+    const char *const *keys;    /* client credentials: keys[i] with secrets[i]; */
+    const char *const *secrets; /*   borrowed, must outlive the gateway */
+    size_t nkeys;
+    size_t max_clients;    /* authenticated clients at once; 0 = unlimited (406 beyond) */
+    size_t max_symbols;    /* distinct symbols per client; 0 = unlimited (405 beyond) */
+    double auth_timeout_s; /* 404 auth timeout; 0 = never */
+    size_t max_message;    /* bytes of one client message (reassembled); 400 beyond */
+    size_t buffer_hard;    /* queued bytes per client that close it at once */
+    size_t buffer_soft;    /* queued bytes per client tolerated for soft_seconds */
+    double soft_seconds;   /* … */
+    size_t write_cap;      /* bytes per frame (per WRITEABLE) per client */
+    const char *web_root;  /* static files served at /; NULL: none; copied */
+} td_gateway_cfg_t;
+
+typedef struct td_gateway_cb_s {
+    /* Appends the Prometheus text of /metrics to out. May be NULL (404). */
+    void (*metrics)(void *ud, td_buf_t *out);
+    /* Appends the JSON body of /healthz to out; returns the HTTP status
+     * (200 healthy, 503 not). May be NULL (404). */
+    int (*health)(void *ud, td_buf_t *out);
+} td_gateway_cb_t;
+
+typedef struct td_gateway_stats_s {
+    uint64_t clients;                    /* connected now (authenticated or not) */
+    uint64_t authed;                     /* authenticated now */
+    uint64_t accepted;                   /* connections accepted since start */
+    uint64_t events_out[TD_KIND__COUNT]; /* events written to clients, per kind */
+    uint64_t frames_out, bytes_out;      /* WebSocket data written */
+    uint64_t queued_bytes;               /* bytes queued now, all clients */
+    uint64_t conflated;                  /* queued quotes/bars replaced by newer ones */
+    uint64_t slow_disconnects;           /* 407 slow client */
+    uint64_t auth_failures;              /* 402, 404 */
+    uint64_t malformed;                  /* client messages answered with 400 */
+    uint64_t rejected;                   /* 406 connection limit */
+    uint64_t snapshots;                  /* last values sent on subscribe */
+} td_gateway_stats_t;
+
+/* cfg and cb are copied (strings as documented above); bus and ctx are
+ * borrowed and must outlive the gateway. Returns NULL with a message in err
+ * if the config is unusable. */
+td_gateway_t *td_gateway_new(uv_loop_t *loop, struct lws_context *ctx, td_bus_t *bus,
+                             const td_gateway_cfg_t *cfg, const td_gateway_cb_t *cb, void *ud,
+                             char *err, size_t errlen);
+/* Creates the listening vhost on ctx (which must be made with
+ * LWS_SERVER_OPTION_LIBUV on the same loop). Returns 0, or -1 (logged). */
+int td_gateway_start(td_gateway_t *g);
+/* Refuses new clients, asks every client to close, closes the gateway's
+ * handles; `done` runs once they are closed. The lws context is destroyed
+ * afterwards by its owner (which reports the last client closes). */
+void td_gateway_stop(td_gateway_t *g, void (*done)(void *ud), void *ud);
+/* After the lws context is destroyed and the loop has run. NULL is fine. */
+void td_gateway_free(td_gateway_t *g);
+void td_gateway_stats(const td_gateway_t *g, td_gateway_stats_t *out);
+/* The port listened on (after start). */
+int td_gateway_port(const td_gateway_t *g);
+
+#endif

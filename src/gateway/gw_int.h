@@ -1,0 +1,167 @@
+/* Private to src/gateway: shared messages, per-client queues, codecs,
+ * clients and the gateway itself. */
+#ifndef TD_GATEWAY_GW_INT_H
+#define TD_GATEWAY_GW_INT_H
+
+#include "core/buf.h"
+#include "gateway/gateway.h"
+#include "proto/alpaca_client.h"
+#include "proto/alpaca_server.h"
+#include "proto/sub.h"
+
+#include <libwebsockets.h>
+#include <stdint.h>
+#include <uv.h>
+
+/* ---- codecs (codec.c) ------------------------------------------------------
+ * How a client's frames are encoded: JSON text (the default) or, when the
+ * upgrade asked for it, MessagePack. Events are encoded once per codec and
+ * shared; a frame is open(n), the elements separated by sep, then close. */
+
+enum { GW_CODEC_JSON = 0, GW_CODECS };
+
+typedef struct gw_codec_s {
+    const char *name;
+    int binary; /* binary frames (else text) */
+    /* One vendor JSON object → one element. Returns 0, or -1 (unusable). */
+    int (*element)(td_buf_t *out, const char *json, size_t len);
+    /* A whole control frame (a JSON array) → a frame of this codec. */
+    int (*control)(td_buf_t *out, const char *json, size_t len);
+    void (*open)(td_buf_t *b, uint32_t n);
+    void (*sep)(td_buf_t *b);
+    void (*close)(td_buf_t *b);
+    /* One complete client message → m (td_alpaca_client_parse's contract). */
+    int (*parse)(const char *p, size_t n, td_alpaca_client_msg_t *m);
+} gw_codec_t;
+
+extern const gw_codec_t td__gw_codecs[GW_CODECS];
+
+/* ---- shared messages and queues (queue.c) --------------------------------- */
+
+#define GW_CONTROL        0xff /* gw_msg_t.kind of a control frame */
+#define GW_ENTRY_OVERHEAD 16   /* bytes counted per queue entry besides the data */
+
+/* An encoded event (one array element) or a whole control frame; immutable
+ * once made, shared by every queue that holds it. */
+typedef struct gw_msg_s {
+    uint32_t refs;
+    uint32_t key; /* conflation key (quotes, bars); 0: never conflated */
+    uint8_t kind; /* td_kind_t, or GW_CONTROL */
+    uint64_t id;  /* unique per gateway, for "same event" checks */
+    size_t len;
+    char data[];
+} gw_msg_t;
+
+gw_msg_t *td__gw_msg_new(const void *data, size_t len, int kind, uint32_t key, uint64_t id);
+void td__gw_msg_unref(gw_msg_t *m);
+
+/* Open-addressing map: conflation key → absolute queue position. */
+typedef struct gw_index_s {
+    uint32_t *keys; /* 0: empty */
+    uint64_t *pos;
+    uint32_t cap, n;
+} gw_index_t;
+
+/* A FIFO of message references (ring), bytes counted, with the index of
+ * its conflatable entries. Positions are absolute (head grows forever). */
+typedef struct gw_queue_s {
+    gw_msg_t **v;
+    size_t cap, h, n; /* ring: n entries from v[h] */
+    uint64_t head;    /* absolute position of v[h] */
+    size_t bytes;     /* sum of len + GW_ENTRY_OVERHEAD */
+    gw_index_t idx;
+} gw_queue_t;
+
+void td__gw_queue_free(gw_queue_t *q); /* releases every reference */
+/* Replaces the queued, unsent message with m's key by m (taking a
+ * reference); returns 1, or 0 if there is none (m not queued). */
+int td__gw_queue_conflate(gw_queue_t *q, gw_msg_t *m);
+void td__gw_queue_push(gw_queue_t *q, gw_msg_t *m); /* takes a reference */
+gw_msg_t *td__gw_queue_peek(const gw_queue_t *q, size_t i);
+/* Removes the head and returns it; the caller owns that reference. */
+gw_msg_t *td__gw_queue_pop(gw_queue_t *q);
+
+/* Interns (kind, symbol) as a small nonzero key for conflation. */
+typedef struct gw_keys_s {
+    struct gw_key_s *v;
+    uint32_t cap, n;
+} gw_keys_t;
+uint32_t td__gw_keys_get(gw_keys_t *k, td_kind_t kind, const char *sym, size_t n);
+void td__gw_keys_free(gw_keys_t *k);
+
+/* ---- clients (client.c) --------------------------------------------------- */
+
+typedef struct gw_client_s {
+    struct gw_client_s *next, *prev; /* in the gateway's list */
+    td_gateway_t *g;
+    struct lws *wsi;
+    uint64_t id, open_ms;
+    const char *path;
+    td_alpaca_stream_t cls;
+    int codec;
+    int authed;
+    int closing;    /* a final message is queued: no more data; close once written */
+    int dead;       /* close at the next WRITEABLE */
+    int want_write; /* lws_callback_on_writable requested, not yet served */
+    td_bus_consumer_t *bc;
+    td_subset_t sub;
+    gw_queue_t q;
+    uint64_t soft_since_ms; /* queue above the soft limit since; 0: below */
+    uint64_t last_news_id;  /* a news item is queued once, not once per symbol */
+    td_buf_t rx;
+    int rx_overflow, rx_binary;
+    uint64_t events_sent, frames_sent, bytes_sent;
+} gw_client_t;
+
+gw_client_t *td__gw_client_new(td_gateway_t *g, struct lws *wsi, const char *path,
+                               td_alpaca_stream_t cls, int codec);
+void td__gw_client_free(gw_client_t *c);
+/* Greeting, and header auth if the upgrade carried credentials. */
+void td__gw_client_open(gw_client_t *c, const char *hkey, const char *hsecret);
+void td__gw_client_rx(gw_client_t *c, const void *in, size_t len, int final, int binary);
+int td__gw_client_writeable(gw_client_t *c); /* -1: lws must close */
+void td__gw_client_cron(gw_client_t *c, uint64_t now_ms);
+/* Queues an error; with close, no more data and a close after it. */
+void td__gw_client_error(gw_client_t *c, int code, int close);
+/* The bus callback (ud is the client). */
+void td__gw_client_on_event(void *ud, const td_event_t *ev);
+
+/* ---- the gateway (gateway.c) ---------------------------------------------- */
+
+struct td_gateway_s {
+    uv_loop_t *loop;
+    struct lws_context *ctx;
+    struct lws_vhost *vh;
+    td_bus_t *bus;
+    td_gateway_cfg_t cfg;
+    char host[64];
+    int port;
+    char *web_root;
+    td_gateway_cb_t cb;
+    void *ud;
+    struct lws_protocols protocols[2]; /* lws keeps the pointer */
+    uv_timer_t cron;
+    int cron_open, stopping;
+    void (*done)(void *ud);
+    void *done_ud;
+    gw_client_t *clients;
+    uint64_t next_id, next_msg_id;
+    /* The event being published (one td_bus_seq), encoded per codec. */
+    uint64_t cur_seq;
+    const char *cur_payload;
+    size_t cur_len;
+    int cur_kind;
+    gw_msg_t *cur[GW_CODECS];
+    gw_keys_t keys;
+    td_buf_t scratch, frame;
+    td_gateway_stats_t st;
+};
+
+/* The shared message for ev in codec (made once per published event, or
+ * once per news item across its symbols); NULL if it cannot be encoded.
+ * The gateway keeps its reference until the next event. */
+gw_msg_t *td__gw_event_msg(td_gateway_t *g, const td_event_t *ev, int codec);
+/* A message for ev made for one client (snapshots). Caller owns it. */
+gw_msg_t *td__gw_event_msg_once(td_gateway_t *g, const td_event_t *ev, int codec);
+
+#endif
