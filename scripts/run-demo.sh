@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # The embedded default behind `make run`: the vendor simulator and tickerd
 # wired to it, no Redis, no keys, no internet. Events go to stdout as JSON
-# lines, a stats line goes to stderr every second. Ctrl-C stops both.
+# lines, a stats line goes to stderr every second, and tickerd's gateway
+# serves the quote board (web/, so run this from the repository root) and
+# Alpaca-dialect WebSocket clients (key and secret: demo / demo) on
+# 127.0.0.1:8080 or the next free port. Ctrl-C stops both.
 set -euo pipefail
 bin=${1:-build/release/tickerd}
 # First free port from 18765 up (bash's /dev/tcp: no other tool needed).
 port=${SIM_PORT:-18765}
 while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
 rate=${SIM_RATE:-20}
+gw=${GW_PORT:-8080}
+while (exec 3<>"/dev/tcp/127.0.0.1/$gw") 2>/dev/null || [ "$gw" = "$port" ]; do gw=$((gw + 1)); done
 
 "$bin" sim --listen "127.0.0.1:$port" --rate "$rate" --symbols 20 --log-level warn &
 sim=$!
@@ -18,9 +23,11 @@ for _ in $(seq 50); do
 done
 
 echo "tickerd demo: simulator on 127.0.0.1:$port at $rate events/s; Ctrl-C to stop" >&2
+echo "tickerd demo: quote board at http://127.0.0.1:$gw/ (WebSocket ws://127.0.0.1:$gw/v2/iex, key demo, secret demo)" >&2
 APCA_API_KEY_ID=demo APCA_API_SECRET_KEY=demo "$bin" run \
   --url "ws://127.0.0.1:$port/v2/iex" \
   --url "ws://127.0.0.1:$port/v1beta3/crypto/us" \
   --url "ws://127.0.0.1:$port/v1beta1/news" \
   --subscribe 'trades=*;quotes=*;bars=*;statuses=*;news=*' \
+  --listen "127.0.0.1:$gw" --client demo:demo --web-root "${WEB_ROOT:-web}" \
   --stdout --stats-interval 1 "${@:2}"

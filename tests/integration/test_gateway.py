@@ -29,7 +29,8 @@ DEMO = ("demo", "demo")
 def start(tickerd, sim=None, urls=("/v2/iex",), env=KEYS, **opts):
     if sim is None:
         sim = tickerd.sim(rate=200, symbols=10)
-    opts.setdefault("client", ["demo:demo", "PKTWO:two"])
+    if "client" not in opts:
+        opts["client"] = ["demo:demo", "PKTWO:two"]
     opts.setdefault("stats_interval", 0.5)
     opts.setdefault("backoff_min", 0.05)
     opts.setdefault("backoff_max", 0.5)
@@ -303,6 +304,9 @@ def test_slow_client_407_fast_client_complete(tickerd, tmp_path):
         sim.wait_for_log(r"subscribe trades=\*")
         slow = raw_ws_client(gw.port, "/v2/iex", "demo", "demo",
                              {"action": "subscribe", "trades": ["*"]})
+        # never reads either, but only quotes: conflated, never cut off
+        lazy = raw_ws_client(gw.port, "/v2/iex", "demo", "demo",
+                             {"action": "subscribe", "quotes": ["*"]})
         frames, events = [], []
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 60
@@ -318,8 +322,8 @@ def test_slow_client_407_fast_client_complete(tickerd, tmp_path):
             frames.append(text)
             events += split_array(text)
         await fast.close()
-        return slow, frames, events
-    slow, frames, events = run(go(), timeout=90)
+        return slow, lazy, frames, events
+    slow, lazy, frames, events = run(go(), timeout=90)
     gw.wait_for_log(r"client #2: \d+ bytes queued, over the hard limit: slow client")
     # the slow client: told (if it ever reads) and closed
     slow.settimeout(5)
@@ -334,10 +338,14 @@ def test_slow_client_407_fast_client_complete(tickerd, tmp_path):
         pass
     slow.close()
     gw.wait_for_log(r"client #2 closed")
+    gw.wait_for_log(r"client #2 error 407 slow client \(closing\)")
     assert metric(gw, "client_slow_disconnects_total") == 1
+    assert metric(gw, "client_conflated_total") > 1000
+    assert b"client #3 closed" not in gw.stderr()
+    lazy.close()
     assert rss_kb(gw.pid) < 400_000, "tickerd's memory grew with a client that does not read"
     # the fast one got every event the sim sent, in order, batched
-    record = [e.decode() for e in read_record(rec)]
+    record = [e.decode() for e in read_record(rec) if json.loads(e)["T"] in "tcx"]
     assert len(record) >= count * 0.2
     assert events == record, f"{len(events)} received, {len(record)} sent"
     assert max(len(split_array(f)) for f in frames) > 1, "events were not batched"
@@ -372,3 +380,19 @@ def test_http_health_metrics_and_static(tickerd, tmp_path):
     time.sleep(0.5)
     status, _, body = http_get(gw, "/healthz")
     assert status == 503 and json.loads(body)["status"] == "degraded"
+
+
+def test_client_keys_from_config_file(tickerd, tmp_path):
+    conf = tmp_path / "t.conf"
+    conf.write_text("[run]\nstats-interval = 1\n\n[clients]\nPKCONF = conf-secret\n")
+    sim, gw = start(tickerd, config=conf, client=None)
+
+    async def go():
+        ws = await authed(gw, key=("PKCONF", "conf-secret"))
+        await ws.close()
+        ws = await connect(gw.url("/v2/iex"))
+        assert await recv(ws) == CONNECTED
+        await ws.send('{"action":"auth","key":"demo","secret":"demo"}')
+        assert await expect_closed(ws) == [error_frame(402)]
+    run(go())
+    assert b"visible to other users" not in gw.stderr()
