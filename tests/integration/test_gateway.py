@@ -396,3 +396,20 @@ def test_client_keys_from_config_file(tickerd, tmp_path):
         assert await expect_closed(ws) == [error_frame(402)]
     run(go())
     assert b"visible to other users" not in gw.stderr()
+
+
+def test_soft_limit_held_too_long(tickerd):
+    sim = tickerd.sim(rate=40000, count=200000, symbols=10, batch=50)
+    _, gw = start(tickerd, sim=sim, client_buffer_hard=64, client_buffer_soft=1,
+                  client_buffer_soft_seconds=0.5)
+    slow = raw_ws_client(gw.port, "/v2/iex", "demo", "demo",
+                         {"action": "subscribe", "trades": ["*"]})
+    try:
+        m = gw.wait_for_log(r"client #1: (\d+) bytes queued, over the soft limit: slow client",
+                            timeout=20)
+        assert int(m.group(1)) < 64 << 20
+        gw.wait_for_log(r"client #1 error 407 slow client \(closing\)")
+        gw.wait_for_log(r"client #1 closed", timeout=5)
+    finally:
+        slow.close()
+    assert metric(gw, "client_slow_disconnects_total") == 1
