@@ -16,6 +16,7 @@ static void check_ok(const td_alpaca_client_msg_t *m)
     if (m->key_len > TD_ALPACA_CLIENT_CRED_MAX || m->secret_len > TD_ALPACA_CLIENT_CRED_MAX)
         abort();
     if (m->action != TD_ALPACA_CLIENT_AUTH && (m->has_key || m->has_secret)) abort();
+    if (m->action == TD_ALPACA_CLIENT_AUTH && m->snapshot) abort();
     for (int k = 0; k < TD_KIND__COUNT; k++) {
         const td_symset_t *ss = &m->sub.k[k];
         if ((ss->n || ss->all) && !(m->kinds & 1u << k)) abort();

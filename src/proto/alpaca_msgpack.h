@@ -70,7 +70,8 @@ int td_alpaca_msgpack_frame(td_buf_t *b, const char *json, size_t len);
  *     empty array or (for an unknown word) a non-array value are ignored;
  *     a non-array under a channel word is EMALFORMED; an unknown word with
  *     a non-empty list is ECHANNEL; a symbol that is not a string of 1..64
- *     printable ASCII bytes (or "*") is ESYMBOL.
+ *     printable ASCII bytes (or "*") is ESYMBOL; "snapshot" sets
+ *     m->snapshot when its value is true.
  * msgpack "bin" values are accepted wherever a string is. On error
  * m->action is NONE and m->sub is empty. Never reads outside p[0..n). */
 int td_alpaca_client_parse_msgpack(const char *p, size_t n, td_alpaca_client_msg_t *m);

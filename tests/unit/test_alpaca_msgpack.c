@@ -998,6 +998,29 @@ static void test_client_subscribe(void **state)
     assert_int_equal(j.action, m.action);
     assert_int_equal(j.kinds, m.kinds);
     td_alpaca_client_msg_free(&j);
+    assert_false(m.snapshot);
+
+    /* tickerd's "snapshot" extension: only true sets it */
+    msgpack_sbuffer_clear(&sb);
+    msgpack_pack_map(&pk, 3);
+    pk_str(&pk, "action");
+    pk_str(&pk, "subscribe");
+    pk_str(&pk, "snapshot");
+    msgpack_pack_true(&pk);
+    pk_str(&pk, "quotes");
+    pk_list(&pk, 1, star);
+    assert_int_equal(parse_sbuf(&sb, &m), 0);
+    assert_true(m.snapshot);
+    assert_true(m.sub.k[TD_KIND_QUOTE].all);
+    msgpack_sbuffer_clear(&sb);
+    msgpack_pack_map(&pk, 2);
+    pk_str(&pk, "action");
+    pk_str(&pk, "subscribe");
+    pk_str(&pk, "snapshot");
+    msgpack_pack_int(&pk, 1);
+    assert_int_equal(parse_sbuf(&sb, &m), 0);
+    assert_false(m.snapshot);
+
     td_alpaca_client_msg_free(&m);
     msgpack_sbuffer_destroy(&sb);
 }
