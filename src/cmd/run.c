@@ -2,6 +2,7 @@
  * only; the work is in feed/, bus/ and sink/. */
 #include "bus/bus.h"
 #include "cmd/cmd.h"
+#include "cmd/run_app.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/opt.h"
@@ -20,24 +21,6 @@
 #include <string.h>
 #include <uv.h>
 
-typedef struct run_cfg_s {
-    char *feed;
-    td_strlist_t url;
-    char *key, *secret, *subscribe;
-    char *redis, *channel_prefix;
-    int to_stdout;
-    double stats_interval;
-    double backoff_min, backoff_max, healthy, conn_limit_backoff, ping_interval, ping_timeout;
-    int64_t redis_buffer_mb, redis_inflight;
-    char *ca_file, *log_level;
-    /* the downstream gateway */
-    char *listen, *web_root;
-    td_strlist_t client;
-    int64_t max_clients, client_max_symbols, client_max_message;
-    int64_t client_buffer_hard, client_buffer_soft;
-    double client_auth_timeout, client_buffer_soft_seconds;
-} run_cfg;
-
 #define O(field) offsetof(run_cfg, field)
 static const td_opt_t run_table[] = {
     {"feed", TD_OPT_STR, O(feed), 0, 0, "alpaca", "VENDOR", NULL, 0, "upstream dialect: alpaca"},
@@ -53,6 +36,9 @@ static const td_opt_t run_table[] = {
      "what to subscribe upstream, always: KIND=SYM,SYM;KIND=* with KIND a channel word; "
      "clients of --listen add to it (default: trades=*;quotes=*;bars=*;statuses=*, or "
      "nothing with --listen, so that interest is purely client-driven)"},
+    {"source", TD_OPT_STR, O(source), 0, 0, NULL, "URL", NULL, 0,
+     "take events from the Redis channels another tickerd publishes (redis://HOST:PORT), "
+     "following the gateway clients' interest, instead of a vendor (no --url, no keys)"},
     {"redis", TD_OPT_STR, O(redis), 0, 0, NULL, "URL", NULL, 0,
      "publish to Redis, e.g. redis://127.0.0.1:6379 (channels "
      "<prefix><kind>.<SYMBOL>)"},
@@ -106,6 +92,10 @@ static const td_opt_t run_table[] = {
      "bytes queued for one client tolerated for --client-buffer-soft-seconds (0: off)"},
     {"client-buffer-soft-seconds", TD_OPT_DOUBLE, O(client_buffer_soft_seconds), 0, 86400, "60",
      "SECONDS", NULL, 0, "how long a client may stay above --client-buffer-soft"},
+    {"client-conflate-after", TD_OPT_INT, O(client_conflate_after), 0, 4194304, "1024", "KIB", NULL,
+     0,
+     "once this much is queued for a client, a newer quote or bar replaces an unsent older one "
+     "of the same symbol (at most half of --client-buffer-soft and -hard)"},
     {"web-root", TD_OPT_STR, O(web_root), 0, 0, "web", "DIR", NULL, 0,
      "static files served at / of --listen (relative to the working directory)"},
     TD_OPT_END,
@@ -120,26 +110,6 @@ static const td_opts_t run_opts = {
     "Redis and/or stdout.\n"
     "Secrets come from the environment or the config file."};
 
-typedef struct app_s {
-    uv_loop_t loop;
-    struct lws_context *ctx;
-    run_cfg cfg;
-    td_subset_t subs;
-    td_bus_t *bus;
-    td_feed_t **feeds;
-    size_t nfeeds;
-    td_redis_sink_t *redis;
-    td_stdout_sink_t *out;
-    td_gateway_t *gw;
-    const char *config_path;                  /* -c FILE, for its [clients] section */
-    td_strlist_t client_keys, client_secrets; /* --client and [clients] */
-    uv_signal_t sigint, sigterm;
-    uv_timer_t stats;
-    int stopping, pending, exit_code;
-    uint64_t last_count[TD_KIND__COUNT], last_published, last_frames, last_out;
-    uint64_t last_stats_ms;
-} app_t;
-
 static void on_feed_event(void *ud, const td_event_t *ev)
 {
     td_bus_publish(((app_t *)ud)->bus, ev);
@@ -153,6 +123,7 @@ static void on_interest(void *ud, td_kind_t kind, const char *sym, size_t n, int
     if (a->stopping) return; /* clients leaving at shutdown; feeds are stopped */
     for (size_t i = 0; i < a->nfeeds; i++)
         td_feed_want(a->feeds[i], kind, sym, n, wanted);
+    if (a->source) td_redis_source_want(a->source, kind, sym, n, wanted);
 }
 
 /* The static --subscribe set is pinned by a consumer that wants it and
@@ -204,6 +175,10 @@ static void shutdown_app(app_t *a, int code)
     if (a->redis) {
         a->pending++;
         td_redis_sink_stop(a->redis, on_stopped, a);
+    }
+    if (a->source) {
+        a->pending++;
+        td_redis_source_stop(a->source, on_stopped, a);
     }
     if (a->out) {
         a->pending++;
@@ -313,205 +288,11 @@ static int make_lws(app_t *a)
     /* --ca-file replaces the system's CAs (lws would otherwise add both) */
     if (a->cfg.ca_file) info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
     info.timeout_secs = 10;
+    info.pcontext = &a->ctx; /* lws clears it once the context is really gone */
     lws_set_log_level(LLL_ERR | (td_log_level_current >= TD_LOG_DEBUG ? LLL_WARN | LLL_NOTICE : 0),
                       lws_log);
     a->ctx = lws_create_context(&info);
     return a->ctx ? 0 : -1;
-}
-
-/* ---- the gateway ----------------------------------------------------------- */
-
-static int add_client(app_t *a, const char *key, const char *secret, char *err, size_t errlen)
-{
-    if (!*key || !*secret || strchr(key, ':')) {
-        snprintf(err, errlen,
-                 "a client key and secret must be non-empty (and the key without ':')");
-        return -1;
-    }
-    td_strlist_push(&a->client_keys, key);
-    td_strlist_push(&a->client_secrets, secret);
-    return 0;
-}
-
-typedef struct {
-    app_t *a;
-    char err[256];
-    int failed;
-} clients_ini;
-
-static int on_clients_ini(void *user, const char *section, const char *name, const char *value)
-{
-    clients_ini *ci = user;
-    if (ci->failed || strcmp(section, "clients") != 0) return 1;
-    if (add_client(ci->a, name, value, ci->err, sizeof ci->err) != 0) {
-        ci->failed = 1;
-        return 0;
-    }
-    return 1;
-}
-
-/* Client credentials: lines KEY = SECRET of [clients] in the -c file, then
- * every --client KEY:SECRET. */
-static int load_clients(app_t *a, const char *config)
-{
-    char err[256];
-    if (config) {
-        clients_ini ci = {a, "", 0};
-        int rc = ini_parse(config, on_clients_ini, &ci);
-        if (rc != 0) {
-            TD_ERR("%s:%d: [clients]: %s", config, rc, ci.failed ? ci.err : "cannot read");
-            return -1;
-        }
-    }
-    for (size_t i = 0; i < a->cfg.client.n; i++) {
-        char *kv = a->cfg.client.v[i], *colon = strchr(kv, ':');
-        if (!colon) {
-            TD_ERR("--client: expected KEY:SECRET");
-            return -1;
-        }
-        *colon = '\0';
-        int rc = add_client(a, kv, colon + 1, err, sizeof err);
-        *colon = ':';
-        if (rc != 0) {
-            TD_ERR("--client: %s", err);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* /healthz: 200 if every upstream is streaming, else 503. */
-static int on_health(void *ud, td_buf_t *out)
-{
-    app_t *a = ud;
-    size_t streaming = 0;
-    td_buf_appends(out, "{\"upstreams\":[");
-    for (size_t i = 0; i < a->nfeeds; i++) {
-        td_feed_stats_t fs;
-        td_feed_stats(a->feeds[i], &fs);
-        streaming += fs.state == TD_FEED_STREAMING;
-        td_buf_appends(out, i ? ",{\"url\":" : "{\"url\":");
-        const char *url = td_feed_url(a->feeds[i]);
-        td_buf_append_json_str(out, url, strlen(url));
-        td_buf_appendf(out, ",\"state\":\"%s\",\"reconnects\":%llu}", td_feed_state_name(fs.state),
-                       (unsigned long long)fs.reconnects);
-    }
-    td_buf_appends(out, "],\"redis\":");
-    if (a->redis) {
-        td_redis_sink_stats_t rs;
-        td_redis_sink_stats(a->redis, &rs);
-        td_buf_appends(out, rs.connected ? "\"up\"" : "\"down\"");
-    } else {
-        td_buf_appends(out, "null");
-    }
-    int ok = streaming == a->nfeeds;
-    td_buf_appendf(out, ",\"status\":\"%s\"}\n", ok ? "ok" : "degraded");
-    return ok ? 200 : 503;
-}
-
-static void metric_head(td_buf_t *o, const char *name, const char *type, const char *help)
-{
-    td_buf_appendf(o, "# HELP tickerd_%s %s\n# TYPE tickerd_%s %s\n", name, help, name, type);
-}
-
-static void metrics_kinds(td_buf_t *o, const char *name, const uint64_t *v, const char *help)
-{
-    metric_head(o, name, "counter", help);
-    for (int k = 0; k < TD_KIND__COUNT; k++)
-        td_buf_appendf(o, "tickerd_%s{kind=\"%s\"} %llu\n", name, td_kind_name((td_kind_t)k),
-                       (unsigned long long)v[k]);
-}
-
-static void metric(td_buf_t *o, const char *name, const char *type, uint64_t v, const char *help)
-{
-    metric_head(o, name, type, help);
-    td_buf_appendf(o, "tickerd_%s %llu\n", name, (unsigned long long)v);
-}
-
-static void metrics_upstreams(app_t *a, td_buf_t *o)
-{
-    static const char *names[] = {"upstream_streaming", "upstream_reconnects_total",
-                                  "upstream_subscription_messages_total"};
-    static const char *types[] = {"gauge", "counter", "counter"};
-    static const char *helps[] = {"1 if the upstream connection is streaming",
-                                  "reconnections to the upstream",
-                                  "subscribe/unsubscribe messages sent upstream"};
-    for (int m = 0; m < 3; m++) {
-        metric_head(o, names[m], types[m], helps[m]);
-        for (size_t i = 0; i < a->nfeeds; i++) {
-            td_feed_stats_t fs;
-            td_feed_stats(a->feeds[i], &fs);
-            uint64_t v = m == 0   ? fs.state == TD_FEED_STREAMING
-                         : m == 1 ? fs.reconnects
-                                  : td_feed_sub_messages(a->feeds[i]);
-            td_buf_appendf(o, "tickerd_%s{url=\"%s\"} %llu\n", names[m], td_feed_url(a->feeds[i]),
-                           (unsigned long long)v);
-        }
-    }
-}
-
-static void on_metrics(void *ud, td_buf_t *o)
-{
-    app_t *a = ud;
-    uint64_t in[TD_KIND__COUNT];
-    for (int k = 0; k < TD_KIND__COUNT; k++)
-        in[k] = td_bus_count(a->bus, (td_kind_t)k);
-    metrics_kinds(o, "events_in_total", in, "events received from upstreams");
-    td_gateway_stats_t gs;
-    td_gateway_stats(a->gw, &gs);
-    metrics_kinds(o, "events_out_total", gs.events_out, "events written to gateway clients");
-    metric(o, "clients", "gauge", gs.clients, "gateway clients connected");
-    metric(o, "clients_authenticated", "gauge", gs.authed, "gateway clients authenticated");
-    metric(o, "client_queued_bytes", "gauge", gs.queued_bytes, "bytes queued for clients");
-    metric(o, "client_conflated_total", "counter", gs.conflated,
-           "queued quotes/bars replaced by newer ones");
-    metric(o, "client_slow_disconnects_total", "counter", gs.slow_disconnects,
-           "clients closed with 407 slow client");
-    metric(o, "client_auth_failures_total", "counter", gs.auth_failures,
-           "402 auth failed and 404 auth timeout");
-    metric(o, "client_malformed_total", "counter", gs.malformed, "client messages answered 400");
-    metric(o, "client_rejected_total", "counter", gs.rejected, "406 connection limit exceeded");
-    metric(o, "client_snapshots_total", "counter", gs.snapshots, "last values sent on subscribe");
-    metric(o, "client_frames_out_total", "counter", gs.frames_out, "frames written to clients");
-    metrics_upstreams(a, o);
-    if (a->redis) {
-        td_redis_sink_stats_t rs;
-        td_redis_sink_stats(a->redis, &rs);
-        metric(o, "redis_up", "gauge", (uint64_t)rs.connected, "1 if Redis is connected");
-        metric(o, "redis_published_total", "counter", rs.published, "PUBLISH commands answered");
-        metric(o, "redis_dropped_total", "counter", rs.dropped, "events dropped for Redis");
-    }
-}
-
-static int setup_gateway(app_t *a)
-{
-    run_cfg *c = &a->cfg;
-    char err[512];
-    if (load_clients(a, a->config_path) != 0) return -1;
-    td_bus_cache_kinds(a->bus, (1u << TD_KIND_QUOTE) | (1u << TD_KIND_TRADE) | (1u << TD_KIND_BAR) |
-                                   (1u << TD_KIND_DAILY_BAR) | (1u << TD_KIND_STATUS));
-    td_gateway_cfg_t gc = {
-        .listen = c->listen,
-        .keys = (const char *const *)a->client_keys.v,
-        .secrets = (const char *const *)a->client_secrets.v,
-        .nkeys = a->client_keys.n,
-        .max_clients = (size_t)c->max_clients,
-        .max_symbols = (size_t)c->client_max_symbols,
-        .auth_timeout_s = c->client_auth_timeout,
-        .max_message = (size_t)c->client_max_message,
-        .buffer_hard = (size_t)c->client_buffer_hard << 20,
-        .buffer_soft = (size_t)c->client_buffer_soft << 20,
-        .soft_seconds = c->client_buffer_soft_seconds,
-        .write_cap = 65536,
-        .web_root = c->web_root && *c->web_root ? c->web_root : NULL,
-    };
-    static const td_gateway_cb_t gcb = {on_metrics, on_health};
-    a->gw = td_gateway_new(&a->loop, a->ctx, a->bus, &gc, &gcb, a, err, sizeof err);
-    if (!a->gw) {
-        TD_ERR("%s", err);
-        return -1;
-    }
-    return td_gateway_start(a->gw);
 }
 
 static int setup(app_t *a)
@@ -522,14 +303,21 @@ static int setup(app_t *a)
         TD_ERR("unknown --feed '%s' (this build speaks: alpaca)", c->feed);
         return -1;
     }
-    if (c->url.n == 0) {
-        TD_ERR("no upstream: give --url ws://HOST:PORT/v2/iex (see tickerd run "
-               "--help)");
+    if (c->source && c->url.n) {
+        TD_ERR("--source and --url exclude each other: events come from Redis or from a vendor");
         return -1;
     }
-    if (!c->key || !*c->key || !c->secret || !*c->secret) {
-        TD_ERR("no vendor credentials: set APCA_API_KEY_ID and APCA_API_SECRET_KEY "
-               "(or key and "
+    if (c->source && c->redis) {
+        TD_ERR("--source with --redis would publish back what it reads; use one or the other");
+        return -1;
+    }
+    if (!c->source && c->url.n == 0) {
+        TD_ERR("no upstream: give --url ws://HOST:PORT/v2/iex, or --source redis://HOST:PORT "
+               "(see tickerd run --help)");
+        return -1;
+    }
+    if (!c->source && (!c->key || !*c->key || !c->secret || !*c->secret)) {
+        TD_ERR("no vendor credentials: set APCA_API_KEY_ID and APCA_API_SECRET_KEY (or key and "
                "secret in the config file)");
         return -1;
     }
@@ -577,20 +365,35 @@ static int setup(app_t *a)
         }
         a->nfeeds++;
     }
+    if (c->source) {
+        static const td_redis_source_cb_t scb = {on_feed_event};
+        a->source =
+            td_redis_source_new(&a->loop, c->source, c->channel_prefix, &scb, a, err, sizeof err);
+        if (!a->source) {
+            TD_ERR("--source: %s", err);
+            return -1;
+        }
+    }
     td_bus_on_interest(a->bus, on_interest, a);
     pin_static(a);
-    return c->listen ? setup_gateway(a) : 0;
+    return c->listen ? td__run_setup_gateway(a) : 0;
 }
 
 static void teardown(app_t *a)
 {
+    /* On a foreign loop lws finishes destroying its context only when called
+     * again after the loop has run the close callbacks of its handles. */
     if (a->ctx) lws_context_destroy(a->ctx);
-    uv_run(&a->loop, UV_RUN_DEFAULT); /* let every handle close */
+    uv_run(&a->loop, UV_RUN_DEFAULT);
+    if (a->ctx) lws_context_destroy(a->ctx);
+    uv_run(&a->loop, UV_RUN_DEFAULT);
+    if (a->ctx) TD_WARN("libwebsockets context not freed");
     for (size_t i = 0; i < a->nfeeds; i++)
         td_feed_free(a->feeds[i]);
     free(a->feeds);
     td_gateway_free(a->gw);
     td_redis_sink_free(a->redis);
+    td_redis_source_free(a->source);
     td_stdout_sink_free(a->out);
     td_strlist_free(&a->client_keys);
     td_strlist_free(&a->client_secrets);
@@ -645,6 +448,7 @@ int td_cmd_run(int argc, char **argv)
     }
     for (size_t i = 0; i < a->nfeeds; i++)
         td_feed_start(a->feeds[i]);
+    if (a->source) td_redis_source_start(a->source);
     uv_run(&a->loop, UV_RUN_DEFAULT);
     teardown(a);
     TD_INFO("stopped");

@@ -352,7 +352,9 @@ static void check_limits(gw_client_t *c, uint64_t now)
 /* Takes no reference from the caller: the queue takes its own. */
 static void push_data(gw_client_t *c, gw_msg_t *m)
 {
-    if (td__gw_queue_conflate(&c->q, m))
+    /* A client that keeps up gets every quote; one that is behind gets the
+     * newest value of each symbol in place of older unsent ones. */
+    if (c->q.bytes >= c->g->cfg.conflate_after && td__gw_queue_conflate(&c->q, m))
         c->g->st.conflated++;
     else
         td__gw_queue_push(&c->q, m);

@@ -46,6 +46,7 @@ typedef struct td_gateway_cfg_s {
     size_t buffer_soft;    /* queued bytes per client tolerated for soft_seconds */
     double soft_seconds;   /* … */
     size_t write_cap;      /* bytes per frame (per WRITEABLE) per client */
+    size_t conflate_after; /* queued bytes past which quotes/bars are conflated */
     const char *web_root;  /* static files served at /; NULL: none; copied */
 } td_gateway_cfg_t;
 

@@ -1,0 +1,62 @@
+/* Private to `tickerd run`: the configuration and the application state
+ * shared by run.c (wiring, lifecycle) and run_gateway.c (the gateway's
+ * clients, /healthz and /metrics). */
+#ifndef TD_CMD_RUN_APP_H
+#define TD_CMD_RUN_APP_H
+
+#include "bus/bus.h"
+#include "core/opt.h"
+#include "feed/feed.h"
+#include "feed/redis_source.h"
+#include "gateway/gateway.h"
+#include "proto/sub.h"
+#include "sink/redis.h"
+#include "sink/stdout.h"
+
+#include <libwebsockets.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct run_cfg_s {
+    char *feed;
+    td_strlist_t url;
+    char *key, *secret, *subscribe;
+    char *redis, *channel_prefix, *source;
+    int to_stdout;
+    double stats_interval;
+    double backoff_min, backoff_max, healthy, conn_limit_backoff, ping_interval, ping_timeout;
+    int64_t redis_buffer_mb, redis_inflight;
+    char *ca_file, *log_level;
+    /* the downstream gateway */
+    char *listen, *web_root;
+    td_strlist_t client;
+    int64_t max_clients, client_max_symbols, client_max_message;
+    int64_t client_buffer_hard, client_buffer_soft, client_conflate_after;
+    double client_auth_timeout, client_buffer_soft_seconds;
+} run_cfg;
+
+typedef struct app_s {
+    uv_loop_t loop;
+    struct lws_context *ctx;
+    run_cfg cfg;
+    td_subset_t subs;
+    td_bus_t *bus;
+    td_feed_t **feeds;
+    size_t nfeeds;
+    td_redis_sink_t *redis;
+    td_redis_source_t *source; /* --source: events from Redis instead of --url */
+    td_stdout_sink_t *out;
+    td_gateway_t *gw;
+    const char *config_path;                  /* -c FILE, for its [clients] section */
+    td_strlist_t client_keys, client_secrets; /* --client and [clients] */
+    uv_signal_t sigint, sigterm;
+    uv_timer_t stats;
+    int stopping, pending, exit_code;
+    uint64_t last_count[TD_KIND__COUNT], last_published, last_frames, last_out;
+    uint64_t last_stats_ms;
+} app_t;
+
+/* Creates and starts the gateway (--listen). Returns 0 or -1 (logged). */
+int td__run_setup_gateway(app_t *a);
+
+#endif

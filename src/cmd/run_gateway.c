@@ -1,0 +1,218 @@
+/* tickerd run: the gateway's wiring: client keys ([clients] and --client),
+ * /healthz and /metrics. */
+#include "cmd/run_app.h"
+#include "core/buf.h"
+#include "core/log.h"
+
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the gateway ----------------------------------------------------------- */
+
+static int add_client(app_t *a, const char *key, const char *secret, char *err, size_t errlen)
+{
+    if (!*key || !*secret || strchr(key, ':')) {
+        snprintf(err, errlen,
+                 "a client key and secret must be non-empty (and the key without ':')");
+        return -1;
+    }
+    td_strlist_push(&a->client_keys, key);
+    td_strlist_push(&a->client_secrets, secret);
+    return 0;
+}
+
+typedef struct {
+    app_t *a;
+    char err[256];
+    int failed;
+} clients_ini;
+
+static int on_clients_ini(void *user, const char *section, const char *name, const char *value)
+{
+    clients_ini *ci = user;
+    if (ci->failed || strcmp(section, "clients") != 0) return 1;
+    if (add_client(ci->a, name, value, ci->err, sizeof ci->err) != 0) {
+        ci->failed = 1;
+        return 0;
+    }
+    return 1;
+}
+
+/* Client credentials: lines KEY = SECRET of [clients] in the -c file, then
+ * every --client KEY:SECRET. */
+static int load_clients(app_t *a, const char *config)
+{
+    char err[256];
+    if (config) {
+        clients_ini ci = {a, "", 0};
+        int rc = ini_parse(config, on_clients_ini, &ci);
+        if (rc != 0) {
+            TD_ERR("%s:%d: [clients]: %s", config, rc, ci.failed ? ci.err : "cannot read");
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < a->cfg.client.n; i++) {
+        char *kv = a->cfg.client.v[i], *colon = strchr(kv, ':');
+        if (!colon) {
+            TD_ERR("--client: expected KEY:SECRET");
+            return -1;
+        }
+        *colon = '\0';
+        int rc = add_client(a, kv, colon + 1, err, sizeof err);
+        *colon = ':';
+        if (rc != 0) {
+            TD_ERR("--client: %s", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* /healthz: 200 if every upstream is streaming, else 503. */
+static int on_health(void *ud, td_buf_t *out)
+{
+    app_t *a = ud;
+    size_t streaming = 0;
+    td_buf_appends(out, "{\"upstreams\":[");
+    for (size_t i = 0; i < a->nfeeds; i++) {
+        td_feed_stats_t fs;
+        td_feed_stats(a->feeds[i], &fs);
+        streaming += fs.state == TD_FEED_STREAMING;
+        td_buf_appends(out, i ? ",{\"url\":" : "{\"url\":");
+        const char *url = td_feed_url(a->feeds[i]);
+        td_buf_append_json_str(out, url, strlen(url));
+        td_buf_appendf(out, ",\"state\":\"%s\",\"reconnects\":%llu}", td_feed_state_name(fs.state),
+                       (unsigned long long)fs.reconnects);
+    }
+    td_buf_appends(out, "],\"redis\":");
+    if (a->redis) {
+        td_redis_sink_stats_t rs;
+        td_redis_sink_stats(a->redis, &rs);
+        td_buf_appends(out, rs.connected ? "\"up\"" : "\"down\"");
+    } else {
+        td_buf_appends(out, "null");
+    }
+    int ok = streaming == a->nfeeds;
+    if (a->source) {
+        td_redis_source_stats_t ss;
+        td_redis_source_stats(a->source, &ss);
+        td_buf_appends(out, ss.connected ? ",\"source\":\"up\"" : ",\"source\":\"down\"");
+        ok = ok && ss.connected;
+    }
+    td_buf_appendf(out, ",\"status\":\"%s\"}\n", ok ? "ok" : "degraded");
+    return ok ? 200 : 503;
+}
+
+static void metric_head(td_buf_t *o, const char *name, const char *type, const char *help)
+{
+    td_buf_appendf(o, "# HELP tickerd_%s %s\n# TYPE tickerd_%s %s\n", name, help, name, type);
+}
+
+static void metrics_kinds(td_buf_t *o, const char *name, const uint64_t *v, const char *help)
+{
+    metric_head(o, name, "counter", help);
+    for (int k = 0; k < TD_KIND__COUNT; k++)
+        td_buf_appendf(o, "tickerd_%s{kind=\"%s\"} %llu\n", name, td_kind_name((td_kind_t)k),
+                       (unsigned long long)v[k]);
+}
+
+static void metric(td_buf_t *o, const char *name, const char *type, uint64_t v, const char *help)
+{
+    metric_head(o, name, type, help);
+    td_buf_appendf(o, "tickerd_%s %llu\n", name, (unsigned long long)v);
+}
+
+static void metrics_upstreams(app_t *a, td_buf_t *o)
+{
+    static const char *names[] = {"upstream_streaming", "upstream_reconnects_total",
+                                  "upstream_subscription_messages_total"};
+    static const char *types[] = {"gauge", "counter", "counter"};
+    static const char *helps[] = {"1 if the upstream connection is streaming",
+                                  "reconnections to the upstream",
+                                  "subscribe/unsubscribe messages sent upstream"};
+    for (int m = 0; m < 3; m++) {
+        metric_head(o, names[m], types[m], helps[m]);
+        for (size_t i = 0; i < a->nfeeds; i++) {
+            td_feed_stats_t fs;
+            td_feed_stats(a->feeds[i], &fs);
+            uint64_t v = m == 0   ? fs.state == TD_FEED_STREAMING
+                         : m == 1 ? fs.reconnects
+                                  : td_feed_sub_messages(a->feeds[i]);
+            td_buf_appendf(o, "tickerd_%s{url=\"%s\"} %llu\n", names[m], td_feed_url(a->feeds[i]),
+                           (unsigned long long)v);
+        }
+    }
+}
+
+static void on_metrics(void *ud, td_buf_t *o)
+{
+    app_t *a = ud;
+    uint64_t in[TD_KIND__COUNT];
+    for (int k = 0; k < TD_KIND__COUNT; k++)
+        in[k] = td_bus_count(a->bus, (td_kind_t)k);
+    metrics_kinds(o, "events_in_total", in, "events received from upstreams");
+    td_gateway_stats_t gs;
+    td_gateway_stats(a->gw, &gs);
+    metrics_kinds(o, "events_out_total", gs.events_out, "events written to gateway clients");
+    metric(o, "clients", "gauge", gs.clients, "gateway clients connected");
+    metric(o, "clients_authenticated", "gauge", gs.authed, "gateway clients authenticated");
+    metric(o, "client_queued_bytes", "gauge", gs.queued_bytes, "bytes queued for clients");
+    metric(o, "client_conflated_total", "counter", gs.conflated,
+           "queued quotes/bars replaced by newer ones");
+    metric(o, "client_slow_disconnects_total", "counter", gs.slow_disconnects,
+           "clients closed with 407 slow client");
+    metric(o, "client_auth_failures_total", "counter", gs.auth_failures,
+           "402 auth failed and 404 auth timeout");
+    metric(o, "client_malformed_total", "counter", gs.malformed, "client messages answered 400");
+    metric(o, "client_rejected_total", "counter", gs.rejected, "406 connection limit exceeded");
+    metric(o, "client_snapshots_total", "counter", gs.snapshots, "last values sent on subscribe");
+    metric(o, "client_frames_out_total", "counter", gs.frames_out, "frames written to clients");
+    metrics_upstreams(a, o);
+    if (a->redis) {
+        td_redis_sink_stats_t rs;
+        td_redis_sink_stats(a->redis, &rs);
+        metric(o, "redis_up", "gauge", (uint64_t)rs.connected, "1 if Redis is connected");
+        metric(o, "redis_published_total", "counter", rs.published, "PUBLISH commands answered");
+        metric(o, "redis_dropped_total", "counter", rs.dropped, "events dropped for Redis");
+    }
+}
+
+int td__run_setup_gateway(app_t *a)
+{
+    run_cfg *c = &a->cfg;
+    char err[512];
+    if (load_clients(a, a->config_path) != 0) return -1;
+    td_bus_cache_kinds(a->bus, (1u << TD_KIND_QUOTE) | (1u << TD_KIND_TRADE) | (1u << TD_KIND_BAR) |
+                                   (1u << TD_KIND_DAILY_BAR) | (1u << TD_KIND_STATUS));
+    /* Conflate before a limit is reached, so quotes and bars alone never
+     * make a client "slow": at most half of the smallest limit. */
+    size_t conflate = (size_t)c->client_conflate_after << 10;
+    size_t hard = (size_t)c->client_buffer_hard << 20, soft = (size_t)c->client_buffer_soft << 20;
+    if (hard && conflate > hard / 2) conflate = hard / 2;
+    if (soft && conflate > soft / 2) conflate = soft / 2;
+    td_gateway_cfg_t gc = {
+        .listen = c->listen,
+        .keys = (const char *const *)a->client_keys.v,
+        .secrets = (const char *const *)a->client_secrets.v,
+        .nkeys = a->client_keys.n,
+        .max_clients = (size_t)c->max_clients,
+        .max_symbols = (size_t)c->client_max_symbols,
+        .auth_timeout_s = c->client_auth_timeout,
+        .max_message = (size_t)c->client_max_message,
+        .buffer_hard = (size_t)c->client_buffer_hard << 20,
+        .buffer_soft = (size_t)c->client_buffer_soft << 20,
+        .soft_seconds = c->client_buffer_soft_seconds,
+        .write_cap = 65536,
+        .conflate_after = conflate,
+        .web_root = c->web_root && *c->web_root ? c->web_root : NULL,
+    };
+    static const td_gateway_cb_t gcb = {on_metrics, on_health};
+    a->gw = td_gateway_new(&a->loop, a->ctx, a->bus, &gc, &gcb, a, err, sizeof err);
+    if (!a->gw) {
+        TD_ERR("%s", err);
+        return -1;
+    }
+    return td_gateway_start(a->gw);
+}
