@@ -2,6 +2,7 @@
  * (Content-Type: application/msgpack on the upgrade) plugs in as a second
  * entry of td__gw_codecs. */
 #include "gateway/gw_int.h"
+#include "proto/alpaca_msgpack.h"
 
 static int json_element(td_buf_t *out, const char *json, size_t len)
 {
@@ -25,7 +26,30 @@ static void json_close(td_buf_t *b)
     td_buf_appendc(b, ']');
 }
 
+/* MessagePack: "T" first, timestamps as extensions (proto/alpaca_msgpack). */
+static int mp_element(td_buf_t *out, const char *json, size_t len)
+{
+    return td_alpaca_msgpack_object(out, json, len);
+}
+
+static int mp_control(td_buf_t *out, const char *json, size_t len)
+{
+    return td_alpaca_msgpack_frame(out, json, len);
+}
+
+static void mp_open(td_buf_t *b, uint32_t n)
+{
+    td_msgpack_array_header(b, n);
+}
+
+static void mp_none(td_buf_t *b)
+{
+    (void)b;
+}
+
 const gw_codec_t td__gw_codecs[GW_CODECS] = {
     [GW_CODEC_JSON] = {"json", 0, json_element, json_element, json_open, json_sep, json_close,
                        td_alpaca_client_parse},
+    [GW_CODEC_MSGPACK] = {"msgpack", 1, mp_element, mp_control, mp_open, mp_none, mp_none,
+                          td_alpaca_client_parse_msgpack},
 };

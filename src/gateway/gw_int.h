@@ -18,7 +18,7 @@
  * upgrade asked for it, MessagePack. Events are encoded once per codec and
  * shared; a frame is open(n), the elements separated by sep, then close. */
 
-enum { GW_CODEC_JSON = 0, GW_CODECS };
+enum { GW_CODEC_JSON = 0, GW_CODEC_MSGPACK, GW_CODECS };
 
 typedef struct gw_codec_s {
     const char *name;

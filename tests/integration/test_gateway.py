@@ -413,3 +413,36 @@ def test_soft_limit_held_too_long(tickerd):
     finally:
         slow.close()
     assert metric(gw, "client_slow_disconnects_total") == 1
+
+
+def test_msgpack_client(tickerd):
+    msgpack = __import__("pytest").importorskip("msgpack")
+    sim, gw = start(tickerd, sim=tickerd.sim(rate=300, symbols=4))
+
+    async def go():
+        js = await authed(gw)
+        await subscribe(js, quotes=["AAPL"], trades=["AAPL"])
+        ws = await websockets.connect(gw.url("/v2/iex"), ping_interval=None, max_size=None,
+                                      extra_headers={"Content-Type": "application/msgpack"})
+        first = await recv(ws)
+        assert isinstance(first, bytes)
+        assert msgpack.unpackb(first) == [{"T": "success", "msg": "connected"}]
+        await ws.send(msgpack.packb({"action": "auth", "key": "demo", "secret": "demo"}))
+        assert msgpack.unpackb(await recv(ws)) == [{"T": "success", "msg": "authenticated"}]
+        await ws.send(b"\xc1garbage")
+        assert msgpack.unpackb(await recv(ws)) == [
+            {"T": "error", "code": 400, "msg": "invalid syntax"}]
+        await ws.send(msgpack.packb({"action": "subscribe", "quotes": ["AAPL"],
+                                     "trades": ["AAPL"]}))
+        conf = msgpack.unpackb(await recv(ws))
+        assert conf[0]["T"] == "subscription" and conf[0]["quotes"] == ["AAPL"]
+        n = 0
+        while n < 20:
+            frame = msgpack.unpackb(await recv(ws))
+            for ev in frame:
+                assert list(ev)[0] == "T" and ev["S"] == "AAPL"
+                assert isinstance(ev["t"], msgpack.Timestamp)
+                n += 1
+        ws.transport.abort()
+        js.transport.abort()
+    run(go())
