@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := /usr/bin/python3
 BUILD := build
 
-.PHONY: all deps deps-build build build-asan build-release run test unit integration fuzz bench format format-check clean
+.PHONY: all deps deps-build build build-asan build-release run test unit integration browser fuzz bench format format-check clean
 
 all: build-release
 
@@ -34,7 +34,10 @@ unit: build-asan
 integration: build-asan
 	TICKERD=$(CURDIR)/$(BUILD)/asan-ubsan/tickerd $(PY) -m pytest -q tests/integration
 
-test: deps format-check unit integration
+browser: build-asan
+	TICKERD=$(CURDIR)/$(BUILD)/asan-ubsan/tickerd tests/browser/run.sh
+
+test: deps format-check unit integration browser
 
 fuzz: deps $(BUILD)/fuzz/build.ninja
 	cmake --build --preset fuzz

@@ -120,9 +120,35 @@ async function startStatic() {
   return `http://127.0.0.1:${srv.address().port}/`;
 }
 
-/** URL of the board with the given query parameters. */
-async function boardURL(query, simExtra = []) {
+/** Starts `tickerd run` with its gateway in front of the sim at `simWs`, from
+ * the repository root so that it serves web/; returns the page's base URL. */
+async function startGateway(simWs) {
+  const port = await freePort();
+  const args = ['run', '--listen', `127.0.0.1:${port}`, '--url', simWs, '--client', 'demo:demo',
+    '--stats-interval', '0'];
+  const env = { ...process.env, APCA_API_KEY_ID: 'PKVENDOR', APCA_API_SECRET_KEY: 'vendor' };
+  const child = spawn(TICKERD, args, { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: path.resolve(WEB, '..') });
+  let errText = '';
+  child.stdout.on('data', () => {});
+  child.stderr.on('data', (d) => { errText = (errText + d).slice(-4000); });
+  child.stderrText = () => errText;
+  procs.push(child);
+  await waitForPort(port, child).catch((e) => {
+    throw new Error(`${e.message}\n${TICKERD} ${args.join(' ')}\n${errText}`);
+  });
+  log('gateway on', port);
+  return `http://127.0.0.1:${port}/`;
+}
+
+/** URL of the board with the given query parameters: served by tickerd's
+ * gateway in front of the sim (viaGateway), or by a static server with the
+ * page talking to the sim directly (for the sim's fault options). */
+async function boardURL(query, simExtra = [], { viaGateway = false } = {}) {
   if (GATEWAY) return `${GATEWAY.replace(/\/?$/, '/')}?${new URLSearchParams(query)}`;
+  if (viaGateway) {
+    const base = await startGateway(await startSim(simExtra));
+    return `${base}?${new URLSearchParams(query)}`.replace(/%2C/g, ',');
+  }
   const [ws, base] = await Promise.all([startSim(simExtra), startStatic()]);
   return `${base}?${new URLSearchParams({ ws, ...query })}`.replace(/%2C/g, ',');
 }
@@ -197,7 +223,7 @@ after(async () => {
 
 test('quote board streams, updates, adds and removes tickers', { timeout: 40_000 }, async () => {
   const page = await newPage();
-  const url = await boardURL({ symbols: 'AAPL,MSFT,TSLA' });
+  const url = await boardURL({ symbols: 'AAPL,MSFT,TSLA' }, [], { viaGateway: true });
   log('page', url);
   await page.goto(url, { waitUntil: 'load' });
 

@@ -8,13 +8,14 @@
 #      UPDATE_DOCS_SCREENSHOT=1 (also copy the screenshot to docs/board.png), VERBOSE=1.
 # Screenshot: tests/artifacts/board.png
 set -euo pipefail
+SUDO=
+[ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && SUDO=sudo
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
 if [ -z "${CHROMIUM:-}" ] &&
   ! dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q 'install ok installed'; then
   echo "browser test: installing chromium" >&2
-  SUDO=
   if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null || { echo "browser test: need root or sudo to install chromium" >&2; exit 1; }
     SUDO=sudo
@@ -24,7 +25,10 @@ if [ -z "${CHROMIUM:-}" ] &&
   $SUDO apt-get install -y -q --no-install-recommends chromium >&2
 fi
 
-command -v node >/dev/null || { echo "browser test: node (>= 20) is required" >&2; exit 1; }
+if ! command -v node >/dev/null; then
+  echo "browser test: installing nodejs and npm" >&2
+  ${SUDO:-} apt-get install -y -q --no-install-recommends nodejs npm >&2
+fi
 cd "$here"
 if [ ! -d node_modules/playwright-core ]; then
   # playwright-core never downloads browsers; this one stays on Debian's chromium
