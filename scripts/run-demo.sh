@@ -16,7 +16,9 @@ while (exec 3<>"/dev/tcp/127.0.0.1/$gw") 2>/dev/null || [ "$gw" = "$port" ]; do 
 
 "$bin" sim --listen "127.0.0.1:$port" --rate "$rate" --symbols 20 --log-level warn &
 sim=$!
-trap 'kill $sim 2>/dev/null; wait $sim 2>/dev/null || true' EXIT
+conf=$(mktemp)
+printf '[clients]\ndemo = demo\n' >"$conf" # keys tickerd issues to its clients
+trap 'kill $sim 2>/dev/null; wait $sim 2>/dev/null || true; rm -f "$conf"' EXIT
 for _ in $(seq 50); do
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
   sleep 0.1
@@ -24,10 +26,10 @@ done
 
 echo "tickerd demo: simulator on 127.0.0.1:$port at $rate events/s; Ctrl-C to stop" >&2
 echo "tickerd demo: quote board at http://127.0.0.1:$gw/ (WebSocket ws://127.0.0.1:$gw/v2/iex, key demo, secret demo)" >&2
-APCA_API_KEY_ID=demo APCA_API_SECRET_KEY=demo "$bin" run \
+APCA_API_KEY_ID=demo APCA_API_SECRET_KEY=demo "$bin" run -c "$conf" \
   --url "ws://127.0.0.1:$port/v2/iex" \
   --url "ws://127.0.0.1:$port/v1beta3/crypto/us" \
   --url "ws://127.0.0.1:$port/v1beta1/news" \
   --subscribe 'trades=*;quotes=*;bars=*;statuses=*;news=*' \
-  --listen "127.0.0.1:$gw" --client demo:demo --web-root "${WEB_ROOT:-web}" \
+  --listen "127.0.0.1:$gw" --web-root "${WEB_ROOT:-web}" \
   --stdout --stats-interval 1 "${@:2}"
