@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := /usr/bin/python3
 BUILD := build
 
-.PHONY: all deps deps-build build build-asan build-release run test unit integration browser fuzz bench format format-check clean
+.PHONY: all deps deps-build build build-asan build-release run test unit integration browser sdk fuzz bench format format-check clean
 
 all: build-release
 
@@ -37,7 +37,10 @@ integration: build-asan
 browser: build-asan
 	TICKERD=$(CURDIR)/$(BUILD)/asan-ubsan/tickerd tests/browser/run.sh
 
-test: deps format-check unit integration browser
+sdk: build-asan
+	TICKERD=$(CURDIR)/$(BUILD)/asan-ubsan/tickerd tests/sdk/run.sh
+
+test: deps format-check unit integration browser sdk
 
 fuzz: deps $(BUILD)/fuzz/build.ninja
 	cmake --build --preset fuzz
