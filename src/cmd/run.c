@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <uv.h>
 
 #define O(field) offsetof(run_cfg, field)
@@ -271,6 +272,22 @@ static void lws_log(int level, const char *line)
         TD_DEBUG("lws: %.*s", (int)n, line);
 }
 
+/* lws sizes its fd tables from fd_limit_per_thread and refuses fds past it:
+ * raise the soft RLIMIT_NOFILE to the hard limit and use that (capped), so
+ * the gateway can hold as many clients as the process may open sockets. */
+static unsigned fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 4096;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t want = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) rl.rlim_cur = want;
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 20)) return 1u << 20;
+    return rl.rlim_cur < 4096 ? 4096 : (unsigned)rl.rlim_cur;
+}
+
 static int make_lws(app_t *a)
 {
     static struct lws_protocols list[2]; /* lws keeps the pointer; the last entry is zeros */
@@ -283,7 +300,7 @@ static int make_lws(app_t *a)
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
                    LWS_SERVER_OPTION_DISABLE_IPV6;
     info.foreign_loops = loops;
-    info.fd_limit_per_thread = 4096; /* feeds, Redis and the gateway's clients */
+    info.fd_limit_per_thread = fd_limit(); /* feeds, Redis and the gateway's clients */
     info.client_ssl_ca_filepath = a->cfg.ca_file;
     /* --ca-file replaces the system's CAs (lws would otherwise add both) */
     if (a->cfg.ca_file) info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
