@@ -301,6 +301,10 @@ static int make_lws(app_t *a)
                    LWS_SERVER_OPTION_DISABLE_IPV6;
     info.foreign_loops = loops;
     info.fd_limit_per_thread = fd_limit(); /* feeds, Redis and the gateway's clients */
+    /* lws reads a connection at most this much per POLLIN (default 4 KiB, ~30
+     * events): with many gateway clients to write between two reads, the
+     * upstream could not be read fast enough */
+    info.pt_serv_buf_size = 64 * 1024;
     info.client_ssl_ca_filepath = a->cfg.ca_file;
     /* --ca-file replaces the system's CAs (lws would otherwise add both) */
     if (a->cfg.ca_file) info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
