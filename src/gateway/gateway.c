@@ -312,7 +312,17 @@ td_gateway_t *td_gateway_new(uv_loop_t *loop, struct lws_context *ctx, td_bus_t 
     g->web_root = cfg->web_root ? td_xstrdup(cfg->web_root) : NULL;
     if (cb) g->cb = *cb;
     g->ud = ud;
-    g->protocols[0] = (struct lws_protocols){"alpaca", callback, sizeof(pss_t), 65536, 0, g, 0};
+    /* lws allocates rx_buffer_size per connection: client messages are small
+     * and reassembled from fragments (up to max_message), so 1 KiB does; a
+     * 64 KiB one cost ~3 KiB of RSS per client (the pages it touches). Sends
+     * are limited to tx_packet_size (rx_buffer_size if 0): room for a whole
+     * frame of write_cap bytes. */
+    g->protocols[0] = (struct lws_protocols){.name = "alpaca",
+                                             .callback = callback,
+                                             .per_session_data_size = sizeof(pss_t),
+                                             .rx_buffer_size = 1024,
+                                             .user = g,
+                                             .tx_packet_size = g->cfg.write_cap + 1024};
     uv_timer_init(loop, &g->cron);
     g->cron.data = g;
     g->cron_open = 1;
