@@ -59,6 +59,9 @@ static const td_opt_t run_table[] = {
      0,
      "wait after 406 connection limit exceeded (another instance holds the "
      "account)"},
+    {"upstream-max-symbols", TD_OPT_INT, O(upstream_max_symbols), 0, 10000000, "0", "N", NULL, 0,
+     "the plan's limit of distinct symbols per upstream stream (e.g. 30 on Alpaca's free IEX "
+     "plan); subscriptions beyond it wait until others are released; 0: no limit"},
     {"ping-interval", TD_OPT_DOUBLE, O(ping_interval), 0.1, 3600, "10", "SECONDS", NULL, 0,
      "ping the vendor after this much silence"},
     {"ping-timeout", TD_OPT_DOUBLE, O(ping_timeout), 0.1, 3600, "5", "SECONDS", NULL, 0,
@@ -376,9 +379,10 @@ static int setup(app_t *a)
     static const td_feed_cb_t fcb = {on_feed_event, on_fatal};
     a->feeds = td_xcalloc(c->url.n, sizeof *a->feeds);
     for (size_t i = 0; i < c->url.n; i++) {
-        td_feed_cfg_t fc = {c->url.v[i],      c->key,          c->secret,  &a->subs,
-                            c->backoff_min,   c->backoff_max,  c->healthy, c->conn_limit_backoff,
-                            c->ping_interval, c->ping_timeout, (uint64_t)i};
+        td_feed_cfg_t fc = {
+            c->url.v[i],      c->key,          c->secret,   NULL,
+            c->backoff_min,   c->backoff_max,  c->healthy,  c->conn_limit_backoff,
+            c->ping_interval, c->ping_timeout, (uint64_t)i, (uint32_t)c->upstream_max_symbols};
         a->feeds[i] = td_feed_new(a->ctx, &a->loop, &fc, &fcb, a, err, sizeof err);
         if (!a->feeds[i]) {
             TD_ERR("%s", err);

@@ -25,7 +25,7 @@ typedef struct run_cfg_s {
     int to_stdout;
     double stats_interval;
     double backoff_min, backoff_max, healthy, conn_limit_backoff, ping_interval, ping_timeout;
-    int64_t redis_buffer_mb, redis_inflight;
+    int64_t redis_buffer_mb, redis_inflight, upstream_max_symbols;
     char *ca_file, *log_level;
     /* the downstream gateway */
     char *listen, *web_root;

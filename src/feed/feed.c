@@ -26,11 +26,12 @@ struct td_feed_s {
 
     char *url, *host, *path, *key, *secret;
     int port, tls;
-    unsigned kinds;         /* what this stream offers */
-    int crypto;             /* symbols with '/' belong here */
-    td_subset_t want;       /* what we subscribe after each (re)connect */
-    td_subset_t add, del;   /* diffs of this loop turn, not yet sent */
-    uv_prepare_t diff_prep; /* sends the diffs at the end of the turn */
+    unsigned kinds;             /* what this stream offers */
+    int crypto;                 /* symbols with '/' belong here */
+    td_subset_t want;           /* what we subscribe after each (re)connect */
+    uint32_t max_symbols;       /* the plan's limit of distinct symbols (0: none) */
+    size_t unfit, unfit_logged; /* wanted symbols left out for the limit */
+    uv_prepare_t diff_prep;     /* sends the diffs at the end of the turn */
     uint64_t sub_messages;
     td_subset_t requested; /* everything asked on this connection */
     td_subset_t confirmed; /* the vendor's last confirmation */
@@ -165,8 +166,7 @@ td_feed_t *td_feed_new(struct lws_context *ctx, uv_loop_t *loop, const td_feed_c
     td_subset_init(&f->want);
     td_subset_init(&f->requested);
     td_subset_init(&f->confirmed);
-    td_subset_init(&f->add);
-    td_subset_init(&f->del);
+    f->max_symbols = cfg->max_symbols;
     if (cfg->subs) filter_for_stream(f, cfg->subs, &f->want);
     td_backoff_init(&f->backoff, ms(cfg->backoff_min_s), ms(cfg->backoff_max_s));
     td_rng_seed(&f->rng, cfg->seed ^ (uint64_t)td_now_ns());
@@ -334,17 +334,96 @@ static void send_chunked(td_feed_t *f, const char *action, const td_subset_t *s)
     td_buf_free(&b);
 }
 
+/* Distinct symbols named in s over the kinds of this stream. */
+static void distinct_symbols(const td_feed_t *f, const td_subset_t *s, td_symset_t *out)
+{
+    td_subset_t u;
+    td_subset_init(&u);
+    for (int k = 0; k < TD_KIND__COUNT; k++)
+        if (f->kinds & (1u << k))
+            for (size_t i = 0; i < s->k[k].n; i++)
+                td_subset_add(&u, TD_KIND_TRADE, s->k[k].v[i], strlen(s->k[k].v[i]));
+    *out = u.k[TD_KIND_TRADE];
+    u.k[TD_KIND_TRADE] = (td_symset_t){0};
+    td_subset_free(&u);
+}
+
+/* Moves what `requested` has and `want` lacks into del. */
+static void reconcile_removals(td_feed_t *f, td_subset_t *del)
+{
+    for (int k = 0; k < TD_KIND__COUNT; k++) {
+        td_symset_t *r = &f->requested.k[k];
+        if (r->all && !f->want.k[k].all) td_subset_add(del, (td_kind_t)k, "*", 1);
+        for (size_t i = 0; i < r->n; i++)
+            if (!td_subset_names(&f->want, (td_kind_t)k, r->v[i], strlen(r->v[i])))
+                td_subset_add(del, (td_kind_t)k, r->v[i], strlen(r->v[i]));
+    }
+    for (int k = 0; k < TD_KIND__COUNT; k++) {
+        if (del->k[k].all) f->requested.k[k].all = 0;
+        for (size_t i = 0; i < del->k[k].n; i++)
+            td_subset_remove(&f->requested, (td_kind_t)k, del->k[k].v[i], strlen(del->k[k].v[i]));
+    }
+}
+
+/* Moves what `want` has and `requested` lacks into add, within the plan's
+ * symbol limit; counts what does not fit in f->unfit. */
+static void reconcile_additions(td_feed_t *f, td_subset_t *add)
+{
+    td_symset_t used;
+    td_subset_t seen;
+    distinct_symbols(f, &f->requested, &used);
+    td_subset_init(&seen);
+    seen.k[TD_KIND_TRADE] = used;
+    f->unfit = 0;
+    for (int k = 0; k < TD_KIND__COUNT; k++) {
+        const td_symset_t *w = &f->want.k[k];
+        if (w->all && !f->requested.k[k].all) {
+            td_subset_add(add, (td_kind_t)k, "*", 1);
+            f->requested.k[k].all = 1;
+        }
+        for (size_t i = 0; i < w->n; i++) {
+            size_t n = strlen(w->v[i]);
+            if (td_subset_names(&f->requested, (td_kind_t)k, w->v[i], n)) continue;
+            int known = td_subset_names(&seen, TD_KIND_TRADE, w->v[i], n);
+            if (f->max_symbols && !known && seen.k[TD_KIND_TRADE].n >= f->max_symbols) {
+                f->unfit++;
+                continue;
+            }
+            td_subset_add(&seen, TD_KIND_TRADE, w->v[i], n);
+            td_subset_add(add, (td_kind_t)k, w->v[i], n);
+            td_subset_add(&f->requested, (td_kind_t)k, w->v[i], n);
+        }
+    }
+    td_subset_free(&seen);
+}
+
+/* Brings the upstream subscription to `want`: one unsubscribe diff, then
+ * one subscribe diff (each split by size), within the plan's symbol limit. */
+static void reconcile(td_feed_t *f)
+{
+    td_subset_t add, del;
+    td_subset_init(&add);
+    td_subset_init(&del);
+    reconcile_removals(f, &del);
+    reconcile_additions(f, &add);
+    if (!td_subset_empty(&del)) send_chunked(f, "unsubscribe", &del);
+    if (!td_subset_empty(&add)) send_chunked(f, "subscribe", &add);
+    if (f->unfit != f->unfit_logged) {
+        if (f->unfit)
+            TD_WARN("upstream %s: the plan's limit of %u symbols is reached: %zu subscription(s) "
+                    "left out until others are released (--upstream-max-symbols)",
+                    f->url, f->max_symbols, f->unfit);
+        f->unfit_logged = f->unfit;
+    }
+    td_subset_free(&add);
+    td_subset_free(&del);
+}
+
 static void send_subscribe(td_feed_t *f)
 {
-    td_subset_clear(&f->add);
-    td_subset_clear(&f->del);
-    if (td_subset_empty(&f->want)) {
-        set_state(f, TD_FEED_STREAMING);
-        return;
-    }
-    td_subset_copy(&f->requested, &f->want);
-    send_chunked(f, "subscribe", &f->want);
-    set_state(f, TD_FEED_SUBSCRIBING);
+    td_subset_clear(&f->requested);
+    reconcile(f);
+    set_state(f, td_subset_empty(&f->requested) ? TD_FEED_STREAMING : TD_FEED_SUBSCRIBING);
 }
 
 static int carries(const td_feed_t *f, td_kind_t kind, const char *sym, size_t n)
@@ -358,30 +437,16 @@ static void on_diff_prep(uv_prepare_t *h)
 {
     td_feed_t *f = h->data;
     uv_prepare_stop(h);
-    if (f->state == TD_FEED_SUBSCRIBING || f->state == TD_FEED_STREAMING) {
-        if (!td_subset_empty(&f->del)) send_chunked(f, "unsubscribe", &f->del);
-        if (!td_subset_empty(&f->add)) send_chunked(f, "subscribe", &f->add);
-        for (int k = 0; k < TD_KIND__COUNT; k++)
-            for (size_t i = 0; i < f->add.k[k].n; i++)
-                td_subset_add(&f->requested, (td_kind_t)k, f->add.k[k].v[i],
-                              strlen(f->add.k[k].v[i]));
-    }
     /* Not yet authenticated: the whole `want` goes out after auth. */
-    td_subset_clear(&f->add);
-    td_subset_clear(&f->del);
+    if (f->state == TD_FEED_SUBSCRIBING || f->state == TD_FEED_STREAMING) reconcile(f);
 }
 
 void td_feed_want(td_feed_t *f, td_kind_t kind, const char *sym, size_t n, int wanted)
 {
     if (f->stopping || !carries(f, kind, sym, n)) return;
-    if (wanted) {
-        if (!td_subset_add(&f->want, kind, sym, n)) return;
-        if (!td_subset_remove(&f->del, kind, sym, n)) td_subset_add(&f->add, kind, sym, n);
-    } else {
-        if (!td_subset_remove(&f->want, kind, sym, n)) return;
-        if (!td_subset_remove(&f->add, kind, sym, n)) td_subset_add(&f->del, kind, sym, n);
-    }
-    uv_prepare_start(&f->diff_prep, on_diff_prep);
+    int changed =
+        wanted ? td_subset_add(&f->want, kind, sym, n) : td_subset_remove(&f->want, kind, sym, n);
+    if (changed) uv_prepare_start(&f->diff_prep, on_diff_prep);
 }
 
 uint64_t td_feed_sub_messages(const td_feed_t *f)
@@ -645,8 +710,6 @@ void td_feed_free(td_feed_t *f)
     td_subset_free(&f->want);
     td_subset_free(&f->requested);
     td_subset_free(&f->confirmed);
-    td_subset_free(&f->add);
-    td_subset_free(&f->del);
     free(f->url);
     free(f->host);
     free(f->path);

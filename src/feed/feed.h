@@ -42,6 +42,7 @@ typedef struct td_feed_cfg_s {
     double ping_interval_s;              /* ping after this much silence */
     double ping_timeout_s;               /* drop if no pong (or data) this long after a ping */
     uint64_t seed;                       /* jitter */
+    uint32_t max_symbols;                /* the plan's limit of distinct symbols (0: none) */
 } td_feed_cfg_t;
 
 typedef struct td_feed_cb_s {

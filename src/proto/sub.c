@@ -103,6 +103,13 @@ int td_subset_has(const td_subset_t *s, td_kind_t k, const char *sym, size_t n)
     return found;
 }
 
+int td_subset_names(const td_subset_t *s, td_kind_t k, const char *sym, size_t n)
+{
+    int found;
+    find(&s->k[k], sym, n, &found);
+    return found;
+}
+
 int td_subset_empty(const td_subset_t *s)
 {
     for (int k = 0; k < TD_KIND__COUNT; k++)

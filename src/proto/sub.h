@@ -27,6 +27,8 @@ int td_subset_add(td_subset_t *s, td_kind_t k, const char *sym, size_t n);
 int td_subset_remove(td_subset_t *s, td_kind_t k, const char *sym, size_t n);
 /* True if (k, sym) is covered, by the wildcard or by name. */
 int td_subset_has(const td_subset_t *s, td_kind_t k, const char *sym, size_t n);
+/* True if sym is named for k (the wildcard does not count). */
+int td_subset_names(const td_subset_t *s, td_kind_t k, const char *sym, size_t n);
 int td_subset_empty(const td_subset_t *s);
 /* Number of distinct symbols named (not counting wildcards) across `kinds`
  * (a bitmask of 1u << kind), as a vendor's plan limit counts them. */

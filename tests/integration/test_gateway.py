@@ -446,3 +446,26 @@ def test_msgpack_client(tickerd):
         ws.transport.abort()
         js.transport.abort()
     run(go())
+
+
+def test_upstream_plan_symbol_limit(tickerd):
+    """Client interest beyond the plan's symbol limit waits instead of making
+    the vendor refuse the whole subscription (405); it goes upstream as soon
+    as a symbol is released."""
+    sim, gw = start(tickerd, sim=tickerd.sim(rate=200, symbols=10, symbol_limit=3),
+                    upstream_max_symbols=3)
+
+    async def go():
+        a = await authed(gw)
+        await subscribe(a, quotes=["AAPL", "MSFT", "TSLA", "NVDA"], trades=["AAPL"])
+        sim.wait_for_log(r"conn #\d+ subscribe ")
+        gw.wait_for_log(r"limit of 3 symbols is reached: 1 subscription\(s\) left out")
+        first = upstream_lines(sim, "subscribe")
+        # the set is sorted: AAPL, MSFT, NVDA fit; TSLA waits
+        assert len(first) == 1 and first[0].endswith("quotes=AAPL,MSFT,NVDA"), first
+        await subscribe(a, "unsubscribe", quotes=["MSFT"])
+        sim.wait_for_log(r"conn #\d+ subscribe quotes=TSLA\n")
+        sim.wait_for_log(r"conn #\d+ unsubscribe quotes=MSFT\n")
+        await a.close()
+    run(go())
+    assert b"405" not in sim.stderr() and b"symbol limit exceeded" not in gw.stderr()
