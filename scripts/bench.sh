@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Benchmarks (make bench): splitter alone, splitter + bus, end to end through
-# Redis with a redis-benchmark ceiling, and tickerd's CPU/RSS at a steady
-# rate. Raw outputs go to bench/out/ (gitignored); a summary is printed.
+# Redis with a redis-benchmark ceiling, tickerd's CPU/RSS at a steady
+# rate, and the gateway (bench/gw.py: saturation and latency with 1,000
+# WebSocket clients, RSS per client with 10,000 idle ones). Raw outputs go to bench/out/ (gitignored); a summary is printed.
 #
 #   scripts/bench.sh BUILD_DIR      (e.g. build/release)
 #
 # Environment: BENCH_RATES (comma list for the end-to-end ladder),
-# BENCH_SECONDS (seconds per rung, default 4), BENCH_OUT (default bench/out).
+# BENCH_SECONDS (seconds per rung, default 4), BENCH_OUT (default bench/out),
+# BENCH_GW_RATES (sim rates of the gateway ladder), BENCH_GW=0 skips the
+# gateway part, BENCH_GW_ONLY=1 runs only it.
 # Exits non-zero only when the harness itself fails, not when a target is
 # missed. Loopback only; every wait is bounded.
 set -euo pipefail
@@ -20,7 +23,7 @@ PY=/usr/bin/python3
 RATES=${BENCH_RATES:-50000,100000,200000,300000,400000,500000,600000,800000,1000000,1200000}
 SECONDS_PER_RUNG=${BENCH_SECONDS:-4}
 
-for b in tickerd bench_split bench_bus bench_sub; do
+for b in tickerd bench_split bench_bus bench_sub bench_gw; do
     [[ -x $BUILD/$b ]] || { echo "bench: $BUILD/$b missing (build the release preset)" >&2; exit 1; }
 done
 for c in redis-server redis-cli redis-benchmark; do
@@ -68,6 +71,8 @@ done
 cat "$OUT/machine.txt"
 echo
 
+GW_RATES=${BENCH_GW_RATES:-20000,40000,50000,60000,80000,100000,120000,150000}
+if [[ ${BENCH_GW_ONLY:-0} != 1 ]]; then
 # --- 1. splitter + router in memory ----------------------------------------
 echo "== 1. splitter + router, in memory, one core (1 M events, frames of 100)"
 (cd "$OUT" && timeout 110 "$BUILD/bench_split" 1000000 9) | tee "$OUT/bench_split.txt"
@@ -121,4 +126,48 @@ for k, v in lat.items():
     print(f"4. latency {k}: p50 {v['p50_us']:.0f} us, p99 {v['p99_us']:.0f} us, "
           f"p999 {v['p999_us']:.0f} us, max {v['max_us']:.0f} us (n={v['samples']})")
 EOF
+fi
+
+# --- 5-7. the gateway ---------------------------------------------------------
+if [[ ${BENCH_GW:-1} != 0 ]]; then
+echo "== 5-7. gateway: tickerd sim -> tickerd run --listen -> bench_gw (WebSocket clients)"
+timeout 400 "$PY" bench/gw.py "$BUILD" "$OUT" --clients 1000 --rates "$GW_RATES" --window 5 \
+    --latency-window 10 --idle-clients 10000 | tee "$OUT/gw.txt"
+"$PY" - "$OUT" <<'EOF' | tee -a "$OUT/summary.txt"
+import json, sys
+r = json.load(open(f"{sys.argv[1]}/gw-results.json"))
+best = r.get("best_delivered_per_s", 0)
+print(f"5. gateway, 1000 clients: highest sim rate with every event to every client "
+      f"{r.get('best_rate')}/s = {best:.0f} events/s delivered; target >= 1 M/s: "
+      f"{'MET' if best >= 1e6 else 'MISSED'}; stopped by: {r.get('stopped_by')}")
+for x in r.get("ladder", []):
+    c = x["cpu"]
+    print(f"   rate {x['rate']}: {'pass' if x['pass'] else 'FAIL'}, delivered "
+          f"{x['gen']['delivered_per_s']:.0f}/s, cpu% tickerd {c.get('tickerd')} sim {c.get('sim')} "
+          f"bench_gw {c.get('bench_gw')} softirq {c.get('machine_softirq_pct_of_one_core')} "
+          f"not ours {c.get('unaccounted_pct_of_one_core')}")
+lat = r.get("latency")
+if lat:
+    l, c = lat["gen"]["latency_us"], lat["cpu"]
+    print(f"6. gateway latency at {lat['rate']}/s ({lat['gen']['delivered_per_s']:.0f} delivered/s): "
+          f"p50 {l['p50']} us, p99 {l['p99']} us, p99.9 {l['p999']} us, max {l['max']:.0f} us "
+          f"(n={l['n']}); target p99 <= 2 ms: {'MET' if l['p99'] <= 2000 else 'MISSED'}; cpu% "
+          f"tickerd {c.get('tickerd')} sim {c.get('sim')} bench_gw {c.get('bench_gw')} not ours "
+          f"{c.get('unaccounted_pct_of_one_core')}")
+i = r.get("idle")
+if i:
+    per = i["rss_per_client_bytes"]
+    print(f"7. gateway memory: {i['clients']} idle clients: tickerd VmRSS {i['rss_before_kb']} -> "
+          f"{i['rss_after_kb']} kB = {per / 1024:.2f} KiB per client; target <= 8 KiB: "
+          f"{'MET' if per <= 8192 else 'MISSED'}")
+others = {}
+for x in r.get("ladder", []) + [v for v in (r.get("latency"), r.get("idle")) if v]:
+    for o in x.get("other_processes_cpu", []):
+        if o["cpu_pct"] >= 5:
+            others.setdefault(f"{o['comm']}({o['pid']})", []).append(o["cpu_pct"])
+if others:
+    print("WARNING: other processes used CPU during the gateway runs: " +
+          ", ".join(f"{k} up to {max(v)}% of a core" for k, v in others.items()))
+EOF
+fi
 echo "bench: raw outputs in $OUT; $(( $(date +%s) - start )) s in all"
