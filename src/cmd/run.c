@@ -4,6 +4,7 @@
 #include "cmd/cmd.h"
 #include "cmd/run_app.h"
 #include "core/log.h"
+#include "core/lws_log.h"
 #include "core/mem.h"
 #include "core/opt.h"
 #include "feed/feed.h"
@@ -264,17 +265,6 @@ static void on_stats(uv_timer_t *t)
     a->last_frames = sum.frames;
 }
 
-static void lws_log(int level, const char *line)
-{
-    size_t n = strlen(line);
-    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        n--;
-    if (level & LLL_ERR)
-        TD_WARN("lws: %.*s", (int)n, line);
-    else
-        TD_DEBUG("lws: %.*s", (int)n, line);
-}
-
 /* lws sizes its fd tables from fd_limit_per_thread and refuses fds past it:
  * raise the soft RLIMIT_NOFILE to the hard limit and use that (capped), so
  * the gateway can hold as many clients as the process may open sockets. */
@@ -313,8 +303,7 @@ static int make_lws(app_t *a)
     if (a->cfg.ca_file) info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
     info.timeout_secs = 10;
     info.pcontext = &a->ctx; /* lws clears it once the context is really gone */
-    lws_set_log_level(LLL_ERR | (td_log_level_current >= TD_LOG_DEBUG ? LLL_WARN | LLL_NOTICE : 0),
-                      lws_log);
+    td_lws_log_init(0);
     a->ctx = lws_create_context(&info);
     return a->ctx ? 0 : -1;
 }

@@ -2,6 +2,7 @@
  * stream paths, the generator tick that fans events out to the sessions, the
  * housekeeping timer and the record file. */
 #include "core/log.h"
+#include "core/lws_log.h"
 #include "core/mem.h"
 #include "sim/sim_int.h"
 
@@ -263,17 +264,6 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-static void lws_log(int level, const char *line)
-{
-    size_t n = strlen(line);
-    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        n--;
-    if (level & LLL_ERR)
-        TD_WARN("lws: %.*s", (int)n, line);
-    else
-        TD_DEBUG("lws: %.*s", (int)n, line);
-}
-
 /* ---- lifecycle ----------------------------------------------------------- */
 
 static int parse_listen(td_sim_t *sim, const char *s, char *err, size_t errlen)
@@ -338,7 +328,7 @@ int td_sim_start(td_sim_t *s)
         }
         setvbuf(s->rec, NULL, _IOFBF, 1 << 20);
     }
-    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
+    td_lws_log_init(1);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = CONTEXT_PORT_NO_LISTEN;
