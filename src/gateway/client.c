@@ -22,6 +22,13 @@ static void wake(gw_client_t *c)
     lws_callback_on_writable(c->wsi);
 }
 
+/* Something was queued: write it at the end of this loop turn. */
+static void kick(gw_client_t *c)
+{
+    if (c->dirty || c->want_write) return;
+    td__gw_mark_dirty(c->g, c);
+}
+
 /* ---- life ------------------------------------------------------------------ */
 
 gw_client_t *td__gw_client_new(td_gateway_t *g, struct lws *wsi, const char *path,
@@ -59,6 +66,14 @@ void td__gw_client_free(gw_client_t *c)
     if (c->next) c->next->prev = c->prev;
     g->st.clients--;
     if (c->authed) g->st.authed--;
+    if (c->dirty) { /* rare: closed with data waiting for the end of the turn */
+        for (gw_client_t **p = &g->dirty; *p; p = &(*p)->dirty_next) {
+            if (*p == c) {
+                *p = c->dirty_next;
+                break;
+            }
+        }
+    }
     td__gw_queue_free(&c->q);
     td_subset_free(&c->sub);
     td_buf_free(&c->rx);
@@ -83,7 +98,7 @@ static void send_ctl(gw_client_t *c, const char *json, size_t len)
     td__gw_queue_push(&c->q, m);
     td__gw_msg_unref(m);
     td_buf_free(&out);
-    wake(c);
+    kick(c);
 }
 
 static void send_success(gw_client_t *c, const char *msg)
@@ -359,7 +374,7 @@ static void push_data(gw_client_t *c, gw_msg_t *m)
     else
         td__gw_queue_push(&c->q, m);
     check_limits(c, uv_now(c->g->loop));
-    if (!c->closing) wake(c);
+    if (!c->closing) kick(c);
 }
 
 void td__gw_client_on_event(void *ud, const td_event_t *ev)
@@ -403,19 +418,10 @@ static uint32_t build_frame(gw_client_t *c, td_buf_t *f)
     return (uint32_t)n;
 }
 
-int td__gw_client_writeable(gw_client_t *c)
+/* Builds and writes one frame from the queue. Returns -1 if lws failed. */
+static int write_frame(gw_client_t *c)
 {
     td_gateway_t *g = c->g;
-    c->want_write = 0;
-    if (c->dead) {
-        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_GOINGAWAY, NULL, 0);
-        return -1;
-    }
-    if (!c->q.n) {
-        if (!c->closing) return 0;
-        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
-        return -1;
-    }
     td_buf_t *f = &g->frame;
     td_buf_reset(f);
     td_buf_reserve(f, LWS_PRE + g->cfg.write_cap);
@@ -432,8 +438,44 @@ int td__gw_client_writeable(gw_client_t *c)
     g->st.frames_out++;
     g->st.bytes_out += n;
     if (g->cfg.buffer_soft && c->q.bytes <= g->cfg.buffer_soft) c->soft_since_ms = 0;
+    return 0;
+}
+
+int td__gw_client_writeable(gw_client_t *c)
+{
+    c->want_write = 0;
+    if (c->dead) {
+        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_GOINGAWAY, NULL, 0);
+        return -1;
+    }
+    if (!c->q.n) {
+        if (!c->closing) return 0;
+        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
+        return -1;
+    }
+    if (write_frame(c) < 0) return -1;
     if (c->q.n || c->closing) wake(c);
     return 0;
+}
+
+#define FLUSH_FRAMES 4 /* frames written straight away per client per turn */
+
+void td__gw_client_flush(gw_client_t *c)
+{
+    c->dirty = 0;
+    if (c->want_write) return; /* lws will call WRITEABLE anyway */
+    if (c->closing || c->dead) {
+        wake(c); /* closing goes through WRITEABLE, which can return -1 */
+        return;
+    }
+    for (int i = 0; i < FLUSH_FRAMES && c->q.n; i++) {
+        if (lws_partial_buffered(c->wsi)) break; /* the socket is full: wait */
+        if (write_frame(c) < 0) {
+            c->dead = 1;
+            break;
+        }
+    }
+    if (c->q.n || c->dead) wake(c);
 }
 
 void td__gw_client_cron(gw_client_t *c, uint64_t now)

@@ -267,6 +267,25 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 /* ---- lifecycle ------------------------------------------------------------------------ */
 
+static void flush_cb(uv_check_t *h)
+{
+    td_gateway_t *g = h->data;
+    gw_client_t *c;
+    while ((c = g->dirty)) {
+        g->dirty = c->dirty_next;
+        td__gw_client_flush(c);
+    }
+    uv_check_stop(h);
+}
+
+void td__gw_mark_dirty(td_gateway_t *g, gw_client_t *c)
+{
+    c->dirty = 1;
+    c->dirty_next = g->dirty;
+    g->dirty = c;
+    if (g->flush_open && !g->stopping) uv_check_start(&g->flush, flush_cb);
+}
+
 static void cron_cb(uv_timer_t *t)
 {
     td_gateway_t *g = t->data;
@@ -324,8 +343,9 @@ td_gateway_t *td_gateway_new(uv_loop_t *loop, struct lws_context *ctx, td_bus_t 
                                              .user = g,
                                              .tx_packet_size = g->cfg.write_cap + 1024};
     uv_timer_init(loop, &g->cron);
-    g->cron.data = g;
-    g->cron_open = 1;
+    uv_check_init(loop, &g->flush);
+    g->cron.data = g->flush.data = g;
+    g->cron_open = g->flush_open = 1;
     return g;
 }
 
@@ -353,11 +373,14 @@ int td_gateway_start(td_gateway_t *g)
     return 0;
 }
 
-static void on_cron_closed(uv_handle_t *h)
+static void on_handle_closed(uv_handle_t *h)
 {
     td_gateway_t *g = h->data;
-    g->cron_open = 0;
-    if (g->done) g->done(g->done_ud);
+    if (h == (uv_handle_t *)&g->cron)
+        g->cron_open = 0;
+    else
+        g->flush_open = 0;
+    if (!g->cron_open && !g->flush_open && g->done) g->done(g->done_ud);
 }
 
 void td_gateway_stop(td_gateway_t *g, void (*done)(void *ud), void *ud)
@@ -372,7 +395,8 @@ void td_gateway_stop(td_gateway_t *g, void (*done)(void *ud), void *ud)
         lws_callback_on_writable(c->wsi);
     }
     cur_reset(g);
-    uv_close((uv_handle_t *)&g->cron, on_cron_closed);
+    uv_close((uv_handle_t *)&g->cron, on_handle_closed);
+    uv_close((uv_handle_t *)&g->flush, on_handle_closed);
 }
 
 void td_gateway_free(td_gateway_t *g)

@@ -103,6 +103,8 @@ typedef struct gw_client_s {
     int closing;    /* a final message is queued: no more data; close once written */
     int dead;       /* close at the next WRITEABLE */
     int want_write; /* lws_callback_on_writable requested, not yet served */
+    int dirty;      /* in the gateway's list of clients to write at the end of the turn */
+    struct gw_client_s *dirty_next;
     td_bus_consumer_t *bc;
     td_subset_t sub;
     gw_queue_t q;
@@ -120,6 +122,10 @@ void td__gw_client_free(gw_client_t *c);
 void td__gw_client_open(gw_client_t *c, const char *hkey, const char *hsecret);
 void td__gw_client_rx(gw_client_t *c, const void *in, size_t len, int final, int binary);
 int td__gw_client_writeable(gw_client_t *c); /* -1: lws must close */
+/* End of a loop turn: writes what the client has queued straight away when
+ * lws holds nothing back for it (no WRITEABLE round trip, which costs lws
+ * two poll changes per frame); otherwise asks lws for WRITEABLE. */
+void td__gw_client_flush(gw_client_t *c);
 void td__gw_client_cron(gw_client_t *c, uint64_t now_ms);
 /* Queues an error; with close, no more data and a close after it. */
 void td__gw_client_error(gw_client_t *c, int code, int close);
@@ -127,6 +133,9 @@ void td__gw_client_error(gw_client_t *c, int code, int close);
 void td__gw_client_on_event(void *ud, const td_event_t *ev);
 
 /* ---- the gateway (gateway.c) ---------------------------------------------- */
+
+/* Puts c on the list written at the end of this loop turn. */
+void td__gw_mark_dirty(td_gateway_t *g, gw_client_t *c);
 
 struct td_gateway_s {
     uv_loop_t *loop;
@@ -141,7 +150,9 @@ struct td_gateway_s {
     void *ud;
     struct lws_protocols protocols[2]; /* lws keeps the pointer */
     uv_timer_t cron;
-    int cron_open, stopping;
+    uv_check_t flush; /* runs td__gw_client_flush for the dirty clients */
+    gw_client_t *dirty;
+    int cron_open, flush_open, stopping;
     void (*done)(void *ud);
     void *done_ud;
     gw_client_t *clients;
