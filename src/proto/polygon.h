@@ -1,0 +1,107 @@
+/* Polygon.io (Massive) stream codec (PROTOCOLS.md §3), sans-I/O.
+ *
+ * Server → client: td_polygon_split() takes one complete WebSocket message
+ * (a JSON array of objects, each with "ev") and, only if the whole frame is
+ * well-formed JSON, reports each element in order: data objects as
+ * td_event_t (kind per DESIGN.md §4, symbol from sym / pair / p / T, raw
+ * bytes), status objects (ev "status") as td_polygon_status_t. Views point
+ * into the frame; nothing is copied.
+ *
+ * Client → server: auth and subscribe builders, and the parser of a
+ * subscribe/unsubscribe "params" list ("T.AAPL, Q.MSFT,AM.*") used by the
+ * simulator and the gateway. */
+#ifndef TD_PROTO_POLYGON_H
+#define TD_PROTO_POLYGON_H
+
+#include "core/buf.h"
+#include "proto/event.h"
+#include "proto/sub.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    TD_POLYGON_OK = 0,
+    TD_POLYGON_EMALFORMED = -1, /* not a JSON array of objects, or bad JSON */
+    TD_POLYGON_ETOOBIG = -2,    /* more elements or depth than allowed */
+};
+
+/* The cluster is the URL path: /stocks, /options, /forex, /crypto. */
+typedef enum td_polygon_cluster_e {
+    TD_POLYGON_STOCKS,
+    TD_POLYGON_OPTIONS,
+    TD_POLYGON_FOREX,
+    TD_POLYGON_CRYPTO,
+    TD_POLYGON__CLUSTERS
+} td_polygon_cluster_t;
+
+/* "/stocks" (or "stocks") → cluster; -1 if unknown. */
+int td_polygon_cluster_parse(const char *path);
+const char *td_polygon_cluster_name(td_polygon_cluster_t c); /* "stocks" */
+
+/* Kinds a cluster offers (bitmask of 1u << kind), and the mapping between a
+ * kind and the cluster's event prefix (DESIGN.md §4): stocks and options
+ * T→trades Q→quotes AM→bars A→secondBars, stocks also LULD→lulds
+ * NOI→imbalances; forex C→quotes CA→bars CAS→secondBars; crypto XT→trades
+ * XQ→quotes XA→bars XAS→secondBars XL2→orderbooks. */
+unsigned td_polygon_kinds(td_polygon_cluster_t c);
+/* The prefix ("T", "AM", "XL2"...) for kind in c, or NULL if not offered. */
+const char *td_polygon_prefix(td_polygon_cluster_t c, td_kind_t kind);
+/* The kind of event prefix ev in c, or -1. */
+int td_polygon_kind(td_polygon_cluster_t c, const char *ev, size_t n);
+
+typedef enum td_polygon_status_type_e {
+    TD_POLYGON_ST_CONNECTED,       /* "connected" */
+    TD_POLYGON_ST_AUTH_SUCCESS,    /* "auth_success" */
+    TD_POLYGON_ST_AUTH_FAILED,     /* "auth_failed" */
+    TD_POLYGON_ST_AUTH_TIMEOUT,    /* "auth_timeout" */
+    TD_POLYGON_ST_SUCCESS,         /* "success" (e.g. "subscribed to: T.AAPL") */
+    TD_POLYGON_ST_MAX_CONNECTIONS, /* "max_connections" */
+    TD_POLYGON_ST_OTHER,           /* any other status (logged by clients) */
+} td_polygon_status_type_t;
+
+typedef struct td_polygon_status_s {
+    td_polygon_status_type_t type;
+    const char *status; /* raw (still JSON-escaped) text of "status" */
+    size_t status_len;
+    const char *message; /* raw text of "message", or NULL */
+    size_t message_len;
+    const char *raw; /* the whole object */
+    size_t raw_len;
+} td_polygon_status_t;
+
+typedef struct td_polygon_cb_s {
+    void (*on_event)(void *ud, const td_event_t *ev);
+    void (*on_status)(void *ud, const td_polygon_status_t *st);
+} td_polygon_cb_t;
+
+typedef struct td_polygon_stats_s {
+    uint64_t frames, events, status, unknown, malformed;
+} td_polygon_stats_t;
+
+/* Splits one frame of cluster c. `stats` may be NULL (else added to).
+ * Unknown "ev" values and objects without a usable symbol are counted in
+ * unknown and skipped. Returns TD_POLYGON_OK or a negative code; on error no
+ * callback has run. */
+int td_polygon_split(td_polygon_cluster_t c, const char *frame, size_t len,
+                     const td_polygon_cb_t *cb, void *ud, td_polygon_stats_t *stats);
+
+/* {"action":"auth","params":"KEY"} (JSON-escaped); appends to b. */
+void td_polygon_build_auth(td_buf_t *b, const char *key);
+/* {"action":"subscribe"|"unsubscribe","params":"T.AAPL,Q.MSFT,AM.*"} for the
+ * kinds of `kinds` (bitmask) that c offers and s names; appends to b.
+ * Returns the number of EV.TICKER items written (0: nothing to send). */
+size_t td_polygon_build_sub(td_buf_t *b, const char *action, td_polygon_cluster_t c,
+                            const td_subset_t *s, unsigned kinds);
+
+/* Parses a params list ("T.AAPL, Q.MSFT,AM.*": comma-separated, whitespace
+ * around items ignored, "*" = every ticker) of cluster c, calling fn for
+ * each item with its kind and ticker. An item whose prefix c does not offer,
+ * or without a dot, or with an empty or non-printable ticker, stops the walk:
+ * returns -1 with *bad/*bad_len set to that item. Returns the number of items
+ * otherwise. */
+int td_polygon_params_each(td_polygon_cluster_t c, const char *params, size_t n,
+                           void (*fn)(void *ud, td_kind_t kind, const char *sym, size_t len),
+                           void *ud, const char **bad, size_t *bad_len);
+
+#endif
