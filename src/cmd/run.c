@@ -369,9 +369,20 @@ static int setup(app_t *a)
     a->feeds = td_xcalloc(c->url.n, sizeof *a->feeds);
     for (size_t i = 0; i < c->url.n; i++) {
         td_feed_cfg_t fc = {
-            c->url.v[i],      c->key,          c->secret,   NULL,
-            c->backoff_min,   c->backoff_max,  c->healthy,  c->conn_limit_backoff,
-            c->ping_interval, c->ping_timeout, (uint64_t)i, (uint32_t)c->upstream_max_symbols};
+            .dialect = c->feed,
+            .url = c->url.v[i],
+            .key = c->key,
+            .secret = c->secret,
+            .subs = NULL, /* the static set arrives through the pinned interest */
+            .backoff_min_s = c->backoff_min,
+            .backoff_max_s = c->backoff_max,
+            .healthy_s = c->healthy,
+            .conn_limit_backoff_s = c->conn_limit_backoff,
+            .ping_interval_s = c->ping_interval,
+            .ping_timeout_s = c->ping_timeout,
+            .seed = (uint64_t)i,
+            .max_symbols = (uint32_t)c->upstream_max_symbols,
+        };
         a->feeds[i] = td_feed_new(a->ctx, &a->loop, &fc, &fcb, a, err, sizeof err);
         if (!a->feeds[i]) {
             TD_ERR("%s", err);

@@ -1,60 +1,14 @@
 #include "feed/feed.h"
+#include "feed/feed_int.h"
 #include "core/backoff.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/rng.h"
-#include "proto/alpaca.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* An outgoing message with the LWS_PRE headroom lws_write needs. */
-typedef struct omsg_s {
-    struct omsg_s *next;
-    size_t len;
-    unsigned char data[];
-} omsg;
-
-struct td_feed_s {
-    uv_loop_t *loop;
-    struct lws_context *ctx;
-    struct lws *wsi;
-    td_feed_cb_t cb;
-    void *ud;
-
-    char *url, *host, *path, *key, *secret;
-    int port, tls;
-    unsigned kinds;             /* what this stream offers */
-    int crypto;                 /* symbols with '/' belong here */
-    td_subset_t want;           /* what we subscribe after each (re)connect */
-    uint32_t max_symbols;       /* the plan's limit of distinct symbols (0: none) */
-    size_t unfit, unfit_logged; /* wanted symbols left out for the limit */
-    uv_prepare_t diff_prep;     /* sends the diffs at the end of the turn */
-    uint64_t sub_messages;
-    td_subset_t requested; /* everything asked on this connection */
-    td_subset_t confirmed; /* the vendor's last confirmation */
-
-    td_feed_state_t state;
-    td_backoff_t backoff;
-    td_rng_t rng;
-    uint32_t backoff_max_ms, healthy_ms, conn_limit_ms, ping_interval_ms, ping_timeout_ms;
-    uint64_t established_ms, last_rx_ms, ping_sent_ms;
-    int ping_due, conn_limit_hit, fatal, stopping;
-    int cert_rejected; /* this connection's TLS handshake refused the server's certificate */
-
-    td_buf_t rx; /* reassembles fragmented messages */
-    omsg *out_head, *out_tail;
-
-    uv_timer_t retry_timer, watchdog;
-    int open_handles;
-    void (*stop_done)(void *ud);
-    void *stop_ud;
-
-    td_feed_stats_t st;
-    td_ratelimit_t rl_malformed;
-};
 
 const char *td_feed_state_name(td_feed_state_t s)
 {
@@ -63,12 +17,12 @@ const char *td_feed_state_name(td_feed_state_t s)
     return (unsigned)s < TD_ARRAY_LEN(names) ? names[s] : "?";
 }
 
-static void set_state(td_feed_t *f, td_feed_state_t s)
+void td__feed_set_state(td_feed_t *f, td_feed_state_t s)
 {
     f->state = f->st.state = s;
 }
 
-static void queue_msg(td_feed_t *f, const char *p, size_t n)
+void td__feed_queue(td_feed_t *f, const char *p, size_t n)
 {
     omsg *m = td_xmalloc(sizeof *m + LWS_PRE + n);
     m->next = NULL;
@@ -92,8 +46,7 @@ static void clear_out(td_feed_t *f)
     f->out_tail = NULL;
 }
 
-/* Keeps from `all` what this stream carries: its kinds, and symbols of its
- * asset class (crypto pairs contain '/'); wildcards always pass. */
+/* Keeps from `all` what this stream carries (the dialect decides). */
 static void filter_for_stream(const td_feed_t *f, const td_subset_t *all, td_subset_t *out)
 {
     td_subset_clear(out);
@@ -101,11 +54,9 @@ static void filter_for_stream(const td_feed_t *f, const td_subset_t *all, td_sub
         if (!(f->kinds & (1u << k))) continue;
         const td_symset_t *ss = &all->k[k];
         out->k[k].all = ss->all;
-        for (size_t i = 0; i < ss->n; i++) {
-            int is_pair = strchr(ss->v[i], '/') != NULL;
-            if (k != TD_KIND_NEWS && is_pair != f->crypto) continue;
-            td_subset_add(out, (td_kind_t)k, ss->v[i], strlen(ss->v[i]));
-        }
+        for (size_t i = 0; i < ss->n; i++)
+            if (f->d->carries(f, (td_kind_t)k, ss->v[i], strlen(ss->v[i])))
+                td_subset_add(out, (td_kind_t)k, ss->v[i], strlen(ss->v[i]));
     }
 }
 
@@ -133,14 +84,7 @@ static int parse_url(td_feed_t *f, const char *url, char *err, size_t errlen)
     f->path[0] = '/';
     memcpy(f->path + 1, path, n + 1);
     free(tmp);
-    f->crypto = strstr(f->path, "/crypto") != NULL;
-    if (strstr(f->path, "/news"))
-        f->kinds = TD_ALPACA_NEWS_KINDS;
-    else if (f->crypto)
-        f->kinds = TD_ALPACA_CRYPTO_KINDS;
-    else
-        f->kinds = TD_ALPACA_STOCK_KINDS;
-    return 0;
+    return f->d->setup(f, err, errlen);
 }
 
 static uint32_t ms(double s)
@@ -152,7 +96,17 @@ td_feed_t *td_feed_new(struct lws_context *ctx, uv_loop_t *loop, const td_feed_c
                        const td_feed_cb_t *cb, void *ud, char *err, size_t errlen)
 {
     td_feed_t *f = td_xcalloc(1, sizeof *f);
+    const char *dialect = cfg->dialect ? cfg->dialect : "alpaca";
+    if (strcmp(dialect, "alpaca") == 0) {
+        f->d = &td__feed_alpaca;
+    } else {
+        snprintf(err, errlen, "unknown feed dialect '%s' (alpaca or polygon)", dialect);
+        free(f);
+        return NULL;
+    }
     if (parse_url(f, cfg->url, err, errlen) != 0) {
+        free(f->host);
+        free(f->path);
         free(f);
         return NULL;
     }
@@ -180,7 +134,7 @@ td_feed_t *td_feed_new(struct lws_context *ctx, uv_loop_t *loop, const td_feed_c
     uv_prepare_init(loop, &f->diff_prep);
     f->retry_timer.data = f->watchdog.data = f->diff_prep.data = f;
     f->open_handles = 3;
-    set_state(f, TD_FEED_IDLE);
+    td__feed_set_state(f, TD_FEED_IDLE);
     return f;
 }
 
@@ -218,7 +172,7 @@ static void schedule_reconnect(td_feed_t *f, const char *why)
         delay = td_backoff_next(&f->backoff, td_rng_next(&f->rng));
     }
     TD_WARN("upstream %s: %s; reconnecting in %.1fs", f->url, why, delay / 1000.0);
-    set_state(f, TD_FEED_WAITING);
+    td__feed_set_state(f, TD_FEED_WAITING);
     uv_timer_start(&f->retry_timer, on_retry, delay, 0);
 }
 
@@ -241,7 +195,7 @@ static void connect_now(td_feed_t *f)
     f->cert_rejected = 0;
     f->rx.len = 0;
     clear_out(f);
-    set_state(f, TD_FEED_CONNECTING);
+    td__feed_set_state(f, TD_FEED_CONNECTING);
     TD_DEBUG("upstream %s: connecting", f->url);
     /* lws may already have reported the failure through the callback (which
      * scheduled the retry); schedule only if it did not. */
@@ -251,7 +205,7 @@ static void connect_now(td_feed_t *f)
     }
 }
 
-static void kill_conn(td_feed_t *f, const char *why)
+void td__feed_kill(td_feed_t *f, const char *why)
 {
     if (!f->wsi) return;
     TD_WARN("upstream %s: %s; closing", f->url, why);
@@ -264,7 +218,7 @@ static void on_watchdog(uv_timer_t *t)
     if (!f->wsi || !f->established_ms) return;
     uint64_t now = td_mono_ms();
     if (f->state < TD_FEED_STREAMING && now - f->established_ms > 15000) {
-        kill_conn(f, "no greeting, auth or subscription answer within 15s");
+        td__feed_kill(f, "no greeting, auth or subscription answer within 15s");
         return;
     }
     if (f->ping_sent_ms) {
@@ -275,7 +229,7 @@ static void on_watchdog(uv_timer_t *t)
             snprintf(why, sizeof why, "upstream mute for %.1fs (no data, no pong)",
                      (now - f->last_rx_ms) / 1000.0);
             f->ping_sent_ms = 0;
-            kill_conn(f, why);
+            td__feed_kill(f, why);
         }
         return;
     }
@@ -297,8 +251,8 @@ static void flush_part(td_feed_t *f, const char *action, td_subset_t *part, td_b
 {
     if (td_subset_empty(part)) return;
     td_buf_reset(b);
-    td_alpaca_build_sub(b, action, part, f->kinds);
-    queue_msg(f, b->data, b->len);
+    f->d->build_sub(f, b, action, part);
+    td__feed_queue(f, b->data, b->len);
     f->sub_messages++;
     td_subset_clear(part);
 }
@@ -419,18 +373,11 @@ static void reconcile(td_feed_t *f)
     td_subset_free(&del);
 }
 
-static void send_subscribe(td_feed_t *f)
+void td__feed_authenticated(td_feed_t *f)
 {
     td_subset_clear(&f->requested);
     reconcile(f);
-    set_state(f, td_subset_empty(&f->requested) ? TD_FEED_STREAMING : TD_FEED_SUBSCRIBING);
-}
-
-static int carries(const td_feed_t *f, td_kind_t kind, const char *sym, size_t n)
-{
-    if (!(f->kinds & (1u << kind))) return 0;
-    if (kind == TD_KIND_NEWS || (n == 1 && sym[0] == '*')) return 1;
-    return (memchr(sym, '/', n) != NULL) == f->crypto;
+    td__feed_set_state(f, td_subset_empty(&f->requested) ? TD_FEED_STREAMING : TD_FEED_SUBSCRIBING);
 }
 
 static void on_diff_prep(uv_prepare_t *h)
@@ -443,7 +390,7 @@ static void on_diff_prep(uv_prepare_t *h)
 
 void td_feed_want(td_feed_t *f, td_kind_t kind, const char *sym, size_t n, int wanted)
 {
-    if (f->stopping || !carries(f, kind, sym, n)) return;
+    if (f->stopping || !f->d->carries(f, kind, sym, n)) return;
     int changed =
         wanted ? td_subset_add(&f->want, kind, sym, n) : td_subset_remove(&f->want, kind, sym, n);
     if (changed) uv_prepare_start(&f->diff_prep, on_diff_prep);
@@ -454,118 +401,38 @@ uint64_t td_feed_sub_messages(const td_feed_t *f)
     return f->sub_messages;
 }
 
-static void add_confirmed(void *ud, td_kind_t k, const char *sym, size_t n)
-{
-    td_subset_add(ud, k, sym, n);
-}
-
-/* Lists what was requested but is not in the last confirmation. */
-static void log_unfit(td_feed_t *f)
-{
-    td_buf_t b = TD_BUF_INIT;
-    size_t count = 0;
-    for (int k = 0; k < TD_KIND__COUNT; k++) {
-        const td_symset_t *ss = &f->requested.k[k];
-        for (size_t i = 0; i < ss->n; i++) {
-            if (td_subset_has(&f->confirmed, (td_kind_t)k, ss->v[i], strlen(ss->v[i]))) continue;
-            if (count++ < 50)
-                td_buf_appendf(&b, "%s%s.%s", b.len ? " " : "", td_kind_name(k), ss->v[i]);
-        }
-    }
-    TD_ERR("upstream %s: symbol limit exceeded (405): %zu subscription(s) did not fit: %s%s",
-           f->url, count, b.len ? b.data : "(none named)", count > 50 ? " ..." : "");
-    td_buf_free(&b);
-}
-
-static void fatal(td_feed_t *f, const char *why)
+void td__feed_fatal(td_feed_t *f, const char *why)
 {
     char msg[256];
     snprintf(msg, sizeof msg, "upstream %s: %s", f->url, why);
     TD_ERR("%s", msg);
     f->fatal = 1;
-    kill_conn(f, "fatal vendor error");
+    td__feed_kill(f, "fatal vendor error");
     if (f->cb.on_fatal) f->cb.on_fatal(f->ud, msg);
 }
 
-static void on_error(td_feed_t *f, const td_alpaca_ctl_t *c)
+void td__feed_conn_limit(td_feed_t *f, const char *what)
 {
-    char why[160];
-    switch (c->code) {
-    case 402:
-        fatal(f, "auth failed (402): check the key and secret (APCA_API_KEY_ID, "
-                 "APCA_API_SECRET_KEY)");
-        return;
-    case 409:
-        snprintf(why, sizeof why, "insufficient subscription (409): the plan does not include %s",
-                 f->path);
-        fatal(f, why);
-        return;
-    case 405:
-        log_unfit(f);
-        return;
-    case 406:
-        f->st.conn_limit++;
-        f->conn_limit_hit = 1;
-        TD_ERR("upstream %s: connection limit exceeded (406): another instance holds this "
-               "account's connection; backing off %.0fs instead of fighting for it",
-               f->url, f->conn_limit_ms / 1000.0);
-        kill_conn(f, "connection limit exceeded");
-        return;
-    default:
-        TD_WARN("upstream %s: vendor error %d: %.*s", f->url, c->code, (int)c->msg_len,
-                c->msg ? c->msg : "");
-    }
+    f->st.conn_limit++;
+    f->conn_limit_hit = 1;
+    TD_ERR("upstream %s: %s: another instance holds this account's connection; backing off "
+           "%.0fs instead of fighting for it",
+           f->url, what, f->conn_limit_ms / 1000.0);
+    td__feed_kill(f, "connection limit");
 }
 
-static void on_control(void *ud, const td_alpaca_ctl_t *c)
+void td__feed_event(td_feed_t *f, const td_event_t *ev)
 {
-    td_feed_t *f = ud;
-    switch (c->type) {
-    case TD_ALPACA_CTL_CONNECTED:
-        if (f->state == TD_FEED_AUTHENTICATING) {
-            td_buf_t b = TD_BUF_INIT;
-            td_alpaca_build_auth(&b, f->key, f->secret);
-            queue_msg(f, b.data, b.len);
-            td_buf_free(&b);
-        }
-        break;
-    case TD_ALPACA_CTL_AUTHENTICATED:
-        TD_INFO("upstream %s: authenticated", f->url);
-        send_subscribe(f);
-        break;
-    case TD_ALPACA_CTL_SUBSCRIPTION:
-        td_subset_clear(&f->confirmed);
-        td_alpaca_subscription_each(c->raw, c->raw_len, add_confirmed, &f->confirmed);
-        if (f->state != TD_FEED_STREAMING)
-            TD_INFO("upstream %s: subscribed, streaming (%.*s)", f->url,
-                    (int)(c->raw_len > 300 ? 300 : c->raw_len), c->raw);
-        set_state(f, TD_FEED_STREAMING);
-        break;
-    case TD_ALPACA_CTL_ERROR:
-        on_error(f, c);
-        break;
-    case TD_ALPACA_CTL_SUCCESS:
-        TD_INFO("upstream %s: %.*s", f->url, (int)c->msg_len, c->msg ? c->msg : "");
-        break;
-    }
-}
-
-static void on_event(void *ud, const td_event_t *ev)
-{
-    td_feed_t *f = ud;
+    f->st.events++;
     f->cb.on_event(f->ud, ev);
 }
 
 static void handle_message(td_feed_t *f, const char *p, size_t n)
 {
-    static const td_alpaca_cb_t cbs = {on_event, on_control};
-    td_alpaca_stats_t s = {0};
-    int rc = td_alpaca_split(p, n, &cbs, f, &s);
+    int rc = f->d->read(f, p, n);
     f->st.frames++;
-    f->st.events += s.events;
-    f->st.unknown += s.unknown;
     f->st.bytes += n;
-    if (rc != TD_ALPACA_OK) {
+    if (rc != 0) {
         uint64_t suppressed;
         f->st.malformed++;
         if (td_ratelimit_ok(&f->rl_malformed, td_mono_ms(), &suppressed)) {
@@ -627,7 +494,7 @@ static void on_closed(td_feed_t *f, struct lws *wsi, const char *why)
     f->ping_due = 0;
     clear_out(f);
     if (f->stopping) {
-        set_state(f, TD_FEED_STOPPED);
+        td__feed_set_state(f, TD_FEED_STOPPED);
         return;
     }
     schedule_reconnect(f, why);
@@ -661,7 +528,7 @@ static int feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         f->st.connects++;
         if (f->st.connects > 1) f->st.reconnects++;
         TD_INFO("upstream %s: connected", f->url);
-        set_state(f, TD_FEED_AUTHENTICATING);
+        td__feed_set_state(f, TD_FEED_AUTHENTICATING);
         break;
     case LWS_CALLBACK_CLIENT_RECEIVE:
         on_receive(f, wsi, in, len);

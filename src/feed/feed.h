@@ -32,6 +32,7 @@ typedef enum td_feed_state_e {
 } td_feed_state_t;
 
 typedef struct td_feed_cfg_s {
+    const char *dialect;                 /* "alpaca" (default) or "polygon" */
     const char *url;                     /* ws://HOST:PORT/PATH or wss://…; copied */
     const char *key;                     /* copied; never logged */
     const char *secret;                  /* copied; never logged */

@@ -1,0 +1,91 @@
+/* Private to feed/: the connection state shared by feed.c (connection,
+ * watchdog, reconnect, interest) and the dialects (feed_alpaca.c,
+ * feed_polygon.c), which say how to authenticate, subscribe and read. */
+#ifndef TD_FEED_INT_H
+#define TD_FEED_INT_H
+
+#include "core/backoff.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/rng.h"
+#include "feed/feed.h"
+
+typedef struct td_feed_dialect_s {
+    const char *name;
+    /* From f->path: f->kinds and the asset class. 0, or -1 with err. */
+    int (*setup)(td_feed_t *f, char *err, size_t errlen);
+    /* Whether (kind, symbol) belongs on this stream ("*" always does if the
+     * kind is offered). */
+    int (*carries)(const td_feed_t *f, td_kind_t kind, const char *sym, size_t n);
+    void (*build_auth)(const td_feed_t *f, td_buf_t *b);
+    /* One subscribe/unsubscribe message for part (appends to b). */
+    void (*build_sub)(const td_feed_t *f, td_buf_t *b, const char *action, const td_subset_t *part);
+    /* Reads one complete message: events go to td__feed_event, control
+     * messages are handled. Returns 0, or -1 if the frame was malformed. */
+    int (*read)(td_feed_t *f, const char *p, size_t n);
+} td_feed_dialect_t;
+
+extern const td_feed_dialect_t td__feed_alpaca;
+
+/* An outgoing message with the LWS_PRE headroom lws_write needs. */
+typedef struct omsg_s {
+    struct omsg_s *next;
+    size_t len;
+    unsigned char data[];
+} omsg;
+
+struct td_feed_s {
+    uv_loop_t *loop;
+    struct lws_context *ctx;
+    struct lws *wsi;
+    td_feed_cb_t cb;
+    void *ud;
+
+    char *url, *host, *path, *key, *secret;
+    int port, tls;
+    const td_feed_dialect_t *d;
+    unsigned kinds;             /* what this stream offers */
+    int crypto;                 /* alpaca: symbols with '/' belong here */
+    int cluster;                /* polygon: td_polygon_cluster_t */
+    td_subset_t want;           /* what we subscribe after each (re)connect */
+    uint32_t max_symbols;       /* the plan's limit of distinct symbols (0: none) */
+    size_t unfit, unfit_logged; /* wanted symbols left out for the limit */
+    uv_prepare_t diff_prep;     /* sends the diffs at the end of the turn */
+    uint64_t sub_messages;
+    td_subset_t requested; /* everything asked on this connection */
+    td_subset_t confirmed; /* the vendor's last confirmation */
+
+    td_feed_state_t state;
+    td_backoff_t backoff;
+    td_rng_t rng;
+    uint32_t backoff_max_ms, healthy_ms, conn_limit_ms, ping_interval_ms, ping_timeout_ms;
+    uint64_t established_ms, last_rx_ms, ping_sent_ms;
+    int ping_due, conn_limit_hit, fatal, stopping;
+    int cert_rejected; /* this connection's TLS handshake refused the server's certificate */
+
+    td_buf_t rx; /* reassembles fragmented messages */
+    omsg *out_head, *out_tail;
+
+    uv_timer_t retry_timer, watchdog;
+    int open_handles;
+    void (*stop_done)(void *ud);
+    void *stop_ud;
+
+    td_feed_stats_t st;
+    td_ratelimit_t rl_malformed;
+};
+
+/* Shared by the dialects (feed.c). */
+void td__feed_set_state(td_feed_t *f, td_feed_state_t s);
+void td__feed_queue(td_feed_t *f, const char *p, size_t n);
+void td__feed_kill(td_feed_t *f, const char *why);
+/* A vendor answer retrying cannot fix: stop and tell the owner. */
+void td__feed_fatal(td_feed_t *f, const char *why);
+/* Authenticated: subscribe what is wanted. */
+void td__feed_authenticated(td_feed_t *f);
+/* Another instance holds the account's connection: say so once and back off
+ * long (never fight over it). */
+void td__feed_conn_limit(td_feed_t *f, const char *what);
+void td__feed_event(td_feed_t *f, const td_event_t *ev);
+
+#endif
