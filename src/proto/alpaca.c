@@ -3,7 +3,8 @@
  * \uXXXX escapes) while recording, for each top-level element, its byte range
  * and its top-level "T", "S", "code", "msg" and "symbols" members. Only when
  * the frame is valid does a second, cheap pass over those records dispatch
- * events. String bodies are skipped 16 bytes at a time with SSE2.
+ * events. String bodies are skipped 16 bytes at a time with SSE2. The
+ * lexical scanning is shared with polygon.c (json_scan.h).
  *
  * Rules shared with fuzz/fuzz_alpaca_diff.c (which checks them against jsmn):
  * - a duplicated member name: the last occurrence wins (as in Go, JS, Python);
@@ -13,19 +14,16 @@
  * - "code" is the value of a number written -?[0-9]{1,9}, otherwise 0. */
 #include "proto/alpaca.h"
 
+#include "proto/json_scan.h"
+
 #include <stdlib.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
-#define MAX_DEPTH   64      /* the frame's array is depth 1, its objects depth 2 */
 #define MAX_ELEMS   1000000 /* elements per frame */
-#define MAX_SYM     64      /* decoded symbol bytes */
-#define STACK_RECS  256     /* element records kept on the stack */
+#define MAX_SYM     TD_JSON_MAX_SYM
+#define STACK_RECS  256 /* element records kept on the stack */
 #define MAX_FRAME   0xffffffffu
-#define WS_MASK     ((1ull << ' ') | (1ull << '\t') | (1ull << '\n') | (1ull << '\r'))
-#define IS_DIGIT(c) ((unsigned char)((c) - '0') < 10)
+#define IS_DIGIT(c) TD_JSON_IS_DIGIT(c)
 
 /* Element kinds beyond td_kind_t. */
 enum { K_UNKNOWN = -1, K_SUCCESS = 64, K_ERROR, K_SUBSCRIPTION };
@@ -50,318 +48,20 @@ typedef struct {
     int heap;
 } scan_t;
 
-/* ---- lexical helpers ---------------------------------------------------- */
+/* ---- scanning (json_scan.h) ---------------------------------------------- */
 
-static inline int is_ws(unsigned char c)
-{
-    return c <= ' ' && ((WS_MASK >> c) & 1);
-}
-
-static inline const char *skip_ws(const char *p, const char *end)
-{
-    while (p < end && is_ws((unsigned char)*p))
-        p++;
-    return p;
-}
-
-static inline int hexval(char c)
-{
-    if (IS_DIGIT(c)) return c - '0';
-    c = (char)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Bytes that end the fast path inside a string: '"', '\\', controls, non-ASCII. */
-static inline int str_special(unsigned char c)
-{
-    return c == '"' || c == '\\' || c < 0x20 || c >= 0x80;
-}
-
-static inline const char *next_special(const char *p, const char *end)
-{
-#ifdef __SSE2__
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
-    const __m128i space = _mm_set1_epi8(0x20);
-    while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        /* Signed compare: bytes >= 0x80 are negative, so "< 0x20" catches them. */
-        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                                 _mm_cmplt_epi8(v, space));
-        unsigned mask = (unsigned)_mm_movemask_epi8(m);
-        if (mask) return p + __builtin_ctz(mask);
-        p += 16;
-    }
-#endif
-    while (p < end && !str_special((unsigned char)*p))
-        p++;
-    return p;
-}
-
-/* p at a backslash; returns the byte after the escape or NULL. */
-static const char *scan_escape(const char *p, const char *end)
-{
-    if (end - p < 2) return NULL;
-    switch (p[1]) {
-    case '"':
-    case '\\':
-    case '/':
-    case 'b':
-    case 'f':
-    case 'n':
-    case 'r':
-    case 't':
-        return p + 2;
-    case 'u':
-        if (end - p < 6) return NULL;
-        for (int i = 2; i < 6; i++)
-            if (hexval(p[i]) < 0) return NULL;
-        return p + 6;
-    default:
-        return NULL;
-    }
-}
-
-/* p at a byte >= 0x80; returns the byte after a valid UTF-8 sequence or NULL
- * (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF). */
-static const char *scan_utf8(const char *p, const char *end)
-{
-    const unsigned char *s = (const unsigned char *)p;
-    unsigned c = s[0], lo = 0x80, hi = 0xBF;
-    ptrdiff_t n;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        lo = c == 0xE0 ? 0xA0 : lo;
-        hi = c == 0xED ? 0x9F : hi;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        lo = c == 0xF0 ? 0x90 : lo;
-        hi = c == 0xF4 ? 0x8F : hi;
-    } else {
-        return NULL;
-    }
-    if (end - p < n || s[1] < lo || s[1] > hi) return NULL;
-    for (ptrdiff_t i = 2; i < n; i++)
-        if ((s[i] & 0xC0) != 0x80) return NULL;
-    return p + n;
-}
-
-/* p just past the opening quote; returns the closing quote or NULL. Sets
- * *esc if the string holds an escape. */
-static inline const char *scan_str(const char *p, const char *end, int *esc)
-{
-    /* Most of Alpaca's names and many values ("T", "bx", "K", "C") are 1 or 2 bytes. */
-    if (end - p >= 3 && !str_special((unsigned char)p[0])) {
-        if (p[1] == '"') return p + 1;
-        if (!str_special((unsigned char)p[1]) && p[2] == '"') return p + 2;
-    }
-    for (;;) {
-        p = next_special(p, end);
-        if (p >= end) return NULL;
-        unsigned char c = (unsigned char)*p;
-        if (c == '"') return p;
-        if (c == '\\') {
-            *esc = 1;
-            p = scan_escape(p, end);
-        } else if (c < 0x20) {
-            return NULL;
-        } else {
-            p = scan_utf8(p, end);
-        }
-        if (!p) return NULL;
-    }
-}
-
-/* RFC 8259 number; the caller checks what follows it. */
-static const char *scan_num(const char *p, const char *end)
-{
-    if (p < end && *p == '-') p++;
-    if (p >= end || !IS_DIGIT(*p)) return NULL;
-    if (*p++ != '0')
-        while (p < end && IS_DIGIT(*p))
-            p++;
-    if (p < end && *p == '.') {
-        if (++p >= end || !IS_DIGIT(*p)) return NULL;
-        while (p < end && IS_DIGIT(*p))
-            p++;
-    }
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        if (++p < end && (*p == '+' || *p == '-')) p++;
-        if (p >= end || !IS_DIGIT(*p)) return NULL;
-        while (p < end && IS_DIGIT(*p))
-            p++;
-    }
-    return p;
-}
-
-static const char *scan_lit(const char *p, const char *end)
-{
-    static const char *const lits[] = {"true", "false", "null"};
-    for (int i = 0; i < 3; i++) {
-        size_t n = strlen(lits[i]);
-        if (*p == lits[i][0])
-            return (size_t)(end - p) >= n && memcmp(p, lits[i], n) == 0 ? p + n : NULL;
-    }
-    return NULL;
-}
-
-/* Any value but an array or object; p < end. */
-static const char *scan_scalar(const char *p, const char *end)
-{
-    if (*p == '"') {
-        int esc = 0;
-        const char *q = scan_str(p + 1, end, &esc);
-        return q ? q + 1 : NULL;
-    }
-    if (*p == '-' || IS_DIGIT(*p)) return scan_num(p, end);
-    return scan_lit(p, end);
-}
-
-/* p at '"' of a member name: returns the start of its value (< end) or NULL. */
-static const char *scan_name(const char *p, const char *end)
-{
-    int esc = 0;
-    if (p >= end || *p != '"' || !(p = scan_str(p + 1, end, &esc))) return NULL;
-    p = skip_ws(p + 1, end);
-    if (p >= end || *p != ':') return NULL;
-    p = skip_ws(p + 1, end);
-    return p < end ? p : NULL;
-}
-
-/* p at '[' or '{' at nesting `depth`: validates the container iteratively
- * (one bit per open level says "object") and returns the byte after it. */
 static const char *skip_nested(scan_t *s, const char *p, int depth)
 {
-    const char *end = s->end;
-    uint64_t objs = 0;
-    int lvl = 0;
-    for (;;) {
-        if (*p == '[' || *p == '{') {
-            if (depth + lvl > MAX_DEPTH) {
-                s->err = TD_ALPACA_ETOOBIG;
-                return NULL;
-            }
-            int obj = *p == '{';
-            objs = objs << 1 | (uint64_t)obj;
-            lvl++;
-            p = skip_ws(p + 1, end);
-            if (p >= end) return NULL;
-            if (*p == (obj ? '}' : ']')) {
-                p++;
-                goto closed;
-            }
-            if (obj && !(p = scan_name(p, end))) return NULL;
-            continue;
-        }
-        if (!(p = scan_scalar(p, end))) return NULL;
-        for (;;) {
-            if (lvl == 0) return p;
-            p = skip_ws(p, end);
-            if (p >= end) return NULL;
-            if (*p == ',') break;
-            if (*p != ((objs & 1) ? '}' : ']')) return NULL;
-            p++;
-        closed:
-            lvl--;
-            objs >>= 1;
-        }
-        p = skip_ws(p + 1, end);
-        if (p >= end || ((objs & 1) && !(p = scan_name(p, end)))) return NULL;
-    }
+    int too_deep = 0;
+    const char *q = td_json_skip_nested(p, s->end, depth, &too_deep);
+    if (too_deep) s->err = TD_ALPACA_ETOOBIG;
+    return q;
 }
 
 /* Any value; p < end. */
-static const char *scan_value(scan_t *s, const char *p, int depth)
+static inline const char *scan_value(scan_t *s, const char *p, int depth)
 {
-    return *p == '[' || *p == '{' ? skip_nested(s, p, depth) : scan_scalar(p, s->end);
-}
-
-/* ---- decoding ------------------------------------------------------------- */
-
-static unsigned hex4(const char *p)
-{
-    return (unsigned)(hexval(p[0]) << 12 | hexval(p[1]) << 8 | hexval(p[2]) << 4 | hexval(p[3]));
-}
-
-static size_t put_utf8(char *o, unsigned cp)
-{
-    if (cp < 0x80) return o[0] = (char)cp, 1;
-    if (cp < 0x800) return o[0] = (char)(0xC0 | cp >> 6), o[1] = (char)(0x80 | (cp & 63)), 2;
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | cp >> 12);
-        o[1] = (char)(0x80 | (cp >> 6 & 63));
-        o[2] = (char)(0x80 | (cp & 63));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | cp >> 18);
-    o[1] = (char)(0x80 | (cp >> 12 & 63));
-    o[2] = (char)(0x80 | (cp >> 6 & 63));
-    o[3] = (char)(0x80 | (cp & 63));
-    return 4;
-}
-
-/* Decodes escape at p (validated) into *cp; returns its length or 0 for a
- * lone surrogate. */
-static size_t decode_escape(const char *p, const char *end, unsigned *cp)
-{
-    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-    if (p[1] != 'u') {
-        *cp = (unsigned char)to[strchr(from, p[1]) - from];
-        return 2;
-    }
-    unsigned c = hex4(p + 2);
-    if (c >= 0xDC00 && c <= 0xDFFF) return 0;
-    if (c >= 0xD800 && c <= 0xDBFF) {
-        if (end - p < 12 || p[6] != '\\' || p[7] != 'u') return 0;
-        unsigned lo = hex4(p + 8);
-        if (lo < 0xDC00 || lo > 0xDFFF) return 0;
-        *cp = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
-        return 12;
-    }
-    *cp = c;
-    return 6;
-}
-
-/* Unescapes the (validated) string content [p, p+n) into out; returns the
- * length, or -1 if it needs more than cap bytes or has a lone surrogate. */
-static int unescape(const char *p, size_t n, char *out, size_t cap)
-{
-    const char *end = p + n;
-    size_t o = 0;
-    while (p < end) {
-        const char *bs = memchr(p, '\\', (size_t)(end - p));
-        size_t run = (size_t)((bs ? bs : end) - p);
-        if (run > cap - o) return -1;
-        memcpy(out + o, p, run);
-        o += run;
-        p += run;
-        if (!bs) break;
-        unsigned cp;
-        size_t len = decode_escape(p, end, &cp);
-        if (!len || cap - o < 4) return -1;
-        o += put_utf8(out + o, cp);
-        p += len;
-    }
-    return o > cap ? -1 : (int)o;
-}
-
-/* A usable symbol (see the top comment): returns its length and sets *sym
- * (into scratch if it had escapes), or 0. */
-static size_t symbol(const char *p, size_t n, int esc, char *scratch, const char **sym)
-{
-    if (!esc) {
-        *sym = p;
-        return n <= MAX_SYM ? n : 0;
-    }
-    char tmp[MAX_SYM + 4];
-    int len = unescape(p, n, tmp, sizeof tmp);
-    if (len <= 0 || len > MAX_SYM) return 0;
-    for (int i = 0; i < len; i++)
-        if ((unsigned char)tmp[i] < 0x20) return 0;
-    memcpy(scratch, tmp, (size_t)len);
-    *sym = scratch;
-    return (size_t)len;
+    return *p == '[' || *p == '{' ? skip_nested(s, p, depth) : td_json_scan_scalar(p, s->end);
 }
 
 static int kind_of_plain(const char *t, size_t n)
@@ -387,7 +87,7 @@ static inline int kind_of(const char *t, size_t n, int esc)
     char tmp[16];
     int len;
     if (!esc) return kind_of_plain(t, n);
-    if ((len = unescape(t, n, tmp, sizeof tmp)) < 0) return K_UNKNOWN;
+    if ((len = td_json_unescape(t, n, tmp, sizeof tmp)) < 0) return K_UNKNOWN;
     return kind_of_plain(tmp, (size_t)len);
 }
 
@@ -405,7 +105,7 @@ static inline int key_id(const char *k, size_t n, int esc)
     char tmp[16];
     int len;
     if (!esc) return key_id_plain(k, n);
-    if ((len = unescape(k, n, tmp, sizeof tmp)) < 0) return KEY_OTHER;
+    if ((len = td_json_unescape(k, n, tmp, sizeof tmp)) < 0) return KEY_OTHER;
     return key_id_plain(tmp, (size_t)len);
 }
 
@@ -430,7 +130,7 @@ static const char *scan_member(scan_t *s, const char *p, int id, rec_t *r)
     uint32_t off = (uint32_t)(p - s->base);
     if (*p == '"') {
         int esc = 0;
-        const char *v = p + 1, *ve = scan_str(v, end, &esc);
+        const char *v = p + 1, *ve = td_json_scan_str(v, end, &esc);
         if (!ve) return NULL;
         uint32_t n = (uint32_t)(ve - v);
         switch (id) {
@@ -488,24 +188,24 @@ static const char *scan_elem(scan_t *s, const char *p, rec_t *r)
     memset(r, 0, sizeof *r);
     r->kind = K_UNKNOWN;
     r->beg = (uint32_t)(p - s->base);
-    p = skip_ws(p + 1, end);
+    p = td_json_skip_ws(p + 1, end);
     if (p < end && *p == '}') goto done;
     for (;;) {
         int esc = 0;
         if (p >= end || *p != '"') return NULL;
-        const char *k = p + 1, *ke = scan_str(k, end, &esc);
+        const char *k = p + 1, *ke = td_json_scan_str(k, end, &esc);
         if (!ke) return NULL;
         int id = key_id(k, (size_t)(ke - k), esc);
         p = ke + 1;
-        if (p < end && *p != ':') p = skip_ws(p, end);
+        if (p < end && *p != ':') p = td_json_skip_ws(p, end);
         if (p >= end || *p != ':') return NULL;
-        p = skip_ws(p + 1, end);
+        p = td_json_skip_ws(p + 1, end);
         if (p >= end || !(p = scan_member(s, p, id, r))) return NULL;
-        if (p < end && *p != ',' && *p != '}') p = skip_ws(p, end);
+        if (p < end && *p != ',' && *p != '}') p = td_json_skip_ws(p, end);
         if (p >= end) return NULL;
         if (*p == '}') break;
         if (*p != ',') return NULL;
-        p = skip_ws(p + 1, end);
+        p = td_json_skip_ws(p + 1, end);
     }
 done:
     r->end = (uint32_t)(p + 1 - s->base);
@@ -529,9 +229,9 @@ static rec_t *push(scan_t *s)
 
 static int scan_frame(scan_t *s)
 {
-    const char *end = s->end, *p = skip_ws(s->base, end);
+    const char *end = s->end, *p = td_json_skip_ws(s->base, end);
     if (p >= end || *p != '[') return TD_ALPACA_EMALFORMED;
-    p = skip_ws(p + 1, end);
+    p = td_json_skip_ws(p + 1, end);
     if (p < end && *p == ']') {
         p++;
         goto tail;
@@ -541,14 +241,14 @@ static int scan_frame(scan_t *s)
         rec_t *r = push(s);
         if (!r) return TD_ALPACA_ETOOBIG;
         if (!(p = scan_elem(s, p, r))) return s->err ? s->err : TD_ALPACA_EMALFORMED;
-        if (p < end && *p != ',' && *p != ']') p = skip_ws(p, end);
+        if (p < end && *p != ',' && *p != ']') p = td_json_skip_ws(p, end);
         if (p >= end) return TD_ALPACA_EMALFORMED;
         if (*p++ == ']') break;
         if (p[-1] != ',') return TD_ALPACA_EMALFORMED;
-        p = skip_ws(p, end);
+        p = td_json_skip_ws(p, end);
     }
 tail:
-    return skip_ws(p, end) == end ? TD_ALPACA_OK : TD_ALPACA_EMALFORMED;
+    return td_json_skip_ws(p, end) == end ? TD_ALPACA_OK : TD_ALPACA_EMALFORMED;
 }
 
 /* ---- dispatch ------------------------------------------------------------- */
@@ -561,20 +261,20 @@ static size_t each_symbol(const char *p, const char *end, sym_fn fn, void *ctx)
     scan_t s = {.base = p, .end = end};
     char scratch[MAX_SYM];
     size_t count = 0;
-    p = skip_ws(p + 1, end);
+    p = td_json_skip_ws(p + 1, end);
     while (*p != ']') {
         const char *q = scan_value(&s, p, 1);
         if (*p == '"') {
             int esc = memchr(p + 1, '\\', (size_t)(q - p - 2)) != NULL;
             const char *sym;
-            size_t n = symbol(p + 1, (size_t)(q - p - 2), esc, scratch, &sym);
+            size_t n = td_json_symbol(p + 1, (size_t)(q - p - 2), esc, scratch, &sym);
             if (n) {
                 fn(ctx, sym, n);
                 count++;
             }
         }
-        p = skip_ws(q, end);
-        if (*p == ',') p = skip_ws(p + 1, end);
+        p = td_json_skip_ws(q, end);
+        if (*p == ',') p = td_json_skip_ws(p + 1, end);
     }
     return count;
 }
@@ -634,8 +334,8 @@ static void dispatch(const scan_t *s, const td_alpaca_cb_t *cb, void *ud, td_alp
             control(s, r, cb, ud);
             st->control++;
         } else if (r->kind >= 0 && r->has_sym &&
-                   (ev.symbol_len = symbol(s->base + r->sym, r->sym_len, r->sym_esc, scratch,
-                                           &ev.symbol)) != 0) {
+                   (ev.symbol_len = td_json_symbol(s->base + r->sym, r->sym_len, r->sym_esc,
+                                                   scratch, &ev.symbol)) != 0) {
             if (on_event) on_event(ud, &ev);
             st->events++;
         } else {
@@ -685,24 +385,24 @@ int td_alpaca_subscription_each(const char *obj, size_t len,
 {
     if (!obj) return TD_ALPACA_EMALFORMED;
     scan_t s = {.base = obj, .end = obj + len};
-    const char *end = s.end, *p = skip_ws(obj, end), *q;
-    if (p >= end || *p != '{' || !(q = skip_nested(&s, p, 1)) || skip_ws(q, end) != end)
+    const char *end = s.end, *p = td_json_skip_ws(obj, end), *q;
+    if (p >= end || *p != '{' || !(q = skip_nested(&s, p, 1)) || td_json_skip_ws(q, end) != end)
         return TD_ALPACA_EMALFORMED;
-    p = skip_ws(p + 1, end);
+    p = td_json_skip_ws(p + 1, end);
     while (*p != '}') {
         int esc = 0, kind = -1;
-        const char *k = p + 1, *ke = scan_str(k, end, &esc);
+        const char *k = p + 1, *ke = td_json_scan_str(k, end, &esc);
         char tmp[32];
-        int n = esc ? unescape(k, (size_t)(ke - k), tmp, sizeof tmp) : (int)(ke - k);
+        int n = esc ? td_json_unescape(k, (size_t)(ke - k), tmp, sizeof tmp) : (int)(ke - k);
         if (n >= 0) kind = td_kind_parse(esc ? tmp : k, (size_t)n);
-        p = skip_ws(scan_name(p, end), end);
+        p = td_json_skip_ws(td_json_scan_name(p, end), end);
         q = scan_value(&s, p, 2);
         if (kind >= 0 && *p == '[' && fn) {
             sub_ctx c = {fn, ud, (td_kind_t)kind};
             each_symbol(p, q, sub_symbol, &c);
         }
-        p = skip_ws(q, end);
-        if (*p == ',') p = skip_ws(p + 1, end);
+        p = td_json_skip_ws(q, end);
+        if (*p == ',') p = td_json_skip_ws(p + 1, end);
     }
     return TD_ALPACA_OK;
 }

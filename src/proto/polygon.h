@@ -7,6 +7,16 @@
  * bytes), status objects (ev "status") as td_polygon_status_t. Views point
  * into the frame; nothing is copied.
  *
+ * Validation is strict RFC 8259 (numbers, escapes, UTF-8, nesting ≤ 64) over
+ * the whole frame, at most 1,000,000 elements. Of each element only the
+ * top-level members "ev", "sym", "T", "pair", "p", "status" and "message"
+ * are read, in any order; names and values are compared after unescaping,
+ * and a repeated name takes its last value. A symbol is usable if it is a
+ * string of 1..64 bytes once decoded, with no control character and no lone
+ * surrogate escape; escaped symbols are decoded into a per-call scratch (so
+ * ev->symbol is valid only during the callback). Timestamps are not touched
+ * (their unit varies: ms, µs, ns); see td_polygon_int64().
+ *
  * Client → server: auth and subscribe builders, and the parser of a
  * subscribe/unsubscribe "params" list ("T.AAPL, Q.MSFT,AM.*") used by the
  * simulator and the gateway. */
@@ -62,7 +72,7 @@ typedef enum td_polygon_status_type_e {
 
 typedef struct td_polygon_status_s {
     td_polygon_status_type_t type;
-    const char *status; /* raw (still JSON-escaped) text of "status" */
+    const char *status; /* raw (still JSON-escaped) text of "status", or NULL (type OTHER) */
     size_t status_len;
     const char *message; /* raw text of "message", or NULL */
     size_t message_len;
@@ -79,27 +89,40 @@ typedef struct td_polygon_stats_s {
     uint64_t frames, events, status, unknown, malformed;
 } td_polygon_stats_t;
 
-/* Splits one frame of cluster c. `stats` may be NULL (else added to).
- * Unknown "ev" values and objects without a usable symbol are counted in
+/* Splits one frame of cluster c. `cb`, either callback and `stats` may be NULL
+ * (stats are added to). Unknown "ev" values, prefixes that c does not offer
+ * (e.g. "XT" on /stocks) and objects without a usable symbol are counted in
  * unknown and skipped. Returns TD_POLYGON_OK or a negative code; on error no
  * callback has run. */
 int td_polygon_split(td_polygon_cluster_t c, const char *frame, size_t len,
                      const td_polygon_cb_t *cb, void *ud, td_polygon_stats_t *stats);
 
+/* The integer value of top-level member `key` (compared after unescaping;
+ * the last one wins) of the JSON object [obj, obj+len), e.g. an event's "t"
+ * for a client that wants its timestamp: returns 0 and sets *out, or -1 if
+ * the object is malformed, has no such member, or its value is not an
+ * integer (-?[0-9]+, no fraction or exponent) that fits in int64. */
+int td_polygon_int64(const char *obj, size_t len, const char *key, int64_t *out);
+
 /* {"action":"auth","params":"KEY"} (JSON-escaped); appends to b. */
 void td_polygon_build_auth(td_buf_t *b, const char *key);
 /* {"action":"subscribe"|"unsubscribe","params":"T.AAPL,Q.MSFT,AM.*"} for the
- * kinds of `kinds` (bitmask) that c offers and s names; appends to b.
- * Returns the number of EV.TICKER items written (0: nothing to send). */
+ * kinds of `kinds` (bitmask) that c offers and s names (the wildcard as
+ * "EV.*", then each named ticker); appends to b. Returns the number of
+ * EV.TICKER items written; with 0 (nothing to send) nothing is appended. */
 size_t td_polygon_build_sub(td_buf_t *b, const char *action, td_polygon_cluster_t c,
                             const td_subset_t *s, unsigned kinds);
 
 /* Parses a params list ("T.AAPL, Q.MSFT,AM.*": comma-separated, whitespace
  * around items ignored, "*" = every ticker) of cluster c, calling fn for
  * each item with its kind and ticker. An item whose prefix c does not offer,
- * or without a dot, or with an empty or non-printable ticker, stops the walk:
- * returns -1 with *bad/*bad_len set to that item. Returns the number of items
- * otherwise. */
+ * or without a dot, or with an empty, longer than 64 bytes or non-printable
+ * (outside '!'..'~') ticker, makes the list bad: returns -1 with *bad and
+ * *bad_len (either may be NULL) set to the first such item, and fn is never
+ * called.
+ * Returns the number of items otherwise (0 for an empty or blank list; an
+ * empty item such as a trailing comma is bad). The ticker is everything
+ * after the first dot ("T.BRK.B" → "BRK.B"). */
 int td_polygon_params_each(td_polygon_cluster_t c, const char *params, size_t n,
                            void (*fn)(void *ud, td_kind_t kind, const char *sym, size_t len),
                            void *ud, const char **bad, size_t *bad_len);

@@ -1,0 +1,174 @@
+/* The colder half of the shared JSON scanner (json_scan.h): escapes, UTF-8,
+ * nested containers, unescaping. */
+#include "proto/json_scan.h"
+
+#include <stdint.h>
+
+const char *td_json_scan_escape(const char *p, const char *end)
+{
+    if (end - p < 2) return NULL;
+    switch (p[1]) {
+    case '"':
+    case '\\':
+    case '/':
+    case 'b':
+    case 'f':
+    case 'n':
+    case 'r':
+    case 't':
+        return p + 2;
+    case 'u':
+        if (end - p < 6) return NULL;
+        for (int i = 2; i < 6; i++)
+            if (td_json_hexval(p[i]) < 0) return NULL;
+        return p + 6;
+    default:
+        return NULL;
+    }
+}
+
+const char *td_json_scan_utf8(const char *p, const char *end)
+{
+    const unsigned char *s = (const unsigned char *)p;
+    unsigned c = s[0], lo = 0x80, hi = 0xBF;
+    ptrdiff_t n;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        lo = c == 0xE0 ? 0xA0 : lo;
+        hi = c == 0xED ? 0x9F : hi;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        lo = c == 0xF0 ? 0x90 : lo;
+        hi = c == 0xF4 ? 0x8F : hi;
+    } else {
+        return NULL;
+    }
+    if (end - p < n || s[1] < lo || s[1] > hi) return NULL;
+    for (ptrdiff_t i = 2; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80) return NULL;
+    return p + n;
+}
+
+/* Iterative, with one bit per open level saying "object". */
+const char *td_json_skip_nested(const char *p, const char *end, int depth, int *too_deep)
+{
+    uint64_t objs = 0;
+    int lvl = 0;
+    for (;;) {
+        if (*p == '[' || *p == '{') {
+            if (depth + lvl > TD_JSON_MAX_DEPTH) {
+                *too_deep = 1;
+                return NULL;
+            }
+            int obj = *p == '{';
+            objs = objs << 1 | (uint64_t)obj;
+            lvl++;
+            p = td_json_skip_ws(p + 1, end);
+            if (p >= end) return NULL;
+            if (*p == (obj ? '}' : ']')) {
+                p++;
+                goto closed;
+            }
+            if (obj && !(p = td_json_scan_name(p, end))) return NULL;
+            continue;
+        }
+        if (!(p = td_json_scan_scalar(p, end))) return NULL;
+        for (;;) {
+            if (lvl == 0) return p;
+            p = td_json_skip_ws(p, end);
+            if (p >= end) return NULL;
+            if (*p == ',') break;
+            if (*p != ((objs & 1) ? '}' : ']')) return NULL;
+            p++;
+        closed:
+            lvl--;
+            objs >>= 1;
+        }
+        p = td_json_skip_ws(p + 1, end);
+        if (p >= end || ((objs & 1) && !(p = td_json_scan_name(p, end)))) return NULL;
+    }
+}
+
+static unsigned hex4(const char *p)
+{
+    return (unsigned)(td_json_hexval(p[0]) << 12 | td_json_hexval(p[1]) << 8 |
+                      td_json_hexval(p[2]) << 4 | td_json_hexval(p[3]));
+}
+
+static size_t put_utf8(char *o, unsigned cp)
+{
+    if (cp < 0x80) return o[0] = (char)cp, 1;
+    if (cp < 0x800) return o[0] = (char)(0xC0 | cp >> 6), o[1] = (char)(0x80 | (cp & 63)), 2;
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | cp >> 12);
+        o[1] = (char)(0x80 | (cp >> 6 & 63));
+        o[2] = (char)(0x80 | (cp & 63));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | cp >> 18);
+    o[1] = (char)(0x80 | (cp >> 12 & 63));
+    o[2] = (char)(0x80 | (cp >> 6 & 63));
+    o[3] = (char)(0x80 | (cp & 63));
+    return 4;
+}
+
+/* Decodes escape at p (validated) into *cp; returns its length or 0 for a
+ * lone surrogate. */
+static size_t decode_escape(const char *p, const char *end, unsigned *cp)
+{
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    if (p[1] != 'u') {
+        *cp = (unsigned char)to[strchr(from, p[1]) - from];
+        return 2;
+    }
+    unsigned c = hex4(p + 2);
+    if (c >= 0xDC00 && c <= 0xDFFF) return 0;
+    if (c >= 0xD800 && c <= 0xDBFF) {
+        if (end - p < 12 || p[6] != '\\' || p[7] != 'u') return 0;
+        unsigned lo = hex4(p + 8);
+        if (lo < 0xDC00 || lo > 0xDFFF) return 0;
+        *cp = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
+        return 12;
+    }
+    *cp = c;
+    return 6;
+}
+
+int td_json_unescape(const char *p, size_t n, char *out, size_t cap)
+{
+    const char *end = p + n;
+    size_t o = 0;
+    while (p < end) {
+        const char *bs = memchr(p, '\\', (size_t)(end - p));
+        size_t run = (size_t)((bs ? bs : end) - p);
+        if (run > cap - o) return -1;
+        memcpy(out + o, p, run);
+        o += run;
+        p += run;
+        if (!bs) break;
+        unsigned cp;
+        size_t len = decode_escape(p, end, &cp);
+        if (!len || cap - o < 4) return -1;
+        o += put_utf8(out + o, cp);
+        p += len;
+    }
+    return o > cap ? -1 : (int)o;
+}
+
+size_t td_json_symbol(const char *p, size_t n, int esc, char *scratch, const char **sym)
+{
+    if (!esc) {
+        *sym = p;
+        return n <= TD_JSON_MAX_SYM ? n : 0;
+    }
+    char tmp[TD_JSON_MAX_SYM + 4];
+    int len = td_json_unescape(p, n, tmp, sizeof tmp);
+    if (len <= 0 || len > TD_JSON_MAX_SYM) return 0;
+    for (int i = 0; i < len; i++)
+        if ((unsigned char)tmp[i] < 0x20) return 0;
+    memcpy(scratch, tmp, (size_t)len);
+    *sym = scratch;
+    return (size_t)len;
+}

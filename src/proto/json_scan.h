@@ -1,0 +1,181 @@
+/* Strict RFC 8259 JSON scanning shared by the vendor splitters (alpaca.c,
+ * polygon.c); private to src/proto. Nothing is allocated or copied: each
+ * scanner takes [p, end) and returns the byte after what it recognised, or
+ * NULL if the input is not valid JSON there (including invalid UTF-8 and
+ * \uXXXX escapes). The hot helpers are inline so that each splitter's frame
+ * loop compiles to the same code it had when the helpers were its own.
+ *
+ * Shared rules: member names and values are compared after unescaping; a
+ * symbol is usable if it is a string whose decoded form is 1..64 bytes, has
+ * no byte below 0x20 and no lone surrogate escape. */
+#ifndef TD_PROTO_JSON_SCAN_H
+#define TD_PROTO_JSON_SCAN_H
+
+#include <stddef.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#define TD_JSON_MAX_DEPTH   64 /* a frame's array is depth 1, its objects depth 2 */
+#define TD_JSON_MAX_SYM     64 /* decoded symbol bytes */
+#define TD_JSON_IS_DIGIT(c) ((unsigned char)((c) - '0') < 10)
+#define TD_JSON_WS_MASK     ((1ull << ' ') | (1ull << '\t') | (1ull << '\n') | (1ull << '\r'))
+
+static inline int td_json_is_ws(unsigned char c)
+{
+    return c <= ' ' && ((TD_JSON_WS_MASK >> c) & 1);
+}
+
+static inline const char *td_json_skip_ws(const char *p, const char *end)
+{
+    while (p < end && td_json_is_ws((unsigned char)*p))
+        p++;
+    return p;
+}
+
+static inline int td_json_hexval(char c)
+{
+    if (TD_JSON_IS_DIGIT(c)) return c - '0';
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Bytes that end the fast path inside a string: '"', '\\', controls, non-ASCII. */
+static inline int td_json_str_special(unsigned char c)
+{
+    return c == '"' || c == '\\' || c < 0x20 || c >= 0x80;
+}
+
+static inline const char *td_json_next_special(const char *p, const char *end)
+{
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        /* Signed compare: bytes >= 0x80 are negative, so "< 0x20" catches them. */
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                                 _mm_cmplt_epi8(v, space));
+        unsigned mask = (unsigned)_mm_movemask_epi8(m);
+        if (mask) return p + __builtin_ctz(mask);
+        p += 16;
+    }
+#endif
+    while (p < end && !td_json_str_special((unsigned char)*p))
+        p++;
+    return p;
+}
+
+/* p at a backslash; returns the byte after the escape or NULL. */
+const char *td_json_scan_escape(const char *p, const char *end);
+/* p at a byte >= 0x80; returns the byte after a valid UTF-8 sequence or NULL
+ * (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF). */
+const char *td_json_scan_utf8(const char *p, const char *end);
+
+/* p just past the opening quote; returns the closing quote or NULL. Sets
+ * *esc if the string holds an escape. */
+static inline const char *td_json_scan_str(const char *p, const char *end, int *esc)
+{
+    /* Most vendor names and many values ("T", "ev", "bx", "C") are 1 or 2 bytes. */
+    if (end - p >= 3 && !td_json_str_special((unsigned char)p[0])) {
+        if (p[1] == '"') return p + 1;
+        if (!td_json_str_special((unsigned char)p[1]) && p[2] == '"') return p + 2;
+    }
+    for (;;) {
+        p = td_json_next_special(p, end);
+        if (p >= end) return NULL;
+        unsigned char c = (unsigned char)*p;
+        if (c == '"') return p;
+        if (c == '\\') {
+            *esc = 1;
+            p = td_json_scan_escape(p, end);
+        } else if (c < 0x20) {
+            return NULL;
+        } else {
+            p = td_json_scan_utf8(p, end);
+        }
+        if (!p) return NULL;
+    }
+}
+
+/* RFC 8259 number; the caller checks what follows it. */
+static inline const char *td_json_scan_num(const char *p, const char *end)
+{
+    if (p < end && *p == '-') p++;
+    if (p >= end || !TD_JSON_IS_DIGIT(*p)) return NULL;
+    if (*p++ != '0')
+        while (p < end && TD_JSON_IS_DIGIT(*p))
+            p++;
+    if (p < end && *p == '.') {
+        if (++p >= end || !TD_JSON_IS_DIGIT(*p)) return NULL;
+        while (p < end && TD_JSON_IS_DIGIT(*p))
+            p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        if (++p < end && (*p == '+' || *p == '-')) p++;
+        if (p >= end || !TD_JSON_IS_DIGIT(*p)) return NULL;
+        while (p < end && TD_JSON_IS_DIGIT(*p))
+            p++;
+    }
+    return p;
+}
+
+/* true, false or null; p < end. */
+static inline const char *td_json_scan_lit(const char *p, const char *end)
+{
+    static const char *const lits[] = {"true", "false", "null"};
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(lits[i]);
+        if (*p == lits[i][0])
+            return (size_t)(end - p) >= n && memcmp(p, lits[i], n) == 0 ? p + n : NULL;
+    }
+    return NULL;
+}
+
+/* Any value but an array or object; p < end. */
+static inline const char *td_json_scan_scalar(const char *p, const char *end)
+{
+    if (*p == '"') {
+        int esc = 0;
+        const char *q = td_json_scan_str(p + 1, end, &esc);
+        return q ? q + 1 : NULL;
+    }
+    if (*p == '-' || TD_JSON_IS_DIGIT(*p)) return td_json_scan_num(p, end);
+    return td_json_scan_lit(p, end);
+}
+
+/* p at '"' of a member name: returns the start of its value (< end) or NULL. */
+static inline const char *td_json_scan_name(const char *p, const char *end)
+{
+    int esc = 0;
+    if (p >= end || *p != '"' || !(p = td_json_scan_str(p + 1, end, &esc))) return NULL;
+    p = td_json_skip_ws(p + 1, end);
+    if (p >= end || *p != ':') return NULL;
+    p = td_json_skip_ws(p + 1, end);
+    return p < end ? p : NULL;
+}
+
+/* p at '[' or '{' at nesting `depth` (the container's own level is depth+1
+ * and may be at most TD_JSON_MAX_DEPTH): validates it and returns the byte
+ * after it, or NULL. Sets *too_deep when it fails for nesting. */
+const char *td_json_skip_nested(const char *p, const char *end, int depth, int *too_deep);
+
+/* Any value at nesting `depth`; p < end. */
+static inline const char *td_json_scan_value(const char *p, const char *end, int depth,
+                                             int *too_deep)
+{
+    return *p == '[' || *p == '{' ? td_json_skip_nested(p, end, depth, too_deep)
+                                  : td_json_scan_scalar(p, end);
+}
+
+/* Unescapes the (validated) string content [p, p+n) into out; returns the
+ * length, or -1 if it needs more than cap bytes or has a lone surrogate. */
+int td_json_unescape(const char *p, size_t n, char *out, size_t cap);
+
+/* A usable symbol (see the top comment) from validated string content
+ * [p, p+n) that holds an escape iff esc: returns its length and sets *sym (to
+ * p, or into scratch of TD_JSON_MAX_SYM bytes if it had escapes), or 0. */
+size_t td_json_symbol(const char *p, size_t n, int esc, char *scratch, const char **sym);
+
+#endif

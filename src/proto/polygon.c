@@ -1,0 +1,560 @@
+/* Polygon stream codec. The splitter works as alpaca.c's does: one pass
+ * validates the whole frame as strict RFC 8259 JSON (json_scan.h) while
+ * recording, for each top-level element, its byte range, its "ev" and the
+ * string members that may matter ("sym", "T", "pair", "p", "status",
+ * "message"); only when the frame is valid does a second pass over those
+ * records dispatch. Which member holds the symbol depends on "ev", which may
+ * come after it, so every candidate is recorded.
+ *
+ * Rules (as in alpaca.c): a repeated member name takes its last value (a
+ * non-string value clears a string capture); names and values are compared
+ * after unescaping; a symbol is usable if it is a string of 1..64 decoded
+ * bytes with no control character and no lone surrogate escape. */
+#include "proto/polygon.h"
+
+#include "proto/json_scan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ELEMS  1000000 /* elements per frame */
+#define STACK_RECS 256     /* element records kept on the stack */
+#define MAX_FRAME  0xffffffffu
+#define MAX_PARAM  TD_JSON_MAX_SYM /* ticker bytes in a params item */
+
+/* Event prefixes of every cluster, and the status object. */
+typedef enum {
+    EV_UNKNOWN = -1,
+    EV_T,
+    EV_Q,
+    EV_A,
+    EV_AM,
+    EV_LULD,
+    EV_NOI,
+    EV_C,
+    EV_CA,
+    EV_CAS,
+    EV_XT,
+    EV_XQ,
+    EV_XA,
+    EV_XAS,
+    EV_XL2,
+    EV_STATUS,
+    EV__COUNT
+} ev_t;
+
+static const char *const ev_names[EV__COUNT] = {
+    "T", "Q", "A", "AM", "LULD", "NOI", "C", "CA", "CAS", "XT", "XQ", "XA", "XAS", "XL2", "status",
+};
+
+/* Captured string members: the symbol candidates, then the status texts. */
+enum { SLOT_SYM, SLOT_T, SLOT_PAIR, SLOT_P, SLOT_STATUS, SLOT_MESSAGE, SLOTS };
+enum { KEY_OTHER = SLOTS, KEY_EV };
+
+/* The member that names the symbol, per prefix (PROTOCOLS.md §3.3). */
+static const uint8_t ev_symkey[EV_STATUS] = {
+    [EV_T] = SLOT_SYM,    [EV_Q] = SLOT_SYM,    [EV_A] = SLOT_SYM,   [EV_AM] = SLOT_SYM,
+    [EV_LULD] = SLOT_T,   [EV_NOI] = SLOT_T,    [EV_C] = SLOT_P,     [EV_CA] = SLOT_PAIR,
+    [EV_CAS] = SLOT_PAIR, [EV_XT] = SLOT_PAIR,  [EV_XQ] = SLOT_PAIR, [EV_XA] = SLOT_PAIR,
+    [EV_XAS] = SLOT_PAIR, [EV_XL2] = SLOT_PAIR,
+};
+
+/* td_kind_t + 1 per cluster and prefix; 0: the cluster does not offer it. */
+#define K(k) (TD_KIND_##k + 1)
+static const int8_t ev_kind[TD_POLYGON__CLUSTERS][EV_STATUS] = {
+    [TD_POLYGON_STOCKS] = {[EV_T] = K(TRADE),
+                           [EV_Q] = K(QUOTE),
+                           [EV_AM] = K(BAR),
+                           [EV_A] = K(SECOND_BAR),
+                           [EV_LULD] = K(LULD),
+                           [EV_NOI] = K(IMBALANCE)},
+    [TD_POLYGON_OPTIONS] =
+        {[EV_T] = K(TRADE), [EV_Q] = K(QUOTE), [EV_AM] = K(BAR), [EV_A] = K(SECOND_BAR)},
+    [TD_POLYGON_FOREX] = {[EV_C] = K(QUOTE), [EV_CA] = K(BAR), [EV_CAS] = K(SECOND_BAR)},
+    [TD_POLYGON_CRYPTO] = {[EV_XT] = K(TRADE),
+                           [EV_XQ] = K(QUOTE),
+                           [EV_XA] = K(BAR),
+                           [EV_XAS] = K(SECOND_BAR),
+                           [EV_XL2] = K(ORDERBOOK)},
+};
+#undef K
+
+static const char *const cluster_names[TD_POLYGON__CLUSTERS] = {"stocks", "options", "forex",
+                                                                "crypto"};
+
+typedef struct {
+    uint32_t beg, end;   /* the object, [beg, end) */
+    uint32_t off[SLOTS]; /* string contents */
+    uint32_t len[SLOTS];
+    int8_t ev;        /* ev_t */
+    uint8_t has, esc; /* bit per slot */
+} rec_t;
+
+typedef struct {
+    const char *base, *end;
+    int err; /* set for errors other than TD_POLYGON_EMALFORMED */
+    rec_t *v;
+    size_t n, cap;
+    int heap;
+} scan_t;
+
+/* ---- tables --------------------------------------------------------------- */
+
+static int ev_of_plain(const char *t, size_t n)
+{
+    switch (n) {
+    case 1:
+        switch (*t) {
+        case 'T':
+            return EV_T;
+        case 'Q':
+            return EV_Q;
+        case 'A':
+            return EV_A;
+        case 'C':
+            return EV_C;
+        }
+        return EV_UNKNOWN;
+    case 2:
+        if (t[0] == 'A' && t[1] == 'M') return EV_AM;
+        if (t[0] == 'C' && t[1] == 'A') return EV_CA;
+        if (t[0] != 'X') return EV_UNKNOWN;
+        return t[1] == 'T' ? EV_XT : t[1] == 'Q' ? EV_XQ : t[1] == 'A' ? EV_XA : EV_UNKNOWN;
+    case 3:
+        if (memcmp(t, "CAS", 3) == 0) return EV_CAS;
+        if (memcmp(t, "XAS", 3) == 0) return EV_XAS;
+        if (memcmp(t, "XL2", 3) == 0) return EV_XL2;
+        if (memcmp(t, "NOI", 3) == 0) return EV_NOI;
+        return EV_UNKNOWN;
+    case 4:
+        return memcmp(t, "LULD", 4) == 0 ? EV_LULD : EV_UNKNOWN;
+    case 6:
+        return memcmp(t, "status", 6) == 0 ? EV_STATUS : EV_UNKNOWN;
+    }
+    return EV_UNKNOWN;
+}
+
+static int ev_of(const char *t, size_t n, int esc)
+{
+    char tmp[16];
+    int len;
+    if (!esc) return ev_of_plain(t, n);
+    if ((len = td_json_unescape(t, n, tmp, sizeof tmp)) < 0) return EV_UNKNOWN;
+    return ev_of_plain(tmp, (size_t)len);
+}
+
+static inline int key_id_plain(const char *k, size_t n)
+{
+    switch (n) {
+    case 1:
+        return *k == 'T' ? SLOT_T : *k == 'p' ? SLOT_P : KEY_OTHER;
+    case 2:
+        return k[0] == 'e' && k[1] == 'v' ? KEY_EV : KEY_OTHER;
+    case 3:
+        return memcmp(k, "sym", 3) == 0 ? SLOT_SYM : KEY_OTHER;
+    case 4:
+        return memcmp(k, "pair", 4) == 0 ? SLOT_PAIR : KEY_OTHER;
+    case 6:
+        return memcmp(k, "status", 6) == 0 ? SLOT_STATUS : KEY_OTHER;
+    case 7:
+        return memcmp(k, "message", 7) == 0 ? SLOT_MESSAGE : KEY_OTHER;
+    }
+    return KEY_OTHER;
+}
+
+static inline int key_id(const char *k, size_t n, int esc)
+{
+    char tmp[16];
+    int len;
+    if (!esc) return key_id_plain(k, n);
+    if ((len = td_json_unescape(k, n, tmp, sizeof tmp)) < 0) return KEY_OTHER;
+    return key_id_plain(tmp, (size_t)len);
+}
+
+int td_polygon_cluster_parse(const char *path)
+{
+    if (!path) return -1;
+    if (*path == '/') path++;
+    for (int c = 0; c < TD_POLYGON__CLUSTERS; c++)
+        if (strcmp(path, cluster_names[c]) == 0) return c;
+    return -1;
+}
+
+const char *td_polygon_cluster_name(td_polygon_cluster_t c)
+{
+    return (unsigned)c < TD_POLYGON__CLUSTERS ? cluster_names[c] : NULL;
+}
+
+unsigned td_polygon_kinds(td_polygon_cluster_t c)
+{
+    unsigned m = 0;
+    if ((unsigned)c >= TD_POLYGON__CLUSTERS) return 0;
+    for (int e = 0; e < EV_STATUS; e++)
+        if (ev_kind[c][e]) m |= 1u << (ev_kind[c][e] - 1);
+    return m;
+}
+
+const char *td_polygon_prefix(td_polygon_cluster_t c, td_kind_t kind)
+{
+    if ((unsigned)c >= TD_POLYGON__CLUSTERS) return NULL;
+    for (int e = 0; e < EV_STATUS; e++)
+        if (ev_kind[c][e] && ev_kind[c][e] - 1 == (int)kind) return ev_names[e];
+    return NULL;
+}
+
+int td_polygon_kind(td_polygon_cluster_t c, const char *ev, size_t n)
+{
+    if ((unsigned)c >= TD_POLYGON__CLUSTERS || !ev) return -1;
+    int e = ev_of_plain(ev, n);
+    return e >= 0 && e < EV_STATUS && ev_kind[c][e] ? ev_kind[c][e] - 1 : -1;
+}
+
+/* ---- the frame scan ------------------------------------------------------- */
+
+/* One member's value at p (< end), captured into r per its name id. */
+static const char *scan_member(scan_t *s, const char *p, int id, rec_t *r)
+{
+    const char *end = s->end;
+    if (*p == '"') {
+        int esc = 0;
+        const char *v = p + 1, *ve = td_json_scan_str(v, end, &esc);
+        if (!ve) return NULL;
+        if (id == KEY_EV) {
+            r->ev = (int8_t)ev_of(v, (size_t)(ve - v), esc);
+        } else if (id < SLOTS) {
+            unsigned bit = 1u << id;
+            r->has |= (uint8_t)bit;
+            r->esc = (uint8_t)(esc ? r->esc | bit : r->esc & ~bit);
+            r->off[id] = (uint32_t)(v - s->base);
+            r->len[id] = (uint32_t)(ve - v);
+        }
+        return ve + 1;
+    }
+    const char *q;
+    if (*p == '[' || *p == '{') {
+        int too_deep = 0;
+        if (!(q = td_json_skip_nested(p, end, 3, &too_deep)) && too_deep)
+            s->err = TD_POLYGON_ETOOBIG;
+    } else {
+        q = td_json_scan_scalar(p, end);
+    }
+    if (id == KEY_EV)
+        r->ev = EV_UNKNOWN;
+    else if (id < SLOTS)
+        r->has &= (uint8_t) ~(1u << id);
+    return q;
+}
+
+/* The element object at p ('{'): validates it and fills r. */
+static const char *scan_elem(scan_t *s, const char *p, rec_t *r)
+{
+    const char *end = s->end;
+    r->ev = EV_UNKNOWN;
+    r->has = r->esc = 0;
+    r->beg = (uint32_t)(p - s->base);
+    p = td_json_skip_ws(p + 1, end);
+    if (p < end && *p == '}') goto done;
+    for (;;) {
+        int esc = 0;
+        if (p >= end || *p != '"') return NULL;
+        const char *k = p + 1, *ke = td_json_scan_str(k, end, &esc);
+        if (!ke) return NULL;
+        int id = key_id(k, (size_t)(ke - k), esc);
+        p = ke + 1;
+        if (p < end && *p != ':') p = td_json_skip_ws(p, end);
+        if (p >= end || *p != ':') return NULL;
+        p = td_json_skip_ws(p + 1, end);
+        if (p >= end || !(p = scan_member(s, p, id, r))) return NULL;
+        if (p < end && *p != ',' && *p != '}') p = td_json_skip_ws(p, end);
+        if (p >= end) return NULL;
+        if (*p == '}') break;
+        if (*p != ',') return NULL;
+        p = td_json_skip_ws(p + 1, end);
+    }
+done:
+    r->end = (uint32_t)(p + 1 - s->base);
+    return p + 1;
+}
+
+static rec_t *push(scan_t *s)
+{
+    if (s->n >= MAX_ELEMS) return NULL;
+    if (s->n == s->cap) {
+        size_t cap = s->cap * 4;
+        rec_t *v = s->heap ? realloc(s->v, cap * sizeof *v) : malloc(cap * sizeof *v);
+        if (!v) return NULL;
+        if (!s->heap) memcpy(v, s->v, s->n * sizeof *v);
+        s->v = v;
+        s->cap = cap;
+        s->heap = 1;
+    }
+    return &s->v[s->n++];
+}
+
+static int scan_frame(scan_t *s)
+{
+    const char *end = s->end, *p = td_json_skip_ws(s->base, end);
+    if (p >= end || *p != '[') return TD_POLYGON_EMALFORMED;
+    p = td_json_skip_ws(p + 1, end);
+    if (p < end && *p == ']') {
+        p++;
+        goto tail;
+    }
+    for (;;) {
+        if (p >= end || *p != '{') return TD_POLYGON_EMALFORMED;
+        rec_t *r = push(s);
+        if (!r) return TD_POLYGON_ETOOBIG;
+        if (!(p = scan_elem(s, p, r))) return s->err ? s->err : TD_POLYGON_EMALFORMED;
+        if (p < end && *p != ',' && *p != ']') p = td_json_skip_ws(p, end);
+        if (p >= end) return TD_POLYGON_EMALFORMED;
+        if (*p++ == ']') break;
+        if (p[-1] != ',') return TD_POLYGON_EMALFORMED;
+        p = td_json_skip_ws(p, end);
+    }
+tail:
+    return td_json_skip_ws(p, end) == end ? TD_POLYGON_OK : TD_POLYGON_EMALFORMED;
+}
+
+/* ---- dispatch ------------------------------------------------------------- */
+
+static td_polygon_status_type_t status_type(const char *p, size_t n, int esc)
+{
+    static const char *const names[] = {
+        [TD_POLYGON_ST_CONNECTED] = "connected",
+        [TD_POLYGON_ST_AUTH_SUCCESS] = "auth_success",
+        [TD_POLYGON_ST_AUTH_FAILED] = "auth_failed",
+        [TD_POLYGON_ST_AUTH_TIMEOUT] = "auth_timeout",
+        [TD_POLYGON_ST_SUCCESS] = "success",
+        [TD_POLYGON_ST_MAX_CONNECTIONS] = "max_connections",
+    };
+    char tmp[32];
+    if (esc) {
+        int len = td_json_unescape(p, n, tmp, sizeof tmp);
+        if (len < 0) return TD_POLYGON_ST_OTHER;
+        p = tmp;
+        n = (size_t)len;
+    }
+    for (int t = 0; t < TD_POLYGON_ST_OTHER; t++)
+        if (strlen(names[t]) == n && memcmp(names[t], p, n) == 0)
+            return (td_polygon_status_type_t)t;
+    return TD_POLYGON_ST_OTHER;
+}
+
+static void status(const scan_t *s, const rec_t *r, const td_polygon_cb_t *cb, void *ud)
+{
+    td_polygon_status_t st = {.type = TD_POLYGON_ST_OTHER};
+    if (r->has & (1u << SLOT_STATUS)) {
+        st.status = s->base + r->off[SLOT_STATUS];
+        st.status_len = r->len[SLOT_STATUS];
+        st.type = status_type(st.status, st.status_len, r->esc & (1u << SLOT_STATUS));
+    }
+    if (r->has & (1u << SLOT_MESSAGE)) {
+        st.message = s->base + r->off[SLOT_MESSAGE];
+        st.message_len = r->len[SLOT_MESSAGE];
+    }
+    st.raw = s->base + r->beg;
+    st.raw_len = r->end - r->beg;
+    if (cb && cb->on_status) cb->on_status(ud, &st);
+}
+
+static void dispatch(const scan_t *s, td_polygon_cluster_t c, const td_polygon_cb_t *cb, void *ud,
+                     td_polygon_stats_t *st)
+{
+    char scratch[TD_JSON_MAX_SYM];
+    void (*on_event)(void *, const td_event_t *) = cb ? cb->on_event : NULL;
+    const int8_t *kinds = (unsigned)c < TD_POLYGON__CLUSTERS ? ev_kind[c] : NULL;
+    for (size_t i = 0; i < s->n; i++) {
+        const rec_t *r = &s->v[i];
+        if (r->ev == EV_STATUS) {
+            status(s, r, cb, ud);
+            st->status++;
+            continue;
+        }
+        int k = r->ev >= 0 && kinds ? kinds[r->ev] - 1 : -1;
+        unsigned slot = r->ev >= 0 ? ev_symkey[r->ev] : 0;
+        td_event_t ev = {
+            .kind = (td_kind_t)k, .payload = s->base + r->beg, .payload_len = r->end - r->beg};
+        if (k >= 0 && (r->has & (1u << slot)) &&
+            (ev.symbol_len = td_json_symbol(s->base + r->off[slot], r->len[slot],
+                                            r->esc & (1u << slot), scratch, &ev.symbol)) != 0) {
+            if (on_event) on_event(ud, &ev);
+            st->events++;
+        } else {
+            st->unknown++;
+        }
+    }
+}
+
+int td_polygon_split(td_polygon_cluster_t c, const char *frame, size_t len,
+                     const td_polygon_cb_t *cb, void *ud, td_polygon_stats_t *stats)
+{
+    rec_t recs[STACK_RECS];
+    td_polygon_stats_t local = {0};
+    td_polygon_stats_t *st = stats ? stats : &local;
+    if (!frame) {
+        frame = "";
+        len = 0;
+    }
+    scan_t s = {.base = frame, .end = frame + len, .v = recs, .cap = STACK_RECS};
+    int rc = len > MAX_FRAME ? TD_POLYGON_ETOOBIG : scan_frame(&s);
+    st->frames++;
+    if (rc == TD_POLYGON_OK)
+        dispatch(&s, c, cb, ud, st);
+    else
+        st->malformed++;
+    if (s.heap) free(s.v);
+    return rc;
+}
+
+/* ---- integers ------------------------------------------------------------- */
+
+/* -?[0-9]+ of [p, q) that fits in int64; 0 or -1. */
+static int parse_int64(const char *p, const char *q, int64_t *out)
+{
+    int neg = p < q && *p == '-';
+    uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    if (p + neg >= q) return -1;
+    for (const char *c = p + neg; c < q; c++) {
+        if (!TD_JSON_IS_DIGIT(*c)) return -1;
+        unsigned d = (unsigned)(*c - '0');
+        if (v > (lim - d) / 10) return -1;
+        v = v * 10 + d;
+    }
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return 0;
+}
+
+int td_polygon_int64(const char *obj, size_t len, const char *key, int64_t *out)
+{
+    int too_deep = 0, found = -1;
+    if (!obj || !key) return -1;
+    const char *end = obj + len, *p = td_json_skip_ws(obj, end), *q;
+    if (p >= end || *p != '{' || !(q = td_json_skip_nested(p, end, 1, &too_deep)) ||
+        td_json_skip_ws(q, end) != end)
+        return -1;
+    size_t klen = strlen(key);
+    p = td_json_skip_ws(p + 1, end);
+    while (*p != '}') {
+        int esc = 0;
+        const char *k = p + 1, *ke = td_json_scan_str(k, end, &esc);
+        char tmp[64];
+        int n = esc ? td_json_unescape(k, (size_t)(ke - k), tmp, sizeof tmp) : (int)(ke - k);
+        int match = n >= 0 && (size_t)n == klen && memcmp(esc ? tmp : k, key, klen) == 0;
+        p = td_json_scan_name(p, end);
+        q = td_json_scan_value(p, end, 2, &too_deep);
+        if (match) {
+            int64_t v;
+            found = parse_int64(p, q, &v);
+            if (found == 0 && out) *out = v;
+        }
+        p = td_json_skip_ws(q, end);
+        if (*p == ',') p = td_json_skip_ws(p + 1, end);
+    }
+    return found;
+}
+
+/* ---- client messages ------------------------------------------------------ */
+
+void td_polygon_build_auth(td_buf_t *b, const char *key)
+{
+    td_buf_appends(b, "{\"action\":\"auth\",\"params\":");
+    td_buf_append_json_str(b, key, strlen(key));
+    td_buf_appendc(b, '}');
+}
+
+static void add_item(td_buf_t *params, const char *prefix, const char *sym)
+{
+    if (params->len) td_buf_appendc(params, ',');
+    td_buf_appends(params, prefix);
+    td_buf_appendc(params, '.');
+    td_buf_appends(params, sym);
+}
+
+size_t td_polygon_build_sub(td_buf_t *b, const char *action, td_polygon_cluster_t c,
+                            const td_subset_t *s, unsigned kinds)
+{
+    td_buf_t params = TD_BUF_INIT;
+    size_t count = 0;
+    kinds &= td_polygon_kinds(c);
+    for (int k = 0; k < TD_KIND__COUNT; k++) {
+        if (!(kinds & (1u << k))) continue;
+        const char *prefix = td_polygon_prefix(c, (td_kind_t)k);
+        const td_symset_t *ss = &s->k[k];
+        if (ss->all) {
+            add_item(&params, prefix, "*");
+            count++;
+        }
+        for (size_t i = 0; i < ss->n; i++, count++)
+            add_item(&params, prefix, ss->v[i]);
+    }
+    if (count) {
+        td_buf_appends(b, "{\"action\":");
+        td_buf_append_json_str(b, action, strlen(action));
+        td_buf_appends(b, ",\"params\":");
+        td_buf_append_json_str(b, params.data, params.len);
+        td_buf_appendc(b, '}');
+    }
+    td_buf_free(&params);
+    return count;
+}
+
+/* ---- params --------------------------------------------------------------- */
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Item [a, b) (trimmed): its kind and ticker, or -1. */
+static int param_item(td_polygon_cluster_t c, const char *a, const char *b, const char **sym,
+                      size_t *len)
+{
+    const char *dot = memchr(a, '.', (size_t)(b - a));
+    if (!dot) return -1;
+    int kind = td_polygon_kind(c, a, (size_t)(dot - a));
+    *sym = dot + 1;
+    *len = (size_t)(b - dot - 1);
+    if (kind < 0 || *len == 0 || *len > MAX_PARAM) return -1;
+    for (const char *x = *sym; x < b; x++)
+        if ((unsigned char)*x <= ' ' || (unsigned char)*x >= 0x7f) return -1;
+    return kind;
+}
+
+/* One pass over the items; calls fn only if `call`. */
+static int params_walk(td_polygon_cluster_t c, const char *p, const char *end, int call,
+                       void (*fn)(void *, td_kind_t, const char *, size_t), void *ud,
+                       const char **bad, size_t *bad_len)
+{
+    int count = 0;
+    for (;;) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *a = p, *b = comma ? comma : end, *sym;
+        size_t len;
+        while (a < b && is_space(*a))
+            a++;
+        while (b > a && is_space(b[-1]))
+            b--;
+        int kind = param_item(c, a, b, &sym, &len);
+        if (kind < 0) {
+            if (bad) *bad = a;
+            if (bad_len) *bad_len = (size_t)(b - a);
+            return -1;
+        }
+        if (call && fn) fn(ud, (td_kind_t)kind, sym, len);
+        count++;
+        if (!comma) return count;
+        p = comma + 1;
+    }
+}
+
+int td_polygon_params_each(td_polygon_cluster_t c, const char *params, size_t n,
+                           void (*fn)(void *ud, td_kind_t kind, const char *sym, size_t len),
+                           void *ud, const char **bad, size_t *bad_len)
+{
+    const char *end = params ? params + n : NULL, *p = params;
+    while (p < end && is_space(*p))
+        p++;
+    if (p == end) return 0; /* an empty list */
+    if (params_walk(c, params, end, 0, NULL, NULL, bad, bad_len) < 0) return -1;
+    return params_walk(c, params, end, 1, fn, ud, NULL, NULL);
+}
