@@ -1,4 +1,4 @@
-/* `tickerd sim`: the Alpaca market-data stream simulator. Wiring only. */
+/* `tickerd sim`: the Alpaca and Polygon market-data stream simulator. Wiring only. */
 #include "cmd/cmd.h"
 #include "core/log.h"
 #include "core/opt.h"
@@ -23,22 +23,29 @@ static const td_opt_t sim_table[] = {
     {"listen", TD_OPT_STR, S(listen), 0, 0, "127.0.0.1:8765", "ADDR:PORT", NULL, 0,
      "address to listen on (IPv4; use 127.0.0.1)"},
     {"key", TD_OPT_STR, S(key), 0, 0, NULL, "KEY", NULL, 0,
-     "the only API key id accepted (default: any non-empty key)"},
+     "the only API key id accepted, also the only Polygon key (default: any non-empty key)"},
     {"secret", TD_OPT_STR, S(secret), 0, 0, NULL, "SECRET", NULL, TD_OPT_SECRET,
      "the only API secret accepted (default: any non-empty secret)"},
     {"auth-timeout", TD_OPT_DOUBLE, S(auth_timeout), 0, 86400, "10", "SECONDS", NULL, 0,
-     "send 404 auth timeout and close if no auth arrives in time; 0 = never"},
+     "send 404 auth timeout (Polygon: status auth_timeout) and close if no auth arrives in "
+     "time; 0 = never"},
     {"symbol-limit", TD_OPT_INT, S(symbol_limit), 0, 1e9, "0", "N", NULL, 0,
      "405 if a subscribe would name more than N distinct symbols (all channels, wildcards not "
      "counted); 0 = unlimited"},
     {"max-conns", TD_OPT_INT, S(max_conns), 0, 1e6, "1", "N", NULL, 0,
-     "406 at auth past N authenticated connections per key per path; 0 = unlimited"},
+     "406 at auth past N authenticated connections per key per path (Polygon: per cluster, "
+     "status max_connections and close 1008, see --polygon-evict); 0 = unlimited"},
+    {"polygon-evict", TD_OPT_STR, S(polygon_evict), 0, 0, "new", "new|old", NULL, 0,
+     "Polygon paths past --max-conns: new = the new connection is evicted after it was "
+     "authenticated and its first subscribe confirmed (or 1 s after auth), as seen live; old = "
+     "the oldest connection of the key is evicted and the new one stays"},
     {"deny-feed", TD_OPT_LIST, S(deny_feed), 0, 0, NULL, "FEED", NULL, 0,
      "409 insufficient subscription at auth on this feed (iex, sip, delayed_sip, test, crypto, "
      "news)"},
     {"symbols", TD_OPT_INT, S(symbols), 1, 100000, "50", "N", NULL, 0,
-     "symbols per stream: real tickers (BRK.B, ...; BTC/USD, ... for crypto), then synthetic "
-     "XAAA..."},
+     "symbols per stream: real tickers (BRK.B, ...; BTC/USD, ... for crypto; Polygon: "
+     "O:SPY241220C00520000, ... for options, EUR/USD, ... for forex, BTC-USD, ... for crypto), "
+     "then synthetic XAAA..."},
     {"seed", TD_OPT_INT, S(seed), 0, 9e18, "1", "N", NULL, 0,
      "seed of the deterministic random walks"},
     {"rate", TD_OPT_DOUBLE, S(rate), 0.001, 1e9, "1000", "EVENTS_PER_S", NULL, 0,
@@ -85,7 +92,18 @@ static const td_opts_t sim_opts = {
     "/v2/delayed_sip, /v2/test (symbol FAKEPACA), /v1beta3/crypto/us, /v1beta1/news. Auth by\n"
     "message or by the APCA-API-KEY-ID / APCA-API-SECRET-KEY upgrade headers, additive\n"
     "subscriptions with full confirmations, the vendor's error codes, batched data with\n"
-    "timestamps from the real send time, deterministic prices from --seed, fault injection.",
+    "timestamps from the real send time, deterministic prices from --seed, fault injection.\n"
+    "\n"
+    "On the same listener, the Polygon.io clusters /stocks (T Q A AM LULD NOI), /options\n"
+    "(T Q A AM), /forex (C CA CAS) and /crypto (XT XQ XA XAS XL2): status connected,\n"
+    "{\"action\":\"auth\",\"params\":KEY} (auth_success, or auth_failed and close),\n"
+    "subscribe/unsubscribe with \"params\":\"T.AAPL, Q.*\" answered by one status success\n"
+    "\"subscribed to: T.AAPL\" per topic, max_connections per --max-conns/--polygon-evict.\n"
+    "Our own error statuses (status \"error\"): \"not authorized\" (subscribe before auth),\n"
+    "\"invalid JSON\", \"unknown action: X\", \"already authenticated\", \"missing params\",\n"
+    "\"invalid subscription: X\" (nothing of that message applied), \"symbol limit exceeded\";\n"
+    "the connection stays. t in Unix ms (LULD: us, NOI: ns, as the spec's examples).\n"
+    "--rate, --batch, --count, --record and the faults apply to every path alike.",
 };
 
 typedef struct {

@@ -2,34 +2,10 @@
  * the JSON of each event built by hand (no printf on the hot path). */
 #include "core/clock.h"
 #include "core/mem.h"
-#include "core/rng.h"
-#include "sim/sim_int.h"
+#include "sim/gen_int.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define SYM_MAX 16
-
-typedef struct {
-    char name[SYM_MAX];
-    uint8_t len;
-    char tape;
-    int64_t px, tick; /* price in 1e-4 (stocks) or 1e-9 (crypto) units; walk step */
-    int64_t open, hi, lo;
-    uint64_t vol, ntrades;
-    int halted;
-} sym_t;
-
-struct td_sim_gen_s {
-    td_sim_class_t cls;
-    td_rng_t rng;
-    sym_t *syms;
-    size_t n;
-    int dec; /* decimals of the price unit */
-    uint64_t seq;
-    int64_t ts_sec;
-    char ts_prefix[20]; /* "YYYY-MM-DDTHH:MM:SS" of ts_sec */
-};
 
 static const char *const stock_names[] = {
     "AAPL", "MSFT",  "AMZN", "NVDA", "GOOGL", "META", "TSLA", "BRK.B", "JPM",  "V",     "UNH",
@@ -60,52 +36,6 @@ static const struct {
 };
 
 /* ---- formatting ---------------------------------------------------------- */
-
-#define PUT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) += sizeof(lit) - 1)
-
-static char *put_u64(char *p, uint64_t v)
-{
-    char tmp[20];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
-        *p++ = tmp[--n];
-    return p;
-}
-
-/* v in units of 10^-dec, printed like a Go float64 would be for such values:
- * trailing zeros trimmed, no '.' for whole numbers. v >= 0. */
-static char *put_fixed(char *p, int64_t v, int dec)
-{
-    static const int64_t pow10[] = {1,      10,      100,      1000,      10000,
-                                    100000, 1000000, 10000000, 100000000, 1000000000};
-    int64_t ip = v / pow10[dec], fp = v % pow10[dec];
-    p = put_u64(p, (uint64_t)ip);
-    if (!fp) return p;
-    char d[9];
-    for (int i = dec - 1; i >= 0; i--) {
-        d[i] = (char)('0' + fp % 10);
-        fp /= 10;
-    }
-    int n = dec;
-    while (d[n - 1] == '0')
-        n--;
-    *p++ = '.';
-    memcpy(p, d, (size_t)n);
-    return p + n;
-}
-
-static char *put_sym(char *p, const sym_t *s)
-{
-    *p++ = '"';
-    memcpy(p, s->name, s->len);
-    p += s->len;
-    *p++ = '"';
-    return p;
-}
 
 /* "…Z" of ns, Go RFC3339Nano style, with a cached seconds prefix. */
 static char *put_ts(td_sim_gen_t *g, char *p, int64_t ns)
@@ -174,7 +104,7 @@ static void init_sym(td_sim_gen_t *g, sym_t *s, const char *name, double px)
     s->len = (uint8_t)l;
     s->tape = "ABC"[td_rng_below(&g->rng, 3)];
     s->px = to_units(px, g->dec);
-    if (g->cls == TD_SIM_CRYPTO) { /* about six significant digits */
+    if (g->dec == 9) { /* crypto, forex: about six significant digits */
         int64_t t = 1;
         while (s->px / t >= 1000000)
             t *= 10;
@@ -192,7 +122,7 @@ td_sim_gen_t *td__sim_gen_new(td_sim_class_t cls, uint64_t seed, size_t nsyms, i
 {
     td_sim_gen_t *g = td_xcalloc(1, sizeof *g);
     g->cls = cls;
-    g->dec = cls == TD_SIM_CRYPTO ? 9 : 4;
+    g->dec = cls == TD_SIM_CRYPTO || cls == TD_SIM_PFOREX || cls == TD_SIM_PCRYPTO ? 9 : 4;
     g->ts_sec = -1;
     td_rng_seed(&g->rng, seed * 0x9e3779b97f4a7c15ULL + (uint64_t)cls * 7 + (uint64_t)fakepaca);
     g->n = nsyms + (fakepaca ? 1 : 0);
@@ -202,7 +132,9 @@ td_sim_gen_t *td__sim_gen_new(td_sim_class_t cls, uint64_t seed, size_t nsyms, i
     for (size_t i = 0; i < nsyms; i++, at++) {
         char name[SYM_MAX];
         double px;
-        if (cls == TD_SIM_CRYPTO && i < TD_ARRAY_LEN(crypto_names)) {
+        if (td__sim_class_polygon(cls) && cls != TD_SIM_PSTOCKS) {
+            td__sim_gen_polygon_name(g, i, name, &px);
+        } else if (cls == TD_SIM_CRYPTO && i < TD_ARRAY_LEN(crypto_names)) {
             snprintf(name, sizeof name, "%s", crypto_names[i].name);
             px = crypto_names[i].px;
         } else if (cls != TD_SIM_CRYPTO && i < TD_ARRAY_LEN(stock_names)) {
@@ -281,7 +213,11 @@ void td__sim_gen_next(td_sim_gen_t *g, td_sim_ev_t *ev)
             ev->syms[i] = (uint32_t)((ev->sym + i * 7) % g->n);
         return;
     }
-    ev->kind = g->cls == TD_SIM_CRYPTO ? pick_crypto(a & 0xffffffff) : pick_stock(a & 0xffffffff);
+    if (td__sim_class_polygon(g->cls))
+        ev->kind = td__sim_gen_polygon_pick(g->cls, a & 0xffffffff);
+    else
+        ev->kind =
+            g->cls == TD_SIM_CRYPTO ? pick_crypto(a & 0xffffffff) : pick_stock(a & 0xffffffff);
     sym_t *s = &g->syms[ev->sym];
     int step = (int)((a >> 20) % 5) - 2;
     s->px += step * s->tick;
@@ -297,19 +233,6 @@ void td__sim_gen_next(td_sim_gen_t *g, td_sim_ev_t *ev)
 }
 
 /* ---- the JSON -------------------------------------------------------------- */
-
-typedef struct {
-    td_sim_gen_t *g;
-    const td_sim_ev_t *ev;
-    sym_t *s;
-    uint64_t x; /* splitmix state for the details */
-    int64_t now;
-} bctx_t;
-
-static uint64_t rnd(bctx_t *b)
-{
-    return td__splitmix64(&b->x);
-}
 
 static char exch(bctx_t *b)
 {
@@ -649,6 +572,12 @@ size_t td__sim_gen_build(td_sim_gen_t *g, const td_sim_ev_t *ev, td_buf_t *out)
     if (ev->kind == TD_KIND_NEWS) return news(&b, out);
     td_buf_reserve(out, 1024);
     char *p = out->data, *e;
+    if (td__sim_class_polygon(g->cls)) {
+        e = td__sim_gen_polygon_build(&b, p);
+        out->len = (size_t)(e - p);
+        out->data[out->len] = '\0';
+        return out->len;
+    }
     switch (ev->kind) {
     case TD_KIND_TRADE:
         e = g->cls == TD_SIM_CRYPTO ? crypto_trade(&b, p) : stock_trade(&b, p);

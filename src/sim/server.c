@@ -23,6 +23,17 @@ static const struct {
     {"/v2/test", "test", TD_SIM_STOCK, 1},
     {"/v1beta3/crypto/us", "crypto", TD_SIM_CRYPTO, 0},
     {"/v1beta1/news", "news", TD_SIM_NEWS, 0},
+    {"/stocks", "stocks", TD_SIM_PSTOCKS, 0},
+    {"/options", "options", TD_SIM_POPTIONS, 0},
+    {"/forex", "forex", TD_SIM_PFOREX, 0},
+    {"/crypto", "crypto", TD_SIM_PCRYPTO, 0},
+};
+
+static const td_polygon_cluster_t clusters[] = {
+    [TD_SIM_PSTOCKS] = TD_POLYGON_STOCKS,
+    [TD_SIM_POPTIONS] = TD_POLYGON_OPTIONS,
+    [TD_SIM_PFOREX] = TD_POLYGON_FOREX,
+    [TD_SIM_PCRYPTO] = TD_POLYGON_CRYPTO,
 };
 
 typedef struct {
@@ -289,6 +300,11 @@ td_sim_t *td_sim_new(uv_loop_t *loop, const td_sim_cfg_t *cfg, char *err, size_t
         snprintf(err, errlen, "--malformed-every must be 0 (off) or at least 2");
         return NULL;
     }
+    const char *ev = cfg->polygon_evict ? cfg->polygon_evict : "new";
+    if (strcmp(ev, "new") != 0 && strcmp(ev, "old") != 0) {
+        snprintf(err, errlen, "bad --polygon-evict '%s': expected new or old", ev);
+        return NULL;
+    }
     if (!cfg->tls_cert != !cfg->tls_key) {
         snprintf(err, errlen, "--tls-cert and --tls-key go together (wss:// needs both)");
         return NULL;
@@ -296,6 +312,7 @@ td_sim_t *td_sim_new(uv_loop_t *loop, const td_sim_cfg_t *cfg, char *err, size_t
     td_sim_t *sim = td_xcalloc(1, sizeof *sim);
     sim->loop = loop;
     sim->cfg = cfg;
+    sim->evict_old = strcmp(ev, "old") == 0;
     if (parse_listen(sim, cfg->listen, err, errlen) != 0) {
         free(sim);
         return NULL;
@@ -306,6 +323,8 @@ td_sim_t *td_sim_new(uv_loop_t *loop, const td_sim_cfg_t *cfg, char *err, size_t
         st->path = stream_defs[i].path;
         st->feed = stream_defs[i].feed;
         st->cls = stream_defs[i].cls;
+        st->poly = st->cls >= TD_SIM_PSTOCKS;
+        if (st->poly) st->cluster = clusters[st->cls];
         st->gen = td__sim_gen_new(st->cls, (uint64_t)cfg->seed + (uint64_t)i, (size_t)cfg->symbols,
                                   stream_defs[i].fakepaca);
         st->any = td_xcalloc((size_t)TD_KIND__COUNT * td__sim_gen_nsyms(st->gen), 1);
@@ -365,8 +384,8 @@ int td_sim_start(td_sim_t *s)
     }
     uv_timer_start(&s->cron, cron_cb, CRON_MS, CRON_MS);
     s->stats_ms = uv_now(s->loop);
-    TD_INFO("listening on %s://%s:%d (paths /v2/iex /v2/sip /v2/delayed_sip /v2/test "
-            "/v1beta3/crypto/us /v1beta1/news)",
+    TD_INFO("listening on %s://%s:%d (Alpaca paths /v2/iex /v2/sip /v2/delayed_sip /v2/test "
+            "/v1beta3/crypto/us /v1beta1/news; Polygon paths /stocks /options /forex /crypto)",
             tls ? "wss" : "ws", s->host, s->port);
     return 0;
 }

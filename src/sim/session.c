@@ -73,7 +73,7 @@ static void frames_free(td_sim_frame_t *f)
     }
 }
 
-static void queue_ctl(td_sim_sess_t *s, const char *text, size_t len)
+void td__sim_sess_queue_ctl(td_sim_sess_t *s, const char *text, size_t len)
 {
     td_sim_frame_t *f = frame_new(s, len, 1);
     memcpy(f->mem + LWS_PRE, text, len);
@@ -93,27 +93,34 @@ static void drop_queue(td_sim_sess_t *s)
     s->pending = 0;
 }
 
+void td__sim_sess_closing(td_sim_sess_t *s)
+{
+    s->close_after_flush = 1;
+    s->no_more_data = 1;
+    /* a client that does not read would never let the queue drain */
+    lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, 3);
+}
+
 void td__sim_sess_error(td_sim_sess_t *s, int code, int close)
 {
+    if (s->st->poly) {
+        td__sim_psess_error(s, code, close);
+        return;
+    }
     td_buf_t b = TD_BUF_INIT;
     td_alpaca_server_error(&b, code);
-    queue_ctl(s, b.data, b.len);
+    td__sim_sess_queue_ctl(s, b.data, b.len);
     td_buf_free(&b);
     TD_INFO("conn #%llu error %d %s%s", (unsigned long long)s->id, code,
             td_alpaca_server_err_text(code), close ? " (closing)" : "");
-    if (close) {
-        s->close_after_flush = 1;
-        s->no_more_data = 1;
-        /* a client that does not read would never let the queue drain */
-        lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, 3);
-    }
+    if (close) td__sim_sess_closing(s);
 }
 
 static void queue_success(td_sim_sess_t *s, const char *msg)
 {
     td_buf_t b = TD_BUF_INIT;
     td_alpaca_server_success(&b, msg);
-    queue_ctl(s, b.data, b.len);
+    td__sim_sess_queue_ctl(s, b.data, b.len);
     td_buf_free(&b);
 }
 
@@ -207,6 +214,10 @@ void td__sim_sess_open(td_sim_sess_t *s, const char *hkey, const char *hsecret)
     char peer[64] = "?";
     lws_get_peer_simple(s->wsi, peer, sizeof peer);
     TD_INFO("conn #%llu open %s from %s", (unsigned long long)s->id, s->st->path, peer);
+    if (s->st->poly) {
+        td__sim_psess_open(s);
+        return;
+    }
     queue_success(s, "connected");
     if (hkey || hsecret) do_auth(s, hkey, hsecret, "headers");
 }
@@ -222,6 +233,7 @@ static td_alpaca_stream_t stream_class(const td_sim_stream_t *st)
 
 static unsigned offered(const td_sim_stream_t *st)
 {
+    if (st->poly) return td_polygon_kinds(st->cluster);
     return td_alpaca_server_offered(stream_class(st));
 }
 
@@ -230,11 +242,11 @@ static void confirm(td_sim_sess_t *s)
 {
     td_buf_t b = TD_BUF_INIT;
     td_alpaca_server_subscription(&b, &s->sub, stream_class(s->st));
-    queue_ctl(s, b.data, b.len);
+    td__sim_sess_queue_ctl(s, b.data, b.len);
     td_buf_free(&b);
 }
 
-static void update_want(td_sim_sess_t *s)
+void td__sim_sess_update_want(td_sim_sess_t *s)
 {
     size_t n = td__sim_gen_nsyms(s->st->gen);
     memset(s->want, 0, (size_t)TD_KIND__COUNT * n);
@@ -306,13 +318,17 @@ static void do_sub(td_sim_sess_t *s, const td_alpaca_client_msg_t *m)
     }
     td_subset_free(&s->sub);
     s->sub = next;
-    update_want(s);
+    td__sim_sess_update_want(s);
     confirm(s);
     if (td_log_level_current >= TD_LOG_INFO) log_sub(s, m);
 }
 
 void td__sim_sess_message(td_sim_sess_t *s, const char *msg, size_t len, int binary)
 {
+    if (s->st->poly) {
+        td__sim_psess_message(s, msg, len, binary);
+        return;
+    }
     if (binary) { /* MessagePack mode is not simulated */
         td__sim_sess_error(s, 400, 0);
         return;
@@ -419,7 +435,13 @@ int td__sim_sess_writeable(td_sim_sess_t *s)
     td_sim_frame_t *f = s->head;
     if (!f) {
         if (!s->close_after_flush) return 0;
-        lws_close_reason(s->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
+        /* lws 4.1 closes without a close frame (1006) on lws_close_reason()
+         * and -1 from WRITEABLE: write the frame (its opcode 4, not in the
+         * public enum) first */
+        unsigned char cl[LWS_PRE + 2];
+        cl[LWS_PRE] = LWS_CLOSE_STATUS_POLICY_VIOLATION >> 8;
+        cl[LWS_PRE + 1] = LWS_CLOSE_STATUS_POLICY_VIOLATION & 0xff;
+        lws_write(s->wsi, cl + LWS_PRE, 2, (enum lws_write_protocol)4);
         return -1;
     }
     if (!f->sealed) {
@@ -476,6 +498,7 @@ void td__sim_sess_cron(td_sim_sess_t *s, uint64_t now)
     if (!s->authed && !s->close_after_flush && cfg->auth_timeout > 0 &&
         now >= s->open_ms + (uint64_t)(cfg->auth_timeout * 1000))
         td__sim_sess_error(s, 404, 1);
+    if (s->st->poly) td__sim_psess_cron(s, now);
     if (cfg->drop_every > 0 && now >= s->open_ms + (uint64_t)(cfg->drop_every * 1000)) {
         TD_INFO("conn #%llu: dropping (--drop-every)", (unsigned long long)s->id);
         s->kill = 1;

@@ -1,4 +1,5 @@
-/* The Alpaca market-data stream simulator (server side of PROTOCOLS.md §1):
+/* The market-data stream simulator (server side of PROTOCOLS.md §1, Alpaca,
+ * and §3, Polygon):
  * a libwebsockets server on the caller's libuv loop, deterministic data from
  * a seed, fault injection. `tickerd sim` (cmd/sim.c) is its only user.
  *
@@ -41,6 +42,7 @@ typedef struct td_sim_cfg_s {
     double stats;            /* seconds between stats lines; 0 = only at exit */
     char *tls_cert;          /* PEM certificate (chain): serve wss:// instead of ws:// */
     char *tls_key;           /* PEM private key of tls_cert; both or neither */
+    char *polygon_evict;     /* "new" (default) or "old": who gets max_connections */
 } td_sim_cfg_t;
 
 typedef struct td_sim_s td_sim_t;

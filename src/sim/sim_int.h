@@ -4,6 +4,7 @@
 
 #include "core/buf.h"
 #include "proto/event.h"
+#include "proto/polygon.h"
 #include "proto/sub.h"
 #include "sim/sim.h"
 
@@ -14,7 +15,16 @@
 struct lws;
 struct lws_context;
 
-typedef enum td_sim_class_e { TD_SIM_STOCK, TD_SIM_CRYPTO, TD_SIM_NEWS } td_sim_class_t;
+/* Alpaca streams, then the Polygon clusters (PROTOCOLS.md §3). */
+typedef enum td_sim_class_e {
+    TD_SIM_STOCK,
+    TD_SIM_CRYPTO,
+    TD_SIM_NEWS,
+    TD_SIM_PSTOCKS,
+    TD_SIM_POPTIONS,
+    TD_SIM_PFOREX,
+    TD_SIM_PCRYPTO
+} td_sim_class_t;
 
 /* ---- generator (gen.c) ---------------------------------------------------- */
 
@@ -73,6 +83,9 @@ typedef struct td_sim_sess_s {
     int no_more_data;      /* dropped, slow or closing: queue no data */
     int wake;              /* writeable requested this tick */
     int stalled, stall_done;
+    int evict_pending; /* Polygon, --polygon-evict new: over the limit, evicted after subscribe */
+    int evicted;       /* Polygon: sent max_connections, closing */
+    uint64_t evict_at_ms; /* evict_pending: evicted now at the latest */
     uint64_t first_data_ms, stall_until_ms;
     uint64_t events_queued, events_sent, frames_sent, bytes_sent, slots;
 } td_sim_sess_t;
@@ -96,6 +109,24 @@ void td__sim_sess_wake(td_sim_sess_t *s);
 /* Error message with the exact text of PROTOCOLS.md §1.5; close after it if
  * `close` is set. */
 void td__sim_sess_error(td_sim_sess_t *s, int code, int close);
+/* Queues a control frame (a complete message). */
+void td__sim_sess_queue_ctl(td_sim_sess_t *s, const char *text, size_t len);
+/* No more data; close (1008) once the queue is written, or in 3 s. */
+void td__sim_sess_closing(td_sim_sess_t *s);
+/* Recomputes want from sub (and starts the generator if sub is not empty). */
+void td__sim_sess_update_want(td_sim_sess_t *s);
+
+/* ---- Polygon sessions (session_polygon.c) -------------------------------- */
+
+void td__sim_psess_open(td_sim_sess_t *s);
+void td__sim_psess_message(td_sim_sess_t *s, const char *msg, size_t len, int binary);
+/* [{"ev":"status","status":status,"message":message}]; closes after it if
+ * `close`. */
+void td__sim_psess_status(td_sim_sess_t *s, const char *status, const char *message, int close);
+/* The Alpaca error codes the shared code raises (400 oversized message, 404
+ * auth timeout, 407 slow client) as Polygon statuses. */
+void td__sim_psess_error(td_sim_sess_t *s, int code, int close);
+void td__sim_psess_cron(td_sim_sess_t *s, uint64_t now_ms);
 
 /* ---- server (server.c) --------------------------------------------------- */
 
@@ -103,6 +134,8 @@ struct td_sim_stream_s {
     td_sim_t *sim;
     const char *path, *feed;
     td_sim_class_t cls;
+    int poly;                     /* a Polygon cluster */
+    td_polygon_cluster_t cluster; /* if poly */
     td_sim_gen_t *gen;
     td_sim_sess_t *sessions;
     uint8_t *any; /* union of the sessions' want */
@@ -113,7 +146,7 @@ struct td_sim_stream_s {
     double rate;
 };
 
-#define TD_SIM_NSTREAMS 6
+#define TD_SIM_NSTREAMS 10
 
 struct td_sim_s {
     uv_loop_t *loop;
@@ -132,6 +165,7 @@ struct td_sim_s {
     uint64_t frames_sent, bytes_sent, events_sent;
     uint64_t stats_ms, stats_generated, stats_events_sent, stats_bytes;
     int count_done;
+    int evict_old; /* --polygon-evict old */
 };
 
 /* The stream has a subscriber: start its generator if it was idle. */
