@@ -2,7 +2,7 @@
  * gateway), subscribes quotes for the given symbols and prints them.
  *
  *   print_quotes [--polygon] [--events N] [--seconds S] [--no-reconnect]
- *                ws://127.0.0.1:8765 AAPL MSFT
+ *                [--max-retries N] ws://127.0.0.1:8765 AAPL MSFT
  *
  * Keys come from APCA_API_KEY_ID / APCA_API_SECRET_KEY (Polygon:
  * POLYGON_API_KEY), default "key" / "secret" (what tickerd sim accepts).
@@ -91,6 +91,8 @@ int main(int argc, char **argv)
             o.reconnect = 0;
         else if (strcmp(argv[i], "--events") == 0 && i + 1 < argc)
             app.max_events = strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--max-retries") == 0 && i + 1 < argc)
+            o.max_retries = atoi(argv[++i]);
         else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
             seconds = atof(argv[++i]);
         else
@@ -98,7 +100,7 @@ int main(int argc, char **argv)
     }
     if (argc - i < 2) {
         fprintf(stderr, "usage: print_quotes [--polygon] [--events N] [--seconds S] "
-                        "[--no-reconnect] URL SYMBOL...\n");
+                        "[--no-reconnect] [--max-retries N] URL SYMBOL...\n");
         return 2;
     }
     o.url = argv[i++];
