@@ -491,13 +491,23 @@ static void on_handle_closed(uv_handle_t *h)
     if (c->on_state) c->on_state(c, NULL, TICKERD_STATE_CLOSED, NULL, c->state_user);
 }
 
+static void find_closing(uv_handle_t *h, void *arg)
+{
+    if (uv_is_closing(h)) *(int *)arg = 1;
+}
+
 /* Every 5 ms once closing: when the feeds are stopped, destroy the lws
  * context (twice: on a foreign loop lws finishes only when called again
- * after the loop has run its handles' close callbacks), then close ours. */
+ * after the loop has run the close callbacks of its handles, and they close
+ * in stages: so not while any handle of the loop is still closing), then
+ * close ours. */
 static void on_teardown(uv_timer_t *t)
 {
     tickerd_client_t *c = t->data;
+    int closing = 0;
     if (c->pending > 0) return;
+    uv_walk(c->loop, find_closing, &closing);
+    if (closing) return;
     if (c->ctx && c->destroy_calls < 20) {
         lws_context_destroy(c->ctx);
         c->destroy_calls++;
