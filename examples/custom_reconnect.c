@@ -9,7 +9,10 @@
  * after K reconnects (default 2) once 5 events came on the last connection,
  * or after S seconds (default 30). stdout: "# state ..." lines, then
  *   # done reconnects=K events=N epochs=E0,E1,...
- * (events per connection). */
+ * (events per connection).
+ *
+ * It also shows a client on the program's own libuv loop: the program runs
+ * the loop (tickerd_start, then uv_run) and closes it after tickerd_free. */
 #include <tickerd/tickerd.h>
 
 #include <signal.h>
@@ -86,6 +89,7 @@ static void on_signal(uv_signal_t *s, int signum)
 int main(int argc, char **argv)
 {
     static app_t app = {.want_reconnects = 2};
+    static uv_loop_t loop;
     tickerd_options_t o = {.vendor = TICKERD_ALPACA,
                            .key = "key",
                            .secret = "secret",
@@ -108,22 +112,26 @@ int main(int argc, char **argv)
         return 2;
     }
     o.url = argv[i++];
+    uv_loop_init(&loop);
+    o.loop = &loop;
     app.c = tickerd_client_new(&o, NULL);
     if (!app.c || tickerd_subscribe(app.c, TICKERD_STOCK_QUOTES, (const char *const *)&argv[i],
                                     (size_t)(argc - i), on_event, &app) != 0) {
         fprintf(stderr, "custom_reconnect: cannot set up the client\n");
         tickerd_free(app.c);
+        uv_loop_close(&loop);
         return 1;
     }
-    uv_loop_t *loop = tickerd_loop(app.c);
-    uv_timer_init(loop, &app.retry);
-    uv_timer_init(loop, &app.deadline);
-    uv_signal_init(loop, &app.sigterm);
+    uv_timer_init(&loop, &app.retry);
+    uv_timer_init(&loop, &app.deadline);
+    uv_signal_init(&loop, &app.sigterm);
     app.retry.data = app.deadline.data = app.sigterm.data = &app;
     uv_timer_start(&app.deadline, on_deadline, (uint64_t)(seconds * 1000), 0);
     uv_signal_start(&app.sigterm, on_signal, SIGTERM);
-    tickerd_run(app.c);
+    tickerd_start(app.c);
+    uv_run(&loop, UV_RUN_DEFAULT); /* until the client and our handles are closed */
     tickerd_free(app.c);
+    if (uv_loop_close(&loop) != 0) fprintf(stderr, "custom_reconnect: loop still busy\n");
     printf("# done reconnects=%d events=%lu epochs=", app.reconnects, app.events);
     for (int e = 0; e <= app.epoch; e++)
         printf("%s%lu", e ? "," : "", app.per_epoch[e]);
