@@ -57,3 +57,9 @@ format-check: deps
 
 clean:
 	rm -rf $(BUILD)
+
+# libtickerd, its header and tickerd.pc, plus the tickerd binary, under
+# PREFIX (default: CMake's, /usr/local).
+.PHONY: install
+install: build-release
+	cmake --install $(BUILD)/release $(if $(PREFIX),--prefix $(PREFIX))
