@@ -7,9 +7,9 @@
  * unsubscribed and AAPL trades are subscribed (handler T). Stops once B has
  * N events and T at least one, or after S seconds (default 20). The last
  * stdout line counts them:
- *   # done a=N b=N b_msft=0 a_after=0 trades=N
- * b_msft (MSFT quotes after the unsubscribe) and a_after (events reaching A
- * after the switch) must be 0. */
+ *   # done a=N b=N b_msft=0 a_after=0 trades=N unpriced=0
+ * b_msft (MSFT quotes after the unsubscribe), a_after (events reaching A
+ * after the switch) and unpriced (trades without a price) must be 0. */
 #include <tickerd/tickerd.h>
 
 #include <signal.h>
@@ -22,7 +22,7 @@ typedef struct app_s {
     tickerd_client_t *c;
     uv_timer_t timer;
     uv_signal_t sigterm;
-    unsigned long n, a, b, b_msft, a_after, trades;
+    unsigned long n, a, b, b_msft, a_after, trades, unpriced;
     int switched;
 } app_t;
 
@@ -50,7 +50,7 @@ static void on_trade(tickerd_client_t *c, const tickerd_event_t *ev, void *user)
     app_t *app = user;
     double p;
     (void)c;
-    if (tickerd_event_price(ev, &p) != 0) fprintf(stderr, "change_handler: trade without price\n");
+    if (tickerd_event_price(ev, &p) != 0 || p <= 0) app->unpriced++;
     app->trades++;
     maybe_stop(app);
 }
@@ -139,7 +139,7 @@ int main(int argc, char **argv)
     uv_signal_start(&app.sigterm, on_signal, SIGTERM);
     tickerd_run(app.c);
     tickerd_free(app.c);
-    printf("# done a=%lu b=%lu b_msft=%lu a_after=%lu trades=%lu\n", app.a, app.b, app.b_msft,
-           app.a_after, app.trades);
+    printf("# done a=%lu b=%lu b_msft=%lu a_after=%lu trades=%lu unpriced=%lu\n", app.a, app.b,
+           app.b_msft, app.a_after, app.trades, app.unpriced);
     return 0;
 }

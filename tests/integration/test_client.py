@@ -75,6 +75,7 @@ def test_change_handler_and_unsubscribe_while_streaming(tickerd, tickerd_bin, tm
     assert d["a_after"] == 0, d                  # the old handler got nothing after the switch
     assert d["b_msft"] == 0, d                   # nothing of the unsubscribed symbol
     assert d["trades"] >= 1, d                   # the service subscribed while streaming
+    assert d["unpriced"] == 0, d                 # tickerd_event_price on every trade
     assert states(lines)[-1] == "closed"
 
 
