@@ -25,7 +25,9 @@
 
 #define O(field) offsetof(run_cfg, field)
 static const td_opt_t run_table[] = {
-    {"feed", TD_OPT_STR, O(feed), 0, 0, "alpaca", "VENDOR", NULL, 0, "upstream dialect: alpaca"},
+    {"feed", TD_OPT_STR, O(feed), 0, 0, "alpaca", "VENDOR", NULL, 0,
+     "upstream dialect: alpaca (/v2/iex, /v1beta3/crypto/us, /v1beta1/news, ...) or polygon "
+     "(/stocks, /options, /forex, /crypto; key from POLYGON_API_KEY)"},
     {"url", TD_OPT_LIST, O(url), 0, 0, NULL, "URL", NULL, 0,
      "upstream stream, e.g. ws://127.0.0.1:8765/v2/iex; one connection per URL "
      "(stocks, crypto "
@@ -312,9 +314,15 @@ static int setup(app_t *a)
 {
     char err[512];
     run_cfg *c = &a->cfg;
-    if (strcmp(c->feed, "alpaca") != 0) {
-        TD_ERR("unknown --feed '%s' (this build speaks: alpaca)", c->feed);
+    int polygon = strcmp(c->feed, "polygon") == 0;
+    if (!polygon && strcmp(c->feed, "alpaca") != 0) {
+        TD_ERR("unknown --feed '%s' (alpaca or polygon)", c->feed);
         return -1;
+    }
+    const char *pkey = getenv("POLYGON_API_KEY");
+    if (polygon && pkey && *pkey && !a->key_flag) { /* Polygon's own variable wins */
+        free(c->key);
+        c->key = td_xstrdup(pkey);
     }
     if (c->source && c->url.n) {
         TD_ERR("--source and --url exclude each other: events come from Redis or from a vendor");
@@ -329,7 +337,11 @@ static int setup(app_t *a)
                "(see tickerd run --help)");
         return -1;
     }
-    if (!c->source && (!c->key || !*c->key || !c->secret || !*c->secret)) {
+    if (!c->source && polygon && (!c->key || !*c->key)) {
+        TD_ERR("no vendor key: set POLYGON_API_KEY (or key in the config file)");
+        return -1;
+    }
+    if (!c->source && !polygon && (!c->key || !*c->key || !c->secret || !*c->secret)) {
         TD_ERR("no vendor credentials: set APCA_API_KEY_ID and APCA_API_SECRET_KEY (or key and "
                "secret in the config file)");
         return -1;
@@ -436,9 +448,12 @@ int td_cmd_run(int argc, char **argv)
     td_log_set_prefix("run");
     memset(a, 0, sizeof *a);
     int rc = td_opts_parse(&run_opts, &a->cfg, argc, argv, err, sizeof err);
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0)
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
             a->config_path = argv[++i];
+        else if (strncmp(argv[i], "--key", 5) == 0 && (!argv[i][5] || argv[i][5] == '='))
+            a->key_flag = 1;
+    }
     if (rc != 0) {
         if (rc < 0) fprintf(stderr, "tickerd run: %s\n", err);
         td_opts_free(&run_opts, &a->cfg);

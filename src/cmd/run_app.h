@@ -47,6 +47,7 @@ typedef struct app_s {
     td_redis_source_t *source; /* --source: events from Redis instead of --url */
     td_stdout_sink_t *out;
     td_gateway_t *gw;
+    int key_flag;                             /* --key given on the command line */
     const char *config_path;                  /* -c FILE, for its [clients] section */
     td_strlist_t client_keys, client_secrets; /* --client and [clients] */
     uv_signal_t sigint, sigterm;

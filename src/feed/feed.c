@@ -99,6 +99,8 @@ td_feed_t *td_feed_new(struct lws_context *ctx, uv_loop_t *loop, const td_feed_c
     const char *dialect = cfg->dialect ? cfg->dialect : "alpaca";
     if (strcmp(dialect, "alpaca") == 0) {
         f->d = &td__feed_alpaca;
+    } else if (strcmp(dialect, "polygon") == 0) {
+        f->d = &td__feed_polygon;
     } else {
         snprintf(err, errlen, "unknown feed dialect '%s' (alpaca or polygon)", dialect);
         free(f);

@@ -25,7 +25,7 @@ typedef struct td_feed_dialect_s {
     int (*read)(td_feed_t *f, const char *p, size_t n);
 } td_feed_dialect_t;
 
-extern const td_feed_dialect_t td__feed_alpaca;
+extern const td_feed_dialect_t td__feed_alpaca, td__feed_polygon;
 
 /* An outgoing message with the LWS_PRE headroom lws_write needs. */
 typedef struct omsg_s {
