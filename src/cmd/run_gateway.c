@@ -193,6 +193,8 @@ int td__run_setup_gateway(app_t *a)
     if (hard && conflate > hard / 2) conflate = hard / 2;
     if (soft && conflate > soft / 2) conflate = soft / 2;
     td_gateway_cfg_t gc = {
+        /* the events' vendor: the feed's, or with --source what --feed names */
+        .dialect = strcmp(c->feed, "polygon") == 0 ? TD_GATEWAY_POLYGON : TD_GATEWAY_ALPACA,
         .listen = c->listen,
         .keys = (const char *const *)a->client_keys.v,
         .secrets = (const char *const *)a->client_secrets.v,

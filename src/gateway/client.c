@@ -1,6 +1,7 @@
 /* One downstream client: the Alpaca handshake and auth, subscriptions (bus
  * interest), snapshots, its queue with conflation and limits, and writing
- * one batched frame per WRITEABLE. */
+ * one batched frame per WRITEABLE. The Polygon dialect's messages are
+ * client_polygon.c's; the rest is shared. */
 #include "core/log.h"
 #include "core/mem.h"
 #include "gateway/gw_int.h"
@@ -82,8 +83,7 @@ void td__gw_client_free(gw_client_t *c)
 
 /* ---- control messages ---------------------------------------------------------- */
 
-/* Queues a control frame given as JSON (held in g->scratch by the caller). */
-static void send_ctl(gw_client_t *c, const char *json, size_t len)
+void td__gw_client_send_ctl(gw_client_t *c, const char *json, size_t len)
 {
     td_gateway_t *g = c->g;
     const gw_codec_t *co = &td__gw_codecs[c->codec];
@@ -105,7 +105,7 @@ static void send_success(gw_client_t *c, const char *msg)
 {
     td_buf_t b = TD_BUF_INIT;
     td_alpaca_server_success(&b, msg);
-    send_ctl(c, b.data, b.len);
+    td__gw_client_send_ctl(c, b.data, b.len);
     td_buf_free(&b);
 }
 
@@ -113,11 +113,16 @@ void td__gw_client_error(gw_client_t *c, int code, int close)
 {
     if (c->closing) return;
     td_buf_t b = TD_BUF_INIT;
-    td_alpaca_server_error(&b, code);
-    send_ctl(c, b.data, b.len);
+    const char *text;
+    if (c->polygon) {
+        text = td__gw_pclient_error_frame(&b, code);
+    } else {
+        td_alpaca_server_error(&b, code);
+        text = td_alpaca_server_err_text(code);
+    }
+    td__gw_client_send_ctl(c, b.data, b.len);
     td_buf_free(&b);
-    TD_INFO("client #%llu error %d %s%s", ID(c), code, td_alpaca_server_err_text(code),
-            close ? " (closing)" : "");
+    TD_INFO("client #%llu error %d %s%s", ID(c), code, text, close ? " (closing)" : "");
     if (close) {
         c->closing = 1;
         /* a client that does not read never gets writeable: lws closes it */
@@ -141,18 +146,19 @@ static int key_ok(const td_gateway_t *g, const char *key, const char *secret)
 {
     int ok = 0;
     for (size_t i = 0; i < g->cfg.nkeys; i++)
-        ok |= same(key, g->cfg.keys[i]) & same(secret, g->cfg.secrets[i]);
+        ok |= same(key, g->cfg.keys[i]) & (!secret || same(secret, g->cfg.secrets[i]));
     return ok;
 }
 
-static void do_auth(gw_client_t *c, const char *key, const char *secret, const char *how)
+void td__gw_client_auth(gw_client_t *c, const char *key, const char *secret, const char *how)
 {
     td_gateway_t *g = c->g;
     if (c->authed) {
         td__gw_client_error(c, 403, 0);
         return;
     }
-    if (!key || !secret || !*key || !*secret || !key_ok(g, key, secret)) {
+    if (!key || !*key || (!c->polygon && (!secret || !*secret)) ||
+        !key_ok(g, key, c->polygon ? NULL : secret)) {
         g->st.auth_failures++;
         td__gw_client_error(c, 402, 1);
         return;
@@ -164,7 +170,10 @@ static void do_auth(gw_client_t *c, const char *key, const char *secret, const c
     }
     c->authed = 1;
     g->st.authed++;
-    send_success(c, "authenticated");
+    if (c->polygon)
+        td__gw_pclient_authed(c);
+    else
+        send_success(c, "authenticated");
     TD_INFO("client #%llu authenticated by %s (key %.4s...)", ID(c), how, key);
 }
 
@@ -174,21 +183,25 @@ void td__gw_client_open(gw_client_t *c, const char *hkey, const char *hsecret)
     lws_get_peer_simple(c->wsi, peer, sizeof peer);
     TD_INFO("client #%llu open %s from %s (%s)", ID(c), c->path, peer,
             td__gw_codecs[c->codec].name);
+    if (c->polygon) {
+        td__gw_pclient_open(c);
+        return;
+    }
     send_success(c, "connected");
-    if (hkey || hsecret) do_auth(c, hkey, hsecret, "headers");
+    if (hkey || hsecret) td__gw_client_auth(c, hkey, hsecret, "headers");
 }
 
 /* ---- subscriptions --------------------------------------------------------------- */
 
 /* Bus interest for one channel entry; trades on stocks bring corrections
  * and cancel errors of the same symbols (PROTOCOLS.md §1.4). */
-static void bus_change(gw_client_t *c, td_kind_t k, const char *sym, size_t n, int add)
+void td__gw_client_bus_change(gw_client_t *c, td_kind_t k, const char *sym, size_t n, int add)
 {
     td_bus_t *bus = c->g->bus;
     void (*fn)(td_bus_t *, td_bus_consumer_t *, td_kind_t, const char *, size_t) =
         add ? td_bus_want : td_bus_unwant;
     fn(bus, c->bc, k, sym, n);
-    if (k == TD_KIND_TRADE && c->cls == TD_ALPACA_STREAM_STOCK) {
+    if (k == TD_KIND_TRADE && !c->polygon && c->cls == TD_ALPACA_STREAM_STOCK) {
         fn(bus, c->bc, TD_KIND_CORRECTION, sym, n);
         fn(bus, c->bc, TD_KIND_CANCEL_ERROR, sym, n);
     }
@@ -196,6 +209,7 @@ static void bus_change(gw_client_t *c, td_kind_t k, const char *sym, size_t n, i
 
 static int class_ok(const gw_client_t *c, const td_event_t *ev)
 {
+    if (c->polygon) return td__gw_pclient_class_ok(c, ev);
     if (ev->kind == TD_KIND_NEWS) return c->cls == TD_ALPACA_STREAM_NEWS;
     if (c->cls == TD_ALPACA_STREAM_NEWS) return 0;
     int pair = memchr(ev->symbol, '/', ev->symbol_len) != NULL;
@@ -216,7 +230,7 @@ static void snap_one(void *ud, const td_event_t *ev)
 }
 
 /* Last values of what was just subscribed by name (fresh), and of the
- * wildcards of m if it asked for "snapshot":true. */
+ * wildcards of m (NULL: none) if it asked for "snapshot":true. */
 static void snapshot(gw_client_t *c, const td_subset_t *fresh, const td_alpaca_client_msg_t *m)
 {
     td_bus_t *bus = c->g->bus;
@@ -232,6 +246,11 @@ static void snapshot(gw_client_t *c, const td_subset_t *fresh, const td_alpaca_c
             if (td_bus_last(bus, (td_kind_t)k, ss->v[i], strlen(ss->v[i]), &ev)) snap_one(c, &ev);
         }
     }
+}
+
+void td__gw_client_snapshot(gw_client_t *c, const td_subset_t *fresh)
+{
+    snapshot(c, fresh, NULL);
 }
 
 static int over_limit(const gw_client_t *c, const td_alpaca_client_msg_t *m, unsigned offered)
@@ -257,11 +276,12 @@ static void apply_sub(gw_client_t *c, const td_alpaca_client_msg_t *m, td_subset
     for (int k = 0; k < TD_KIND__COUNT; k++) {
         const td_symset_t *ss = &m->sub.k[k];
         if (k == TD_KIND_CORRECTION || k == TD_KIND_CANCEL_ERROR) continue; /* follow trades */
-        if (ss->all && op(&c->sub, (td_kind_t)k, "*", 1)) bus_change(c, (td_kind_t)k, "*", 1, add);
+        if (ss->all && op(&c->sub, (td_kind_t)k, "*", 1))
+            td__gw_client_bus_change(c, (td_kind_t)k, "*", 1, add);
         for (size_t i = 0; i < ss->n; i++) {
             size_t n = strlen(ss->v[i]);
             if (!op(&c->sub, (td_kind_t)k, ss->v[i], n)) continue;
-            bus_change(c, (td_kind_t)k, ss->v[i], n, add);
+            td__gw_client_bus_change(c, (td_kind_t)k, ss->v[i], n, add);
             if (add) td_subset_add(fresh, (td_kind_t)k, ss->v[i], n);
         }
     }
@@ -287,7 +307,7 @@ static void do_sub(gw_client_t *c, const td_alpaca_client_msg_t *m)
     apply_sub(c, m, &fresh);
     td_buf_t b = TD_BUF_INIT;
     td_alpaca_server_subscription(&b, &c->sub, c->cls);
-    send_ctl(c, b.data, b.len);
+    td__gw_client_send_ctl(c, b.data, b.len);
     TD_DEBUG("client #%llu subscription %s", ID(c), b.data);
     td_buf_free(&b);
     if (m->action == TD_ALPACA_CLIENT_SUBSCRIBE) snapshot(c, &fresh, m);
@@ -296,6 +316,10 @@ static void do_sub(gw_client_t *c, const td_alpaca_client_msg_t *m)
 
 static void on_message(gw_client_t *c, const char *msg, size_t len)
 {
+    if (c->polygon) {
+        td__gw_pclient_message(c, msg, len, c->rx_binary);
+        return;
+    }
     td_alpaca_client_msg_t m;
     td_alpaca_client_msg_init(&m);
     int rc = td__gw_codecs[c->codec].parse(msg, len, &m);
@@ -304,7 +328,7 @@ static void on_message(gw_client_t *c, const char *msg, size_t len)
         c->g->st.malformed++;
         td__gw_client_error(c, 400, 0);
     } else if (m.action == TD_ALPACA_CLIENT_AUTH) {
-        do_auth(c, m.has_key ? m.key : NULL, m.has_secret ? m.secret : NULL, "message");
+        td__gw_client_auth(c, m.has_key ? m.key : NULL, m.has_secret ? m.secret : NULL, "message");
     } else {
         do_sub(c, &m);
     }
@@ -450,7 +474,13 @@ int td__gw_client_writeable(gw_client_t *c)
     }
     if (!c->q.n) {
         if (!c->closing) return 0;
-        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
+        /* lws 4.1 closes without a close frame (1006) on lws_close_reason()
+         * and -1 from WRITEABLE: write the frame (opcode 4, LWS_WRITE_CLOSE,
+         * not in the public enum) first, as the simulator does */
+        unsigned char cl[LWS_PRE + 2];
+        cl[LWS_PRE] = LWS_CLOSE_STATUS_POLICY_VIOLATION >> 8;
+        cl[LWS_PRE + 1] = LWS_CLOSE_STATUS_POLICY_VIOLATION & 0xff;
+        lws_write(c->wsi, cl + LWS_PRE, 2, (enum lws_write_protocol)4);
         return -1;
     }
     if (write_frame(c) < 0) return -1;

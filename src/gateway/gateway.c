@@ -11,17 +11,28 @@
 
 #define CRON_MS 100
 
+/* The path decides the dialect; only the upstream's dialect is served. */
 static const struct {
     const char *path;
-    td_alpaca_stream_t cls;
+    td_gateway_dialect_t dialect;
+    int cls; /* td_alpaca_stream_t, or td_polygon_cluster_t */
 } paths[] = {
-    {"/v2/iex", TD_ALPACA_STREAM_STOCK},
-    {"/v2/sip", TD_ALPACA_STREAM_STOCK},
-    {"/v2/delayed_sip", TD_ALPACA_STREAM_STOCK},
-    {"/v2/test", TD_ALPACA_STREAM_STOCK},
-    {"/v1beta3/crypto/us", TD_ALPACA_STREAM_CRYPTO},
-    {"/v1beta1/news", TD_ALPACA_STREAM_NEWS},
+    {"/v2/iex", TD_GATEWAY_ALPACA, TD_ALPACA_STREAM_STOCK},
+    {"/v2/sip", TD_GATEWAY_ALPACA, TD_ALPACA_STREAM_STOCK},
+    {"/v2/delayed_sip", TD_GATEWAY_ALPACA, TD_ALPACA_STREAM_STOCK},
+    {"/v2/test", TD_GATEWAY_ALPACA, TD_ALPACA_STREAM_STOCK},
+    {"/v1beta3/crypto/us", TD_GATEWAY_ALPACA, TD_ALPACA_STREAM_CRYPTO},
+    {"/v1beta1/news", TD_GATEWAY_ALPACA, TD_ALPACA_STREAM_NEWS},
+    {"/stocks", TD_GATEWAY_POLYGON, TD_POLYGON_STOCKS},
+    {"/options", TD_GATEWAY_POLYGON, TD_POLYGON_OPTIONS},
+    {"/forex", TD_GATEWAY_POLYGON, TD_POLYGON_FOREX},
+    {"/crypto", TD_GATEWAY_POLYGON, TD_POLYGON_CRYPTO},
 };
+
+static const char *const dialect_names[] = {"Alpaca", "Polygon"};
+static const char *const dialect_paths[] = {
+    "/v2/iex /v2/sip /v2/delayed_sip /v2/test /v1beta3/crypto/us /v1beta1/news",
+    "/stocks /options /forex /crypto"};
 
 typedef struct {
     gw_client_t *c;
@@ -173,19 +184,30 @@ static int http_request(td_gateway_t *g, struct lws *wsi, const char *uri)
 
 /* ---- WebSocket --------------------------------------------------------------------- */
 
-/* An unknown path is refused before the upgrade. lws would answer with
+/* An unknown path, or one of the other vendor's dialect (its events are
+ * not on the bus), is refused before the upgrade. lws would answer with
  * HTTP/1.0, which python-websockets rejects: write HTTP/1.1 ourselves. */
 static int confirm_upgrade(td_gateway_t *g, struct lws *wsi)
 {
-    char uri[256] = "";
+    char uri[256] = "", body[256];
     lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
-    if (find_path(uri) >= 0 && !g->stopping) return 0;
-    TD_INFO("refusing upgrade to '%s' (404)", uri);
-    static const char resp[] = "HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\n"
-                               "content-length: 10\r\nconnection: close\r\n\r\nnot found\n";
-    unsigned char buf[LWS_PRE + sizeof resp];
-    memcpy(buf + LWS_PRE, resp, sizeof resp - 1);
-    lws_write(wsi, buf + LWS_PRE, sizeof resp - 1, LWS_WRITE_HTTP_HEADERS);
+    int pi = find_path(uri), d = g->cfg.dialect;
+    if (pi >= 0 && paths[pi].dialect == g->cfg.dialect && !g->stopping) return 0;
+    if (pi >= 0 && paths[pi].dialect != g->cfg.dialect)
+        snprintf(body, sizeof body, "not found: the upstream is %s, served on %s\n",
+                 dialect_names[d], dialect_paths[d]);
+    else
+        snprintf(body, sizeof body, "not found\n");
+    TD_INFO("refusing upgrade to '%s' (404): %.*s", uri, (int)strlen(body) - 1, body);
+    td_buf_t r = TD_BUF_INIT;
+    td_buf_reserve(&r, LWS_PRE + 512);
+    r.len = LWS_PRE;
+    td_buf_appendf(&r,
+                   "HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\ncontent-length: "
+                   "%zu\r\nconnection: close\r\n\r\n%s",
+                   strlen(body), body);
+    lws_write(wsi, (unsigned char *)r.data + LWS_PRE, r.len - LWS_PRE, LWS_WRITE_HTTP_HEADERS);
+    td_buf_free(&r);
     return 1;
 }
 
@@ -219,8 +241,16 @@ static int established(td_gateway_t *g, struct lws *wsi, pss_t *pss)
     char uri[256] = "";
     lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
     int pi = find_path(uri);
-    if (pi < 0 || g->stopping) return -1;
-    pss->c = td__gw_client_new(g, wsi, paths[pi].path, paths[pi].cls, codec_of(wsi));
+    if (pi < 0 || paths[pi].dialect != g->cfg.dialect || g->stopping) return -1;
+    if (paths[pi].dialect == TD_GATEWAY_POLYGON) { /* JSON only, no header auth */
+        pss->c = td__gw_client_new(g, wsi, paths[pi].path, TD_ALPACA_STREAM_STOCK, GW_CODEC_JSON);
+        pss->c->polygon = 1;
+        pss->c->cluster = (td_polygon_cluster_t)paths[pi].cls;
+        td__gw_client_open(pss->c, NULL, NULL);
+        return 0;
+    }
+    pss->c =
+        td__gw_client_new(g, wsi, paths[pi].path, (td_alpaca_stream_t)paths[pi].cls, codec_of(wsi));
     char k[300], sec[300];
     const char *hk = header_any(wsi, "apca-api-key-id:", "APCA-API-KEY-ID:", k, sizeof k);
     const char *hs =
@@ -365,10 +395,10 @@ int td_gateway_start(td_gateway_t *g)
     }
     g->port = lws_get_vhost_listen_port(g->vh);
     uv_timer_start(&g->cron, cron_cb, CRON_MS, CRON_MS);
-    TD_INFO("gateway: listening on ws://%s:%d (/v2/iex /v2/sip /v2/test /v1beta3/crypto/us "
-            "/v1beta1/news; %zu client key%s)%s%s",
-            g->host, g->port, g->cfg.nkeys, g->cfg.nkeys == 1 ? "" : "s",
-            g->web_root ? "; web root " : "", g->web_root ? g->web_root : "");
+    TD_INFO("gateway: listening on ws://%s:%d (%s dialect: %s; %zu client key%s)%s%s", g->host,
+            g->port, dialect_names[g->cfg.dialect], dialect_paths[g->cfg.dialect], g->cfg.nkeys,
+            g->cfg.nkeys == 1 ? "" : "s", g->web_root ? "; web root " : "",
+            g->web_root ? g->web_root : "");
     if (!g->cfg.nkeys) TD_WARN("gateway: no client keys: add --client KEY:SECRET or [clients]");
     return 0;
 }

@@ -1,8 +1,10 @@
-/* The downstream WebSocket gateway, Alpaca dialect: clients connect to
- * tickerd exactly as they would to the vendor (paths /v2/iex, /v2/sip,
- * /v2/test, /v1beta3/crypto/us, /v1beta1/news; greeting, auth, additive
- * subscribe/unsubscribe with full confirmations, errors 400–410), with keys
- * that tickerd issues.
+/* The downstream WebSocket gateway: clients connect to tickerd exactly as
+ * they would to the vendor, with keys that tickerd issues. Alpaca dialect
+ * (paths /v2/iex, /v2/sip, /v2/test, /v1beta3/crypto/us, /v1beta1/news;
+ * greeting, auth, additive subscribe/unsubscribe with full confirmations,
+ * errors 400–410) or Polygon dialect (paths /stocks, /options, /forex,
+ * /crypto; status greeting, auth with a key in params, one success status
+ * per topic, error statuses; client_polygon.c), as cfg.dialect says.
  *
  * Each client is a bus consumer: what it subscribes becomes bus interest
  * (first want / last unwant drive the upstream subscriptions). Each event is
@@ -33,9 +35,19 @@ struct lws_context;
 
 typedef struct td_gateway_s td_gateway_t;
 
+/* The vendor whose events the bus carries, so the dialect of the paths
+ * served: Alpaca's (/v2/iex, ...) or Polygon's (/stocks, ...). The other
+ * vendor's paths are refused at the upgrade (404 with a reason). */
+typedef enum td_gateway_dialect_e {
+    TD_GATEWAY_ALPACA = 0,
+    TD_GATEWAY_POLYGON,
+} td_gateway_dialect_t;
+
 typedef struct td_gateway_cfg_s {
+    td_gateway_dialect_t dialect;
     const char *listen;         /* "127.0.0.1:8080" (IPv4:port); copied */
-    const char *const *keys;    /* client credentials: keys[i] with secrets[i]; */
+    const char *const *keys;    /* client credentials: keys[i] with secrets[i] */
+                                /* (Polygon clients give a key only); */
     const char *const *secrets; /*   borrowed, must outlive the gateway */
     size_t nkeys;
     size_t max_clients;    /* authenticated clients at once; 0 = unlimited (406 beyond) */

@@ -7,6 +7,7 @@
 #include "gateway/gateway.h"
 #include "proto/alpaca_client.h"
 #include "proto/alpaca_server.h"
+#include "proto/polygon.h"
 #include "proto/sub.h"
 
 #include <libwebsockets.h>
@@ -97,7 +98,9 @@ typedef struct gw_client_s {
     struct lws *wsi;
     uint64_t id, open_ms;
     const char *path;
-    td_alpaca_stream_t cls;
+    td_alpaca_stream_t cls; /* Alpaca paths */
+    int polygon;            /* a Polygon path (client_polygon.c), of cluster: */
+    td_polygon_cluster_t cluster;
     int codec;
     int authed;
     int closing;    /* a final message is queued: no more data; close once written */
@@ -131,6 +134,29 @@ void td__gw_client_cron(gw_client_t *c, uint64_t now_ms);
 void td__gw_client_error(gw_client_t *c, int code, int close);
 /* The bus callback (ud is the client). */
 void td__gw_client_on_event(void *ud, const td_event_t *ev);
+
+/* Shared by both dialects (client.c). */
+/* Queues a control frame given as JSON. */
+void td__gw_client_send_ctl(gw_client_t *c, const char *json, size_t len);
+/* Checks key (and secret, unless NULL: Polygon) and authenticates, or
+ * queues the error (402, 403, 406). */
+void td__gw_client_auth(gw_client_t *c, const char *key, const char *secret, const char *how);
+/* Bus interest for one channel entry of the client. */
+void td__gw_client_bus_change(gw_client_t *c, td_kind_t k, const char *sym, size_t n, int add);
+/* Queues the last values of the symbols named in fresh. */
+void td__gw_client_snapshot(gw_client_t *c, const td_subset_t *fresh);
+
+/* ---- Polygon paths (client_polygon.c) ------------------------------------- */
+
+void td__gw_pclient_open(gw_client_t *c);
+void td__gw_pclient_message(gw_client_t *c, const char *msg, size_t len, int binary);
+/* The status frame standing for gateway error `code` (401–407 as in the
+ * Alpaca dialect); returns its message text for the log. */
+const char *td__gw_pclient_error_frame(td_buf_t *b, int code);
+/* The auth_success status. */
+void td__gw_pclient_authed(gw_client_t *c);
+/* Whether ev belongs on c's cluster. */
+int td__gw_pclient_class_ok(const gw_client_t *c, const td_event_t *ev);
 
 /* ---- the gateway (gateway.c) ---------------------------------------------- */
 

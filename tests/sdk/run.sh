@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The official Alpaca JavaScript SDK (@alpacahq/alpaca-trade-api, pinned in
-# package.json/package-lock.json) against tickerd's gateway in MessagePack mode.
+# The official Alpaca JavaScript SDK (@alpacahq/alpaca-trade-api) against
+# tickerd's gateway in MessagePack mode, and the official Polygon.io client
+# (@polygon.io/client-js) against its Polygon paths; both pinned in
+# package.json/package-lock.json.
 # Installs node_modules if missing, then runs `node --test`; exits non-zero on failure.
 #
 # Env: TICKERD (default build/asan-ubsan/tickerd), VERBOSE=1.
@@ -10,7 +12,7 @@ root=$(cd "$here/../.." && pwd)
 
 command -v node >/dev/null || { echo "sdk test: node (>= 20) is required" >&2; exit 1; }
 cd "$here"
-if [ ! -d node_modules/@alpacahq/alpaca-trade-api ]; then
+if [ ! -d node_modules/@alpacahq/alpaca-trade-api ] || [ ! -d node_modules/@polygon.io/client-js ]; then
   npm ci --no-audit --no-fund >&2 || npm install --no-audit --no-fund >&2
 fi
 

@@ -1,0 +1,181 @@
+/* A client on a Polygon path (/stocks, /options, /forex, /crypto): the
+ * simulator's answers (src/sim/session_polygon.c) byte for byte, built by
+ * proto/polygon_server.c. The greeting is a "connected" status; auth is
+ * {"action":"auth","params":KEY} with a key tickerd issued (its secret is
+ * not asked: Polygon's clients send one key); subscribe/unsubscribe take an
+ * EV.TICKER params list and get one "success" status per topic. Errors are
+ * statuses: "auth_failed" and "max_connections" (the gateway's client
+ * limit) then a close with 1008, "auth_timeout", and status "error" with
+ * "not authorized", "invalid JSON", "unknown action: X", "already
+ * authenticated", "missing params", "invalid subscription: X", "symbol
+ * limit exceeded", "message too large", "slow client" (then 1008). */
+#include "core/log.h"
+#include "core/mem.h"
+#include "gateway/gw_int.h"
+#include "proto/polygon_server.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ID(c)   ((unsigned long long)(c)->id)
+#define LOG_MAX 1024
+
+static void status(gw_client_t *c, const char *st, const char *msg)
+{
+    td_buf_t b = TD_BUF_INIT;
+    td_polygon_server_status(&b, st, msg);
+    td__gw_client_send_ctl(c, b.data, b.len);
+    td_buf_free(&b);
+}
+
+void td__gw_pclient_open(gw_client_t *c)
+{
+    status(c, "connected", TD_POLYGON_TEXT_CONNECTED);
+}
+
+void td__gw_pclient_authed(gw_client_t *c)
+{
+    status(c, "auth_success", TD_POLYGON_TEXT_AUTHED);
+}
+
+const char *td__gw_pclient_error_frame(td_buf_t *b, int code)
+{
+    const char *st = "error", *msg;
+    switch (code) {
+    case 400:
+        msg = "message too large";
+        break;
+    case 401:
+        msg = "not authorized";
+        break;
+    case 402:
+        st = "auth_failed", msg = TD_POLYGON_TEXT_AUTH_FAILED;
+        break;
+    case 403:
+        msg = "already authenticated";
+        break;
+    case 404:
+        st = "auth_timeout", msg = TD_POLYGON_TEXT_AUTH_TIMEOUT;
+        break;
+    case 405:
+        msg = "symbol limit exceeded";
+        break;
+    case 406:
+        st = "max_connections", msg = TD_POLYGON_TEXT_MAX_CONNECTIONS;
+        break;
+    case 407:
+        msg = "slow client";
+        break;
+    default:
+        msg = "error";
+        break;
+    }
+    td_polygon_server_status(b, st, msg);
+    return msg;
+}
+
+int td__gw_pclient_class_ok(const gw_client_t *c, const td_event_t *ev)
+{
+    if (!(td_polygon_kinds(c->cluster) & (1u << ev->kind))) return 0;
+    return td_polygon_ticker_cluster(ev->symbol, ev->symbol_len) == c->cluster;
+}
+
+/* ---- subscriptions ---------------------------------------------------------------- */
+
+/* Whether the subscription after t stays within max_symbols. */
+static int within_limit(const gw_client_t *c, const td_polygon_topics_t *t)
+{
+    size_t max = c->g->cfg.max_symbols;
+    if (!max) return 1;
+    td_subset_t next;
+    td_subset_init(&next);
+    td_subset_copy(&next, &c->sub);
+    for (size_t i = 0; i < t->n; i++)
+        td_subset_add(&next, t->v[i].kind, t->v[i].sym, t->v[i].len);
+    size_t n = td_subset_count_symbols(&next, td_polygon_kinds(c->cluster));
+    td_subset_free(&next);
+    return n <= max;
+}
+
+/* Applies t to the client's set and the bus; fresh gets what is newly
+ * subscribed by name (snapshots). One status per topic, as the vendor. */
+static void apply(gw_client_t *c, const td_polygon_topics_t *t, int add, td_subset_t *fresh,
+                  td_buf_t *log)
+{
+    int (*op)(td_subset_t *, td_kind_t, const char *, size_t) =
+        add ? td_subset_add : td_subset_remove;
+    td_buf_t m = TD_BUF_INIT;
+    for (size_t i = 0; i < t->n; i++) {
+        const td_polygon_topic_t *tp = &t->v[i];
+        if (op(&c->sub, tp->kind, tp->sym, tp->len)) {
+            td__gw_client_bus_change(c, tp->kind, tp->sym, tp->len, add);
+            if (add && strcmp(tp->sym, "*") != 0) td_subset_add(fresh, tp->kind, tp->sym, tp->len);
+        }
+        td_buf_reset(&m);
+        td_polygon_server_topic_text(&m, c->cluster, add, tp->kind, tp->sym);
+        status(c, "success", m.data);
+        if (log->len < LOG_MAX)
+            td_buf_appendf(log, "%s%s", log->len ? "," : "", m.data + (add ? 15 : 17));
+    }
+    td_buf_free(&m);
+}
+
+static void do_sub(gw_client_t *c, const char *params, int add)
+{
+    if (!c->authed) {
+        td__gw_client_error(c, 401, 0);
+        return;
+    }
+    if (!params) {
+        c->g->st.malformed++;
+        status(c, "error", "missing params");
+        return;
+    }
+    td_polygon_topics_t t = {0};
+    const char *bad = NULL;
+    size_t bad_len = 0;
+    if (td_polygon_topics_parse(c->cluster, params, &t, &bad, &bad_len) < 0) {
+        td_buf_t m = TD_BUF_INIT;
+        td_buf_appendf(&m, "invalid subscription: %.*s", (int)(bad_len > 200 ? 200 : bad_len),
+                       bad ? bad : "");
+        c->g->st.malformed++;
+        status(c, "error", m.data);
+        td_buf_free(&m);
+    } else if (add && !within_limit(c, &t)) {
+        td__gw_client_error(c, 405, 0);
+    } else {
+        td_subset_t fresh;
+        td_subset_init(&fresh);
+        td_buf_t log = TD_BUF_INIT;
+        apply(c, &t, add, &fresh, &log);
+        TD_DEBUG("client #%llu %s %s", ID(c), add ? "subscribe" : "unsubscribe",
+                 log.len ? log.data : "(nothing)");
+        td_buf_free(&log);
+        if (add) td__gw_client_snapshot(c, &fresh);
+        td_subset_free(&fresh);
+    }
+    td_polygon_topics_free(&t);
+}
+
+void td__gw_pclient_message(gw_client_t *c, const char *msg, size_t len, int binary)
+{
+    char *action = NULL, *params = NULL;
+    if (binary || td_polygon_server_parse(msg, len, &action, &params) != 0) {
+        TD_DEBUG("client #%llu: bad message", ID(c));
+        c->g->st.malformed++;
+        status(c, "error", "invalid JSON");
+    } else if (action && strcmp(action, "auth") == 0) {
+        td__gw_client_auth(c, params, NULL, "message");
+    } else if (action && (!strcmp(action, "subscribe") || !strcmp(action, "unsubscribe"))) {
+        do_sub(c, params, action[0] == 's');
+    } else {
+        td_buf_t m = TD_BUF_INIT;
+        td_buf_appendf(&m, "unknown action: %.64s", action ? action : "(none)");
+        c->g->st.malformed++;
+        status(c, "error", m.data);
+        td_buf_free(&m);
+    }
+    if (params) memset(params, 0, strlen(params)); /* the key */
+    free(action);
+    free(params);
+}
