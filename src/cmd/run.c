@@ -4,7 +4,7 @@
 #include "cmd/cmd.h"
 #include "cmd/run_app.h"
 #include "core/log.h"
-#include "core/lws_log.h"
+#include "client/lws_ctx.h"
 #include "core/mem.h"
 #include "core/opt.h"
 #include "feed/feed.h"
@@ -287,26 +287,18 @@ static int make_lws(app_t *a)
 {
     static struct lws_protocols list[2]; /* lws keeps the pointer; the last entry is zeros */
     list[0] = td_feed_protocol;
-    struct lws_context_creation_info info;
-    memset(&info, 0, sizeof info);
-    void *loops[] = {&a->loop};
-    info.port = CONTEXT_PORT_NO_LISTEN;
-    info.protocols = list;
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
-                   LWS_SERVER_OPTION_DISABLE_IPV6;
-    info.foreign_loops = loops;
-    info.fd_limit_per_thread = fd_limit(); /* feeds, Redis and the gateway's clients */
-    /* lws reads a connection at most this much per POLLIN (default 4 KiB, ~30
-     * events): with many gateway clients to write between two reads, the
-     * upstream could not be read fast enough */
-    info.pt_serv_buf_size = 64 * 1024;
-    info.client_ssl_ca_filepath = a->cfg.ca_file;
-    /* --ca-file replaces the system's CAs (lws would otherwise add both) */
-    if (a->cfg.ca_file) info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
-    info.timeout_secs = 10;
-    info.pcontext = &a->ctx; /* lws clears it once the context is really gone */
-    td_lws_log_init(0);
-    a->ctx = lws_create_context(&info);
+    /* pt_serv_buf_size: lws reads a connection at most this much per POLLIN
+     * (default 4 KiB, ~30 events): with many gateway clients to write between
+     * two reads, the upstream could not be read fast enough. */
+    td_lws_ctx_cfg_t lc = {
+        .loop = &a->loop,
+        .protocols = list,
+        .ca_file = a->cfg.ca_file,
+        .fd_limit = fd_limit(), /* feeds, Redis and the gateway's clients */
+        .pt_serv_buf_size = 64 * 1024,
+        .pcontext = &a->ctx,
+    };
+    a->ctx = td_lws_context_new(&lc);
     return a->ctx ? 0 : -1;
 }
 
@@ -418,13 +410,9 @@ static int setup(app_t *a)
 
 static void teardown(app_t *a)
 {
-    /* On a foreign loop lws finishes destroying its context only when called
-     * again after the loop has run the close callbacks of its handles. */
-    if (a->ctx) lws_context_destroy(a->ctx);
-    uv_run(&a->loop, UV_RUN_DEFAULT);
-    if (a->ctx) lws_context_destroy(a->ctx);
-    uv_run(&a->loop, UV_RUN_DEFAULT);
-    if (a->ctx) TD_WARN("libwebsockets context not freed");
+    if (a->ctx && td_lws_context_destroy_blocking(&a->ctx, &a->loop) != 0)
+        TD_WARN("libwebsockets context not freed");
+    uv_run(&a->loop, UV_RUN_DEFAULT); /* let every handle close */
     for (size_t i = 0; i < a->nfeeds; i++)
         td_feed_free(a->feeds[i]);
     free(a->feeds);
