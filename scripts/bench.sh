@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Benchmarks (make bench): splitter alone, splitter + bus, end to end through
 # Redis with a redis-benchmark ceiling, tickerd's CPU/RSS at a steady
-# rate, and the gateway (bench/gw.py: saturation and latency with 1,000
-# WebSocket clients, RSS per client with 10,000 idle ones). Raw outputs go to bench/out/ (gitignored); a summary is printed.
+# rate, the gateway (bench/gw.py: saturation and latency with 1,000
+# WebSocket clients, RSS per client with 10,000 idle ones) and libtickerd
+# (bench_client in memory, bench/client.py against the sim). Raw outputs go to bench/out/ (gitignored); a summary is printed.
 #
 #   scripts/bench.sh BUILD_DIR      (e.g. build/release)
 #
 # Environment: BENCH_RATES (comma list for the end-to-end ladder),
 # BENCH_SECONDS (seconds per rung, default 4), BENCH_OUT (default bench/out),
 # BENCH_GW_RATES (sim rates of the gateway ladder), BENCH_GW=0 skips the
-# gateway part, BENCH_GW_ONLY=1 runs only it.
+# gateway part, BENCH_GW_ONLY=1 runs only it; libtickerd (bench_client in
+# memory, bench/client.py over loopback): BENCH_CLIENT_RATES (its sim
+# ladder), BENCH_CLIENT=0 skips it, BENCH_CLIENT_ONLY=1 runs only it.
 # Exits non-zero only when the harness itself fails, not when a target is
 # missed. Loopback only; every wait is bounded.
 set -euo pipefail
@@ -23,7 +26,7 @@ PY=/usr/bin/python3
 RATES=${BENCH_RATES:-50000,100000,200000,300000,400000,500000,600000,800000,1000000,1200000}
 SECONDS_PER_RUNG=${BENCH_SECONDS:-4}
 
-for b in tickerd bench_split bench_bus bench_sub bench_gw; do
+for b in tickerd bench_split bench_bus bench_sub bench_gw bench_client count_events; do
     [[ -x $BUILD/$b ]] || { echo "bench: $BUILD/$b missing (build the release preset)" >&2; exit 1; }
 done
 for c in redis-server redis-cli redis-benchmark; do
@@ -72,6 +75,9 @@ cat "$OUT/machine.txt"
 echo
 
 GW_RATES=${BENCH_GW_RATES:-20000,40000,50000,60000,80000,100000,120000,150000}
+CLIENT_RATES=${BENCH_CLIENT_RATES:-200000,400000,600000,800000,900000,1000000,1200000}
+if [[ ${BENCH_CLIENT_ONLY:-0} == 1 ]]; then BENCH_GW_ONLY=1; BENCH_GW=0; fi
+if [[ ${BENCH_GW_ONLY:-0} == 1 ]]; then BENCH_CLIENT=${BENCH_CLIENT_ONLY:-0}; fi
 if [[ ${BENCH_GW_ONLY:-0} != 1 ]]; then
 # --- 1. splitter + router in memory ----------------------------------------
 echo "== 1. splitter + router, in memory, one core (1 M events, frames of 100)"
@@ -168,6 +174,33 @@ for x in r.get("ladder", []) + [v for v in (r.get("latency"), r.get("idle")) if 
 if others:
     print("WARNING: other processes used CPU during the gateway runs: " +
           ", ".join(f"{k} up to {max(v)}% of a core" for k, v in others.items()))
+EOF
+fi
+# --- 8-9. libtickerd ----------------------------------------------------------
+if [[ ${BENCH_CLIENT:-1} != 0 ]]; then
+echo "== 8. libtickerd decode + dispatch, in memory, one core (Polygon stocks, 1 M events)"
+(cd "$OUT" && timeout 60 "$BUILD/bench_client" 1000000 7) | tee "$OUT/bench_client.txt"
+echo "== 9. libtickerd over loopback: tickerd sim /stocks -> count_events (trades+quotes of *)"
+timeout 150 "$PY" bench/client.py "$BUILD" "$OUT" --rates "$CLIENT_RATES" --seconds 3 \
+    | tee "$OUT/client.txt"
+"$PY" - "$OUT" <<'EOF' | tee -a "$OUT/summary.txt"
+import json, re, sys
+out = sys.argv[1]
+t = open(f"{out}/bench_client.txt").read()
+r = json.load(open(f"{out}/client-results.json"))
+def f(rx):
+    m = re.search(rx, t)
+    return float(m[1]) if m else float("nan")
+med = r" +best [\d.]+ M events/s \([\d.]+ MB/s\), median ([\d.]+) M"
+cm, cb = f(r"client:" + med), f(r"client: +best ([\d.]+) M")
+dm, sm = f(r"dispatch:" + med), f(r"split:" + med)
+print(f"8. libtickerd in memory (bench_client): {cm:.2f} M events/s median (best {cb:.2f}) with "
+      f"an accessor + timestamp_ns per event; {dm:.2f} M/s dispatch only; splitter alone "
+      f"{sm:.2f} M/s; ratio {cm / sm:.3f} (dispatch only {dm / sm:.3f})")
+c = r.get("best_cpu") or {}
+print(f"9. libtickerd over loopback: highest sim rate kept up with {r.get('best_rate')}/s = "
+      f"{r.get('best_received_per_s')} events/s received (trades+quotes), client "
+      f"{c.get('client')} % of one core, sim {c.get('sim')} %; stopped by: {r.get('stopped_by')}")
 EOF
 fi
 echo "bench: raw outputs in $OUT; $(( $(date +%s) - start )) s in all"

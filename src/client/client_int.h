@@ -44,4 +44,19 @@ int tdc_service_of(tickerd_vendor_t v, tdc_asset_t a, td_kind_t k);
 int tdc_json_member(const char *obj, size_t len, const char *key, const char **v, size_t *vlen,
                     int *is_string);
 
+/* Test and benchmark hook, not exported (libtickerd.map keeps only tickerd_*;
+ * bench/bench_client.c compiles the client's sources in). Runs one complete
+ * WebSocket message [data, data+len), as if received on the client's stream
+ * at path ("/stocks", "/v2/iex"), through the code a received message runs
+ * after the socket layer: the feed's dialect read (td_polygon_split or
+ * td_alpaca_split) -> td__feed_event -> the client's dispatch (service of the
+ * kind, subscription check) -> the service's handler. Skipped: lws, and the
+ * feed's per-message bookkeeping (receive time, frame and byte counters, the
+ * malformed-frame log). Only for a client that was never started: on first
+ * use the stream's feed is created but not connected, and set streaming as
+ * after the vendor's confirmation (the state callback gets STREAMING).
+ * Returns 0, or -1 (path not a stream of the client's vendor, client started
+ * or closing, malformed frame). */
+int td__client_feed_frame(tickerd_client_t *c, const char *path, const char *data, size_t len);
+
 #endif
