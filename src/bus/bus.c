@@ -226,6 +226,12 @@ void td_bus_interest_each(const td_bus_t *b,
             fn(ud, b->slots[i].kind, b->slots[i].sym, b->slots[i].sym_len);
 }
 
+size_t td_bus_wanters(const td_bus_t *b, td_kind_t kind, const char *s, size_t n)
+{
+    const slot *sl = lookup(b, kind, s, n, hash_key(kind, s, n));
+    return b->wild[kind].n + (sl->sym ? sl->subs.n : 0);
+}
+
 void td_bus_cache_kinds(td_bus_t *b, unsigned kinds)
 {
     b->cache_kinds = kinds;

@@ -51,6 +51,9 @@ void td_bus_interest_each(const td_bus_t *bus,
                           void (*fn)(void *ud, td_kind_t kind, const char *sym, size_t n),
                           void *ud);
 
+/* How many consumers want (kind, sym): by name, plus the kind's wildcard. */
+size_t td_bus_wanters(const td_bus_t *bus, td_kind_t kind, const char *sym, size_t n);
+
 /* Keep the newest payload per symbol of these kinds (bitmask 1u << kind). */
 void td_bus_cache_kinds(td_bus_t *bus, unsigned kinds);
 /* The newest (kind, symbol) event seen, if cached: fills *out (views valid

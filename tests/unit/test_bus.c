@@ -142,6 +142,9 @@ static void test_interest_transitions(void **state)
     td_bus_want(b, a, TD_KIND_QUOTE, "AAPL", 4); /* idempotent */
     td_bus_want(b, c, TD_KIND_TRADE, "*", 1);
     assert_string_equal(l.log, "+quotes.AAPL +trades.* ");
+    assert_int_equal(td_bus_wanters(b, TD_KIND_QUOTE, "AAPL", 4), 2);
+    assert_int_equal(td_bus_wanters(b, TD_KIND_TRADE, "IBM", 3), 1); /* the wildcard */
+    assert_int_equal(td_bus_wanters(b, TD_KIND_QUOTE, "IBM", 3), 0);
     l.log[0] = 0;
     td_bus_unwant(b, a, TD_KIND_QUOTE, "AAPL", 4);
     assert_string_equal(l.log, "");
