@@ -23,7 +23,8 @@ static const td_opt_t sim_table[] = {
     {"listen", TD_OPT_STR, S(listen), 0, 0, "127.0.0.1:8765", "ADDR:PORT", NULL, 0,
      "address to listen on (IPv4; use 127.0.0.1)"},
     {"key", TD_OPT_STR, S(key), 0, 0, NULL, "KEY", NULL, 0,
-     "the only API key id accepted, also the only Polygon key (default: any non-empty key)"},
+     "the only API key id accepted, also the only Polygon key and Alpha Vantage apikey "
+     "(default: any non-empty key)"},
     {"secret", TD_OPT_STR, S(secret), 0, 0, NULL, "SECRET", NULL, TD_OPT_SECRET,
      "the only API secret accepted (default: any non-empty secret)"},
     {"auth-timeout", TD_OPT_DOUBLE, S(auth_timeout), 0, 86400, "10", "SECONDS", NULL, 0,
@@ -79,6 +80,40 @@ static const td_opt_t sim_table[] = {
      "--tls-key"},
     {"tls-key", TD_OPT_STR, S(tls_key), 0, 0, NULL, "PEM", NULL, 0,
      "private key of --tls-cert (unencrypted PEM)"},
+    {"av-per-minute", TD_OPT_INT, S(av_per_minute), 0, 1e6, "5", "N", NULL, 0,
+     "Alpha Vantage /query: counted calls per API key per --av-minute window (rolling); past "
+     "it a call is answered with the --av-minute-key body; 0 = unlimited"},
+    {"av-minute", TD_OPT_DOUBLE, S(av_minute), 0.001, 1e9, "60", "SECONDS", NULL, 0,
+     "length of the rolling window of --av-per-minute"},
+    {"av-per-day", TD_OPT_INT, S(av_per_day), 0, 1e6, "25", "N", NULL, 0,
+     "counted calls per API key per --av-day window (rolling); past it a call is answered "
+     "with the --av-day-key body (checked before the per-minute limit); 0 = unlimited. "
+     "Throttled calls are answered but not counted; every other call with a valid key is "
+     "(quotes, unknown symbols, invalid calls)"},
+    {"av-day", TD_OPT_DOUBLE, S(av_day), 0.001, 1e9, "86400", "SECONDS", NULL, 0,
+     "length of the rolling window of --av-per-day"},
+    {"av-minute-key", TD_OPT_STR, S(av_minute_key), 0, 0, "Note", "KEY", NULL, 0,
+     "top-level key of the per-minute throttle body"},
+    {"av-minute-text", TD_OPT_STR, S(av_minute_text), 0, 0,
+     "Thank you for using Alpha Vantage! Our standard API call frequency is 5 calls per minute "
+     "and 500 calls per day. Please visit https://www.alphavantage.co/premium/ if you would "
+     "like to target a higher API call frequency.",
+     "TEXT", NULL, 0,
+     "text of the per-minute throttle body (the historical Note of PROTOCOLS.md §5.3)"},
+    {"av-day-key", TD_OPT_STR, S(av_day_key), 0, 0, "Information", "KEY", NULL, 0,
+     "top-level key of the daily cap body"},
+    {"av-day-text", TD_OPT_STR, S(av_day_text), 0, 0,
+     "Thank you for using Alpha Vantage! Our standard API rate limit is 25 requests per day. "
+     "Please subscribe to any of the premium plans at https://www.alphavantage.co/premium/ to "
+     "instantly remove all daily rate limits.",
+     "TEXT", NULL, 0, "text of the daily cap body (the current 25/day Information text)"},
+    {"av-latency", TD_OPT_INT, S(av_latency_ms), 0, 600000, "0", "MS", NULL, 0,
+     "delay every /query answer by MS milliseconds (decided and recorded on receipt)"},
+    {"record-calls", TD_OPT_STR, S(record_calls), 0, 0, NULL, "FILE", NULL, 0,
+     "JSON lines, one per /query call, flushed per call: {\"t\":unix ns received,"
+     "\"function\":...,\"symbol\":...,\"key\":first 4 chars and \u2026,\"outcome\":"
+     "quote|unknown|throttled_minute|throttled_day|error} (quote: data served, also for "
+     "TIME_SERIES_INTRADAY)"},
     {"log-level", TD_OPT_STR, F(log_level), 0, 0, "info", "LEVEL", NULL, 0,
      "error, warn, info or debug"},
     TD_OPT_END,
@@ -103,7 +138,26 @@ static const td_opts_t sim_opts = {
     "\"invalid JSON\", \"unknown action: X\", \"already authenticated\", \"missing params\",\n"
     "\"invalid subscription: X\" (nothing of that message applied), \"symbol limit exceeded\";\n"
     "the connection stays. t in Unix ms (LULD: us, NOI: ns, as the spec's examples).\n"
-    "--rate, --batch, --count, --record and the faults apply to every path alike.",
+    "--rate, --batch, --count, --record and the faults apply to every path alike.\n"
+    "\n"
+    "Alpha Vantage on the same listener, plain HTTP GET /query (PROTOCOLS.md §5), always\n"
+    "HTTP 200 with Content-Type application/json:\n"
+    "  function=GLOBAL_QUOTE&symbol=IBM&apikey=KEY -> {\"Global Quote\":{\"01. symbol\":...}},\n"
+    "    every value a string (prices with 4 decimals, change percent ending in %); a symbol\n"
+    "    outside the universe -> {\"Global Quote\":{}}. The universe is the --symbols stock\n"
+    "    tickers of /v2/iex, case-insensitive: AAPL MSFT AMZN NVDA GOOGL META TSLA BRK.B JPM\n"
+    "    V ... in that order (IBM is the 57th: it needs --symbols 57 or more), then XAAA...;\n"
+    "  function=TIME_SERIES_INTRADAY&symbol=IBM&interval=1min|5min|15min|30min|60min\n"
+    "    [&outputsize=compact|full] -> Meta Data and \"Time Series (5min)\", newest first,\n"
+    "    US/Eastern timestamps of bar starts, the newest the last completed bar, 24 hours a\n"
+    "    day; compact = 100 bars, full = 1000; an unknown symbol -> Invalid API call;\n"
+    "  datatype=json only (csv -> Invalid API call); other parameters are ignored.\n"
+    "Prices: a deterministic minute walk per symbol from --seed, each US/Eastern day from\n"
+    "its own anchor within 5% of the symbol's /v2/iex starting price, so a given minute\n"
+    "always has the same bar. Errors: a missing function, unknown function or bad parameter\n"
+    "-> {\"Error Message\":\"Invalid API call. ... for FUNCTION.\"}; a missing apikey, or\n"
+    "one other than --key when set -> {\"Error Message\":\"the parameter apikey is invalid\n"
+    "or missing. ...\"}. Per key: --av-per-day then --av-per-minute (rolling windows).",
 };
 
 typedef struct {

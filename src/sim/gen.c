@@ -168,6 +168,11 @@ const char *td__sim_gen_symbol(const td_sim_gen_t *g, size_t i, size_t *len)
     return g->syms[i].name;
 }
 
+int64_t td__sim_gen_price(const td_sim_gen_t *g, size_t i)
+{
+    return g->syms[i].px;
+}
+
 /* ---- the walk ------------------------------------------------------------ */
 
 static td_kind_t pick_stock(uint64_t x)

@@ -38,6 +38,7 @@ static const td_polygon_cluster_t clusters[] = {
 
 typedef struct {
     td_sim_sess_t *s;
+    td_sim_av_req_t *av; /* HTTP: the /query answer being written */
 } pss_t;
 
 /* ---- streams ------------------------------------------------------------- */
@@ -246,8 +247,19 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return confirm_upgrade(sim, wsi);
     case LWS_CALLBACK_HTTP:
+        if (pss && in && strcmp(in, "/query") == 0 && !sim->stopping)
+            return td__sim_av_http(sim->av, wsi, &pss->av);
         if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL)) return -1;
         return lws_http_transaction_completed(wsi) ? -1 : 0;
+    case LWS_CALLBACK_TIMER:
+        if (pss) td__sim_av_timer(wsi, pss->av);
+        return 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (pss && pss->av) return td__sim_av_writeable(wsi, &pss->av);
+        break;
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (pss) td__sim_av_req_free(&pss->av);
+        break;
     case LWS_CALLBACK_ESTABLISHED:
         return established(sim, wsi, pss);
     case LWS_CALLBACK_RECEIVE:
@@ -309,11 +321,15 @@ td_sim_t *td_sim_new(uv_loop_t *loop, const td_sim_cfg_t *cfg, char *err, size_t
         snprintf(err, errlen, "--tls-cert and --tls-key go together (wss:// needs both)");
         return NULL;
     }
+    td_sim_av_t *av = td__sim_av_new(cfg, err, errlen);
+    if (!av) return NULL;
     td_sim_t *sim = td_xcalloc(1, sizeof *sim);
     sim->loop = loop;
     sim->cfg = cfg;
+    sim->av = av;
     sim->evict_old = strcmp(ev, "old") == 0;
     if (parse_listen(sim, cfg->listen, err, errlen) != 0) {
+        td__sim_av_free(sim->av);
         free(sim);
         return NULL;
     }
@@ -347,6 +363,7 @@ int td_sim_start(td_sim_t *s)
         }
         setvbuf(s->rec, NULL, _IOFBF, 1 << 20);
     }
+    if (td__sim_av_start(s->av) != 0) return -1;
     td_lws_log_init(1);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
@@ -385,7 +402,8 @@ int td_sim_start(td_sim_t *s)
     uv_timer_start(&s->cron, cron_cb, CRON_MS, CRON_MS);
     s->stats_ms = uv_now(s->loop);
     TD_INFO("listening on %s://%s:%d (Alpaca paths /v2/iex /v2/sip /v2/delayed_sip /v2/test "
-            "/v1beta3/crypto/us /v1beta1/news; Polygon paths /stocks /options /forex /crypto)",
+            "/v1beta3/crypto/us /v1beta1/news; Polygon paths /stocks /options /forex /crypto; "
+            "Alpha Vantage GET /query)",
             tls ? "wss" : "ws", s->host, s->port);
     return 0;
 }
@@ -427,6 +445,7 @@ void td_sim_free(td_sim_t *s)
         free(st->any);
     }
     if (s->rec) fclose(s->rec);
+    td__sim_av_free(s->av);
     td_buf_free(&s->scratch);
     free(s);
 }

@@ -43,6 +43,17 @@ typedef struct td_sim_cfg_s {
     char *tls_cert;          /* PEM certificate (chain): serve wss:// instead of ws:// */
     char *tls_key;           /* PEM private key of tls_cert; both or neither */
     char *polygon_evict;     /* "new" (default) or "old": who gets max_connections */
+    /* Alpha Vantage at GET /query (PROTOCOLS.md §5) */
+    int64_t av_per_minute; /* counted calls per key per av_minute; 0 = unlimited */
+    double av_minute;      /* seconds of the rolling "minute" window */
+    int64_t av_per_day;    /* counted calls per key per av_day; 0 = unlimited */
+    double av_day;         /* seconds of the rolling "day" window */
+    int64_t av_latency_ms; /* delay of every answer */
+    char *av_minute_key;   /* "Note" */
+    char *av_minute_text;  /* the historical 5/min text */
+    char *av_day_key;      /* "Information" */
+    char *av_day_text;     /* the 25/day text */
+    char *record_calls;    /* JSON lines file, one per /query call */
 } td_sim_cfg_t;
 
 typedef struct td_sim_s td_sim_t;

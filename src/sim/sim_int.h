@@ -45,6 +45,9 @@ td_sim_gen_t *td__sim_gen_new(td_sim_class_t cls, uint64_t seed, size_t nsyms, i
 void td__sim_gen_free(td_sim_gen_t *g);
 size_t td__sim_gen_nsyms(const td_sim_gen_t *g);
 const char *td__sim_gen_symbol(const td_sim_gen_t *g, size_t i, size_t *len);
+/* Symbol i's price now, in units of 1e-4 (stocks) or 1e-9 (crypto, forex);
+ * its starting price if the generator never ran. */
+int64_t td__sim_gen_price(const td_sim_gen_t *g, size_t i);
 /* Advances the market by one event (always, so the sequence depends only on
  * the seed, not on who is subscribed). */
 void td__sim_gen_next(td_sim_gen_t *g, td_sim_ev_t *ev);
@@ -128,6 +131,40 @@ void td__sim_psess_status(td_sim_sess_t *s, const char *status, const char *mess
 void td__sim_psess_error(td_sim_sess_t *s, int code, int close);
 void td__sim_psess_cron(td_sim_sess_t *s, uint64_t now_ms);
 
+/* ---- Alpha Vantage REST at /query (rest_av.c, rest_av_data.c) ---------- */
+
+typedef struct td_sim_av_s td_sim_av_t;
+typedef struct td_sim_av_req_s td_sim_av_req_t;
+
+/* NULL with a message in err if the --av-* options are unusable. */
+td_sim_av_t *td__sim_av_new(const td_sim_cfg_t *cfg, char *err, size_t errlen);
+/* Opens --record-calls. 0 or -1 (logged). */
+int td__sim_av_start(td_sim_av_t *av);
+void td__sim_av_free(td_sim_av_t *av);
+/* LWS_CALLBACK_HTTP on /query: decides the answer now and writes it in a
+ * later HTTP_WRITEABLE (after --av-latency). *slot is the wsi's request. */
+int td__sim_av_http(td_sim_av_t *av, struct lws *wsi, td_sim_av_req_t **slot);
+/* LWS_CALLBACK_TIMER: the latency is over. */
+void td__sim_av_timer(struct lws *wsi, td_sim_av_req_t *req);
+/* LWS_CALLBACK_HTTP_WRITEABLE: one chunk. -1: close the connection. */
+int td__sim_av_writeable(struct lws *wsi, td_sim_av_req_t **slot);
+/* LWS_CALLBACK_CLOSED_HTTP (or teardown). */
+void td__sim_av_req_free(td_sim_av_req_t **slot);
+
+/* rest_av_data.c: the deterministic minute walk of each symbol of the stock
+ * universe, and the bodies of PROTOCOLS.md §5.1 and §5.2. */
+typedef struct td_sim_avdata_s td_sim_avdata_t;
+td_sim_avdata_t *td__sim_avdata_new(uint64_t seed, size_t nsyms);
+void td__sim_avdata_free(td_sim_avdata_t *d);
+/* The universe's index of `sym` (case-insensitive), or -1. */
+long td__sim_avdata_find(const td_sim_avdata_t *d, const char *sym);
+/* {"Global Quote":{...}} of symbol i at unix time now_sec. */
+void td__sim_avdata_quote(const td_sim_avdata_t *d, size_t i, int64_t now_sec, td_buf_t *out);
+/* {"Meta Data":...,"Time Series (Nmin)":...} of symbol i: `npoints` bars of
+ * `iv` minutes, the newest the last one completed at now_sec. */
+void td__sim_avdata_intraday(const td_sim_avdata_t *d, size_t i, int iv, int full, int npoints,
+                             int64_t now_sec, td_buf_t *out);
+
 /* ---- server (server.c) --------------------------------------------------- */
 
 struct td_sim_stream_s {
@@ -165,7 +202,8 @@ struct td_sim_s {
     uint64_t frames_sent, bytes_sent, events_sent;
     uint64_t stats_ms, stats_generated, stats_events_sent, stats_bytes;
     int count_done;
-    int evict_old; /* --polygon-evict old */
+    int evict_old;   /* --polygon-evict old */
+    td_sim_av_t *av; /* GET /query */
 };
 
 /* The stream has a subscriber: start its generator if it was idle. */
