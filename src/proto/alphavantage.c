@@ -1,0 +1,282 @@
+/* Alpha Vantage GLOBAL_QUOTE bodies (alphavantage.h, PROTOCOLS.md §5).
+ *
+ * The whole body is validated as strict JSON (json_scan.h) and must be one
+ * object. Its members are looked up by decoded name: "Global Quote" (or
+ * "Global Quote - DATA DELAYED"), "Error Message", "Note", "Information";
+ * others are ignored and the first of a repeated name counts. Nothing is
+ * allocated; the views in the result point into the body. */
+#include "proto/alphavantage.h"
+#include "proto/json_scan.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define NAME_MAX_LEN 64 /* decoded member names we care about are shorter */
+#define VAL_MAX_LEN  64 /* decoded quote values we accept */
+
+typedef struct span_s {
+    const char *p; /* value start, NULL if absent */
+    const char *e; /* byte after the value */
+} span_t;
+
+enum { K_QUOTE, K_ERROR, K_NOTE, K_INFO, K__COUNT };
+
+/* Decodes the member name whose content is [k, ke) (esc: it has escapes). */
+static int name_is(const char *k, const char *ke, int esc, const char *want)
+{
+    char tmp[NAME_MAX_LEN];
+    size_t n = (size_t)(ke - k);
+    const char *s = k;
+    if (esc) {
+        int len = td_json_unescape(k, n, tmp, sizeof tmp);
+        if (len < 0) return 0;
+        n = (size_t)len;
+        s = tmp;
+    }
+    return n == strlen(want) && memcmp(s, want, n) == 0;
+}
+
+static int top_key(const char *k, const char *ke, int esc)
+{
+    if (name_is(k, ke, esc, "Global Quote") || name_is(k, ke, esc, "Global Quote - DATA DELAYED"))
+        return K_QUOTE;
+    if (name_is(k, ke, esc, "Error Message")) return K_ERROR;
+    if (name_is(k, ke, esc, "Note")) return K_NOTE;
+    if (name_is(k, ke, esc, "Information")) return K_INFO;
+    return -1;
+}
+
+/* Walks the top-level object of [p, end): records the known members in
+ * keys[]. Returns 0, or -1 if the body is not one valid JSON object. */
+static int scan_top(const char *p, const char *end, span_t keys[K__COUNT])
+{
+    int too_deep = 0;
+    p = td_json_skip_ws(p, end);
+    if (p >= end || *p != '{') return -1;
+    p = td_json_skip_ws(p + 1, end);
+    if (p < end && *p == '}') return td_json_skip_ws(p + 1, end) == end ? 0 : -1;
+    for (;;) {
+        int esc = 0;
+        if (p >= end || *p != '"') return -1;
+        const char *k = p + 1, *ke = td_json_scan_str(k, end, &esc);
+        if (!ke || !(p = td_json_scan_name(p, end))) return -1;
+        const char *v = p, *ve = td_json_scan_value(p, end, 1, &too_deep);
+        if (!ve) return -1;
+        int key = top_key(k, ke, esc);
+        if (key >= 0 && !keys[key].p) {
+            keys[key].p = v;
+            keys[key].e = ve;
+        }
+        p = td_json_skip_ws(ve, end);
+        if (p >= end) return -1;
+        if (*p == '}') return td_json_skip_ws(p + 1, end) == end ? 0 : -1;
+        if (*p != ',') return -1;
+        p = td_json_skip_ws(p + 1, end);
+    }
+}
+
+/* ---- quote values ---------------------------------------------------------------- */
+
+/* A decimal: optional sign, digits, optionally '.' and digits. */
+static int parse_decimal(const char *s, size_t n, double *out)
+{
+    char tmp[VAL_MAX_LEN + 1];
+    size_t i = 0, digits = 0;
+    if (n == 0 || n > VAL_MAX_LEN) return -1;
+    if (s[i] == '-' || s[i] == '+') i++;
+    for (; i < n && isdigit((unsigned char)s[i]); i++)
+        digits++;
+    if (i < n && s[i] == '.') {
+        i++;
+        for (; i < n && isdigit((unsigned char)s[i]); i++)
+            digits++;
+    }
+    if (i != n || digits == 0) return -1;
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    *out = strtod(tmp, NULL);
+    return 0;
+}
+
+static int parse_volume(const char *s, size_t n, long long *out)
+{
+    long long v = 0;
+    if (n == 0) return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i])) return -1;
+        int d = s[i] - '0';
+        if (v > (LLONG_MAX - d) / 10) return -1;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_day(const char *s, size_t n, char out[11])
+{
+    if (n != 10 || s[4] != '-' || s[7] != '-') return -1;
+    for (size_t i = 0; i < n; i++)
+        if (i != 4 && i != 7 && !isdigit((unsigned char)s[i])) return -1;
+    memcpy(out, s, 10);
+    out[10] = '\0';
+    return 0;
+}
+
+static int parse_symbol(const char *s, size_t n, char *out, size_t cap)
+{
+    if (n == 0 || n >= cap) return -1;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return -1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return 0;
+}
+
+enum { F_SYMBOL = 1, F_PRICE = 1 << 4 };
+
+/* The field index of a decoded member name of the quote, or -1. */
+static int field_index(const char *name, size_t nn)
+{
+    static const char *const names[] = {"01. symbol",
+                                        "02. open",
+                                        "03. high",
+                                        "04. low",
+                                        "05. price",
+                                        "06. volume",
+                                        "07. latest trading day",
+                                        "08. previous close",
+                                        "09. change",
+                                        "10. change percent"};
+    for (int i = 0; i < (int)(sizeof names / sizeof *names); i++)
+        if (nn == strlen(names[i]) && memcmp(name, names[i], nn) == 0) return i;
+    return -1;
+}
+
+/* Field i of the quote from its decoded string value [s, s+n). */
+static int quote_field(td_av_quote_t *q, int i, const char *s, size_t n)
+{
+    double *const num[] = {NULL, &q->open, &q->high,           &q->low,    &q->price,
+                           NULL, NULL,     &q->previous_close, &q->change, &q->change_percent};
+    switch (i) {
+    case 0:
+        return parse_symbol(s, n, q->symbol, sizeof q->symbol);
+    case 5:
+        return parse_volume(s, n, &q->volume);
+    case 6:
+        return parse_day(s, n, q->latest_day);
+    case 9:
+        return parse_decimal(s, n && s[n - 1] == '%' ? n - 1 : n, num[i]);
+    default:
+        return parse_decimal(s, n, num[i]);
+    }
+}
+
+/* Decodes the string whose content is [p, e) into tmp (cap VAL_MAX_LEN). */
+static int decode(const char *p, const char *e, int esc, char *tmp, const char **s, size_t *n)
+{
+    if (!esc) {
+        *s = p;
+        *n = (size_t)(e - p);
+        return 0;
+    }
+    int len = td_json_unescape(p, (size_t)(e - p), tmp, VAL_MAX_LEN);
+    if (len < 0) return -1;
+    *s = tmp;
+    *n = (size_t)len;
+    return 0;
+}
+
+/* One member of the (validated) quote object at p ('"'); returns the byte
+ * after its value, or NULL if a known field is not a string that parses.
+ * Unknown members are skipped whatever their value. */
+static const char *quote_member(td_av_quote_t *q, const char *p, const char *end, unsigned *seen)
+{
+    char kbuf[VAL_MAX_LEN], vbuf[VAL_MAX_LEN];
+    int kesc = 0, vesc = 0, too_deep = 0, i = -1;
+    const char *k = p + 1, *ke = td_json_scan_str(k, end, &kesc), *name, *s;
+    size_t nn, n;
+    p = td_json_scan_name(p, end);
+    if (decode(k, ke, kesc, kbuf, &name, &nn) == 0) i = field_index(name, nn);
+    if (i < 0) return td_json_scan_value(p, end, 2, &too_deep);
+    if (*p != '"') return NULL;
+    const char *v = p + 1, *ve = td_json_scan_str(v, end, &vesc);
+    if (decode(v, ve, vesc, vbuf, &s, &n) != 0 || quote_field(q, i, s, n) != 0) return NULL;
+    *seen |= 1u << i;
+    return ve + 1;
+}
+
+/* The quote object [p, e) (already validated). Returns the kind. */
+static td_av_kind_t parse_quote(const char *p, const char *e, td_av_quote_t *q)
+{
+    unsigned seen = 0;
+    p = td_json_skip_ws(p + 1, e);
+    if (*p == '}') return TD_AV_UNKNOWN;
+    for (;;) {
+        if (!(p = quote_member(q, p, e, &seen))) return TD_AV_MALFORMED;
+        p = td_json_skip_ws(p, e);
+        if (*p == '}') break;
+        p = td_json_skip_ws(p + 1, e); /* ',' */
+    }
+    return (seen & (F_SYMBOL | F_PRICE)) == (F_SYMBOL | F_PRICE) ? TD_AV_QUOTE : TD_AV_MALFORMED;
+}
+
+/* ---- messages ------------------------------------------------------------------- */
+
+static int contains(const char *s, size_t n, const char *needle)
+{
+    size_t m = strlen(needle);
+    for (size_t i = 0; m <= n && i <= n - m; i++)
+        if (strncasecmp(s + i, needle, m) == 0) return 1;
+    return 0;
+}
+
+/* A per-day limit: "per day", "/day", "daily" ("25 requests per day"), and
+ * not also a per-minute limit: the old Note "5 calls per minute and 500 calls
+ * per day" is what the minute limit says, and waiting a day would be wrong. */
+static int speaks_daily(const char *s, size_t n)
+{
+    if (contains(s, n, "per minute") || contains(s, n, "/min")) return 0;
+    return contains(s, n, "per day") || contains(s, n, "/day") || contains(s, n, "daily");
+}
+
+static int message(const span_t *sp, td_av_result_t *out, td_av_kind_t kind)
+{
+    if (!sp->p || *sp->p != '"') return 0;
+    out->kind = kind;
+    out->text = sp->p + 1;
+    out->text_len = (size_t)(sp->e - sp->p - 2);
+    if (kind == TD_AV_THROTTLED) out->daily = speaks_daily(out->text, out->text_len);
+    return 1;
+}
+
+void td_av_parse_global_quote(const char *body, size_t len, td_av_result_t *out)
+{
+    span_t keys[K__COUNT] = {{0}};
+    memset(out, 0, sizeof *out);
+    out->kind = TD_AV_MALFORMED;
+    if (!body || scan_top(body, body + len, keys) != 0) return;
+    const span_t *q = &keys[K_QUOTE];
+    if (q->p) {
+        if (*q->p != '{') return;
+        td_av_kind_t k = parse_quote(q->p, q->e, &out->quote);
+        if (k == TD_AV_MALFORMED) {
+            memset(&out->quote, 0, sizeof out->quote);
+            return;
+        }
+        out->kind = k;
+        out->object = q->p;
+        out->object_len = (size_t)(q->e - q->p);
+        return;
+    }
+    if (message(&keys[K_ERROR], out, TD_AV_ERROR)) return;
+    if (message(&keys[K_NOTE], out, TD_AV_THROTTLED)) return;
+    message(&keys[K_INFO], out, TD_AV_THROTTLED);
+}
+
+void td_av_quote_payload(const td_av_result_t *r, td_buf_t *b)
+{
+    if (r->kind == TD_AV_QUOTE && r->object) td_buf_append(b, r->object, r->object_len);
+}
