@@ -238,15 +238,36 @@ void td__sim_avdata_quote(const td_sim_avdata_t *d, size_t i, int64_t now_sec, t
                    (double)change * 100.0 / (double)prev.c);
 }
 
+/* The bar of minute m is labelled as the one an hour later (the hour that
+ * repeats when EDT ends): only the later one is served, so keys are unique. */
+static int repeated_label(int64_t m)
+{
+    return et_offset(m * 60) - et_offset(m * 60 + 3600) == 3600;
+}
+
+static void series_entry(td_buf_t *out, int64_t m, const bar_t *b, int comma)
+{
+    char ts[24];
+    et_format(m * 60, 1, ts);
+    td_buf_appendf(out, "%s\"%s\":{", comma ? "," : "", ts);
+    put_px(out, "1. open", b->o, 1);
+    put_px(out, "2. high", b->h, 1);
+    put_px(out, "3. low", b->l, 1);
+    put_px(out, "4. close", b->c, 1);
+    td_buf_appendf(out, "\"5. volume\":\"%llu\"}", (unsigned long long)b->v);
+}
+
 void td__sim_avdata_intraday(const td_sim_avdata_t *d, size_t i, int iv, int full, int npoints,
                              int64_t now_sec, td_buf_t *out)
 {
-    int64_t now_m = floor_div(now_sec, 60);
-    int64_t newest = floor_div(now_m, iv) * iv - iv, first = newest - (int64_t)(npoints - 1) * iv;
-    bar_t *bars = td_xcalloc((size_t)npoints, sizeof *bars);
+    int64_t newest = floor_div(floor_div(now_sec, 60), iv) * iv - iv, slots = 0;
+    for (int kept = 0; kept < npoints; slots++)
+        kept += !repeated_label(newest - slots * iv);
+    int64_t first = newest - (slots - 1) * iv;
+    bar_t *bars = td_xcalloc((size_t)slots, sizeof *bars);
     walk_t w;
     walk_seek(&w, d, i, first);
-    for (int k = 0; k < npoints; k++)
+    for (int64_t k = 0; k < slots; k++)
         walk_bar(&w, iv, &bars[k]);
     size_t len;
     const char *name = td__sim_gen_symbol(d->gen, i, &len);
@@ -258,15 +279,12 @@ void td__sim_avdata_intraday(const td_sim_avdata_t *d, size_t i, int iv, int ful
                    "\"4. Interval\":\"%dmin\",\"5. Output Size\":\"%s\",\"6. Time Zone\":"
                    "\"US/Eastern\"},\"Time Series (%dmin)\":{",
                    iv, (int)len, name, ts, iv, full ? "Full size" : "Compact", iv);
-    for (int k = npoints - 1; k >= 0; k--) {
-        et_format((first + (int64_t)k * iv) * 60, 1, ts);
-        td_buf_appendf(out, "\"%s\":{", ts);
-        put_px(out, "1. open", bars[k].o, 1);
-        put_px(out, "2. high", bars[k].h, 1);
-        put_px(out, "3. low", bars[k].l, 1);
-        put_px(out, "4. close", bars[k].c, 1);
-        td_buf_appendf(out, "\"5. volume\":\"%llu\"}%s", (unsigned long long)bars[k].v,
-                       k ? "," : "");
+    int comma = 0;
+    for (int64_t k = slots - 1; k >= 0; k--) {
+        int64_t m = first + k * iv;
+        if (repeated_label(m)) continue;
+        series_entry(out, m, &bars[k], comma);
+        comma = 1;
     }
     td_buf_appends(out, "}}");
     free(bars);
