@@ -431,6 +431,51 @@ static void test_stop_in_flight(void **state)
     setup(state);
 }
 
+typedef struct stopper_s {
+    got_t g;
+    fx_t *fx;
+} stopper_t;
+
+static void on_result_then_stop(void *ud, const td_http_result_t *res)
+{
+    stopper_t *s = ud;
+    on_result(&s->g, res);
+    td_http_stop(s->fx->h, on_stopped, s->fx);
+    /* stopping: nothing new starts */
+    assert_null(
+        td_http_request(s->fx->h, NULL, url(s->fx, "/ok"), NULL, NULL, 0, 0, on_result, &s->g));
+}
+
+static void test_stop_in_callback(void **state)
+{
+    fx_t *fx = *state;
+    stopper_t s = {.g = {.fx = fx}, .fx = fx};
+    got_t slow = {0};
+    get(fx, &slow, "/slow", 5000);
+    td_http_request(fx->h, NULL, url(fx, "/ok"), NULL, NULL, 0, 5000, on_result_then_stop, &s);
+    run_until(fx, 1);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(s.g.calls, 1);
+    assert_int_equal(slow.calls, 0);
+    assert_int_equal(fx->stopped, 1);
+    td_http_free(fx->h);
+    /* a fresh client for teardown */
+    fx->stopped = 0;
+    fx->h = td_http_new(&fx->loop, NULL);
+}
+
+static void test_free_without_stop(void **state)
+{
+    fx_t *fx = *state;
+    got_t g = {0};
+    get(fx, &g, "/slow", 5000);
+    uv_run(&fx->loop, UV_RUN_NOWAIT);
+    td_http_free(fx->h); /* stops; the last close callback frees (LSan checks) */
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(g.calls, 0);
+    fx->h = td_http_new(&fx->loop, NULL);
+}
+
 static void test_bad_url(void **state)
 {
     fx_t *fx = *state;
@@ -456,6 +501,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retry_after, setup, teardown),
         cmocka_unit_test_setup_teardown(test_headers_and_post, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_in_callback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_free_without_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_url, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
