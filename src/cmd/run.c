@@ -40,6 +40,11 @@ static const td_opt_t run_table[] = {
      "what to subscribe upstream, always: KIND=SYM,SYM;KIND=* with KIND a channel word; "
      "clients of --listen add to it (default: trades=*;quotes=*;bars=*;statuses=*, or "
      "nothing with --listen, so that interest is purely client-driven)"},
+    {"poll-interval", TD_OPT_DOUBLE, O(poll_interval), 0.1, 86400, "20", "SECONDS", NULL, 0,
+     "REST vendors (alphavantage): wanted refresh period per ticker"},
+    {"quota", TD_OPT_STR, O(quota), 0, 0, "5/min,25/day", "N/WINDOW,...", NULL, 0,
+     "REST vendors: calls allowed per sliding window (WINDOW: min, day, h, or seconds like "
+     "2s); tickerd never exceeds them"},
     {"source", TD_OPT_STR, O(source), 0, 0, NULL, "URL", NULL, 0,
      "take events from the Redis channels another tickerd publishes (redis://HOST:PORT), "
      "following the gateway clients' interest, instead of a vendor (no --url, no keys)"},
@@ -131,6 +136,7 @@ static void on_interest(void *ud, td_kind_t kind, const char *sym, size_t n, int
     for (size_t i = 0; i < a->nfeeds; i++)
         td_feed_want(a->feeds[i], kind, sym, n, wanted);
     if (a->source) td_redis_source_want(a->source, kind, sym, n, wanted);
+    if (a->poll && kind == TD_KIND_QUOTE) td_poll_want(a->poll, sym, n, wanted);
 }
 
 /* The static --subscribe set is pinned by a consumer that wants it and
@@ -186,6 +192,14 @@ static void shutdown_app(app_t *a, int code)
     if (a->source) {
         a->pending++;
         td_redis_source_stop(a->source, on_stopped, a);
+    }
+    if (a->poll) {
+        a->pending++;
+        td_poll_stop(a->poll, on_stopped, a);
+    }
+    if (a->http) {
+        a->pending++;
+        td_http_stop(a->http, on_stopped, a);
     }
     if (a->out) {
         a->pending++;
@@ -302,19 +316,101 @@ static int make_lws(app_t *a)
     return a->ctx ? 0 : -1;
 }
 
+/* "5/min,25/day" (WINDOW: min, h, day, or seconds like "2s"): windows of an
+ * hour or more set the long (daily) quota, shorter ones the short one. */
+static int parse_quota(const char *spec, td_poll_cfg_t *pc)
+{
+    const char *p = spec;
+    while (*p) {
+        char *end;
+        unsigned long n = strtoul(p, &end, 10);
+        if (end == p || *end != '/') return -1;
+        p = end + 1;
+        double secs;
+        if (strncmp(p, "min", 3) == 0)
+            secs = 60, p += 3;
+        else if (strncmp(p, "day", 3) == 0)
+            secs = 86400, p += 3;
+        else if (*p == 'h')
+            secs = 3600, p += 1;
+        else if ((secs = strtod(p, &end)) > 0 && *end == 's')
+            p = end + 1;
+        else
+            return -1;
+        if (secs >= 3600) { /* the long window (day) */
+            pc->per_day = (uint32_t)n;
+            pc->day_s = secs;
+        } else { /* the short one (minute) */
+            pc->per_minute = (uint32_t)n;
+            pc->minute_s = secs;
+        }
+        if (*p == ',')
+            p++;
+        else if (*p)
+            return -1;
+    }
+    return 0;
+}
+
+/* A permanent error for a polled ticker reaches its subscribers on its
+ * quotes channel, as an Alpaca-style error object naming the symbol. */
+static void on_poll_error(void *ud, const char *sym, size_t n, const char *why)
+{
+    app_t *a = ud;
+    td_buf_t b = TD_BUF_INIT;
+    td_buf_appends(&b, "{\"T\":\"error\",\"code\":400,\"msg\":");
+    td_buf_t m = TD_BUF_INIT;
+    td_buf_appendf(&m, "%.*s: %s (alphavantage)", (int)n, sym, why);
+    td_buf_append_json_str(&b, m.data, m.len);
+    td_buf_appends(&b, ",\"S\":");
+    td_buf_append_json_str(&b, sym, n);
+    td_buf_appendc(&b, '}');
+    td_event_t ev = {TD_KIND_QUOTE, sym, n, b.data, b.len};
+    td_bus_publish(a->bus, &ev);
+    td_buf_free(&m);
+    td_buf_free(&b);
+}
+
+static size_t poll_subscribers(void *ud, const char *sym, size_t n)
+{
+    return td_bus_wanters(((app_t *)ud)->bus, TD_KIND_QUOTE, sym, n);
+}
+
+static int setup_poll(app_t *a)
+{
+    run_cfg *c = &a->cfg;
+    char err[256];
+    td_poll_cfg_t pc = {
+        .url = c->url.v[0], .key = c->key, .interval_s = c->poll_interval, .timeout_s = 10};
+    if (c->url.n != 1 || parse_quota(c->quota, &pc) != 0) {
+        TD_ERR(c->url.n != 1 ? "--feed alphavantage takes one --url (http://HOST:PORT/query)"
+                             : "--quota: expected N/WINDOW[,N/WINDOW] like 5/min,25/day");
+        return -1;
+    }
+    static const td_poll_cb_t pcb = {on_feed_event, on_poll_error, poll_subscribers};
+    a->http = td_http_new(&a->loop, NULL);
+    a->poll = td_poll_new(&a->loop, a->http, &pc, &pcb, a, err, sizeof err);
+    if (!a->poll) {
+        TD_ERR("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
 static int setup(app_t *a)
 {
     char err[512];
     run_cfg *c = &a->cfg;
-    int polygon = strcmp(c->feed, "polygon") == 0;
-    if (!polygon && strcmp(c->feed, "alpaca") != 0) {
-        TD_ERR("unknown --feed '%s' (alpaca or polygon)", c->feed);
+    int polygon = strcmp(c->feed, "polygon") == 0, av = strcmp(c->feed, "alphavantage") == 0;
+    if (!polygon && !av && strcmp(c->feed, "alpaca") != 0) {
+        TD_ERR("unknown --feed '%s' (alpaca, polygon or alphavantage)", c->feed);
         return -1;
     }
-    const char *pkey = getenv("POLYGON_API_KEY");
-    if (polygon && pkey && *pkey && !a->key_flag) { /* Polygon's own variable wins */
+    /* A vendor's own variable wins over the generic key (not over --key). */
+    const char *vkey = getenv(polygon ? "POLYGON_API_KEY" : "ALPHAVANTAGE_API_KEY");
+    if ((polygon || av) && vkey && *vkey && !a->key_flag) {
         free(c->key);
-        c->key = td_xstrdup(pkey);
+        c->key = td_xstrdup(vkey);
     }
     if (c->source && c->url.n) {
         TD_ERR("--source and --url exclude each other: events come from Redis or from a vendor");
@@ -329,11 +425,12 @@ static int setup(app_t *a)
                "(see tickerd run --help)");
         return -1;
     }
-    if (!c->source && polygon && (!c->key || !*c->key)) {
-        TD_ERR("no vendor key: set POLYGON_API_KEY (or key in the config file)");
+    if (!c->source && (polygon || av) && (!c->key || !*c->key)) {
+        TD_ERR("no vendor key: set %s (or key in the config file)",
+               polygon ? "POLYGON_API_KEY" : "ALPHAVANTAGE_API_KEY");
         return -1;
     }
-    if (!c->source && !polygon && (!c->key || !*c->key || !c->secret || !*c->secret)) {
+    if (!c->source && !polygon && !av && (!c->key || !*c->key || !c->secret || !*c->secret)) {
         TD_ERR("no vendor credentials: set APCA_API_KEY_ID and APCA_API_SECRET_KEY (or key and "
                "secret in the config file)");
         return -1;
@@ -369,9 +466,10 @@ static int setup(app_t *a)
         a->out = td_stdout_sink_new(&a->loop, c->channel_prefix);
         td_bus_tap(a->bus, to_stdout, a->out);
     }
+    if (av && !c->source && setup_poll(a) != 0) return -1;
     static const td_feed_cb_t fcb = {on_feed_event, on_fatal};
     a->feeds = td_xcalloc(c->url.n, sizeof *a->feeds);
-    for (size_t i = 0; i < c->url.n; i++) {
+    for (size_t i = 0; i < c->url.n && !av; i++) {
         td_feed_cfg_t fc = {
             .dialect = c->feed,
             .url = c->url.v[i],
@@ -419,6 +517,8 @@ static void teardown(app_t *a)
     td_gateway_free(a->gw);
     td_redis_sink_free(a->redis);
     td_redis_source_free(a->source);
+    td_poll_free(a->poll);
+    td_http_free(a->http);
     td_stdout_sink_free(a->out);
     td_strlist_free(&a->client_keys);
     td_strlist_free(&a->client_secrets);
@@ -477,6 +577,7 @@ int td_cmd_run(int argc, char **argv)
     for (size_t i = 0; i < a->nfeeds; i++)
         td_feed_start(a->feeds[i]);
     if (a->source) td_redis_source_start(a->source);
+    if (a->poll) td_poll_start(a->poll);
     uv_run(&a->loop, UV_RUN_DEFAULT);
     teardown(a);
     TD_INFO("stopped");

@@ -9,6 +9,8 @@
 #include "feed/feed.h"
 #include "feed/redis_source.h"
 #include "gateway/gateway.h"
+#include "http/http.h"
+#include "poll/poll.h"
 #include "proto/sub.h"
 #include "sink/redis.h"
 #include "sink/stdout.h"
@@ -21,7 +23,8 @@ typedef struct run_cfg_s {
     char *feed;
     td_strlist_t url;
     char *key, *secret, *subscribe;
-    char *redis, *channel_prefix, *source;
+    char *redis, *channel_prefix, *source, *quota;
+    double poll_interval;
     int to_stdout;
     double stats_interval;
     double backoff_min, backoff_max, healthy, conn_limit_backoff, ping_interval, ping_timeout;
@@ -45,6 +48,8 @@ typedef struct app_s {
     size_t nfeeds;
     td_redis_sink_t *redis;
     td_redis_source_t *source; /* --source: events from Redis instead of --url */
+    td_http_t *http;           /* --feed alphavantage */
+    td_poll_t *poll;
     td_stdout_sink_t *out;
     td_gateway_t *gw;
     int key_flag;                             /* --key given on the command line */

@@ -170,6 +170,18 @@ static void on_metrics(void *ud, td_buf_t *o)
     metric(o, "client_snapshots_total", "counter", gs.snapshots, "last values sent on subscribe");
     metric(o, "client_frames_out_total", "counter", gs.frames_out, "frames written to clients");
     metrics_upstreams(a, o);
+    if (a->poll) {
+        td_poll_stats_t ps;
+        td_poll_stats(a->poll, &ps);
+        metric(o, "poll_calls_total", "counter", ps.calls, "REST calls made");
+        metric(o, "poll_published_total", "counter", ps.published, "changed quotes published");
+        metric(o, "poll_throttled_total", "counter", ps.throttled, "answers saying over quota");
+        metric(o, "poll_errors_total", "counter", ps.errors, "tickers with a permanent error");
+        metric(o, "poll_tickers", "gauge", ps.tickers, "tickers wanted");
+        metric_head(o, "poll_effective_period_seconds", "gauge",
+                    "refresh period each ticker gets under the quota");
+        td_buf_appendf(o, "tickerd_poll_effective_period_seconds %.3f\n", ps.effective_period_s);
+    }
     if (a->redis) {
         td_redis_sink_stats_t rs;
         td_redis_sink_stats(a->redis, &rs);

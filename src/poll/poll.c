@@ -13,9 +13,12 @@
 #include <string.h>
 
 #define TICK_MS 50
+/* Calls in flight at once: a REST quota is spent slowly, and a vendor that
+ * starts throttling must not see a burst of calls that all fail. */
+#define MAX_IN_FLIGHT 2
 
 typedef struct ticker_s {
-    char sym[33];
+    char sym[65]; /* as long as a client may name (64) */
     size_t n;
     uint64_t last_ms;     /* when its last answer came (0: never polled) */
     uint64_t retry_at_ms; /* transient failure: not before */
@@ -49,6 +52,7 @@ struct td_poll_s {
     uv_timer_t timer;
     td_rng_t rng;
     double period_logged;
+    int period_dirty; /* the wanted set changed: recompute (and log) at the next tick */
     int stopping;
     void (*done)(void *ud);
     void *done_ud;
@@ -169,7 +173,7 @@ void td_poll_want(td_poll_t *p, const char *sym, size_t n, int wanted)
         p->v[at] = p->v[--p->n]; /* nobody wants it: no more calls */
         ticker_free(p, t);
     }
-    log_period(p);
+    p->period_dirty = 1; /* logged once per tick, not once per ticker */
 }
 
 /* ---- calls -------------------------------------------------------------- */
@@ -203,7 +207,7 @@ static void fail_permanent(td_poll_t *p, ticker *t, const char *why)
     p->st.errors++;
     TD_WARN("poll %.*s: %s; not polled again until it is wanted anew", (int)t->n, t->sym, why);
     if (p->cb.on_error) p->cb.on_error(p->ud, t->sym, t->n, why);
-    log_period(p);
+    p->period_dirty = 1;
 }
 
 static void throttled(td_poll_t *p, const td_av_result_t *r)
@@ -317,8 +321,13 @@ static void on_tick(uv_timer_t *h)
 {
     td_poll_t *p = h->data;
     uint64_t now = uv_now(p->loop);
+    if (p->period_dirty) {
+        p->period_dirty = 0;
+        log_period(p);
+    }
     while (now >= p->pause_until_ms && window_next(&p->minute, now) <= now &&
            window_next(&p->day, now) <= now) {
+        if (td_http_in_flight(p->http) >= MAX_IN_FLIGHT) break;
         ticker *t = pick(p, now);
         if (!t) break;
         /* The call counts against the quota whatever its answer. */
