@@ -26,8 +26,9 @@
 #define O(field) offsetof(run_cfg, field)
 static const td_opt_t run_table[] = {
     {"feed", TD_OPT_STR, O(feed), 0, 0, "alpaca", "VENDOR", NULL, 0,
-     "upstream dialect: alpaca (/v2/iex, /v1beta3/crypto/us, /v1beta1/news, ...) or polygon "
-     "(/stocks, /options, /forex, /crypto; key from POLYGON_API_KEY)"},
+     "upstream dialect: alpaca (/v2/iex, /v1beta3/crypto/us, /v1beta1/news, ...), polygon "
+     "(/stocks, /options, /forex, /crypto; key from POLYGON_API_KEY) or alphavantage (REST "
+     "polling of one http(s)://HOST/query URL; key from ALPHAVANTAGE_API_KEY)"},
     {"url", TD_OPT_LIST, O(url), 0, 0, NULL, "URL", NULL, 0,
      "upstream stream, e.g. ws://127.0.0.1:8765/v2/iex; one connection per URL "
      "(stocks, crypto "
