@@ -77,6 +77,17 @@ static int set_value(const td_opt_t *t, void *cfg, const char *v, char *err, siz
     case TD_OPT_DOUBLE: {
         errno = 0;
         double d = strtod(v, &end);
+        /* Durations may carry a unit: 20s, 250ms, 2min, 1h (seconds if none). */
+        if (end != v && *end) {
+            if (strcmp(end, "s") == 0)
+                end += 1;
+            else if (strcmp(end, "ms") == 0)
+                d /= 1000, end += 2;
+            else if (strcmp(end, "min") == 0)
+                d *= 60, end += 3;
+            else if (strcmp(end, "h") == 0)
+                d *= 3600, end += 1;
+        }
         if (errno || end == v || *end || !isfinite(d) || d < t->min || d > t->max) {
             snprintf(err, errlen, "bad value for '%s': expected a number in [%g, %g], got '%s'",
                      t->name, t->min, t->max, v);

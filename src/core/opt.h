@@ -11,7 +11,7 @@
 typedef enum {
     TD_OPT_STR,    /* char * (owned by the config; NULL if unset) */
     TD_OPT_INT,    /* int64_t */
-    TD_OPT_DOUBLE, /* double (durations are seconds) */
+    TD_OPT_DOUBLE, /* double (durations are seconds; "20s", "250ms", "2min", "1h" accepted) */
     TD_OPT_BOOL,   /* int: --name / --no-name; file: yes/no/true/false/1/0 */
     TD_OPT_LIST,   /* td_strlist_t: repeatable, each occurrence appends */
 } td_opt_type_t;

@@ -12,6 +12,7 @@
 #include "core/rng.h"
 #include "proto/sub.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,6 +267,18 @@ static void test_opt_defaults_and_flags(void **state)
     assert_true(c.timeout == 0.25);
     assert_int_equal(c.sub.n, 2);
     assert_string_equal(c.sub.v[1], "q=B");
+    td_opts_free(&opts, &c);
+
+    /* durations with a unit */
+    const char *units[][2] = {{"20s", "20"}, {"250ms", "0.25"}, {"0.5min", "30"}, {"0.01h", "36"}};
+    for (size_t i = 0; i < 4; i++) {
+        const char *au[] = {"run", "--timeout", units[i][0]};
+        assert_int_equal(parse(&c, err, 3, au), 0);
+        assert_true(fabs(c.timeout - atof(units[i][1])) < 1e-9);
+        td_opts_free(&opts, &c);
+    }
+    const char *bad_unit[] = {"run", "--timeout", "5sec"};
+    assert_int_equal(parse(&c, err, 3, bad_unit), -1);
     td_opts_free(&opts, &c);
 
     const char *bad[][3] = {{"run", "--bogus", NULL},    {"run", "--port", "0"},
