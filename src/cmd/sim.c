@@ -113,7 +113,22 @@ static const td_opt_t sim_table[] = {
      "JSON lines, one per /query call, flushed per call: {\"t\":unix ns received,"
      "\"function\":...,\"symbol\":...,\"key\":first 4 chars and \u2026,\"outcome\":"
      "quote|unknown|throttled_minute|throttled_day|error} (quote: data served, also for "
-     "TIME_SERIES_INTRADAY)"},
+     "TIME_SERIES_INTRADAY); history calls too: {\"t\":...,\"vendor\":alpaca|polygon|grid,"
+     "\"path\":...,\"symbols\":...,\"outcome\":ok|unknown|invalid|bad_request|forbidden|"
+     "unauthorized|throttled|injected|not_found,\"status\":HTTP status,\"rows\":bars served,"
+     "\"first\":unix s of the first bar or null,\"last\":...}"},
+    {"hist-latency", TD_OPT_INT, S(hist_latency_ms), 0, 600000, "0", "MS", NULL, 0,
+     "delay every history answer (Alpaca bars, Polygon aggregates, grid) by MS milliseconds"},
+    {"alpaca-rate", TD_OPT_STR, S(alpaca_rate), 0, 0, NULL, "N/SECONDS", NULL, 0,
+     "Alpaca bars: at most N requests per rolling SECONDS window (all keys together), e.g. "
+     "200/60; past it 429 {\"message\":\"too many requests\"} with Retry-After; every Alpaca "
+     "answer then carries X-Ratelimit-Limit/Remaining/Reset (epoch s); default: no limit"},
+    {"polygon-rate", TD_OPT_STR, S(polygon_rate), 0, 0, NULL, "N/SECONDS", NULL, 0,
+     "Polygon aggregates: at most N requests per rolling SECONDS window, e.g. 5/60; past it 429 "
+     "with the vendor's ERROR body and Retry-After; default: no limit"},
+    {"hist-5xx-every", TD_OPT_INT, S(hist_5xx_every), 0, 1e9, "0", "N", NULL, 0,
+     "every Nth history request past auth and rate limits answers 500, then 502, then 503 "
+     "(cycling) with a JSON body in the vendor's error shape; 0 = off"},
     {"log-level", TD_OPT_STR, F(log_level), 0, 0, "info", "LEVEL", NULL, 0,
      "error, warn, info or debug"},
     TD_OPT_END,
@@ -157,7 +172,30 @@ static const td_opts_t sim_opts = {
     "always has the same bar. Errors: a missing function, unknown function or bad parameter\n"
     "-> {\"Error Message\":\"Invalid API call. ... for FUNCTION.\"}; a missing apikey, or\n"
     "one other than --key when set -> {\"Error Message\":\"the parameter apikey is invalid\n"
-    "or missing. ...\"}. Per key: --av-per-day then --av-per-minute (rolling windows).",
+    "or missing. ...\"}. Per key: --av-per-day then --av-per-minute (rolling windows).\n"
+    "\n"
+    "History (issue 6), plain HTTP GET, JSON answers. Bars are a pure function of (--seed,\n"
+    "symbol, bar length, bar start), 24 hours a day, every day, on a grid of multiples of\n"
+    "the bar length since the epoch (days: midnight US/Eastern in UTC); a page fetched twice\n"
+    "is identical. Only sort=asc is simulated.\n"
+    "  Alpaca (PROTOCOLS.md §2): /v2/stocks/{SYM}/bars and /v2/stocks/bars?symbols=A,B with\n"
+    "    timeframe=NMin (1-59)|NHour (1-23)|1Day, start, end (RFC 3339 or YYYY-MM-DD,\n"
+    "    inclusive; default today 00:00Z .. now), limit (1-10000, default 1000; multi-symbol:\n"
+    "    the total of the page), page_token (base64 next_page_token, null on the last page).\n"
+    "    Headers APCA-API-KEY-ID/APCA-API-SECRET-KEY required (checked against --key/--secret\n"
+    "    when set) -> 403 {\"message\":\"forbidden\"}. A symbol is invalid (422 {\"message\":\n"
+    "    \"invalid symbol: X\"}) unless it is an upper-case letter then upper-case letters,\n"
+    "    digits or '.' (e.g. aapl or A$B fail); any valid symbol has bars (those of the\n"
+    "    --symbols universe start near their /v2/iex prices). Bad parameters -> 400.\n"
+    "  Polygon (§4): /v2/aggs/ticker/{T}/range/{M}/{minute|hour|day}/{from}/{to} (YYYY-MM-DD\n"
+    "    or Unix ms; to = through that UTC day), limit (default 5000, max 50000), key by\n"
+    "    apiKey= or Authorization: Bearer (--key when set) -> 401 Unknown API Key; next_url\n"
+    "    (this listener, no apiKey) while more bars remain; a ticker not matching\n"
+    "    [A-Z][A-Z0-9.:-]* -> 200 with resultsCount 0 and no results.\n"
+    "  Grid: /exchanges (11 names), /symbols (btc eth ltc), /price/{EXCHANGE}/{SYMBOL}/\n"
+    "    {YYYY-MM-DD} -> {exchange,symbol,date,open,high,low,close,volume}; unknown\n"
+    "    exchange or symbol -> 404 {\"error\":...}.\n"
+    "  Faults: --hist-latency, --alpaca-rate, --polygon-rate, --hist-5xx-every.",
 };
 
 typedef struct {

@@ -77,6 +77,11 @@ int td__sim_av_start(td_sim_av_t *av)
     return 0;
 }
 
+FILE *td__sim_av_rec(td_sim_av_t *av)
+{
+    return av->rec;
+}
+
 void td__sim_av_req_free(td_sim_av_req_t **slot)
 {
     td_sim_av_req_t *r = *slot;

@@ -38,7 +38,8 @@ static const td_polygon_cluster_t clusters[] = {
 
 typedef struct {
     td_sim_sess_t *s;
-    td_sim_av_req_t *av; /* HTTP: the /query answer being written */
+    td_sim_av_req_t *av;     /* HTTP: the /query answer being written */
+    td_sim_hist_req_t *hist; /* HTTP: a history answer being written */
 } pss_t;
 
 /* ---- streams ------------------------------------------------------------- */
@@ -249,16 +250,21 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP:
         if (pss && in && strcmp(in, "/query") == 0 && !sim->stopping)
             return td__sim_av_http(sim->av, wsi, &pss->av);
+        if (pss && in && td__sim_hist_path(in) && !sim->stopping)
+            return td__sim_hist_http(sim->hist, wsi, in, &pss->hist);
         if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL)) return -1;
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     case LWS_CALLBACK_TIMER:
         if (pss) td__sim_av_timer(wsi, pss->av);
+        if (pss) td__sim_hist_timer(wsi, pss->hist);
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         if (pss && pss->av) return td__sim_av_writeable(wsi, &pss->av);
+        if (pss && pss->hist) return td__sim_hist_writeable(wsi, &pss->hist);
         break;
     case LWS_CALLBACK_CLOSED_HTTP:
         if (pss) td__sim_av_req_free(&pss->av);
+        if (pss) td__sim_hist_req_free(&pss->hist);
         break;
     case LWS_CALLBACK_ESTABLISHED:
         return established(sim, wsi, pss);
@@ -323,13 +329,20 @@ td_sim_t *td_sim_new(uv_loop_t *loop, const td_sim_cfg_t *cfg, char *err, size_t
     }
     td_sim_av_t *av = td__sim_av_new(cfg, err, errlen);
     if (!av) return NULL;
+    td_sim_hist_t *hist = td__sim_hist_new(cfg, err, errlen);
+    if (!hist) {
+        td__sim_av_free(av);
+        return NULL;
+    }
     td_sim_t *sim = td_xcalloc(1, sizeof *sim);
     sim->loop = loop;
     sim->cfg = cfg;
     sim->av = av;
+    sim->hist = hist;
     sim->evict_old = strcmp(ev, "old") == 0;
     if (parse_listen(sim, cfg->listen, err, errlen) != 0) {
         td__sim_av_free(sim->av);
+        td__sim_hist_free(sim->hist);
         free(sim);
         return NULL;
     }
@@ -364,6 +377,10 @@ int td_sim_start(td_sim_t *s)
         setvbuf(s->rec, NULL, _IOFBF, 1 << 20);
     }
     if (td__sim_av_start(s->av) != 0) return -1;
+    char base[128];
+    snprintf(base, sizeof base, "%s://%s:%d", s->cfg->tls_cert ? "https" : "http", s->host,
+             s->port);
+    td__sim_hist_start(s->hist, base, td__sim_av_rec(s->av));
     td_lws_log_init(1);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
@@ -403,7 +420,8 @@ int td_sim_start(td_sim_t *s)
     s->stats_ms = uv_now(s->loop);
     TD_INFO("listening on %s://%s:%d (Alpaca paths /v2/iex /v2/sip /v2/delayed_sip /v2/test "
             "/v1beta3/crypto/us /v1beta1/news; Polygon paths /stocks /options /forex /crypto; "
-            "Alpha Vantage GET /query)",
+            "Alpha Vantage GET /query; history GET /v2/stocks/.../bars /v2/aggs/ticker/... "
+            "/exchanges /symbols /price/...)",
             tls ? "wss" : "ws", s->host, s->port);
     return 0;
 }
@@ -446,6 +464,7 @@ void td_sim_free(td_sim_t *s)
     }
     if (s->rec) fclose(s->rec);
     td__sim_av_free(s->av);
+    td__sim_hist_free(s->hist);
     td_buf_free(&s->scratch);
     free(s);
 }

@@ -54,6 +54,11 @@ typedef struct td_sim_cfg_s {
     char *av_day_key;      /* "Information" */
     char *av_day_text;     /* the 25/day text */
     char *record_calls;    /* JSON lines file, one per /query call */
+    /* history REST (Alpaca bars, Polygon aggregates, grid server) */
+    int64_t hist_latency_ms; /* delay of every history answer */
+    char *alpaca_rate;       /* "N/SECONDS" or NULL */
+    char *polygon_rate;      /* "N/SECONDS" or NULL */
+    int64_t hist_5xx_every;  /* every Nth history request fails; 0 = off */
 } td_sim_cfg_t;
 
 typedef struct td_sim_s td_sim_t;

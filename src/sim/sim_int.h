@@ -165,6 +165,74 @@ void td__sim_avdata_quote(const td_sim_avdata_t *d, size_t i, int64_t now_sec, t
 void td__sim_avdata_intraday(const td_sim_avdata_t *d, size_t i, int iv, int full, int npoints,
                              int64_t now_sec, td_buf_t *out);
 
+/* ---- history REST (rest_hist.c, rest_hist_vendor.c, rest_hist_data.c) ---- */
+
+typedef struct td_sim_hist_s td_sim_hist_t;
+typedef struct td_sim_hist_req_s td_sim_hist_req_t;
+
+/* NULL with a message in err if the --hist-* / --*-rate options are unusable. */
+td_sim_hist_t *td__sim_hist_new(const td_sim_cfg_t *cfg, char *err, size_t errlen);
+/* The listener's base URL (for next_url) and the --record-calls file
+ * (borrowed, may be NULL). */
+void td__sim_hist_start(td_sim_hist_t *h, const char *base_url, FILE *rec);
+void td__sim_hist_free(td_sim_hist_t *h);
+/* Whether `uri` is one of the history paths. */
+int td__sim_hist_path(const char *uri);
+int td__sim_hist_http(td_sim_hist_t *h, struct lws *wsi, const char *uri, td_sim_hist_req_t **slot);
+void td__sim_hist_timer(struct lws *wsi, td_sim_hist_req_t *req);
+int td__sim_hist_writeable(struct lws *wsi, td_sim_hist_req_t **slot);
+void td__sim_hist_req_free(td_sim_hist_req_t **slot);
+/* rest_av.c: the --record-calls file, or NULL. */
+FILE *td__sim_av_rec(td_sim_av_t *av);
+
+#define TD_SIM_HQ_MAX 32
+typedef struct {
+    char name[32], value[1024];
+} td_sim_hq_t;
+
+typedef struct td_sim_hcall_s {
+    const char *uri;
+    td_sim_hq_t q[TD_SIM_HQ_MAX];
+    int nq, bad;          /* bad: a name or value too long */
+    const char *base_url; /* http://host:port */
+    uint64_t request_id;
+    td_buf_t *out; /* the body */
+    int status;
+    const char *outcome;
+    char symbols[256];
+    size_t rows;
+    int64_t first, last; /* unix seconds of the first and last bar served */
+} td_sim_hcall_t;
+
+const char *td__sim_hq_get(const td_sim_hcall_t *c, const char *name);
+
+typedef struct td_sim_hdata_s td_sim_hdata_t;
+typedef struct {
+    int64_t t, o, h, l, c, vw; /* prices in 1e-4 units */
+    uint64_t v, n;
+} td_sim_bar_t;
+td_sim_hdata_t *td__sim_hdata_new(uint64_t seed, size_t nsyms);
+void td__sim_hdata_free(td_sim_hdata_t *d);
+/* First bar start >= ts of bars `step` seconds long (86400: midnight ET). */
+int64_t td__sim_hdata_first(int64_t step, int64_t ts);
+/* RFC 3339 or YYYY-MM-DD (UTC midnight) to unix seconds; -1 if malformed. */
+int td__sim_hdata_parse_time(const char *s, int64_t *out);
+void td__sim_hdata_rfc3339(int64_t t, char out[24]);
+/* Upper-case letter, then upper-case letters, digits, '.' or chars of extra. */
+int td__sim_hdata_valid_symbol(const char *s, const char *extra);
+void td__sim_hdata_bar(const td_sim_hdata_t *d, const char *sym, int64_t step, int64_t t,
+                       td_sim_bar_t *b);
+void td__sim_hdata_bar_json(const td_sim_bar_t *b, int polygon, td_buf_t *out);
+void td__sim_hdata_exchanges(td_buf_t *out);
+void td__sim_hdata_coins(td_buf_t *out);
+/* The grid price object; returns the HTTP status (200, 400, 404). */
+int td__sim_hdata_price(const td_sim_hdata_t *d, const char *exch, const char *coin,
+                        const char *date, td_buf_t *out);
+/* rest_hist_vendor.c: fill c->out, c->status, c->outcome, rows. */
+void td__sim_hist_alpaca(const td_sim_hdata_t *d, td_sim_hcall_t *c);
+void td__sim_hist_polygon(const td_sim_hdata_t *d, td_sim_hcall_t *c);
+void td__sim_hist_grid(const td_sim_hdata_t *d, td_sim_hcall_t *c);
+
 /* ---- server (server.c) --------------------------------------------------- */
 
 struct td_sim_stream_s {
@@ -202,8 +270,9 @@ struct td_sim_s {
     uint64_t frames_sent, bytes_sent, events_sent;
     uint64_t stats_ms, stats_generated, stats_events_sent, stats_bytes;
     int count_done;
-    int evict_old;   /* --polygon-evict old */
-    td_sim_av_t *av; /* GET /query */
+    int evict_old;       /* --polygon-evict old */
+    td_sim_av_t *av;     /* GET /query */
+    td_sim_hist_t *hist; /* history REST */
 };
 
 /* The stream has a subscriber: start its generator if it was idle. */
