@@ -11,6 +11,10 @@
     tickerd -> Tickerd               .sim(**opts) .run(**opts) .start(subcmd, *args) -> Proc
                                      every Proc is stopped and checked at teardown
                                      (no sanitizer report; exit 0 after SIGTERM)
+    postgres_server -> PostgresServer  one real PostgreSQL per session (temp dir
+                                     owned by the postgres user); .port .url
+                                     .connect(dbname) .create_database(name)
+    postgres -> str                  URL of a fresh, empty database on it
 """
 
 import os
@@ -77,3 +81,20 @@ def tickerd(tickerd_bin, tmp_path):
     t = harness.Tickerd(tickerd_bin, tmp_path)
     yield t
     t.check_all()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    srv = harness.PostgresServer()
+    try:
+        yield srv.start()
+    finally:
+        srv.stop()
+
+
+_pg_dbs = iter(range(1, 1 << 30))
+
+
+@pytest.fixture
+def postgres(postgres_server):
+    return postgres_server.create_database(f"t{next(_pg_dbs)}")

@@ -552,3 +552,81 @@ def group_by_channel(messages):
     for ch, data in messages:
         out.setdefault(ch, []).append(data)
     return out
+
+
+# ------------------------------------------------------------- postgres ----
+
+def pg_bindir():
+    """Debian's /usr/lib/postgresql/<ver>/bin, preferring 15."""
+    dirs = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                  key=lambda p: (p.parts[-3] != "15", -int(p.parts[-3]) if p.parts[-3].isdigit() else 0))
+    if not dirs:
+        raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
+    return dirs[0].parent
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster on 127.0.0.1:port. PostgreSQL refuses
+    to run as root, so as root everything runs as the `postgres` user
+    (runuser) in a temp dir that user owns (not under pytest's tmp_path,
+    which that user cannot traverse). trust auth, fsync off."""
+
+    def __init__(self, port=None):
+        import tempfile
+        self.port = port or free_port()
+        self.base = Path(tempfile.mkdtemp(prefix="td-pg-"))
+        self.data = self.base / "data"
+        self.log_path = self.base / "pg.log"
+        self.bindir = pg_bindir()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self.started = False
+
+    def _run(self, *argv, timeout=60):
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        return subprocess.run(prefix + [str(self.bindir / argv[0]), *argv[1:]],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              timeout=timeout, check=True)
+
+    def start(self):
+        self.base.chmod(0o755)
+        if os.geteuid() == 0:
+            import shutil
+            shutil.chown(self.base, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust",
+                  "-E", "UTF8", "--no-locale", "--no-sync")
+        opts = (f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off"
+                " -c full_page_writes=off")
+        try:
+            self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log_path), "-w",
+                      "-t", "30", "-o", opts, "start")
+        except subprocess.CalledProcessError as e:
+            log = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+            raise AssertionError(f"pg_ctl start failed: {e.stdout!r}\n{log[-3000:]}")
+        self.started = True
+        return self
+
+    def connect(self, dbname="postgres"):
+        import psycopg2
+        c = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", dbname=dbname)
+        c.autocommit = True
+        return c
+
+    def create_database(self, name):
+        """A fresh database; returns its URL."""
+        c = self.connect()
+        try:
+            with c.cursor() as cur:
+                cur.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            c.close()
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+
+    def stop(self):
+        import shutil
+        if self.started:
+            try:
+                self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+            except subprocess.CalledProcessError:
+                pass
+            self.started = False
+        shutil.rmtree(self.base, ignore_errors=True)

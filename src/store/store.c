@@ -1,0 +1,314 @@
+/* The backfill store front end: the operation queue, the worker thread and
+ * the uv_async_t that brings results back to the loop. */
+#include "store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/mem.h"
+#include "store/store_int.h"
+
+struct td_store_s {
+    uv_loop_t *loop;
+    const td__store_backend_t *be;
+    void *db;
+    uv_thread_t thread;
+    uv_mutex_t mu;
+    uv_cond_t cv;
+    uv_async_t async;
+    td__store_op_t *todo, **todo_tail; /* loop -> worker */
+    td__store_op_t *done, **done_tail; /* worker -> loop */
+    size_t backlog, limit;
+    int closing;
+    td_store_close_cb close_cb;
+    void *close_ud;
+};
+
+int64_t td__store_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void td__store_op_add_page(td__store_op_t *op, const char *page, int64_t rows)
+{
+    if (op->npages == op->cap) {
+        op->cap = op->cap ? op->cap * 2 : 64;
+        op->pages = td_xrealloc(op->pages, op->cap * sizeof *op->pages);
+        op->rows = td_xrealloc(op->rows, op->cap * sizeof *op->rows);
+    }
+    op->pages[op->npages] = td_xstrdup(page);
+    op->rows[op->npages++] = rows;
+}
+
+static void op_free(td__store_op_t *op)
+{
+    for (size_t i = 0; i < op->npages; i++)
+        free(op->pages[i]);
+    free(op->pages);
+    free(op->rows);
+    free(op->job);
+    free(op->page);
+    free(op->timeframe);
+    free(op->source);
+    free(op->bars);
+    free(op->body);
+    free(op);
+}
+
+static void run_op(td_store_t *s, td__store_op_t *op)
+{
+    switch (op->kind) {
+    case TD__STORE_PAGE:
+        op->status = s->be->put_page(s->db, op);
+        break;
+    case TD__STORE_GRID:
+        op->status = s->be->put_grid(s->db, op);
+        break;
+    case TD__STORE_PAGES:
+        op->status = s->be->pages(s->db, op);
+        break;
+    case TD__STORE_QUIT:
+        s->be->close(s->db);
+        s->db = NULL;
+        break;
+    }
+}
+
+static void worker(void *arg)
+{
+    td_store_t *s = arg;
+    for (;;) {
+        uv_mutex_lock(&s->mu);
+        while (!s->todo)
+            uv_cond_wait(&s->cv, &s->mu);
+        td__store_op_t *op = s->todo;
+        s->todo = op->next;
+        if (!s->todo) s->todo_tail = &s->todo;
+        uv_mutex_unlock(&s->mu);
+
+        op->next = NULL;
+        run_op(s, op);
+        enum td__store_kind kind = op->kind;
+
+        uv_mutex_lock(&s->mu);
+        *s->done_tail = op;
+        s->done_tail = &op->next;
+        uv_mutex_unlock(&s->mu);
+        uv_async_send(&s->async);
+        if (kind == TD__STORE_QUIT) return;
+    }
+}
+
+static void on_async_closed(uv_handle_t *h)
+{
+    td_store_t *s = h->data;
+    if (s->close_cb) s->close_cb(s, s->close_ud);
+}
+
+static void finish_op(td_store_t *s, td__store_op_t *op)
+{
+    const char *msg = op->status ? op->errmsg : NULL;
+    if (op->kind == TD__STORE_PAGE || op->kind == TD__STORE_GRID) s->backlog--;
+    if (op->kind == TD__STORE_PAGES && op->status == 0 && op->page_cb)
+        for (size_t i = 0; i < op->npages; i++)
+            op->page_cb(s, op->pages[i], op->rows[i], op->ud);
+    if (op->kind == TD__STORE_QUIT) {
+        uv_thread_join(&s->thread);
+        uv_close((uv_handle_t *)&s->async, on_async_closed);
+    } else if (op->done_cb) {
+        op->done_cb(s, op->status, msg, op->ud);
+    }
+    op_free(op);
+}
+
+static void on_async(uv_async_t *a)
+{
+    td_store_t *s = a->data;
+    uv_mutex_lock(&s->mu);
+    td__store_op_t *list = s->done;
+    s->done = NULL;
+    s->done_tail = &s->done;
+    uv_mutex_unlock(&s->mu);
+    while (list) {
+        td__store_op_t *next = list->next;
+        finish_op(s, list);
+        list = next;
+    }
+}
+
+static void set_err(td_store_err_t *err, int code, const char *msg)
+{
+    if (!err) return;
+    err->code = code;
+    snprintf(err->msg, sizeof err->msg, "%s", msg);
+}
+
+static const td__store_backend_t *pick_backend(const char *spec, const char **rest)
+{
+    if (strncmp(spec, "sqlite:", 7) == 0) {
+        *rest = spec + 7;
+        return &td__store_sqlite;
+    }
+    if (strncmp(spec, "postgres://", 11) == 0 || strncmp(spec, "postgresql://", 13) == 0) {
+        *rest = spec;
+        return &td__store_pg;
+    }
+    return NULL;
+}
+
+td_store_t *td_store_open(uv_loop_t *loop, const char *spec, td_store_err_t *err)
+{
+    const char *rest = NULL;
+    const td__store_backend_t *be = spec ? pick_backend(spec, &rest) : NULL;
+    if (!be || !*rest) {
+        set_err(err, -EINVAL, "store spec must be sqlite:PATH or postgres://...");
+        return NULL;
+    }
+    char msg[256] = "";
+    void *db = be->open(rest, msg, sizeof msg);
+    if (!db) {
+        set_err(err, -EIO, msg);
+        return NULL;
+    }
+    td_store_t *s = td_xcalloc(1, sizeof *s);
+    s->loop = loop;
+    s->be = be;
+    s->db = db;
+    s->limit = TD_STORE_BACKLOG;
+    s->todo_tail = &s->todo;
+    s->done_tail = &s->done;
+    if (uv_mutex_init(&s->mu) || uv_cond_init(&s->cv)) abort();
+    uv_async_init(loop, &s->async, on_async);
+    s->async.data = s;
+    if (uv_thread_create(&s->thread, worker, s)) abort();
+    return s;
+}
+
+static void enqueue(td_store_t *s, td__store_op_t *op)
+{
+    uv_mutex_lock(&s->mu);
+    *s->todo_tail = op;
+    s->todo_tail = &op->next;
+    uv_cond_signal(&s->cv);
+    uv_mutex_unlock(&s->mu);
+}
+
+static int admit(td_store_t *s, const char *job, const char *page)
+{
+    if (!s || !job || !page) return -EINVAL;
+    if (s->closing) return -EPIPE;
+    if (s->backlog >= s->limit) return TD_EAGAIN;
+    return 0;
+}
+
+static td__store_op_t *op_new(enum td__store_kind kind, const char *job, const char *page,
+                              td_store_done_cb done_cb, void *ud)
+{
+    td__store_op_t *op = td_xcalloc(1, sizeof *op);
+    op->kind = kind;
+    op->job = job ? td_xstrdup(job) : NULL;
+    op->page = page ? td_xstrdup(page) : NULL;
+    op->done_cb = done_cb;
+    op->ud = ud;
+    return op;
+}
+
+/* One block: the bars, then their symbols (NUL-terminated). */
+static td_store_bar_t *copy_bars(const td_store_bar_t *bars, size_t n)
+{
+    size_t strs = 0;
+    for (size_t i = 0; i < n; i++)
+        strs += strlen(bars[i].symbol) + 1;
+    td_store_bar_t *out = td_xmalloc(n * sizeof *out + strs + 1);
+    char *p = (char *)(out + n);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(bars[i].symbol) + 1;
+        out[i] = bars[i];
+        memcpy(p, bars[i].symbol, len);
+        out[i].symbol = p;
+        p += len;
+    }
+    return out;
+}
+
+int td_store_put_page(td_store_t *s, const td_store_page_t *pg, td_store_done_cb done_cb, void *ud)
+{
+    if (!pg || (pg->n && !pg->bars) || !pg->timeframe) return -EINVAL;
+    for (size_t i = 0; i < pg->n; i++)
+        if (!pg->bars[i].symbol) return -EINVAL;
+    int rc = admit(s, pg->job, pg->page);
+    if (rc) return rc;
+    td__store_op_t *op = op_new(TD__STORE_PAGE, pg->job, pg->page, done_cb, ud);
+    op->timeframe = td_xstrdup(pg->timeframe);
+    op->source = td_xstrdup(pg->source ? pg->source : "");
+    op->bars = copy_bars(pg->bars, pg->n);
+    op->n = pg->n;
+    s->backlog++;
+    enqueue(s, op);
+    return 0;
+}
+
+int td_store_put_grid(td_store_t *s, const char *job, const char *params_json, const char *body,
+                      size_t len, td_store_done_cb done_cb, void *ud)
+{
+    if (!body && len) return -EINVAL;
+    int rc = admit(s, job, params_json);
+    if (rc) return rc;
+    td__store_op_t *op = op_new(TD__STORE_GRID, job, params_json, done_cb, ud);
+    op->body = td_xmalloc(len + 1);
+    if (len) memcpy(op->body, body, len);
+    op->body[len] = '\0';
+    op->body_len = len;
+    s->backlog++;
+    enqueue(s, op);
+    return 0;
+}
+
+int td_store_pages_done(td_store_t *s, const char *job, td_store_page_cb page_cb,
+                        td_store_done_cb done_cb, void *ud)
+{
+    if (!s || !job) return -EINVAL;
+    if (s->closing) return -EPIPE;
+    td__store_op_t *op = op_new(TD__STORE_PAGES, job, NULL, done_cb, ud);
+    op->page_cb = page_cb;
+    enqueue(s, op);
+    return 0;
+}
+
+size_t td_store_backlog(const td_store_t *s)
+{
+    return s->backlog;
+}
+size_t td_store_backlog_limit(const td_store_t *s)
+{
+    return s->limit;
+}
+void td_store_set_backlog_limit(td_store_t *s, size_t limit)
+{
+    s->limit = limit ? limit : 1;
+}
+const char *td_store_backend(const td_store_t *s)
+{
+    return s->be->name;
+}
+
+void td_store_close(td_store_t *s, td_store_close_cb close_cb, void *ud)
+{
+    if (s->closing) return;
+    s->closing = 1;
+    s->close_cb = close_cb;
+    s->close_ud = ud;
+    enqueue(s, op_new(TD__STORE_QUIT, NULL, NULL, NULL, NULL));
+}
+
+void td_store_free(td_store_t *s)
+{
+    if (!s) return;
+    uv_cond_destroy(&s->cv);
+    uv_mutex_destroy(&s->mu);
+    free(s);
+}

@@ -1,0 +1,52 @@
+/* Private to src/store: the queued operation and the backend interface.
+ * Backend functions run on the worker thread (open on the caller's). */
+#ifndef TD_STORE_STORE_INT_H
+#define TD_STORE_STORE_INT_H
+
+#include "store/store.h"
+
+enum td__store_kind { TD__STORE_PAGE, TD__STORE_GRID, TD__STORE_PAGES, TD__STORE_QUIT };
+
+typedef struct td__store_op_s {
+    struct td__store_op_s *next;
+    enum td__store_kind kind;
+    char *job;  /* owned */
+    char *page; /* owned: page key, or params_json for a grid */
+    /* PAGE: one owned block holding bars, then their symbols */
+    char *timeframe, *source;
+    td_store_bar_t *bars;
+    size_t n;
+    /* GRID */
+    char *body;
+    size_t body_len;
+    /* PAGES result: owned arrays */
+    char **pages;
+    int64_t *rows;
+    size_t npages, cap;
+    /* result */
+    int status;
+    char errmsg[256];
+    td_store_done_cb done_cb;
+    td_store_page_cb page_cb;
+    void *ud;
+} td__store_op_t;
+
+typedef struct td__store_backend_s {
+    const char *name;
+    /* Connects and creates the schema; NULL and errmsg on failure. */
+    void *(*open)(const char *spec, char *err, size_t errlen);
+    /* Each returns 0 or -EIO with a message in op->errmsg. */
+    int (*put_page)(void *db, td__store_op_t *op);
+    int (*put_grid)(void *db, td__store_op_t *op);
+    int (*pages)(void *db, td__store_op_t *op);
+    void (*close)(void *db);
+} td__store_backend_t;
+
+extern const td__store_backend_t td__store_sqlite;
+extern const td__store_backend_t td__store_pg;
+
+/* Appends (page, rows) to op's result (copies page). */
+void td__store_op_add_page(td__store_op_t *op, const char *page, int64_t rows);
+int64_t td__store_now_ns(void);
+
+#endif
