@@ -279,7 +279,7 @@ static void test_truncated(void **state)
     td_bars_page_free(&pg);
 }
 
-/* Escaped names and symbols, duplicates, unknown members, bounds. */
+/* Escaped names and symbols, duplicates, unknown members, symbol and token bounds. */
 static void test_hostile(void **state)
 {
     (void)state;
@@ -313,6 +313,16 @@ static void test_hostile(void **state)
     strcpy(big + 30 + 4097, "\"}");
     assert_int_equal(alpaca(big, "A", &pg), TD_BARS_MALFORMED);
     assert_string_equal(pg.next, "");
+    free(big);
+    td_bars_page_free(&pg);
+}
+
+/* Long messages, deep nesting, reuse after an error. */
+static void test_hostile_messages(void **state)
+{
+    (void)state;
+    td_bars_page_t pg = TD_BARS_PAGE_INIT;
+    char *big = malloc(8192);
     /* A long message is truncated at a UTF-8 boundary; control bytes become '?'. */
     size_t o = (size_t)sprintf(big, "{\"message\":\"\\nx");
     for (int i = 0; i < 200; i++)
@@ -342,6 +352,7 @@ static void test_hostile(void **state)
     assert_string_equal(pg.message, "");
     td_bars_page_reset(&pg);
     assert_int_equal(pg.n, 0);
+    assert_string_equal(pg.next, "");
     td_bars_page_free(&pg);
     td_bars_page_free(NULL);
 }
@@ -368,11 +379,11 @@ static void test_many(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_alpaca_single),  cmocka_unit_test(test_alpaca_multi),
-        cmocka_unit_test(test_alpaca_errors),  cmocka_unit_test(test_polygon),
-        cmocka_unit_test(test_polygon_errors), cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_truncated),      cmocka_unit_test(test_hostile),
-        cmocka_unit_test(test_many),
+        cmocka_unit_test(test_alpaca_single),    cmocka_unit_test(test_alpaca_multi),
+        cmocka_unit_test(test_alpaca_errors),    cmocka_unit_test(test_polygon),
+        cmocka_unit_test(test_polygon_errors),   cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_truncated),        cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_hostile_messages), cmocka_unit_test(test_many),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
