@@ -558,11 +558,11 @@ def group_by_channel(messages):
 
 def pg_bindir():
     """Debian's /usr/lib/postgresql/<ver>/bin, preferring 15."""
-    dirs = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
-                  key=lambda p: (p.parts[-3] != "15", -int(p.parts[-3]) if p.parts[-3].isdigit() else 0))
+    found = {p.parts[-3]: p.parent for p in Path("/usr/lib/postgresql").glob("*/bin/initdb")}
+    dirs = [found[v] for v in sorted(found, key=lambda v: (v != "15", v))]
     if not dirs:
         raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
-    return dirs[0].parent
+    return dirs[0]
 
 
 class PostgresServer:

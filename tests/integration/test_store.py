@@ -189,10 +189,11 @@ def test_grid_newest_fetch_wins_and_marks_job(store, tool):
     assert store.jobs("g") == [(params, 1)]
 
 
-def test_awkward_symbols_and_empty_page(store, tool):
+def test_awkward_symbols_and_duplicates_within_a_page(store, tool):
     rows = make_rows(6, symbols=("A\\B", "C D", "É"))
-    tool(store.spec, "write", "j", 4, rows=rows)
+    tool(store.spec, "write", "j", 4, rows=rows + rows[:3])
     assert store.bars() == expect(rows)
+    assert store.jobs("j") == [("p000000", 4), ("p000001", 4), ("p000002", 1)]
 
 
 def test_bad_spec_fails_cleanly(tool, tmp_path):
