@@ -217,35 +217,16 @@ static td__store_op_t *op_new(enum td__store_kind kind, const char *job, const c
     return op;
 }
 
-/* One block: the bars, then their symbols (NUL-terminated). */
-static td_store_bar_t *copy_bars(const td_store_bar_t *bars, size_t n)
-{
-    size_t strs = 0;
-    for (size_t i = 0; i < n; i++)
-        strs += strlen(bars[i].symbol) + 1;
-    td_store_bar_t *out = td_xmalloc(n * sizeof *out + strs + 1);
-    char *p = (char *)(out + n);
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(bars[i].symbol) + 1;
-        out[i] = bars[i];
-        memcpy(p, bars[i].symbol, len);
-        out[i].symbol = p;
-        p += len;
-    }
-    return out;
-}
-
 int td_store_put_page(td_store_t *s, const td_store_page_t *pg, td_store_done_cb done_cb, void *ud)
 {
     if (!pg || (pg->n && !pg->bars) || !pg->timeframe) return -EINVAL;
-    for (size_t i = 0; i < pg->n; i++)
-        if (!pg->bars[i].symbol) return -EINVAL;
     int rc = admit(s, pg->job, pg->page);
     if (rc) return rc;
     td__store_op_t *op = op_new(TD__STORE_PAGE, pg->job, pg->page, done_cb, ud);
     op->timeframe = td_xstrdup(pg->timeframe);
     op->source = td_xstrdup(pg->source ? pg->source : "");
-    op->bars = copy_bars(pg->bars, pg->n);
+    op->bars = td_xmalloc(pg->n * sizeof *op->bars + 1);
+    if (pg->n) memcpy(op->bars, pg->bars, pg->n * sizeof *op->bars);
     op->n = pg->n;
     s->backlog++;
     enqueue(s, op);

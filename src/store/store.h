@@ -37,6 +37,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "proto/bars.h"
+
 #ifndef TD_EAGAIN
 #define TD_EAGAIN (-EAGAIN)
 #endif
@@ -44,23 +46,16 @@
 
 typedef struct td_store_s td_store_t;
 
-/* One bar. trade_count < 0 stores NULL; vwap NaN stores NULL. */
-typedef struct td_store_bar_s {
-    const char *symbol;
-    int64_t ts_ns;
-    double open, high, low, close, volume;
-    int64_t trade_count;
-    double vwap;
-} td_store_bar_t;
-
 /* A page of bars: everything is copied by td_store_put_page. `timeframe`
- * (e.g. "1Min") and `source` (e.g. "alpaca") apply to every bar. */
+ * (e.g. "1Min") and `source` (e.g. "alpaca") apply to every bar. The bars
+ * are proto/bars.h's td_bar_t (a parsed page's bars can be passed as is):
+ * trade_count < 0 stores NULL, vwap NaN stores NULL. */
 typedef struct td_store_page_s {
     const char *job;
     const char *page;
     const char *timeframe;
     const char *source;
-    const td_store_bar_t *bars;
+    const td_bar_t *bars;
     size_t n;
 } td_store_page_t;
 

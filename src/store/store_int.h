@@ -12,9 +12,9 @@ typedef struct td__store_op_s {
     enum td__store_kind kind;
     char *job;  /* owned */
     char *page; /* owned: page key, or params_json for a grid */
-    /* PAGE: one owned block holding bars, then their symbols */
+    /* PAGE: owned copies */
     char *timeframe, *source;
-    td_store_bar_t *bars;
+    td_bar_t *bars;
     size_t n;
     /* GRID */
     char *body;

@@ -132,7 +132,7 @@ static int ensure(PGconn *c, td__store_op_t *op)
 static void copy_rows(sbuf_t *b, const td__store_op_t *op)
 {
     for (size_t i = 0; i < op->n; i++) {
-        const td_store_bar_t *r = &op->bars[i];
+        const td_bar_t *r = &op->bars[i];
         sb_text(b, r->symbol);
         sb_put(b, "\t", 1);
         sb_text(b, op->timeframe);

@@ -82,7 +82,7 @@ static int step_reset(sqlite3_stmt *st)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-static int insert_bar(sq_t *q, const td__store_op_t *op, const td_store_bar_t *b)
+static int insert_bar(sq_t *q, const td__store_op_t *op, const td_bar_t *b)
 {
     sqlite3_stmt *st = q->bar;
     sqlite3_bind_text(st, 1, b->symbol, -1, SQLITE_STATIC);

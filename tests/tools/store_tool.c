@@ -23,7 +23,7 @@ typedef struct {
     uv_timer_t timer;
     td_store_t *store;
     const char *job;
-    td_store_bar_t *bars;
+    td_bar_t *bars;
     size_t nbars, page_size, npages, next, inflight;
     unsigned char *skip;
     size_t *order, nsub, ncomp; /* submitted page indexes: commits come in order */
@@ -52,11 +52,11 @@ static char *field(char **p)
     return s;
 }
 
-static void parse_line(td_store_bar_t *b, char *line)
+static void parse_line(td_bar_t *b, char *line)
 {
     line[strcspn(line, "\r\n")] = '\0';
     char *p = line;
-    b->symbol = td_xstrdup(field(&p));
+    snprintf(b->symbol, sizeof b->symbol, "%s", field(&p));
     b->ts_ns = strtoll(field(&p), NULL, 10);
     double *d[5] = {&b->open, &b->high, &b->low, &b->close, &b->volume};
     for (int i = 0; i < 5; i++)
@@ -242,8 +242,6 @@ static int start_grid(tool_t *t, const char *params)
 
 static void cleanup(tool_t *t)
 {
-    for (size_t i = 0; i < t->nbars; i++)
-        free((char *)t->bars[i].symbol);
     for (size_t i = 0; i < t->npages; i++)
         free(t->names[i]);
     free(t->bars);
