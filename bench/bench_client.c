@@ -21,7 +21,9 @@
  * library). */
 #pragma GCC diagnostic push
 /* inlined differently here than in the library: a truncated state detail is fine */
+#if defined(__GNUC__) && !defined(__clang__) /* a gcc-only warning */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 #include "client/client.c"
 #include "client/event.c"
 #include "client/services.c"

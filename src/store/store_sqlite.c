@@ -27,8 +27,8 @@ static const char SCHEMA[] =
 static const char *const SQL[4] = {
     "INSERT OR IGNORE INTO bars VALUES (?,?,?,?,?,?,?,?,?,?,?)",
     "INSERT OR IGNORE INTO jobs VALUES (?,?,?,?)",
-    "INSERT INTO grid VALUES (?,?,?) ON CONFLICT (params) DO UPDATE SET"
-    " body = excluded.body, fetched_at = excluded.fetched_at",
+    ("INSERT INTO grid VALUES (?,?,?) ON CONFLICT (params) DO UPDATE SET"
+     " body = excluded.body, fetched_at = excluded.fetched_at"),
     "SELECT page, rows FROM jobs WHERE job = ? ORDER BY page",
 };
 
