@@ -5,5 +5,6 @@
 
 int td_cmd_run(int argc, char **argv);
 int td_cmd_sim(int argc, char **argv);
+int td_cmd_backfill(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ static void usage(FILE *out)
                  "Commands:\n"
                  "  run       the proxy: vendor stream -> Redis channels / stdout\n"
                  "  sim       a simulator of the vendors' streams, for tests and demos\n"
+                 "  backfill  historical bars from Alpaca or Polygon into SQLite/PostgreSQL\n"
                  "  version   print the version\n"
                  "\n"
                  "`tickerd COMMAND --help` lists a command's options.\n");
@@ -28,6 +29,7 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "run") == 0) return td_cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "sim") == 0) return td_cmd_sim(argc - 1, argv + 1);
+    if (strcmp(cmd, "backfill") == 0) return td_cmd_backfill(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("tickerd %s\n", TD_VERSION);
         return 0;

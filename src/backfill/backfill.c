@@ -1,0 +1,582 @@
+/* Backfill engine: see backfill.h. Single-threaded on a libuv loop; the
+ * store's worker thread does the database writes. */
+#include "backfill/backfill.h"
+
+#include "core/backoff.h"
+#include "core/log.h"
+#include "core/rng.h"
+#include "http/http.h"
+#include "proto/bars.h"
+#include "store/store.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+enum { J_RESUME, J_READY, J_FETCH, J_WAIT, J_STORE_WAIT, J_FLUSH, J_DONE, J_FAILED };
+
+typedef struct bf_s bf_t;
+
+typedef struct job_s {
+    bf_t *bf;
+    const char *symbol;
+    char name[256];
+    int state;
+    char token[TD_BARS_MAX_NEXT + 1]; /* the current page's token / next_url ("" = first) */
+    char key[TD_BARS_MAX_NEXT + 1];   /* the current page's key */
+    char **done;                      /* page keys done in an earlier run */
+    size_t ndone;
+    td_bars_page_t page;
+    td_backoff_t backoff;
+    int tries;
+    size_t writes; /* store writes pending */
+    int64_t rows, skipped_rows;
+    uint64_t pages;
+    uv_timer_t timer;
+    td_http_req_t *req;
+    char why[320];
+} job_t;
+
+struct bf_s {
+    const td_backfill_cfg_t *cfg;
+    uv_loop_t *loop;
+    td_http_t *http;
+    td_store_t *store;
+    job_t *jobs;
+    size_t njobs, next_job, resuming, in_flight, store_waiting;
+    uint64_t *times; /* ring of the last rate_n request start times (ms) */
+    size_t ntimes, tpos;
+    uint64_t window_ms;
+    uv_timer_t rate_timer;
+    uv_signal_t sigint, sigterm;
+    int closing, interrupted;
+    uint64_t requests, retries, t0;
+    td_rng_t rng;
+    char hdr[3][600];
+};
+
+static void schedule(bf_t *bf);
+static void check_end(bf_t *bf);
+
+int td_backfill_parse_rate(const char *s, double *n, double *seconds)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || !(v > 0) || *end != '/') return -1;
+    const char *u = end + 1;
+    double sec;
+    if (!strcmp(u, "s") || !strcmp(u, "sec") || !strcmp(u, "second"))
+        sec = 1;
+    else if (!strcmp(u, "min") || !strcmp(u, "m") || !strcmp(u, "minute"))
+        sec = 60;
+    else if (!strcmp(u, "h") || !strcmp(u, "hour"))
+        sec = 3600;
+    else {
+        sec = strtod(u, &end);
+        if (end == u || *end || !(sec > 0)) return -1;
+    }
+    *n = v;
+    *seconds = sec;
+    return 0;
+}
+
+static int final(const job_t *j)
+{
+    return j->state == J_DONE || j->state == J_FAILED;
+}
+
+static void job_fail(job_t *j, const char *why)
+{
+    if (final(j)) return;
+    snprintf(j->why, sizeof j->why, "%s", why);
+    j->state = J_FAILED;
+    TD_WARN("%s: failed: %s", j->symbol, why);
+}
+
+static void url_escape(char *out, size_t cap, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (; *s && o + 4 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~') {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    out[o] = 0;
+}
+
+static int page_done_before(const job_t *j)
+{
+    for (size_t i = 0; i < j->ndone; i++)
+        if (!strcmp(j->done[i], j->key)) return 1;
+    return 0;
+}
+
+/* The key of the page `token` names: "first", the Alpaca token, or the path
+ * and query of a Polygon next_url (so another host/port resumes alike). */
+static void set_key(job_t *j)
+{
+    const char *t = j->token;
+    if (!*t) {
+        snprintf(j->key, sizeof j->key, "first");
+        return;
+    }
+    const char *p = strstr(t, "://");
+    if (p) {
+        p = strchr(p + 3, '/');
+        t = p ? p : "/";
+    }
+    snprintf(j->key, sizeof j->key, "%s", t);
+}
+
+static void on_http(void *ud, const td_http_result_t *res);
+
+static void start_fetch(job_t *j)
+{
+    bf_t *bf = j->bf;
+    const td_backfill_cfg_t *c = bf->cfg;
+    char sym[200], url[3 * TD_BARS_MAX_NEXT + 2048];
+    const char *hdrs[3] = {NULL, NULL, NULL};
+    url_escape(sym, sizeof sym, j->symbol);
+    if (!strcmp(c->vendor, "alpaca")) {
+        int n =
+            snprintf(url, sizeof url, "%s/v2/stocks/%s/bars?timeframe=%s&start=%s&end=%s&limit=%d",
+                     c->url, sym, c->timeframe, c->start, c->end, c->limit);
+        if (*j->token && n > 0 && (size_t)n < sizeof url) {
+            char tok[3 * TD_BARS_MAX_NEXT + 1];
+            url_escape(tok, sizeof tok, j->token);
+            snprintf(url + n, sizeof url - (size_t)n, "&page_token=%s", tok);
+        }
+        hdrs[0] = bf->hdr[0];
+        hdrs[1] = bf->hdr[1];
+    } else {
+        if (*j->token) {
+            if (strstr(j->token, "://"))
+                snprintf(url, sizeof url, "%s", j->token);
+            else
+                snprintf(url, sizeof url, "%s%s", c->url, j->token);
+        } else {
+            snprintf(url, sizeof url, "%s/v2/aggs/ticker/%s/range/%s/%s/%s?sort=asc&limit=%d",
+                     c->url, sym, c->timeframe, c->start, c->end, c->limit);
+        }
+        hdrs[0] = bf->hdr[2];
+    }
+    j->state = J_FETCH;
+    bf->in_flight++;
+    bf->requests++;
+    if (bf->ntimes) {
+        bf->times[bf->tpos] = uv_now(bf->loop);
+        bf->tpos = (bf->tpos + 1) % bf->ntimes;
+    }
+    TD_DEBUG("%s: GET %s", j->symbol, url);
+    j->req = td_http_request(bf->http, "GET", url, hdrs, NULL, 0, c->timeout_ms, on_http, j);
+    if (!j->req) {
+        bf->in_flight--;
+        job_fail(j, "cannot start the request");
+    }
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    job_t *j = t->data;
+    if (j->state == J_WAIT) j->state = J_READY;
+    schedule(j->bf);
+}
+
+static void retry_later(job_t *j, uint64_t ms, const char *why, int counted)
+{
+    bf_t *bf = j->bf;
+    bf->retries++;
+    if (counted && ++j->tries > bf->cfg->retries) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "%s (gave up after %d retries)", why, bf->cfg->retries);
+        job_fail(j, msg);
+        return;
+    }
+    TD_INFO("%s: %s: retry in %llu ms", j->symbol, why, (unsigned long long)ms);
+    j->state = J_WAIT;
+    uv_timer_start(&j->timer, on_timer, ms, 0);
+}
+
+static void on_stored(td_store_t *s, int status, const char *errmsg, void *ud);
+
+static void put_page(job_t *j)
+{
+    bf_t *bf = j->bf;
+    td_store_page_t p = {j->name,         j->key,       bf->cfg->timeframe,
+                         bf->cfg->vendor, j->page.bars, j->page.n};
+    int rc = td_store_put_page(bf->store, &p, on_stored, j);
+    if (rc == TD_EAGAIN) {
+        if (j->state != J_STORE_WAIT) bf->store_waiting++;
+        j->state = J_STORE_WAIT;
+        return;
+    }
+    if (j->state == J_STORE_WAIT) bf->store_waiting--;
+    if (rc != 0) {
+        job_fail(j, "store write refused");
+        return;
+    }
+    j->writes++;
+    j->rows += (int64_t)j->page.n;
+    j->pages++;
+    /* advance */
+    if (!*j->page.next) {
+        j->state = J_FLUSH;
+    } else {
+        snprintf(j->token, sizeof j->token, "%s", j->page.next);
+        set_key(j);
+        j->state = J_READY;
+    }
+}
+
+static void retry_store_waiters(bf_t *bf)
+{
+    for (size_t i = 0; i < bf->njobs && bf->store_waiting; i++)
+        if (bf->jobs[i].state == J_STORE_WAIT) put_page(&bf->jobs[i]);
+}
+
+static void on_stored(td_store_t *s, int status, const char *errmsg, void *ud)
+{
+    (void)s;
+    job_t *j = ud;
+    bf_t *bf = j->bf;
+    j->writes--;
+    if (status != 0) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "store: %s", errmsg ? errmsg : "write failed");
+        job_fail(j, msg);
+    }
+    if (j->state == J_FLUSH && j->writes == 0) j->state = J_DONE;
+    if (bf->closing) return;
+    retry_store_waiters(bf);
+    schedule(bf);
+}
+
+static void handle_ok_page(job_t *j)
+{
+    j->tries = 0;
+    td_backoff_reset(&j->backoff);
+    if (page_done_before(j)) {
+        j->skipped_rows += (int64_t)j->page.n;
+        if (!*j->page.next) {
+            j->state = j->writes ? J_FLUSH : J_DONE;
+        } else {
+            snprintf(j->token, sizeof j->token, "%s", j->page.next);
+            set_key(j);
+            j->state = J_READY;
+        }
+        return;
+    }
+    put_page(j);
+    if (j->state == J_FLUSH && j->writes == 0) j->state = J_DONE;
+}
+
+static void on_http(void *ud, const td_http_result_t *res)
+{
+    job_t *j = ud;
+    bf_t *bf = j->bf;
+    j->req = NULL;
+    bf->in_flight--;
+    char why[300];
+    int alpaca = !strcmp(bf->cfg->vendor, "alpaca");
+    if (res->error) {
+        snprintf(why, sizeof why, "%s", res->error);
+        retry_later(j, td_backoff_next(&j->backoff, td_rng_next(&bf->rng)), why, 1);
+    } else if (res->status == 429) {
+        uint64_t ms = 1000;
+        if (res->retry_after) {
+            double v = atof(res->retry_after);
+            if (v > 0 && v < 3600) ms = (uint64_t)(v * 1000);
+        }
+        retry_later(j, ms, "HTTP 429", 0);
+    } else if (res->status >= 500) {
+        snprintf(why, sizeof why, "HTTP %d", res->status);
+        retry_later(j, td_backoff_next(&j->backoff, td_rng_next(&bf->rng)), why, 1);
+    } else {
+        int rc = alpaca ? td_bars_parse_alpaca(res->body, res->body_len, j->symbol, &j->page)
+                        : td_bars_parse_polygon(res->body, res->body_len, j->symbol, &j->page);
+        if (res->status == 200 && rc == 0) {
+            handle_ok_page(j);
+        } else if (j->page.status == TD_BARS_RATE_LIMITED) {
+            retry_later(j, 1000, "rate limited", 0);
+        } else {
+            snprintf(why, sizeof why, "HTTP %d: %s", res->status,
+                     *j->page.message ? j->page.message : "unexpected body");
+            job_fail(j, why);
+        }
+    }
+    schedule(bf);
+}
+
+static void on_rate_timer(uv_timer_t *t)
+{
+    schedule(t->data);
+}
+
+/* ms until one more request may start (0: now). */
+static uint64_t rate_wait(bf_t *bf)
+{
+    if (!bf->ntimes) return 0;
+    uint64_t oldest = bf->times[bf->tpos];
+    if (!oldest) return 0;
+    uint64_t now = uv_now(bf->loop);
+    uint64_t at = oldest + bf->window_ms;
+    return at > now ? at - now : 0;
+}
+
+static void schedule(bf_t *bf)
+{
+    if (bf->closing) return;
+    if (bf->resuming) return;
+    while (bf->in_flight < (size_t)bf->cfg->concurrency && !bf->store_waiting) {
+        job_t *j = NULL;
+        for (size_t k = 0; k < bf->njobs; k++) {
+            job_t *c = &bf->jobs[(bf->next_job + k) % bf->njobs];
+            if (c->state == J_READY) {
+                j = c;
+                bf->next_job = (size_t)(c - bf->jobs + 1) % bf->njobs;
+                break;
+            }
+        }
+        if (!j) break;
+        uint64_t w = rate_wait(bf);
+        if (w) {
+            uv_timer_start(&bf->rate_timer, on_rate_timer, w, 0);
+            break;
+        }
+        start_fetch(j);
+    }
+    check_end(bf);
+}
+
+static void closed_cb(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void finish(bf_t *bf)
+{
+    if (bf->closing) return;
+    bf->closing = 1;
+    uv_close((uv_handle_t *)&bf->rate_timer, closed_cb);
+    uv_close((uv_handle_t *)&bf->sigint, closed_cb);
+    uv_close((uv_handle_t *)&bf->sigterm, closed_cb);
+    for (size_t i = 0; i < bf->njobs; i++)
+        uv_close((uv_handle_t *)&bf->jobs[i].timer, closed_cb);
+    if (bf->http) td_http_stop(bf->http, NULL, NULL);
+    td_store_close(bf->store, NULL, NULL);
+}
+
+static void check_end(bf_t *bf)
+{
+    if (bf->closing || bf->resuming) return;
+    for (size_t i = 0; i < bf->njobs; i++) {
+        const job_t *j = &bf->jobs[i];
+        if (!final(j) || j->writes) return;
+    }
+    finish(bf);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    bf_t *bf = h->data;
+    TD_WARN("signal %d: stopping", signum);
+    bf->interrupted = 1;
+    for (size_t i = 0; i < bf->njobs; i++) {
+        job_t *j = &bf->jobs[i];
+        if (j->state == J_STORE_WAIT) bf->store_waiting--;
+        if (j->state == J_FLUSH)
+            j->state = J_DONE;
+        else
+            job_fail(j, "interrupted");
+    }
+    finish(bf);
+}
+
+static void on_done_page(td_store_t *s, const char *page, int64_t rows, void *ud)
+{
+    (void)s;
+    (void)rows;
+    job_t *j = ud;
+    char **v = realloc(j->done, (j->ndone + 1) * sizeof *v);
+    if (!v) return;
+    j->done = v;
+    j->done[j->ndone++] = strdup(page);
+}
+
+static void on_done_list(td_store_t *s, int status, const char *errmsg, void *ud)
+{
+    (void)s;
+    job_t *j = ud;
+    bf_t *bf = j->bf;
+    bf->resuming--;
+    if (status != 0) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "store: %s", errmsg ? errmsg : "cannot list done pages");
+        job_fail(j, msg);
+    } else if (j->state == J_RESUME) {
+        j->state = J_READY;
+        if (j->ndone) TD_INFO("%s: resuming (%zu pages done)", j->symbol, j->ndone);
+    }
+    if (!bf->closing) schedule(bf);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static int summary(bf_t *bf)
+{
+    size_t done = 0, failed = 0;
+    int64_t rows = 0, skipped = 0;
+    for (size_t i = 0; i < bf->njobs; i++) {
+        const job_t *j = &bf->jobs[i];
+        if (j->state == J_DONE)
+            done++;
+        else
+            failed++;
+        rows += j->rows;
+        skipped += j->skipped_rows;
+    }
+    double secs = (double)(uv_hrtime() - bf->t0) / 1e9;
+    fprintf(stderr,
+            "backfill: %zu jobs: %zu done, %zu failed; %lld rows written (%lld already stored) "
+            "in %.1f s; %llu requests, %llu retries\n",
+            bf->njobs, done, failed, (long long)rows, (long long)skipped, secs,
+            (unsigned long long)bf->requests, (unsigned long long)bf->retries);
+    for (size_t i = 0; i < bf->njobs; i++) {
+        const job_t *j = &bf->jobs[i];
+        if (j->state != J_DONE)
+            fprintf(stderr, "backfill: failed: %s: %s\n", j->symbol,
+                    *j->why ? j->why : "not finished");
+    }
+    if (bf->cfg->json) {
+        FILE *f = stdout;
+        fprintf(f,
+                "{\"jobs\":%zu,\"done\":%zu,\"failed\":%zu,\"rows\":%lld,\"skipped_rows\":%lld,"
+                "\"requests\":%llu,\"retries\":%llu,\"seconds\":%.3f,\"results\":[",
+                bf->njobs, done, failed, (long long)rows, (long long)skipped,
+                (unsigned long long)bf->requests, (unsigned long long)bf->retries, secs);
+        for (size_t i = 0; i < bf->njobs; i++) {
+            const job_t *j = &bf->jobs[i];
+            fprintf(f, "%s{\"symbol\":", i ? "," : "");
+            json_str(f, j->symbol);
+            fprintf(f, ",\"status\":\"%s\",\"rows\":%lld,\"pages\":%llu",
+                    j->state == J_DONE ? "done" : "failed", (long long)j->rows,
+                    (unsigned long long)j->pages);
+            if (j->state != J_DONE) {
+                fprintf(f, ",\"error\":");
+                json_str(f, *j->why ? j->why : "not finished");
+            }
+            fputc('}', f);
+        }
+        fprintf(f, "]}\n");
+        fflush(f);
+    }
+    return failed ? 1 : 0;
+}
+
+int td_backfill_run(const td_backfill_cfg_t *cfg)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    bf_t bf;
+    memset(&bf, 0, sizeof bf);
+    bf.cfg = cfg;
+    bf.loop = &loop;
+    bf.t0 = uv_hrtime();
+    td_rng_seed(&bf.rng, uv_hrtime());
+    td_store_err_t err = {0};
+    bf.store = td_store_open(&loop, cfg->store, &err);
+    if (!bf.store) {
+        fprintf(stderr, "tickerd backfill: store %s: %s\n", cfg->store, err.msg);
+        uv_loop_close(&loop);
+        return 2;
+    }
+    td_http_opts_t ho = {0, cfg->concurrency};
+    bf.http = td_http_new(&loop, &ho);
+    bf.jobs = calloc(cfg->nsymbols ? cfg->nsymbols : 1, sizeof *bf.jobs);
+    if (cfg->rate_n > 0) {
+        bf.ntimes = (size_t)cfg->rate_n;
+        if (bf.ntimes < 1) bf.ntimes = 1;
+        bf.times = calloc(bf.ntimes, sizeof *bf.times);
+        bf.window_ms = (uint64_t)(cfg->rate_s * 1000.0 + 0.5);
+    }
+    snprintf(bf.hdr[0], sizeof bf.hdr[0], "APCA-API-KEY-ID: %s", cfg->key_id ? cfg->key_id : "");
+    snprintf(bf.hdr[1], sizeof bf.hdr[1], "APCA-API-SECRET-KEY: %s",
+             cfg->secret ? cfg->secret : "");
+    snprintf(bf.hdr[2], sizeof bf.hdr[2], "Authorization: Bearer %s",
+             cfg->poly_key ? cfg->poly_key : "");
+    uv_timer_init(&loop, &bf.rate_timer);
+    bf.rate_timer.data = &bf;
+    uv_signal_init(&loop, &bf.sigint);
+    uv_signal_init(&loop, &bf.sigterm);
+    bf.sigint.data = bf.sigterm.data = &bf;
+    uv_signal_start(&bf.sigint, on_signal, SIGINT);
+    uv_signal_start(&bf.sigterm, on_signal, SIGTERM);
+    bf.njobs = cfg->nsymbols;
+    for (size_t i = 0; i < bf.njobs; i++) {
+        job_t *j = &bf.jobs[i];
+        j->bf = &bf;
+        j->symbol = cfg->symbols[i];
+        snprintf(j->name, sizeof j->name, "%s:%s:%s:%s:%s", cfg->vendor, j->symbol, cfg->timeframe,
+                 cfg->start, cfg->end);
+        set_key(j);
+        td_backoff_init(&j->backoff, 200, 10000);
+        uv_timer_init(&loop, &j->timer);
+        j->timer.data = j;
+        j->state = J_RESUME;
+    }
+    if (!bf.http || !bf.jobs || (cfg->rate_n > 0 && !bf.times)) {
+        fprintf(stderr, "tickerd backfill: out of memory or libcurl failed\n");
+        for (size_t i = 0; i < bf.njobs; i++)
+            job_fail(&bf.jobs[i], "setup failed");
+    } else {
+        for (size_t i = 0; i < bf.njobs; i++) {
+            job_t *j = &bf.jobs[i];
+            bf.resuming++;
+            if (td_store_pages_done(bf.store, j->name, on_done_page, on_done_list, j) != 0) {
+                bf.resuming--;
+                job_fail(j, "store: cannot list done pages");
+            }
+        }
+    }
+    schedule(&bf);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    int rc = summary(&bf);
+    if (bf.interrupted) rc = 1;
+    if (bf.http) td_http_free(bf.http);
+    td_store_free(bf.store);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    for (size_t i = 0; i < bf.njobs; i++) {
+        job_t *j = &bf.jobs[i];
+        td_bars_page_free(&j->page);
+        for (size_t k = 0; k < j->ndone; k++)
+            free(j->done[k]);
+        free(j->done);
+    }
+    free(bf.jobs);
+    free(bf.times);
+    int lc = uv_loop_close(&loop);
+    if (lc != 0) TD_WARN("loop not closed cleanly: %s", uv_strerror(lc));
+    return rc;
+}

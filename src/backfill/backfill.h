@@ -1,0 +1,39 @@
+/* Historical bar backfill: one job per symbol walks a vendor's single-symbol
+ * history endpoint page by page (Alpaca next_page_token, Polygon next_url)
+ * and writes each page atomically with its jobs row (store/store.h). A rerun
+ * resumes: it walks again from the first page and skips the store write of
+ * pages already recorded as done (bars are idempotent anyway). */
+#ifndef TD_BACKFILL_BACKFILL_H
+#define TD_BACKFILL_BACKFILL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct td_backfill_cfg_s {
+    const char *vendor; /* "alpaca" or "polygon" */
+    const char *url;    /* base URL, no trailing path */
+    char **symbols;
+    size_t nsymbols;
+    const char *start, *end; /* YYYY-MM-DD, passed as is */
+    const char *timeframe;   /* "15Min" (Alpaca) or "15/minute" (Polygon) */
+    const char *store;       /* "sqlite:PATH" or "postgres://..." */
+    int concurrency;         /* requests in flight, >= 1 */
+    double rate_n, rate_s;   /* at most rate_n requests per rate_s seconds; rate_n 0: no limit */
+    int limit;               /* bars per page */
+    int retries;             /* 5xx/timeouts per page before the job fails */
+    uint32_t timeout_ms;
+    const char *key_id, *secret; /* Alpaca */
+    const char *poly_key;        /* Polygon */
+    int json;                    /* summary object on stdout */
+} td_backfill_cfg_t;
+
+/* Parses "200/min", "5/1", "10/s", "1000/h" into n per seconds. 0 or -1. */
+int td_backfill_parse_rate(const char *s, double *n, double *seconds);
+
+/* Runs the backfill to the end (own loop). Prints the summary to stderr
+ * (and JSON to stdout with cfg->json). Returns 0 if every job is done, 1 if
+ * any failed, 2 on a setup error. */
+int td_backfill_run(const td_backfill_cfg_t *cfg);
+
+#endif

@@ -1,0 +1,193 @@
+"""`tickerd backfill` against `tickerd sim`'s history endpoints: Alpaca and
+Polygon into SQLite and PostgreSQL, an invalid symbol, a 429 storm and a
+kill -9 resume. Expected bars are fetched from the sim directly (its bars
+are a pure function of seed, symbol and time)."""
+
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from datetime import datetime
+
+import harness
+
+AUTH = {"APCA-API-KEY-ID": "K", "APCA-API-SECRET-KEY": "S"}
+ENV = {"APCA_API_KEY_ID": "K", "APCA_API_SECRET_KEY": "S", "POLYGON_API_KEY": "K"}
+START, END = "2022-04-11", "2022-04-12"
+
+
+def get(url, headers=None):
+    req = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def ns_of(t):
+    return int(datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp()) * 10**9
+
+
+def expected_alpaca(sim, sym):
+    base = f"http://127.0.0.1:{sim.port}/v2/stocks/{sym}/bars?timeframe=15Min" \
+           f"&start={START}&end={END}&limit=10000"
+    rows, token = [], None
+    while True:
+        url = base + (f"&page_token={urllib.parse.quote(token)}" if token else "")
+        body = get(url, AUTH)
+        rows += [(sym, ns_of(b["t"]), b["o"], b["h"], b["l"], b["c"], b["v"])
+                 for b in body["bars"] or []]
+        token = body["next_page_token"]
+        if not token:
+            return sorted(rows)
+
+
+def expected_polygon(sim, sym):
+    url = f"http://127.0.0.1:{sim.port}/v2/aggs/ticker/{sym}/range/15/minute/{START}/{END}" \
+          f"?limit=50000&apiKey=K"
+    rows = []
+    while url:
+        body = get(url)
+        rows += [(sym, b["t"] * 10**6, b["o"], b["h"], b["l"], b["c"], b["v"])
+                 for b in body.get("results") or []]
+        nxt = body.get("next_url")
+        url = nxt + ("&" if "?" in nxt else "?") + "apiKey=K" if nxt else None
+    return sorted(rows)
+
+
+def checksum(rows):
+    norm = sorted((r[0], int(r[1]), *(float(x) for x in r[2:])) for r in rows)
+    return hashlib.sha256(repr(norm).encode()).hexdigest()
+
+
+def db_rows(conn, timeframe):
+    cur = conn.cursor()
+    cur.execute("SELECT symbol, ts, open, high, low, close, volume FROM bars "
+                "WHERE timeframe = " + ("?" if isinstance(conn, sqlite3.Connection) else "%s"),
+                (timeframe,))
+    return sorted(tuple(r) for r in cur.fetchall())
+
+
+def backfill(tickerd, sim, *args, timeout=30):
+    argv = ["--url", f"http://127.0.0.1:{sim.port}", "--start", START, "--end", END,
+            "--rate", "100000/s", "--json", *args]
+    p = tickerd.start("backfill", *argv, env=ENV)
+    p.popen.wait(timeout)
+    out = p.stdout().decode()
+    summary = json.loads(out) if out.strip() else None
+    return p.returncode, summary, p.stderr().decode()
+
+
+def test_alpaca_sqlite(tickerd, tmp_path):
+    sim = tickerd.sim(record_calls=tmp_path / "calls.jsonl")
+    db = tmp_path / "a.db"
+    rc, s, err = backfill(tickerd, sim, "--symbols", "AAPL,MSFT,TSLA", "--limit", "25",
+                          "--store", f"sqlite:{db}")
+    assert rc == 0, err
+    assert s["done"] == 3 and s["failed"] == 0 and "3 done, 0 failed" in err
+    served = {}
+    for line in (tmp_path / "calls.jsonl").read_text().splitlines():
+        c = json.loads(line)
+        served[c["symbols"]] = served.get(c["symbols"], 0) + c["rows"]
+    got = db_rows(sqlite3.connect(db), "15Min")
+    for sym in ("AAPL", "MSFT", "TSLA"):
+        assert sum(1 for r in got if r[0] == sym) == served[sym] == 97
+    want = sorted(r for sym in ("AAPL", "MSFT", "TSLA") for r in expected_alpaca(sim, sym))
+    assert checksum(got) == checksum(want)
+    assert s["rows"] == len(want)
+
+
+def test_alpaca_postgres(tickerd, postgres):
+    import psycopg2
+    sim = tickerd.sim()
+    rc, s, err = backfill(tickerd, sim, "--symbols", "AAPL,MSFT,NVDA", "--limit", "30",
+                          "--store", postgres)
+    assert rc == 0, err
+    conn = psycopg2.connect(postgres)
+    want = sorted(r for sym in ("AAPL", "MSFT", "NVDA") for r in expected_alpaca(sim, sym))
+    assert checksum(db_rows(conn, "15Min")) == checksum(want)
+    cur = conn.cursor()
+    cur.execute("SELECT count(*) FROM jobs")
+    assert cur.fetchone()[0] == 3 * 4
+    conn.close()
+
+
+def test_polygon_sqlite(tickerd, tmp_path):
+    sim = tickerd.sim()
+    db = tmp_path / "p.db"
+    rc, s, err = backfill(tickerd, sim, "--vendor", "polygon", "--symbols", "AAPL,MSFT",
+                          "--limit", "50", "--store", f"sqlite:{db}")
+    assert rc == 0, err
+    want = sorted(r for sym in ("AAPL", "MSFT") for r in expected_polygon(sim, sym))
+    assert len(want) == 2 * 192
+    assert checksum(db_rows(sqlite3.connect(db), "15/minute")) == checksum(want)
+
+
+def test_invalid_symbol(tickerd, tmp_path):
+    sim = tickerd.sim()
+    db = tmp_path / "i.db"
+    rc, s, err = backfill(tickerd, sim, "--symbols", "AAPL,aapl,MSFT", "--store", f"sqlite:{db}")
+    assert rc == 1
+    failed = [r for r in s["results"] if r["status"] == "failed"]
+    assert [r["symbol"] for r in failed] == ["aapl"] and "invalid symbol" in failed[0]["error"]
+    assert "failed: aapl: HTTP 422: invalid symbol: aapl" in err
+    got = db_rows(sqlite3.connect(db), "15Min")
+    assert checksum(got) == checksum(expected_alpaca(sim, "AAPL") + expected_alpaca(sim, "MSFT"))
+
+
+def test_429_storm(tickerd, tmp_path):
+    sim = tickerd.sim(alpaca_rate="5/1", record_calls=tmp_path / "calls.jsonl")
+    db = tmp_path / "r.db"
+    rc, s, err = backfill(tickerd, sim, "--symbols", "AAPL,MSFT,TSLA", "--limit", "40",
+                          "--store", f"sqlite:{db}")
+    assert rc == 0, err
+    calls = [json.loads(x) for x in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    throttled = [c for c in calls if c["status"] == 429]
+    assert throttled and s["retries"] >= len(throttled)
+    assert sum(c["rows"] for c in calls) == 3 * 97
+    got = db_rows(sqlite3.connect(db), "15Min")
+    # (expected fetched after the rolling window has passed)
+    time.sleep(1.1)
+    want = []
+    for sym in ("AAPL", "MSFT", "TSLA"):
+        want += expected_alpaca(sim, sym)
+        time.sleep(1.1)
+    assert checksum(got) == checksum(want)
+
+
+def test_kill9_resume(tickerd, tmp_path):
+    sim = tickerd.sim(hist_latency=100)
+    db = tmp_path / "k.db"
+    syms = "AAPL,MSFT,TSLA"
+    argv = [str(tickerd.binary), "backfill", "--url", f"http://127.0.0.1:{sim.port}",
+            "--start", START, "--end", END, "--rate", "100000/s", "--symbols", syms,
+            "--limit", "4", "--concurrency", "3", "--store", f"sqlite:{db}"]
+    env = dict(os.environ, **harness.SANITIZER_ENV, **ENV)
+    p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and p.poll() is None:
+        try:
+            with sqlite3.connect(db, timeout=0.1) as c:
+                if c.execute("SELECT count(*) FROM bars").fetchone()[0] >= 20:
+                    break
+        except sqlite3.Error:
+            pass
+        time.sleep(0.05)
+    assert p.poll() is None, "finished before the kill"
+    p.send_signal(signal.SIGKILL)
+    p.wait(5)
+    partial = sqlite3.connect(db).execute("SELECT count(*) FROM bars").fetchone()[0]
+    assert 0 < partial < 3 * 97
+    rc, s, err = backfill(tickerd, sim, "--symbols", syms, "--limit", "4", "--concurrency", "3",
+                          "--store", f"sqlite:{db}")
+    assert rc == 0, err
+    assert s["skipped_rows"] > 0 and s["rows"] + s["skipped_rows"] == 3 * 97
+    conn = sqlite3.connect(db)
+    got = db_rows(conn, "15Min")
+    want = sorted(r for sym in syms.split(",") for r in expected_alpaca(sim, sym))
+    assert len(got) == len(want) and checksum(got) == checksum(want)
+    pages = conn.execute("SELECT count(*), count(DISTINCT job || page) FROM jobs").fetchone()
+    assert pages[0] == pages[1] == 3 * 25
