@@ -16,28 +16,39 @@ uint64_t td_mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d)
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+int64_t td_days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t era = floor_div(y, 400);
     int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
     int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     return era * 146097 + doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+void td_civil_from_days(int64_t z, int *y, int *m, int *d)
 {
     z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t era = floor_div(z, 146097);
     int64_t doe = z - era * 146097;
     int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
     int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     int64_t mp = (5 * doy + 2) / 153;
     *d = (int)(doy - (153 * mp + 2) / 5 + 1);
     *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+int64_t td_nth_sunday(int64_t y, int m, int nth)
+{
+    int64_t d1 = td_days_from_civil(y, m, 1);
+    int64_t wd = ((d1 + 4) % 7 + 7) % 7; /* 1970-01-01 was a Thursday; 0 = Sunday */
+    return d1 + (7 - wd) % 7 + 7 * (nth - 1);
 }
 
 static char *put2(char *p, int v)
@@ -59,9 +70,9 @@ size_t td_rfc3339_format(char *out, int64_t ns)
         sod += 86400;
         days--;
     }
-    int64_t y;
-    int m, d;
-    civil_from_days(days, &y, &m, &d);
+    int yi, m, d;
+    td_civil_from_days(days, &yi, &m, &d);
+    int64_t y = yi;
     if (y < 0) y = 0;
     if (y > 9999) y = 9999;
     char *p = out;
@@ -151,7 +162,7 @@ int td_rfc3339_parse(const char *s, size_t n, int64_t *ns)
         return -1;
     }
     if (i != n) return -1;
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
+    int64_t secs = td_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
     const int64_t giga = 1000000000; /* int64 ns span 1677-09-21 to 2262-04-11 */
     if (secs > INT64_MAX / giga || secs < INT64_MIN / giga ||
         (secs == INT64_MAX / giga && frac > INT64_MAX % giga))

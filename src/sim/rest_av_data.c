@@ -8,6 +8,7 @@
  * step per minute, so the same minute always has the same bar. */
 #include "core/mem.h"
 #include "core/rng.h"
+#include "core/clock.h"
 #include "sim/sim_int.h"
 
 #include <ctype.h>
@@ -66,46 +67,14 @@ static int64_t floor_div(int64_t a, int64_t b)
     return a / b - (a % b != 0 && (a < 0) != (b < 0));
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = floor_div(y, 400);
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = floor_div(z, 146097);
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
-/* The nth Sunday (1-based) of month m of year y, as a day number. */
-static int64_t nth_sunday(int64_t y, int m, int nth)
-{
-    int64_t d1 = days_from_civil(y, m, 1);
-    int64_t wd = ((d1 + 4) % 7 + 7) % 7; /* 1970-01-01 was a Thursday; 0 = Sunday */
-    return d1 + (7 - wd) % 7 + 7 * (nth - 1);
-}
-
 /* Seconds to add to UTC for US/Eastern (EDT from the second Sunday of March
  * 02:00 EST to the first Sunday of November 02:00 EDT, the rule since 2007). */
 static int64_t et_offset(int64_t unix_sec)
 {
     int y, m, d;
-    civil_from_days(floor_div(unix_sec - 5 * 3600, 86400), &y, &m, &d);
-    int64_t on = nth_sunday(y, 3, 2) * 86400 + 7 * 3600;
-    int64_t off = nth_sunday(y, 11, 1) * 86400 + 6 * 3600;
+    td_civil_from_days(floor_div(unix_sec - 5 * 3600, 86400), &y, &m, &d);
+    int64_t on = td_nth_sunday(y, 3, 2) * 86400 + 7 * 3600;
+    int64_t off = td_nth_sunday(y, 11, 1) * 86400 + 6 * 3600;
     return unix_sec >= on && unix_sec < off ? -4 * 3600 : -5 * 3600;
 }
 
@@ -119,7 +88,7 @@ static void et_format(int64_t unix_sec, int with_time, char out[24])
 {
     int64_t l = unix_sec + et_offset(unix_sec), s = l - floor_div(l, 86400) * 86400;
     int y, m, d;
-    civil_from_days(floor_div(l, 86400), &y, &m, &d);
+    td_civil_from_days(floor_div(l, 86400), &y, &m, &d);
     if (with_time)
         snprintf(out, 24, "%04d-%02d-%02d %02d:%02d:%02d", y, m, d, (int)(s / 3600),
                  (int)(s / 60 % 60), (int)(s % 60));

@@ -10,6 +10,7 @@
  * (minutes, hours), or midnight US/Eastern in UTC for days. */
 #include "core/mem.h"
 #include "core/rng.h"
+#include "core/clock.h"
 #include "sim/sim_int.h"
 
 #include <ctype.h>
@@ -43,44 +44,14 @@ static int64_t floor_div(int64_t a, int64_t b)
     return a / b - (a % b != 0 && (a < 0) != (b < 0));
 }
 
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = floor_div(y, 400);
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = floor_div(z, 146097);
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
-static int64_t nth_sunday(int64_t y, int m, int nth)
-{
-    int64_t d1 = days_from_civil(y, m, 1);
-    int64_t wd = ((d1 + 4) % 7 + 7) % 7; /* 0 = Sunday */
-    return d1 + (7 - wd) % 7 + 7 * (nth - 1);
-}
-
 /* Unix time of midnight US/Eastern of day number `day` (EDT from the second
  * Sunday of March to the first Sunday of November, exclusive/inclusive at
  * midnight since the switch is at 02:00). */
 static int64_t et_midnight(int64_t day)
 {
     int y, m, d;
-    civil_from_days(day, &y, &m, &d);
-    int edt = day > nth_sunday(y, 3, 2) && day <= nth_sunday(y, 11, 1);
+    td_civil_from_days(day, &y, &m, &d);
+    int edt = day > td_nth_sunday(y, 3, 2) && day <= td_nth_sunday(y, 11, 1);
     return day * 86400 + (edt ? 4 : 5) * 3600;
 }
 
@@ -107,7 +78,7 @@ static int parse_date(const char *s, int64_t *day)
     if (digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &m) || s[7] != '-' ||
         digits(s + 8, 2, &d) || m < 1 || m > 12 || d < 1 || d > 31)
         return -1;
-    *day = days_from_civil(y, m, d);
+    *day = td_days_from_civil(y, m, d);
     return 0;
 }
 
@@ -150,7 +121,7 @@ void td__sim_hdata_rfc3339(int64_t t, char out[24])
 {
     int y, m, d;
     int64_t day = floor_div(t, 86400), s = t - day * 86400;
-    civil_from_days(day, &y, &m, &d);
+    td_civil_from_days(day, &y, &m, &d);
     snprintf(out, 24, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, (int)(s / 3600),
              (int)(s / 60 % 60), (int)(s % 60));
 }
