@@ -7,6 +7,7 @@
 #include "core/rng.h"
 #include "http/http.h"
 #include "proto/bars.h"
+#include "proto/json_scan.h" /* the strict validator, for grid bodies */
 #include "store/store.h"
 
 #include <math.h>
@@ -37,6 +38,10 @@ typedef struct job_s {
     uv_timer_t timer;
     td_http_req_t *req;
     char why[320];
+    const char *url; /* grid: the cell's URL */
+    char *gbody;     /* grid: the body waiting for the store */
+    size_t gbody_len;
+    int skipped; /* grid: done in an earlier run */
 } job_t;
 
 struct bf_s {
@@ -55,6 +60,9 @@ struct bf_s {
     uint64_t requests, retries, t0;
     td_rng_t rng;
     char hdr[3][600];
+    int grid;
+    char **gdone; /* grid: params done in an earlier run (sorted) */
+    size_t ngdone;
 };
 
 static void schedule(bf_t *bf);
@@ -146,7 +154,9 @@ static void start_fetch(job_t *j)
     char sym[200], url[3 * TD_BARS_MAX_NEXT + 2048];
     const char *hdrs[3] = {NULL, NULL, NULL};
     url_escape(sym, sizeof sym, j->symbol);
-    if (!strcmp(c->vendor, "alpaca")) {
+    if (bf->grid) {
+        snprintf(url, sizeof url, "%s", j->url);
+    } else if (!strcmp(c->vendor, "alpaca")) {
         int n =
             snprintf(url, sizeof url, "%s/v2/stocks/%s/bars?timeframe=%s&start=%s&end=%s&limit=%d",
                      c->url, sym, c->timeframe, c->start, c->end, c->limit);
@@ -211,9 +221,14 @@ static void on_stored(td_store_t *s, int status, const char *errmsg, void *ud);
 static void put_page(job_t *j)
 {
     bf_t *bf = j->bf;
-    td_store_page_t p = {j->name,         j->key,       bf->cfg->timeframe,
-                         bf->cfg->vendor, j->page.bars, j->page.n};
-    int rc = td_store_put_page(bf->store, &p, on_stored, j);
+    int rc;
+    if (bf->grid) {
+        rc = td_store_put_grid(bf->store, j->name, j->key, j->gbody, j->gbody_len, on_stored, j);
+    } else {
+        td_store_page_t p = {j->name,         j->key,       bf->cfg->timeframe,
+                             bf->cfg->vendor, j->page.bars, j->page.n};
+        rc = td_store_put_page(bf->store, &p, on_stored, j);
+    }
     if (rc == TD_EAGAIN) {
         if (j->state != J_STORE_WAIT) bf->store_waiting++;
         j->state = J_STORE_WAIT;
@@ -225,8 +240,15 @@ static void put_page(job_t *j)
         return;
     }
     j->writes++;
-    j->rows += (int64_t)j->page.n;
     j->pages++;
+    if (bf->grid) {
+        free(j->gbody);
+        j->gbody = NULL;
+        j->rows = 1;
+        j->state = J_FLUSH;
+        return;
+    }
+    j->rows += (int64_t)j->page.n;
     /* advance */
     if (!*j->page.next) {
         j->state = J_FLUSH;
@@ -279,6 +301,42 @@ static void handle_ok_page(job_t *j)
     if (j->state == J_FLUSH && j->writes == 0) j->state = J_DONE;
 }
 
+static int json_valid(const char *p, size_t n)
+{
+    const char *end = p + n;
+    p = td_json_skip_ws(p, end);
+    if (p == end) return 0;
+    int too_deep = 0;
+    p = td_json_scan_value(p, end, 1, &too_deep);
+    return p && td_json_skip_ws(p, end) == end;
+}
+
+static void handle_grid(job_t *j, const td_http_result_t *res)
+{
+    char why[300];
+    if (res->status < 200 || res->status > 299) {
+        snprintf(why, sizeof why, "HTTP %d", res->status);
+        job_fail(j, why);
+        return;
+    }
+    if (!json_valid(res->body, res->body_len)) {
+        snprintf(why, sizeof why, "HTTP %d: body is not valid JSON", res->status);
+        job_fail(j, why);
+        return;
+    }
+    j->tries = 0;
+    free(j->gbody);
+    j->gbody = malloc(res->body_len ? res->body_len : 1);
+    if (!j->gbody) {
+        job_fail(j, "out of memory");
+        return;
+    }
+    memcpy(j->gbody, res->body, res->body_len);
+    j->gbody_len = res->body_len;
+    put_page(j);
+    if (j->state == J_FLUSH && j->writes == 0) j->state = J_DONE;
+}
+
 static void on_http(void *ud, const td_http_result_t *res)
 {
     job_t *j = ud;
@@ -300,6 +358,8 @@ static void on_http(void *ud, const td_http_result_t *res)
     } else if (res->status >= 500) {
         snprintf(why, sizeof why, "HTTP %d", res->status);
         retry_later(j, td_backoff_next(&j->backoff, td_rng_next(&bf->rng)), why, 1);
+    } else if (bf->grid) {
+        handle_grid(j, res);
     } else {
         int rc = alpaca ? td_bars_parse_alpaca(res->body, res->body_len, j->symbol, &j->page)
                         : td_bars_parse_polygon(res->body, res->body_len, j->symbol, &j->page);
@@ -429,6 +489,47 @@ static void on_done_list(td_store_t *s, int status, const char *errmsg, void *ud
     if (!bf->closing) schedule(bf);
 }
 
+static void on_grid_done_page(td_store_t *s, const char *page, int64_t rows, void *ud)
+{
+    (void)s;
+    (void)rows;
+    bf_t *bf = ud;
+    char **v = realloc(bf->gdone, (bf->ngdone + 1) * sizeof *v);
+    if (!v) return;
+    bf->gdone = v;
+    if ((bf->gdone[bf->ngdone] = strdup(page))) bf->ngdone++;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void on_grid_done_list(td_store_t *s, int status, const char *errmsg, void *ud)
+{
+    (void)s;
+    bf_t *bf = ud;
+    bf->resuming--;
+    if (bf->ngdone) qsort(bf->gdone, bf->ngdone, sizeof *bf->gdone, cmp_str);
+    for (size_t i = 0; i < bf->njobs; i++) {
+        job_t *j = &bf->jobs[i];
+        if (j->state != J_RESUME) continue;
+        if (status != 0) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "store: %s", errmsg ? errmsg : "cannot list done pages");
+            job_fail(j, msg);
+        } else if (bf->ngdone && bsearch(&(const char *){j->key}, bf->gdone, bf->ngdone,
+                                         sizeof *bf->gdone, cmp_str)) {
+            j->state = J_DONE;
+            j->skipped = 1;
+        } else {
+            j->state = J_READY;
+        }
+    }
+    if (bf->ngdone) TD_INFO("grid: resuming (%zu requests done)", bf->ngdone);
+    if (!bf->closing) schedule(bf);
+}
+
 static void json_str(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -444,8 +545,57 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
+static int grid_summary(bf_t *bf)
+{
+    size_t stored = 0, skipped = 0, failed = 0;
+    for (size_t i = 0; i < bf->njobs; i++) {
+        const job_t *j = &bf->jobs[i];
+        if (j->state != J_DONE)
+            failed++;
+        else if (j->skipped)
+            skipped++;
+        else
+            stored++;
+    }
+    double secs = (double)(uv_hrtime() - bf->t0) / 1e9;
+    fprintf(stderr,
+            "backfill: grid of %zu requests: %zu done (%zu stored, %zu already stored), %zu "
+            "failed in %.1f s; %llu requests, %llu retries\n",
+            bf->njobs, stored + skipped, stored, skipped, failed, secs,
+            (unsigned long long)bf->requests, (unsigned long long)bf->retries);
+    for (size_t i = 0; i < bf->njobs; i++) {
+        const job_t *j = &bf->jobs[i];
+        if (j->state != J_DONE)
+            fprintf(stderr, "backfill: failed: %s: %s\n", j->key,
+                    *j->why ? j->why : "not finished");
+    }
+    if (bf->cfg->json) {
+        FILE *f = stdout;
+        fprintf(f, "{\"mode\":\"grid\",\"job\":");
+        json_str(f, bf->njobs ? bf->jobs[0].name : "");
+        fprintf(f,
+                ",\"cells\":%zu,\"done\":%zu,\"stored\":%zu,\"skipped\":%zu,\"failed\":%zu,"
+                "\"requests\":%llu,\"retries\":%llu,\"seconds\":%.3f,\"failures\":[",
+                bf->njobs, stored + skipped, stored, skipped, failed,
+                (unsigned long long)bf->requests, (unsigned long long)bf->retries, secs);
+        int first = 1;
+        for (size_t i = 0; i < bf->njobs; i++) {
+            const job_t *j = &bf->jobs[i];
+            if (j->state == J_DONE) continue;
+            fprintf(f, "%s{\"params\":%s,\"error\":", first ? "" : ",", j->key);
+            json_str(f, *j->why ? j->why : "not finished");
+            fputc('}', f);
+            first = 0;
+        }
+        fprintf(f, "]}\n");
+        fflush(f);
+    }
+    return failed ? 1 : 0;
+}
+
 static int summary(bf_t *bf)
 {
+    if (bf->grid) return grid_summary(bf);
     size_t done = 0, failed = 0;
     int64_t rows = 0, skipped = 0;
     for (size_t i = 0; i < bf->njobs; i++) {
@@ -514,7 +664,9 @@ int td_backfill_run(const td_backfill_cfg_t *cfg)
     }
     td_http_opts_t ho = {0, cfg->concurrency};
     bf.http = td_http_new(&loop, &ho);
-    bf.jobs = calloc(cfg->nsymbols ? cfg->nsymbols : 1, sizeof *bf.jobs);
+    bf.grid = cfg->grid_url != NULL;
+    size_t njobs = bf.grid ? cfg->ncells : cfg->nsymbols;
+    bf.jobs = calloc(njobs ? njobs : 1, sizeof *bf.jobs);
     if (cfg->rate_n > 0) {
         bf.ntimes = (size_t)cfg->rate_n;
         if (bf.ntimes < 1) bf.ntimes = 1;
@@ -533,14 +685,21 @@ int td_backfill_run(const td_backfill_cfg_t *cfg)
     bf.sigint.data = bf.sigterm.data = &bf;
     uv_signal_start(&bf.sigint, on_signal, SIGINT);
     uv_signal_start(&bf.sigterm, on_signal, SIGTERM);
-    bf.njobs = cfg->nsymbols;
+    bf.njobs = bf.jobs ? njobs : 0;
     for (size_t i = 0; i < bf.njobs; i++) {
         job_t *j = &bf.jobs[i];
         j->bf = &bf;
-        j->symbol = cfg->symbols[i];
-        snprintf(j->name, sizeof j->name, "%s:%s:%s:%s:%s", cfg->vendor, j->symbol, cfg->timeframe,
-                 cfg->start, cfg->end);
-        set_key(j);
+        if (bf.grid) {
+            j->symbol = cfg->grid_keys[i];
+            j->url = cfg->grid_urls[i];
+            snprintf(j->name, sizeof j->name, "grid:%s", cfg->grid_url);
+            snprintf(j->key, sizeof j->key, "%s", cfg->grid_keys[i]);
+        } else {
+            j->symbol = cfg->symbols[i];
+            snprintf(j->name, sizeof j->name, "%s:%s:%s:%s:%s", cfg->vendor, j->symbol,
+                     cfg->timeframe, cfg->start, cfg->end);
+            set_key(j);
+        }
         td_backoff_init(&j->backoff, 200, 10000);
         uv_timer_init(&loop, &j->timer);
         j->timer.data = j;
@@ -550,6 +709,14 @@ int td_backfill_run(const td_backfill_cfg_t *cfg)
         fprintf(stderr, "tickerd backfill: out of memory or libcurl failed\n");
         for (size_t i = 0; i < bf.njobs; i++)
             job_fail(&bf.jobs[i], "setup failed");
+    } else if (bf.grid) {
+        bf.resuming++;
+        if (td_store_pages_done(bf.store, bf.jobs[0].name, on_grid_done_page, on_grid_done_list,
+                                &bf) != 0) {
+            bf.resuming--;
+            for (size_t i = 0; i < bf.njobs; i++)
+                job_fail(&bf.jobs[i], "store: cannot list done pages");
+        }
     } else {
         for (size_t i = 0; i < bf.njobs; i++) {
             job_t *j = &bf.jobs[i];
@@ -570,10 +737,14 @@ int td_backfill_run(const td_backfill_cfg_t *cfg)
     for (size_t i = 0; i < bf.njobs; i++) {
         job_t *j = &bf.jobs[i];
         td_bars_page_free(&j->page);
+        free(j->gbody);
         for (size_t k = 0; k < j->ndone; k++)
             free(j->done[k]);
         free(j->done);
     }
+    for (size_t k = 0; k < bf.ngdone; k++)
+        free(bf.gdone[k]);
+    free(bf.gdone);
     free(bf.jobs);
     free(bf.times);
     int lc = uv_loop_close(&loop);

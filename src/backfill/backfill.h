@@ -26,6 +26,14 @@ typedef struct td_backfill_cfg_s {
     const char *key_id, *secret; /* Alpaca */
     const char *poly_key;        /* Polygon */
     int json;                    /* summary object on stdout */
+    /* Grid mode (grid_url set; vendor, symbols, start, end, timeframe and keys
+     * unused): one GET per cell, grid_urls[i] keyed by grid_keys[i] (the
+     * cell's params as a JSON object, keys sorted); every 2xx body that is
+     * valid JSON goes to td_store_put_grid under job "grid:<grid_url>";
+     * cells already in the jobs table are skipped; 4xx fails the cell. */
+    const char *grid_url; /* the template, names the job */
+    char **grid_urls, **grid_keys;
+    size_t ncells;
 } td_backfill_cfg_t;
 
 /* Parses "200/min", "5/1", "10/s", "1000/h" into n per seconds. 0 or -1. */

@@ -2,6 +2,7 @@
  * PostgreSQL. Option wiring only; the engine is backfill/backfill.c. */
 #include "backfill/backfill.h"
 #include "cmd/cmd.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/opt.h"
 
@@ -18,6 +19,7 @@ typedef struct {
     double timeout;
     int json;
     char *key, *secret, *polygon_key, *log_level;
+    td_strlist_t param;
 } bf_opts_t;
 
 #define F(x) offsetof(bf_opts_t, x)
@@ -26,7 +28,11 @@ static const td_opt_t bf_table[] = {
     {"vendor", TD_OPT_STR, F(vendor), 0, 0, "alpaca", "alpaca|polygon", NULL, 0,
      "history API to read"},
     {"url", TD_OPT_STR, F(url), 0, 0, NULL, "URL", NULL, 0,
-     "base URL (default https://data.alpaca.markets or https://api.polygon.io)"},
+     "base URL (default https://data.alpaca.markets or https://api.polygon.io); with --param, "
+     "a URL template with {NAME} placeholders (grid mode)"},
+    {"param", TD_OPT_LIST, F(param), 0, 0, NULL, "NAME=VALUES", NULL, 0,
+     "grid mode, repeatable: the values of {NAME}: A,B,C or @FILE (one per line) or "
+     "YYYY-MM-DD..YYYY-MM-DD (inclusive); the grid is the cartesian product"},
     {"symbols", TD_OPT_STR, F(symbols), 0, 0, NULL, "A,B|@FILE", NULL, 0,
      "symbols, comma-separated, or @FILE (separated by commas, spaces or newlines); one job each"},
     {"start", TD_OPT_STR, F(start), 0, 0, NULL, "YYYY-MM-DD", NULL, 0, "first day (required)"},
@@ -66,7 +72,12 @@ static const td_opts_t bf_opts = {
     "its jobs row, so rerunning the same command after a crash resumes without gaps or\n"
     "duplicates. 429 waits Retry-After; 5xx and timeouts back off and retry; an invalid\n"
     "symbol fails its job. Summary on stderr (and --json on stdout); exit 0 if every job\n"
-    "is done, 1 otherwise.",
+    "is done, 1 otherwise.\n"
+    "\n"
+    "Grid mode (--url TEMPLATE --param NAME=VALUES ...): one GET per combination of the\n"
+    "params; each 2xx body that is valid JSON is stored in table grid keyed by the params\n"
+    "as a JSON object (keys sorted), under job grid:TEMPLATE; a rerun skips combinations\n"
+    "already stored; a 4xx fails that request.",
 };
 
 static void split_symbols(const char *s, td_strlist_t *out)
@@ -117,6 +128,263 @@ static int load_symbols(const char *arg, td_strlist_t *out)
     return 0;
 }
 
+#define GRID_MAX_CELLS 20000
+
+typedef struct {
+    char *name;
+    td_strlist_t v;
+} gparam_t;
+
+static int cmp_gparam(const void *a, const void *b)
+{
+    return strcmp(((const gparam_t *)a)->name, ((const gparam_t *)b)->name);
+}
+
+static int parse_day(const char *s, size_t n, int64_t *days)
+{
+    int y, m, d;
+    char tail;
+    char buf[16];
+    if (n != 10) return -1;
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    if (sscanf(buf, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 || d < 1 || d > 31)
+        return -1;
+    *days = td_days_from_civil(y, m, d);
+    int y2, m2, d2;
+    td_civil_from_days(*days, &y2, &m2, &d2);
+    return y2 == y && m2 == m && d2 == d ? 0 : -1;
+}
+
+/* VALUES: @FILE (one a line, blank lines skipped), DAY..DAY or a comma list. */
+static int param_values(const char *name, const char *vals, td_strlist_t *out)
+{
+    const char *dots = strstr(vals, "..");
+    if (vals[0] == '@') {
+        FILE *f = fopen(vals + 1, "r");
+        if (!f) {
+            fprintf(stderr, "tickerd backfill: --param %s: cannot read %s\n", name, vals + 1);
+            return -1;
+        }
+        char line[1024];
+        while (fgets(line, sizeof line, f)) {
+            char *p = line, *e = line + strlen(line);
+            while (*p && isspace((unsigned char)*p))
+                p++;
+            while (e > p && isspace((unsigned char)e[-1]))
+                *--e = 0;
+            if (*p) td_strlist_push(out, p);
+        }
+        fclose(f);
+    } else if (dots && !strchr(vals, ',')) {
+        int64_t a, b;
+        if (parse_day(vals, (size_t)(dots - vals), &a) != 0 ||
+            parse_day(dots + 2, strlen(dots + 2), &b) != 0 || b < a) {
+            fprintf(stderr, "tickerd backfill: --param %s: bad date range '%s'\n", name, vals);
+            return -1;
+        }
+        if (b - a >= GRID_MAX_CELLS) {
+            fprintf(stderr, "tickerd backfill: --param %s: range too long\n", name);
+            return -1;
+        }
+        for (int64_t d = a; d <= b; d++) {
+            int y, m, dd;
+            char buf[32];
+            td_civil_from_days(d, &y, &m, &dd);
+            snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, dd);
+            td_strlist_push(out, buf);
+        }
+    } else {
+        const char *p = vals;
+        for (;;) {
+            const char *c = strchr(p, ',');
+            size_t n = c ? (size_t)(c - p) : strlen(p);
+            if (n) {
+                char *v = strndup(p, n);
+                if (v) td_strlist_push(out, v);
+                free(v);
+            }
+            if (!c) break;
+            p = c + 1;
+        }
+    }
+    if (!out->n) {
+        fprintf(stderr, "tickerd backfill: --param %s: no values\n", name);
+        return -1;
+    }
+    return 0;
+}
+
+static void buf_add(char *out, size_t cap, size_t *o, const char *s, size_t n)
+{
+    if (*o + n >= cap) {
+        *o = cap; /* overflow marker */
+        return;
+    }
+    memcpy(out + *o, s, n);
+    *o += n;
+    out[*o] = 0;
+}
+
+static void buf_url(char *out, size_t cap, size_t *o, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        char e[3] = {(char)c, 0, 0};
+        int keep = isalnum(c) || strchr("-_.~", c);
+        if (!keep) {
+            e[0] = '%';
+            e[1] = hex[c >> 4];
+            e[2] = hex[c & 15];
+        }
+        buf_add(out, cap, o, e, keep ? 1 : 3);
+    }
+}
+
+static void buf_json_str(char *out, size_t cap, size_t *o, const char *s)
+{
+    buf_add(out, cap, o, "\"", 1);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        char e[8];
+        if (c == '"' || c == '\\')
+            snprintf(e, sizeof e, "\\%c", c);
+        else if (c < 0x20)
+            snprintf(e, sizeof e, "\\u%04x", c);
+        else
+            snprintf(e, sizeof e, "%c", c);
+        buf_add(out, cap, o, e, strlen(e));
+    }
+    buf_add(out, cap, o, "\"", 1);
+}
+
+/* Checks the template against the params; 0 or -1 (message printed). */
+static int check_template(const char *tpl, gparam_t *ps, size_t np)
+{
+    int *used = calloc(np ? np : 1, sizeof *used);
+    int rc = 0;
+    for (const char *p = tpl; (p = strchr(p, '{'));) {
+        const char *e = strchr(p, '}');
+        if (!e) {
+            fprintf(stderr, "tickerd backfill: --url: unclosed '{'\n");
+            rc = -1;
+            break;
+        }
+        size_t k = 0;
+        for (; k < np; k++)
+            if (strlen(ps[k].name) == (size_t)(e - p - 1) &&
+                !strncmp(ps[k].name, p + 1, (size_t)(e - p - 1)))
+                break;
+        if (k == np) {
+            fprintf(stderr, "tickerd backfill: --url placeholder {%.*s} has no --param\n",
+                    (int)(e - p - 1), p + 1);
+            rc = -1;
+        } else {
+            used[k] = 1;
+        }
+        p = e + 1;
+    }
+    for (size_t k = 0; rc == 0 && k < np; k++)
+        if (!used[k]) {
+            fprintf(stderr, "tickerd backfill: --param %s: no {%s} in --url\n", ps[k].name,
+                    ps[k].name);
+            rc = -1;
+        }
+    free(used);
+    return rc;
+}
+
+static int run_grid(bf_opts_t *o, td_backfill_cfg_t *c)
+{
+    size_t np = o->param.n;
+    gparam_t *ps = calloc(np, sizeof *ps);
+    td_strlist_t urls = {0}, keys = {0};
+    size_t *idx = calloc(np, sizeof *idx);
+    int rc = 2;
+    if (!ps || !idx) goto out;
+    if (strlen(o->url) > 200) {
+        fprintf(stderr, "tickerd backfill: --url template too long (200 bytes at most)\n");
+        goto out;
+    }
+    size_t cells = 1;
+    for (size_t i = 0; i < np; i++) {
+        const char *eq = strchr(o->param.v[i], '=');
+        if (!eq || eq == o->param.v[i]) {
+            fprintf(stderr, "tickerd backfill: --param '%s': expected NAME=VALUES\n",
+                    o->param.v[i]);
+            goto out;
+        }
+        ps[i].name = strndup(o->param.v[i], (size_t)(eq - o->param.v[i]));
+        if (!ps[i].name) goto out;
+        for (size_t k = 0; k < i; k++)
+            if (!strcmp(ps[k].name, ps[i].name)) {
+                fprintf(stderr, "tickerd backfill: --param %s given twice\n", ps[i].name);
+                goto out;
+            }
+        if (param_values(ps[i].name, eq + 1, &ps[i].v) != 0) goto out;
+        cells *= ps[i].v.n;
+        if (cells > GRID_MAX_CELLS) {
+            fprintf(stderr, "tickerd backfill: grid larger than %d requests\n", GRID_MAX_CELLS);
+            goto out;
+        }
+    }
+    qsort(ps, np, sizeof *ps, cmp_gparam);
+    if (check_template(o->url, ps, np) != 0) goto out;
+    for (size_t n = 0; n < cells; n++) {
+        char url[4096], key[4096];
+        size_t uo = 0, ko = 0;
+        url[0] = key[0] = 0;
+        for (const char *p = o->url; *p;) {
+            const char *e = *p == '{' ? strchr(p, '}') : NULL;
+            if (!e) {
+                buf_add(url, sizeof url, &uo, p, 1);
+                p++;
+                continue;
+            }
+            for (size_t k = 0; k < np; k++)
+                if (strlen(ps[k].name) == (size_t)(e - p - 1) &&
+                    !strncmp(ps[k].name, p + 1, (size_t)(e - p - 1)))
+                    buf_url(url, sizeof url, &uo, ps[k].v.v[idx[k]]);
+            p = e + 1;
+        }
+        buf_add(key, sizeof key, &ko, "{", 1);
+        for (size_t k = 0; k < np; k++) {
+            if (k) buf_add(key, sizeof key, &ko, ",", 1);
+            buf_json_str(key, sizeof key, &ko, ps[k].name);
+            buf_add(key, sizeof key, &ko, ":", 1);
+            buf_json_str(key, sizeof key, &ko, ps[k].v.v[idx[k]]);
+        }
+        buf_add(key, sizeof key, &ko, "}", 1);
+        if (uo >= sizeof url || ko >= sizeof key) {
+            fprintf(stderr, "tickerd backfill: a grid URL or its params are too long\n");
+            goto out;
+        }
+        td_strlist_push(&urls, url);
+        td_strlist_push(&keys, key);
+        /* next combination: the last param varies fastest */
+        for (size_t k = np; k-- > 0;) {
+            if (++idx[k] < ps[k].v.n) break;
+            idx[k] = 0;
+        }
+    }
+    c->grid_url = o->url;
+    c->grid_urls = urls.v;
+    c->grid_keys = keys.v;
+    c->ncells = cells;
+    rc = td_backfill_run(c);
+out:
+    for (size_t i = 0; ps && i < np; i++) {
+        free(ps[i].name);
+        td_strlist_free(&ps[i].v);
+    }
+    free(ps);
+    free(idx);
+    td_strlist_free(&urls);
+    td_strlist_free(&keys);
+    return rc;
+}
+
 static int run(bf_opts_t *o)
 {
     td_backfill_cfg_t c;
@@ -124,6 +392,32 @@ static int run(bf_opts_t *o)
     int alpaca = !strcmp(o->vendor, "alpaca");
     if (!alpaca && strcmp(o->vendor, "polygon")) {
         fprintf(stderr, "tickerd backfill: --vendor must be alpaca or polygon\n");
+        return 2;
+    }
+    if (o->param.n) {
+        if (!o->url) {
+            fprintf(stderr, "tickerd backfill: --param needs --url TEMPLATE\n");
+            return 2;
+        }
+        if (o->symbols) {
+            fprintf(stderr, "tickerd backfill: --param and --symbols exclude each other\n");
+            return 2;
+        }
+        c.store = o->store;
+        c.concurrency = (int)o->concurrency;
+        c.retries = (int)o->retries;
+        c.timeout_ms = (uint32_t)(o->timeout * 1000);
+        c.json = o->json;
+        c.vendor = "grid";
+        c.timeframe = "";
+        if (strcmp(o->rate, "0") && td_backfill_parse_rate(o->rate, &c.rate_n, &c.rate_s) != 0) {
+            fprintf(stderr, "tickerd backfill: bad --rate '%s' (e.g. 200/min)\n", o->rate);
+            return 2;
+        }
+        return run_grid(o, &c);
+    }
+    if (o->url && strchr(o->url, '{')) {
+        fprintf(stderr, "tickerd backfill: --url has placeholders but no --param\n");
         return 2;
     }
     if (!o->symbols || !o->start || !o->end) {

@@ -191,3 +191,90 @@ def test_kill9_resume(tickerd, tmp_path):
     assert len(got) == len(want) and checksum(got) == checksum(want)
     pages = conn.execute("SELECT count(*), count(DISTINCT job || page) FROM jobs").fetchone()
     assert pages[0] == pages[1] == 3 * 25
+
+
+# --- grid mode -------------------------------------------------------------
+
+GRID_SYMS = ["btc", "eth", "ltc"]
+GRID_DAYS = ["2020-03-01", "2020-03-02", "2020-03-03", "2020-03-04", "2020-03-05"]
+
+
+def grid(tickerd, sim, exchanges_file, db, timeout=30):
+    tpl = f"http://127.0.0.1:{sim.port}/price/{{exchange}}/{{symbol}}/{{date}}"
+    p = tickerd.start("backfill", "--url", tpl, "--param", f"exchange=@{exchanges_file}",
+                      "--param", "symbol=" + ",".join(GRID_SYMS),
+                      "--param", f"date={GRID_DAYS[0]}..{GRID_DAYS[-1]}",
+                      "--rate", "100000/s", "--concurrency", "4", "--json",
+                      "--store", f"sqlite:{db}")
+    p.popen.wait(timeout)
+    out = p.stdout().decode()
+    return p.returncode, json.loads(out) if out.strip() else None, p.stderr().decode()
+
+
+def grid_rows(db):
+    conn = sqlite3.connect(db)
+    rows = dict(conn.execute("SELECT params, body FROM grid").fetchall())
+    jobs = conn.execute("SELECT COUNT(*) FROM jobs WHERE job LIKE 'grid:%'").fetchone()[0]
+    conn.close()
+    return rows, jobs
+
+
+def price(sim, ex, sym, day):
+    url = f"http://127.0.0.1:{sim.port}/price/{ex}/{sym}/{day}"
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.read().decode()
+
+
+def test_grid_sqlite_and_rerun(tickerd, tmp_path):
+    sim = tickerd.sim()
+    exchanges = get(f"http://127.0.0.1:{sim.port}/exchanges")[:3]
+    assert len(exchanges) == 3
+    exf = tmp_path / "exchanges.txt"
+    exf.write_text("\n".join(exchanges) + "\n")
+    db = tmp_path / "g.db"
+    rc, s, err = grid(tickerd, sim, exf, db)
+    assert rc == 0, err
+    assert s["cells"] == 45 and s["done"] == 45 and s["stored"] == 45 and s["failed"] == 0
+    rows, jobs = grid_rows(db)
+    assert len(rows) == 45 and jobs == 45
+    want = {json.dumps({"date": d, "exchange": e, "symbol": y}, separators=(",", ":"))
+            for e in exchanges for y in GRID_SYMS for d in GRID_DAYS}
+    assert set(rows) == want
+    for e, y, d in [(exchanges[0], "btc", GRID_DAYS[0]), (exchanges[1], "eth", GRID_DAYS[2]),
+                    (exchanges[2], "ltc", GRID_DAYS[4])]:
+        key = json.dumps({"date": d, "exchange": e, "symbol": y}, separators=(",", ":"))
+        assert rows[key] == price(sim, e, y, d)
+        assert json.loads(rows[key])["exchange"] == e
+    # a rerun stores nothing new: every request is skipped
+    rc, s, err = grid(tickerd, sim, exf, db)
+    assert rc == 0, err
+    assert s["done"] == 45 and s["skipped"] == 45 and s["stored"] == 0 and s["requests"] == 0
+    assert grid_rows(db) == (rows, jobs)
+
+
+def test_grid_unknown_exchange(tickerd, tmp_path):
+    sim = tickerd.sim()
+    exchanges = get(f"http://127.0.0.1:{sim.port}/exchanges")[:2] + ["nosuchexchange"]
+    exf = tmp_path / "exchanges.txt"
+    exf.write_text("\n".join(exchanges) + "\n")
+    db = tmp_path / "g.db"
+    rc, s, err = grid(tickerd, sim, exf, db)
+    assert rc == 1, err
+    assert s["stored"] == 30 and s["failed"] == 15
+    assert {f["params"]["exchange"] for f in s["failures"]} == {"nosuchexchange"}
+    assert all("404" in f["error"] for f in s["failures"])
+    assert "15 failed" in err and "nosuchexchange" in err
+    rows, _ = grid_rows(db)
+    assert len(rows) == 30
+    assert all(json.loads(k)["exchange"] != "nosuchexchange" for k in rows)
+
+
+def test_grid_usage_errors(tickerd, tmp_path):
+    sim = tickerd.sim()
+    base = f"http://127.0.0.1:{sim.port}/price/{{exchange}}/{{symbol}}/{{date}}"
+    for args in (["--url", base, "--param", "exchange=a", "--param", "symbol=btc"],
+                 ["--url", base, "--param", "exchange=a", "--param", "symbol=btc",
+                  "--param", "date=2020-03-05..2020-03-01"]):
+        p = tickerd.start("backfill", *args, "--store", f"sqlite:{tmp_path / 'u.db'}")
+        p.popen.wait(10)
+        assert p.returncode == 2, p.stderr()
