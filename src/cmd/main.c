@@ -6,18 +6,22 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: tickerd COMMAND [OPTIONS]\n"
-                 "\n"
-                 "Holds one upstream market-data connection and fans it out per event kind and\n"
-                 "ticker: to Redis pub/sub channels <prefix><kind>.<SYMBOL> and to stdout.\n"
-                 "\n"
-                 "Commands:\n"
-                 "  run       the proxy: vendor stream -> Redis channels / stdout\n"
-                 "  sim       a simulator of the vendors' streams, for tests and demos\n"
-                 "  backfill  historical bars from Alpaca or Polygon into SQLite/PostgreSQL\n"
-                 "  version   print the version\n"
-                 "\n"
-                 "`tickerd COMMAND --help` lists a command's options.\n");
+    fprintf(
+        out,
+        "usage: tickerd COMMAND [OPTIONS]\n"
+        "\n"
+        "Holds one upstream market-data connection and fans it out per event kind and\n"
+        "ticker: to Redis pub/sub channels <prefix><kind>.<SYMBOL>, to WebSocket clients\n"
+        "in the vendor's own protocol, and to stdout. Polls REST-only vendors under\n"
+        "their quota, and backfills history.\n"
+        "\n"
+        "Commands:\n"
+        "  run       the proxy: vendor stream or REST poller -> Redis / WebSocket / stdout\n"
+        "  sim       a simulator of the vendors (Alpaca, Polygon, Alpha Vantage)\n"
+        "  backfill  history (Alpaca bars, Polygon aggregates, URL grids) into SQLite/PostgreSQL\n"
+        "  version   print the version\n"
+        "\n"
+        "`tickerd COMMAND --help` lists a command's options.\n");
 }
 
 int main(int argc, char **argv)
