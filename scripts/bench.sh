@@ -13,6 +13,8 @@
 # gateway part, BENCH_GW_ONLY=1 runs only it; libtickerd (bench_client in
 # memory, bench/client.py over loopback): BENCH_CLIENT_RATES (its sim
 # ladder), BENCH_CLIENT=0 skips it, BENCH_CLIENT_ONLY=1 runs only it.
+# BENCH_BACKFILL=1 (opt-in, off by default) also runs bench/backfill.py
+# (tickerd backfill vs Python baselines into a throwaway PostgreSQL).
 # Exits non-zero only when the harness itself fails, not when a target is
 # missed. Loopback only; every wait is bounded.
 set -euo pipefail
@@ -202,5 +204,9 @@ print(f"9. libtickerd over loopback: highest sim rate kept up with {r.get('best_
       f"{r.get('best_received_per_s')} events/s received (trades+quotes), client "
       f"{c.get('client')} % of one core, sim {c.get('sim')} %; stopped by: {r.get('stopped_by')}")
 EOF
+fi
+if [[ ${BENCH_BACKFILL:-0} == 1 ]]; then
+    echo "== backfill (BENCH_BACKFILL=1) =="
+    $PY "$ROOT/bench/backfill.py" --build "$BUILD" --out "$OUT" || echo "bench: backfill part failed" >&2
 fi
 echo "bench: raw outputs in $OUT; $(( $(date +%s) - start )) s in all"

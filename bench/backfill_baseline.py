@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Python baselines for the backfill benchmark (issue 6), after the reference
+approach: fetch Alpaca bars for every symbol (GET /v2/stocks/{SYM}/bars,
+following next_page_token), then COPY every row into a `bars` table with the
+same schema as tickerd's.
+
+  async: aiohttp, asyncio.gather over all symbols at once (default
+         ClientSession connector, i.e. at most 100 connections), then one
+         asyncpg copy_records_to_table.
+  sync:  urllib, one request at a time, then the same asyncpg COPY.
+
+Prints one JSON line: {"mode","symbols","rows","pages","fetch_s","copy_s","wall_s"}.
+Timing covers fetch + parse + COPY (not the CREATE TABLE).
+
+  backfill_baseline.py --mode async|sync --url http://127.0.0.1:P --dsn postgresql://...
+                       --symbols A,B,... --start 2024-01-01 --end 2024-01-11
+"""
+import argparse
+import asyncio
+import json
+import time
+import urllib.parse
+import urllib.request
+from datetime import datetime
+
+HEADERS = {"APCA-API-KEY-ID": "bench", "APCA-API-SECRET-KEY": "bench"}
+TF = "15Min"
+SCHEMA = ("CREATE TABLE IF NOT EXISTS bars(symbol TEXT NOT NULL, timeframe TEXT NOT NULL,"
+          " ts BIGINT NOT NULL, open DOUBLE PRECISION, high DOUBLE PRECISION,"
+          " low DOUBLE PRECISION, close DOUBLE PRECISION, volume DOUBLE PRECISION,"
+          " trade_count BIGINT, vwap DOUBLE PRECISION, source TEXT,"
+          " PRIMARY KEY (symbol, timeframe, ts))")
+COLUMNS = ["symbol", "timeframe", "ts", "open", "high", "low", "close", "volume",
+           "trade_count", "vwap", "source"]
+
+
+def ts_of(s):
+    # "2024-01-01T05:00:00Z" -> Unix ns (as tickerd stores ts)
+    return int(datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()) * 1_000_000_000
+
+
+def records(sym, bars):
+    return [(sym, TF, ts_of(b["t"]), float(b["o"]), float(b["h"]), float(b["l"]),
+             float(b["c"]), float(b["v"]), int(b.get("n", 0)), float(b.get("vw", 0.0)),
+             "alpaca") for b in bars]
+
+
+def query(args, token):
+    q = {"timeframe": TF, "start": args.start, "end": args.end, "limit": args.limit}
+    if token:
+        q["page_token"] = token
+    return urllib.parse.urlencode(q)
+
+
+async def fetch_async(session, args, sym, stats):
+    out, token = [], None
+    while True:
+        url = f"{args.url}/v2/stocks/{sym}/bars?{query(args, token)}"
+        async with session.get(url, headers=HEADERS) as r:
+            r.raise_for_status()
+            j = await r.json()
+        stats["pages"] += 1
+        out.extend(records(sym, j.get("bars") or []))
+        token = j.get("next_page_token")
+        if not token:
+            return out
+
+
+def fetch_sync(args, sym, stats):
+    out, token = [], None
+    while True:
+        url = f"{args.url}/v2/stocks/{sym}/bars?{query(args, token)}"
+        with urllib.request.urlopen(urllib.request.Request(url, headers=HEADERS), timeout=60) as r:
+            j = json.loads(r.read())
+        stats["pages"] += 1
+        out.extend(records(sym, j.get("bars") or []))
+        token = j.get("next_page_token")
+        if not token:
+            return out
+
+
+async def main():
+    import aiohttp
+    import asyncpg
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mode", choices=["async", "sync"], required=True)
+    ap.add_argument("--url", required=True)
+    ap.add_argument("--dsn", required=True)
+    ap.add_argument("--symbols", required=True)
+    ap.add_argument("--start", required=True)
+    ap.add_argument("--end", required=True)
+    ap.add_argument("--limit", type=int, default=1000)
+    args = ap.parse_args()
+    syms = [s for s in args.symbols.split(",") if s]
+
+    conn = await asyncpg.connect(args.dsn)
+    await conn.execute(SCHEMA)
+    stats = {"pages": 0}
+    t0 = time.monotonic()
+    if args.mode == "async":
+        async with aiohttp.ClientSession() as session:
+            parts = await asyncio.gather(*(fetch_async(session, args, s, stats) for s in syms))
+    else:
+        parts = [fetch_sync(args, s, stats) for s in syms]
+    rows = [r for p in parts for r in p]
+    t1 = time.monotonic()
+    await conn.copy_records_to_table("bars", records=rows, columns=COLUMNS)
+    t2 = time.monotonic()
+    await conn.close()
+    print(json.dumps({"mode": args.mode, "symbols": len(syms), "rows": len(rows),
+                      "pages": stats["pages"], "fetch_s": round(t1 - t0, 3),
+                      "copy_s": round(t2 - t1, 3), "wall_s": round(t2 - t0, 3)}))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
