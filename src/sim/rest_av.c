@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHUNK          16384
 #define COMPACT_POINTS 100
 #define FULL_POINTS    1000
 
@@ -36,14 +35,7 @@ struct td_sim_av_s {
     td_sim_avdata_t *data;
     avkey_t *keys;
     FILE *rec;
-    td_sim_av_req_t *reqs; /* answers not yet written */
-};
-
-struct td_sim_av_req_s {
-    td_sim_av_req_t *next, **pprev;
-    td_buf_t body; /* LWS_PRE bytes of headroom, then the body */
-    size_t off;    /* body bytes written */
-    int hdr_sent, ready;
+    td_sim_reply_t *reqs; /* answers not yet written */
 };
 
 typedef struct {
@@ -82,23 +74,12 @@ FILE *td__sim_av_rec(td_sim_av_t *av)
     return av->rec;
 }
 
-void td__sim_av_req_free(td_sim_av_req_t **slot)
-{
-    td_sim_av_req_t *r = *slot;
-    if (!r) return;
-    *r->pprev = r->next;
-    if (r->next) r->next->pprev = r->pprev;
-    td_buf_free(&r->body);
-    free(r);
-    *slot = NULL;
-}
-
 void td__sim_av_free(td_sim_av_t *av)
 {
     if (!av) return;
     while (av->reqs) {
-        td_sim_av_req_t *r = av->reqs;
-        td__sim_av_req_free(&r);
+        td_sim_reply_t *r = av->reqs;
+        td__sim_reply_free(&r);
     }
     while (av->keys) {
         avkey_t *k = av->keys;
@@ -302,21 +283,13 @@ static void parse(struct lws *wsi, params_t *p)
     }
 }
 
-int td__sim_av_http(td_sim_av_t *av, struct lws *wsi, td_sim_av_req_t **slot)
+int td__sim_av_http(td_sim_av_t *av, struct lws *wsi, td_sim_reply_t **slot)
 {
     int64_t t_ns = td_now_ns();
-    td__sim_av_req_free(slot); /* a pipelined request: cannot happen on HTTP/1.1 */
+    td__sim_reply_free(slot); /* a pipelined request: cannot happen on HTTP/1.1 */
     params_t p;
     parse(wsi, &p);
-    td_sim_av_req_t *r = td_xcalloc(1, sizeof *r);
-    r->next = av->reqs;
-    if (r->next) r->next->pprev = &r->next;
-    r->pprev = &av->reqs;
-    av->reqs = r;
-    *slot = r;
-    td_buf_reserve(&r->body, LWS_PRE + 1024);
-    memset(r->body.data, 0, LWS_PRE);
-    r->body.len = LWS_PRE;
+    td_sim_reply_t *r = *slot = td__sim_reply_new(&av->reqs, 1024);
     const char *outcome = answer(av, &p, t_ns, &r->body);
     record(av, &p, t_ns, outcome);
     TD_DEBUG("/query function=%s symbol=%s: %s", p.function, p.symbol, outcome);
@@ -328,44 +301,4 @@ int td__sim_av_http(td_sim_av_t *av, struct lws *wsi, td_sim_av_req_t **slot)
         lws_callback_on_writable(wsi);
     }
     return 0;
-}
-
-void td__sim_av_timer(struct lws *wsi, td_sim_av_req_t *req)
-{
-    if (!req || req->ready) return;
-    req->ready = 1;
-    lws_callback_on_writable(wsi);
-}
-
-static int headers(struct lws *wsi, size_t len)
-{
-    unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start,
-                                      *end = buf + sizeof buf - 1;
-    if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "application/json", len, &p, end))
-        return -1;
-    return lws_finalize_write_http_header(wsi, start, &p, end) ? -1 : 0;
-}
-
-int td__sim_av_writeable(struct lws *wsi, td_sim_av_req_t **slot)
-{
-    td_sim_av_req_t *r = *slot;
-    if (!r || !r->ready) return 0;
-    size_t total = r->body.len - LWS_PRE;
-    if (!r->hdr_sent) {
-        if (headers(wsi, total) != 0) return -1;
-        r->hdr_sent = 1;
-        lws_callback_on_writable(wsi);
-        return 0;
-    }
-    size_t n = total - r->off < CHUNK ? total - r->off : CHUNK;
-    int last = r->off + n == total;
-    unsigned char *at = (unsigned char *)r->body.data + LWS_PRE + r->off;
-    if (lws_write(wsi, at, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)n) return -1;
-    r->off += n;
-    if (!last) {
-        lws_callback_on_writable(wsi);
-        return 0;
-    }
-    td__sim_av_req_free(slot);
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
 }

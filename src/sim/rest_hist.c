@@ -12,9 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHUNK 16384
-#define NHDR  4
-
 enum { V_ALPACA, V_POLYGON, V_GRID };
 static const char *const VENDORS[] = {"alpaca", "polygon", "grid"};
 
@@ -32,15 +29,7 @@ struct td_sim_hist_s {
     uint64_t seq;
     char base_url[128];
     FILE *rec;
-    td_sim_hist_req_t *reqs;
-};
-
-struct td_sim_hist_req_s {
-    td_sim_hist_req_t *next, **pprev;
-    td_buf_t body; /* LWS_PRE bytes of headroom, then the body */
-    size_t off;
-    int status, hdr_sent, ready, nhdr;
-    char hname[NHDR][32], hval[NHDR][32];
+    td_sim_reply_t *reqs;
 };
 
 /* ---- lifecycle ----------------------------------------------------------------- */
@@ -80,23 +69,12 @@ void td__sim_hist_start(td_sim_hist_t *h, const char *base_url, FILE *rec)
     h->rec = rec;
 }
 
-void td__sim_hist_req_free(td_sim_hist_req_t **slot)
-{
-    td_sim_hist_req_t *r = *slot;
-    if (!r) return;
-    *r->pprev = r->next;
-    if (r->next) r->next->pprev = r->pprev;
-    td_buf_free(&r->body);
-    free(r);
-    *slot = NULL;
-}
-
 void td__sim_hist_free(td_sim_hist_t *h)
 {
     if (!h) return;
     while (h->reqs) {
-        td_sim_hist_req_t *r = h->reqs;
-        td__sim_hist_req_free(&r);
+        td_sim_reply_t *r = h->reqs;
+        td__sim_reply_free(&r);
     }
     free(h->win[0].ring);
     free(h->win[1].ring);
@@ -208,17 +186,16 @@ static int win_full(const window_t *w, uint64_t now)
     return w->cap && w->n == w->cap && (double)(now - w->ring[w->head]) < w->secs * 1e9;
 }
 
-static void add_hdr(td_sim_hist_req_t *r, const char *name, long long v)
+static void add_hdr(td_sim_reply_t *r, const char *name, long long v)
 {
-    if (r->nhdr == NHDR) return;
-    snprintf(r->hname[r->nhdr], sizeof r->hname[0], "%s", name);
-    snprintf(r->hval[r->nhdr], sizeof r->hval[0], "%lld", v);
-    r->nhdr++;
+    char val[24];
+    snprintf(val, sizeof val, "%lld", v);
+    td__sim_reply_header(r, name, val);
 }
 
 /* Counts the request in the vendor's window, or answers 429. Alpaca gets the
  * X-Ratelimit-* headers on every answer. */
-static int limit(td_sim_hist_t *h, td_sim_hist_req_t *r, td_sim_hcall_t *c, int vendor)
+static int limit(td_sim_hist_t *h, td_sim_reply_t *r, td_sim_hcall_t *c, int vendor)
 {
     if (vendor == V_GRID || !h->win[vendor].cap) return 0;
     window_t *w = &h->win[vendor];
@@ -289,26 +266,17 @@ static void record(td_sim_hist_t *h, const td_sim_hcall_t *c, int vendor, int64_
 
 /* ---- lws ----------------------------------------------------------------------- */
 
-static td_sim_hist_req_t *req_new(td_sim_hist_t *h, td_sim_hist_req_t **slot)
+static td_sim_reply_t *req_new(td_sim_hist_t *h, td_sim_reply_t **slot)
 {
-    td__sim_hist_req_free(slot);
-    td_sim_hist_req_t *r = td_xcalloc(1, sizeof *r);
-    r->next = h->reqs;
-    if (r->next) r->next->pprev = &r->next;
-    r->pprev = &h->reqs;
-    h->reqs = r;
-    *slot = r;
-    td_buf_reserve(&r->body, LWS_PRE + 4096);
-    memset(r->body.data, 0, LWS_PRE);
-    r->body.len = LWS_PRE;
-    return r;
+    td__sim_reply_free(slot); /* a pipelined request: cannot happen on HTTP/1.1 */
+    return *slot = td__sim_reply_new(&h->reqs, 4096);
 }
 
-int td__sim_hist_http(td_sim_hist_t *h, struct lws *wsi, const char *uri, td_sim_hist_req_t **slot)
+int td__sim_hist_http(td_sim_hist_t *h, struct lws *wsi, const char *uri, td_sim_reply_t **slot)
 {
     int64_t t_ns = td_now_ns();
     int vendor = vendor_of(uri);
-    td_sim_hist_req_t *r = req_new(h, slot);
+    td_sim_reply_t *r = req_new(h, slot);
     td_sim_hcall_t *c = td_xcalloc(1, sizeof *c);
     c->uri = uri;
     c->out = &r->body;
@@ -340,49 +308,4 @@ int td__sim_hist_http(td_sim_hist_t *h, struct lws *wsi, const char *uri, td_sim
         lws_callback_on_writable(wsi);
     }
     return 0;
-}
-
-void td__sim_hist_timer(struct lws *wsi, td_sim_hist_req_t *req)
-{
-    if (!req || req->ready) return;
-    req->ready = 1;
-    lws_callback_on_writable(wsi);
-}
-
-static int headers(struct lws *wsi, const td_sim_hist_req_t *r, size_t len)
-{
-    unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start,
-                                       *end = buf + sizeof buf - 1;
-    if (lws_add_http_common_headers(wsi, (unsigned int)r->status, "application/json", len, &p, end))
-        return -1;
-    for (int i = 0; i < r->nhdr; i++)
-        if (lws_add_http_header_by_name(wsi, (const unsigned char *)r->hname[i],
-                                        (const unsigned char *)r->hval[i], (int)strlen(r->hval[i]),
-                                        &p, end))
-            return -1;
-    return lws_finalize_write_http_header(wsi, start, &p, end) ? -1 : 0;
-}
-
-int td__sim_hist_writeable(struct lws *wsi, td_sim_hist_req_t **slot)
-{
-    td_sim_hist_req_t *r = *slot;
-    if (!r || !r->ready) return 0;
-    size_t total = r->body.len - LWS_PRE;
-    if (!r->hdr_sent) {
-        if (headers(wsi, r, total) != 0) return -1;
-        r->hdr_sent = 1;
-        lws_callback_on_writable(wsi);
-        return 0;
-    }
-    size_t n = total - r->off < CHUNK ? total - r->off : CHUNK;
-    int last = r->off + n == total;
-    unsigned char *at = (unsigned char *)r->body.data + LWS_PRE + r->off;
-    if (lws_write(wsi, at, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)n) return -1;
-    r->off += n;
-    if (!last) {
-        lws_callback_on_writable(wsi);
-        return 0;
-    }
-    td__sim_hist_req_free(slot);
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
 }

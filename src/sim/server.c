@@ -38,8 +38,8 @@ static const td_polygon_cluster_t clusters[] = {
 
 typedef struct {
     td_sim_sess_t *s;
-    td_sim_av_req_t *av;     /* HTTP: the /query answer being written */
-    td_sim_hist_req_t *hist; /* HTTP: a history answer being written */
+    td_sim_reply_t *av;   /* HTTP: the /query answer being written */
+    td_sim_reply_t *hist; /* HTTP: a history answer being written */
 } pss_t;
 
 /* ---- streams ------------------------------------------------------------- */
@@ -255,16 +255,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL)) return -1;
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     case LWS_CALLBACK_TIMER:
-        if (pss) td__sim_av_timer(wsi, pss->av);
-        if (pss) td__sim_hist_timer(wsi, pss->hist);
+        if (pss) td__sim_reply_timer(wsi, pss->av);
+        if (pss) td__sim_reply_timer(wsi, pss->hist);
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        if (pss && pss->av) return td__sim_av_writeable(wsi, &pss->av);
-        if (pss && pss->hist) return td__sim_hist_writeable(wsi, &pss->hist);
+        if (pss && pss->av) return td__sim_reply_writeable(wsi, &pss->av);
+        if (pss && pss->hist) return td__sim_reply_writeable(wsi, &pss->hist);
         break;
     case LWS_CALLBACK_CLOSED_HTTP:
-        if (pss) td__sim_av_req_free(&pss->av);
-        if (pss) td__sim_hist_req_free(&pss->hist);
+        if (pss) td__sim_reply_free(&pss->av);
+        if (pss) td__sim_reply_free(&pss->hist);
         break;
     case LWS_CALLBACK_ESTABLISHED:
         return established(sim, wsi, pss);

@@ -131,10 +131,33 @@ void td__sim_psess_status(td_sim_sess_t *s, const char *status, const char *mess
 void td__sim_psess_error(td_sim_sess_t *s, int code, int close);
 void td__sim_psess_cron(td_sim_sess_t *s, uint64_t now_ms);
 
+/* ---- deferred HTTP replies of the REST endpoints (reply.c) -------------- */
+
+#define TD_SIM_REPLY_NHDR 4
+typedef struct td_sim_reply_s {
+    struct td_sim_reply_s *next, **pprev; /* in the owner's list */
+    td_buf_t body;                        /* LWS_PRE bytes of headroom, then the body */
+    size_t off;                           /* body bytes written */
+    int status, hdr_sent, ready, nhdr;
+    char hname[TD_SIM_REPLY_NHDR][32], hval[TD_SIM_REPLY_NHDR][32];
+} td_sim_reply_t;
+
+/* A reply (status 200, empty body with `reserve` bytes) put at the head of
+ * *list. */
+td_sim_reply_t *td__sim_reply_new(td_sim_reply_t **list, size_t reserve);
+/* Unlinks and frees *slot (NULL is fine); *slot becomes NULL. */
+void td__sim_reply_free(td_sim_reply_t **slot);
+/* An extra response header (at most TD_SIM_REPLY_NHDR; copied, truncated). */
+void td__sim_reply_header(td_sim_reply_t *r, const char *name, const char *value);
+/* LWS_CALLBACK_TIMER: the latency is over, the reply may go. */
+void td__sim_reply_timer(struct lws *wsi, td_sim_reply_t *r);
+/* LWS_CALLBACK_HTTP_WRITEABLE: headers, then one chunk per call; frees the
+ * reply after the last. -1: close the connection. */
+int td__sim_reply_writeable(struct lws *wsi, td_sim_reply_t **slot);
+
 /* ---- Alpha Vantage REST at /query (rest_av.c, rest_av_data.c) ---------- */
 
 typedef struct td_sim_av_s td_sim_av_t;
-typedef struct td_sim_av_req_s td_sim_av_req_t;
 
 /* NULL with a message in err if the --av-* options are unusable. */
 td_sim_av_t *td__sim_av_new(const td_sim_cfg_t *cfg, char *err, size_t errlen);
@@ -143,13 +166,7 @@ int td__sim_av_start(td_sim_av_t *av);
 void td__sim_av_free(td_sim_av_t *av);
 /* LWS_CALLBACK_HTTP on /query: decides the answer now and writes it in a
  * later HTTP_WRITEABLE (after --av-latency). *slot is the wsi's request. */
-int td__sim_av_http(td_sim_av_t *av, struct lws *wsi, td_sim_av_req_t **slot);
-/* LWS_CALLBACK_TIMER: the latency is over. */
-void td__sim_av_timer(struct lws *wsi, td_sim_av_req_t *req);
-/* LWS_CALLBACK_HTTP_WRITEABLE: one chunk. -1: close the connection. */
-int td__sim_av_writeable(struct lws *wsi, td_sim_av_req_t **slot);
-/* LWS_CALLBACK_CLOSED_HTTP (or teardown). */
-void td__sim_av_req_free(td_sim_av_req_t **slot);
+int td__sim_av_http(td_sim_av_t *av, struct lws *wsi, td_sim_reply_t **slot);
 
 /* rest_av_data.c: the deterministic minute walk of each symbol of the stock
  * universe, and the bodies of PROTOCOLS.md §5.1 and §5.2. */
@@ -168,7 +185,6 @@ void td__sim_avdata_intraday(const td_sim_avdata_t *d, size_t i, int iv, int ful
 /* ---- history REST (rest_hist.c, rest_hist_vendor.c, rest_hist_data.c) ---- */
 
 typedef struct td_sim_hist_s td_sim_hist_t;
-typedef struct td_sim_hist_req_s td_sim_hist_req_t;
 
 /* NULL with a message in err if the --hist-* / --*-rate options are unusable. */
 td_sim_hist_t *td__sim_hist_new(const td_sim_cfg_t *cfg, char *err, size_t errlen);
@@ -178,10 +194,7 @@ void td__sim_hist_start(td_sim_hist_t *h, const char *base_url, FILE *rec);
 void td__sim_hist_free(td_sim_hist_t *h);
 /* Whether `uri` is one of the history paths. */
 int td__sim_hist_path(const char *uri);
-int td__sim_hist_http(td_sim_hist_t *h, struct lws *wsi, const char *uri, td_sim_hist_req_t **slot);
-void td__sim_hist_timer(struct lws *wsi, td_sim_hist_req_t *req);
-int td__sim_hist_writeable(struct lws *wsi, td_sim_hist_req_t **slot);
-void td__sim_hist_req_free(td_sim_hist_req_t **slot);
+int td__sim_hist_http(td_sim_hist_t *h, struct lws *wsi, const char *uri, td_sim_reply_t **slot);
 /* rest_av.c: the --record-calls file, or NULL. */
 FILE *td__sim_av_rec(td_sim_av_t *av);
 
