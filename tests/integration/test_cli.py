@@ -11,13 +11,15 @@ def run(bin, *args, env=None, timeout=10):
 def test_help_lists_every_option(tickerd_bin):
     top = run(tickerd_bin, "--help")
     assert top.returncode == 0 and "run" in top.stdout and "sim" in top.stdout
-    for cmd in ("run", "sim"):
+    for cmd in ("run", "sim", "backfill"):
         h = run(tickerd_bin, cmd, "--help")
         assert h.returncode == 0
         flags = re.findall(r"--(?:\[no-\])?([a-z][a-z-]+)", h.stdout)
         assert len(flags) > 8
-        src = open(f"src/cmd/{cmd}.c").read() if cmd == "run" else ""
-        for name in re.findall(r'\{"([a-z-]+)", TD_OPT_', src):
+        src = open(f"src/cmd/{cmd}.c").read()
+        names = re.findall(r'\{"([a-z-]+)", TD_OPT_', src)
+        assert len(names) > 8, f"no option table found in src/cmd/{cmd}.c"
+        for name in names:
             assert name in flags, f"--{name} missing from tickerd {cmd} --help"
 
 
