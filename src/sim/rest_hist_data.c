@@ -122,8 +122,16 @@ void td__sim_hdata_rfc3339(int64_t t, char out[24])
     int y, m, d;
     int64_t day = floor_div(t, 86400), s = t - day * 86400;
     td_civil_from_days(day, &y, &m, &d);
-    snprintf(out, 24, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, (int)(s / 3600),
-             (int)(s / 60 % 60), (int)(s % 60));
+    int v[6] = {y, m, d, (int)(s / 3600), (int)(s / 60 % 60), (int)(s % 60)};
+    if (y < 0 || y > 9999) {
+        snprintf(out, 24, "%04d-%02d-%02dT%02d:%02d:%02dZ", v[0], v[1], v[2], v[3], v[4], v[5]);
+        return;
+    }
+    memcpy(out, "0000-00-00T00:00:00Z", 21);
+    static const int at[6] = {3, 6, 9, 12, 15, 18};
+    for (int i = 0; i < 6; i++)
+        for (int k = at[i], x = v[i]; x; x /= 10)
+            out[k--] = (char)('0' + x % 10);
 }
 
 /* ---- bars ---------------------------------------------------------------------- */
@@ -156,7 +164,7 @@ static uint64_t mix(uint64_t a, uint64_t b, uint64_t c, int64_t x)
 }
 
 /* Base price of a symbol in 1e-4 units. */
-static int64_t base_price(const td_sim_hdata_t *d, const char *sym)
+int64_t td__sim_hdata_base(const td_sim_hdata_t *d, const char *sym)
 {
     size_t n = td__sim_gen_nsyms(d->gen), want = strlen(sym);
     for (size_t i = 0; i < n; i++) {
@@ -174,11 +182,11 @@ static int64_t jitter(int64_t x, uint64_t r, int64_t ppm)
     return x + (int64_t)((double)x * (double)u * (double)ppm / 1e12);
 }
 
-void td__sim_hdata_bar(const td_sim_hdata_t *d, const char *sym, int64_t step, int64_t t,
-                       td_sim_bar_t *b)
+void td__sim_hdata_bar(const td_sim_hdata_t *d, const char *sym, int64_t base, int64_t step,
+                       int64_t t, td_sim_bar_t *b)
 {
     uint64_t hs = hash_str(sym);
-    int64_t anchor = jitter(base_price(d, sym), mix(d->seed, hs, 1, floor_div(t, 86400)), 50000);
+    int64_t anchor = jitter(base, mix(d->seed, hs, 1, floor_div(t, 86400)), 50000);
     uint64_t r = mix(d->seed, hs, (uint64_t)step, t);
     b->t = t;
     b->o = jitter(anchor, r, 10000);
@@ -191,27 +199,63 @@ void td__sim_hdata_bar(const td_sim_hdata_t *d, const char *sym, int64_t step, i
     b->vw = (b->h + b->l + b->c) / 3;
 }
 
+/* Decimal digits of v, right-aligned in a 20-byte buffer; returns the first. */
+static char *dec(char *end, uint64_t v)
+{
+    char *p = end;
+    do
+        *--p = (char)('0' + v % 10);
+    while (v /= 10);
+    return p;
+}
+
+static void put_u64(td_buf_t *out, uint64_t v)
+{
+    char tmp[24], *e = tmp + sizeof tmp;
+    char *p = dec(e, v);
+    td_buf_append(out, p, (size_t)(e - p));
+}
+
+/* ,"name":I.FFFF from v in 1e-4 units (the sim's prices). */
 static void px(td_buf_t *out, const char *name, int64_t v)
 {
-    td_buf_appendf(out, ",\"%s\":%lld.%04lld", name, (long long)(v / 10000),
-                   (long long)(v % 10000));
+    char tmp[48], *e = tmp + sizeof tmp, *p;
+    uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    for (int i = 0; i < 4; i++, a /= 10)
+        *--e = (char)('0' + a % 10);
+    *--e = '.';
+    p = dec(e, a);
+    if (v < 0) *--p = '-';
+    td_buf_appendc(out, ',');
+    td_buf_append_json_str(out, name, strlen(name));
+    td_buf_appendc(out, ':');
+    td_buf_append(out, p, (size_t)(tmp + sizeof tmp - p));
 }
 
 void td__sim_hdata_bar_json(const td_sim_bar_t *b, int polygon, td_buf_t *out)
 {
     if (polygon) {
-        td_buf_appendf(out, "{\"t\":%lld", (long long)b->t * 1000);
+        if (b->t < 0)
+            td_buf_appendf(out, "{\"t\":%lld", (long long)b->t * 1000);
+        else {
+            td_buf_appends(out, "{\"t\":");
+            put_u64(out, (uint64_t)b->t * 1000);
+        }
     } else {
         char ts[24];
         td__sim_hdata_rfc3339(b->t, ts);
-        td_buf_appendf(out, "{\"t\":\"%s\"", ts);
+        td_buf_appends(out, "{\"t\":\"");
+        td_buf_appends(out, ts);
+        td_buf_appendc(out, '"');
     }
     px(out, "o", b->o);
     px(out, "h", b->h);
     px(out, "l", b->l);
     px(out, "c", b->c);
-    td_buf_appendf(out, ",\"v\":%llu,\"n\":%llu", (unsigned long long)b->v,
-                   (unsigned long long)b->n);
+    td_buf_appends(out, ",\"v\":");
+    put_u64(out, b->v);
+    td_buf_appends(out, ",\"n\":");
+    put_u64(out, b->n);
     px(out, "vw", b->vw);
     td_buf_appendc(out, '}');
 }

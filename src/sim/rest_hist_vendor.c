@@ -134,9 +134,10 @@ static void alpaca_page(const td_sim_hdata_t *d, td_sim_hcall_t *c, apage_t *p, 
             td_buf_append_json_str(o, p->sym[p->si], strlen(p->sym[p->si]));
             td_buf_appends(o, ":[");
         }
+        int64_t base = td__sim_hdata_base(d, p->sym[p->si]);
         for (int k = 0; p->t <= p->end && (long)c->rows < p->limit; k++) {
             td_sim_bar_t b;
-            td__sim_hdata_bar(d, p->sym[p->si], p->step, p->t, &b);
+            td__sim_hdata_bar(d, p->sym[p->si], base, p->step, p->t, &b);
             if (k) td_buf_appendc(o, ',');
             td__sim_hdata_bar_json(&b, 0, o);
             served(c, p->t);
@@ -240,11 +241,11 @@ void td__sim_hist_polygon(const td_sim_hdata_t *d, td_sim_hcall_t *c)
     int adjusted = !adj || strcmp(adj, "false") != 0,
         known = td__sim_hdata_valid_symbol(pp.tick, ":-");
     td_buf_t res = TD_BUF_INIT;
-    int64_t t = td__sim_hdata_first(pp.step, pp.start);
+    int64_t t = td__sim_hdata_first(pp.step, pp.start), base = td__sim_hdata_base(d, pp.tick);
     for (; known && t <= pp.end && (long)c->rows < pp.limit;
          t = td__sim_hdata_first(pp.step, t + 1)) {
         td_sim_bar_t b;
-        td__sim_hdata_bar(d, pp.tick, pp.step, t, &b);
+        td__sim_hdata_bar(d, pp.tick, base, pp.step, t, &b);
         td_buf_appendc(&res, c->rows ? ',' : '[');
         td__sim_hdata_bar_json(&b, 1, &res);
         served(c, t);

@@ -233,8 +233,10 @@ int td__sim_hdata_parse_time(const char *s, int64_t *out);
 void td__sim_hdata_rfc3339(int64_t t, char out[24]);
 /* Upper-case letter, then upper-case letters, digits, '.' or chars of extra. */
 int td__sim_hdata_valid_symbol(const char *s, const char *extra);
-void td__sim_hdata_bar(const td_sim_hdata_t *d, const char *sym, int64_t step, int64_t t,
-                       td_sim_bar_t *b);
+/* A symbol's base price (1e-4 units): look it up once per page, not per bar. */
+int64_t td__sim_hdata_base(const td_sim_hdata_t *d, const char *sym);
+void td__sim_hdata_bar(const td_sim_hdata_t *d, const char *sym, int64_t base, int64_t step,
+                       int64_t t, td_sim_bar_t *b);
 void td__sim_hdata_bar_json(const td_sim_bar_t *b, int polygon, td_buf_t *out);
 void td__sim_hdata_exchanges(td_buf_t *out);
 void td__sim_hdata_coins(td_buf_t *out);

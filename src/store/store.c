@@ -59,14 +59,34 @@ static void op_free(td__store_op_t *op)
     free(op);
 }
 
+static int is_write(const td__store_op_t *op)
+{
+    return op && (op->kind == TD__STORE_PAGE || op->kind == TD__STORE_GRID);
+}
+
+/* Writes ops[0..n) in one transaction. If a group of several fails, each op
+ * is retried alone so that one bad page fails by itself, with its own error. */
+static void run_writes(td_store_t *s, td__store_op_t **ops, size_t n)
+{
+    char err[256] = "";
+    int rc = s->be->put(s->db, ops, n, err, sizeof err);
+    if (rc && n > 1) {
+        for (size_t i = 0; i < n; i++)
+            run_writes(s, &ops[i], 1);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ops[i]->status = rc;
+        if (rc) snprintf(ops[i]->errmsg, sizeof ops[i]->errmsg, "%s", err);
+    }
+}
+
 static void run_op(td_store_t *s, td__store_op_t *op)
 {
     switch (op->kind) {
     case TD__STORE_PAGE:
-        op->status = s->be->put_page(s->db, op);
-        break;
     case TD__STORE_GRID:
-        op->status = s->be->put_grid(s->db, op);
+        run_writes(s, &op, 1);
         break;
     case TD__STORE_PAGES:
         op->status = s->be->pages(s->db, op);
@@ -78,25 +98,44 @@ static void run_op(td_store_t *s, td__store_op_t *op)
     }
 }
 
+/* Takes the next op, or the run of write ops at the head of the queue within
+ * the group bounds, as a NULL-terminated list in ops. Returns the count. */
+static size_t take(td_store_t *s, td__store_op_t **ops)
+{
+    uv_mutex_lock(&s->mu);
+    while (!s->todo)
+        uv_cond_wait(&s->cv, &s->mu);
+    size_t n = 0, bars = 0;
+    do {
+        td__store_op_t *op = s->todo;
+        bars += op->n;
+        ops[n++] = op;
+        s->todo = op->next;
+        op->next = NULL;
+    } while (is_write(ops[0]) && is_write(s->todo) && n < TD__STORE_GROUP_OPS &&
+             bars + s->todo->n <= TD__STORE_GROUP_BARS);
+    if (!s->todo) s->todo_tail = &s->todo;
+    uv_mutex_unlock(&s->mu);
+    return n;
+}
+
 static void worker(void *arg)
 {
     td_store_t *s = arg;
+    td__store_op_t *ops[TD__STORE_GROUP_OPS];
     for (;;) {
-        uv_mutex_lock(&s->mu);
-        while (!s->todo)
-            uv_cond_wait(&s->cv, &s->mu);
-        td__store_op_t *op = s->todo;
-        s->todo = op->next;
-        if (!s->todo) s->todo_tail = &s->todo;
-        uv_mutex_unlock(&s->mu);
-
-        op->next = NULL;
-        run_op(s, op);
-        enum td__store_kind kind = op->kind;
+        size_t n = take(s, ops);
+        if (n > 1)
+            run_writes(s, ops, n);
+        else
+            run_op(s, ops[0]);
+        enum td__store_kind kind = ops[n - 1]->kind;
 
         uv_mutex_lock(&s->mu);
-        *s->done_tail = op;
-        s->done_tail = &op->next;
+        for (size_t i = 0; i < n; i++) {
+            *s->done_tail = ops[i];
+            s->done_tail = &ops[i]->next;
+        }
         uv_mutex_unlock(&s->mu);
         uv_async_send(&s->async);
         if (kind == TD__STORE_QUIT) return;

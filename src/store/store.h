@@ -4,10 +4,16 @@
  * duplicate (bars already present are ignored: PRIMARY KEY (symbol,
  * timeframe, ts)).
  *
+ * Writes queued while the worker is busy are committed together: one
+ * transaction for up to 64 pages (256 Ki bars), so the commit rate adapts to
+ * the database's speed. A group that fails is retried page by page, so a bad
+ * page fails alone.
+ *
  * Threading: one dedicated worker thread per store owns the database
  * connection and runs every write with the blocking API of its library
- * (sqlite3; libpq with COPY into a TEMP staging table, then INSERT ... ON
- * CONFLICT DO NOTHING). Results come back to the loop through a uv_async_t,
+ * (sqlite3; libpq with a binary COPY straight into `bars`, or, when that
+ * hits a row already stored, into a TEMP staging table and then INSERT ...
+ * ON CONFLICT DO NOTHING). Results come back to the loop through a uv_async_t,
  * and every callback runs on the loop thread. The loop never blocks on the
  * database except in td_store_open (connect + schema, at start-up). This
  * was chosen over libpq's non-blocking API on the loop because both
@@ -42,7 +48,7 @@
 #ifndef TD_EAGAIN
 #define TD_EAGAIN (-EAGAIN)
 #endif
-#define TD_STORE_BACKLOG 8
+#define TD_STORE_BACKLOG 32
 
 typedef struct td_store_s td_store_t;
 

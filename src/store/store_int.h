@@ -35,12 +35,18 @@ typedef struct td__store_backend_s {
     const char *name;
     /* Connects and creates the schema; NULL and errmsg on failure. */
     void *(*open)(const char *spec, char *err, size_t errlen);
-    /* Each returns 0 or -EIO with a message in op->errmsg. */
-    int (*put_page)(void *db, td__store_op_t *op);
-    int (*put_grid)(void *db, td__store_op_t *op);
+    /* Writes ops[0..n) (PAGE and GRID ops, each with its jobs row) in ONE
+     * transaction: all or none. 0, or -EIO with a message in err. */
+    int (*put)(void *db, td__store_op_t *const *ops, size_t n, char *err, size_t errlen);
+    /* 0 or -EIO with a message in op->errmsg. */
     int (*pages)(void *db, td__store_op_t *op);
     void (*close)(void *db);
 } td__store_backend_t;
+
+/* A transaction groups the PAGE/GRID ops queued while the previous one ran,
+ * up to these bounds (one commit per group instead of one per page). */
+#define TD__STORE_GROUP_OPS  64
+#define TD__STORE_GROUP_BARS 262144
 
 extern const td__store_backend_t td__store_sqlite;
 extern const td__store_backend_t td__store_pg;

@@ -1,11 +1,13 @@
-/* PostgreSQL backend (runs on the store's worker thread, blocking libpq):
- * per page BEGIN; COPY into the session's TEMP staging table (ON COMMIT
- * DELETE ROWS); INSERT INTO bars SELECT ... ON CONFLICT DO NOTHING; the jobs
- * row; COMMIT. A broken connection is reset once before the next operation. */
+/* PostgreSQL backend (runs on the store's worker thread, blocking libpq).
+ * Per group of pages: BEGIN; SAVEPOINT; COPY BINARY of every bar straight
+ * into `bars`; if a bar is already stored (unique violation), ROLLBACK TO
+ * SAVEPOINT, the same COPY into the session's TEMP staging table and INSERT
+ * INTO bars SELECT ... ON CONFLICT DO NOTHING; one jobs row per page; COMMIT.
+ * Binary COPY: no float formatting here and no float parsing in the server.
+ * A broken connection is reset once before the next operation. */
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,31 +49,40 @@ static void sb_put(sbuf_t *b, const char *s, size_t n)
     b->len += n;
 }
 
-static void sb_fmt(sbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_fmt(sbuf_t *b, const char *fmt, ...)
+static void sb_be(sbuf_t *b, uint64_t v, int bytes)
 {
-    char tmp[64];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    sb_put(b, tmp, n < (int)sizeof tmp ? (size_t)n : sizeof tmp - 1);
+    unsigned char tmp[8];
+    for (int i = 0; i < bytes; i++)
+        tmp[i] = (unsigned char)(v >> (8 * (bytes - 1 - i)));
+    sb_put(b, (const char *)tmp, (size_t)bytes);
 }
 
-/* COPY text format: escape backslash, tab, newline, carriage return. */
-static void sb_text(sbuf_t *b, const char *s)
+/* COPY BINARY fields: int32 length (-1 = NULL), then the value in network
+ * order. float8 is the IEEE 754 bit pattern, int8 two's complement. */
+static void f_text(sbuf_t *b, const char *s)
 {
-    for (; *s; s++) {
-        const char *esc = *s == '\\'   ? "\\\\"
-                          : *s == '\t' ? "\\t"
-                          : *s == '\n' ? "\\n"
-                          : *s == '\r' ? "\\r"
-                                       : NULL;
-        if (esc)
-            sb_put(b, esc, 2);
-        else
-            sb_put(b, s, 1);
-    }
+    size_t n = strlen(s);
+    sb_be(b, n, 4);
+    sb_put(b, s, n);
+}
+
+static void f_i64(sbuf_t *b, int64_t v)
+{
+    sb_be(b, 8, 4);
+    sb_be(b, (uint64_t)v, 8);
+}
+
+static void f_f64(sbuf_t *b, double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    sb_be(b, 8, 4);
+    sb_be(b, u, 8);
+}
+
+static void f_null(sbuf_t *b)
+{
+    sb_be(b, 0xffffffffu, 4);
 }
 
 static void noop_notice(void *arg, const char *msg)
@@ -118,106 +129,139 @@ static void pg_close(void *p)
     PQfinish(p);
 }
 
-static int ensure(PGconn *c, td__store_op_t *op)
+static int ensure(PGconn *c, char *err, size_t errlen)
 {
     if (PQstatus(c) == CONNECTION_OK) return 0;
     PQreset(c);
     if (PQstatus(c) != CONNECTION_OK) {
-        snprintf(op->errmsg, sizeof op->errmsg, "postgres reconnect: %s", PQerrorMessage(c));
+        snprintf(err, errlen, "postgres reconnect: %s", PQerrorMessage(c));
         return -EIO;
     }
-    return setup(c, op->errmsg, sizeof op->errmsg);
+    return setup(c, err, errlen);
 }
 
-static void copy_rows(sbuf_t *b, const td__store_op_t *op)
+#define COLS "(symbol, timeframe, ts, open, high, low, close, volume, trade_count, vwap, source)"
+
+/* The bars of every PAGE op as one COPY BINARY stream (header to trailer). */
+static void copy_rows(sbuf_t *b, td__store_op_t *const *ops, size_t nops)
 {
-    for (size_t i = 0; i < op->n; i++) {
-        const td_bar_t *r = &op->bars[i];
-        sb_text(b, r->symbol);
-        sb_put(b, "\t", 1);
-        sb_text(b, op->timeframe);
-        sb_fmt(b, "\t%" PRId64 "\t%.17g\t%.17g", r->ts_ns, r->open, r->high);
-        sb_fmt(b, "\t%.17g\t%.17g\t%.17g", r->low, r->close, r->volume);
-        if (r->trade_count >= 0)
-            sb_fmt(b, "\t%" PRId64, r->trade_count);
-        else
-            sb_put(b, "\t\\N", 3);
-        if (!isnan(r->vwap))
-            sb_fmt(b, "\t%.17g\t", r->vwap);
-        else
-            sb_put(b, "\t\\N\t", 4);
-        sb_text(b, op->source);
-        sb_put(b, "\n", 1);
+    sb_put(b, "PGCOPY\n\377\r\n\0", 11);
+    sb_be(b, 0, 4); /* flags */
+    sb_be(b, 0, 4); /* header extension length */
+    for (size_t k = 0; k < nops; k++) {
+        const td__store_op_t *op = ops[k];
+        for (size_t i = 0; op->kind == TD__STORE_PAGE && i < op->n; i++) {
+            const td_bar_t *r = &op->bars[i];
+            sb_be(b, 11, 2);
+            f_text(b, r->symbol);
+            f_text(b, op->timeframe);
+            f_i64(b, r->ts_ns);
+            f_f64(b, r->open);
+            f_f64(b, r->high);
+            f_f64(b, r->low);
+            f_f64(b, r->close);
+            f_f64(b, r->volume);
+            if (r->trade_count >= 0)
+                f_i64(b, r->trade_count);
+            else
+                f_null(b);
+            if (!isnan(r->vwap))
+                f_f64(b, r->vwap);
+            else
+                f_null(b);
+            f_text(b, op->source);
+        }
     }
+    sb_be(b, 0xffff, 2); /* trailer */
 }
 
-static int copy_page(PGconn *c, td__store_op_t *op)
+/* One COPY of b into table. 0, or -EIO with the message; *dup is set when
+ * the failure is a unique violation (a row already stored). */
+static int copy_into(PGconn *c, const char *table, const sbuf_t *b, char *err, size_t el, int *dup)
 {
-    char *err = op->errmsg;
-    size_t el = sizeof op->errmsg;
-    if (exec_ok(c, PQexec(c, "COPY td_staging FROM STDIN"), err, el, "copy")) return -EIO;
-    sbuf_t b = {0};
-    copy_rows(&b, op);
+    char sql[160];
+    snprintf(sql, sizeof sql, "COPY %s " COLS " FROM STDIN (FORMAT binary)", table);
+    *dup = 0;
+    if (exec_ok(c, PQexec(c, sql), err, el, "copy")) return -EIO;
     int ok = 1;
-    for (size_t off = 0; ok && off < b.len; off += 65536) {
-        size_t n = b.len - off < 65536 ? b.len - off : 65536;
-        ok = PQputCopyData(c, b.p + off, (int)n) == 1;
+    for (size_t off = 0; ok && off < b->len; off += 1 << 18) {
+        size_t n = b->len - off < (size_t)1 << 18 ? b->len - off : (size_t)1 << 18;
+        ok = PQputCopyData(c, b->p + off, (int)n) == 1;
     }
-    free(b.p);
     if (PQputCopyEnd(c, ok ? NULL : "aborted") != 1) ok = 0;
     PGresult *r;
     int rc = 0;
-    while ((r = PQgetResult(c)) != NULL)
+    while ((r = PQgetResult(c)) != NULL) {
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (state && strcmp(state, "23505") == 0) *dup = 1;
         rc |= exec_ok(c, r, err, el, "copy end");
+    }
     return ok && rc == 0 ? 0 : -EIO;
 }
 
-static int mark_job(PGconn *c, td__store_op_t *op, int64_t rows)
+/* The bars go straight into `bars` (the common case: none stored yet); if a
+ * row is already there, that attempt is rolled back to the savepoint and the
+ * rows go through the staging table and INSERT ... ON CONFLICT DO NOTHING. */
+static int put_bars(PGconn *c, td__store_op_t *const *ops, size_t n, char *err, size_t el)
+{
+    sbuf_t b = {0};
+    copy_rows(&b, ops, n);
+    int dup, rc = exec_ok(c, PQexec(c, "SAVEPOINT td_direct"), err, el, "savepoint");
+    if (rc == 0) rc = copy_into(c, "bars", &b, err, el, &dup);
+    if (rc == 0) {
+        rc = exec_ok(c, PQexec(c, "RELEASE SAVEPOINT td_direct"), err, el, "release");
+    } else if (dup) {
+        rc = exec_ok(c, PQexec(c, "ROLLBACK TO SAVEPOINT td_direct"), err, el, "rollback to");
+        if (rc == 0) rc = copy_into(c, "td_staging", &b, err, el, &dup);
+        if (rc == 0) rc = exec_ok(c, PQexec(c, MERGE), err, el, "merge");
+    }
+    free(b.p);
+    return rc;
+}
+
+static int mark_job(PGconn *c, const td__store_op_t *op, char *err, size_t el)
 {
     char rbuf[24], tbuf[24];
-    snprintf(rbuf, sizeof rbuf, "%" PRId64, rows);
+    snprintf(rbuf, sizeof rbuf, "%" PRId64,
+             op->kind == TD__STORE_GRID ? (int64_t)1 : (int64_t)op->n);
     snprintf(tbuf, sizeof tbuf, "%" PRId64, td__store_now_ns());
     const char *v[4] = {op->job, op->page, rbuf, tbuf};
     PGresult *r = PQexecParams(c, JOB, 4, NULL, v, NULL, NULL, 0);
-    return exec_ok(c, r, op->errmsg, sizeof op->errmsg, "jobs");
+    return exec_ok(c, r, err, el, "jobs");
 }
 
-static int put_grid_row(PGconn *c, td__store_op_t *op)
+static int put_grid_row(PGconn *c, const td__store_op_t *op, char *err, size_t el)
 {
     char tbuf[24];
     snprintf(tbuf, sizeof tbuf, "%" PRId64, td__store_now_ns());
     const char *v[3] = {op->page, op->body, tbuf};
     PGresult *r = PQexecParams(c, GRID, 3, NULL, v, NULL, NULL, 0);
-    return exec_ok(c, r, op->errmsg, sizeof op->errmsg, "grid");
+    return exec_ok(c, r, err, el, "grid");
 }
 
-static int tx(PGconn *c, td__store_op_t *op)
+static int pg_put(void *p, td__store_op_t *const *ops, size_t n, char *err, size_t el)
 {
-    if (ensure(c, op)) return -EIO;
-    char *err = op->errmsg;
-    size_t el = sizeof op->errmsg;
+    PGconn *c = p;
+    if (ensure(c, err, el)) return -EIO;
     if (exec_ok(c, PQexec(c, "BEGIN"), err, el, "begin")) return -EIO;
+    size_t bars = 0;
     int rc = 0;
-    if (op->kind == TD__STORE_GRID)
-        rc = put_grid_row(c, op);
-    else if (op->n)
-        rc = copy_page(c, op);
-    if (rc == 0 && op->n) rc = exec_ok(c, PQexec(c, MERGE), err, el, "merge");
-    if (rc == 0) rc = mark_job(c, op, op->kind == TD__STORE_GRID ? 1 : (int64_t)op->n);
+    for (size_t i = 0; i < n; i++)
+        bars += ops[i]->kind == TD__STORE_PAGE ? ops[i]->n : 0;
+    if (bars) rc = put_bars(c, ops, n, err, el);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (ops[i]->kind == TD__STORE_GRID) rc = put_grid_row(c, ops[i], err, el);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = mark_job(c, ops[i], err, el);
     if (rc == 0) rc = exec_ok(c, PQexec(c, "COMMIT"), err, el, "commit");
     if (rc) PQclear(PQexec(c, "ROLLBACK"));
     return rc;
 }
 
-static int pg_put(void *p, td__store_op_t *op)
-{
-    return tx(p, op);
-}
-
 static int pg_pages(void *p, td__store_op_t *op)
 {
     PGconn *c = p;
-    if (ensure(c, op)) return -EIO;
+    if (ensure(c, op->errmsg, sizeof op->errmsg)) return -EIO;
     const char *v[1] = {op->job};
     PGresult *r = PQexecParams(c, "SELECT page, rows FROM jobs WHERE job = $1 ORDER BY page", 1,
                                NULL, v, NULL, NULL, 0);
@@ -230,8 +274,7 @@ static int pg_pages(void *p, td__store_op_t *op)
 const td__store_backend_t td__store_pg = {
     .name = "postgres",
     .open = pg_open,
-    .put_page = pg_put,
-    .put_grid = pg_put,
+    .put = pg_put,
     .pages = pg_pages,
     .close = pg_close,
 };

@@ -1,5 +1,5 @@
 /* SQLite backend (runs on the store's worker thread): WAL, prepared
- * statements, one BEGIN IMMEDIATE ... COMMIT per page. */
+ * statements, one BEGIN IMMEDIATE ... COMMIT per group of pages. */
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -105,11 +105,11 @@ static int insert_bar(sq_t *q, const td__store_op_t *op, const td_bar_t *b)
     return step_reset(st);
 }
 
-static int insert_job(sq_t *q, const td__store_op_t *op, int64_t rows)
+static int insert_job(sq_t *q, const td__store_op_t *op)
 {
     sqlite3_bind_text(q->job, 1, op->job, -1, SQLITE_STATIC);
     sqlite3_bind_text(q->job, 2, op->page, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q->job, 3, rows);
+    sqlite3_bind_int64(q->job, 3, op->kind == TD__STORE_GRID ? 1 : (int64_t)op->n);
     sqlite3_bind_int64(q->job, 4, td__store_now_ns());
     return step_reset(q->job);
 }
@@ -122,29 +122,31 @@ static int insert_grid(sq_t *q, const td__store_op_t *op)
     return step_reset(q->grid);
 }
 
-static int tx(sq_t *q, td__store_op_t *op)
+static int insert_op(sq_t *q, const td__store_op_t *op)
 {
-    if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return fail(q->db, op->errmsg, sizeof op->errmsg, "begin");
-    const char *what = "insert";
-    int rc = 0;
-    if (op->kind == TD__STORE_GRID) rc = insert_grid(q, op);
+    int rc = op->kind == TD__STORE_GRID ? insert_grid(q, op) : 0;
     for (size_t i = 0; rc == 0 && i < op->n; i++)
         rc = insert_bar(q, op, &op->bars[i]);
-    if (rc == 0) rc = insert_job(q, op, op->kind == TD__STORE_GRID ? 1 : (int64_t)op->n);
+    return rc ? rc : insert_job(q, op);
+}
+
+static int sq_put(void *p, td__store_op_t *const *ops, size_t n, char *err, size_t errlen)
+{
+    sq_t *q = p;
+    if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return fail(q->db, err, errlen, "begin");
+    const char *what = "insert";
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = insert_op(q, ops[i]);
     if (rc == 0) {
         what = "commit";
         rc = sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
     }
     if (rc == 0) return 0;
-    fail(q->db, op->errmsg, sizeof op->errmsg, what);
+    fail(q->db, err, errlen, what);
     sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
     return -EIO;
-}
-
-static int sq_put(void *p, td__store_op_t *op)
-{
-    return tx(p, op);
 }
 
 static int sq_pages(void *p, td__store_op_t *op)
@@ -164,8 +166,7 @@ static int sq_pages(void *p, td__store_op_t *op)
 const td__store_backend_t td__store_sqlite = {
     .name = "sqlite",
     .open = sq_open,
-    .put_page = sq_put,
-    .put_grid = sq_put,
+    .put = sq_put,
     .pages = sq_pages,
     .close = sq_close,
 };

@@ -82,7 +82,8 @@ def tool(tickerd_bin, tmp_path):
 
     def run(*args, rows=None, stdin_text=None, check=True, timeout=120):
         text = to_csv(rows) if rows is not None else (stdin_text or "")
-        p = subprocess.run([str(path), *map(str, args)], input=text.encode(), env=env,
+        data = text if isinstance(text, bytes) else text.encode()
+        p = subprocess.run([str(path), *map(str, args)], input=data, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
         for m in harness.SANITIZER_MARKERS:
             assert m not in p.stderr, p.stderr.decode(errors="replace")
@@ -202,3 +203,32 @@ def test_bad_spec_fails_cleanly(tool, tmp_path):
         p = tool(spec, "pages", "j", check=False)
         assert p.returncode == 1, (spec, p.stderr)
         assert b"store_tool: open:" in p.stderr
+
+
+def test_pages_queued_together_share_one_transaction(postgres, tool):
+    """Pages queued while the worker is busy are committed as one group."""
+    rows = make_rows(3200)
+    tool(postgres, "write", "j", 100, "--backlog", 32, rows=rows)
+    pg = Backend("postgres", postgres)
+    assert pg.bars() == expect(rows)
+    (txs,), = pg.query("SELECT count(DISTINCT xmin::text) FROM bars")
+    assert 1 <= txs <= 8, txs  # 32 pages submitted at once: a handful of commits, not 32
+
+
+def test_one_bad_page_fails_alone_in_its_group(postgres, tool):
+    """A page PostgreSQL refuses (a symbol that is not UTF-8) fails by itself:
+    the pages grouped with it are retried one by one and committed."""
+    rows = make_rows(120)
+    csv = to_csv(rows).encode()
+    lines = csv.splitlines(keepends=True)
+    lines[70] = b"\xff\xfe" + lines[70][lines[70].index(b","):]  # page p000003 of 20-row pages
+    p = tool(postgres, "write", "j", 20, "--backlog", 6, "--keep-going",
+             stdin_text=b"".join(lines), check=False)
+    out = p.stdout.decode(errors="replace")
+    assert p.returncode == 1, p.stderr
+    assert out.count("failed p000003: postgres") == 1 and "invalid byte sequence" in out, out
+    assert out.count("done p") == 5
+    pg = Backend("postgres", postgres)
+    good = [r for i, r in enumerate(rows) if not 60 <= i < 80]
+    assert pg.bars() == expect(good)
+    assert [name for name, _ in pg.jobs("j")] == [f"p{i:06d}" for i in (0, 1, 2, 4, 5)]

@@ -1,12 +1,15 @@
 /* store_tool: drives src/store for tests/integration/test_store.py.
  *
  *   store_tool SPEC write JOB PAGE_SIZE [--delay-ms N] [--backlog N] [--no-skip]
+ *                                       [--keep-going]
  *       reads bars as CSV lines from stdin
  *       (symbol,ts_ns,open,high,low,close,volume,trade_count,vwap; empty
  *       trade_count/vwap = NULL), writes them as pages "p000000", ... of
  *       PAGE_SIZE rows (timeframe 1Min, source test), skipping the pages the
  *       store lists as done for JOB; prints "done PAGE" per commit, and at
- *       the end "written W skipped S maxbacklog B".
+ *       the end "written W skipped S maxbacklog B". A failed page stops the
+ *       run, or with --keep-going prints "failed PAGE: MESSAGE" and the run
+ *       goes on (exit 1 at the end).
  *   store_tool SPEC grid JOB PARAMS     body from stdin
  *   store_tool SPEC pages JOB           prints "PAGE ROWS" per finished page
  * Exit 0 on success, 1 on a store error, 2 on usage. */
@@ -30,13 +33,14 @@ typedef struct {
     char **names;
     unsigned delay_ms;
     size_t written, skipped, maxbacklog;
-    int failed, closing;
+    int failed, closing, keep_going;
+    size_t nfailed;
 } tool_t;
 
 static int usage(void)
 {
     fprintf(stderr, "usage: store_tool SPEC write JOB PAGE_SIZE [--delay-ms N] [--backlog N]"
-                    " [--no-skip] | grid JOB PARAMS | pages JOB\n");
+                    " [--no-skip] [--keep-going] | grid JOB PARAMS | pages JOB\n");
     return 2;
 }
 
@@ -101,14 +105,19 @@ static void on_put(td_store_t *s, int status, const char *errmsg, void *ud)
     tool_t *t = ud;
     (void)s;
     t->inflight--;
-    if (status) {
+    const char *name = t->names[t->order[t->ncomp++]];
+    if (status && t->keep_going) {
+        printf("failed %s: %s\n", name, errmsg);
+        t->nfailed++;
+    } else if (status) {
         fprintf(stderr, "store_tool: put: %s\n", errmsg);
         t->failed = 1;
         finish(t);
         return;
+    } else {
+        t->written++;
+        printf("done %s\n", name);
     }
-    t->written++;
-    printf("done %s\n", t->names[t->order[t->ncomp++]]);
     if (!uv_is_active((uv_handle_t *)&t->timer)) pump(t);
 }
 
@@ -195,6 +204,8 @@ static int parse_write_opts(tool_t *t, int argc, char **argv, int *noskip)
     for (int i = 5; i < argc; i++) {
         if (strcmp(argv[i], "--no-skip") == 0)
             *noskip = 1;
+        else if (strcmp(argv[i], "--keep-going") == 0)
+            t->keep_going = 1;
         else if (strcmp(argv[i], "--delay-ms") == 0 && i + 1 < argc)
             t->delay_ms = (unsigned)atoi(argv[++i]);
         else if (strcmp(argv[i], "--backlog") == 0 && i + 1 < argc)
@@ -288,5 +299,5 @@ int main(int argc, char **argv)
         printf("written %zu skipped %zu maxbacklog %zu\n", t.written, t.skipped, t.maxbacklog);
     cleanup(&t);
     int closed = uv_loop_close(&t.loop);
-    return t.failed || closed ? 1 : rc == -1 ? 2 : 0;
+    return t.failed || t.nfailed || closed ? 1 : rc == -1 ? 2 : 0;
 }
