@@ -1,8 +1,10 @@
 /* Backfill engine: see backfill.h. Single-threaded on a libuv loop; the
  * store's worker thread does the database writes. */
 #include "backfill/backfill.h"
+#include "backfill/bf_int.h"
 
 #include "core/backoff.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/rng.h"
 #include "http/http.h"
@@ -15,55 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
-
-enum { J_RESUME, J_READY, J_FETCH, J_WAIT, J_STORE_WAIT, J_FLUSH, J_DONE, J_FAILED };
-
-typedef struct bf_s bf_t;
-
-typedef struct job_s {
-    bf_t *bf;
-    const char *symbol;
-    char name[256];
-    int state;
-    char token[TD_BARS_MAX_NEXT + 1]; /* the current page's token / next_url ("" = first) */
-    char key[TD_BARS_MAX_NEXT + 1];   /* the current page's key */
-    char **done;                      /* page keys done in an earlier run */
-    size_t ndone;
-    td_bars_page_t page;
-    td_backoff_t backoff;
-    int tries;
-    size_t writes; /* store writes pending */
-    int64_t rows, skipped_rows;
-    uint64_t pages;
-    uv_timer_t timer;
-    td_http_req_t *req;
-    char why[320];
-    const char *url; /* grid: the cell's URL */
-    char *gbody;     /* grid: the body waiting for the store */
-    size_t gbody_len;
-    int skipped; /* grid: done in an earlier run */
-} job_t;
-
-struct bf_s {
-    const td_backfill_cfg_t *cfg;
-    uv_loop_t *loop;
-    td_http_t *http;
-    td_store_t *store;
-    job_t *jobs;
-    size_t njobs, next_job, resuming, in_flight, store_waiting;
-    uint64_t *times; /* ring of the last rate_n request start times (ms) */
-    size_t ntimes, tpos;
-    uint64_t window_ms;
-    uv_timer_t rate_timer;
-    uv_signal_t sigint, sigterm;
-    int closing, interrupted;
-    uint64_t requests, retries, t0;
-    td_rng_t rng;
-    char hdr[3][600];
-    int grid;
-    char **gdone; /* grid: params done in an earlier run (sorted) */
-    size_t ngdone;
-};
 
 static void schedule(bf_t *bf);
 static void check_end(bf_t *bf);
@@ -90,14 +43,14 @@ int td_backfill_parse_rate(const char *s, double *n, double *seconds)
     return 0;
 }
 
-static int final(const job_t *j)
+int td__bf_final(const job_t *j)
 {
     return j->state == J_DONE || j->state == J_FAILED;
 }
 
 static void job_fail(job_t *j, const char *why)
 {
-    if (final(j)) return;
+    if (td__bf_final(j)) return;
     snprintf(j->why, sizeof j->why, "%s", why);
     j->state = J_FAILED;
     TD_WARN("%s: failed: %s", j->symbol, why);
@@ -249,6 +202,11 @@ static void put_page(job_t *j)
         return;
     }
     j->rows += (int64_t)j->page.n;
+    if (j->page.n && bf->span_t1 > bf->span_t0) {
+        double f = (double)(j->page.bars[j->page.n - 1].ts_ns - bf->span_t0) /
+                   (double)(bf->span_t1 - bf->span_t0);
+        if (f > j->frac) j->frac = f < 1 ? f : 1;
+    }
     /* advance */
     if (!*j->page.next) {
         j->state = J_FLUSH;
@@ -426,6 +384,7 @@ static void finish(bf_t *bf)
 {
     if (bf->closing) return;
     bf->closing = 1;
+    td__bf_progress_stop(bf);
     uv_close((uv_handle_t *)&bf->rate_timer, closed_cb);
     uv_close((uv_handle_t *)&bf->sigint, closed_cb);
     uv_close((uv_handle_t *)&bf->sigterm, closed_cb);
@@ -440,7 +399,7 @@ static void check_end(bf_t *bf)
     if (bf->closing || bf->resuming) return;
     for (size_t i = 0; i < bf->njobs; i++) {
         const job_t *j = &bf->jobs[i];
-        if (!final(j) || j->writes) return;
+        if (!td__bf_final(j) || j->writes) return;
     }
     finish(bf);
 }
@@ -530,119 +489,12 @@ static void on_grid_done_list(td_store_t *s, int status, const char *errmsg, voi
     if (!bf->closing) schedule(bf);
 }
 
-static void json_str(FILE *f, const char *s)
+/* "YYYY-MM-DD" (+ days) as ns since the epoch; 0 if not such a date. */
+static int64_t day_ns(const char *s, int plus_days)
 {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
-static int grid_summary(bf_t *bf)
-{
-    size_t stored = 0, skipped = 0, failed = 0;
-    for (size_t i = 0; i < bf->njobs; i++) {
-        const job_t *j = &bf->jobs[i];
-        if (j->state != J_DONE)
-            failed++;
-        else if (j->skipped)
-            skipped++;
-        else
-            stored++;
-    }
-    double secs = (double)(uv_hrtime() - bf->t0) / 1e9;
-    fprintf(stderr,
-            "backfill: grid of %zu requests: %zu done (%zu stored, %zu already stored), %zu "
-            "failed in %.1f s; %llu requests, %llu retries\n",
-            bf->njobs, stored + skipped, stored, skipped, failed, secs,
-            (unsigned long long)bf->requests, (unsigned long long)bf->retries);
-    for (size_t i = 0; i < bf->njobs; i++) {
-        const job_t *j = &bf->jobs[i];
-        if (j->state != J_DONE)
-            fprintf(stderr, "backfill: failed: %s: %s\n", j->key,
-                    *j->why ? j->why : "not finished");
-    }
-    if (bf->cfg->json) {
-        FILE *f = stdout;
-        fprintf(f, "{\"mode\":\"grid\",\"job\":");
-        json_str(f, bf->njobs ? bf->jobs[0].name : "");
-        fprintf(f,
-                ",\"cells\":%zu,\"done\":%zu,\"stored\":%zu,\"skipped\":%zu,\"failed\":%zu,"
-                "\"requests\":%llu,\"retries\":%llu,\"seconds\":%.3f,\"failures\":[",
-                bf->njobs, stored + skipped, stored, skipped, failed,
-                (unsigned long long)bf->requests, (unsigned long long)bf->retries, secs);
-        int first = 1;
-        for (size_t i = 0; i < bf->njobs; i++) {
-            const job_t *j = &bf->jobs[i];
-            if (j->state == J_DONE) continue;
-            fprintf(f, "%s{\"params\":%s,\"error\":", first ? "" : ",", j->key);
-            json_str(f, *j->why ? j->why : "not finished");
-            fputc('}', f);
-            first = 0;
-        }
-        fprintf(f, "]}\n");
-        fflush(f);
-    }
-    return failed ? 1 : 0;
-}
-
-static int summary(bf_t *bf)
-{
-    if (bf->grid) return grid_summary(bf);
-    size_t done = 0, failed = 0;
-    int64_t rows = 0, skipped = 0;
-    for (size_t i = 0; i < bf->njobs; i++) {
-        const job_t *j = &bf->jobs[i];
-        if (j->state == J_DONE)
-            done++;
-        else
-            failed++;
-        rows += j->rows;
-        skipped += j->skipped_rows;
-    }
-    double secs = (double)(uv_hrtime() - bf->t0) / 1e9;
-    fprintf(stderr,
-            "backfill: %zu jobs: %zu done, %zu failed; %lld rows written (%lld already stored) "
-            "in %.1f s; %llu requests, %llu retries\n",
-            bf->njobs, done, failed, (long long)rows, (long long)skipped, secs,
-            (unsigned long long)bf->requests, (unsigned long long)bf->retries);
-    for (size_t i = 0; i < bf->njobs; i++) {
-        const job_t *j = &bf->jobs[i];
-        if (j->state != J_DONE)
-            fprintf(stderr, "backfill: failed: %s: %s\n", j->symbol,
-                    *j->why ? j->why : "not finished");
-    }
-    if (bf->cfg->json) {
-        FILE *f = stdout;
-        fprintf(f,
-                "{\"jobs\":%zu,\"done\":%zu,\"failed\":%zu,\"rows\":%lld,\"skipped_rows\":%lld,"
-                "\"requests\":%llu,\"retries\":%llu,\"seconds\":%.3f,\"results\":[",
-                bf->njobs, done, failed, (long long)rows, (long long)skipped,
-                (unsigned long long)bf->requests, (unsigned long long)bf->retries, secs);
-        for (size_t i = 0; i < bf->njobs; i++) {
-            const job_t *j = &bf->jobs[i];
-            fprintf(f, "%s{\"symbol\":", i ? "," : "");
-            json_str(f, j->symbol);
-            fprintf(f, ",\"status\":\"%s\",\"rows\":%lld,\"pages\":%llu",
-                    j->state == J_DONE ? "done" : "failed", (long long)j->rows,
-                    (unsigned long long)j->pages);
-            if (j->state != J_DONE) {
-                fprintf(f, ",\"error\":");
-                json_str(f, *j->why ? j->why : "not finished");
-            }
-            fputc('}', f);
-        }
-        fprintf(f, "]}\n");
-        fflush(f);
-    }
-    return failed ? 1 : 0;
+    int y, m, d, n = 0;
+    if (!s || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || s[n]) return 0;
+    return (td_days_from_civil(y, m, d) + plus_days) * 86400 * (int64_t)1000000000;
 }
 
 int td_backfill_run(const td_backfill_cfg_t *cfg)
@@ -665,6 +517,10 @@ int td_backfill_run(const td_backfill_cfg_t *cfg)
     td_http_opts_t ho = {0, cfg->concurrency};
     bf.http = td_http_new(&loop, &ho);
     bf.grid = cfg->grid_url != NULL;
+    if (!bf.grid) {
+        bf.span_t0 = day_ns(cfg->start, 0);
+        bf.span_t1 = day_ns(cfg->end, 1);
+    }
     size_t njobs = bf.grid ? cfg->ncells : cfg->nsymbols;
     bf.jobs = calloc(njobs ? njobs : 1, sizeof *bf.jobs);
     if (cfg->rate_n > 0) {
@@ -685,6 +541,7 @@ int td_backfill_run(const td_backfill_cfg_t *cfg)
     bf.sigint.data = bf.sigterm.data = &bf;
     uv_signal_start(&bf.sigint, on_signal, SIGINT);
     uv_signal_start(&bf.sigterm, on_signal, SIGTERM);
+    td__bf_progress_start(&bf);
     bf.njobs = bf.jobs ? njobs : 0;
     for (size_t i = 0; i < bf.njobs; i++) {
         job_t *j = &bf.jobs[i];
@@ -729,7 +586,7 @@ int td_backfill_run(const td_backfill_cfg_t *cfg)
     }
     schedule(&bf);
     uv_run(&loop, UV_RUN_DEFAULT);
-    int rc = summary(&bf);
+    int rc = td__bf_summary(&bf);
     if (bf.interrupted) rc = 1;
     if (bf.http) td_http_free(bf.http);
     td_store_free(bf.store);

@@ -26,6 +26,7 @@ typedef struct td_backfill_cfg_s {
     const char *key_id, *secret; /* Alpaca */
     const char *poly_key;        /* Polygon */
     int json;                    /* summary object on stdout */
+    int progress;                /* draw a progress line on stderr (a terminal) */
     /* Grid mode (grid_url set; vendor, symbols, start, end, timeframe and keys
      * unused): one GET per cell, grid_urls[i] keyed by grid_keys[i] (the
      * cell's params as a JSON object, keys sorted); every 2xx body that is

@@ -12,13 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
     char *vendor, *url, *symbols, *start, *end, *timeframe, *store, *rate;
     int64_t concurrency, limit, retries;
     double timeout;
     int json;
-    char *key, *secret, *polygon_key, *log_level;
+    char *key, *secret, *polygon_key, *log_level, *progress;
     td_strlist_t param;
 } bf_opts_t;
 
@@ -52,6 +53,9 @@ static const td_opt_t bf_table[] = {
     {"timeout", TD_OPT_DOUBLE, F(timeout), 0.1, 3600, "30", "SECONDS", NULL, 0, "per request"},
     {"json", TD_OPT_BOOL, F(json), 0, 0, "no", NULL, NULL, 0,
      "print a JSON summary object on stdout"},
+    {"progress", TD_OPT_STR, F(progress), 0, 0, "auto", "auto|on|off", NULL, 0,
+     "progress line on stderr (jobs done, rows, rows/s, retries, ETA); auto: when stderr is a "
+     "terminal"},
     {"key", TD_OPT_STR, F(key), 0, 0, NULL, "KEY", "APCA_API_KEY_ID", TD_OPT_SECRET,
      "Alpaca key id"},
     {"secret", TD_OPT_STR, F(secret), 0, 0, NULL, "SECRET", "APCA_API_SECRET_KEY", TD_OPT_SECRET,
@@ -390,6 +394,11 @@ static int run(bf_opts_t *o)
     td_backfill_cfg_t c;
     memset(&c, 0, sizeof c);
     int alpaca = !strcmp(o->vendor, "alpaca");
+    if (strcmp(o->progress, "auto") && strcmp(o->progress, "on") && strcmp(o->progress, "off")) {
+        fprintf(stderr, "tickerd backfill: --progress must be auto, on or off\n");
+        return 2;
+    }
+    c.progress = !strcmp(o->progress, "on") || (!strcmp(o->progress, "auto") && isatty(2));
     if (!alpaca && strcmp(o->vendor, "polygon")) {
         fprintf(stderr, "tickerd backfill: --vendor must be alpaca or polygon\n");
         return 2;

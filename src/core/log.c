@@ -7,6 +7,11 @@
 
 int td_log_level_current = TD_LOG_INFO;
 static const char *log_prefix = "tickerd";
+/* Guarded by stderr's stdio lock (flockfile), like the writes. */
+static char status_line[512];
+static size_t status_len;
+
+#define CLEAR_LINE "\r\033[K"
 
 void td_log_set_level(int level)
 {
@@ -42,7 +47,24 @@ void td__log(int level, const char *fmt, ...)
     size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
     if (len > sizeof line - 2) len = sizeof line - 2;
     line[len++] = '\n';
+    flockfile(stderr);
+    if (status_len) fputs(CLEAR_LINE, stderr);
     fwrite(line, 1, len, stderr);
+    if (status_len) fwrite(status_line, 1, status_len, stderr);
+    funlockfile(stderr);
+}
+
+void td_log_status(const char *s)
+{
+    flockfile(stderr);
+    if (status_len) fputs(CLEAR_LINE, stderr);
+    status_len = s ? strnlen(s, sizeof status_line) : 0;
+    if (status_len) {
+        memcpy(status_line, s, status_len);
+        fwrite(status_line, 1, status_len, stderr);
+    }
+    fflush(stderr);
+    funlockfile(stderr);
 }
 
 int td_ratelimit_ok(td_ratelimit_t *rl, uint64_t now_ms, uint64_t *suppressed)

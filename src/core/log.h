@@ -14,6 +14,11 @@ void td_log_set_level(int level);
 int td_log_level_parse(const char *s);
 void td_log_set_prefix(const char *prefix); /* borrowed; e.g. "run" or "sim" */
 
+/* A status line (e.g. a progress bar on a terminal) kept below the log: each
+ * log line clears it first and draws it again after. NULL or "" removes it.
+ * The caller decides whether stderr is a terminal. */
+void td_log_status(const char *line);
+
 void td__log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define td_log(level, ...)                                                                         \

@@ -21,6 +21,7 @@ struct td_store_s {
     td__store_op_t *todo, **todo_tail; /* loop -> worker */
     td__store_op_t *done, **done_tail; /* worker -> loop */
     size_t backlog, limit;
+    td_store_stats_t stats; /* guarded by mu */
     int closing;
     td_store_close_cb close_cb;
     void *close_ud;
@@ -69,7 +70,19 @@ static int is_write(const td__store_op_t *op)
 static void run_writes(td_store_t *s, td__store_op_t **ops, size_t n)
 {
     char err[256] = "";
+    uint64_t t0 = uv_hrtime();
     int rc = s->be->put(s->db, ops, n, err, sizeof err);
+    uint64_t bars = 0;
+    for (size_t i = 0; i < n; i++)
+        bars += ops[i]->n;
+    uv_mutex_lock(&s->mu);
+    s->stats.busy_ns += uv_hrtime() - t0;
+    if (rc == 0) {
+        s->stats.transactions++;
+        s->stats.pages += n;
+        s->stats.bars += bars;
+    }
+    uv_mutex_unlock(&s->mu);
     if (rc && n > 1) {
         for (size_t i = 0; i < n; i++)
             run_writes(s, &ops[i], 1);
@@ -297,6 +310,13 @@ int td_store_pages_done(td_store_t *s, const char *job, td_store_page_cb page_cb
     op->page_cb = page_cb;
     enqueue(s, op);
     return 0;
+}
+
+void td_store_stats(td_store_t *s, td_store_stats_t *out)
+{
+    uv_mutex_lock(&s->mu);
+    *out = s->stats;
+    uv_mutex_unlock(&s->mu);
 }
 
 size_t td_store_backlog(const td_store_t *s)

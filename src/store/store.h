@@ -101,6 +101,14 @@ int td_store_put_grid(td_store_t *store, const char *job, const char *params_jso
 int td_store_pages_done(td_store_t *store, const char *job, td_store_page_cb page_cb,
                         td_store_done_cb done_cb, void *ud);
 
+/* What the worker has committed so far: transactions, the pages and bars in
+ * them, and the time spent in them (the store stage's own speed). */
+typedef struct td_store_stats_s {
+    uint64_t transactions, pages, bars;
+    uint64_t busy_ns;
+} td_store_stats_t;
+void td_store_stats(td_store_t *store, td_store_stats_t *out);
+
 /* Writes queued or running (the number counted against the limit). */
 size_t td_store_backlog(const td_store_t *store);
 size_t td_store_backlog_limit(const td_store_t *store);

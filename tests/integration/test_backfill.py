@@ -115,6 +115,23 @@ def test_alpaca_postgres(tickerd, postgres):
     conn.close()
 
 
+def test_polygon_postgres(tickerd, postgres):
+    import psycopg2
+    sim = tickerd.sim()
+    rc, s, err = backfill(tickerd, sim, "--vendor", "polygon", "--symbols", "AAPL,MSFT,X:BTCUSD",
+                          "--limit", "50", "--store", postgres)
+    assert rc == 0, err
+    want = sorted(r for sym in ("AAPL", "MSFT", "X:BTCUSD") for r in expected_polygon(sim, sym))
+    conn = psycopg2.connect(postgres)
+    assert checksum(db_rows(conn, "15/minute")) == checksum(want)
+    conn.close()
+    # the store's own figures (what the benchmark compares with a raw COPY)
+    st = s["store"]
+    assert st["rows"] == len(want) and st["pages"] == s["results"][0]["pages"] * 3
+    assert 1 <= st["transactions"] <= st["pages"] and st["busy_s"] > 0
+    assert f"{st['pages']} pages in {st['transactions']} transactions" in err
+
+
 def test_polygon_sqlite(tickerd, tmp_path):
     sim = tickerd.sim()
     db = tmp_path / "p.db"
@@ -200,12 +217,13 @@ GRID_DAYS = ["2020-03-01", "2020-03-02", "2020-03-03", "2020-03-04", "2020-03-05
 
 
 def grid(tickerd, sim, exchanges_file, db, timeout=30):
+    store = db if isinstance(db, str) else f"sqlite:{db}"
     tpl = f"http://127.0.0.1:{sim.port}/price/{{exchange}}/{{symbol}}/{{date}}"
     p = tickerd.start("backfill", "--url", tpl, "--param", f"exchange=@{exchanges_file}",
                       "--param", "symbol=" + ",".join(GRID_SYMS),
                       "--param", f"date={GRID_DAYS[0]}..{GRID_DAYS[-1]}",
                       "--rate", "100000/s", "--concurrency", "4", "--json",
-                      "--store", f"sqlite:{db}")
+                      "--store", store)
     p.popen.wait(timeout)
     out = p.stdout().decode()
     return p.returncode, json.loads(out) if out.strip() else None, p.stderr().decode()
@@ -252,6 +270,32 @@ def test_grid_sqlite_and_rerun(tickerd, tmp_path):
     assert grid_rows(db) == (rows, jobs)
 
 
+def test_grid_postgres(tickerd, tmp_path, postgres):
+    import psycopg2
+    sim = tickerd.sim()
+    exchanges = get(f"http://127.0.0.1:{sim.port}/exchanges")[:2]
+    exf = tmp_path / "exchanges.txt"
+    exf.write_text("\n".join(exchanges) + "\n")
+    rc, s, err = grid(tickerd, sim, exf, postgres)
+    assert rc == 0, err
+    assert s["cells"] == 30 and s["stored"] == 30
+    conn = psycopg2.connect(postgres)
+    cur = conn.cursor()
+    cur.execute("SELECT params, body FROM grid")
+    rows = dict(cur.fetchall())
+    cur.execute("SELECT count(*) FROM jobs WHERE job LIKE 'grid:%'")
+    assert cur.fetchone()[0] == 30
+    conn.close()
+    assert len(rows) == 30
+    for e in exchanges:
+        for y in GRID_SYMS:
+            for d in GRID_DAYS:
+                key = json.dumps({"date": d, "exchange": e, "symbol": y}, separators=(",", ":"))
+                assert rows[key] == price(sim, e, y, d)
+    rc, s, err = grid(tickerd, sim, exf, postgres)  # rerun: nothing fetched again
+    assert rc == 0 and s["skipped"] == 30 and s["requests"] == 0, err
+
+
 def test_grid_unknown_exchange(tickerd, tmp_path):
     sim = tickerd.sim()
     exchanges = get(f"http://127.0.0.1:{sim.port}/exchanges")[:2] + ["nosuchexchange"]
@@ -278,3 +322,54 @@ def test_grid_usage_errors(tickerd, tmp_path):
         p = tickerd.start("backfill", *args, "--store", f"sqlite:{tmp_path / 'u.db'}")
         p.popen.wait(10)
         assert p.returncode == 2, p.stderr()
+
+
+# --- what a person at a terminal sees ----------------------------------------
+
+def run_on_pty(argv, env):
+    """Runs argv with stderr on a pseudo-terminal; returns (exit code, text)."""
+    import pty  # noqa: F401  (os.openpty needs the pty driver)
+    master, slave = os.openpty()
+    p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    return p.wait(30), b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_line_on_a_terminal(tickerd, tmp_path):
+    sim = tickerd.sim(hist_latency=50)
+    argv = [str(tickerd.binary), "backfill", "--url", f"http://127.0.0.1:{sim.port}",
+            "--start", START, "--end", END, "--rate", "0", "--symbols", "AAPL,MSFT,TSLA,nope",
+            "--limit", "10", "--concurrency", "2"]
+    env = dict(os.environ, **harness.SANITIZER_ENV, **ENV)
+    rc, out = run_on_pty(argv + ["--store", f"sqlite:{tmp_path / 't.db'}"], env)
+    assert rc == 1, out  # "nope" is not a valid symbol
+    frames = out.split("\r\x1b[K")
+    bars = [f for f in frames if f.startswith("[") and " jobs " in f]
+    assert len(bars) >= 3, out  # redrawn in place while the pages come in
+    assert any("ETA 0:0" in f for f in bars), bars
+    assert any(" rows/s " in f and f.split("  ")[1].endswith("rows") for f in bars), bars
+    # the failure's log line gets a line of its own, then the bar comes back
+    log = [f for f in frames if " W nope: failed: HTTP 422" in f]
+    assert log and log[0].split("\r\n")[1].startswith("["), frames
+    # the last state stays on screen, followed by the summary
+    final = "[####################] 4/4 jobs  1 failed  291 rows"
+    assert final in out and out.index(final) < out.index("backfill: 4 jobs: 3 done, 1 failed")
+    assert out.rstrip().endswith("failed: nope: HTTP 422: invalid symbol: nope"), out[-300:]
+
+    # not a terminal (auto): no progress line; --progress off on a terminal: none either
+    p = subprocess.run(argv + ["--store", f"sqlite:{tmp_path / 'p.db'}"], env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=30)
+    assert p.returncode == 1 and b"\x1b[K" not in p.stderr and b"jobs  " not in p.stderr
+    rc, out = run_on_pty(argv + ["--store", f"sqlite:{tmp_path / 'o.db'}", "--progress", "off"],
+                         env)
+    assert rc == 1 and "\x1b[K" not in out and "backfill: 4 jobs" in out

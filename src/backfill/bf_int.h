@@ -1,0 +1,81 @@
+/* Private to src/backfill: the engine's state, shared by backfill.c (the
+ * engine) and report.c (what the user sees: the progress line, the summary). */
+#ifndef TD_BACKFILL_BF_INT_H
+#define TD_BACKFILL_BF_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "backfill/backfill.h"
+#include "core/backoff.h"
+#include "core/rng.h"
+#include "http/http.h"
+#include "proto/bars.h"
+#include "store/store.h"
+
+enum { J_RESUME, J_READY, J_FETCH, J_WAIT, J_STORE_WAIT, J_FLUSH, J_DONE, J_FAILED };
+
+typedef struct bf_s bf_t;
+
+typedef struct job_s {
+    bf_t *bf;
+    const char *symbol;
+    char name[256];
+    int state;
+    char token[TD_BARS_MAX_NEXT + 1]; /* the current page's token / next_url ("" = first) */
+    char key[TD_BARS_MAX_NEXT + 1];   /* the current page's key */
+    char **done;                      /* page keys done in an earlier run */
+    size_t ndone;
+    td_bars_page_t page;
+    td_backoff_t backoff;
+    int tries;
+    size_t writes; /* store writes pending */
+    int64_t rows, skipped_rows;
+    uint64_t pages;
+    uv_timer_t timer;
+    td_http_req_t *req;
+    char why[320];
+    const char *url; /* grid: the cell's URL */
+    char *gbody;     /* grid: the body waiting for the store */
+    size_t gbody_len;
+    int skipped; /* grid: done in an earlier run */
+    double frac; /* how far its pages have reached into [start, end], 0..1 */
+} job_t;
+
+struct bf_s {
+    const td_backfill_cfg_t *cfg;
+    uv_loop_t *loop;
+    td_http_t *http;
+    td_store_t *store;
+    job_t *jobs;
+    size_t njobs, next_job, resuming, in_flight, store_waiting;
+    uint64_t *times; /* ring of the last rate_n request start times (ms) */
+    size_t ntimes, tpos;
+    uint64_t window_ms;
+    uv_timer_t rate_timer;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t progress_timer; /* redraws the progress line (cfg->progress) */
+    int64_t span_t0, span_t1;  /* [start, end + 1 day) in ns; 0, 0 if not dates */
+    int closing, interrupted;
+    uint64_t requests, retries, t0;
+    td_rng_t rng;
+    char hdr[3][600];
+    int grid;
+    char **gdone; /* grid: params done in an earlier run (sorted) */
+    size_t ngdone;
+};
+
+/* A job is over: done or failed. */
+int td__bf_final(const job_t *j);
+
+/* The progress line: started by td__bf_progress_start when cfg->progress,
+ * removed by td__bf_progress_stop (which also closes its timer). */
+void td__bf_progress_start(bf_t *bf);
+void td__bf_progress_stop(bf_t *bf);
+
+/* Prints the summary (stderr; JSON on stdout with cfg->json). Returns 0 if
+ * every job is done, else 1. */
+int td__bf_summary(bf_t *bf);
+
+#endif
