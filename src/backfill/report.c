@@ -61,7 +61,8 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-/* The store stage: its own time, so it can be compared with a raw COPY. */
+/* The store stage (its own time, so it can be compared with a raw COPY),
+ * then the jobs that failed and why. */
 static void store_line(bf_t *bf, td_store_stats_t *st)
 {
     td_store_stats(bf->store, st);
@@ -70,6 +71,12 @@ static void store_line(bf_t *bf, td_store_stats_t *st)
             "backfill: store (%s): %llu pages in %llu transactions, %.3f s busy (%.0f rows/s)\n",
             td_store_backend(bf->store), (unsigned long long)st->pages,
             (unsigned long long)st->transactions, busy, busy > 0 ? (double)st->bars / busy : 0.0);
+    for (size_t i = 0; i < bf->njobs; i++) { /* symbol: the cell's params in grid mode */
+        const job_t *j = &bf->jobs[i];
+        if (j->state != J_DONE)
+            fprintf(stderr, "backfill: failed: %s: %s\n", j->symbol,
+                    *j->why ? j->why : "not finished");
+    }
 }
 
 static void store_json(FILE *f, const td_store_stats_t *st)
@@ -101,12 +108,6 @@ static int grid_summary(bf_t *bf)
             (unsigned long long)bf->requests, (unsigned long long)bf->retries);
     td_store_stats_t st;
     store_line(bf, &st);
-    for (size_t i = 0; i < bf->njobs; i++) {
-        const job_t *j = &bf->jobs[i];
-        if (j->state != J_DONE)
-            fprintf(stderr, "backfill: failed: %s: %s\n", j->key,
-                    *j->why ? j->why : "not finished");
-    }
     if (bf->cfg->json) {
         FILE *f = stdout;
         fprintf(f, "{\"mode\":\"grid\",\"job\":");
@@ -155,12 +156,6 @@ int td__bf_summary(bf_t *bf)
             (unsigned long long)bf->requests, (unsigned long long)bf->retries);
     td_store_stats_t st;
     store_line(bf, &st);
-    for (size_t i = 0; i < bf->njobs; i++) {
-        const job_t *j = &bf->jobs[i];
-        if (j->state != J_DONE)
-            fprintf(stderr, "backfill: failed: %s: %s\n", j->symbol,
-                    *j->why ? j->why : "not finished");
-    }
     if (bf->cfg->json) {
         FILE *f = stdout;
         fprintf(f,
