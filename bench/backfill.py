@@ -5,23 +5,30 @@
   * a throwaway PostgreSQL cluster (runuser postgres initdb/pg_ctl, fsync off,
     as tests/integration/harness.py);
   * `tickerd backfill --store postgres://... --rate 0 --concurrency N` for each
-    N of --concurrency (default 32,64), one fresh database each;
+    N of --concurrency (default 32,214), --repeat times (default 3), one fresh
+    database each; its --json summary gives the store stage's own time;
   * bench/backfill_baseline.py --mode async (aiohttp + asyncio.gather over all
-    symbols, then asyncpg copy_records_to_table), fresh database;
+    symbols, then asyncpg copy_records_to_table), fresh database, --repeat times;
   * the same in sync mode (urllib, one request at a time) on --sync-symbols
     symbols (default 20), extrapolated linearly to all symbols;
-  * a raw COPY: the tickerd rows exported to CSV, then timed
-    `psql -c "\\copy bars FROM file CSV"` into a fresh table of the same schema.
+  * the COPY stage's ceiling: tickerd's rows dumped with \\copy ... (FORMAT
+    binary), then bench_pgcopy (a raw libpq COPY of that file in one
+    transaction into a fresh table of the same schema), --repeat times;
+  * the grid of the reference design: 11 exchanges x 3 symbols x 31 days =
+    1,023 GETs with --grid-concurrency 32 and --grid-latency 100 ms, against
+    the lower bound ceil(1023 / 32) x 100 ms (--no-grid skips it).
 
-Then SELECT count(*) FROM bars in every database, and a summary.
+Then SELECT count(*) FROM bars in every database, and a summary (medians).
 
   bench/backfill.py [--build build/release] [--symbols 214] [--start 2024-01-01]
-                    [--end 2024-01-11] [--latency 150] [--concurrency 32,64]
-                    [--sync-symbols 20]
+                    [--end 2024-01-11] [--latency 150] [--concurrency 32,214]
+                    [--sync-symbols 20] [--repeat 3] [--grid-latency 100]
+                    [--grid-concurrency 32] [--no-grid]
 
 Symbols are the sim's synthetic names XAAA, XAAB, ... (any valid symbol has
-bars). Bars are 24 h a day, so 15Min over 11 days = 1,056 bars per symbol,
-two pages of limit 1000.
+bars). Bars are 24 h a day; 15Min from 2024-01-01 to 2024-01-11 00:00 (the
+sim's end is inclusive at midnight) = 961 bars per symbol, one page of limit
+1000.
 """
 import argparse
 import json
@@ -125,65 +132,62 @@ def wait_http(url, timeout=10):
     sys.exit(f"backfill bench: sim not answering at {url}")
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", default=str(ROOT / "build/release"))
-    ap.add_argument("--symbols", type=int, default=214)
-    ap.add_argument("--start", default="2024-01-01")
-    ap.add_argument("--end", default="2024-01-11")
-    ap.add_argument("--latency", type=int, default=150)
-    ap.add_argument("--concurrency", default="32,64")
-    ap.add_argument("--sync-symbols", type=int, default=20)
-    ap.add_argument("--out", default=os.environ.get("BENCH_OUT", str(ROOT / "bench/out")))
-    args = ap.parse_args()
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
 
-    tickerd = Path(args.build) / "tickerd"
-    if not tickerd.exists():
-        sys.exit(f"backfill bench: {tickerd} missing (build the release preset)")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    syms = [synth(i) for i in range(args.symbols)]
-    symlist = ",".join(syms)
-    res = {"scenario": {"symbols": args.symbols, "start": args.start, "end": args.end,
-                        "timeframe": "15Min", "latency_ms": args.latency, "cores": os.cpu_count()}}
 
-    sport = free_port()
-    sim_url = f"http://127.0.0.1:{sport}"
-    sim = subprocess.Popen([str(tickerd), "sim", "--listen", f"127.0.0.1:{sport}",
-                            "--hist-latency", str(args.latency), "--symbols", str(args.symbols),
+def start_sim(tickerd, args, latency, out, name):
+    port = free_port()
+    sim = subprocess.Popen([str(tickerd), "sim", "--listen", f"127.0.0.1:{port}",
+                            "--hist-latency", str(latency), "--symbols", str(args.symbols),
                             "--log-level", "warn"],
-                           stdout=subprocess.DEVNULL, stderr=open(out / "backfill_sim.log", "w"))
-    pg = Postgres()
-    try:
-        pg.start()
-        wait_http(f"{sim_url}/v2/stocks/XAAA/bars?timeframe=15Min&start={args.start}"
-                  f"&end={args.start}&limit=1")
+                           stdout=subprocess.DEVNULL, stderr=open(out / f"{name}.log", "w"))
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/v2/stocks/XAAA/bars?timeframe=15Min&start={args.start}"
+              f"&end={args.start}&limit=1")
+    return sim, url
 
-        # (1) tickerd backfill
+
+def run_tickerd(tickerd, pg, db, argv, out, tag):
+    """One `tickerd backfill` run into a fresh database: wall, rows, store figures."""
+    dsn = pg.create_db(db)
+    env = dict(os.environ, APCA_API_KEY_ID="bench", APCA_API_SECRET_KEY="bench")
+    t0 = time.monotonic()
+    r = subprocess.run([str(tickerd), "backfill", *argv, "--store", dsn, "--json"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600,
+                       env=env)
+    wall = time.monotonic() - t0
+    (out / f"backfill_{tag}.json").write_text(r.stdout)
+    (out / f"backfill_{tag}.err").write_text(r.stderr)
+    j = json.loads(r.stdout) if r.stdout.strip() else {}
+    return {"wall_s": round(wall, 3), "exit": r.returncode, "db": db,
+            "rows": pg.count(db) if "cells" not in j else None,
+            "requests": j.get("requests"), "store": j.get("store", {})}
+
+
+def bench_bars(tickerd, pg, args, res, out):
+    sim, url = start_sim(tickerd, args, args.latency, out, "backfill_sim")
+    syms = [synth(i) for i in range(args.symbols)]
+    try:
+        # (1) tickerd backfill, each concurrency --repeat times
         res["tickerd"] = {}
         for c in [int(x) for x in args.concurrency.split(",") if x]:
-            db = f"td_c{c}"
-            dsn = pg.create_db(db)
-            cmd = [str(tickerd), "backfill", "--vendor", "alpaca", "--url", sim_url,
-                   "--symbols", symlist, "--start", args.start, "--end", args.end,
-                   "--timeframe", "15Min", "--store", dsn, "--concurrency", str(c),
-                   "--rate", "0", "--json"]
-            env = dict(os.environ, APCA_API_KEY_ID="bench", APCA_API_SECRET_KEY="bench")
-            t0 = time.monotonic()
-            r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               timeout=600, env=env)
-            wall = time.monotonic() - t0
-            (out / f"backfill_tickerd_c{c}.json").write_text(r.stdout)
-            (out / f"backfill_tickerd_c{c}.err").write_text(r.stderr)
-            res["tickerd"][c] = {"wall_s": round(wall, 3), "exit": r.returncode,
-                                 "rows": pg.count(db), "db": db}
-            print(f"tickerd c={c}: {res['tickerd'][c]}", flush=True)
+            runs = []
+            for k in range(args.repeat):
+                runs.append(run_tickerd(tickerd, pg, f"td_c{c}_{k}", [
+                    "--vendor", "alpaca", "--url", url, "--symbols", ",".join(syms),
+                    "--start", args.start, "--end", args.end, "--timeframe", "15Min",
+                    "--concurrency", str(c), "--rate", "0"], out, f"tickerd_c{c}_{k}"))
+                print(f"tickerd c={c} #{k}: {runs[-1]}", flush=True)
+            res["tickerd"][c] = {"runs": runs, "median_wall_s": median(r["wall_s"] for r in runs),
+                                 "best_wall_s": min(r["wall_s"] for r in runs)}
 
-        # (2) Python asyncio baseline
+        # (2) the Python baselines
         def baseline(mode, db, symbols):
             dsn = pg.create_db(db)
             r = subprocess.run([PY, str(ROOT / "bench/backfill_baseline.py"), "--mode", mode,
-                                "--url", sim_url, "--dsn", dsn, "--symbols", ",".join(symbols),
+                                "--url", url, "--dsn", dsn, "--symbols", ",".join(symbols),
                                 "--start", args.start, "--end", args.end],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                timeout=600)
@@ -194,65 +198,139 @@ def main():
             j["db"] = db
             return j
 
-        res["asyncio"] = baseline("async", "py_async", syms)
+        runs = [baseline("async", f"py_async_{k}", syms) for k in range(args.repeat)]
+        res["asyncio"] = {"runs": runs, "median_wall_s": median(r["wall_s"] for r in runs),
+                          "best_wall_s": min(r["wall_s"] for r in runs)}
         print(f"asyncio: {res['asyncio']}", flush=True)
-
-        # (3) synchronous baseline on a subset, extrapolated
         n = min(args.sync_symbols, len(syms))
-        s = baseline("sync", "py_sync", syms[:n])
-        s["extrapolated_wall_s"] = round(s["wall_s"] * len(syms) / n, 3)
-        s["extrapolated_rows"] = s["rows"] * len(syms) // n
-        res["sync"] = s
-        print(f"sync ({n} symbols): {s}", flush=True)
+        sy = baseline("sync", "py_sync", syms[:n])
+        sy["extrapolated_wall_s"] = round(sy["wall_s"] * len(syms) / n, 3)
+        sy["extrapolated_rows"] = sy["rows"] * len(syms) // n
+        res["sync"] = sy
+        print(f"sync ({n} symbols): {sy}", flush=True)
 
-        # (4) raw COPY of the same rows (from tickerd's first database)
-        first = next(iter(res["tickerd"].values()))["db"]
-        csv = pg.base / "bars.csv"
-        pg.psql(first, f"\\copy (SELECT * FROM bars) TO '{csv}' CSV")
+        # (3) a raw libpq COPY (binary) of the same rows: the COPY stage's ceiling
+        first = res["tickerd"][next(iter(res["tickerd"]))]["runs"][0]["db"]
+        dump = pg.base / "bars.bin"
+        pg.psql(first, f"\\copy (SELECT * FROM bars) TO '{dump}' (FORMAT binary)")
         pg.create_db("raw_copy")
-        pg.psql("raw_copy", "CREATE TABLE bars(symbol TEXT NOT NULL, timeframe TEXT NOT NULL,"
-                " ts BIGINT NOT NULL, open DOUBLE PRECISION, high DOUBLE PRECISION,"
-                " low DOUBLE PRECISION, close DOUBLE PRECISION, volume DOUBLE PRECISION,"
-                " trade_count BIGINT, vwap DOUBLE PRECISION, source TEXT,"
-                " PRIMARY KEY (symbol, timeframe, ts))")
-        t0 = time.monotonic()
-        pg.psql("raw_copy", f"\\copy bars FROM '{csv}' CSV")
-        res["raw_copy"] = {"wall_s": round(time.monotonic() - t0, 3),
-                           "rows": pg.count("raw_copy"), "csv_bytes": csv.stat().st_size}
+        raw = []
+        for k in range(args.repeat):
+            r = subprocess.run([str(Path(args.build) / "bench_pgcopy"), pg.url("raw_copy"),
+                                str(dump), f"raw{k}"], stdout=subprocess.PIPE, text=True,
+                               timeout=300, check=True)
+            raw.append(json.loads(r.stdout))
+        res["raw_copy"] = {"runs": raw, "best_s": min(r["seconds"] for r in raw),
+                           "median_s": median(r["seconds"] for r in raw)}
         print(f"raw copy: {res['raw_copy']}", flush=True)
 
-        # identical content? compare tickerd's and asyncio's rows
         a = pg.psql(first, "SELECT md5(string_agg(symbol||ts||open||close||volume, ','"
                     " ORDER BY symbol, ts)) FROM bars")
-        b = pg.psql("py_async", "SELECT md5(string_agg(symbol||ts||open||close||volume, ','"
+        b = pg.psql("py_async_0", "SELECT md5(string_agg(symbol||ts||open||close||volume, ','"
                     " ORDER BY symbol, ts)) FROM bars")
         res["same_content_tickerd_vs_asyncio"] = a == b
     finally:
         sim.terminate()
-        try:
-            sim.wait(5)
-        except subprocess.TimeoutExpired:
-            sim.kill()
-        pg.stop()
+        sim.wait(5)
 
-    # summary
-    aw = res["asyncio"]["wall_s"]
-    print("\n== backfill: %d symbols x 15Min %s..%s, sim latency %d ms, %d cores ==" % (
-        args.symbols, args.start, args.end, args.latency, os.cpu_count()))
-    print(f"{'run':28} {'wall s':>8} {'rows':>9} {'vs asyncio':>11}")
+
+def bench_grid(tickerd, pg, args, res, out):
+    """The reference grid: 11 exchanges x 3 symbols x 31 days = 1,023 GETs."""
+    sim, url = start_sim(tickerd, args, args.grid_latency, out, "backfill_grid_sim")
+    try:
+        exf = pg.base / "exchanges.txt"
+        with urllib.request.urlopen(f"{url}/exchanges", timeout=5) as r:
+            exchanges = json.loads(r.read())
+        exf.write_text("\n".join(exchanges) + "\n")
+        tpl = f"{url}/price/{{exchange}}/{{symbol}}/{{date}}"
+        runs = []
+        for k in range(args.repeat):
+            runs.append(run_tickerd(tickerd, pg, f"grid_{k}", [
+                "--url", tpl, "--param", f"exchange=@{exf}", "--param", "symbol=btc,eth,ltc",
+                "--param", "date=2020-03-01..2020-03-31", "--concurrency",
+                str(args.grid_concurrency), "--rate", "0"], out, f"grid_{k}"))
+            print(f"grid #{k}: {runs[-1]}", flush=True)
+        cells = len(exchanges) * 3 * 31
+        bound = -(-cells // args.grid_concurrency) * args.grid_latency / 1000
+        res["grid"] = {"cells": cells, "concurrency": args.grid_concurrency,
+                       "latency_ms": args.grid_latency, "lower_bound_s": round(bound, 3),
+                       "runs": runs, "median_wall_s": median(r["wall_s"] for r in runs),
+                       "best_wall_s": min(r["wall_s"] for r in runs)}
+    finally:
+        sim.terminate()
+        sim.wait(5)
+
+
+def report(args, res):
+    aw = res["asyncio"]["median_wall_s"]
+    raw = res["raw_copy"]["median_s"]
+    print("\n== backfill: %d symbols x 15Min %s..%s, sim latency %d ms, %d cores, "
+          "medians of %d ==" % (args.symbols, args.start, args.end, args.latency,
+                                os.cpu_count(), args.repeat))
+    print(f"{'run':30} {'wall s':>7} {'best':>6} {'rows':>8} {'vs asyncio':>10}  store stage")
     for c, t in res["tickerd"].items():
-        print(f"{'tickerd --concurrency ' + str(c):28} {t['wall_s']:8.2f} {t['rows']:9d} "
-              f"{aw / t['wall_s']:10.1f}x")
-    print(f"{'python asyncio+asyncpg':28} {aw:8.2f} {res['asyncio']['db_rows']:9d} {1.0:10.1f}x")
+        r0 = t["runs"][0]
+        st = [r["store"] for r in t["runs"]]
+        busy = median(x.get("busy_s", 0) for x in st)
+        txs = median(x.get("transactions", 0) for x in st)
+        print(f"{'tickerd --concurrency ' + str(c):30} {t['median_wall_s']:7.2f} "
+              f"{t['best_wall_s']:6.2f} {r0['rows']:8d} {aw / t['median_wall_s']:9.1f}x  "
+              f"{busy:.3f} s busy in {txs} transactions = {raw / busy if busy else 0:.2f}x "
+              f"raw COPY speed")
+    print(f"{'python asyncio+asyncpg':30} {aw:7.2f} {res['asyncio']['best_wall_s']:6.2f} "
+          f"{res['asyncio']['runs'][0]['db_rows']:8d} {1.0:9.1f}x  "
+          f"(fetch {res['asyncio']['runs'][0]['fetch_s']} s, COPY "
+          f"{res['asyncio']['runs'][0]['copy_s']} s)")
     s = res["sync"]
-    print(f"{'python sync (' + str(s['symbols']) + ' sym)':28} {s['wall_s']:8.2f} "
-          f"{s['db_rows']:9d}")
-    print(f"{'  extrapolated to all':28} {s['extrapolated_wall_s']:8.2f} "
-          f"{s['extrapolated_rows']:9d} {aw / s['extrapolated_wall_s']:10.2f}x")
-    label = "raw psql \\copy (CSV)"
-    print(f"{label:28} {res['raw_copy']['wall_s']:8.2f} "
-          f"{res['raw_copy']['rows']:9d}")
+    print(f"{'python sync (' + str(s['symbols']) + ' sym)':30} {s['wall_s']:7.2f} {'':6} "
+          f"{s['db_rows']:8d}")
+    print(f"{'  extrapolated to all':30} {s['extrapolated_wall_s']:7.2f} {'':6} "
+          f"{s['extrapolated_rows']:8d} {aw / s['extrapolated_wall_s']:9.2f}x")
+    print(f"{'raw libpq COPY (binary)':30} {raw:7.3f} {res['raw_copy']['best_s']:6.3f} "
+          f"{res['raw_copy']['runs'][0]['rows']:8d}")
     print(f"same content tickerd vs asyncio: {res['same_content_tickerd_vs_asyncio']}")
+    g = res.get("grid")
+    if g:
+        print(f"grid: {g['cells']} requests, concurrency {g['concurrency']}, "
+              f"{g['latency_ms']} ms latency: median {g['median_wall_s']:.2f} s (best "
+              f"{g['best_wall_s']:.2f}) vs lower bound {g['lower_bound_s']:.2f} s = "
+              f"{g['median_wall_s'] / g['lower_bound_s']:.2f}x the bound")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=str(ROOT / "build/release"))
+    ap.add_argument("--symbols", type=int, default=214)
+    ap.add_argument("--start", default="2024-01-01")
+    ap.add_argument("--end", default="2024-01-11")
+    ap.add_argument("--latency", type=int, default=150)
+    ap.add_argument("--concurrency", default="32,214")
+    ap.add_argument("--sync-symbols", type=int, default=20)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--grid-latency", type=int, default=100)
+    ap.add_argument("--grid-concurrency", type=int, default=32)
+    ap.add_argument("--no-grid", action="store_true")
+    ap.add_argument("--out", default=os.environ.get("BENCH_OUT", str(ROOT / "bench/out")))
+    args = ap.parse_args()
+
+    tickerd = Path(args.build) / "tickerd"
+    for b in (tickerd, Path(args.build) / "bench_pgcopy"):
+        if not b.exists():
+            sys.exit(f"backfill bench: {b} missing (build the release preset)")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    res = {"scenario": {"symbols": args.symbols, "start": args.start, "end": args.end,
+                        "timeframe": "15Min", "latency_ms": args.latency,
+                        "cores": os.cpu_count(), "repeat": args.repeat}}
+    pg = Postgres()
+    try:
+        pg.start()
+        bench_bars(tickerd, pg, args, res, out)
+        if not args.no_grid:
+            bench_grid(tickerd, pg, args, res, out)
+    finally:
+        pg.stop()
+    report(args, res)
     (out / "backfill.json").write_text(json.dumps(res, indent=1))
     print(f"raw results: {out / 'backfill.json'}")
 

@@ -13,8 +13,9 @@
 # gateway part, BENCH_GW_ONLY=1 runs only it; libtickerd (bench_client in
 # memory, bench/client.py over loopback): BENCH_CLIENT_RATES (its sim
 # ladder), BENCH_CLIENT=0 skips it, BENCH_CLIENT_ONLY=1 runs only it.
-# BENCH_BACKFILL=1 (opt-in, off by default) also runs bench/backfill.py
-# (tickerd backfill vs Python baselines into a throwaway PostgreSQL).
+# bench/backfill.py (tickerd backfill vs Python baselines and a raw libpq
+# COPY into a throwaway PostgreSQL, and the 1,023-request grid; ~40 s):
+# BENCH_BACKFILL=0 skips it, BENCH_BACKFILL_ONLY=1 runs only it.
 # Exits non-zero only when the harness itself fails, not when a target is
 # missed. Loopback only; every wait is bounded.
 set -euo pipefail
@@ -28,7 +29,7 @@ PY=/usr/bin/python3
 RATES=${BENCH_RATES:-50000,100000,200000,300000,400000,500000,600000,800000,1000000,1200000}
 SECONDS_PER_RUNG=${BENCH_SECONDS:-4}
 
-for b in tickerd bench_split bench_bus bench_sub bench_gw bench_client count_events; do
+for b in tickerd bench_split bench_bus bench_sub bench_gw bench_client bench_pgcopy count_events; do
     [[ -x $BUILD/$b ]] || { echo "bench: $BUILD/$b missing (build the release preset)" >&2; exit 1; }
 done
 for c in redis-server redis-cli redis-benchmark; do
@@ -78,8 +79,9 @@ echo
 
 GW_RATES=${BENCH_GW_RATES:-20000,40000,50000,60000,80000,100000,120000,150000}
 CLIENT_RATES=${BENCH_CLIENT_RATES:-200000,400000,600000,800000,900000,1000000,1200000}
-if [[ ${BENCH_CLIENT_ONLY:-0} == 1 ]]; then BENCH_GW_ONLY=1; BENCH_GW=0; fi
-if [[ ${BENCH_GW_ONLY:-0} == 1 ]]; then BENCH_CLIENT=${BENCH_CLIENT_ONLY:-0}; fi
+if [[ ${BENCH_CLIENT_ONLY:-0} == 1 ]]; then BENCH_GW_ONLY=1; BENCH_GW=0; BENCH_BACKFILL=0; fi
+if [[ ${BENCH_BACKFILL_ONLY:-0} == 1 ]]; then BENCH_GW_ONLY=1; BENCH_GW=0; BENCH_CLIENT=0; fi
+if [[ ${BENCH_GW_ONLY:-0} == 1 ]]; then BENCH_CLIENT=${BENCH_CLIENT_ONLY:-0}; BENCH_BACKFILL=${BENCH_BACKFILL_ONLY:-0}; fi
 if [[ ${BENCH_GW_ONLY:-0} != 1 ]]; then
 # --- 1. splitter + router in memory ----------------------------------------
 echo "== 1. splitter + router, in memory, one core (1 M events, frames of 100)"
@@ -205,8 +207,9 @@ print(f"9. libtickerd over loopback: highest sim rate kept up with {r.get('best_
       f"{c.get('client')} % of one core, sim {c.get('sim')} %; stopped by: {r.get('stopped_by')}")
 EOF
 fi
-if [[ ${BENCH_BACKFILL:-0} == 1 ]]; then
-    echo "== backfill (BENCH_BACKFILL=1) =="
-    $PY "$ROOT/bench/backfill.py" --build "$BUILD" --out "$OUT" || echo "bench: backfill part failed" >&2
+if [[ ${BENCH_BACKFILL:-1} == 1 ]]; then
+    echo "== backfill: tickerd backfill vs Python asyncio/sync, raw COPY, grid =="
+    timeout 300 $PY "$ROOT/bench/backfill.py" --build "$BUILD" --out "$OUT" | tee "$OUT/backfill.txt" ||
+        echo "bench: backfill part failed" >&2
 fi
 echo "bench: raw outputs in $OUT; $(( $(date +%s) - start )) s in all"
