@@ -7,8 +7,11 @@
   * `tickerd backfill --store postgres://... --rate 0 --concurrency N` for each
     N of --concurrency (default 32,214), --repeat times (default 3), one fresh
     database each; its --json summary gives the store stage's own time;
-  * bench/backfill_baseline.py --mode async (aiohttp + asyncio.gather over all
-    symbols, then asyncpg copy_records_to_table), fresh database, --repeat times;
+  * bench/backfill_baseline.py --mode reference (the reference script's shape:
+    asyncpg pool of 10, a task per symbol holding a connection while it
+    fetches with its own aiohttp session, a COPY per symbol) and --mode async
+    (a stronger variant: one session, everything in flight, one COPY), fresh
+    databases, --repeat times each;
   * the same in sync mode (urllib, one request at a time) on --sync-symbols
     symbols (default 20), extrapolated linearly to all symbols;
   * the COPY stage's ceiling: tickerd's rows dumped with \\copy ... (FORMAT
@@ -198,10 +201,11 @@ def bench_bars(tickerd, pg, args, res, out):
             j["db"] = db
             return j
 
-        runs = [baseline("async", f"py_async_{k}", syms) for k in range(args.repeat)]
-        res["asyncio"] = {"runs": runs, "median_wall_s": median(r["wall_s"] for r in runs),
-                          "best_wall_s": min(r["wall_s"] for r in runs)}
-        print(f"asyncio: {res['asyncio']}", flush=True)
+        for mode, key in (("reference", "reference"), ("async", "asyncio")):
+            runs = [baseline(mode, f"py_{mode}_{k}", syms) for k in range(args.repeat)]
+            res[key] = {"runs": runs, "median_wall_s": median(r["wall_s"] for r in runs),
+                        "best_wall_s": min(r["wall_s"] for r in runs)}
+            print(f"{key}: {res[key]}", flush=True)
         n = min(args.sync_symbols, len(syms))
         sy = baseline("sync", "py_sync", syms[:n])
         sy["extrapolated_wall_s"] = round(sy["wall_s"] * len(syms) / n, 3)
@@ -226,7 +230,7 @@ def bench_bars(tickerd, pg, args, res, out):
 
         a = pg.psql(first, "SELECT md5(string_agg(symbol||ts||open||close||volume, ','"
                     " ORDER BY symbol, ts)) FROM bars")
-        b = pg.psql("py_async_0", "SELECT md5(string_agg(symbol||ts||open||close||volume, ','"
+        b = pg.psql("py_reference_0", "SELECT md5(string_agg(symbol||ts||open||close||volume, ','"
                     " ORDER BY symbol, ts)) FROM bars")
         res["same_content_tickerd_vs_asyncio"] = a == b
     finally:
@@ -262,33 +266,40 @@ def bench_grid(tickerd, pg, args, res, out):
 
 
 def report(args, res):
+    rw = res["reference"]["median_wall_s"]
     aw = res["asyncio"]["median_wall_s"]
     raw = res["raw_copy"]["median_s"]
     print("\n== backfill: %d symbols x 15Min %s..%s, sim latency %d ms, %d cores, "
           "medians of %d ==" % (args.symbols, args.start, args.end, args.latency,
                                 os.cpu_count(), args.repeat))
-    print(f"{'run':30} {'wall s':>7} {'best':>6} {'rows':>8} {'vs asyncio':>10}  store stage")
+    print(f"{'run':30} {'wall s':>7} {'best':>6} {'rows':>8} {'vs ref.':>7} {'vs gather':>9}"
+          "  store stage")
     for c, t in res["tickerd"].items():
         r0 = t["runs"][0]
         st = [r["store"] for r in t["runs"]]
-        busy = median(x.get("busy_s", 0) for x in st)
+        busy = median(x.get("active_s", 0) for x in st)
         txs = median(x.get("transactions", 0) for x in st)
         print(f"{'tickerd --concurrency ' + str(c):30} {t['median_wall_s']:7.2f} "
-              f"{t['best_wall_s']:6.2f} {r0['rows']:8d} {aw / t['median_wall_s']:9.1f}x  "
-              f"{busy:.3f} s busy in {txs} transactions = {raw / busy if busy else 0:.2f}x "
+              f"{t['best_wall_s']:6.2f} {r0['rows']:8d} {rw / t['median_wall_s']:6.1f}x "
+              f"{aw / t['median_wall_s']:8.1f}x  "
+              f"writing {busy:.3f} s, {txs} transactions = {raw / busy if busy else 0:.2f}x "
               f"raw COPY speed")
-    print(f"{'python asyncio+asyncpg':30} {aw:7.2f} {res['asyncio']['best_wall_s']:6.2f} "
-          f"{res['asyncio']['runs'][0]['db_rows']:8d} {1.0:9.1f}x  "
+    print(f"{'python reference (pool of 10)':30} {rw:7.2f} {res['reference']['best_wall_s']:6.2f} "
+          f"{res['reference']['runs'][0]['db_rows']:8d} {1.0:6.1f}x {aw / rw:8.1f}x")
+    print(f"{'python gather + one COPY':30} {aw:7.2f} {res['asyncio']['best_wall_s']:6.2f} "
+          f"{res['asyncio']['runs'][0]['db_rows']:8d} {rw / aw:6.1f}x {1.0:8.1f}x  "
           f"(fetch {res['asyncio']['runs'][0]['fetch_s']} s, COPY "
           f"{res['asyncio']['runs'][0]['copy_s']} s)")
     s = res["sync"]
     print(f"{'python sync (' + str(s['symbols']) + ' sym)':30} {s['wall_s']:7.2f} {'':6} "
           f"{s['db_rows']:8d}")
     print(f"{'  extrapolated to all':30} {s['extrapolated_wall_s']:7.2f} {'':6} "
-          f"{s['extrapolated_rows']:8d} {aw / s['extrapolated_wall_s']:9.2f}x")
+          f"{s['extrapolated_rows']:8d} {rw / s['extrapolated_wall_s']:6.2f}x "
+          f"{aw / s['extrapolated_wall_s']:8.2f}x")
     print(f"{'raw libpq COPY (binary)':30} {raw:7.3f} {res['raw_copy']['best_s']:6.3f} "
           f"{res['raw_copy']['runs'][0]['rows']:8d}")
-    print(f"same content tickerd vs asyncio: {res['same_content_tickerd_vs_asyncio']}")
+    print(f"same content tickerd vs python reference: "
+          f"{res['same_content_tickerd_vs_asyncio']}")
     g = res.get("grid")
     if g:
         print(f"grid: {g['cells']} requests, concurrency {g['concurrency']}, "

@@ -4,15 +4,22 @@ approach: fetch Alpaca bars for every symbol (GET /v2/stocks/{SYM}/bars,
 following next_page_token), then COPY every row into a `bars` table with the
 same schema as tickerd's.
 
-  async: aiohttp, asyncio.gather over all symbols at once (default
-         ClientSession connector, i.e. at most 100 connections), then one
-         asyncpg copy_records_to_table.
-  sync:  urllib, one request at a time, then the same asyncpg COPY.
+  reference: the reference script's shape (shared/seeds, "Async stock price
+         dump"): asyncpg.create_pool() (its default 10 connections);
+         asyncio.gather over all symbols, each task acquiring a pool
+         connection, then GETting with its own aiohttp.ClientSession, then
+         copy_records_to_table of its rows on that connection. So at most 10
+         requests are in flight (a task holds a connection while it fetches),
+         there is no keep-alive reuse, and there is one COPY per symbol.
+  async: a stronger variant: one ClientSession for all (keep-alive, at most
+         100 connections), asyncio.gather over all symbols at once, then one
+         asyncpg copy_records_to_table of every row.
+  sync:  urllib, one request at a time, then the same single asyncpg COPY.
 
 Prints one JSON line: {"mode","symbols","rows","pages","fetch_s","copy_s","wall_s"}.
 Timing covers fetch + parse + COPY (not the CREATE TABLE).
 
-  backfill_baseline.py --mode async|sync --url http://127.0.0.1:P --dsn postgresql://...
+  backfill_baseline.py --mode reference|async|sync --url http://127.0.0.1:P --dsn postgresql://...
                        --symbols A,B,... --start 2024-01-01 --end 2024-01-11
 """
 import argparse
@@ -66,6 +73,25 @@ async def fetch_async(session, args, sym, stats):
             return out
 
 
+async def reference_one(pool, args, sym, stats):
+    import aiohttp
+    async with pool.acquire() as conn:
+        async with aiohttp.ClientSession(headers=HEADERS) as session:
+            rows, token = [], None
+            while True:
+                url = f"{args.url}/v2/stocks/{sym}/bars?{query(args, token)}"
+                async with session.get(url) as r:
+                    r.raise_for_status()
+                    j = json.loads(await r.read())
+                stats["pages"] += 1
+                rows.extend(records(sym, j.get("bars") or []))
+                token = j.get("next_page_token")
+                if not token:
+                    break
+        await conn.copy_records_to_table("bars", records=rows, columns=COLUMNS)
+    return len(rows)
+
+
 def fetch_sync(args, sym, stats):
     out, token = [], None
     while True:
@@ -83,7 +109,7 @@ async def main():
     import aiohttp
     import asyncpg
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mode", choices=["async", "sync"], required=True)
+    ap.add_argument("--mode", choices=["reference", "async", "sync"], required=True)
     ap.add_argument("--url", required=True)
     ap.add_argument("--dsn", required=True)
     ap.add_argument("--symbols", required=True)
@@ -97,6 +123,16 @@ async def main():
     await conn.execute(SCHEMA)
     stats = {"pages": 0}
     t0 = time.monotonic()
+    if args.mode == "reference":
+        pool = await asyncpg.create_pool(args.dsn)
+        n = await asyncio.gather(*(reference_one(pool, args, s, stats) for s in syms))
+        await pool.close()
+        await conn.close()
+        wall = round(time.monotonic() - t0, 3)
+        print(json.dumps({"mode": args.mode, "symbols": len(syms), "rows": sum(n),
+                          "pages": stats["pages"], "fetch_s": None, "copy_s": None,
+                          "wall_s": wall}))
+        return
     if args.mode == "async":
         async with aiohttp.ClientSession() as session:
             parts = await asyncio.gather(*(fetch_async(session, args, s, stats) for s in syms))

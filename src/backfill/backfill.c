@@ -353,7 +353,6 @@ static uint64_t rate_wait(bf_t *bf)
 static void schedule(bf_t *bf)
 {
     if (bf->closing) return;
-    if (bf->resuming) return;
     while (bf->in_flight < (size_t)bf->cfg->concurrency && !bf->store_waiting) {
         job_t *j = NULL;
         for (size_t k = 0; k < bf->njobs; k++) {
@@ -508,7 +507,8 @@ int td_backfill_run(const td_backfill_cfg_t *cfg)
     bf.t0 = uv_hrtime();
     td_rng_seed(&bf.rng, uv_hrtime());
     td_store_err_t err = {0};
-    bf.store = td_store_open(&loop, cfg->store, &err);
+    bf.store =
+        td_store_open(&loop, cfg->store, cfg->store_connections ? cfg->store_connections : 1, &err);
     if (!bf.store) {
         fprintf(stderr, "tickerd backfill: store %s: %s\n", cfg->store, err.msg);
         uv_loop_close(&loop);

@@ -18,6 +18,7 @@ typedef struct td_backfill_cfg_s {
     const char *start, *end; /* YYYY-MM-DD, passed as is */
     const char *timeframe;   /* "15Min" (Alpaca) or "15/minute" (Polygon) */
     const char *store;       /* "sqlite:PATH" or "postgres://..." */
+    int store_connections;   /* PostgreSQL connections writing in parallel (SQLite: 1) */
     int concurrency;         /* requests in flight, >= 1 */
     double rate_n, rate_s;   /* at most rate_n requests per rate_s seconds; rate_n 0: no limit */
     int limit;               /* bars per page */

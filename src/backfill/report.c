@@ -66,11 +66,13 @@ static void json_str(FILE *f, const char *s)
 static void store_line(bf_t *bf, td_store_stats_t *st)
 {
     td_store_stats(bf->store, st);
-    double busy = (double)st->busy_ns / 1e9;
+    double active = (double)st->active_ns / 1e9;
     fprintf(stderr,
-            "backfill: store (%s): %llu pages in %llu transactions, %.3f s busy (%.0f rows/s)\n",
+            "backfill: store (%s): %llu pages in %llu transactions, writing for %.3f s "
+            "(%.0f rows/s)\n",
             td_store_backend(bf->store), (unsigned long long)st->pages,
-            (unsigned long long)st->transactions, busy, busy > 0 ? (double)st->bars / busy : 0.0);
+            (unsigned long long)st->transactions, active,
+            active > 0 ? (double)st->bars / active : 0.0);
     for (size_t i = 0; i < bf->njobs; i++) { /* symbol: the cell's params in grid mode */
         const job_t *j = &bf->jobs[i];
         if (j->state != J_DONE)
@@ -83,9 +85,9 @@ static void store_json(FILE *f, const td_store_stats_t *st)
 {
     fprintf(f,
             ",\"store\":{\"transactions\":%llu,\"pages\":%llu,\"rows\":%llu,"
-            "\"busy_s\":%.6f}",
+            "\"busy_s\":%.6f,\"active_s\":%.6f}",
             (unsigned long long)st->transactions, (unsigned long long)st->pages,
-            (unsigned long long)st->bars, (double)st->busy_ns / 1e9);
+            (unsigned long long)st->bars, (double)st->busy_ns / 1e9, (double)st->active_ns / 1e9);
 }
 
 static int grid_summary(bf_t *bf)

@@ -16,7 +16,7 @@
 
 typedef struct {
     char *vendor, *url, *symbols, *start, *end, *timeframe, *store, *rate;
-    int64_t concurrency, limit, retries;
+    int64_t concurrency, limit, retries, store_connections;
     double timeout;
     int json;
     char *key, *secret, *polygon_key, *log_level, *progress;
@@ -42,6 +42,8 @@ static const td_opt_t bf_table[] = {
      "bar length: Alpaca e.g. 15Min (default), Polygon MULT/TIMESPAN e.g. 15/minute (default)"},
     {"store", TD_OPT_STR, F(store), 0, 0, "sqlite:tickerd.db", "SPEC", NULL, 0,
      "sqlite:PATH or postgres://..."},
+    {"store-connections", TD_OPT_INT, F(store_connections), 1, 16, "2", "N", NULL, 0,
+     "PostgreSQL connections writing in parallel (SQLite has one writer)"},
     {"concurrency", TD_OPT_INT, F(concurrency), 1, 256, "8", "N", NULL, 0,
      "requests in flight, at most"},
     {"rate", TD_OPT_STR, F(rate), 0, 0, "200/min", "N/PER", NULL, 0,
@@ -413,6 +415,7 @@ static int run(bf_opts_t *o)
             return 2;
         }
         c.store = o->store;
+        c.store_connections = (int)o->store_connections;
         c.concurrency = (int)o->concurrency;
         c.retries = (int)o->retries;
         c.timeout_ms = (uint32_t)(o->timeout * 1000);
@@ -439,6 +442,7 @@ static int run(bf_opts_t *o)
     c.end = o->end;
     c.timeframe = o->timeframe ? o->timeframe : alpaca ? "15Min" : "15/minute";
     c.store = o->store;
+    c.store_connections = (int)o->store_connections;
     c.concurrency = (int)o->concurrency;
     c.limit = (int)o->limit;
     c.retries = (int)o->retries;

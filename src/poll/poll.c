@@ -151,7 +151,7 @@ static void log_period(td_poll_t *p)
 
 void td_poll_want(td_poll_t *p, const char *sym, size_t n, int wanted)
 {
-    size_t at;
+    size_t at = 0;
     if (n == 1 && sym[0] == '*') {
         TD_WARN("poll: a REST vendor is polled per ticker: '*' ignored");
         return;

@@ -1,5 +1,6 @@
-/* The backfill store front end: the operation queue, the worker thread and
- * the uv_async_t that brings results back to the loop. */
+/* The backfill store front end: the operation queue, the worker threads
+ * (one per database connection) and the uv_async_t that brings results back
+ * to the loop. */
 #include "store/store.h"
 
 #include <stdio.h>
@@ -10,18 +11,26 @@
 #include "core/mem.h"
 #include "store/store_int.h"
 
+typedef struct {
+    td_store_t *store;
+    void *db; /* this worker's own connection */
+    uv_thread_t thread;
+} worker_t;
+
 struct td_store_s {
     uv_loop_t *loop;
     const td__store_backend_t *be;
-    void *db;
-    uv_thread_t thread;
+    worker_t workers[TD_STORE_MAX_CONNECTIONS];
+    int nworkers, nquit;
     uv_mutex_t mu;
     uv_cond_t cv;
     uv_async_t async;
     td__store_op_t *todo, **todo_tail; /* loop -> worker */
     td__store_op_t *done, **done_tail; /* worker -> loop */
     size_t backlog, limit;
-    td_store_stats_t stats; /* guarded by mu */
+    td_store_stats_t stats; /* guarded by mu, as the two below */
+    int active;             /* workers inside a write */
+    uint64_t active_t0;     /* when the first of them started */
     int closing;
     td_store_close_cb close_cb;
     void *close_ud;
@@ -67,16 +76,20 @@ static int is_write(const td__store_op_t *op)
 
 /* Writes ops[0..n) in one transaction. If a group of several fails, each op
  * is retried alone so that one bad page fails by itself, with its own error. */
-static void run_writes(td_store_t *s, td__store_op_t **ops, size_t n)
+static void run_writes(td_store_t *s, void *db, td__store_op_t **ops, size_t n)
 {
     char err[256] = "";
     uint64_t t0 = uv_hrtime();
-    int rc = s->be->put(s->db, ops, n, err, sizeof err);
-    uint64_t bars = 0;
+    uv_mutex_lock(&s->mu);
+    if (s->active++ == 0) s->active_t0 = t0;
+    uv_mutex_unlock(&s->mu);
+    int rc = s->be->put(db, ops, n, err, sizeof err);
+    uint64_t bars = 0, t1 = uv_hrtime();
     for (size_t i = 0; i < n; i++)
         bars += ops[i]->n;
     uv_mutex_lock(&s->mu);
-    s->stats.busy_ns += uv_hrtime() - t0;
+    s->stats.busy_ns += t1 - t0;
+    if (--s->active == 0) s->stats.active_ns += t1 - s->active_t0;
     if (rc == 0) {
         s->stats.transactions++;
         s->stats.pages += n;
@@ -85,7 +98,7 @@ static void run_writes(td_store_t *s, td__store_op_t **ops, size_t n)
     uv_mutex_unlock(&s->mu);
     if (rc && n > 1) {
         for (size_t i = 0; i < n; i++)
-            run_writes(s, &ops[i], 1);
+            run_writes(s, db, &ops[i], 1);
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -94,19 +107,19 @@ static void run_writes(td_store_t *s, td__store_op_t **ops, size_t n)
     }
 }
 
-static void run_op(td_store_t *s, td__store_op_t *op)
+static void run_op(td_store_t *s, worker_t *w, td__store_op_t *op)
 {
     switch (op->kind) {
     case TD__STORE_PAGE:
     case TD__STORE_GRID:
-        run_writes(s, &op, 1);
+        run_writes(s, w->db, &op, 1);
         break;
     case TD__STORE_PAGES:
-        op->status = s->be->pages(s->db, op);
+        op->status = s->be->pages(w->db, op);
         break;
     case TD__STORE_QUIT:
-        s->be->close(s->db);
-        s->db = NULL;
+        s->be->close(w->db);
+        w->db = NULL;
         break;
     }
 }
@@ -132,16 +145,19 @@ static size_t take(td_store_t *s, td__store_op_t **ops)
     return n;
 }
 
+/* One per connection; each takes the next op or group from the shared queue
+ * and exits on its QUIT (one is queued per worker, after everything else). */
 static void worker(void *arg)
 {
-    td_store_t *s = arg;
+    worker_t *w = arg;
+    td_store_t *s = w->store;
     td__store_op_t *ops[TD__STORE_GROUP_OPS];
     for (;;) {
         size_t n = take(s, ops);
         if (n > 1)
-            run_writes(s, ops, n);
+            run_writes(s, w->db, ops, n);
         else
-            run_op(s, ops[0]);
+            run_op(s, w, ops[0]);
         enum td__store_kind kind = ops[n - 1]->kind;
 
         uv_mutex_lock(&s->mu);
@@ -169,8 +185,11 @@ static void finish_op(td_store_t *s, td__store_op_t *op)
         for (size_t i = 0; i < op->npages; i++)
             op->page_cb(s, op->pages[i], op->rows[i], op->ud);
     if (op->kind == TD__STORE_QUIT) {
-        uv_thread_join(&s->thread);
-        uv_close((uv_handle_t *)&s->async, on_async_closed);
+        if (++s->nquit == s->nworkers) {
+            for (int i = 0; i < s->nworkers; i++)
+                uv_thread_join(&s->workers[i].thread);
+            uv_close((uv_handle_t *)&s->async, on_async_closed);
+        }
     } else if (op->done_cb) {
         op->done_cb(s, op->status, msg, op->ud);
     }
@@ -212,7 +231,7 @@ static const td__store_backend_t *pick_backend(const char *spec, const char **re
     return NULL;
 }
 
-td_store_t *td_store_open(uv_loop_t *loop, const char *spec, td_store_err_t *err)
+td_store_t *td_store_open(uv_loop_t *loop, const char *spec, int connections, td_store_err_t *err)
 {
     const char *rest = NULL;
     const td__store_backend_t *be = spec ? pick_backend(spec, &rest) : NULL;
@@ -220,23 +239,35 @@ td_store_t *td_store_open(uv_loop_t *loop, const char *spec, td_store_err_t *err
         set_err(err, -EINVAL, "store spec must be sqlite:PATH or postgres://...");
         return NULL;
     }
-    char msg[256] = "";
-    void *db = be->open(rest, msg, sizeof msg);
-    if (!db) {
-        set_err(err, -EIO, msg);
+    if (connections < 1 || connections > TD_STORE_MAX_CONNECTIONS) {
+        set_err(err, -EINVAL, "store connections must be 1..16");
         return NULL;
     }
+    if (be == &td__store_sqlite) connections = 1; /* SQLite has one writer at a time */
     td_store_t *s = td_xcalloc(1, sizeof *s);
+    char msg[256] = "";
+    for (int i = 0; i < connections; i++) {
+        if (!(s->workers[i].db = be->open(rest, msg, sizeof msg))) {
+            set_err(err, -EIO, msg);
+            while (i--)
+                be->close(s->workers[i].db);
+            free(s);
+            return NULL;
+        }
+    }
     s->loop = loop;
     s->be = be;
-    s->db = db;
+    s->nworkers = connections;
     s->limit = TD_STORE_BACKLOG;
     s->todo_tail = &s->todo;
     s->done_tail = &s->done;
     if (uv_mutex_init(&s->mu) || uv_cond_init(&s->cv)) abort();
     uv_async_init(loop, &s->async, on_async);
     s->async.data = s;
-    if (uv_thread_create(&s->thread, worker, s)) abort();
+    for (int i = 0; i < connections; i++) {
+        s->workers[i].store = s;
+        if (uv_thread_create(&s->workers[i].thread, worker, &s->workers[i])) abort();
+    }
     return s;
 }
 
@@ -342,7 +373,8 @@ void td_store_close(td_store_t *s, td_store_close_cb close_cb, void *ud)
     s->closing = 1;
     s->close_cb = close_cb;
     s->close_ud = ud;
-    enqueue(s, op_new(TD__STORE_QUIT, NULL, NULL, NULL, NULL));
+    for (int i = 0; i < s->nworkers; i++)
+        enqueue(s, op_new(TD__STORE_QUIT, NULL, NULL, NULL, NULL));
 }
 
 void td_store_free(td_store_t *s)

@@ -9,8 +9,8 @@
  * the database's speed. A group that fails is retried page by page, so a bad
  * page fails alone.
  *
- * Threading: one dedicated worker thread per store owns the database
- * connection and runs every write with the blocking API of its library
+ * Threading: one dedicated worker thread per connection owns it and runs
+ * the writes it takes from the shared queue with the blocking API of its library
  * (sqlite3; libpq with a binary COPY straight into `bars`, or, when that
  * hits a row already stored, into a TEMP staging table and then INSERT ...
  * ON CONFLICT DO NOTHING). Results come back to the loop through a uv_async_t,
@@ -26,6 +26,10 @@
  *   grid(params TEXT PRIMARY KEY, body TEXT, fetched_at BIGINT -- ns)
  *   jobs(job TEXT, page TEXT, rows BIGINT, done_at BIGINT -- ns,
  *        PRIMARY KEY (job, page))
+ *
+ * With several connections, groups commit concurrently and done callbacks
+ * may come in another order than the puts; each page is still atomic with
+ * its jobs row, which is all a resume needs.
  *
  * Backpressure: at most td_store_backlog_limit() writes (default
  * TD_STORE_BACKLOG) are queued or running; beyond that td_store_put_* return
@@ -77,11 +81,14 @@ typedef void (*td_store_done_cb)(td_store_t *store, int status, const char *errm
 typedef void (*td_store_page_cb)(td_store_t *store, const char *page, int64_t rows, void *ud);
 typedef void (*td_store_close_cb)(td_store_t *store, void *ud);
 
+#define TD_STORE_MAX_CONNECTIONS 16
+
 /* Opens "sqlite:PATH" or "postgres://..." / "postgresql://..." (a libpq
- * URI), creates the schema if missing and starts the worker thread. Blocks
- * for the connect. Borrows loop (must outlive the store) and copies spec.
- * Returns NULL and fills *err (may be NULL) on failure. */
-td_store_t *td_store_open(uv_loop_t *loop, const char *spec, td_store_err_t *err);
+ * URI) with `connections` (1..16) connections, each with its worker thread,
+ * and creates the schema if missing. SQLite always gets one (one writer at a
+ * time). Blocks for the connects. Borrows loop (must outlive the store) and
+ * copies spec. Returns NULL and fills *err (may be NULL) on failure. */
+td_store_t *td_store_open(uv_loop_t *loop, const char *spec, int connections, td_store_err_t *err);
 
 /* Copies the page; queues a transaction that inserts the bars (ignoring
  * existing ones) and the jobs row (job, page, n). done_cb runs on the loop
@@ -101,11 +108,13 @@ int td_store_put_grid(td_store_t *store, const char *job, const char *params_jso
 int td_store_pages_done(td_store_t *store, const char *job, td_store_page_cb page_cb,
                         td_store_done_cb done_cb, void *ud);
 
-/* What the worker has committed so far: transactions, the pages and bars in
- * them, and the time spent in them (the store stage's own speed). */
+/* What the workers have committed so far: transactions, the pages and bars
+ * in them; busy_ns sums the time each connection spent in transactions,
+ * active_ns is the wall time during which at least one was in one (the
+ * store stage's own duration, to compare with a raw COPY). */
 typedef struct td_store_stats_s {
     uint64_t transactions, pages, bars;
-    uint64_t busy_ns;
+    uint64_t busy_ns, active_ns;
 } td_store_stats_t;
 void td_store_stats(td_store_t *store, td_store_stats_t *out);
 

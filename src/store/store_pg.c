@@ -15,8 +15,12 @@
 #include "core/mem.h"
 #include "store/store_int.h"
 
+/* synchronous_commit off: a commit does not wait for its WAL flush. Safe
+ * here: a crash of the server loses the last transactions whole (pages and
+ * jobs rows together), and a rerun fetches those pages again. */
 static const char SCHEMA[] =
     "SET client_min_messages = warning;"
+    "SET synchronous_commit = off;"
     "CREATE TABLE IF NOT EXISTS bars(symbol TEXT NOT NULL, timeframe TEXT NOT NULL,"
     " ts BIGINT NOT NULL, open DOUBLE PRECISION, high DOUBLE PRECISION, low DOUBLE PRECISION,"
     " close DOUBLE PRECISION, volume DOUBLE PRECISION, trade_count BIGINT,"
@@ -91,13 +95,19 @@ static void noop_notice(void *arg, const char *msg)
     (void)msg;
 }
 
+/* The SQLSTATE of this thread's (this connection's) last failed statement. */
+static _Thread_local char last_state[6];
+
 static int exec_ok(PGconn *c, PGresult *r, char *err, size_t errlen, const char *what)
 {
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_COPY_IN;
-    if (!ok)
+    if (!ok) {
+        const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+        snprintf(last_state, sizeof last_state, "%s", state ? state : "");
         snprintf(err, errlen, "postgres %s: %s", what,
                  r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+    }
     PQclear(r);
     return ok ? 0 : -EIO;
 }
@@ -239,9 +249,8 @@ static int put_grid_row(PGconn *c, const td__store_op_t *op, char *err, size_t e
     return exec_ok(c, r, err, el, "grid");
 }
 
-static int pg_put(void *p, td__store_op_t *const *ops, size_t n, char *err, size_t el)
+static int put_tx(PGconn *c, td__store_op_t *const *ops, size_t n, char *err, size_t el)
 {
-    PGconn *c = p;
     if (ensure(c, err, el)) return -EIO;
     if (exec_ok(c, PQexec(c, "BEGIN"), err, el, "begin")) return -EIO;
     size_t bars = 0;
@@ -256,6 +265,19 @@ static int pg_put(void *p, td__store_op_t *const *ops, size_t n, char *err, size
     if (rc == 0) rc = exec_ok(c, PQexec(c, "COMMIT"), err, el, "commit");
     if (rc) PQclear(PQexec(c, "ROLLBACK"));
     return rc;
+}
+
+/* A deadlock or serialization failure (two writers of the same bars in
+ * opposite orders: several connections, or several tickerd processes) is
+ * not the data's fault: the transaction is run again, up to 3 times. */
+static int pg_put(void *p, td__store_op_t *const *ops, size_t n, char *err, size_t el)
+{
+    for (int attempt = 1;; attempt++) {
+        last_state[0] = '\0';
+        int rc = put_tx(p, ops, n, err, el);
+        if (rc == 0 || attempt == 3) return rc;
+        if (strcmp(last_state, "40P01") != 0 && strcmp(last_state, "40001") != 0) return rc;
+    }
 }
 
 static int pg_pages(void *p, td__store_op_t *op)

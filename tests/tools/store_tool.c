@@ -1,7 +1,7 @@
 /* store_tool: drives src/store for tests/integration/test_store.py.
  *
  *   store_tool SPEC write JOB PAGE_SIZE [--delay-ms N] [--backlog N] [--no-skip]
- *                                       [--keep-going]
+ *                                       [--keep-going] [--connections N]
  *       reads bars as CSV lines from stdin
  *       (symbol,ts_ns,open,high,low,close,volume,trade_count,vwap; empty
  *       trade_count/vwap = NULL), writes them as pages "p000000", ... of
@@ -21,7 +21,14 @@
 #include "core/mem.h"
 #include "store/store.h"
 
+typedef struct tool_s tool_t;
+
 typedef struct {
+    tool_t *t;
+    size_t i; /* page index */
+} page_ctx_t;
+
+struct tool_s {
     uv_loop_t loop;
     uv_timer_t timer;
     td_store_t *store;
@@ -29,18 +36,19 @@ typedef struct {
     td_bar_t *bars;
     size_t nbars, page_size, npages, next, inflight;
     unsigned char *skip;
-    size_t *order, nsub, ncomp; /* submitted page indexes: commits come in order */
     char **names;
     unsigned delay_ms;
     size_t written, skipped, maxbacklog;
     int failed, closing, keep_going;
     size_t nfailed;
-} tool_t;
+    page_ctx_t *ctx; /* one per page: done callbacks may come in any order */
+};
 
 static int usage(void)
 {
     fprintf(stderr, "usage: store_tool SPEC write JOB PAGE_SIZE [--delay-ms N] [--backlog N]"
-                    " [--no-skip] [--keep-going] | grid JOB PARAMS | pages JOB\n");
+                    " [--no-skip] [--keep-going] [--connections N] | grid JOB PARAMS"
+                    " | pages JOB\n");
     return 2;
 }
 
@@ -102,10 +110,11 @@ static void pump(tool_t *t);
 
 static void on_put(td_store_t *s, int status, const char *errmsg, void *ud)
 {
-    tool_t *t = ud;
+    page_ctx_t *c = ud;
+    tool_t *t = c->t;
     (void)s;
     t->inflight--;
-    const char *name = t->names[t->order[t->ncomp++]];
+    const char *name = t->names[c->i];
     if (status && t->keep_going) {
         printf("failed %s: %s\n", name, errmsg);
         t->nfailed++;
@@ -140,14 +149,13 @@ static void pump(tool_t *t)
         size_t off = i * t->page_size;
         size_t n = t->nbars - off < t->page_size ? t->nbars - off : t->page_size;
         td_store_page_t pg = {t->job, t->names[i], "1Min", "test", t->bars + off, n};
-        int rc = td_store_put_page(t->store, &pg, on_put, t);
+        int rc = td_store_put_page(t->store, &pg, on_put, &t->ctx[i]);
         if (rc == TD_EAGAIN) return;
         if (rc) {
             fprintf(stderr, "store_tool: put_page: %d\n", rc);
             t->failed = 1;
             break;
         }
-        t->order[t->nsub++] = i;
         t->next++;
         t->inflight++;
         if (td_store_backlog(t->store) > t->maxbacklog) t->maxbacklog = td_store_backlog(t->store);
@@ -206,6 +214,8 @@ static int parse_write_opts(tool_t *t, int argc, char **argv, int *noskip)
             *noskip = 1;
         else if (strcmp(argv[i], "--keep-going") == 0)
             t->keep_going = 1;
+        else if (strcmp(argv[i], "--connections") == 0 && i + 1 < argc)
+            i++; /* read in main, before the open */
         else if (strcmp(argv[i], "--delay-ms") == 0 && i + 1 < argc)
             t->delay_ms = (unsigned)atoi(argv[++i]);
         else if (strcmp(argv[i], "--backlog") == 0 && i + 1 < argc)
@@ -225,8 +235,10 @@ static int start_write(tool_t *t, int argc, char **argv)
     t->npages = (t->nbars + t->page_size - 1) / t->page_size;
     t->skip = td_xcalloc(t->npages + 1, 1);
     t->names = td_xcalloc(t->npages + 1, sizeof *t->names);
-    t->order = td_xcalloc(t->npages + 1, sizeof *t->order);
+    t->ctx = td_xcalloc(t->npages + 1, sizeof *t->ctx);
     for (size_t i = 0; i < t->npages; i++) {
+        t->ctx[i].t = t;
+        t->ctx[i].i = i;
         char name[32];
         snprintf(name, sizeof name, "p%06zu", i);
         t->names[i] = td_xstrdup(name);
@@ -258,7 +270,7 @@ static void cleanup(tool_t *t)
     free(t->bars);
     free(t->names);
     free(t->skip);
-    free(t->order);
+    free(t->ctx);
 }
 
 static int dispatch(tool_t *t, int argc, char **argv)
@@ -281,7 +293,10 @@ int main(int argc, char **argv)
     t.timer.data = &t;
     t.job = argv[3];
     td_store_err_t err;
-    t.store = td_store_open(&t.loop, argv[1], &err);
+    int conns = 1;
+    for (int i = 4; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--connections") == 0) conns = atoi(argv[i + 1]);
+    t.store = td_store_open(&t.loop, argv[1], conns, &err);
     if (!t.store) {
         fprintf(stderr, "store_tool: open: %s\n", err.msg);
         return 1;
