@@ -23,7 +23,8 @@
  *   bars(symbol TEXT, timeframe TEXT, ts BIGINT -- ns since the Unix epoch,
  *        open, high, low, close, volume DOUBLE, trade_count BIGINT NULL,
  *        vwap DOUBLE NULL, source TEXT, PRIMARY KEY (symbol, timeframe, ts))
- *   grid(params TEXT PRIMARY KEY, body TEXT, fetched_at BIGINT -- ns)
+ *   grid(job TEXT, params TEXT, body TEXT, fetched_at BIGINT -- ns,
+ *        PRIMARY KEY (job, params))
  *   jobs(job TEXT, page TEXT, rows BIGINT, done_at BIGINT -- ns,
  *        PRIMARY KEY (job, page))
  *
@@ -98,7 +99,7 @@ int td_store_put_page(td_store_t *store, const td_store_page_t *page, td_store_d
                       void *ud);
 
 /* Copies params_json and body[0..len): one transaction that upserts
- * grid(params, body) (the newest fetch wins) and inserts the jobs row
+ * grid(job, params, body) (the newest fetch wins) and inserts the jobs row
  * (job, params_json, 1). Returns as td_store_put_page. */
 int td_store_put_grid(td_store_t *store, const char *job, const char *params_json, const char *body,
                       size_t len, td_store_done_cb done_cb, void *ud);

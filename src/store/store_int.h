@@ -48,6 +48,12 @@ typedef struct td__store_backend_s {
 #define TD__STORE_GROUP_OPS  64
 #define TD__STORE_GROUP_BARS 262144
 
+/* A `grid` table from before grid rows were keyed by (job, params) would
+ * mix up responses of different templates: refused at open. */
+#define TD__STORE_GRID_CHECK "SELECT job, params, body, fetched_at FROM grid LIMIT 0"
+#define TD__STORE_OLD_GRID                                                                         \
+    "table grid has an older layout (params only, no job column): rename or drop it"
+
 extern const td__store_backend_t td__store_sqlite;
 extern const td__store_backend_t td__store_pg;
 

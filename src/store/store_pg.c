@@ -25,7 +25,8 @@ static const char SCHEMA[] =
     " ts BIGINT NOT NULL, open DOUBLE PRECISION, high DOUBLE PRECISION, low DOUBLE PRECISION,"
     " close DOUBLE PRECISION, volume DOUBLE PRECISION, trade_count BIGINT,"
     " vwap DOUBLE PRECISION, source TEXT, PRIMARY KEY (symbol, timeframe, ts));"
-    "CREATE TABLE IF NOT EXISTS grid(params TEXT PRIMARY KEY, body TEXT, fetched_at BIGINT);"
+    "CREATE TABLE IF NOT EXISTS grid(job TEXT NOT NULL, params TEXT NOT NULL, body TEXT,"
+    " fetched_at BIGINT, PRIMARY KEY (job, params));"
     "CREATE TABLE IF NOT EXISTS jobs(job TEXT NOT NULL, page TEXT NOT NULL, rows BIGINT,"
     " done_at BIGINT, PRIMARY KEY (job, page));";
 
@@ -35,8 +36,9 @@ static const char STAGING[] =
 static const char MERGE[] = "INSERT INTO bars SELECT * FROM td_staging ON CONFLICT DO NOTHING";
 static const char JOB[] = "INSERT INTO jobs VALUES ($1, $2, $3::bigint, $4::bigint)"
                           " ON CONFLICT DO NOTHING";
-static const char GRID[] = "INSERT INTO grid VALUES ($1, $2, $3::bigint) ON CONFLICT (params)"
-                           " DO UPDATE SET body = excluded.body, fetched_at = excluded.fetched_at";
+static const char GRID[] =
+    "INSERT INTO grid VALUES ($1, $2, $3, $4::bigint) ON CONFLICT (job, params)"
+    " DO UPDATE SET body = excluded.body, fetched_at = excluded.fetched_at";
 
 typedef struct {
     char *p;
@@ -115,6 +117,10 @@ static int exec_ok(PGconn *c, PGresult *r, char *err, size_t errlen, const char 
 static int setup(PGconn *c, char *err, size_t errlen)
 {
     if (exec_ok(c, PQexec(c, SCHEMA), err, errlen, "schema")) return -EIO;
+    if (exec_ok(c, PQexec(c, TD__STORE_GRID_CHECK), err, errlen, "grid")) {
+        snprintf(err, errlen, "postgres: %s", TD__STORE_OLD_GRID);
+        return -EIO;
+    }
     return exec_ok(c, PQexec(c, STAGING), err, errlen, "staging");
 }
 
@@ -244,8 +250,8 @@ static int put_grid_row(PGconn *c, const td__store_op_t *op, char *err, size_t e
 {
     char tbuf[24];
     snprintf(tbuf, sizeof tbuf, "%" PRId64, td__store_now_ns());
-    const char *v[3] = {op->page, op->body, tbuf};
-    PGresult *r = PQexecParams(c, GRID, 3, NULL, v, NULL, NULL, 0);
+    const char *v[4] = {op->job, op->page, op->body, tbuf};
+    PGresult *r = PQexecParams(c, GRID, 4, NULL, v, NULL, NULL, 0);
     return exec_ok(c, r, err, el, "grid");
 }
 

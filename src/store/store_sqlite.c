@@ -20,14 +20,15 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS bars(symbol TEXT NOT NULL, timeframe TEXT NOT NULL,"
     " ts BIGINT NOT NULL, open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE, volume DOUBLE,"
     " trade_count BIGINT, vwap DOUBLE, source TEXT, PRIMARY KEY (symbol, timeframe, ts));"
-    "CREATE TABLE IF NOT EXISTS grid(params TEXT PRIMARY KEY, body TEXT, fetched_at BIGINT);"
+    "CREATE TABLE IF NOT EXISTS grid(job TEXT NOT NULL, params TEXT NOT NULL, body TEXT,"
+    " fetched_at BIGINT, PRIMARY KEY (job, params));"
     "CREATE TABLE IF NOT EXISTS jobs(job TEXT NOT NULL, page TEXT NOT NULL, rows BIGINT,"
     " done_at BIGINT, PRIMARY KEY (job, page));";
 
 static const char *const SQL[4] = {
     "INSERT OR IGNORE INTO bars VALUES (?,?,?,?,?,?,?,?,?,?,?)",
     "INSERT OR IGNORE INTO jobs VALUES (?,?,?,?)",
-    ("INSERT INTO grid VALUES (?,?,?) ON CONFLICT (params) DO UPDATE SET"
+    ("INSERT INTO grid VALUES (?,?,?,?) ON CONFLICT (job, params) DO UPDATE SET"
      " body = excluded.body, fetched_at = excluded.fetched_at"),
     "SELECT page, rows FROM jobs WHERE job = ? ORDER BY page",
 };
@@ -60,6 +61,10 @@ static void *sq_open(const char *path, char *err, size_t errlen)
     sqlite3_busy_timeout(q->db, 5000);
     if (sqlite3_exec(q->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK) {
         fail(q->db, err, errlen, "schema");
+        goto fail;
+    }
+    if (sqlite3_exec(q->db, TD__STORE_GRID_CHECK, NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "sqlite: %s", TD__STORE_OLD_GRID);
         goto fail;
     }
     sqlite3_stmt **st[4] = {&q->bar, &q->job, &q->grid, &q->pages};
@@ -116,9 +121,10 @@ static int insert_job(sq_t *q, const td__store_op_t *op)
 
 static int insert_grid(sq_t *q, const td__store_op_t *op)
 {
-    sqlite3_bind_text(q->grid, 1, op->page, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q->grid, 2, op->body, (int)op->body_len, SQLITE_STATIC);
-    sqlite3_bind_int64(q->grid, 3, td__store_now_ns());
+    sqlite3_bind_text(q->grid, 1, op->job, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->grid, 2, op->page, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->grid, 3, op->body, (int)op->body_len, SQLITE_STATIC);
+    sqlite3_bind_int64(q->grid, 4, td__store_now_ns());
     return step_reset(q->grid);
 }
 

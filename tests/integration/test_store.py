@@ -192,6 +192,26 @@ def test_grid_newest_fetch_wins_and_marks_job(store, tool):
     tool(store.spec, "grid", "g", params, stdin_text='{"v":2,"s":"tab\there"}')
     assert store.query("SELECT params, body FROM grid") == [(params, '{"v":2,"s":"tab\there"}')]
     assert store.jobs("g") == [(params, 1)]
+    # another template (job) with the same params keeps its own row
+    tool(store.spec, "grid", "g2", params, stdin_text='{"v":3}')
+    assert store.query("SELECT job, params, body FROM grid ORDER BY job") == [
+        ("g", params, '{"v":2,"s":"tab\there"}'), ("g2", params, '{"v":3}')]
+
+
+def test_old_grid_table_is_refused_clearly(store, tool):
+    old = "CREATE TABLE grid(params TEXT PRIMARY KEY, body TEXT, fetched_at BIGINT)"
+    if store.kind == "sqlite":
+        with sqlite3.connect(store.path) as c:
+            c.execute(old)
+    else:
+        import psycopg2
+        c = psycopg2.connect(store.spec)
+        c.autocommit = True
+        c.cursor().execute(old)
+        c.close()
+    p = tool(store.spec, "pages", "j", check=False)
+    assert p.returncode == 1
+    assert b"table grid has an older layout (params only, no job column)" in p.stderr, p.stderr
 
 
 def test_awkward_symbols_and_duplicates_within_a_page(store, tool):
