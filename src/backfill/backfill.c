@@ -6,6 +6,7 @@
 #include "core/backoff.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/rng.h"
 #include "http/http.h"
 #include "proto/bars.h"
@@ -48,12 +49,35 @@ int td__bf_final(const job_t *j)
     return j->state == J_DONE || j->state == J_FAILED;
 }
 
+static void set_str(char **dst, const char *s)
+{
+    free(*dst);
+    *dst = s ? td_xstrdup(s) : NULL;
+}
+
+/* The job needs no page buffer, token or resume list any more. */
+static void job_release(job_t *j)
+{
+    if (j->page) {
+        td_bars_page_free(j->page);
+        free(j->page);
+        j->page = NULL;
+    }
+    set_str(&j->token, NULL);
+    for (size_t k = 0; k < j->ndone; k++)
+        free(j->done[k]);
+    free(j->done);
+    j->done = NULL;
+    j->ndone = 0;
+}
+
 static void job_fail(job_t *j, const char *why)
 {
     if (td__bf_final(j)) return;
     snprintf(j->why, sizeof j->why, "%s", why);
     j->state = J_FAILED;
-    TD_WARN("%s: failed: %s", j->symbol, why);
+    TD_WARN("%s: failed: %s", j->symbol, j->why);
+    job_release(j);
 }
 
 static void url_escape(char *out, size_t cap, const char *s)
@@ -86,8 +110,8 @@ static int page_done_before(const job_t *j)
 static void set_key(job_t *j)
 {
     const char *t = j->token;
-    if (!*t) {
-        snprintf(j->key, sizeof j->key, "first");
+    if (!t || !*t) {
+        set_str(&j->key, "first");
         return;
     }
     const char *p = strstr(t, "://");
@@ -95,7 +119,21 @@ static void set_key(job_t *j)
         p = strchr(p + 3, '/');
         t = p ? p : "/";
     }
-    snprintf(j->key, sizeof j->key, "%s", t);
+    set_str(&j->key, t);
+}
+
+/* The page has no successor: nothing more to fetch. */
+static void job_flush(job_t *j)
+{
+    j->state = j->writes ? J_FLUSH : J_DONE;
+    job_release(j);
+}
+
+static void next_page(job_t *j)
+{
+    set_str(&j->token, j->page->next);
+    set_key(j);
+    j->state = J_READY;
 }
 
 static void on_http(void *ud, const td_http_result_t *res);
@@ -113,7 +151,7 @@ static void start_fetch(job_t *j)
         int n =
             snprintf(url, sizeof url, "%s/v2/stocks/%s/bars?timeframe=%s&start=%s&end=%s&limit=%d",
                      c->url, sym, c->timeframe, c->start, c->end, c->limit);
-        if (*j->token && n > 0 && (size_t)n < sizeof url) {
+        if (j->token && n > 0 && (size_t)n < sizeof url) {
             char tok[3 * TD_BARS_MAX_NEXT + 1];
             url_escape(tok, sizeof tok, j->token);
             snprintf(url + n, sizeof url - (size_t)n, "&page_token=%s", tok);
@@ -121,7 +159,7 @@ static void start_fetch(job_t *j)
         hdrs[0] = bf->hdr[0];
         hdrs[1] = bf->hdr[1];
     } else {
-        if (*j->token) {
+        if (j->token) {
             if (strstr(j->token, "://"))
                 snprintf(url, sizeof url, "%s", j->token);
             else
@@ -178,8 +216,8 @@ static void put_page(job_t *j)
     if (bf->grid) {
         rc = td_store_put_grid(bf->store, j->name, j->key, j->gbody, j->gbody_len, on_stored, j);
     } else {
-        td_store_page_t p = {j->name,         j->key,       bf->cfg->timeframe,
-                             bf->cfg->vendor, j->page.bars, j->page.n};
+        td_store_page_t p = {j->name,         j->key,        bf->cfg->timeframe,
+                             bf->cfg->vendor, j->page->bars, j->page->n};
         rc = td_store_put_page(bf->store, &p, on_stored, j);
     }
     if (rc == TD_EAGAIN) {
@@ -201,20 +239,16 @@ static void put_page(job_t *j)
         j->state = J_FLUSH;
         return;
     }
-    j->rows += (int64_t)j->page.n;
-    if (j->page.n && bf->span_t1 > bf->span_t0) {
-        double f = (double)(j->page.bars[j->page.n - 1].ts_ns - bf->span_t0) /
+    j->rows += (int64_t)j->page->n;
+    if (j->page->n && bf->span_t1 > bf->span_t0) {
+        double f = (double)(j->page->bars[j->page->n - 1].ts_ns - bf->span_t0) /
                    (double)(bf->span_t1 - bf->span_t0);
         if (f > j->frac) j->frac = f < 1 ? f : 1;
     }
-    /* advance */
-    if (!*j->page.next) {
-        j->state = J_FLUSH;
-    } else {
-        snprintf(j->token, sizeof j->token, "%s", j->page.next);
-        set_key(j);
-        j->state = J_READY;
-    }
+    if (*j->page->next)
+        next_page(j);
+    else
+        job_flush(j);
 }
 
 static void retry_store_waiters(bf_t *bf)
@@ -245,14 +279,11 @@ static void handle_ok_page(job_t *j)
     j->tries = 0;
     td_backoff_reset(&j->backoff);
     if (page_done_before(j)) {
-        j->skipped_rows += (int64_t)j->page.n;
-        if (!*j->page.next) {
-            j->state = j->writes ? J_FLUSH : J_DONE;
-        } else {
-            snprintf(j->token, sizeof j->token, "%s", j->page.next);
-            set_key(j);
-            j->state = J_READY;
-        }
+        j->skipped_rows += (int64_t)j->page->n;
+        if (*j->page->next)
+            next_page(j);
+        else
+            job_flush(j);
         return;
     }
     put_page(j);
@@ -319,15 +350,16 @@ static void on_http(void *ud, const td_http_result_t *res)
     } else if (bf->grid) {
         handle_grid(j, res);
     } else {
-        int rc = alpaca ? td_bars_parse_alpaca(res->body, res->body_len, j->symbol, &j->page)
-                        : td_bars_parse_polygon(res->body, res->body_len, j->symbol, &j->page);
+        if (!j->page) j->page = td_xcalloc(1, sizeof *j->page);
+        int rc = alpaca ? td_bars_parse_alpaca(res->body, res->body_len, j->symbol, j->page)
+                        : td_bars_parse_polygon(res->body, res->body_len, j->symbol, j->page);
         if (res->status == 200 && rc == 0) {
             handle_ok_page(j);
-        } else if (j->page.status == TD_BARS_RATE_LIMITED) {
+        } else if (j->page->status == TD_BARS_RATE_LIMITED) {
             retry_later(j, 1000, "rate limited", 0);
         } else {
             snprintf(why, sizeof why, "HTTP %d: %s", res->status,
-                     *j->page.message ? j->page.message : "unexpected body");
+                     *j->page->message ? j->page->message : "unexpected body");
             job_fail(j, why);
         }
     }
@@ -550,7 +582,7 @@ int td_backfill_run(const td_backfill_cfg_t *cfg)
             j->symbol = cfg->grid_keys[i];
             j->url = cfg->grid_urls[i];
             snprintf(j->name, sizeof j->name, "grid:%s", cfg->grid_url);
-            snprintf(j->key, sizeof j->key, "%s", cfg->grid_keys[i]);
+            set_str(&j->key, cfg->grid_keys[i]);
         } else {
             j->symbol = cfg->symbols[i];
             snprintf(j->name, sizeof j->name, "%s:%s:%s:%s:%s", cfg->vendor, j->symbol,
@@ -593,11 +625,9 @@ int td_backfill_run(const td_backfill_cfg_t *cfg)
     uv_run(&loop, UV_RUN_DEFAULT);
     for (size_t i = 0; i < bf.njobs; i++) {
         job_t *j = &bf.jobs[i];
-        td_bars_page_free(&j->page);
+        job_release(j);
+        free(j->key);
         free(j->gbody);
-        for (size_t k = 0; k < j->ndone; k++)
-            free(j->done[k]);
-        free(j->done);
     }
     for (size_t k = 0; k < bf.ngdone; k++)
         free(bf.gdone[k]);

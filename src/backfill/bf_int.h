@@ -23,11 +23,13 @@ typedef struct job_s {
     const char *symbol;
     char name[256];
     int state;
-    char token[TD_BARS_MAX_NEXT + 1]; /* the current page's token / next_url ("" = first) */
-    char key[TD_BARS_MAX_NEXT + 1];   /* the current page's key */
-    char **done;                      /* page keys done in an earlier run */
+    /* Heap-held so a job costs < 1 KB until it runs (grids have up to 20,000
+     * cells), and its page buffer is released as soon as it is over. */
+    char *token; /* the current page's token / next_url (NULL = first) */
+    char *key;   /* the current page's key (grid: the cell's params) */
+    char **done; /* page keys done in an earlier run */
     size_t ndone;
-    td_bars_page_t page;
+    td_bars_page_t *page; /* the page being handled; NULL when none */
     td_backoff_t backoff;
     int tries;
     size_t writes; /* store writes pending */

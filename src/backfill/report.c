@@ -67,12 +67,13 @@ static void store_line(bf_t *bf, td_store_stats_t *st)
 {
     td_store_stats(bf->store, st);
     double active = (double)st->active_ns / 1e9;
+    uint64_t n = bf->grid ? st->pages : st->bars;
     fprintf(stderr,
             "backfill: store (%s): %llu pages in %llu transactions, writing for %.3f s "
-            "(%.0f rows/s)\n",
+            "(%.0f %s/s)\n",
             td_store_backend(bf->store), (unsigned long long)st->pages,
-            (unsigned long long)st->transactions, active,
-            active > 0 ? (double)st->bars / active : 0.0);
+            (unsigned long long)st->transactions, active, active > 0 ? (double)n / active : 0.0,
+            bf->grid ? "responses" : "rows");
     for (size_t i = 0; i < bf->njobs; i++) { /* symbol: the cell's params in grid mode */
         const job_t *j = &bf->jobs[i];
         if (j->state != J_DONE)
