@@ -136,6 +136,21 @@ static void next_page(job_t *j)
     j->state = J_READY;
 }
 
+/* How long a 429 says to wait: Retry-After (seconds), else X-Ratelimit-Reset
+ * (the epoch second the window resets), else 1 s; at most an hour. */
+static uint64_t wait_429(const td_http_result_t *res)
+{
+    double v = res->retry_after ? atof(res->retry_after) : 0;
+    if (v > 0 && v < 3600) return (uint64_t)(v * 1000);
+    if (res->ratelimit_reset) {
+        double reset_ms = atof(res->ratelimit_reset) * 1000, now_ms = (double)td_now_ns() / 1e6;
+        if (reset_ms > now_ms && reset_ms - now_ms < 3600e3)
+            return (uint64_t)(reset_ms - now_ms) + 50; /* past the second it names */
+        if (reset_ms > 0 && reset_ms <= now_ms) return 200;
+    }
+    return 1000;
+}
+
 static void on_http(void *ud, const td_http_result_t *res);
 
 static void start_fetch(job_t *j)
@@ -338,12 +353,7 @@ static void on_http(void *ud, const td_http_result_t *res)
         snprintf(why, sizeof why, "%s", res->error);
         retry_later(j, td_backoff_next(&j->backoff, td_rng_next(&bf->rng)), why, 1);
     } else if (res->status == 429) {
-        uint64_t ms = 1000;
-        if (res->retry_after) {
-            double v = atof(res->retry_after);
-            if (v > 0 && v < 3600) ms = (uint64_t)(v * 1000);
-        }
-        retry_later(j, ms, "HTTP 429", 0);
+        retry_later(j, wait_429(res), "HTTP 429", 0);
     } else if (res->status >= 500) {
         snprintf(why, sizeof why, "HTTP %d", res->status);
         retry_later(j, td_backoff_next(&j->backoff, td_rng_next(&bf->rng)), why, 1);

@@ -51,7 +51,7 @@ static const td_opt_t bf_table[] = {
     {"limit", TD_OPT_INT, F(limit), 1, 50000, "1000", "N", NULL, 0, "bars per page"},
     {"retries", TD_OPT_INT, F(retries), 0, 1000, "5", "N", NULL, 0,
      "retries of a page after 5xx or transport errors (exponential backoff with jitter) before "
-     "its job fails; 429s wait Retry-After and are not counted"},
+     "its job fails; 429s wait Retry-After (else X-Ratelimit-Reset) and are not counted"},
     {"timeout", TD_OPT_DOUBLE, F(timeout), 0.1, 3600, "30", "SECONDS", NULL, 0, "per request"},
     {"json", TD_OPT_BOOL, F(json), 0, 0, "no", NULL, NULL, 0,
      "print a JSON summary object on stdout"},
@@ -76,7 +76,8 @@ static const td_opts_t bf_opts = {
     "Downloads historical bars (Alpaca /v2/stocks/{SYM}/bars or Polygon aggregates), one\n"
     "job per symbol walking its pages, into a store; each page is written atomically with\n"
     "its jobs row, so rerunning the same command after a crash resumes without gaps or\n"
-    "duplicates. 429 waits Retry-After; 5xx and timeouts back off and retry; an invalid\n"
+    "duplicates. 429 waits Retry-After or X-Ratelimit-Reset; 5xx and timeouts back off and retry; "
+    "an invalid\n"
     "symbol fails its job. Summary on stderr (and --json on stdout); exit 0 if every job\n"
     "is done, 1 otherwise.\n"
     "\n"

@@ -126,6 +126,9 @@ static const td_opt_t sim_table[] = {
     {"polygon-rate", TD_OPT_STR, S(polygon_rate), 0, 0, NULL, "N/SECONDS", NULL, 0,
      "Polygon aggregates: at most N requests per rolling SECONDS window, e.g. 5/60; past it 429 "
      "with the vendor's ERROR body and Retry-After; default: no limit"},
+    {"hist-retry-after", TD_OPT_BOOL, S(hist_retry_after), 0, 0, "yes", NULL, NULL, 0,
+     "send Retry-After with a 429 (--no-hist-retry-after: only Alpaca's X-Ratelimit-Reset "
+     "tells when to come back)"},
     {"hist-5xx-every", TD_OPT_INT, S(hist_5xx_every), 0, 1e9, "0", "N", NULL, 0,
      "every Nth history request past auth and rate limits answers 500, then 502, then 503 "
      "(cycling) with a JSON body in the vendor's error shape; 0 = off"},

@@ -38,8 +38,8 @@ struct td_http_req_s {
     char *body;
     size_t body_len, body_cap;
     int too_big;
-    char retry_after[MAX_RETRY_AFTER];
-    int has_retry_after;
+    char retry_after[MAX_RETRY_AFTER], reset[MAX_RETRY_AFTER]; /* wanted headers' values */
+    int has_retry_after, has_reset;
     char errbuf[CURL_ERROR_SIZE];
     char errmsg[CURL_ERROR_SIZE + 64];
     struct td_http_req_s *prev, *next;
@@ -174,6 +174,7 @@ static void req_complete(td_http_req_t *r, CURLcode rc)
     res.status = (int)status;
     res.seconds = secs;
     res.retry_after = r->has_retry_after ? r->retry_after : NULL;
+    res.ratelimit_reset = r->has_reset ? r->reset : NULL;
     if (rc == CURLE_OK && !r->too_big) {
         res.body = r->body ? r->body : "";
         res.body_len = r->body_len;
@@ -303,24 +304,33 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
     return n;
 }
 
+/* Copies the trimmed value of header line [data, data+n) if it is `name`. */
+static int header_value(const char *data, size_t n, const char *name, char *out, size_t cap)
+{
+    size_t nl = strlen(name);
+    if (n < nl || strncasecmp(data, name, nl) != 0) return 0;
+    const char *p = data + nl, *e = data + n;
+    while (p < e && (*p == ' ' || *p == '\t'))
+        p++;
+    while (e > p && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    size_t len = (size_t)(e - p);
+    if (len >= cap) len = cap - 1;
+    memcpy(out, p, len);
+    out[len] = '\0';
+    return 1;
+}
+
 static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
 {
     td_http_req_t *r = userp;
     size_t n = size * nmemb;
-    static const char name[] = "retry-after:";
     if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
-        r->has_retry_after = 0; /* a new response (after 100 Continue, ...) */
-    } else if (n >= sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
-        const char *p = data + sizeof name - 1, *e = data + n;
-        while (p < e && (*p == ' ' || *p == '\t'))
-            p++;
-        while (e > p && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t'))
-            e--;
-        size_t len = (size_t)(e - p);
-        if (len >= sizeof r->retry_after) len = sizeof r->retry_after - 1;
-        memcpy(r->retry_after, p, len);
-        r->retry_after[len] = '\0';
+        r->has_retry_after = r->has_reset = 0; /* a new response (after 100 Continue, ...) */
+    } else if (header_value(data, n, "retry-after:", r->retry_after, sizeof r->retry_after)) {
         r->has_retry_after = 1;
+    } else if (header_value(data, n, "x-ratelimit-reset:", r->reset, sizeof r->reset)) {
+        r->has_reset = 1;
     }
     return n;
 }

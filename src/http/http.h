@@ -22,6 +22,7 @@ typedef struct td_http_result_s {
     size_t body_len;
     double seconds;          /* total time */
     const char *retry_after; /* Retry-After header value (trimmed, at most 127 bytes), or NULL */
+    const char *ratelimit_reset; /* X-Ratelimit-Reset (epoch seconds), as retry_after */
 } td_http_result_t;
 
 typedef void (*td_http_cb)(void *ud, const td_http_result_t *res);

@@ -218,7 +218,7 @@ static int limit(td_sim_hist_t *h, td_sim_reply_t *r, td_sim_hcall_t *c, int ven
         add_hdr(r, "x-ratelimit-reset:", (long long)(td_now_ns() / 1000000000) + retry);
     }
     if (!full) return 0;
-    add_hdr(r, "retry-after:", retry < 1 ? 1 : retry);
+    if (h->cfg->hist_retry_after) add_hdr(r, "retry-after:", retry < 1 ? 1 : retry);
     if (vendor == V_ALPACA)
         error_body(c, vendor, 429, "too many requests");
     else

@@ -59,6 +59,7 @@ typedef struct td_sim_cfg_s {
     char *alpaca_rate;       /* "N/SECONDS" or NULL */
     char *polygon_rate;      /* "N/SECONDS" or NULL */
     int64_t hist_5xx_every;  /* every Nth history request fails; 0 = off */
+    int hist_retry_after;    /* a 429 carries Retry-After */
 } td_sim_cfg_t;
 
 typedef struct td_sim_s td_sim_t;

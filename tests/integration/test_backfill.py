@@ -175,6 +175,30 @@ def test_429_storm(tickerd, tmp_path):
     assert checksum(got) == checksum(want)
 
 
+def test_429_storm_with_only_x_ratelimit_reset(tickerd, tmp_path):
+    """No Retry-After (as Alpaca's data host may answer): X-Ratelimit-Reset
+    (epoch seconds) says when the window opens again."""
+    sim = tickerd.sim(alpaca_rate="4/2", hist_retry_after=False,
+                      record_calls=tmp_path / "calls.jsonl")
+    db = tmp_path / "x.db"
+    rc, s, err = backfill(tickerd, sim, "--symbols", "AAPL,MSFT", "--limit", "20",
+                          "--concurrency", "4", "--log-level", "info", "--store", f"sqlite:{db}")
+    assert rc == 0, err
+    calls = [json.loads(x) for x in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    ok = [c for c in calls if c["status"] == 200]
+    throttled = [c for c in calls if c["status"] == 429]
+    assert len(ok) == 2 * 5 and throttled
+    # the waits come from the header (up to the 2 s window), not the 1 s fallback
+    waits = [int(x.split("retry in ")[1].split()[0]) for x in err.splitlines()
+             if "HTTP 429: retry in" in x]
+    assert waits and 1000 not in waits and max(waits) > 1000, waits
+    assert len(throttled) <= 2 * len(ok), (len(throttled), len(ok))
+    # never more than 4 answered in any rolling 2 s (the sim's record, ns request times)
+    t = sorted(c["t"] for c in ok)
+    assert all(t[i + 4] - t[i] >= 2 * 10**9 for i in range(len(t) - 4)), t
+    assert s["rows"] == 2 * 97
+
+
 def test_kill9_resume(tickerd, tmp_path):
     sim = tickerd.sim(hist_latency=100)
     db = tmp_path / "k.db"

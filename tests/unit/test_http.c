@@ -3,7 +3,8 @@
  * canned responses by path (real sockets, no mocks):
  *   /ok        200 "hello"                    /big      200, 1 MiB body
  *   /slow      never answers                  /delay    200 after 300 ms
- *   /retry     429 with Retry-After: 120      /echo     200, echoes the request head
+ *   /retry     429 with Retry-After: 120 and X-Ratelimit-Reset
+ *                                            /echo     200, echoes the request head
  *   /chunked-big  200, a 1 MiB chunked body (no Content-Length) */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -96,7 +97,8 @@ static int serve_one(conn_t *c, const char *req)
 {
     if (strncmp(req, "GET /ok ", 8) == 0) return respond(c->fd, 200, NULL, "hello", 5);
     if (strncmp(req, "GET /retry ", 11) == 0)
-        return respond(c->fd, 429, "Retry-After: 120\r\n", "slow down", 9);
+        return respond(c->fd, 429, "Retry-After: 120\r\nx-ratelimit-reset:  1700000000 \r\n",
+                       "slow down", 9);
     if (strncmp(req, "GET /echo ", 10) == 0 || strncmp(req, "POST /echo ", 11) == 0)
         return respond(c->fd, 200, NULL, req, strlen(req));
     if (strncmp(req, "GET /delay ", 11) == 0) {
@@ -192,8 +194,8 @@ typedef struct got_s {
     char error[512];
     char body[4096];
     size_t body_len;
-    char retry_after[128];
-    int has_error, has_retry;
+    char retry_after[128], reset[128];
+    int has_error, has_retry, has_reset;
     fx_t *fx;
 } got_t;
 
@@ -211,6 +213,8 @@ static void on_result(void *ud, const td_http_result_t *res)
     snprintf(g->body, sizeof g->body, "%s", res->body);
     g->has_retry = res->retry_after != NULL;
     snprintf(g->retry_after, sizeof g->retry_after, "%s", res->retry_after ? res->retry_after : "");
+    g->has_reset = res->ratelimit_reset != NULL;
+    snprintf(g->reset, sizeof g->reset, "%s", res->ratelimit_reset ? res->ratelimit_reset : "");
 }
 
 static int setup(void **state)
@@ -278,6 +282,7 @@ static void test_ok(void **state)
     assert_string_equal(g.body, "hello");
     assert_int_equal(g.body_len, 5);
     assert_false(g.has_retry);
+    assert_false(g.has_reset);
     assert_int_equal(td_http_in_flight(fx->h), 0);
 }
 
@@ -401,6 +406,8 @@ static void test_retry_after(void **state)
     assert_string_equal(g.body, "slow down");
     assert_true(g.has_retry);
     assert_string_equal(g.retry_after, "120");
+    assert_true(g.has_reset); /* any case, trimmed */
+    assert_string_equal(g.reset, "1700000000");
 }
 
 static void test_headers_and_post(void **state)
