@@ -4,6 +4,7 @@
 #include "backfill/bf_int.h"
 
 #include "core/backoff.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -153,15 +154,37 @@ static uint64_t wait_429(const td_http_result_t *res)
 
 static void on_http(void *ud, const td_http_result_t *res);
 
+/* GET /v2/stocks/bars?symbols=A,B,...&...: url has room for a group of 100
+ * symbols of 64 bytes escaped (the CLI's cap) plus a token. */
+static void alpaca_multi_url(const job_t *j, char *url, size_t cap)
+{
+    const td_backfill_cfg_t *c = j->bf->cfg;
+    size_t elen = 3 * strlen(j->group) + 1;
+    char *esc = td_xmalloc(elen);
+    url_escape(esc, elen, j->group);
+    int n = snprintf(url, cap, "%s/v2/stocks/bars?symbols=%s&timeframe=%s&start=%s&end=%s&limit=%d",
+                     c->url, esc, c->timeframe, c->start, c->end, c->limit);
+    free(esc);
+    if (j->token && n > 0 && (size_t)n < cap) {
+        char tok[3 * TD_BARS_MAX_NEXT + 1];
+        url_escape(tok, sizeof tok, j->token);
+        snprintf(url + n, cap - (size_t)n, "&page_token=%s", tok);
+    }
+}
+
 static void start_fetch(job_t *j)
 {
     bf_t *bf = j->bf;
     const td_backfill_cfg_t *c = bf->cfg;
-    char sym[200], url[3 * TD_BARS_MAX_NEXT + 2048];
+    char sym[200], url[3 * TD_BARS_MAX_NEXT + 3 * 100 * 65 + 2048];
     const char *hdrs[3] = {NULL, NULL, NULL};
     url_escape(sym, sizeof sym, j->symbol);
     if (bf->grid) {
         snprintf(url, sizeof url, "%s", j->url);
+    } else if (!strcmp(c->vendor, "alpaca") && j->group) {
+        alpaca_multi_url(j, url, sizeof url);
+        hdrs[0] = bf->hdr[0];
+        hdrs[1] = bf->hdr[1];
     } else if (!strcmp(c->vendor, "alpaca")) {
         int n =
             snprintf(url, sizeof url, "%s/v2/stocks/%s/bars?timeframe=%s&start=%s&end=%s&limit=%d",
@@ -224,6 +247,19 @@ static void retry_later(job_t *j, uint64_t ms, const char *why, int counted)
 
 static void on_stored(td_store_t *s, int status, const char *errmsg, void *ud);
 
+/* How far the job has got with `last` stored: its date range, and for a
+ * group the symbols before it (the vendor sends them in order). */
+static double job_frac(const job_t *j, const td_bar_t *last)
+{
+    const bf_t *bf = j->bf;
+    double f = (double)(last->ts_ns - bf->span_t0) / (double)(bf->span_t1 - bf->span_t0);
+    if (!j->group) return f;
+    size_t rank = 0;
+    for (size_t i = 0; i < j->nsyms; i++)
+        rank += strcmp(bf->cfg->symbols[j->sym0 + i], last->symbol) < 0;
+    return ((double)rank + f) / (double)j->nsyms;
+}
+
 static void put_page(job_t *j)
 {
     bf_t *bf = j->bf;
@@ -256,8 +292,7 @@ static void put_page(job_t *j)
     }
     j->rows += (int64_t)j->page->n;
     if (j->page->n && bf->span_t1 > bf->span_t0) {
-        double f = (double)(j->page->bars[j->page->n - 1].ts_ns - bf->span_t0) /
-                   (double)(bf->span_t1 - bf->span_t0);
+        double f = job_frac(j, &j->page->bars[j->page->n - 1]);
         if (f > j->frac) j->frac = f < 1 ? f : 1;
     }
     if (*j->page->next)
@@ -341,6 +376,8 @@ static void handle_grid(job_t *j, const td_http_result_t *res)
     if (j->state == J_FLUSH && j->writes == 0) j->state = J_DONE;
 }
 
+static void split_job(job_t *j, const char *why);
+
 static void on_http(void *ud, const td_http_result_t *res)
 {
     job_t *j = ud;
@@ -361,8 +398,9 @@ static void on_http(void *ud, const td_http_result_t *res)
         handle_grid(j, res);
     } else {
         if (!j->page) j->page = td_xcalloc(1, sizeof *j->page);
-        int rc = alpaca ? td_bars_parse_alpaca(res->body, res->body_len, j->symbol, j->page)
-                        : td_bars_parse_polygon(res->body, res->body_len, j->symbol, j->page);
+        const char *sym = j->group ? NULL : j->symbol;
+        int rc = alpaca ? td_bars_parse_alpaca(res->body, res->body_len, sym, j->page)
+                        : td_bars_parse_polygon(res->body, res->body_len, sym, j->page);
         if (res->status == 200 && rc == 0) {
             handle_ok_page(j);
         } else if (j->page->status == TD_BARS_RATE_LIMITED) {
@@ -370,7 +408,10 @@ static void on_http(void *ud, const td_http_result_t *res)
         } else {
             snprintf(why, sizeof why, "HTTP %d: %s", res->status,
                      *j->page->message ? j->page->message : "unexpected body");
-            job_fail(j, why);
+            if (j->group && j->page->status == TD_BARS_INVALID && j->pages == 0)
+                split_job(j, why);
+            else
+                job_fail(j, why);
         }
     }
     schedule(bf);
@@ -530,12 +571,125 @@ static void on_grid_done_list(td_store_t *s, int status, const char *errmsg, voi
     if (!bf->closing) schedule(bf);
 }
 
+/* FNV-1a: names a group's job after its exact symbol list. */
+static uint32_t fnv1a(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* Appends the job for cfg->symbols[sym0 .. sym0 + n) (n > 1: one request
+ * for all of them on Alpaca's multi-symbol endpoint). Its name is what the
+ * jobs table resumes by: the same command names the same jobs. */
+static job_t *add_job(bf_t *bf, size_t sym0, size_t n)
+{
+    const td_backfill_cfg_t *c = bf->cfg;
+    job_t *j = &bf->jobs[bf->njobs++];
+    j->bf = bf;
+    j->sym0 = sym0;
+    j->nsyms = n;
+    j->symbol = c->symbols[sym0];
+    if (n > 1) {
+        td_buf_t b = TD_BUF_INIT;
+        for (size_t i = 0; i < n; i++) {
+            if (i) td_buf_appendc(&b, ',');
+            td_buf_appends(&b, c->symbols[sym0 + i]);
+        }
+        j->symbol = j->group = td_xstrdup(b.data);
+        td_buf_free(&b);
+        snprintf(j->name, sizeof j->name, "%s:%s+%zu:%s:%s:%s#%08x", c->vendor, c->symbols[sym0],
+                 n - 1, c->timeframe, c->start, c->end, fnv1a(j->group));
+    } else {
+        snprintf(j->name, sizeof j->name, "%s:%s:%s:%s:%s", c->vendor, j->symbol, c->timeframe,
+                 c->start, c->end);
+    }
+    set_key(j);
+    td_backoff_init(&j->backoff, 200, 10000);
+    uv_timer_init(bf->loop, &j->timer);
+    j->timer.data = j;
+    j->state = J_RESUME;
+    return j;
+}
+
+static void list_done_pages(job_t *j)
+{
+    j->bf->resuming++;
+    if (td_store_pages_done(j->bf->store, j->name, on_done_page, on_done_list, j) != 0) {
+        j->bf->resuming--;
+        job_fail(j, "store: cannot list done pages");
+    }
+}
+
+/* The vendor refused a group's first page for an invalid symbol: its
+ * symbols become jobs of their own (the same jobs a one-symbol-per-request
+ * run has), so only the invalid one fails. */
+static void split_job(job_t *j, const char *why)
+{
+    bf_t *bf = j->bf;
+    TD_WARN("%s: %s: fetching its %zu symbols one by one", j->symbol, why, j->nsyms);
+    j->split = 1;
+    j->state = J_DONE;
+    bf->nsplit++;
+    job_release(j);
+    for (size_t i = 0; i < j->nsyms && bf->njobs < bf->cap_jobs; i++)
+        list_done_pages(add_job(bf, j->sym0 + i, 1));
+}
+
+static void start_grid(bf_t *bf)
+{
+    const td_backfill_cfg_t *cfg = bf->cfg;
+    for (size_t i = 0; i < cfg->ncells; i++) {
+        job_t *j = &bf->jobs[bf->njobs++];
+        j->bf = bf;
+        j->symbol = cfg->grid_keys[i];
+        j->url = cfg->grid_urls[i];
+        snprintf(j->name, sizeof j->name, "grid:%s", cfg->grid_url);
+        set_str(&j->key, cfg->grid_keys[i]);
+        td_backoff_init(&j->backoff, 200, 10000);
+        uv_timer_init(bf->loop, &j->timer);
+        j->timer.data = j;
+        j->state = J_RESUME;
+    }
+    bf->resuming++;
+    if (td_store_pages_done(bf->store, bf->jobs[0].name, on_grid_done_page, on_grid_done_list,
+                            bf) != 0) {
+        bf->resuming--;
+        for (size_t i = 0; i < bf->njobs; i++)
+            job_fail(&bf->jobs[i], "store: cannot list done pages");
+    }
+}
+
 /* "YYYY-MM-DD" (+ days) as ns since the epoch; 0 if not such a date. */
 static int64_t day_ns(const char *s, int plus_days)
 {
     int y, m, d, n = 0;
     if (!s || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || s[n]) return 0;
     return (td_days_from_civil(y, m, d) + plus_days) * 86400 * (int64_t)1000000000;
+}
+
+static void init_limits_and_signals(bf_t *bf)
+{
+    const td_backfill_cfg_t *cfg = bf->cfg;
+    if (cfg->rate_n > 0) {
+        bf->ntimes = (size_t)cfg->rate_n;
+        if (bf->ntimes < 1) bf->ntimes = 1;
+        bf->times = calloc(bf->ntimes, sizeof *bf->times);
+        bf->window_ms = (uint64_t)(cfg->rate_s * 1000.0 + 0.5);
+    }
+    snprintf(bf->hdr[0], sizeof bf->hdr[0], "APCA-API-KEY-ID: %s", cfg->key_id ? cfg->key_id : "");
+    snprintf(bf->hdr[1], sizeof bf->hdr[1], "APCA-API-SECRET-KEY: %s",
+             cfg->secret ? cfg->secret : "");
+    snprintf(bf->hdr[2], sizeof bf->hdr[2], "Authorization: Bearer %s",
+             cfg->poly_key ? cfg->poly_key : "");
+    uv_timer_init(bf->loop, &bf->rate_timer);
+    bf->rate_timer.data = bf;
+    uv_signal_init(bf->loop, &bf->sigint);
+    uv_signal_init(bf->loop, &bf->sigterm);
+    bf->sigint.data = bf->sigterm.data = bf;
+    uv_signal_start(&bf->sigint, on_signal, SIGINT);
+    uv_signal_start(&bf->sigterm, on_signal, SIGTERM);
 }
 
 int td_backfill_run(const td_backfill_cfg_t *cfg)
@@ -563,68 +717,23 @@ int td_backfill_run(const td_backfill_cfg_t *cfg)
         bf.span_t0 = day_ns(cfg->start, 0);
         bf.span_t1 = day_ns(cfg->end, 1);
     }
-    size_t njobs = bf.grid ? cfg->ncells : cfg->nsymbols;
-    bf.jobs = calloc(njobs ? njobs : 1, sizeof *bf.jobs);
-    if (cfg->rate_n > 0) {
-        bf.ntimes = (size_t)cfg->rate_n;
-        if (bf.ntimes < 1) bf.ntimes = 1;
-        bf.times = calloc(bf.ntimes, sizeof *bf.times);
-        bf.window_ms = (uint64_t)(cfg->rate_s * 1000.0 + 0.5);
-    }
-    snprintf(bf.hdr[0], sizeof bf.hdr[0], "APCA-API-KEY-ID: %s", cfg->key_id ? cfg->key_id : "");
-    snprintf(bf.hdr[1], sizeof bf.hdr[1], "APCA-API-SECRET-KEY: %s",
-             cfg->secret ? cfg->secret : "");
-    snprintf(bf.hdr[2], sizeof bf.hdr[2], "Authorization: Bearer %s",
-             cfg->poly_key ? cfg->poly_key : "");
-    uv_timer_init(&loop, &bf.rate_timer);
-    bf.rate_timer.data = &bf;
-    uv_signal_init(&loop, &bf.sigint);
-    uv_signal_init(&loop, &bf.sigterm);
-    bf.sigint.data = bf.sigterm.data = &bf;
-    uv_signal_start(&bf.sigint, on_signal, SIGINT);
-    uv_signal_start(&bf.sigterm, on_signal, SIGTERM);
+    size_t per = cfg->symbols_per_request > 1 ? (size_t)cfg->symbols_per_request : 1;
+    size_t ngroups = (cfg->nsymbols + per - 1) / per;
+    /* room for every group to split into its symbols */
+    bf.cap_jobs = bf.grid ? cfg->ncells : per > 1 ? ngroups + cfg->nsymbols : cfg->nsymbols;
+    bf.jobs = calloc(bf.cap_jobs ? bf.cap_jobs : 1, sizeof *bf.jobs);
+    init_limits_and_signals(&bf);
     td__bf_progress_start(&bf);
-    bf.njobs = bf.jobs ? njobs : 0;
-    for (size_t i = 0; i < bf.njobs; i++) {
-        job_t *j = &bf.jobs[i];
-        j->bf = &bf;
-        if (bf.grid) {
-            j->symbol = cfg->grid_keys[i];
-            j->url = cfg->grid_urls[i];
-            snprintf(j->name, sizeof j->name, "grid:%s", cfg->grid_url);
-            set_str(&j->key, cfg->grid_keys[i]);
-        } else {
-            j->symbol = cfg->symbols[i];
-            snprintf(j->name, sizeof j->name, "%s:%s:%s:%s:%s", cfg->vendor, j->symbol,
-                     cfg->timeframe, cfg->start, cfg->end);
-            set_key(j);
-        }
-        td_backoff_init(&j->backoff, 200, 10000);
-        uv_timer_init(&loop, &j->timer);
-        j->timer.data = j;
-        j->state = J_RESUME;
-    }
     if (!bf.http || !bf.jobs || (cfg->rate_n > 0 && !bf.times)) {
         fprintf(stderr, "tickerd backfill: out of memory or libcurl failed\n");
-        for (size_t i = 0; i < bf.njobs; i++)
-            job_fail(&bf.jobs[i], "setup failed");
+        bf.interrupted = 1;
     } else if (bf.grid) {
-        bf.resuming++;
-        if (td_store_pages_done(bf.store, bf.jobs[0].name, on_grid_done_page, on_grid_done_list,
-                                &bf) != 0) {
-            bf.resuming--;
-            for (size_t i = 0; i < bf.njobs; i++)
-                job_fail(&bf.jobs[i], "store: cannot list done pages");
-        }
+        start_grid(&bf);
     } else {
-        for (size_t i = 0; i < bf.njobs; i++) {
-            job_t *j = &bf.jobs[i];
-            bf.resuming++;
-            if (td_store_pages_done(bf.store, j->name, on_done_page, on_done_list, j) != 0) {
-                bf.resuming--;
-                job_fail(j, "store: cannot list done pages");
-            }
-        }
+        for (size_t i = 0; i < cfg->nsymbols; i += per)
+            add_job(&bf, i, cfg->nsymbols - i < per ? cfg->nsymbols - i : per);
+        for (size_t i = 0; i < bf.njobs; i++)
+            list_done_pages(&bf.jobs[i]);
     }
     schedule(&bf);
     uv_run(&loop, UV_RUN_DEFAULT);
@@ -637,6 +746,7 @@ int td_backfill_run(const td_backfill_cfg_t *cfg)
         job_t *j = &bf.jobs[i];
         job_release(j);
         free(j->key);
+        free(j->group);
         free(j->gbody);
     }
     for (size_t k = 0; k < bf.ngdone; k++)

@@ -20,7 +20,11 @@ typedef struct bf_s bf_t;
 
 typedef struct job_s {
     bf_t *bf;
-    const char *symbol;
+    const char *symbol; /* one symbol, a group's "A,B,C", or a grid cell's params */
+    char *group;        /* owned "A,B,C" of a multi-symbol job (Alpaca /v2/stocks/bars) */
+    size_t sym0, nsyms; /* its symbols: cfg->symbols[sym0 .. sym0 + nsyms) */
+    int split;          /* a group that failed on an invalid symbol: its symbols went
+                           to jobs of their own; not counted in the summary */
     char name[256];
     int state;
     /* Heap-held so a job costs < 1 KB until it runs (grids have up to 20,000
@@ -50,7 +54,8 @@ struct bf_s {
     uv_loop_t *loop;
     td_http_t *http;
     td_store_t *store;
-    job_t *jobs;
+    job_t *jobs; /* cap_jobs allocated (never moved: timers), njobs used */
+    size_t cap_jobs, nsplit;
     size_t njobs, next_job, resuming, in_flight, store_waiting;
     uint64_t *times; /* ring of the last rate_n request start times (ms) */
     size_t ntimes, tpos;

@@ -10,9 +10,11 @@
 
 static void format(bf_t *bf, char *line, size_t cap)
 {
-    td_progress_t p = {bf->njobs, 0, 0, 0.0, 0, bf->retries, (double)(uv_hrtime() - bf->t0) / 1e9};
+    td_progress_t p = {
+        bf->njobs - bf->nsplit, 0, 0, 0.0, 0, bf->retries, (double)(uv_hrtime() - bf->t0) / 1e9};
     for (size_t i = 0; i < bf->njobs; i++) {
         const job_t *j = &bf->jobs[i];
+        if (j->split) continue;
         p.finished += td__bf_final(j);
         p.work += td__bf_final(j) ? 1.0 : j->frac;
         p.failed += j->state == J_FAILED;
@@ -144,7 +146,9 @@ int td__bf_summary(bf_t *bf)
     int64_t rows = 0, skipped = 0;
     for (size_t i = 0; i < bf->njobs; i++) {
         const job_t *j = &bf->jobs[i];
-        if (j->state == J_DONE)
+        if (j->split)
+            continue;
+        else if (j->state == J_DONE)
             done++;
         else
             failed++;
@@ -155,7 +159,7 @@ int td__bf_summary(bf_t *bf)
     fprintf(stderr,
             "backfill: %zu jobs: %zu done, %zu failed; %lld rows written (%lld already stored) "
             "in %.1f s; %llu requests, %llu retries\n",
-            bf->njobs, done, failed, (long long)rows, (long long)skipped, secs,
+            done + failed, done, failed, (long long)rows, (long long)skipped, secs,
             (unsigned long long)bf->requests, (unsigned long long)bf->retries);
     td_store_stats_t st;
     store_line(bf, &st);
@@ -164,13 +168,15 @@ int td__bf_summary(bf_t *bf)
         fprintf(f,
                 "{\"jobs\":%zu,\"done\":%zu,\"failed\":%zu,\"rows\":%lld,\"skipped_rows\":%lld,"
                 "\"requests\":%llu,\"retries\":%llu,\"seconds\":%.3f",
-                bf->njobs, done, failed, (long long)rows, (long long)skipped,
+                done + failed, done, failed, (long long)rows, (long long)skipped,
                 (unsigned long long)bf->requests, (unsigned long long)bf->retries, secs);
         store_json(f, &st);
         fprintf(f, ",\"results\":[");
-        for (size_t i = 0; i < bf->njobs; i++) {
+        for (size_t i = 0, first = 1; i < bf->njobs; i++) {
             const job_t *j = &bf->jobs[i];
-            fprintf(f, "%s{\"symbol\":", i ? "," : "");
+            if (j->split) continue;
+            fprintf(f, "%s{\"symbol\":", first ? "" : ",");
+            first = 0;
             json_str(f, j->symbol);
             fprintf(f, ",\"status\":\"%s\",\"rows\":%lld,\"pages\":%llu",
                     j->state == J_DONE ? "done" : "failed", (long long)j->rows,

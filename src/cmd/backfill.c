@@ -16,7 +16,7 @@
 
 typedef struct {
     char *vendor, *url, *symbols, *start, *end, *timeframe, *store, *rate;
-    int64_t concurrency, limit, retries, store_connections;
+    int64_t concurrency, limit, retries, store_connections, symbols_per_request;
     double timeout;
     int json;
     char *key, *secret, *polygon_key, *log_level, *progress;
@@ -49,6 +49,10 @@ static const td_opt_t bf_table[] = {
     {"rate", TD_OPT_STR, F(rate), 0, 0, "200/min", "N/PER", NULL, 0,
      "at most N requests per window (PER: s, min, h or seconds, e.g. 200/60); 0 = no limit"},
     {"limit", TD_OPT_INT, F(limit), 1, 50000, "1000", "N", NULL, 0, "bars per page"},
+    {"symbols-per-request", TD_OPT_INT, F(symbols_per_request), 1, 100, "1", "N", NULL, 0,
+     "Alpaca: N > 1 asks for N symbols at a time on the multi-symbol endpoint "
+     "(/v2/stocks/bars?symbols=; the page limit is shared by them: raise --limit); a group with "
+     "an invalid symbol falls back to one request per symbol"},
     {"retries", TD_OPT_INT, F(retries), 0, 1000, "5", "N", NULL, 0,
      "retries of a page after 5xx or transport errors (exponential backoff with jitter) before "
      "its job fails; 429s wait Retry-After (else X-Ratelimit-Reset) and are not counted"},
@@ -446,6 +450,11 @@ static int run(bf_opts_t *o)
     c.store_connections = (int)o->store_connections;
     c.concurrency = (int)o->concurrency;
     c.limit = (int)o->limit;
+    c.symbols_per_request = (int)o->symbols_per_request;
+    if (!alpaca && c.symbols_per_request > 1) {
+        fprintf(stderr, "tickerd backfill: --symbols-per-request is for --vendor alpaca\n");
+        return 2;
+    }
     c.retries = (int)o->retries;
     c.timeout_ms = (uint32_t)(o->timeout * 1000);
     c.key_id = o->key;

@@ -115,6 +115,50 @@ def test_alpaca_postgres(tickerd, postgres):
     conn.close()
 
 
+def test_alpaca_multi_symbol_endpoint(tickerd, tmp_path, postgres):
+    """--symbols-per-request 3: one request for three symbols on
+    /v2/stocks/bars?symbols=..., pages shared by them; into SQLite and
+    PostgreSQL the same rows as one request per symbol."""
+    import psycopg2
+    sim = tickerd.sim(record_calls=tmp_path / "calls.jsonl")
+    syms = ["AAPL", "BRK.B", "MSFT", "NVDA", "TSLA"]
+    want = sorted(r for sym in syms for r in expected_alpaca(sim, sym))
+    seen = len((tmp_path / "calls.jsonl").read_text().splitlines())  # the expectation's calls
+    for store in (f"sqlite:{tmp_path / 'm.db'}", postgres):
+        rc, s, err = backfill(tickerd, sim, "--symbols", ",".join(syms), "--limit", "100",
+                              "--symbols-per-request", "3", "--store", store)
+        assert rc == 0, err
+        lines = (tmp_path / "calls.jsonl").read_text().splitlines()
+        calls, seen = [json.loads(x) for x in lines[seen:]], len(lines)
+        assert {c["path"] for c in calls} == {"/v2/stocks/bars"}
+        assert {c["symbols"] for c in calls} == {"AAPL,BRK.B,MSFT", "NVDA,TSLA"}
+        assert len(calls) == 3 + 2  # 291 rows in pages of 100, then 194
+        assert s["jobs"] == 2 and s["rows"] == len(want) == 5 * 97
+        conn = (sqlite3.connect(tmp_path / "m.db") if store.startswith("sqlite:")
+                else psycopg2.connect(store))
+        assert checksum(db_rows(conn, "15Min")) == checksum(want)
+        conn.close()
+    # a rerun resumes by the group's job: every page is already done
+    rc, s, err = backfill(tickerd, sim, "--symbols", ",".join(syms), "--limit", "100",
+                          "--symbols-per-request", "3", "--store", postgres)
+    assert rc == 0 and s["rows"] == 0 and s["skipped_rows"] == 5 * 97, err
+
+
+def test_alpaca_multi_group_with_an_invalid_symbol(tickerd, tmp_path):
+    sim = tickerd.sim()
+    db = tmp_path / "i.db"
+    rc, s, err = backfill(tickerd, sim, "--symbols", "AAPL,bad,MSFT,TSLA",
+                          "--symbols-per-request", "2", "--limit", "1000",
+                          "--store", f"sqlite:{db}")
+    assert rc == 1
+    assert "AAPL,bad: HTTP 422: invalid symbol: bad: fetching its 2 symbols one by one" in err
+    res = {r["symbol"]: r["status"] for r in s["results"]}
+    assert res == {"MSFT,TSLA": "done", "AAPL": "done", "bad": "failed"}
+    assert s["jobs"] == 3 and s["failed"] == 1
+    want = sorted(r for sym in ("AAPL", "MSFT", "TSLA") for r in expected_alpaca(sim, sym))
+    assert checksum(db_rows(sqlite3.connect(db), "15Min")) == checksum(want)
+
+
 def test_polygon_postgres(tickerd, postgres):
     import psycopg2
     sim = tickerd.sim()
