@@ -5,7 +5,9 @@
   * a throwaway PostgreSQL cluster (runuser postgres initdb/pg_ctl, fsync off,
     as tests/integration/harness.py);
   * `tickerd backfill --store postgres://... --rate 0 --concurrency N` for each
-    N of --concurrency (default 32,214), --repeat times (default 3), one fresh
+    N of --concurrency (default 32,214), and with Alpaca's multi-symbol endpoint
+    (--symbols-per-request 10 --limit 10000 --concurrency 32: 22 requests),
+    --repeat times (default 3), one fresh
     database each; its --json summary gives the store stage's own time;
   * bench/backfill_baseline.py --mode reference (the reference script's shape:
     asyncpg pool of 10, a task per symbol holding a connection while it
@@ -25,7 +27,7 @@ Then SELECT count(*) FROM bars in every database, and a summary (medians).
 
   bench/backfill.py [--build build/release] [--symbols 214] [--start 2024-01-01]
                     [--end 2024-01-11] [--latency 150] [--concurrency 32,214]
-                    [--sync-symbols 20] [--repeat 3] [--grid-latency 100]
+                    [--sync-symbols 20] [--repeat 3] [--multi 10] [--grid-latency 100]
                     [--grid-concurrency 32] [--no-grid]
 
 Symbols are the sim's synthetic names XAAA, XAAB, ... (any valid symbol has
@@ -175,16 +177,23 @@ def bench_bars(tickerd, pg, args, res, out):
     try:
         # (1) tickerd backfill, each concurrency --repeat times
         res["tickerd"] = {}
-        for c in [int(x) for x in args.concurrency.split(",") if x]:
+        configs = [(f"--concurrency {c}", ["--concurrency", str(c)])
+                   for c in [int(x) for x in args.concurrency.split(",") if x]]
+        if args.multi > 1:
+            configs.append((f"multi-symbol x{args.multi}",
+                            ["--symbols-per-request", str(args.multi), "--limit", "10000",
+                             "--concurrency", "32"]))
+        for n, (label, extra) in enumerate(configs):
             runs = []
             for k in range(args.repeat):
-                runs.append(run_tickerd(tickerd, pg, f"td_c{c}_{k}", [
+                runs.append(run_tickerd(tickerd, pg, f"td_{n}_{k}", [
                     "--vendor", "alpaca", "--url", url, "--symbols", ",".join(syms),
                     "--start", args.start, "--end", args.end, "--timeframe", "15Min",
-                    "--concurrency", str(c), "--rate", "0"], out, f"tickerd_c{c}_{k}"))
-                print(f"tickerd c={c} #{k}: {runs[-1]}", flush=True)
-            res["tickerd"][c] = {"runs": runs, "median_wall_s": median(r["wall_s"] for r in runs),
-                                 "best_wall_s": min(r["wall_s"] for r in runs)}
+                    "--rate", "0", *extra], out, f"tickerd_{n}_{k}"))
+                print(f"tickerd {label} #{k}: {runs[-1]}", flush=True)
+            res["tickerd"][label] = {"runs": runs,
+                                     "median_wall_s": median(r["wall_s"] for r in runs),
+                                     "best_wall_s": min(r["wall_s"] for r in runs)}
 
         # (2) the Python baselines
         def baseline(mode, db, symbols):
@@ -279,7 +288,7 @@ def report(args, res):
         st = [r["store"] for r in t["runs"]]
         busy = median(x.get("active_s", 0) for x in st)
         txs = median(x.get("transactions", 0) for x in st)
-        print(f"{'tickerd --concurrency ' + str(c):30} {t['median_wall_s']:7.2f} "
+        print(f"{'tickerd ' + c:30} {t['median_wall_s']:7.2f} "
               f"{t['best_wall_s']:6.2f} {r0['rows']:8d} {rw / t['median_wall_s']:6.1f}x "
               f"{aw / t['median_wall_s']:8.1f}x  "
               f"writing {busy:.3f} s, {txs} transactions = {raw / busy if busy else 0:.2f}x "
@@ -318,6 +327,8 @@ def main():
     ap.add_argument("--concurrency", default="32,214")
     ap.add_argument("--sync-symbols", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--multi", type=int, default=10,
+                    help="also run --symbols-per-request N --limit 10000 (0: no)")
     ap.add_argument("--grid-latency", type=int, default=100)
     ap.add_argument("--grid-concurrency", type=int, default=32)
     ap.add_argument("--no-grid", action="store_true")
