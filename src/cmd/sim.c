@@ -132,6 +132,9 @@ static const td_opt_t sim_table[] = {
     {"hist-5xx-every", TD_OPT_INT, S(hist_5xx_every), 0, 1e9, "0", "N", NULL, 0,
      "every Nth history request past auth and rate limits answers 500, then 502, then 503 "
      "(cycling) with a JSON body in the vendor's error shape; 0 = off"},
+    {"hist-5xx-percent", TD_OPT_DOUBLE, S(hist_5xx_percent), 0, 100, "0", "P", NULL, 0,
+     "each history request past auth and rate limits fails the same way with probability P % "
+     "(random, repeatable for a --seed); 0 = off"},
     {"log-level", TD_OPT_STR, F(log_level), 0, 0, "info", "LEVEL", NULL, 0,
      "error, warn, info or debug"},
     TD_OPT_END,
@@ -198,7 +201,8 @@ static const td_opts_t sim_opts = {
     "  Grid: /exchanges (11 names), /symbols (btc eth ltc), /price/{EXCHANGE}/{SYMBOL}/\n"
     "    {YYYY-MM-DD} -> {exchange,symbol,date,open,high,low,close,volume}; unknown\n"
     "    exchange or symbol -> 404 {\"error\":...}.\n"
-    "  Faults: --hist-latency, --alpaca-rate, --polygon-rate, --hist-5xx-every.",
+    "  Faults: --hist-latency, --alpaca-rate, --polygon-rate, --hist-5xx-every,\n"
+    "  --hist-5xx-percent, --no-hist-retry-after.",
 };
 
 typedef struct {

@@ -6,6 +6,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/rng.h"
 #include "sim/sim_int.h"
 
 #include <libwebsockets.h>
@@ -26,6 +27,8 @@ struct td_sim_hist_s {
     td_sim_hdata_t *data;
     window_t win[2]; /* alpaca, polygon */
     uint64_t nreq;   /* requests past auth and limits, for --hist-5xx-every */
+    uint64_t nfail;  /* 5xx injected so far: the code cycles 500, 502, 503 */
+    td_rng_t rng;    /* --hist-5xx-percent, from --seed */
     uint64_t seq;
     char base_url[128];
     FILE *rec;
@@ -60,6 +63,7 @@ td_sim_hist_t *td__sim_hist_new(const td_sim_cfg_t *cfg, char *err, size_t errle
         return NULL;
     }
     h->data = td__sim_hdata_new((uint64_t)cfg->seed, (size_t)cfg->symbols);
+    td_rng_seed(&h->rng, (uint64_t)cfg->seed ^ 0x5e5e5e5eULL);
     return h;
 }
 
@@ -229,14 +233,20 @@ static int limit(td_sim_hist_t *h, td_sim_reply_t *r, td_sim_hcall_t *c, int ven
     return -1;
 }
 
+/* Every Nth request (--hist-5xx-every), and/or each with a probability
+ * (--hist-5xx-percent, deterministic for a --seed). */
 static int inject_5xx(td_sim_hist_t *h, td_sim_hcall_t *c, int vendor)
 {
     int64_t n = h->cfg->hist_5xx_every;
-    if (++h->nreq, n <= 0 || h->nreq % (uint64_t)n != 0) return 0;
+    double pct = h->cfg->hist_5xx_percent;
+    h->nreq++;
+    int hit =
+        (n > 0 && h->nreq % (uint64_t)n == 0) || (pct > 0 && td_rng_unit(&h->rng) * 100.0 < pct);
+    if (!hit) return 0;
     static const int codes[] = {500, 502, 503};
     static const char *const msgs[] = {"internal server error", "bad gateway",
                                        "service unavailable"};
-    int k = (int)((h->nreq / (uint64_t)n - 1) % 3);
+    int k = (int)(h->nfail++ % 3);
     error_body(c, vendor, codes[k], msgs[k]);
     c->outcome = "injected";
     return -1;

@@ -60,6 +60,7 @@ typedef struct td_sim_cfg_s {
     char *polygon_rate;      /* "N/SECONDS" or NULL */
     int64_t hist_5xx_every;  /* every Nth history request fails; 0 = off */
     int hist_retry_after;    /* a 429 carries Retry-After */
+    double hist_5xx_percent; /* each history request fails with this probability (%) */
 } td_sim_cfg_t;
 
 typedef struct td_sim_s td_sim_t;

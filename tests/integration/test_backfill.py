@@ -14,6 +14,8 @@ import urllib.parse
 import urllib.request
 from datetime import datetime
 
+import pytest
+
 import harness
 
 AUTH = {"APCA-API-KEY-ID": "K", "APCA-API-SECRET-KEY": "S"}
@@ -187,6 +189,24 @@ def test_polygon_sqlite(tickerd, tmp_path):
     assert checksum(db_rows(sqlite3.connect(db), "15/minute")) == checksum(want)
 
 
+def test_random_5xx_retried(tickerd, tmp_path):
+    """A quarter of the answers are 500/502/503 at random: every job still
+    completes (backoff and retry), with exactly the sim's bars."""
+    sim = tickerd.sim(hist_5xx_percent=25, seed=7, record_calls=tmp_path / "calls.jsonl")
+    db = tmp_path / "f.db"
+    rc, s, err = backfill(tickerd, sim, "--symbols", "AAPL,MSFT,TSLA", "--limit", "10",
+                          "--retries", "20", "--store", f"sqlite:{db}")
+    assert rc == 0, err
+    calls = [json.loads(x) for x in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    failed = [c for c in calls if c["outcome"] == "injected"]
+    assert {c["status"] for c in failed} <= {500, 502, 503} and len(failed) >= 3
+    assert s["retries"] == len(failed)
+    assert len(calls) - len(failed) == 3 * 10  # 97 bars in pages of 10
+    clean = tickerd.sim(seed=7, name="clean")  # same seed, same bars, no faults
+    want = sorted(r for sym in ("AAPL", "MSFT", "TSLA") for r in expected_alpaca(clean, sym))
+    assert checksum(db_rows(sqlite3.connect(db), "15Min")) == checksum(want)
+
+
 def test_invalid_symbol(tickerd, tmp_path):
     sim = tickerd.sim()
     db = tmp_path / "i.db"
@@ -243,38 +263,64 @@ def test_429_storm_with_only_x_ratelimit_reset(tickerd, tmp_path):
     assert s["rows"] == 2 * 97
 
 
-def test_kill9_resume(tickerd, tmp_path):
+class Db:
+    """The store a test writes: a SQLite file or the PostgreSQL fixture."""
+
+    def __init__(self, spec, path=None):
+        self.spec, self.path = spec, path
+
+    def connect(self):
+        if self.path:
+            return sqlite3.connect(self.path, timeout=0.1)
+        import psycopg2
+        return psycopg2.connect(self.spec)
+
+    def scalar(self, sql):
+        conn = self.connect()
+        try:
+            cur = conn.cursor()
+            cur.execute(sql)
+            return cur.fetchone()
+        finally:
+            conn.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_kill9_resume(tickerd, tmp_path, request, kind):
     sim = tickerd.sim(hist_latency=100)
-    db = tmp_path / "k.db"
+    db = (Db(f"sqlite:{tmp_path / 'k.db'}", tmp_path / "k.db") if kind == "sqlite"
+          else Db(request.getfixturevalue("postgres")))
     syms = "AAPL,MSFT,TSLA"
     argv = [str(tickerd.binary), "backfill", "--url", f"http://127.0.0.1:{sim.port}",
             "--start", START, "--end", END, "--rate", "100000/s", "--symbols", syms,
-            "--limit", "4", "--concurrency", "3", "--store", f"sqlite:{db}"]
+            "--limit", "4", "--concurrency", "3", "--store", db.spec]
     env = dict(os.environ, **harness.SANITIZER_ENV, **ENV)
     p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and p.poll() is None:
         try:
-            with sqlite3.connect(db, timeout=0.1) as c:
-                if c.execute("SELECT count(*) FROM bars").fetchone()[0] >= 20:
-                    break
-        except sqlite3.Error:
+            if db.scalar("SELECT count(*) FROM bars")[0] >= 20:
+                break
+        except Exception:  # not created yet, or locked
             pass
         time.sleep(0.05)
     assert p.poll() is None, "finished before the kill"
     p.send_signal(signal.SIGKILL)
     p.wait(5)
-    partial = sqlite3.connect(db).execute("SELECT count(*) FROM bars").fetchone()[0]
+    partial = db.scalar("SELECT count(*) FROM bars")[0]
     assert 0 < partial < 3 * 97
+    # atomicity: the bars are exactly those of the pages the jobs table lists
+    assert partial == db.scalar("SELECT coalesce(sum(rows), 0) FROM jobs")[0]
     rc, s, err = backfill(tickerd, sim, "--symbols", syms, "--limit", "4", "--concurrency", "3",
-                          "--store", f"sqlite:{db}")
+                          "--store", db.spec)
     assert rc == 0, err
     assert s["skipped_rows"] > 0 and s["rows"] + s["skipped_rows"] == 3 * 97
-    conn = sqlite3.connect(db)
+    conn = db.connect()
     got = db_rows(conn, "15Min")
+    conn.close()
     want = sorted(r for sym in syms.split(",") for r in expected_alpaca(sim, sym))
     assert len(got) == len(want) and checksum(got) == checksum(want)
-    pages = conn.execute("SELECT count(*), count(DISTINCT job || page) FROM jobs").fetchone()
+    pages = db.scalar("SELECT count(*), count(DISTINCT job || page) FROM jobs")
     assert pages[0] == pages[1] == 3 * 25
 
 
