@@ -42,10 +42,8 @@ typedef struct {
 
 typedef struct {
     const char *base, *end;
-    int err; /* set for errors other than TD_ALPACA_EMALFORMED */
-    rec_t *v;
-    size_t n, cap;
-    int heap;
+    int err;             /* set for errors other than TD_ALPACA_EMALFORMED */
+    td_json_recs_t recs; /* rec_t, starting on the caller's stack */
 } scan_t;
 
 /* ---- scanning (json_scan.h) ---------------------------------------------- */
@@ -124,8 +122,10 @@ static int32_t parse_code(const char *p, const char *q)
 /* ---- the frame scan ------------------------------------------------------- */
 
 /* One member's value at p (< end), captured into r per its name id. */
-static const char *scan_member(scan_t *s, const char *p, int id, rec_t *r)
+static const char *scan_member(void *sv, void *rv, int id, const char *p)
 {
+    scan_t *s = sv;
+    rec_t *r = rv;
     const char *end = s->end;
     uint32_t off = (uint32_t)(p - s->base);
     if (*p == '"') {
@@ -181,74 +181,28 @@ static const char *scan_member(scan_t *s, const char *p, int id, rec_t *r)
     return q;
 }
 
-/* The element object at p ('{'): validates it and fills r. */
-static const char *scan_elem(scan_t *s, const char *p, rec_t *r)
+/* The element object at p ('{'): validates it and records it. */
+static const char *scan_elem(void *sv, const char *p)
 {
-    const char *end = s->end;
+    scan_t *s = sv;
+    rec_t *r = td_json_recs_push(&s->recs, sizeof *r, MAX_ELEMS);
+    if (!r) {
+        s->err = TD_ALPACA_ETOOBIG;
+        return NULL;
+    }
     memset(r, 0, sizeof *r);
     r->kind = K_UNKNOWN;
     r->beg = (uint32_t)(p - s->base);
-    p = td_json_skip_ws(p + 1, end);
-    if (p < end && *p == '}') goto done;
-    for (;;) {
-        int esc = 0;
-        if (p >= end || *p != '"') return NULL;
-        const char *k = p + 1, *ke = td_json_scan_str(k, end, &esc);
-        if (!ke) return NULL;
-        int id = key_id(k, (size_t)(ke - k), esc);
-        p = ke + 1;
-        if (p < end && *p != ':') p = td_json_skip_ws(p, end);
-        if (p >= end || *p != ':') return NULL;
-        p = td_json_skip_ws(p + 1, end);
-        if (p >= end || !(p = scan_member(s, p, id, r))) return NULL;
-        if (p < end && *p != ',' && *p != '}') p = td_json_skip_ws(p, end);
-        if (p >= end) return NULL;
-        if (*p == '}') break;
-        if (*p != ',') return NULL;
-        p = td_json_skip_ws(p + 1, end);
-    }
-done:
-    r->end = (uint32_t)(p + 1 - s->base);
-    return p + 1;
-}
-
-static rec_t *push(scan_t *s)
-{
-    if (s->n >= MAX_ELEMS) return NULL;
-    if (s->n == s->cap) {
-        size_t cap = s->cap * 4;
-        rec_t *v = s->heap ? realloc(s->v, cap * sizeof *v) : malloc(cap * sizeof *v);
-        if (!v) return NULL;
-        if (!s->heap) memcpy(v, s->v, s->n * sizeof *v);
-        s->v = v;
-        s->cap = cap;
-        s->heap = 1;
-    }
-    return &s->v[s->n++];
+    if (!(p = td_json_walk_object(p, s->end, key_id, scan_member, s, r))) return NULL;
+    r->end = (uint32_t)(p - s->base);
+    return p;
 }
 
 static int scan_frame(scan_t *s)
 {
-    const char *end = s->end, *p = td_json_skip_ws(s->base, end);
-    if (p >= end || *p != '[') return TD_ALPACA_EMALFORMED;
-    p = td_json_skip_ws(p + 1, end);
-    if (p < end && *p == ']') {
-        p++;
-        goto tail;
-    }
-    for (;;) {
-        if (p >= end || *p != '{') return TD_ALPACA_EMALFORMED;
-        rec_t *r = push(s);
-        if (!r) return TD_ALPACA_ETOOBIG;
-        if (!(p = scan_elem(s, p, r))) return s->err ? s->err : TD_ALPACA_EMALFORMED;
-        if (p < end && *p != ',' && *p != ']') p = td_json_skip_ws(p, end);
-        if (p >= end) return TD_ALPACA_EMALFORMED;
-        if (*p++ == ']') break;
-        if (p[-1] != ',') return TD_ALPACA_EMALFORMED;
-        p = td_json_skip_ws(p, end);
-    }
-tail:
-    return td_json_skip_ws(p, end) == end ? TD_ALPACA_OK : TD_ALPACA_EMALFORMED;
+    int rc = td_json_walk_frame(s->base, s->end, scan_elem, s);
+    if (rc == TD_JSON_FRAME_OK) return TD_ALPACA_OK;
+    return rc == TD_JSON_FRAME_ELEM && s->err ? s->err : TD_ALPACA_EMALFORMED;
 }
 
 /* ---- dispatch ------------------------------------------------------------- */
@@ -318,8 +272,9 @@ static void dispatch(const scan_t *s, const td_alpaca_cb_t *cb, void *ud, td_alp
 {
     char scratch[MAX_SYM];
     void (*on_event)(void *, const td_event_t *) = cb ? cb->on_event : NULL;
-    for (size_t i = 0; i < s->n; i++) {
-        const rec_t *r = &s->v[i];
+    const rec_t *recs = s->recs.v;
+    for (size_t i = 0; i < s->recs.n; i++) {
+        const rec_t *r = &recs[i];
         td_event_t ev = {.kind = (td_kind_t)r->kind,
                          .payload = s->base + r->beg,
                          .payload_len = r->end - r->beg};
@@ -354,14 +309,14 @@ int td_alpaca_split(const char *frame, size_t len, const td_alpaca_cb_t *cb, voi
         frame = "";
         len = 0;
     }
-    scan_t s = {.base = frame, .end = frame + len, .v = recs, .cap = STACK_RECS};
+    scan_t s = {.base = frame, .end = frame + len, .recs = {.v = recs, .cap = STACK_RECS}};
     int rc = len > MAX_FRAME ? TD_ALPACA_ETOOBIG : scan_frame(&s);
     st->frames++;
     if (rc == TD_ALPACA_OK)
         dispatch(&s, cb, ud, st);
     else
         st->malformed++;
-    if (s.heap) free(s.v);
+    if (s.recs.heap) free(s.recs.v);
     return rc;
 }
 
