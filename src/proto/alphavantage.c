@@ -14,68 +14,24 @@
 #include <string.h>
 #include <strings.h>
 
-#define NAME_MAX_LEN 64 /* decoded member names we care about are shorter */
-#define VAL_MAX_LEN  64 /* decoded quote values we accept */
+#define VAL_MAX_LEN 64 /* decoded quote values we accept */
 
-typedef struct span_s {
-    const char *p; /* value start, NULL if absent */
-    const char *e; /* byte after the value */
-} span_t;
+typedef td_json_span_t span_t;
 
 enum { K_QUOTE, K_ERROR, K_NOTE, K_INFO, K__COUNT };
 
-/* Decodes the member name whose content is [k, ke) (esc: it has escapes). */
-static int name_is(const char *k, const char *ke, int esc, const char *want)
-{
-    char tmp[NAME_MAX_LEN];
-    size_t n = (size_t)(ke - k);
-    const char *s = k;
-    if (esc) {
-        int len = td_json_unescape(k, n, tmp, sizeof tmp);
-        if (len < 0) return 0;
-        n = (size_t)len;
-        s = tmp;
-    }
-    return n == strlen(want) && memcmp(s, want, n) == 0;
-}
+/* Top-level members: both quote names fill K_QUOTE (the first one wins). */
+static const char *const top_names[] = {"Global Quote", "Error Message", "Note", "Information",
+                                        "Global Quote - DATA DELAYED"};
 
-static int top_key(const char *k, const char *ke, int esc)
-{
-    if (name_is(k, ke, esc, "Global Quote") || name_is(k, ke, esc, "Global Quote - DATA DELAYED"))
-        return K_QUOTE;
-    if (name_is(k, ke, esc, "Error Message")) return K_ERROR;
-    if (name_is(k, ke, esc, "Note")) return K_NOTE;
-    if (name_is(k, ke, esc, "Information")) return K_INFO;
-    return -1;
-}
-
-/* Walks the top-level object of [p, end): records the known members in
- * keys[]. Returns 0, or -1 if the body is not one valid JSON object. */
 static int scan_top(const char *p, const char *end, span_t keys[K__COUNT])
 {
-    int too_deep = 0;
-    p = td_json_skip_ws(p, end);
-    if (p >= end || *p != '{') return -1;
-    p = td_json_skip_ws(p + 1, end);
-    if (p < end && *p == '}') return td_json_skip_ws(p + 1, end) == end ? 0 : -1;
-    for (;;) {
-        int esc = 0;
-        if (p >= end || *p != '"') return -1;
-        const char *k = p + 1, *ke = td_json_scan_str(k, end, &esc);
-        if (!ke || !(p = td_json_scan_name(p, end))) return -1;
-        const char *v = p, *ve = td_json_scan_value(p, end, 1, &too_deep);
-        if (!ve) return -1;
-        int key = top_key(k, ke, esc);
-        if (key >= 0 && !keys[key].p) {
-            keys[key].p = v;
-            keys[key].e = ve;
-        }
-        p = td_json_skip_ws(ve, end);
-        if (p >= end) return -1;
-        if (*p == '}') return td_json_skip_ws(p + 1, end) == end ? 0 : -1;
-        if (*p != ',') return -1;
-        p = td_json_skip_ws(p + 1, end);
-    }
+    span_t all[5] = {{0}};
+    if (td_json_top_members(p, end, top_names, 5, all) != 0) return -1;
+    for (int i = 0; i < K__COUNT; i++)
+        keys[i] = all[i];
+    if (all[4].p && (!all[0].p || all[4].p < all[0].p)) keys[K_QUOTE] = all[4];
+    return 0;
 }
 
 /* ---- quote values ---------------------------------------------------------------- */

@@ -14,67 +14,11 @@
 #include <string.h>
 #include <strings.h>
 
-#define NAME_MAX_LEN 32   /* decoded member names we care about are shorter */
-#define NUM_MAX_LEN  64   /* a number literal longer than this is MALFORMED */
-#define TS_MAX_LEN   64   /* decoded RFC 3339 text */
-#define MSG_RAW_MAX  1024 /* messages longer than this (raw) are copied undecoded */
+#define NUM_MAX_LEN 64   /* a number literal longer than this is MALFORMED */
+#define TS_MAX_LEN  64   /* decoded RFC 3339 text */
+#define MSG_RAW_MAX 1024 /* messages longer than this (raw) are copied undecoded */
 
-typedef struct span_s {
-    const char *p; /* value start, NULL if absent */
-    const char *e; /* byte after the value */
-} span_t;
-
-/* Decodes the member name whose content is [k, ke) (esc: it has escapes). */
-static int name_is(const char *k, const char *ke, int esc, const char *want)
-{
-    char tmp[NAME_MAX_LEN];
-    size_t n = (size_t)(ke - k);
-    const char *s = k;
-    if (esc) {
-        int len = td_json_unescape(k, n, tmp, sizeof tmp);
-        if (len < 0) return 0;
-        n = (size_t)len;
-        s = tmp;
-    }
-    return n == strlen(want) && memcmp(s, want, n) == 0;
-}
-
-static int name_index(const char *k, const char *ke, int esc, const char *const *names, int count)
-{
-    for (int i = 0; i < count; i++)
-        if (name_is(k, ke, esc, names[i])) return i;
-    return -1;
-}
-
-/* Walks the top-level object of [p, end), recording names[i] in keys[i].
- * Returns 0, or -1 if the body is not one valid JSON object. */
-static int scan_top(const char *p, const char *end, const char *const *names, int count,
-                    span_t *keys)
-{
-    int too_deep = 0;
-    p = td_json_skip_ws(p, end);
-    if (p >= end || *p != '{') return -1;
-    p = td_json_skip_ws(p + 1, end);
-    if (p < end && *p == '}') return td_json_skip_ws(p + 1, end) == end ? 0 : -1;
-    for (;;) {
-        int esc = 0;
-        if (p >= end || *p != '"') return -1;
-        const char *k = p + 1, *ke = td_json_scan_str(k, end, &esc);
-        if (!ke || !(p = td_json_scan_name(p, end))) return -1;
-        const char *v = p, *ve = td_json_scan_value(p, end, 1, &too_deep);
-        if (!ve) return -1;
-        int key = name_index(k, ke, esc, names, count);
-        if (key >= 0 && !keys[key].p) {
-            keys[key].p = v;
-            keys[key].e = ve;
-        }
-        p = td_json_skip_ws(ve, end);
-        if (p >= end) return -1;
-        if (*p == '}') return td_json_skip_ws(p + 1, end) == end ? 0 : -1;
-        if (*p != ',') return -1;
-        p = td_json_skip_ws(p + 1, end);
-    }
-}
+typedef td_json_span_t span_t;
 
 /* ---- page ---------------------------------------------------------------------- */
 
@@ -225,7 +169,7 @@ static const char *parse_bar(td_bar_t *b, const char *p, const char *end, int po
         int esc = 0;
         const char *k = p + 1, *ke = td_json_scan_str(k, end, &esc);
         if (!ke || !(p = td_json_scan_name(p, end))) return NULL;
-        int f = name_index(k, ke, esc, bar_names, F__COUNT);
+        int f = td_json_name_index(k, (size_t)(ke - k), esc, bar_names, F__COUNT);
         if (f >= 0 && !(seen & (1u << f))) {
             seen |= 1u << f;
             p = bar_value(b, f, p, end, polygon);
@@ -417,7 +361,7 @@ int td_bars_parse_alpaca(const char *body, size_t len, const char *symbol_or_nul
     span_t keys[A__COUNT] = {{0}};
     char sym[TD_BARS_MAX_SYM + 1];
     td_bars_page_reset(out);
-    if (!body || scan_top(body, body + len, alpaca_names, A__COUNT, keys) != 0)
+    if (!body || td_json_top_members(body, body + len, alpaca_names, A__COUNT, keys) != 0)
         return fail(out, "not one JSON object");
     const span_t *b = &keys[A_BARS];
     if (!b->p) return alpaca_error(out, keys);
@@ -466,7 +410,7 @@ int td_bars_parse_polygon(const char *body, size_t len, const char *ticker, td_b
     span_t keys[P__COUNT] = {{0}};
     char sym[TD_BARS_MAX_SYM + 1];
     td_bars_page_reset(out);
-    if (!body || scan_top(body, body + len, polygon_names, P__COUNT, keys) != 0)
+    if (!body || td_json_top_members(body, body + len, polygon_names, P__COUNT, keys) != 0)
         return fail(out, "not one JSON object");
     const span_t *r = &keys[P_RESULTS];
     if (!r->p || is_null(r)) return polygon_no_results(out, keys);

@@ -172,3 +172,51 @@ size_t td_json_symbol(const char *p, size_t n, int esc, char *scratch, const cha
     *sym = scratch;
     return (size_t)len;
 }
+
+int td_json_name_is(const char *k, size_t n, int esc, const char *want)
+{
+    char tmp[64];
+    const char *s = k;
+    if (esc) {
+        int len = td_json_unescape(k, n, tmp, sizeof tmp);
+        if (len < 0) return 0;
+        n = (size_t)len;
+        s = tmp;
+    }
+    return n == strlen(want) && memcmp(s, want, n) == 0;
+}
+
+int td_json_name_index(const char *k, size_t n, int esc, const char *const *names, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (td_json_name_is(k, n, esc, names[i])) return i;
+    return -1;
+}
+
+int td_json_top_members(const char *p, const char *end, const char *const *names, int count,
+                        td_json_span_t *keys)
+{
+    int too_deep = 0;
+    p = td_json_skip_ws(p, end);
+    if (p >= end || *p != '{') return -1;
+    p = td_json_skip_ws(p + 1, end);
+    if (p < end && *p == '}') return td_json_skip_ws(p + 1, end) == end ? 0 : -1;
+    for (;;) {
+        int esc = 0;
+        if (p >= end || *p != '"') return -1;
+        const char *k = p + 1, *ke = td_json_scan_str(k, end, &esc);
+        if (!ke || !(p = td_json_scan_name(p, end))) return -1;
+        const char *v = p, *ve = td_json_scan_value(p, end, 1, &too_deep);
+        if (!ve) return -1;
+        int key = td_json_name_index(k, (size_t)(ke - k), esc, names, count);
+        if (key >= 0 && !keys[key].p) {
+            keys[key].p = v;
+            keys[key].e = ve;
+        }
+        p = td_json_skip_ws(ve, end);
+        if (p >= end) return -1;
+        if (*p == '}') return td_json_skip_ws(p + 1, end) == end ? 0 : -1;
+        if (*p != ',') return -1;
+        p = td_json_skip_ws(p + 1, end);
+    }
+}

@@ -179,6 +179,24 @@ int td_json_unescape(const char *p, size_t n, char *out, size_t cap);
  * p, or into scratch of TD_JSON_MAX_SYM bytes if it had escapes), or 0. */
 size_t td_json_symbol(const char *p, size_t n, int esc, char *scratch, const char **sym);
 
+/* A value's bytes [p, e); p NULL if absent. */
+typedef struct td_json_span_s {
+    const char *p, *e;
+} td_json_span_t;
+
+/* Is the member name with content [k, k+n) (an escape iff esc) `want` once
+ * decoded? Names of more than 64 decoded bytes are never equal. */
+int td_json_name_is(const char *k, size_t n, int esc, const char *want);
+/* The first i with td_json_name_is(names[i]), or -1. */
+int td_json_name_index(const char *k, size_t n, int esc, const char *const *names, int count);
+
+/* Walks [p, end), which must be one JSON object (whitespace around): the
+ * first member named names[i] (decoded) gets its value's span in keys[i]
+ * (keys zeroed by the caller). Returns 0, or -1 if [p, end) is not one
+ * valid object. For the REST bodies (alphavantage.c, bars.c). */
+int td_json_top_members(const char *p, const char *end, const char *const *names, int count,
+                        td_json_span_t *keys);
+
 /* ---- the frame walker ------------------------------------------------------
  * A vendor frame is one JSON array of objects. The walkers below validate its
  * structure and hand each object, then each member, to the splitter's
