@@ -669,6 +669,22 @@ static int64_t day_ns(const char *s, int plus_days)
     return (td_days_from_civil(y, m, d) + plus_days) * 86400 * (int64_t)1000000000;
 }
 
+static void free_jobs(bf_t *bf)
+{
+    for (size_t i = 0; i < bf->njobs; i++) {
+        job_t *j = &bf->jobs[i];
+        job_release(j);
+        free(j->key);
+        free(j->group);
+        free(j->gbody);
+    }
+    for (size_t k = 0; k < bf->ngdone; k++)
+        free(bf->gdone[k]);
+    free(bf->gdone);
+    free(bf->jobs);
+    free(bf->times);
+}
+
 static void init_limits_and_signals(bf_t *bf)
 {
     const td_backfill_cfg_t *cfg = bf->cfg;
@@ -742,18 +758,7 @@ int td_backfill_run(const td_backfill_cfg_t *cfg)
     if (bf.http) td_http_free(bf.http);
     td_store_free(bf.store);
     uv_run(&loop, UV_RUN_DEFAULT);
-    for (size_t i = 0; i < bf.njobs; i++) {
-        job_t *j = &bf.jobs[i];
-        job_release(j);
-        free(j->key);
-        free(j->group);
-        free(j->gbody);
-    }
-    for (size_t k = 0; k < bf.ngdone; k++)
-        free(bf.gdone[k]);
-    free(bf.gdone);
-    free(bf.jobs);
-    free(bf.times);
+    free_jobs(&bf);
     int lc = uv_loop_close(&loop);
     if (lc != 0) TD_WARN("loop not closed cleanly: %s", uv_strerror(lc));
     return rc;
