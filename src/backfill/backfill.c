@@ -81,24 +81,6 @@ static void job_fail(job_t *j, const char *why)
     job_release(j);
 }
 
-static void url_escape(char *out, size_t cap, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = 0;
-    for (; *s && o + 4 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~') {
-            out[o++] = (char)c;
-        } else {
-            out[o++] = '%';
-            out[o++] = hex[c >> 4];
-            out[o++] = hex[c & 15];
-        }
-    }
-    out[o] = 0;
-}
-
 static int page_done_before(const job_t *j)
 {
     for (size_t i = 0; i < j->ndone; i++)
@@ -154,20 +136,22 @@ static uint64_t wait_429(const td_http_result_t *res)
 
 static void on_http(void *ud, const td_http_result_t *res);
 
-/* GET /v2/stocks/bars?symbols=A,B,...&...: url has room for a group of 100
- * symbols of 64 bytes escaped (the CLI's cap) plus a token. */
-static void alpaca_multi_url(const job_t *j, char *url, size_t cap)
+/* Alpaca bars v2: /v2/stocks/SYM/bars, or /v2/stocks/bars?symbols=A,B,...
+ * for a group; the same parameters on every page, plus its page_token. url
+ * has room for a group of 100 symbols of 64 bytes escaped (the CLI's cap). */
+static void alpaca_url(const job_t *j, char *url, size_t cap)
 {
     const td_backfill_cfg_t *c = j->bf->cfg;
-    size_t elen = 3 * strlen(j->group) + 1;
+    size_t elen = 3 * strlen(j->symbol) + 1;
     char *esc = td_xmalloc(elen);
-    url_escape(esc, elen, j->group);
-    int n = snprintf(url, cap, "%s/v2/stocks/bars?symbols=%s&timeframe=%s&start=%s&end=%s&limit=%d",
-                     c->url, esc, c->timeframe, c->start, c->end, c->limit);
+    td_url_escape(esc, elen, j->symbol);
+    int n = snprintf(url, cap, "%s/v2/stocks/%s%s%s%stimeframe=%s&start=%s&end=%s&limit=%d%s",
+                     c->url, j->group ? "bars?symbols=" : "", esc, j->group ? "&" : "/bars?", "",
+                     c->timeframe, c->start, c->end, c->limit, c->query);
     free(esc);
     if (j->token && n > 0 && (size_t)n < cap) {
         char tok[3 * TD_BARS_MAX_NEXT + 1];
-        url_escape(tok, sizeof tok, j->token);
+        td_url_escape(tok, sizeof tok, j->token);
         snprintf(url + n, cap - (size_t)n, "&page_token=%s", tok);
     }
 }
@@ -178,22 +162,11 @@ static void start_fetch(job_t *j)
     const td_backfill_cfg_t *c = bf->cfg;
     char sym[200], url[3 * TD_BARS_MAX_NEXT + 3 * 100 * 65 + 2048];
     const char *hdrs[3] = {NULL, NULL, NULL};
-    url_escape(sym, sizeof sym, j->symbol);
+    td_url_escape(sym, sizeof sym, j->symbol);
     if (bf->grid) {
         snprintf(url, sizeof url, "%s", j->url);
-    } else if (!strcmp(c->vendor, "alpaca") && j->group) {
-        alpaca_multi_url(j, url, sizeof url);
-        hdrs[0] = bf->hdr[0];
-        hdrs[1] = bf->hdr[1];
     } else if (!strcmp(c->vendor, "alpaca")) {
-        int n =
-            snprintf(url, sizeof url, "%s/v2/stocks/%s/bars?timeframe=%s&start=%s&end=%s&limit=%d",
-                     c->url, sym, c->timeframe, c->start, c->end, c->limit);
-        if (j->token && n > 0 && (size_t)n < sizeof url) {
-            char tok[3 * TD_BARS_MAX_NEXT + 1];
-            url_escape(tok, sizeof tok, j->token);
-            snprintf(url + n, sizeof url - (size_t)n, "&page_token=%s", tok);
-        }
+        alpaca_url(j, url, sizeof url);
         hdrs[0] = bf->hdr[0];
         hdrs[1] = bf->hdr[1];
     } else {
@@ -203,8 +176,8 @@ static void start_fetch(job_t *j)
             else
                 snprintf(url, sizeof url, "%s%s", c->url, j->token);
         } else {
-            snprintf(url, sizeof url, "%s/v2/aggs/ticker/%s/range/%s/%s/%s?sort=asc&limit=%d",
-                     c->url, sym, c->timeframe, c->start, c->end, c->limit);
+            snprintf(url, sizeof url, "%s/v2/aggs/ticker/%s/range/%s/%s/%s?sort=asc&limit=%d%s",
+                     c->url, sym, c->timeframe, c->start, c->end, c->limit, c->query);
         }
         hdrs[0] = bf->hdr[2];
     }
@@ -599,11 +572,11 @@ static job_t *add_job(bf_t *bf, size_t sym0, size_t n)
         }
         j->symbol = j->group = td_xstrdup(b.data);
         td_buf_free(&b);
-        snprintf(j->name, sizeof j->name, "%s:%s+%zu:%s:%s:%s#%08x", c->vendor, c->symbols[sym0],
-                 n - 1, c->timeframe, c->start, c->end, fnv1a(j->group));
+        snprintf(j->name, sizeof j->name, "%s:%s+%zu:%s:%s:%s%s#%08x", c->vendor, c->symbols[sym0],
+                 n - 1, c->timeframe, c->start, c->end, c->query, fnv1a(j->group));
     } else {
-        snprintf(j->name, sizeof j->name, "%s:%s:%s:%s:%s", c->vendor, j->symbol, c->timeframe,
-                 c->start, c->end);
+        snprintf(j->name, sizeof j->name, "%s:%s:%s:%s:%s%s", c->vendor, j->symbol, c->timeframe,
+                 c->start, c->end, c->query);
     }
     set_key(j);
     td_backoff_init(&j->backoff, 200, 10000);

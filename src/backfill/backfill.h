@@ -22,6 +22,8 @@ typedef struct td_backfill_cfg_s {
     int concurrency;         /* requests in flight, >= 1 */
     double rate_n, rate_s;   /* at most rate_n requests per rate_s seconds; rate_n 0: no limit */
     int limit;               /* bars per page */
+    char query[256];         /* "&name=value..." added to every vendor request (escaped);
+                                part of the jobs' names */
     int symbols_per_request; /* Alpaca: > 1 groups that many symbols in one job on the
                                 multi-symbol endpoint (/v2/stocks/bars?symbols=) */
     int retries;             /* 5xx/timeouts per page before the job fails */

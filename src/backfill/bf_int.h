@@ -25,7 +25,7 @@ typedef struct job_s {
     size_t sym0, nsyms; /* its symbols: cfg->symbols[sym0 .. sym0 + nsyms) */
     int split;          /* a group that failed on an invalid symbol: its symbols went
                            to jobs of their own; not counted in the summary */
-    char name[256];
+    char name[512];     /* the jobs table's key: vendor:symbol(s):timeframe:start:end[&query] */
     int state;
     /* Heap-held so a job costs < 1 KB until it runs (grids have up to 20,000
      * cells), and its page buffer is released as soon as it is over. */

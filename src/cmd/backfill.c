@@ -2,6 +2,7 @@
  * PostgreSQL. Option wiring only; the engine is backfill/backfill.c. */
 #include "backfill/backfill.h"
 #include "cmd/cmd.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/opt.h"
@@ -20,7 +21,7 @@ typedef struct {
     double timeout;
     int json;
     char *key, *secret, *polygon_key, *log_level, *progress;
-    td_strlist_t param;
+    td_strlist_t param, query;
 } bf_opts_t;
 
 #define F(x) offsetof(bf_opts_t, x)
@@ -34,6 +35,9 @@ static const td_opt_t bf_table[] = {
     {"param", TD_OPT_LIST, F(param), 0, 0, NULL, "NAME=VALUES", NULL, 0,
      "grid mode, repeatable: the values of {NAME}: A,B,C or @FILE (one per line) or "
      "YYYY-MM-DD..YYYY-MM-DD (inclusive); the grid is the cartesian product"},
+    {"query", TD_OPT_LIST, F(query), 0, 0, NULL, "NAME=VALUE", NULL, 0,
+     "repeatable: one more parameter for the vendor's history request, e.g. feed=sip, "
+     "adjustment=split (Alpaca) or adjusted=false (Polygon); part of the jobs' names"},
     {"symbols", TD_OPT_STR, F(symbols), 0, 0, NULL, "A,B|@FILE", NULL, 0,
      "symbols, comma-separated, or @FILE (separated by commas, spaces or newlines); one job each"},
     {"start", TD_OPT_STR, F(start), 0, 0, NULL, "YYYY-MM-DD", NULL, 0, "first day (required)"},
@@ -239,18 +243,14 @@ static void buf_add(char *out, size_t cap, size_t *o, const char *s, size_t n)
 
 static void buf_url(char *out, size_t cap, size_t *o, const char *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        char e[3] = {(char)c, 0, 0};
-        int keep = isalnum(c) || strchr("-_.~", c);
-        if (!keep) {
-            e[0] = '%';
-            e[1] = hex[c >> 4];
-            e[2] = hex[c & 15];
-        }
-        buf_add(out, cap, o, e, keep ? 1 : 3);
+    size_t n = 3 * strlen(s) + 1;
+    char *e = malloc(n);
+    if (!e) {
+        *o = cap;
+        return;
     }
+    buf_add(out, cap, o, e, td_url_escape(e, n, s));
+    free(e);
 }
 
 static void buf_json_str(char *out, size_t cap, size_t *o, const char *s)
@@ -396,6 +396,31 @@ out:
     return rc;
 }
 
+/* --query NAME=VALUE ... -> "&NAME=VALUE..." (URL-escaped), in the order given. */
+static int join_query(const td_strlist_t *q, char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < q->n; i++) {
+        const char *eq = strchr(q->v[i], '=');
+        if (!eq || eq == q->v[i]) {
+            fprintf(stderr, "tickerd backfill: --query wants NAME=VALUE, not '%s'\n", q->v[i]);
+            return -1;
+        }
+        char raw[128], name[3 * sizeof raw], value[512];
+        snprintf(raw, sizeof raw, "%.*s", (int)(eq - q->v[i]), q->v[i]);
+        td_url_escape(name, sizeof name, raw);
+        td_url_escape(value, sizeof value, eq + 1);
+        int n = snprintf(out + len, cap - len, "&%s=%s", name, value);
+        if (n < 0 || (size_t)n >= cap - len) {
+            fprintf(stderr, "tickerd backfill: --query: too long\n");
+            return -1;
+        }
+        len += (size_t)n;
+    }
+    return 0;
+}
+
 static int run(bf_opts_t *o)
 {
     td_backfill_cfg_t c;
@@ -415,8 +440,9 @@ static int run(bf_opts_t *o)
             fprintf(stderr, "tickerd backfill: --param needs --url TEMPLATE\n");
             return 2;
         }
-        if (o->symbols) {
-            fprintf(stderr, "tickerd backfill: --param and --symbols exclude each other\n");
+        if (o->symbols || o->query.n) {
+            fprintf(stderr, "tickerd backfill: --param excludes --symbols and --query (put the "
+                            "parameters in the template)\n");
             return 2;
         }
         c.store = o->store;
@@ -450,6 +476,7 @@ static int run(bf_opts_t *o)
     c.store_connections = (int)o->store_connections;
     c.concurrency = (int)o->concurrency;
     c.limit = (int)o->limit;
+    if (join_query(&o->query, c.query, sizeof c.query)) return 2;
     c.symbols_per_request = (int)o->symbols_per_request;
     if (!alpaca && c.symbols_per_request > 1) {
         fprintf(stderr, "tickerd backfill: --symbols-per-request is for --vendor alpaca\n");

@@ -114,7 +114,8 @@ static const td_opt_t sim_table[] = {
      "\"function\":...,\"symbol\":...,\"key\":first 4 chars and \u2026,\"outcome\":"
      "quote|unknown|throttled_minute|throttled_day|error} (quote: data served, also for "
      "TIME_SERIES_INTRADAY); history calls too: {\"t\":...,\"vendor\":alpaca|polygon|grid,"
-     "\"path\":...,\"symbols\":...,\"outcome\":ok|unknown|invalid|bad_request|forbidden|"
+     "\"path\":...,\"query\":{name: decoded "
+     "value},\"symbols\":...,\"outcome\":ok|unknown|invalid|bad_request|forbidden|"
      "unauthorized|throttled|injected|not_found,\"status\":HTTP status,\"rows\":bars served,"
      "\"first\":unix s of the first bar or null,\"last\":...}"},
     {"hist-latency", TD_OPT_INT, S(hist_latency_ms), 0, 600000, "0", "MS", NULL, 0,

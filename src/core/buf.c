@@ -94,3 +94,45 @@ void td_buf_free(td_buf_t *b)
     b->data = NULL;
     b->len = b->cap = 0;
 }
+
+static int url_unreserved(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
+
+/* One byte as it goes into a URL; returns 1 or 3. */
+static size_t url_byte(unsigned char c, char e[3])
+{
+    static const char hex[] = "0123456789ABCDEF";
+    if (url_unreserved(c)) {
+        e[0] = (char)c;
+        return 1;
+    }
+    e[0] = '%';
+    e[1] = hex[c >> 4];
+    e[2] = hex[c & 15];
+    return 3;
+}
+
+void td_buf_append_url(td_buf_t *b, const char *s, size_t n)
+{
+    char e[3];
+    for (size_t i = 0; i < n; i++)
+        td_buf_append(b, e, url_byte((unsigned char)s[i], e));
+}
+
+size_t td_url_escape(char *out, size_t cap, const char *s)
+{
+    size_t o = 0;
+    char e[3];
+    if (!cap) return 0;
+    for (; *s; s++) {
+        size_t k = url_byte((unsigned char)*s, e);
+        if (o + k >= cap) break;
+        memcpy(out + o, e, k);
+        o += k;
+    }
+    out[o] = '\0';
+    return o;
+}

@@ -22,6 +22,11 @@ void td_buf_appendc(td_buf_t *b, char c);
 void td_buf_appendf(td_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends a JSON string literal (with quotes), escaping as RFC 8259 asks. */
 void td_buf_append_json_str(td_buf_t *b, const char *s, size_t n);
+/* URL percent-encoding (RFC 3986): every byte but A-Z a-z 0-9 - . _ ~ as %XX.
+ * td_url_escape writes into out (always NUL-terminated, stopping before a
+ * byte that does not fit) and returns the length written. */
+void td_buf_append_url(td_buf_t *b, const char *s, size_t n);
+size_t td_url_escape(char *out, size_t cap, const char *s);
 void td_buf_consume(td_buf_t *b, size_t n); /* drops n bytes from the front */
 void td_buf_reset(td_buf_t *b);
 void td_buf_free(td_buf_t *b);

@@ -178,21 +178,6 @@ void td_poll_want(td_poll_t *p, const char *sym, size_t n, int wanted)
 
 /* ---- calls -------------------------------------------------------------- */
 
-static void url_append_escaped(td_buf_t *b, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '.' || c == '-' || c == '_' || c == '~') {
-            td_buf_appendc(b, (char)c);
-        } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            td_buf_append(b, e, 3);
-        }
-    }
-}
-
 static void fail_transient(td_poll_t *p, ticker *t, const char *why)
 {
     uint32_t d = td_backoff_next(&t->backoff, td_rng_next(&p->rng));
@@ -286,9 +271,9 @@ static int start_call(td_poll_t *p, ticker *t)
     td_buf_appends(&u, p->url);
     td_buf_appends(&u, strchr(p->url, '?') ? "&" : "?");
     td_buf_appends(&u, "function=GLOBAL_QUOTE&symbol=");
-    url_append_escaped(&u, t->sym, t->n);
+    td_buf_append_url(&u, t->sym, t->n);
     td_buf_appends(&u, "&apikey=");
-    url_append_escaped(&u, p->key, strlen(p->key));
+    td_buf_append_url(&u, p->key, strlen(p->key));
     t->req = td_http_request(p->http, "GET", u.data, NULL, NULL, 0, (uint32_t)(p->timeout_s * 1000),
                              on_response, t);
     td_buf_free(&u);

@@ -260,7 +260,14 @@ static void record(td_sim_hist_t *h, const td_sim_hcall_t *c, int vendor, int64_
     td_buf_t b = TD_BUF_INIT;
     td_buf_appendf(&b, "{\"t\":%lld,\"vendor\":\"%s\",\"path\":", (long long)t_ns, VENDORS[vendor]);
     td_buf_append_json_str(&b, c->uri, strlen(c->uri));
-    td_buf_appends(&b, ",\"symbols\":");
+    td_buf_appends(&b, ",\"query\":{");
+    for (int i = 0; i < c->nq; i++) {
+        if (i) td_buf_appendc(&b, ',');
+        td_buf_append_json_str(&b, c->q[i].name, strlen(c->q[i].name));
+        td_buf_appendc(&b, ':');
+        td_buf_append_json_str(&b, c->q[i].value, strlen(c->q[i].value));
+    }
+    td_buf_appends(&b, "},\"symbols\":");
     td_buf_append_json_str(&b, c->symbols, strlen(c->symbols));
     td_buf_appendf(&b, ",\"outcome\":\"%s\",\"status\":%d,\"rows\":%zu", c->outcome, c->status,
                    c->rows);

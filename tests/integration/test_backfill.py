@@ -146,6 +146,33 @@ def test_alpaca_multi_symbol_endpoint(tickerd, tmp_path, postgres):
     assert rc == 0 and s["rows"] == 0 and s["skipped_rows"] == 5 * 97, err
 
 
+def test_query_parameters_reach_the_vendor_and_name_the_jobs(tickerd, tmp_path):
+    sim = tickerd.sim(record_calls=tmp_path / "calls.jsonl")
+    db = tmp_path / "q.db"
+    rc, s, err = backfill(tickerd, sim, "--symbols", "AAPL", "--limit", "50",
+                          "--query", "feed=sip", "--query", "adjustment=split,dividend",
+                          "--store", f"sqlite:{db}")
+    assert rc == 0, err
+    # every page's request carried them (the sim records each request's decoded query)
+    calls = [json.loads(x) for x in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    assert len(calls) == 2 and "page_token" in calls[1]["query"]
+    for c in calls:
+        assert c["query"]["feed"] == "sip" and c["query"]["adjustment"] == "split,dividend"
+    jobs = sqlite3.connect(db).execute("SELECT job, page FROM jobs ORDER BY page").fetchall()
+    assert len(jobs) == 2
+    assert {j for j, _ in jobs} == {
+        "alpaca:AAPL:15Min:2022-04-11:2022-04-12&feed=sip&adjustment=split%2Cdividend"}
+    # another feed is another job: nothing skipped
+    rc, s, err = backfill(tickerd, sim, "--symbols", "AAPL", "--limit", "50", "--query",
+                          "feed=iex", "--store", f"sqlite:{db}")
+    assert rc == 0 and s["skipped_rows"] == 0, err
+    for bad in (["--query", "feed"], ["--query", "=x"]):
+        p = tickerd.start("backfill", "--url", f"http://127.0.0.1:{sim.port}", "--symbols", "A",
+                          "--start", START, "--end", END, *bad, env=ENV)
+        p.popen.wait(10)
+        assert p.returncode == 2 and b"--query wants NAME=VALUE" in p.stderr()
+
+
 def test_alpaca_multi_group_with_an_invalid_symbol(tickerd, tmp_path):
     sim = tickerd.sim()
     db = tmp_path / "i.db"

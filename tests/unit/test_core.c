@@ -196,6 +196,28 @@ static void test_buf_json(void **state)
     td_buf_free(&b);
 }
 
+static void test_url_escape(void **state)
+{
+    (void)state;
+    char out[64];
+    assert_int_equal(td_url_escape(out, sizeof out, "BRK.B-x_~9"), 10);
+    assert_string_equal(out, "BRK.B-x_~9");
+    td_url_escape(out, sizeof out, "A,B /&=?%\xc3\xa9");
+    assert_string_equal(out, "A%2CB%20%2F%26%3D%3F%25%C3%A9");
+    /* never a partial %XX: stops before what does not fit */
+    assert_int_equal(td_url_escape(out, 6, "ab,cd"), 5);
+    assert_string_equal(out, "ab%2C");
+    assert_int_equal(td_url_escape(out, 5, "ab,cd"), 2);
+    assert_string_equal(out, "ab");
+    assert_int_equal(td_url_escape(out, 1, "ab"), 0);
+    assert_string_equal(out, "");
+    td_buf_t b = TD_BUF_INIT;
+    td_buf_append_url(&b, "X:BTC\0USD", 9);
+    assert_int_equal(b.len, 13);
+    assert_memory_equal(b.data, "X%3ABTC%00USD", 13);
+    td_buf_free(&b);
+}
+
 /* ---- options ---------------------------------------------------------------- */
 
 typedef struct {
@@ -437,11 +459,17 @@ static void test_subset_parse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_backoff_schedule), cmocka_unit_test(test_rfc3339_format),
-        cmocka_unit_test(test_rfc3339_parse),    cmocka_unit_test(test_rfc3339_round_trip),
-        cmocka_unit_test(test_buf_json),         cmocka_unit_test(test_opt_defaults_and_flags),
-        cmocka_unit_test(test_opt_file_errors),  cmocka_unit_test(test_opt_precedence),
-        cmocka_unit_test(test_opt_help),         cmocka_unit_test(test_subset_parse),
+        cmocka_unit_test(test_backoff_schedule),
+        cmocka_unit_test(test_rfc3339_format),
+        cmocka_unit_test(test_rfc3339_parse),
+        cmocka_unit_test(test_rfc3339_round_trip),
+        cmocka_unit_test(test_buf_json),
+        cmocka_unit_test(test_url_escape),
+        cmocka_unit_test(test_opt_defaults_and_flags),
+        cmocka_unit_test(test_opt_file_errors),
+        cmocka_unit_test(test_opt_precedence),
+        cmocka_unit_test(test_opt_help),
+        cmocka_unit_test(test_subset_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
