@@ -7,7 +7,7 @@
   * `tickerd backfill --store postgres://... --rate 0 --concurrency N` for each
     N of --concurrency (default 32,214), and with Alpaca's multi-symbol endpoint
     (--symbols-per-request 10 --limit 10000 --concurrency 32: 22 requests),
-    --repeat times (default 3), one fresh
+    --repeat times (default 5), one fresh
     database each; its --json summary gives the store stage's own time;
   * bench/backfill_baseline.py --mode reference (the reference script's shape:
     asyncpg pool of 10, a task per symbol holding a connection while it
@@ -27,7 +27,7 @@ Then SELECT count(*) FROM bars in every database, and a summary (medians).
 
   bench/backfill.py [--build build/release] [--symbols 214] [--start 2024-01-01]
                     [--end 2024-01-11] [--latency 150] [--concurrency 32,214]
-                    [--sync-symbols 20] [--repeat 3] [--multi 10] [--grid-latency 100]
+                    [--sync-symbols 20] [--repeat 5] [--multi 10] [--grid-latency 100]
                     [--grid-concurrency 32] [--no-grid]
 
 Symbols are the sim's synthetic names XAAA, XAAB, ... (any valid symbol has
@@ -157,6 +157,7 @@ def start_sim(tickerd, args, latency, out, name):
 def run_tickerd(tickerd, pg, db, argv, out, tag):
     """One `tickerd backfill` run into a fresh database: wall, rows, store figures."""
     dsn = pg.create_db(db)
+    pg.psql("postgres", "CHECKPOINT")
     env = dict(os.environ, APCA_API_KEY_ID="bench", APCA_API_SECRET_KEY="bench")
     t0 = time.monotonic()
     r = subprocess.run([str(tickerd), "backfill", *argv, "--store", dsn, "--json"],
@@ -171,50 +172,71 @@ def run_tickerd(tickerd, pg, db, argv, out, tag):
             "requests": j.get("requests"), "store": j.get("store", {})}
 
 
+def summarize(runs, key="wall_s"):
+    return {"runs": runs, "median_" + key: median(r[key] for r in runs),
+            "best_" + key: min(r[key] for r in runs)}
+
+
 def bench_bars(tickerd, pg, args, res, out):
+    """Rounds of every contender in turn (interleaved, so a slow spell of the
+    machine or of PostgreSQL hits all alike), each after a CHECKPOINT (no
+    dirty buffers left by the previous one) into a fresh database."""
     sim, url = start_sim(tickerd, args, args.latency, out, "backfill_sim")
     syms = [synth(i) for i in range(args.symbols)]
+    configs = [(f"--concurrency {c}", ["--concurrency", str(c)])
+               for c in [int(x) for x in args.concurrency.split(",") if x]]
+    if args.multi > 1:
+        configs.append((f"multi-symbol x{args.multi}",
+                        ["--symbols-per-request", str(args.multi), "--limit", "10000",
+                         "--concurrency", "32"]))
+
+    def baseline(mode, db, symbols):
+        dsn = pg.create_db(db)
+        pg.psql("postgres", "CHECKPOINT")
+        r = subprocess.run([PY, str(ROOT / "bench/backfill_baseline.py"), "--mode", mode,
+                            "--url", url, "--dsn", dsn, "--symbols", ",".join(symbols),
+                            "--start", args.start, "--end", args.end],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=600)
+        if r.returncode:
+            raise RuntimeError(f"baseline {mode}: {r.stderr}")
+        j = json.loads(r.stdout.strip().splitlines()[-1])
+        j["db_rows"] = pg.count(db)
+        j["db"] = db
+        return j
+
     try:
-        # (1) tickerd backfill, each concurrency --repeat times
-        res["tickerd"] = {}
-        configs = [(f"--concurrency {c}", ["--concurrency", str(c)])
-                   for c in [int(x) for x in args.concurrency.split(",") if x]]
-        if args.multi > 1:
-            configs.append((f"multi-symbol x{args.multi}",
-                            ["--symbols-per-request", str(args.multi), "--limit", "10000",
-                             "--concurrency", "32"]))
-        for n, (label, extra) in enumerate(configs):
-            runs = []
-            for k in range(args.repeat):
-                runs.append(run_tickerd(tickerd, pg, f"td_{n}_{k}", [
+        td = {label: [] for label, _ in configs}
+        py = {"reference": [], "async": []}
+        raw, dump = [], pg.base / "bars.bin"
+        pg.create_db("raw_copy")
+        for k in range(args.repeat):
+            for n, (label, extra) in enumerate(configs):
+                td[label].append(run_tickerd(tickerd, pg, f"td_{n}_{k}", [
                     "--vendor", "alpaca", "--url", url, "--symbols", ",".join(syms),
                     "--start", args.start, "--end", args.end, "--timeframe", "15Min",
                     "--rate", "0", *extra], out, f"tickerd_{n}_{k}"))
-                print(f"tickerd {label} #{k}: {runs[-1]}", flush=True)
-            res["tickerd"][label] = {"runs": runs,
-                                     "median_wall_s": median(r["wall_s"] for r in runs),
-                                     "best_wall_s": min(r["wall_s"] for r in runs)}
+                print(f"tickerd {label} #{k}: {td[label][-1]}", flush=True)
+            for mode in py:
+                py[mode].append(baseline(mode, f"py_{mode}_{k}", syms))
+                print(f"python {mode} #{k}: {py[mode][-1]}", flush=True)
+            # a raw libpq COPY (binary) of the same rows: the COPY stage's ceiling
+            if k == 0:
+                pg.psql(td[configs[0][0]][0]["db"],
+                        f"\\copy (SELECT * FROM bars) TO '{dump}' (FORMAT binary)")
+            pg.psql("postgres", "CHECKPOINT")
+            r = subprocess.run([str(Path(args.build) / "bench_pgcopy"), pg.url("raw_copy"),
+                                str(dump), f"raw{k}"], stdout=subprocess.PIPE, text=True,
+                               timeout=300, check=True)
+            raw.append(json.loads(r.stdout))
+            print(f"raw copy #{k}: {raw[-1]}", flush=True)
+        res["tickerd"] = {label: summarize(runs) for label, runs in td.items()}
+        res["reference"] = summarize(py["reference"])
+        res["asyncio"] = summarize(py["async"])
+        rs = summarize(raw, "seconds")
+        res["raw_copy"] = {"runs": raw, "best_s": rs["best_seconds"],
+                           "median_s": rs["median_seconds"]}
 
-        # (2) the Python baselines
-        def baseline(mode, db, symbols):
-            dsn = pg.create_db(db)
-            r = subprocess.run([PY, str(ROOT / "bench/backfill_baseline.py"), "--mode", mode,
-                                "--url", url, "--dsn", dsn, "--symbols", ",".join(symbols),
-                                "--start", args.start, "--end", args.end],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               timeout=600)
-            if r.returncode:
-                raise RuntimeError(f"baseline {mode}: {r.stderr}")
-            j = json.loads(r.stdout.strip().splitlines()[-1])
-            j["db_rows"] = pg.count(db)
-            j["db"] = db
-            return j
-
-        for mode, key in (("reference", "reference"), ("async", "asyncio")):
-            runs = [baseline(mode, f"py_{mode}_{k}", syms) for k in range(args.repeat)]
-            res[key] = {"runs": runs, "median_wall_s": median(r["wall_s"] for r in runs),
-                        "best_wall_s": min(r["wall_s"] for r in runs)}
-            print(f"{key}: {res[key]}", flush=True)
         n = min(args.sync_symbols, len(syms))
         sy = baseline("sync", "py_sync", syms[:n])
         sy["extrapolated_wall_s"] = round(sy["wall_s"] * len(syms) / n, 3)
@@ -222,26 +244,11 @@ def bench_bars(tickerd, pg, args, res, out):
         res["sync"] = sy
         print(f"sync ({n} symbols): {sy}", flush=True)
 
-        # (3) a raw libpq COPY (binary) of the same rows: the COPY stage's ceiling
-        first = res["tickerd"][next(iter(res["tickerd"]))]["runs"][0]["db"]
-        dump = pg.base / "bars.bin"
-        pg.psql(first, f"\\copy (SELECT * FROM bars) TO '{dump}' (FORMAT binary)")
-        pg.create_db("raw_copy")
-        raw = []
-        for k in range(args.repeat):
-            r = subprocess.run([str(Path(args.build) / "bench_pgcopy"), pg.url("raw_copy"),
-                                str(dump), f"raw{k}"], stdout=subprocess.PIPE, text=True,
-                               timeout=300, check=True)
-            raw.append(json.loads(r.stdout))
-        res["raw_copy"] = {"runs": raw, "best_s": min(r["seconds"] for r in raw),
-                           "median_s": median(r["seconds"] for r in raw)}
-        print(f"raw copy: {res['raw_copy']}", flush=True)
-
-        a = pg.psql(first, "SELECT md5(string_agg(symbol||ts||open||close||volume, ','"
-                    " ORDER BY symbol, ts)) FROM bars")
-        b = pg.psql("py_reference_0", "SELECT md5(string_agg(symbol||ts||open||close||volume, ','"
-                    " ORDER BY symbol, ts)) FROM bars")
-        res["same_content_tickerd_vs_asyncio"] = a == b
+        first = td[configs[0][0]][0]["db"]
+        digest = ("SELECT md5(string_agg(symbol||ts||open||close||volume, ','"
+                  " ORDER BY symbol, ts)) FROM bars")
+        res["same_content_tickerd_vs_asyncio"] = (pg.psql(first, digest) ==
+                                                  pg.psql("py_reference_0", digest))
     finally:
         sim.terminate()
         sim.wait(5)
@@ -326,7 +333,7 @@ def main():
     ap.add_argument("--latency", type=int, default=150)
     ap.add_argument("--concurrency", default="32,214")
     ap.add_argument("--sync-symbols", type=int, default=20)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--multi", type=int, default=10,
                     help="also run --symbols-per-request N --limit 10000 (0: no)")
     ap.add_argument("--grid-latency", type=int, default=100)
