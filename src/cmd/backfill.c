@@ -306,9 +306,72 @@ static int check_template(const char *tpl, gparam_t *ps, size_t np)
     return rc;
 }
 
-static int run_grid(bf_opts_t *o, td_backfill_cfg_t *c)
+/* Parses the --param list into ps (sorted by name); *cells: the product of
+ * the value counts. 0, or -1 after a message. */
+static int grid_params(const bf_opts_t *o, gparam_t *ps, size_t *cells)
 {
     size_t np = o->param.n;
+    *cells = 1;
+    for (size_t i = 0; i < np; i++) {
+        const char *eq = strchr(o->param.v[i], '=');
+        if (!eq || eq == o->param.v[i]) {
+            fprintf(stderr, "tickerd backfill: --param '%s': expected NAME=VALUES\n",
+                    o->param.v[i]);
+            return -1;
+        }
+        ps[i].name = strndup(o->param.v[i], (size_t)(eq - o->param.v[i]));
+        if (!ps[i].name) return -1;
+        for (size_t k = 0; k < i; k++)
+            if (!strcmp(ps[k].name, ps[i].name)) {
+                fprintf(stderr, "tickerd backfill: --param %s given twice\n", ps[i].name);
+                return -1;
+            }
+        if (param_values(ps[i].name, eq + 1, &ps[i].v) != 0) return -1;
+        *cells *= ps[i].v.n;
+        if (*cells > GRID_MAX_CELLS) {
+            fprintf(stderr, "tickerd backfill: grid larger than %d requests\n", GRID_MAX_CELLS);
+            return -1;
+        }
+    }
+    qsort(ps, np, sizeof *ps, cmp_gparam);
+    return check_template(o->url, ps, np);
+}
+
+/* The cell's URL (the template with each {name} replaced by its value,
+ * URL-escaped) and key (its params as a JSON object, keys sorted). 0, or -1
+ * if either does not fit. */
+static int grid_cell(const char *tpl, const gparam_t *ps, size_t np, const size_t *idx, char *url,
+                     char *key, size_t cap)
+{
+    size_t uo = 0, ko = 0;
+    url[0] = key[0] = 0;
+    for (const char *p = tpl; *p;) {
+        const char *e = *p == '{' ? strchr(p, '}') : NULL;
+        if (!e) {
+            buf_add(url, cap, &uo, p, 1);
+            p++;
+            continue;
+        }
+        for (size_t k = 0; k < np; k++)
+            if (strlen(ps[k].name) == (size_t)(e - p - 1) &&
+                !strncmp(ps[k].name, p + 1, (size_t)(e - p - 1)))
+                buf_url(url, cap, &uo, ps[k].v.v[idx[k]]);
+        p = e + 1;
+    }
+    buf_add(key, cap, &ko, "{", 1);
+    for (size_t k = 0; k < np; k++) {
+        if (k) buf_add(key, cap, &ko, ",", 1);
+        buf_json_str(key, cap, &ko, ps[k].name);
+        buf_add(key, cap, &ko, ":", 1);
+        buf_json_str(key, cap, &ko, ps[k].v.v[idx[k]]);
+    }
+    buf_add(key, cap, &ko, "}", 1);
+    return uo >= cap || ko >= cap ? -1 : 0;
+}
+
+static int run_grid(bf_opts_t *o, td_backfill_cfg_t *c)
+{
+    size_t np = o->param.n, cells = 0;
     gparam_t *ps = calloc(np, sizeof *ps);
     td_strlist_t urls = {0}, keys = {0};
     size_t *idx = calloc(np, sizeof *idx);
@@ -318,56 +381,10 @@ static int run_grid(bf_opts_t *o, td_backfill_cfg_t *c)
         fprintf(stderr, "tickerd backfill: --url template too long (200 bytes at most)\n");
         goto out;
     }
-    size_t cells = 1;
-    for (size_t i = 0; i < np; i++) {
-        const char *eq = strchr(o->param.v[i], '=');
-        if (!eq || eq == o->param.v[i]) {
-            fprintf(stderr, "tickerd backfill: --param '%s': expected NAME=VALUES\n",
-                    o->param.v[i]);
-            goto out;
-        }
-        ps[i].name = strndup(o->param.v[i], (size_t)(eq - o->param.v[i]));
-        if (!ps[i].name) goto out;
-        for (size_t k = 0; k < i; k++)
-            if (!strcmp(ps[k].name, ps[i].name)) {
-                fprintf(stderr, "tickerd backfill: --param %s given twice\n", ps[i].name);
-                goto out;
-            }
-        if (param_values(ps[i].name, eq + 1, &ps[i].v) != 0) goto out;
-        cells *= ps[i].v.n;
-        if (cells > GRID_MAX_CELLS) {
-            fprintf(stderr, "tickerd backfill: grid larger than %d requests\n", GRID_MAX_CELLS);
-            goto out;
-        }
-    }
-    qsort(ps, np, sizeof *ps, cmp_gparam);
-    if (check_template(o->url, ps, np) != 0) goto out;
+    if (grid_params(o, ps, &cells) != 0) goto out;
     for (size_t n = 0; n < cells; n++) {
         char url[4096], key[4096];
-        size_t uo = 0, ko = 0;
-        url[0] = key[0] = 0;
-        for (const char *p = o->url; *p;) {
-            const char *e = *p == '{' ? strchr(p, '}') : NULL;
-            if (!e) {
-                buf_add(url, sizeof url, &uo, p, 1);
-                p++;
-                continue;
-            }
-            for (size_t k = 0; k < np; k++)
-                if (strlen(ps[k].name) == (size_t)(e - p - 1) &&
-                    !strncmp(ps[k].name, p + 1, (size_t)(e - p - 1)))
-                    buf_url(url, sizeof url, &uo, ps[k].v.v[idx[k]]);
-            p = e + 1;
-        }
-        buf_add(key, sizeof key, &ko, "{", 1);
-        for (size_t k = 0; k < np; k++) {
-            if (k) buf_add(key, sizeof key, &ko, ",", 1);
-            buf_json_str(key, sizeof key, &ko, ps[k].name);
-            buf_add(key, sizeof key, &ko, ":", 1);
-            buf_json_str(key, sizeof key, &ko, ps[k].v.v[idx[k]]);
-        }
-        buf_add(key, sizeof key, &ko, "}", 1);
-        if (uo >= sizeof url || ko >= sizeof key) {
+        if (grid_cell(o->url, ps, np, idx, url, key, sizeof url) != 0) {
             fprintf(stderr, "tickerd backfill: a grid URL or its params are too long\n");
             goto out;
         }
@@ -421,44 +438,30 @@ static int join_query(const td_strlist_t *q, char *out, size_t cap)
     return 0;
 }
 
-static int run(bf_opts_t *o)
+/* What grid and vendor mode share. 0, or -1 after a message. */
+static int common_cfg(const bf_opts_t *o, td_backfill_cfg_t *c)
 {
-    td_backfill_cfg_t c;
-    memset(&c, 0, sizeof c);
-    int alpaca = !strcmp(o->vendor, "alpaca");
     if (strcmp(o->progress, "auto") && strcmp(o->progress, "on") && strcmp(o->progress, "off")) {
         fprintf(stderr, "tickerd backfill: --progress must be auto, on or off\n");
-        return 2;
+        return -1;
     }
-    c.progress = !strcmp(o->progress, "on") || (!strcmp(o->progress, "auto") && isatty(2));
-    if (!alpaca && strcmp(o->vendor, "polygon")) {
-        fprintf(stderr, "tickerd backfill: --vendor must be alpaca or polygon\n");
-        return 2;
+    c->progress = !strcmp(o->progress, "on") || (!strcmp(o->progress, "auto") && isatty(2));
+    c->store = o->store;
+    c->store_connections = (int)o->store_connections;
+    c->concurrency = (int)o->concurrency;
+    c->retries = (int)o->retries;
+    c->timeout_ms = (uint32_t)(o->timeout * 1000);
+    c->json = o->json;
+    if (strcmp(o->rate, "0") && td_backfill_parse_rate(o->rate, &c->rate_n, &c->rate_s) != 0) {
+        fprintf(stderr, "tickerd backfill: bad --rate '%s' (e.g. 200/min)\n", o->rate);
+        return -1;
     }
-    if (o->param.n) {
-        if (!o->url) {
-            fprintf(stderr, "tickerd backfill: --param needs --url TEMPLATE\n");
-            return 2;
-        }
-        if (o->symbols || o->query.n) {
-            fprintf(stderr, "tickerd backfill: --param excludes --symbols and --query (put the "
-                            "parameters in the template)\n");
-            return 2;
-        }
-        c.store = o->store;
-        c.store_connections = (int)o->store_connections;
-        c.concurrency = (int)o->concurrency;
-        c.retries = (int)o->retries;
-        c.timeout_ms = (uint32_t)(o->timeout * 1000);
-        c.json = o->json;
-        c.vendor = "grid";
-        c.timeframe = "";
-        if (strcmp(o->rate, "0") && td_backfill_parse_rate(o->rate, &c.rate_n, &c.rate_s) != 0) {
-            fprintf(stderr, "tickerd backfill: bad --rate '%s' (e.g. 200/min)\n", o->rate);
-            return 2;
-        }
-        return run_grid(o, &c);
-    }
+    return 0;
+}
+
+static int run_vendor(bf_opts_t *o, td_backfill_cfg_t *c)
+{
+    int alpaca = !strcmp(o->vendor, "alpaca");
     if (o->url && strchr(o->url, '{')) {
         fprintf(stderr, "tickerd backfill: --url has placeholders but no --param\n");
         return 2;
@@ -467,32 +470,22 @@ static int run(bf_opts_t *o)
         fprintf(stderr, "tickerd backfill: --symbols, --start and --end are required\n");
         return 2;
     }
-    c.vendor = o->vendor;
-    c.url = o->url ? o->url : alpaca ? "https://data.alpaca.markets" : "https://api.polygon.io";
-    c.start = o->start;
-    c.end = o->end;
-    c.timeframe = o->timeframe ? o->timeframe : alpaca ? "15Min" : "15/minute";
-    c.store = o->store;
-    c.store_connections = (int)o->store_connections;
-    c.concurrency = (int)o->concurrency;
-    c.limit = (int)o->limit;
-    if (join_query(&o->query, c.query, sizeof c.query)) return 2;
-    c.symbols_per_request = (int)o->symbols_per_request;
-    if (!alpaca && c.symbols_per_request > 1) {
+    if (!alpaca && o->symbols_per_request > 1) {
         fprintf(stderr, "tickerd backfill: --symbols-per-request is for --vendor alpaca\n");
         return 2;
     }
-    c.retries = (int)o->retries;
-    c.timeout_ms = (uint32_t)(o->timeout * 1000);
-    c.key_id = o->key;
-    c.secret = o->secret;
-    c.poly_key = o->polygon_key;
-    c.json = o->json;
-    if (strcmp(o->rate, "0") && td_backfill_parse_rate(o->rate, &c.rate_n, &c.rate_s) != 0) {
-        fprintf(stderr, "tickerd backfill: bad --rate '%s' (e.g. 200/min)\n", o->rate);
-        return 2;
-    }
-    if (alpaca ? (!c.key_id || !c.secret) : !c.poly_key) {
+    c->vendor = o->vendor;
+    c->url = o->url ? o->url : alpaca ? "https://data.alpaca.markets" : "https://api.polygon.io";
+    c->start = o->start;
+    c->end = o->end;
+    c->timeframe = o->timeframe ? o->timeframe : alpaca ? "15Min" : "15/minute";
+    c->limit = (int)o->limit;
+    c->symbols_per_request = (int)o->symbols_per_request;
+    c->key_id = o->key;
+    c->secret = o->secret;
+    c->poly_key = o->polygon_key;
+    if (join_query(&o->query, c->query, sizeof c->query)) return 2;
+    if (alpaca ? (!c->key_id || !c->secret) : !c->poly_key) {
         fprintf(stderr, "tickerd backfill: no API key (%s)\n",
                 alpaca ? "APCA_API_KEY_ID / APCA_API_SECRET_KEY" : "POLYGON_API_KEY");
         return 2;
@@ -502,16 +495,40 @@ static int run(bf_opts_t *o)
         fprintf(stderr, "tickerd backfill: cannot read %s\n", o->symbols + 1);
         return 2;
     }
+    int rc = 2;
     if (!syms.n) {
         fprintf(stderr, "tickerd backfill: no symbols\n");
-        td_strlist_free(&syms);
-        return 2;
+    } else {
+        c->symbols = syms.v;
+        c->nsymbols = syms.n;
+        rc = td_backfill_run(c);
     }
-    c.symbols = syms.v;
-    c.nsymbols = syms.n;
-    int rc = td_backfill_run(&c);
     td_strlist_free(&syms);
     return rc;
+}
+
+static int run(bf_opts_t *o)
+{
+    td_backfill_cfg_t c;
+    memset(&c, 0, sizeof c);
+    if (strcmp(o->vendor, "alpaca") && strcmp(o->vendor, "polygon")) {
+        fprintf(stderr, "tickerd backfill: --vendor must be alpaca or polygon\n");
+        return 2;
+    }
+    if (common_cfg(o, &c) != 0) return 2;
+    if (!o->param.n) return run_vendor(o, &c);
+    if (!o->url) {
+        fprintf(stderr, "tickerd backfill: --param needs --url TEMPLATE\n");
+        return 2;
+    }
+    if (o->symbols || o->query.n) {
+        fprintf(stderr, "tickerd backfill: --param excludes --symbols and --query (put the "
+                        "parameters in the template)\n");
+        return 2;
+    }
+    c.vendor = "grid";
+    c.timeframe = "";
+    return run_grid(o, &c);
 }
 
 int td_cmd_backfill(int argc, char **argv)
