@@ -258,7 +258,8 @@ static void record(td_sim_hist_t *h, const td_sim_hcall_t *c, int vendor, int64_
 {
     if (!h->rec) return;
     td_buf_t b = TD_BUF_INIT;
-    td_buf_appendf(&b, "{\"t\":%lld,\"vendor\":\"%s\",\"path\":", (long long)t_ns, VENDORS[vendor]);
+    td_buf_appendf(&b, "{\"t\":%lld,\"conn\":%d,\"vendor\":\"%s\",\"path\":", (long long)t_ns,
+                   c->conn, VENDORS[vendor]);
     td_buf_append_json_str(&b, c->uri, strlen(c->uri));
     td_buf_appends(&b, ",\"query\":{");
     for (int i = 0; i < c->nq; i++) {
@@ -301,6 +302,7 @@ int td__sim_hist_http(td_sim_hist_t *h, struct lws *wsi, const char *uri, td_sim
     c->status = 200;
     c->outcome = "ok";
     c->request_id = ++h->seq * 0x9e3779b97f4a7c15ULL ^ (uint64_t)h->cfg->seed;
+    c->conn = (int)lws_get_socket_fd(wsi);
     parse_query(wsi, c);
     if (auth(h, wsi, c, vendor) == 0 && limit(h, r, c, vendor) == 0 &&
         inject_5xx(h, c, vendor) == 0) {

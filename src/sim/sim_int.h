@@ -215,6 +215,7 @@ typedef struct td_sim_hcall_s {
     char symbols[256];
     size_t rows;
     int64_t first, last; /* unix seconds of the first and last bar served */
+    int conn;            /* the connection's socket (keep-alive: the same for its calls) */
 } td_sim_hcall_t;
 
 const char *td__sim_hq_get(const td_sim_hcall_t *c, const char *name);

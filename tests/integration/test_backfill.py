@@ -102,6 +102,18 @@ def test_alpaca_sqlite(tickerd, tmp_path):
     assert s["rows"] == len(want)
 
 
+def test_keep_alive_reuses_connections(tickerd, tmp_path):
+    """40-odd pages over --concurrency 2: two connections, reused (the sim
+    records each call's socket)."""
+    sim = tickerd.sim(record_calls=tmp_path / "calls.jsonl")
+    rc, s, err = backfill(tickerd, sim, "--symbols", "AAPL,MSFT", "--limit", "5",
+                          "--concurrency", "2", "--store", f"sqlite:{tmp_path / 'k.db'}")
+    assert rc == 0, err
+    calls = [json.loads(x) for x in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    assert len(calls) == 2 * 20 == s["requests"]  # 97 bars in pages of 5
+    assert len({c["conn"] for c in calls}) <= 2
+
+
 def test_alpaca_postgres(tickerd, postgres):
     import psycopg2
     sim = tickerd.sim()
