@@ -19,6 +19,8 @@
   * the COPY stage's ceiling: tickerd's rows dumped with \\copy ... (FORMAT
     binary), then bench_pgcopy (a raw libpq COPY of that file in one
     transaction into a fresh table of the same schema), --repeat times;
+  * bounded memory: 100 then 400 symbols of 5,761 1Min bars into SQLite,
+    tickerd's peak RSS for each;
   * the grid of the reference design: 11 exchanges x 3 symbols x 31 days =
     1,023 GETs with --grid-concurrency 32 and --grid-latency 100 ms, against
     the lower bound ceil(1023 / 32) x 100 ms (--no-grid skips it).
@@ -281,6 +283,40 @@ def bench_grid(tickerd, pg, args, res, out):
         sim.wait(5)
 
 
+# Runs argv and prints its peak RSS: the wrapper's only child is tickerd.
+MAXRSS = ("import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; "
+          "print('maxrss_kb', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
+          "file=sys.stderr); sys.exit(rc)")
+
+
+def bench_memory(tickerd, args, res, out):
+    """Bounded memory: the same job shape (1Min bars, 2024-01-01..05, 5,761
+    per symbol, one page of 10,000) for 100 and then 400 symbols into SQLite;
+    tickerd's peak RSS (getrusage of its parent) should not grow with the job."""
+    sim, url = start_sim(tickerd, argparse.Namespace(**{**vars(args), "symbols": 400}), 0, out,
+                         "backfill_mem_sim")
+    res["memory"] = []
+    try:
+        for n in (100, 400):
+            db = Path(tempfile.mkdtemp(prefix="td-bfmem-")) / "m.db"
+            env = dict(os.environ, APCA_API_KEY_ID="bench", APCA_API_SECRET_KEY="bench")
+            r = subprocess.run([PY, "-c", MAXRSS, str(tickerd), "backfill",
+                                "--url", url, "--symbols", ",".join(synth(i) for i in range(n)),
+                                "--start", "2024-01-01", "--end", "2024-01-05",
+                                "--timeframe", "1Min", "--limit", "10000", "--rate", "0",
+                                "--concurrency", "16", "--store", f"sqlite:{db}", "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               timeout=300, env=env)
+            kb = int(r.stderr.rsplit("maxrss_kb", 1)[1].split()[0])
+            rows = json.loads(r.stdout)["rows"]
+            res["memory"].append({"symbols": n, "rows": rows, "maxrss_kb": kb})
+            print(f"memory: {n} symbols, {rows} rows: max RSS {kb} kB", flush=True)
+            shutil.rmtree(db.parent, ignore_errors=True)
+    finally:
+        sim.terminate()
+        sim.wait(5)
+
+
 def report(args, res):
     rw = res["reference"]["median_wall_s"]
     aw = res["asyncio"]["median_wall_s"]
@@ -316,6 +352,9 @@ def report(args, res):
           f"{res['raw_copy']['runs'][0]['rows']:8d}")
     print(f"same content tickerd vs python reference: "
           f"{res['same_content_tickerd_vs_asyncio']}")
+    for m in res.get("memory", []):
+        print(f"memory: {m['symbols']} symbols, {m['rows']} rows into SQLite: tickerd max RSS "
+              f"{m['maxrss_kb'] / 1024:.1f} MiB")
     g = res.get("grid")
     if g:
         print(f"grid: {g['cells']} requests, concurrency {g['concurrency']}, "
@@ -357,6 +396,7 @@ def main():
         bench_bars(tickerd, pg, args, res, out)
         if not args.no_grid:
             bench_grid(tickerd, pg, args, res, out)
+        bench_memory(tickerd, args, res, out)
     finally:
         pg.stop()
     report(args, res)
