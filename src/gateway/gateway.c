@@ -303,6 +303,7 @@ static void flush_cb(uv_check_t *h)
     gw_client_t *c;
     while ((c = g->dirty)) {
         g->dirty = c->dirty_next;
+        if (!g->dirty) g->dirty_tail = &g->dirty;
         td__gw_client_flush(c);
     }
     uv_check_stop(h);
@@ -311,9 +312,21 @@ static void flush_cb(uv_check_t *h)
 void td__gw_mark_dirty(td_gateway_t *g, gw_client_t *c)
 {
     c->dirty = 1;
-    c->dirty_next = g->dirty;
-    g->dirty = c;
+    c->dirty_next = NULL;
+    *g->dirty_tail = c; /* in order: who got data first is written first */
+    g->dirty_tail = &c->dirty_next;
     if (g->flush_open && !g->stopping) uv_check_start(&g->flush, flush_cb);
+}
+
+void td__gw_unmark_dirty(td_gateway_t *g, gw_client_t *c)
+{
+    for (gw_client_t **p = &g->dirty; *p; p = &(*p)->dirty_next) {
+        if (*p != c) continue;
+        *p = c->dirty_next;
+        if (g->dirty_tail == &c->dirty_next) g->dirty_tail = p;
+        break;
+    }
+    c->dirty = 0;
 }
 
 static void cron_cb(uv_timer_t *t)
@@ -353,6 +366,7 @@ td_gateway_t *td_gateway_new(uv_loop_t *loop, struct lws_context *ctx, td_bus_t 
     g->loop = loop;
     g->ctx = ctx;
     g->bus = bus;
+    g->dirty_tail = &g->dirty;
     g->cfg = *cfg;
     g->cfg.listen = NULL;
     g->cfg.web_root = NULL;

@@ -160,8 +160,10 @@ int td__gw_pclient_class_ok(const gw_client_t *c, const td_event_t *ev);
 
 /* ---- the gateway (gateway.c) ---------------------------------------------- */
 
-/* Puts c on the list written at the end of this loop turn. */
+/* Puts c at the end of the list written at the end of this loop turn. */
 void td__gw_mark_dirty(td_gateway_t *g, gw_client_t *c);
+/* Takes c off that list (c is closing). */
+void td__gw_unmark_dirty(td_gateway_t *g, gw_client_t *c);
 
 struct td_gateway_s {
     uv_loop_t *loop;
@@ -176,8 +178,8 @@ struct td_gateway_s {
     void *ud;
     struct lws_protocols protocols[2]; /* lws keeps the pointer */
     uv_timer_t cron;
-    uv_check_t flush; /* runs td__gw_client_flush for the dirty clients */
-    gw_client_t *dirty;
+    uv_check_t flush;                 /* runs td__gw_client_flush for the dirty clients */
+    gw_client_t *dirty, **dirty_tail; /* FIFO */
     int cron_open, flush_open, stopping;
     void (*done)(void *ud);
     void *done_ud;
