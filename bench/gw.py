@@ -19,7 +19,9 @@ cancelErrors, as on Alpaca). The sim runs at a fixed --rate with --record.
    its end (delivery kept up). Stops at the first failing rung.
 2. latency: the same at half the highest passing rate (or --latency-rate),
    with a longer window: p50/p90/p99/p99.9/max of now - t over every
-   in-window event, from bench_gw's log-linear histogram.
+   in-window event, from bench_gw's log-linear histogram; and of the
+   kernel's receive timestamp of the client's socket - t ("at the socket":
+   without the time the bytes waited for bench_gw, one thread, to read them).
 3. idle: --idle-clients clients authenticated and subscribed, sim at 10
    events/s: tickerd's VmRSS before the clients and with them; per client.
 
@@ -239,11 +241,13 @@ def measure(build, out, tag, clients, rate, window):
                    f"after the window)")
     r["pass"] = not why
     r["why"] = why
-    c, lat = r["cpu"], res["latency_us"]
+    c, lat, kl = r["cpu"], res["latency_us"], res["latency_kernel_us"]
     print(f"  {tag}: {'PASS' if r['pass'] else 'FAIL'} sim {r['sim_rate']}/s, delivered "
           f"{res['delivered_per_s']:.0f}/s ({res['received']}/{res['expected']} to "
-          f"{res['subscribed']} clients, drain {res['drain_s']:.3f} s) | latency us p50 "
-          f"{lat['p50']} p99 {lat['p99']} p999 {lat['p999']} max {lat['max']:.0f} | cpu% tickerd "
+          f"{res['subscribed']} clients, drain {res['drain_s']:.3f} s, "
+          f"{res['events_total'] / max(1, res['frames']):.2f} events/frame) | latency us p50 "
+          f"{lat['p50']} p99 {lat['p99']} p999 {lat['p999']} max {lat['max']:.0f}, at the "
+          f"socket p50 {kl['p50']} p99 {kl['p99']} p999 {kl['p999']} | cpu% tickerd "
           f"{c.get('tickerd')} sim {c.get('sim')} bench_gw {c.get('bench_gw')} harness "
           f"{c.get('harness')} softirq {c.get('machine_softirq_pct_of_one_core')} not ours "
           f"{c.get('unaccounted_pct_of_one_core')} (machine {c.get('machine_busy_pct_of_all_cores')}"
