@@ -107,7 +107,7 @@ typedef struct gw_client_s {
     int dead;       /* close at the next WRITEABLE */
     int want_write; /* lws_callback_on_writable requested, not yet served */
     int dirty;      /* in the gateway's list of clients to write at the end of the turn */
-    struct gw_client_s *dirty_next;
+    struct gw_client_s *dirty_next, **dirty_pprev; /* pprev: the pointer to c in the list */
     td_bus_consumer_t *bc;
     td_subset_t sub;
     gw_queue_t q;
@@ -162,7 +162,7 @@ int td__gw_pclient_class_ok(const gw_client_t *c, const td_event_t *ev);
 
 /* Puts c at the end of the list written at the end of this loop turn. */
 void td__gw_mark_dirty(td_gateway_t *g, gw_client_t *c);
-/* Takes c off that list (c is closing). */
+/* Takes c off that list. */
 void td__gw_unmark_dirty(td_gateway_t *g, gw_client_t *c);
 
 struct td_gateway_s {
@@ -179,8 +179,9 @@ struct td_gateway_s {
     struct lws_protocols protocols[2]; /* lws keeps the pointer */
     uv_timer_t cron;
     uv_check_t flush;                 /* runs td__gw_client_flush for the dirty clients */
+    uv_idle_t spin;                   /* active while dirty clients are left for the next turn */
     gw_client_t *dirty, **dirty_tail; /* FIFO */
-    int cron_open, flush_open, stopping;
+    int cron_open, flush_open, spin_open, stopping;
     void (*done)(void *ud);
     void *done_ud;
     gw_client_t *clients;
