@@ -5,6 +5,7 @@ bench_gw (N WebSocket clients in Alpaca's protocol), all on 127.0.0.1.
     /usr/bin/python3 bench/gw.py BUILD_DIR OUT_DIR [--clients 1000]
         [--rates 20000,50000,...] [--window 5] [--latency-window 10]
         [--idle-clients 10000] [--skip-ladder] [--skip-latency] [--skip-idle]
+        [--latency-rate R] [--sim-arg=--tick-ms=1] [--run-arg=...] [--run-env N=V]
 
 Each client subscribes trades and quotes of 10 of the sim's 1,000 symbols
 (every symbol has clients/100 subscribers; trades bring corrections and
@@ -47,6 +48,7 @@ KEY, SECRET = "bench", "bench"
 SYMBOLS = 1000
 PER_CLIENT = 10
 EXTRA_RUN_ARGS = []
+EXTRA_SIM_ARGS = []
 RUN_ENV = {}
 
 
@@ -71,7 +73,8 @@ class GwRun:
         self.run_log = os.path.join(self.dir, "tickerd.log")
         self.sim_cmd = [self.tickerd, "sim", "--listen", f"127.0.0.1:{sim_port}",
                         "--rate", str(self.rate), "--symbols", str(SYMBOLS), "--batch", "100",
-                        "--stats", "1"] + (["--record", self.record] if self.record else [])
+                        "--stats", "1"] + (["--record", self.record] if self.record else []) + \
+            EXTRA_SIM_ARGS
         self.run_cmd = [self.tickerd, "run", "--url", f"ws://127.0.0.1:{sim_port}/v2/iex",
                         "--listen", f"127.0.0.1:{gw_port}", "--client", f"{KEY}:{SECRET}",
                         "--max-clients", "0", "--stats-interval", "1"] + EXTRA_RUN_ARGS
@@ -304,11 +307,13 @@ def main(argv):
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--skip-idle", action="store_true")
     ap.add_argument("--run-arg", action="append", default=[], help="extra tickerd run argument")
+    ap.add_argument("--sim-arg", action="append", default=[], help="extra tickerd sim argument")
     ap.add_argument("--run-env", action="append", default=[], help="NAME=VALUE for tickerd run")
     a = ap.parse_args(argv)
     a.build = os.path.abspath(a.build)
     a.out = os.path.abspath(a.out)
     EXTRA_RUN_ARGS.extend(a.run_arg)
+    EXTRA_SIM_ARGS.extend(a.sim_arg)
     RUN_ENV.update(x.split("=", 1) for x in a.run_env)
     os.makedirs(a.out, exist_ok=True)
     t0 = time.time()
