@@ -300,12 +300,12 @@ static unsigned fd_limit(void)
 
 /* lws reads an upstream connection at most this much per POLLIN (both the
  * protocol's rx_buffer_size and pt_serv_buf_size limit it; lws's default is
- * 4 KiB, ~30 events). Everything read in one loop turn is written to the
- * gateway's clients at the end of that turn, so under load a bigger read
- * means more events per client frame (fewer sendto calls): 64 KiB
- * saturated at 1,000 clients and 576 k events/s delivered, 256 KiB passes
- * 1.15 M/s (BENCHMARKS.md §5). When the upstream is not behind, reads are
- * as small as before. Costs 256 KiB per process and per upstream
+ * 4 KiB, ~30 events). Everything read joins the gateway clients' queues
+ * before they are next written, so under load a bigger read means more
+ * events per client frame (fewer sendto calls): with 64 KiB the gateway
+ * saturated at 1,000 clients and 576 k events/s delivered, with 256 KiB it
+ * passed 1.15 M/s (BENCHMARKS.md §5–7). When the upstream is not behind,
+ * reads are as small as before. Costs 256 KiB per process and per upstream
  * connection, not per client. */
 #define UPSTREAM_READ (256 * 1024)
 

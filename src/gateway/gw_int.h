@@ -106,7 +106,7 @@ typedef struct gw_client_s {
     int closing;    /* a final message is queued: no more data; close once written */
     int dead;       /* close at the next WRITEABLE */
     int want_write; /* lws_callback_on_writable requested, not yet served */
-    int dirty;      /* in the gateway's list of clients to write at the end of the turn */
+    int dirty;      /* in the gateway's list of clients to write (gateway.c flush_cb) */
     struct gw_client_s *dirty_next, **dirty_pprev; /* pprev: the pointer to c in the list */
     td_bus_consumer_t *bc;
     td_subset_t sub;
@@ -160,7 +160,8 @@ int td__gw_pclient_class_ok(const gw_client_t *c, const td_event_t *ev);
 
 /* ---- the gateway (gateway.c) ---------------------------------------------- */
 
-/* Puts c at the end of the list written at the end of this loop turn. */
+/* Puts c at the end of the list of clients to write (FLUSH_BATCH of them
+ * after each poll, gateway.c). */
 void td__gw_mark_dirty(td_gateway_t *g, gw_client_t *c);
 /* Takes c off that list. */
 void td__gw_unmark_dirty(td_gateway_t *g, gw_client_t *c);
