@@ -16,9 +16,14 @@
  * --settle-ms later: [T0, T1 = T0 + --window).
  *
  * An event is in the window when its "t" (the sim's send time) is; for each
- * such event the latency now (CLOCK_REALTIME) - t goes into a log-linear
- * histogram (1 us resolution, 2048 sub-buckets per power of two: 3
- * significant digits, up to 10 s). What each client should have got comes
+ * such event two latencies go into log-linear histograms (1 us resolution,
+ * 2048 sub-buckets per power of two: 3 significant digits, up to 10 s):
+ * "read", now (CLOCK_REALTIME) - t when this process parsed it, and
+ * "kernel", the socket's receive timestamp (SO_TIMESTAMPING, software, also
+ * CLOCK_REALTIME) - t: when the bytes reached the client's socket, without
+ * the time they then waited for this single-threaded process to read them.
+ * A read covering several segments carries the last one's stamp, so the
+ * kernel figure can only err late. What each client should have got comes
  * from the sim's --record file (every event the sim built, in build order):
  * the events of the client's symbols with t in the window. The run ends when
  * every client got exactly that (the "drain" time is when the last in-window
@@ -37,11 +42,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -62,8 +71,13 @@ static struct {
 #define H_MAX  10000000ull /* 10 s */
 #define H_N    (H_SUB + 24 * H_HALF)
 
-static uint64_t hist[H_N], h_count, h_over, h_neg;
-static int64_t h_max_ns;
+typedef struct {
+    uint64_t v[H_N], count, over, neg;
+    int64_t max_ns;
+} hist_t;
+
+static hist_t h_read, h_kern; /* see the top of the file */
+static uint64_t h_unstamped;  /* events read without a kernel timestamp */
 
 static int h_index(uint64_t v)
 {
@@ -81,32 +95,40 @@ static uint64_t h_value(int i)
     return ((sub + 1) << sh) - 1;
 }
 
-static void h_record(int64_t ns)
+static void h_record(hist_t *h, int64_t ns)
 {
-    if (ns > h_max_ns) h_max_ns = ns;
+    if (ns > h->max_ns) h->max_ns = ns;
     if (ns < 0) {
-        h_neg++;
+        h->neg++;
         ns = 0;
     }
     uint64_t us = (uint64_t)(ns + 500) / 1000;
     if (us > H_MAX) {
-        h_over++;
+        h->over++;
         us = H_MAX;
     }
-    hist[h_index(us)]++;
-    h_count++;
+    h->v[h_index(us)]++;
+    h->count++;
 }
 
-static uint64_t h_pct(double p)
+static uint64_t h_pct(const hist_t *h, double p)
 {
-    if (!h_count) return 0;
-    uint64_t want = (uint64_t)(p / 100.0 * (double)h_count + 0.999999), acc = 0;
+    if (!h->count) return 0;
+    uint64_t want = (uint64_t)(p / 100.0 * (double)h->count + 0.999999), acc = 0;
     if (want < 1) want = 1;
     for (int i = 0; i < H_N; i++) {
-        acc += hist[i];
+        acc += h->v[i];
         if (acc >= want) return h_value(i);
     }
     return H_MAX;
+}
+
+static void h_print(const char *name, const hist_t *h)
+{
+    printf(",\"%s\":{\"p50\":%" PRIu64 ",\"p90\":%" PRIu64 ",\"p99\":%" PRIu64 ",\"p999\":%" PRIu64
+           ",\"max\":%.0f,\"n\":%" PRIu64 ",\"negative\":%" PRIu64 ",\"over_10s\":%" PRIu64 "}",
+           name, h_pct(h, 50), h_pct(h, 90), h_pct(h, 99), h_pct(h, 99.9),
+           (double)h->max_ns / 1000.0, h->count, h->neg, h->over);
 }
 
 /* ---- symbols -------------------------------------------------------------------- */
@@ -163,8 +185,8 @@ static int client_sym(int client, int j)
 enum { C_IDLE, C_CONNECTING, C_UPGRADING, C_OPEN, C_AUTHING, C_SUBSCRIBING, C_READY, C_CLOSED };
 
 typedef struct {
-    uv_tcp_t tcp;
-    int idx, state, handle_open;
+    uv_poll_t poll;
+    int fd, idx, state, handle_open;
     int msg_op;   /* opcode of a fragmented message being reassembled; 0: none */
     td_buf_t in;  /* bytes of an incomplete frame (or of the HTTP response) */
     td_buf_t msg; /* fragments of a message */
@@ -182,6 +204,7 @@ static uv_timer_t timer;
 static uv_signal_t sigs[2];
 static char rdbuf[1 << 18];
 static char first_err[256];
+static int64_t rx_stamp_ns; /* the kernel's receive time of the bytes being parsed; 0: none */
 
 static void start_more(void);
 
@@ -196,6 +219,7 @@ static void on_closed(uv_handle_t *h)
 {
     conn_t *c = h->data;
     c->handle_open = 0;
+    close(c->fd);
     td_buf_free(&c->in);
     td_buf_free(&c->msg);
 }
@@ -210,28 +234,20 @@ static void conn_close(conn_t *c)
         n_closed++;
     }
     c->state = C_CLOSED;
-    if (c->handle_open && !uv_is_closing((uv_handle_t *)&c->tcp))
-        uv_close((uv_handle_t *)&c->tcp, on_closed);
+    if (c->handle_open && !uv_is_closing((uv_handle_t *)&c->poll))
+        uv_close((uv_handle_t *)&c->poll, on_closed);
+    else if (!c->handle_open && c->fd >= 0)
+        close(c->fd);
+    if (!c->handle_open) c->fd = -1;
     start_more();
 }
 
-typedef struct {
-    uv_write_t req;
-    char data[];
-} wr_t;
-
-static void on_written(uv_write_t *req, int status)
-{
-    (void)status;
-    free(req);
-}
-
+/* Client messages are few and small (upgrade, auth, subscribe, pongs): the
+ * socket's send buffer takes each whole, or the client has failed. */
 static void send_raw(conn_t *c, const char *p, size_t n)
 {
-    wr_t *w = malloc(sizeof *w + n);
-    memcpy(w->data, p, n);
-    uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
-    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) free(w);
+    ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+    if (w != (ssize_t)n) note_err(c, w < 0 ? strerror(errno) : "short write");
 }
 
 /* One masked client frame (RFC 6455 5.3). */
@@ -324,7 +340,11 @@ static void on_data(conn_t *c, const char *p, size_t n, int64_t now)
             c->win++;
             total_win++;
             last_win_ns = now;
-            h_record(now - ts);
+            h_record(&h_read, now - ts);
+            if (rx_stamp_ns)
+                h_record(&h_kern, rx_stamp_ns - ts);
+            else
+                h_unstamped++;
         }
     }
 }
@@ -450,28 +470,25 @@ static size_t parse(conn_t *c, char *p, size_t n)
     return off;
 }
 
-static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+static int64_t rx_stamp(struct msghdr *mh)
 {
-    (void)h, (void)suggested;
-    *b = uv_buf_init(rdbuf, sizeof rdbuf);
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_TIMESTAMPING) continue;
+        struct scm_timestamping ts;
+        memcpy(&ts, CMSG_DATA(cm), sizeof ts);
+        return (int64_t)ts.ts[0].tv_sec * 1000000000 + ts.ts[0].tv_nsec;
+    }
+    return 0;
 }
 
-static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+static void on_bytes(conn_t *c, char *p, size_t nread)
 {
-    conn_t *c = s->data;
-    if (nread < 0) {
-        if (c->state != C_CLOSED) note_err(c, nread == UV_EOF ? "EOF" : uv_strerror((int)nread));
-        conn_close(c);
-        return;
-    }
-    if (nread == 0 || c->state == C_CLOSED) return;
     bytes_in += (uint64_t)nread;
     if (c->in.len == 0) { /* the common case: parse in place, keep the tail */
-        size_t used = parse(c, b->base, (size_t)nread);
-        if (c->state != C_CLOSED && used < (size_t)nread)
-            td_buf_append(&c->in, b->base + used, (size_t)nread - used);
+        size_t used = parse(c, p, nread);
+        if (c->state != C_CLOSED && used < nread) td_buf_append(&c->in, p + used, nread - used);
     } else {
-        td_buf_append(&c->in, b->base, (size_t)nread);
+        td_buf_append(&c->in, p, nread);
         size_t used = parse(c, c->in.data, c->in.len);
         if (c->state == C_CLOSED) return;
         td_buf_consume(&c->in, used);
@@ -479,12 +496,32 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     }
 }
 
-static void on_connect(uv_connect_t *req, int status)
+static void read_some(conn_t *c)
 {
-    conn_t *c = req->data;
-    free(req);
-    if (status < 0) {
-        note_err(c, uv_strerror(status));
+    char ctl[256];
+    struct iovec iov = {rdbuf, sizeof rdbuf};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl};
+    ssize_t nread = recvmsg(c->fd, &mh, 0);
+    if (nread < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (nread <= 0) {
+        if (c->state != C_CLOSED) note_err(c, nread == 0 ? "EOF" : strerror(errno));
+        conn_close(c);
+        return;
+    }
+    rx_stamp_ns = rx_stamp(&mh);
+    on_bytes(c, rdbuf, (size_t)nread);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events);
+
+static void on_connected(conn_t *c)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (err) {
+        note_err(c, strerror(err));
         conn_close(c);
         return;
     }
@@ -496,7 +533,39 @@ static void on_connect(uv_connect_t *req, int status)
                      opt.path, opt.host, opt.port);
     c->state = C_UPGRADING;
     send_raw(c, b, (size_t)n);
-    uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+    uv_poll_start(&c->poll, UV_READABLE, on_poll);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+    conn_t *c = h->data;
+    if (c->state == C_CLOSED) return;
+    if (status < 0) {
+        note_err(c, uv_strerror(status));
+        conn_close(c);
+    } else if (c->state == C_CONNECTING) {
+        on_connected(c);
+    } else if (events & UV_READABLE) {
+        read_some(c);
+    }
+}
+
+/* A non-blocking socket with receive timestamps, polled by libuv (the
+ * stamps need recvmsg, which uv_tcp_t's reads do not use). */
+static int conn_start(conn_t *c)
+{
+    int one = 1, ts = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c->fd < 0) return -errno;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (setsockopt(c->fd, SOL_SOCKET, SO_TIMESTAMPING, &ts, sizeof ts) != 0) return -errno;
+    if (connect(c->fd, (const struct sockaddr *)&addr, sizeof addr) != 0 && errno != EINPROGRESS)
+        return -errno;
+    int rc = uv_poll_init_socket(loop, &c->poll, c->fd);
+    if (rc != 0) return rc;
+    c->poll.data = c;
+    c->handle_open = 1;
+    return uv_poll_start(&c->poll, UV_WRITABLE, on_poll);
 }
 
 static void start_more(void)
@@ -505,17 +574,10 @@ static void start_more(void)
         conn_t *c = &conns[next_conn];
         c->idx = next_conn++;
         inflight++;
-        uv_tcp_init(loop, &c->tcp);
-        c->tcp.data = c;
-        c->handle_open = 1;
-        uv_tcp_nodelay(&c->tcp, 1);
-        uv_connect_t *req = malloc(sizeof *req);
-        req->data = c;
         c->state = C_CONNECTING;
-        int rc = uv_tcp_connect(req, &c->tcp, (const struct sockaddr *)&addr, on_connect);
+        int rc = conn_start(c);
         if (rc != 0) {
-            free(req);
-            note_err(c, uv_strerror(rc));
+            note_err(c, uv_strerror(rc)); /* libuv's codes are -errno */
             conn_close(c);
         }
     }
@@ -614,15 +676,15 @@ static void finish(const char *why)
         ",\"missing\":%" PRIu64 ",\"extra\":%" PRIu64 ",\"complete_clients\":%d,"
         "\"short_clients\":%d,\"over_clients\":%d,\"delivered_per_s\":%.0f,"
         "\"drain_s\":%.3f,\"events_total\":%" PRIu64 ",\"frames\":%" PRIu64 ",\"bytes_in\":%" PRIu64
-        ",\"control_msgs\":%" PRIu64 ",\"pings\":%" PRIu64 ",\"latency_us\":{\"p50\":%" PRIu64
-        ",\"p90\":%" PRIu64 ",\"p99\":%" PRIu64 ",\"p999\":%" PRIu64 ",\"max\":%.0f,\"n\":%" PRIu64
-        ",\"negative\":%" PRIu64 ",\"over_10s\":%" PRIu64 "},\"ran_s\":%.3f}\n",
+        ",\"control_msgs\":%" PRIu64 ",\"pings\":%" PRIu64 ",\"unstamped\":%" PRIu64,
         (double)(t_ready_ns ? t_ready_ns - t_start_ns : 0) / 1e9, w, rec_done ? "true" : "false",
         rec_lines, rec_unknown, sym_total, w > 0 ? (double)sym_total / w : 0.0, expected, received,
         missing, extra, complete, short_clients, over_clients, w > 0 ? (double)received / w : 0.0,
         last_win_ns && T1 != INT64_MAX ? (double)(last_win_ns - T1) / 1e9 : 0.0, total_events,
-        frames, bytes_in, control_msgs, pings, h_pct(50), h_pct(90), h_pct(99), h_pct(99.9),
-        (double)h_max_ns / 1000.0, h_count, h_neg, h_over, (double)(now - t_start_ns) / 1e9);
+        frames, bytes_in, control_msgs, pings, h_unstamped);
+    h_print("latency_us", &h_read);
+    h_print("latency_kernel_us", &h_kern);
+    printf(",\"ran_s\":%.3f}\n", (double)(now - t_start_ns) / 1e9);
     fflush(stdout);
     exit(0);
 }

@@ -5,6 +5,7 @@ bench_gw (N WebSocket clients in Alpaca's protocol), all on 127.0.0.1.
     /usr/bin/python3 bench/gw.py BUILD_DIR OUT_DIR [--clients 1000]
         [--rates 20000,50000,...] [--window 5] [--latency-window 10]
         [--idle-clients 10000] [--skip-ladder] [--skip-latency] [--skip-idle]
+        [--latency-rate R] [--sim-arg=--tick-ms=1] [--run-arg=...] [--run-env N=V]
 
 Each client subscribes trades and quotes of 10 of the sim's 1,000 symbols
 (every symbol has clients/100 subscribers; trades bring corrections and
@@ -19,7 +20,9 @@ cancelErrors, as on Alpaca). The sim runs at a fixed --rate with --record.
    its end (delivery kept up). Stops at the first failing rung.
 2. latency: the same at half the highest passing rate (or --latency-rate),
    with a longer window: p50/p90/p99/p99.9/max of now - t over every
-   in-window event, from bench_gw's log-linear histogram.
+   in-window event, from bench_gw's log-linear histogram; and of the
+   kernel's receive timestamp of the client's socket - t ("at the socket":
+   without the time the bytes waited for bench_gw, one thread, to read them).
 3. idle: --idle-clients clients authenticated and subscribed, sim at 10
    events/s: tickerd's VmRSS before the clients and with them; per client.
 
@@ -45,6 +48,7 @@ KEY, SECRET = "bench", "bench"
 SYMBOLS = 1000
 PER_CLIENT = 10
 EXTRA_RUN_ARGS = []
+EXTRA_SIM_ARGS = []
 RUN_ENV = {}
 
 
@@ -69,7 +73,8 @@ class GwRun:
         self.run_log = os.path.join(self.dir, "tickerd.log")
         self.sim_cmd = [self.tickerd, "sim", "--listen", f"127.0.0.1:{sim_port}",
                         "--rate", str(self.rate), "--symbols", str(SYMBOLS), "--batch", "100",
-                        "--stats", "1"] + (["--record", self.record] if self.record else [])
+                        "--stats", "1"] + (["--record", self.record] if self.record else []) + \
+            EXTRA_SIM_ARGS
         self.run_cmd = [self.tickerd, "run", "--url", f"ws://127.0.0.1:{sim_port}/v2/iex",
                         "--listen", f"127.0.0.1:{gw_port}", "--client", f"{KEY}:{SECRET}",
                         "--max-clients", "0", "--stats-interval", "1"] + EXTRA_RUN_ARGS
@@ -239,11 +244,13 @@ def measure(build, out, tag, clients, rate, window):
                    f"after the window)")
     r["pass"] = not why
     r["why"] = why
-    c, lat = r["cpu"], res["latency_us"]
+    c, lat, kl = r["cpu"], res["latency_us"], res["latency_kernel_us"]
     print(f"  {tag}: {'PASS' if r['pass'] else 'FAIL'} sim {r['sim_rate']}/s, delivered "
           f"{res['delivered_per_s']:.0f}/s ({res['received']}/{res['expected']} to "
-          f"{res['subscribed']} clients, drain {res['drain_s']:.3f} s) | latency us p50 "
-          f"{lat['p50']} p99 {lat['p99']} p999 {lat['p999']} max {lat['max']:.0f} | cpu% tickerd "
+          f"{res['subscribed']} clients, drain {res['drain_s']:.3f} s, "
+          f"{res['events_total'] / max(1, res['frames']):.2f} events/frame) | latency us p50 "
+          f"{lat['p50']} p99 {lat['p99']} p999 {lat['p999']} max {lat['max']:.0f}, at the "
+          f"socket p50 {kl['p50']} p99 {kl['p99']} p999 {kl['p999']} | cpu% tickerd "
           f"{c.get('tickerd')} sim {c.get('sim')} bench_gw {c.get('bench_gw')} harness "
           f"{c.get('harness')} softirq {c.get('machine_softirq_pct_of_one_core')} not ours "
           f"{c.get('unaccounted_pct_of_one_core')} (machine {c.get('machine_busy_pct_of_all_cores')}"
@@ -300,11 +307,13 @@ def main(argv):
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--skip-idle", action="store_true")
     ap.add_argument("--run-arg", action="append", default=[], help="extra tickerd run argument")
+    ap.add_argument("--sim-arg", action="append", default=[], help="extra tickerd sim argument")
     ap.add_argument("--run-env", action="append", default=[], help="NAME=VALUE for tickerd run")
     a = ap.parse_args(argv)
     a.build = os.path.abspath(a.build)
     a.out = os.path.abspath(a.out)
     EXTRA_RUN_ARGS.extend(a.run_arg)
+    EXTRA_SIM_ARGS.extend(a.sim_arg)
     RUN_ENV.update(x.split("=", 1) for x in a.run_env)
     os.makedirs(a.out, exist_ok=True)
     t0 = time.time()

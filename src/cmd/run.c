@@ -298,19 +298,28 @@ static unsigned fd_limit(void)
     return rl.rlim_cur < 4096 ? 4096 : (unsigned)rl.rlim_cur;
 }
 
+/* lws reads an upstream connection at most this much per POLLIN (both the
+ * protocol's rx_buffer_size and pt_serv_buf_size limit it; lws's default is
+ * 4 KiB, ~30 events). Everything read joins the gateway clients' queues
+ * before they are next written, so under load a bigger read means more
+ * events per client frame (fewer sendto calls): with 64 KiB the gateway
+ * saturated at 1,000 clients and 576 k events/s delivered, with 256 KiB it
+ * passed 1.15 M/s (BENCHMARKS.md §5–7). When the upstream is not behind,
+ * reads are as small as before. Costs 256 KiB per process and per upstream
+ * connection, not per client. */
+#define UPSTREAM_READ (256 * 1024)
+
 static int make_lws(app_t *a)
 {
     static struct lws_protocols list[2]; /* lws keeps the pointer; the last entry is zeros */
     list[0] = td_feed_protocol;
-    /* pt_serv_buf_size: lws reads a connection at most this much per POLLIN
-     * (default 4 KiB, ~30 events): with many gateway clients to write between
-     * two reads, the upstream could not be read fast enough. */
+    list[0].rx_buffer_size = UPSTREAM_READ;
     td_lws_ctx_cfg_t lc = {
         .loop = &a->loop,
         .protocols = list,
         .ca_file = a->cfg.ca_file,
         .fd_limit = fd_limit(), /* feeds, Redis and the gateway's clients */
-        .pt_serv_buf_size = 64 * 1024,
+        .pt_serv_buf_size = UPSTREAM_READ,
         .pcontext = &a->ctx,
     };
     a->ctx = td_lws_context_new(&lc);

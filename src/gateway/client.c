@@ -67,14 +67,7 @@ void td__gw_client_free(gw_client_t *c)
     if (c->next) c->next->prev = c->prev;
     g->st.clients--;
     if (c->authed) g->st.authed--;
-    if (c->dirty) { /* rare: closed with data waiting for the end of the turn */
-        for (gw_client_t **p = &g->dirty; *p; p = &(*p)->dirty_next) {
-            if (*p == c) {
-                *p = c->dirty_next;
-                break;
-            }
-        }
-    }
+    if (c->dirty) td__gw_unmark_dirty(g, c); /* closed with data waiting to be written */
     td__gw_queue_free(&c->q);
     td_subset_free(&c->sub);
     td_buf_free(&c->rx);

@@ -9,7 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define CRON_MS 100
+#define CRON_MS     100
+#define FLUSH_BATCH 16 /* clients written per loop turn, see flush_cb */
 
 /* The path decides the dialect; only the upstream's dialect is served. */
 static const struct {
@@ -297,23 +298,50 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 /* ---- lifecycle ------------------------------------------------------------------------ */
 
+static void spin_cb(uv_idle_t *h)
+{
+    (void)h; /* only there so that the next poll does not block */
+}
+
+/* Writes the first FLUSH_BATCH dirty clients. If more are left, the loop
+ * polls without blocking (an active idle handle) and this goes on after
+ * it: the upstream is read between batches, so an event waits for the
+ * writer to come round to its client (a cycle), not for the end of a
+ * flush of every client and then its client's turn in the next one. */
 static void flush_cb(uv_check_t *h)
 {
     td_gateway_t *g = h->data;
     gw_client_t *c;
-    while ((c = g->dirty)) {
-        g->dirty = c->dirty_next;
+    for (int i = 0; i < FLUSH_BATCH && (c = g->dirty); i++) {
+        td__gw_unmark_dirty(g, c);
         td__gw_client_flush(c);
     }
+    if (g->dirty) {
+        uv_idle_start(&g->spin, spin_cb);
+        return;
+    }
+    uv_idle_stop(&g->spin);
     uv_check_stop(h);
 }
 
 void td__gw_mark_dirty(td_gateway_t *g, gw_client_t *c)
 {
     c->dirty = 1;
-    c->dirty_next = g->dirty;
-    g->dirty = c;
+    c->dirty_next = NULL;
+    c->dirty_pprev = g->dirty_tail;
+    *g->dirty_tail = c; /* in order: who got data first is written first */
+    g->dirty_tail = &c->dirty_next;
     if (g->flush_open && !g->stopping) uv_check_start(&g->flush, flush_cb);
+}
+
+void td__gw_unmark_dirty(td_gateway_t *g, gw_client_t *c)
+{
+    *c->dirty_pprev = c->dirty_next;
+    if (c->dirty_next)
+        c->dirty_next->dirty_pprev = c->dirty_pprev;
+    else
+        g->dirty_tail = c->dirty_pprev;
+    c->dirty = 0;
 }
 
 static void cron_cb(uv_timer_t *t)
@@ -353,6 +381,7 @@ td_gateway_t *td_gateway_new(uv_loop_t *loop, struct lws_context *ctx, td_bus_t 
     g->loop = loop;
     g->ctx = ctx;
     g->bus = bus;
+    g->dirty_tail = &g->dirty;
     g->cfg = *cfg;
     g->cfg.listen = NULL;
     g->cfg.web_root = NULL;
@@ -374,8 +403,9 @@ td_gateway_t *td_gateway_new(uv_loop_t *loop, struct lws_context *ctx, td_bus_t 
                                              .tx_packet_size = g->cfg.write_cap + 1024};
     uv_timer_init(loop, &g->cron);
     uv_check_init(loop, &g->flush);
-    g->cron.data = g->flush.data = g;
-    g->cron_open = g->flush_open = 1;
+    uv_idle_init(loop, &g->spin);
+    g->cron.data = g->flush.data = g->spin.data = g;
+    g->cron_open = g->flush_open = g->spin_open = 1;
     return g;
 }
 
@@ -408,9 +438,11 @@ static void on_handle_closed(uv_handle_t *h)
     td_gateway_t *g = h->data;
     if (h == (uv_handle_t *)&g->cron)
         g->cron_open = 0;
-    else
+    else if (h == (uv_handle_t *)&g->flush)
         g->flush_open = 0;
-    if (!g->cron_open && !g->flush_open && g->done) g->done(g->done_ud);
+    else
+        g->spin_open = 0;
+    if (!g->cron_open && !g->flush_open && !g->spin_open && g->done) g->done(g->done_ud);
 }
 
 void td_gateway_stop(td_gateway_t *g, void (*done)(void *ud), void *ud)
@@ -427,6 +459,7 @@ void td_gateway_stop(td_gateway_t *g, void (*done)(void *ud), void *ud)
     cur_reset(g);
     uv_close((uv_handle_t *)&g->cron, on_handle_closed);
     uv_close((uv_handle_t *)&g->flush, on_handle_closed);
+    uv_close((uv_handle_t *)&g->spin, on_handle_closed);
 }
 
 void td_gateway_free(td_gateway_t *g)

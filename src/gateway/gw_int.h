@@ -106,8 +106,8 @@ typedef struct gw_client_s {
     int closing;    /* a final message is queued: no more data; close once written */
     int dead;       /* close at the next WRITEABLE */
     int want_write; /* lws_callback_on_writable requested, not yet served */
-    int dirty;      /* in the gateway's list of clients to write at the end of the turn */
-    struct gw_client_s *dirty_next;
+    int dirty;      /* in the gateway's list of clients to write (gateway.c flush_cb) */
+    struct gw_client_s *dirty_next, **dirty_pprev; /* pprev: the pointer to c in the list */
     td_bus_consumer_t *bc;
     td_subset_t sub;
     gw_queue_t q;
@@ -160,8 +160,11 @@ int td__gw_pclient_class_ok(const gw_client_t *c, const td_event_t *ev);
 
 /* ---- the gateway (gateway.c) ---------------------------------------------- */
 
-/* Puts c on the list written at the end of this loop turn. */
+/* Puts c at the end of the list of clients to write (FLUSH_BATCH of them
+ * after each poll, gateway.c). */
 void td__gw_mark_dirty(td_gateway_t *g, gw_client_t *c);
+/* Takes c off that list. */
+void td__gw_unmark_dirty(td_gateway_t *g, gw_client_t *c);
 
 struct td_gateway_s {
     uv_loop_t *loop;
@@ -176,9 +179,10 @@ struct td_gateway_s {
     void *ud;
     struct lws_protocols protocols[2]; /* lws keeps the pointer */
     uv_timer_t cron;
-    uv_check_t flush; /* runs td__gw_client_flush for the dirty clients */
-    gw_client_t *dirty;
-    int cron_open, flush_open, stopping;
+    uv_check_t flush;                 /* runs td__gw_client_flush for the dirty clients */
+    uv_idle_t spin;                   /* active while dirty clients are left for the next turn */
+    gw_client_t *dirty, **dirty_tail; /* FIFO */
+    int cron_open, flush_open, spin_open, stopping;
     void (*done)(void *ud);
     void *done_ud;
     gw_client_t *clients;
