@@ -4,6 +4,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/lws_util.h"
 #include "core/mem.h"
 #include "core/rng.h"
 
@@ -451,7 +452,7 @@ static void handle_message(td_feed_t *f, const char *p, size_t n)
 
 static void on_receive(td_feed_t *f, struct lws *wsi, const char *in, size_t len)
 {
-    int final = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
+    int final = td_lws_rx_final(wsi);
     f->last_rx_ms = td_mono_ms();
     if (final && f->rx.len == 0) { /* the common case: no copy */
         handle_message(f, in, len);

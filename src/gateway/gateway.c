@@ -2,6 +2,7 @@
  * protocol callback (WebSocket clients and plain HTTP), events encoded once
  * per codec, and the housekeeping timer. */
 #include "core/log.h"
+#include "core/lws_util.h"
 #include "core/mem.h"
 #include "gateway/gw_int.h"
 
@@ -200,32 +201,7 @@ static int confirm_upgrade(td_gateway_t *g, struct lws *wsi)
     else
         snprintf(body, sizeof body, "not found\n");
     TD_INFO("refusing upgrade to '%s' (404): %.*s", uri, (int)strlen(body) - 1, body);
-    td_buf_t r = TD_BUF_INIT;
-    td_buf_reserve(&r, LWS_PRE + 512);
-    r.len = LWS_PRE;
-    td_buf_appendf(&r,
-                   "HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\ncontent-length: "
-                   "%zu\r\nconnection: close\r\n\r\n%s",
-                   strlen(body), body);
-    lws_write(wsi, (unsigned char *)r.data + LWS_PRE, r.len - LWS_PRE, LWS_WRITE_HTTP_HEADERS);
-    td_buf_free(&r);
-    return 1;
-}
-
-/* Copies custom header `name` ("apca-api-key-id:"); NULL if absent. */
-static const char *header(struct lws *wsi, const char *name, char *out, int cap)
-{
-    int nl = (int)strlen(name);
-    if (lws_hdr_custom_length(wsi, name, nl) < 0) return NULL;
-    if (lws_hdr_custom_copy(wsi, out, cap, name, nl) < 0) out[0] = '\0'; /* too long: refused */
-    return out;
-}
-
-static const char *header_any(struct lws *wsi, const char *lower, const char *upper, char *out,
-                              int cap)
-{
-    const char *v = header(wsi, lower, out, cap);
-    return v ? v : header(wsi, upper, out, cap);
+    return td_lws_refuse_upgrade(wsi, body);
 }
 
 static int codec_of(struct lws *wsi)
@@ -253,9 +229,8 @@ static int established(td_gateway_t *g, struct lws *wsi, pss_t *pss)
     pss->c =
         td__gw_client_new(g, wsi, paths[pi].path, (td_alpaca_stream_t)paths[pi].cls, codec_of(wsi));
     char k[300], sec[300];
-    const char *hk = header_any(wsi, "apca-api-key-id:", "APCA-API-KEY-ID:", k, sizeof k);
-    const char *hs =
-        header_any(wsi, "apca-api-secret-key:", "APCA-API-SECRET-KEY:", sec, sizeof sec);
+    const char *hk, *hs;
+    td_lws_alpaca_keys(wsi, k, sec, sizeof k, &hk, &hs);
     td__gw_client_open(pss->c, hk, hs);
     memset(sec, 0, sizeof sec);
     return 0;
@@ -278,9 +253,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return g ? established(g, wsi, pss) : -1;
     case LWS_CALLBACK_RECEIVE:
         if (pss && pss->c)
-            td__gw_client_rx(pss->c, in, len,
-                             lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi),
-                             lws_frame_is_binary(wsi));
+            td__gw_client_rx(pss->c, in, len, td_lws_rx_final(wsi), lws_frame_is_binary(wsi));
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return pss && pss->c ? td__gw_client_writeable(pss->c) : 0;

@@ -5,6 +5,7 @@
  * headers. The bodies are built in rest_hist_vendor.c. */
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/lws_util.h"
 #include "core/mem.h"
 #include "core/rng.h"
 #include "sim/sim_int.h"
@@ -130,14 +131,6 @@ static void parse_query(struct lws *wsi, td_sim_hcall_t *c)
     }
 }
 
-static int header(struct lws *wsi, const char *name, char *out, int cap)
-{
-    int nl = (int)strlen(name);
-    out[0] = '\0';
-    if (lws_hdr_custom_length(wsi, name, nl) < 0) return -1;
-    return lws_hdr_custom_copy(wsi, out, cap, name, nl) < 0 ? -1 : 0;
-}
-
 static void error_body(td_sim_hcall_t *c, int vendor, int status, const char *msg)
 {
     c->status = status;
@@ -164,9 +157,9 @@ static int auth(const td_sim_hist_t *h, struct lws *wsi, td_sim_hcall_t *c, int 
     const td_sim_cfg_t *cfg = h->cfg;
     char k[300], s[300];
     if (vendor == V_ALPACA) {
-        header(wsi, "apca-api-key-id:", k, sizeof k);
-        header(wsi, "apca-api-secret-key:", s, sizeof s);
-        int ok = *k && *s && (!cfg->key || strcmp(cfg->key, k) == 0) &&
+        const char *hk, *hs;
+        td_lws_alpaca_keys(wsi, k, s, sizeof k, &hk, &hs);
+        int ok = hk && hs && *k && *s && (!cfg->key || strcmp(cfg->key, k) == 0) &&
                  (!cfg->secret || strcmp(cfg->secret, s) == 0);
         memset(s, 0, sizeof s);
         if (ok) return 0;

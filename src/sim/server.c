@@ -2,6 +2,7 @@
  * stream paths, the generator tick that fans events out to the sessions, the
  * housekeeping timer and the record file. */
 #include "core/log.h"
+#include "core/lws_util.h"
 #include "core/lws_log.h"
 #include "core/mem.h"
 #include "sim/sim_int.h"
@@ -191,22 +192,6 @@ static void cron_cb(uv_timer_t *t)
 
 /* ---- lws ----------------------------------------------------------------- */
 
-/* Copies custom header `name` ("apca-api-key-id:"); NULL if absent. */
-static const char *header(struct lws *wsi, const char *name, char *out, int cap)
-{
-    int nl = (int)strlen(name);
-    if (lws_hdr_custom_length(wsi, name, nl) < 0) return NULL;
-    if (lws_hdr_custom_copy(wsi, out, cap, name, nl) < 0) out[0] = '\0'; /* too long: refused */
-    return out;
-}
-
-static const char *header_any(struct lws *wsi, const char *lower, const char *upper, char *out,
-                              int cap)
-{
-    const char *v = header(wsi, lower, out, cap);
-    return v ? v : header(wsi, upper, out, cap);
-}
-
 static int established(td_sim_t *sim, struct lws *wsi, pss_t *pss)
 {
     char uri[256] = "";
@@ -215,9 +200,8 @@ static int established(td_sim_t *sim, struct lws *wsi, pss_t *pss)
     if (!st || sim->stopping) return -1;
     pss->s = td__sim_sess_new(sim, st, wsi);
     char k[300], sec[300];
-    const char *hk = header_any(wsi, "apca-api-key-id:", "APCA-API-KEY-ID:", k, sizeof k);
-    const char *hs =
-        header_any(wsi, "apca-api-secret-key:", "APCA-API-SECRET-KEY:", sec, sizeof sec);
+    const char *hk, *hs;
+    td_lws_alpaca_keys(wsi, k, sec, sizeof k, &hk, &hs);
     td__sim_sess_open(pss->s, hk, hs);
     memset(sec, 0, sizeof sec);
     return 0;
@@ -229,13 +213,7 @@ static int confirm_upgrade(td_sim_t *sim, struct lws *wsi)
     lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
     if (find_stream(sim, uri)) return 0;
     TD_INFO("refusing upgrade to unknown path '%s' (404)", uri);
-    /* lws_return_http_status() answers an upgrade request as HTTP/1.0 */
-    static const char resp[] = "HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\n"
-                               "content-length: 10\r\nconnection: close\r\n\r\nnot found\n";
-    unsigned char buf[LWS_PRE + sizeof resp];
-    memcpy(buf + LWS_PRE, resp, sizeof resp - 1);
-    lws_write(wsi, buf + LWS_PRE, sizeof resp - 1, LWS_WRITE_HTTP_HEADERS);
-    return 1;
+    return td_lws_refuse_upgrade(wsi, "not found\n");
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -270,9 +248,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return established(sim, wsi, pss);
     case LWS_CALLBACK_RECEIVE:
         if (pss && pss->s)
-            td__sim_sess_rx(pss->s, in, len,
-                            lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi),
-                            lws_frame_is_binary(wsi));
+            td__sim_sess_rx(pss->s, in, len, td_lws_rx_final(wsi), lws_frame_is_binary(wsi));
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return pss && pss->s ? td__sim_sess_writeable(pss->s) : 0;

@@ -1,0 +1,42 @@
+#include "core/lws_util.h"
+
+#include <string.h>
+
+#include "core/buf.h"
+
+const char *td_lws_header(struct lws *wsi, const char *name, char *out, int cap)
+{
+    int nl = (int)strlen(name);
+    out[0] = '\0';
+    if (lws_hdr_custom_length(wsi, name, nl) < 0) return NULL;
+    if (lws_hdr_custom_copy(wsi, out, cap, name, nl) < 0) out[0] = '\0'; /* too long: refused */
+    return out;
+}
+
+static const char *header_any(struct lws *wsi, const char *lower, const char *upper, char *out,
+                              int cap)
+{
+    const char *v = td_lws_header(wsi, lower, out, cap);
+    return v ? v : td_lws_header(wsi, upper, out, cap);
+}
+
+void td_lws_alpaca_keys(struct lws *wsi, char *key, char *secret, int cap, const char **hk,
+                        const char **hs)
+{
+    *hk = header_any(wsi, "apca-api-key-id:", "APCA-API-KEY-ID:", key, cap);
+    *hs = header_any(wsi, "apca-api-secret-key:", "APCA-API-SECRET-KEY:", secret, cap);
+}
+
+int td_lws_refuse_upgrade(struct lws *wsi, const char *body)
+{
+    td_buf_t r = TD_BUF_INIT;
+    td_buf_reserve(&r, LWS_PRE + 256 + strlen(body));
+    r.len = LWS_PRE;
+    td_buf_appendf(&r,
+                   "HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\ncontent-length: "
+                   "%zu\r\nconnection: close\r\n\r\n%s",
+                   strlen(body), body);
+    lws_write(wsi, (unsigned char *)r.data + LWS_PRE, r.len - LWS_PRE, LWS_WRITE_HTTP_HEADERS);
+    td_buf_free(&r);
+    return 1;
+}
