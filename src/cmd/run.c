@@ -407,15 +407,11 @@ static int setup_poll(app_t *a)
     return 0;
 }
 
-static int setup(app_t *a)
+/* The options that must agree (feed, keys, upstream vs source, sinks). 0,
+ * or -1 after one clear line. */
+static int check_cfg(app_t *a, int polygon, int av)
 {
-    char err[512];
     run_cfg *c = &a->cfg;
-    int polygon = strcmp(c->feed, "polygon") == 0, av = strcmp(c->feed, "alphavantage") == 0;
-    if (!polygon && !av && strcmp(c->feed, "alpaca") != 0) {
-        TD_ERR("unknown --feed '%s' (alpaca, polygon or alphavantage)", c->feed);
-        return -1;
-    }
     /* A vendor's own variable wins over the generic key (not over --key). */
     const char *vkey = getenv(polygon ? "POLYGON_API_KEY" : "ALPHAVANTAGE_API_KEY");
     if ((polygon || av) && vkey && *vkey && !a->key_flag) {
@@ -445,13 +441,6 @@ static int setup(app_t *a)
                "secret in the config file)");
         return -1;
     }
-    const char *spec = c->subscribe ? c->subscribe
-                       : c->listen  ? ""
-                                    : "trades=*;quotes=*;bars=*;statuses=*";
-    if (td_subset_parse(&a->subs, spec, err, sizeof err) != 0) {
-        TD_ERR("--subscribe: %s", err);
-        return -1;
-    }
     if (!c->redis && !c->to_stdout && !c->listen)
         TD_WARN("no sink: add --redis URL, --stdout or --listen ADDR:PORT");
     FILE *ca = c->ca_file ? fopen(c->ca_file, "r") : NULL;
@@ -460,26 +449,34 @@ static int setup(app_t *a)
         return -1;
     }
     if (ca) fclose(ca);
-    if (make_lws(a) != 0) {
-        TD_ERR("cannot create the libwebsockets context");
-        return -1;
-    }
-    a->bus = td_bus_new();
+    return 0;
+}
+
+static void setup_sinks(app_t *a)
+{
+    run_cfg *c = &a->cfg;
     if (c->redis) {
         td_redis_sink_cfg_t rc = {c->redis, c->channel_prefix, (size_t)c->redis_buffer_mb << 20,
                                   (uint32_t)c->redis_inflight};
-        if (!(a->redis = td_redis_sink_new(&a->loop, &rc))) return -1;
-        td_bus_tap(a->bus, to_redis, a->redis);
-        td_redis_sink_start(a->redis);
+        if ((a->redis = td_redis_sink_new(&a->loop, &rc))) {
+            td_bus_tap(a->bus, to_redis, a->redis);
+            td_redis_sink_start(a->redis);
+        }
     }
     if (c->to_stdout) {
         a->out = td_stdout_sink_new(&a->loop, c->channel_prefix);
         td_bus_tap(a->bus, to_stdout, a->out);
     }
-    if (av && !c->source && setup_poll(a) != 0) return -1;
+}
+
+/* One vendor connection per --url (streaming vendors). */
+static int setup_feeds(app_t *a)
+{
+    run_cfg *c = &a->cfg;
+    char err[512];
     static const td_feed_cb_t fcb = {on_feed_event, on_fatal};
     a->feeds = td_xcalloc(c->url.n, sizeof *a->feeds);
-    for (size_t i = 0; i < c->url.n && !av; i++) {
+    for (size_t i = 0; i < c->url.n; i++) {
         td_feed_cfg_t fc = {
             .dialect = c->feed,
             .url = c->url.v[i],
@@ -502,6 +499,35 @@ static int setup(app_t *a)
         }
         a->nfeeds++;
     }
+    return 0;
+}
+
+static int setup(app_t *a)
+{
+    char err[512];
+    run_cfg *c = &a->cfg;
+    int polygon = strcmp(c->feed, "polygon") == 0, av = strcmp(c->feed, "alphavantage") == 0;
+    if (!polygon && !av && strcmp(c->feed, "alpaca") != 0) {
+        TD_ERR("unknown --feed '%s' (alpaca, polygon or alphavantage)", c->feed);
+        return -1;
+    }
+    if (check_cfg(a, polygon, av) != 0) return -1;
+    const char *spec = c->subscribe ? c->subscribe
+                       : c->listen  ? ""
+                                    : "trades=*;quotes=*;bars=*;statuses=*";
+    if (td_subset_parse(&a->subs, spec, err, sizeof err) != 0) {
+        TD_ERR("--subscribe: %s", err);
+        return -1;
+    }
+    if (make_lws(a) != 0) {
+        TD_ERR("cannot create the libwebsockets context");
+        return -1;
+    }
+    a->bus = td_bus_new();
+    setup_sinks(a);
+    if (c->redis && !a->redis) return -1;
+    if (av && !c->source && setup_poll(a) != 0) return -1;
+    if (!av && !c->source && setup_feeds(a) != 0) return -1;
     if (c->source) {
         static const td_redis_source_cb_t scb = {on_feed_event};
         a->source =

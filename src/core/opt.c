@@ -185,6 +185,56 @@ static void apply_env(const td_opts_t *o, void *cfg, const unsigned char *given)
     }
 }
 
+/* One flag at argv[*i] ("--name", "--name=value", "--name value" or, for a
+ * bool, "--no-name"), its value consuming argv[*i + 1] if needed. */
+static int parse_flag(const td_opts_t *o, void *cfg, int argc, char **argv, int *i,
+                      unsigned char *given, char *err, size_t errlen)
+{
+    const char *a = argv[*i];
+    if (strncmp(a, "--", 2) != 0) {
+        snprintf(err, errlen, "unexpected argument '%s' (see --help)", a);
+        return -1;
+    }
+    char name[64];
+    const char *eq = strchr(a + 2, '='), *val = NULL;
+    size_t nl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+    if (nl >= sizeof name) nl = sizeof name - 1;
+    memcpy(name, a + 2, nl);
+    name[nl] = '\0';
+    const td_opt_t *t = find(o, name);
+    int negate = 0;
+    if (!t && strncmp(name, "no-", 3) == 0) {
+        t = find(o, name + 3);
+        if (t && t->type == TD_OPT_BOOL)
+            negate = 1;
+        else
+            t = NULL;
+    }
+    if (!t) {
+        snprintf(err, errlen, "unknown option --%s (see --help)", name);
+        return -1;
+    }
+    if (t->type == TD_OPT_BOOL && !eq) {
+        val = negate ? "no" : "yes";
+    } else if (eq) {
+        val = eq + 1;
+    } else if (*i + 1 < argc) {
+        val = argv[++*i];
+    } else {
+        snprintf(err, errlen, "--%s needs a value", name);
+        return -1;
+    }
+    if (t->flags & TD_OPT_SECRET)
+        TD_WARN("--%s on the command line is visible to other users; prefer %s%s%sthe "
+                "config file",
+                t->name, t->env ? "$" : "", t->env ? t->env : "", t->env ? " or " : "");
+    if (t->type == TD_OPT_LIST && !given[t - o->table]) /* flags replace the file's list */
+        td_strlist_free(FIELD(cfg, t, td_strlist_t));
+    if (set_value(t, cfg, val, err, errlen) != 0) return -1;
+    given[t - o->table] = 1;
+    return 0;
+}
+
 int td_opts_parse(const td_opts_t *o, void *cfg, int argc, char **argv, char *err, size_t errlen)
 {
     size_t nopts = 0;
@@ -210,52 +260,11 @@ int td_opts_parse(const td_opts_t *o, void *cfg, int argc, char **argv, char *er
     }
     /* Second pass: flags; mark them given so the environment does not win. */
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+        if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
             i++;
             continue;
         }
-        if (strncmp(a, "--", 2) != 0) {
-            snprintf(err, errlen, "unexpected argument '%s' (see --help)", a);
-            goto fail;
-        }
-        char name[64];
-        const char *eq = strchr(a + 2, '='), *val = NULL;
-        size_t nl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-        if (nl >= sizeof name) nl = sizeof name - 1;
-        memcpy(name, a + 2, nl);
-        name[nl] = '\0';
-        const td_opt_t *t = find(o, name);
-        int negate = 0;
-        if (!t && strncmp(name, "no-", 3) == 0) {
-            t = find(o, name + 3);
-            if (t && t->type == TD_OPT_BOOL)
-                negate = 1;
-            else
-                t = NULL;
-        }
-        if (!t) {
-            snprintf(err, errlen, "unknown option --%s (see --help)", name);
-            goto fail;
-        }
-        if (t->type == TD_OPT_BOOL && !eq) {
-            val = negate ? "no" : "yes";
-        } else if (eq) {
-            val = eq + 1;
-        } else if (i + 1 < argc) {
-            val = argv[++i];
-        } else {
-            snprintf(err, errlen, "--%s needs a value", name);
-            goto fail;
-        }
-        if (t->flags & TD_OPT_SECRET)
-            TD_WARN("--%s on the command line is visible to other users; prefer %s%s%sthe "
-                    "config file",
-                    t->name, t->env ? "$" : "", t->env ? t->env : "", t->env ? " or " : "");
-        if (t->type == TD_OPT_LIST && !given[t - o->table]) /* flags replace the file's list */
-            td_strlist_free(FIELD(cfg, t, td_strlist_t));
-        if (set_value(t, cfg, val, err, errlen) != 0) goto fail;
-        given[t - o->table] = 1;
+        if (parse_flag(o, cfg, argc, argv, &i, given, err, errlen) != 0) goto fail;
     }
     apply_env(o, cfg, given);
     free(given);
