@@ -33,10 +33,10 @@ static const td_opt_t bf_table[] = {
      "base URL (default https://data.alpaca.markets or https://api.polygon.io); with --param, "
      "a URL template with {NAME} placeholders (grid mode)"},
     {"param", TD_OPT_LIST, F(param), 0, 0, NULL, "NAME=VALUES", NULL, 0,
-     "grid mode, repeatable: the values of {NAME}: A,B,C or @FILE (one per line) or "
+     "grid mode: the values of {NAME}: A,B,C or @FILE (one per line) or "
      "YYYY-MM-DD..YYYY-MM-DD (inclusive); the grid is the cartesian product"},
     {"query", TD_OPT_LIST, F(query), 0, 0, NULL, "NAME=VALUE", NULL, 0,
-     "repeatable: one more parameter for the vendor's history request, e.g. feed=sip, "
+     "one more parameter for the vendor's history request, e.g. feed=sip, "
      "adjustment=split (Alpaca) or adjusted=false (Polygon); part of the jobs' names"},
     {"symbols", TD_OPT_STR, F(symbols), 0, 0, NULL, "A,B|@FILE", NULL, 0,
      "symbols, comma-separated, or @FILE (separated by commas, spaces or newlines); one job each"},
@@ -81,13 +81,13 @@ static const td_opts_t bf_opts = {
     "backfill",
     bf_table,
     "usage: tickerd backfill --symbols A,B --start DAY --end DAY [OPTIONS]",
-    "Downloads historical bars (Alpaca /v2/stocks/{SYM}/bars or Polygon aggregates), one\n"
-    "job per symbol walking its pages, into a store; each page is written atomically with\n"
-    "its jobs row, so rerunning the same command after a crash resumes without gaps or\n"
-    "duplicates. 429 waits Retry-After or X-Ratelimit-Reset; 5xx and timeouts back off and retry; "
-    "an invalid\n"
-    "symbol fails its job. Summary on stderr (and --json on stdout); exit 0 if every job\n"
-    "is done, 1 otherwise.\n"
+    "Downloads historical bars (Alpaca /v2/stocks/{SYM}/bars, or /v2/stocks/bars?symbols=\n"
+    "with --symbols-per-request, or Polygon aggregates), one job per symbol (or group)\n"
+    "walking its pages, into a store; each page is written atomically with its jobs row,\n"
+    "so rerunning the same command after a crash resumes without gaps or duplicates.\n"
+    "429 waits Retry-After or X-Ratelimit-Reset; 5xx and timeouts back off and retry; an\n"
+    "invalid symbol fails its job. A progress line on a terminal, a summary on stderr\n"
+    "(and --json on stdout); exit 0 if every job is done, 1 otherwise.\n"
     "\n"
     "Grid mode (--url TEMPLATE --param NAME=VALUES ...): one GET per combination of the\n"
     "params; each 2xx body that is valid JSON is stored in table grid keyed by the params\n"
