@@ -526,3 +526,28 @@ def test_progress_line_on_a_terminal(tickerd, tmp_path):
     rc, out = run_on_pty(argv + ["--store", f"sqlite:{tmp_path / 'o.db'}", "--progress", "off"],
                          env)
     assert rc == 1 and "\x1b[K" not in out and "backfill: 4 jobs" in out
+
+
+def test_vendor_usage_errors(tickerd, tmp_path):
+    """Clear exit-2 lines before any request: dates in the wrong order, the
+    multi-symbol endpoint asked of Polygon; other date forms go through."""
+    sim = tickerd.sim(record_calls=tmp_path / "calls.jsonl")
+    url = f"http://127.0.0.1:{sim.port}"
+    cases = [
+        (["--start", "2022-04-12", "--end", "2022-04-11"],
+         b"--start 2022-04-12 is after --end 2022-04-11"),
+        (["--start", "2022-04-12T10:00:00Z", "--end", "2022-04-12T09:00:00Z"],
+         b"is after --end"),
+        (["--vendor", "polygon", "--symbols-per-request", "5", "--start", "2022-04-11",
+          "--end", "2022-04-12"], b"--symbols-per-request is for --vendor alpaca"),
+    ]
+    for args, msg in cases:
+        p = tickerd.start("backfill", "--url", url, "--symbols", "AAPL", *args,
+                          "--store", f"sqlite:{tmp_path / 'u.db'}", env=ENV)
+        p.popen.wait(10)
+        assert p.returncode == 2 and msg in p.stderr(), (args, p.stderr())
+    assert (tmp_path / "calls.jsonl").read_text() == ""  # nothing was asked of the vendor
+    # the same day for both is one day, not an error
+    rc, s, err = backfill(tickerd, sim, "--symbols", "AAPL", "--start", "2022-04-11",
+                          "--end", "2022-04-11", "--store", f"sqlite:{tmp_path / 'd.db'}")
+    assert rc == 0 and s["rows"] > 0, err
