@@ -634,12 +634,16 @@ static void start_grid(bf_t *bf)
     }
 }
 
-/* "YYYY-MM-DD" (+ days) as ns since the epoch; 0 if not such a date. */
-static int64_t day_ns(const char *s, int plus_days)
+int td_backfill_time_ns(const char *s, int is_end, int64_t *ns)
 {
     int y, m, d, n = 0;
-    if (!s || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || s[n]) return 0;
-    return (td_days_from_civil(y, m, d) + plus_days) * 86400 * (int64_t)1000000000;
+    if (!s) return -1;
+    if (sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) == 3 && !s[n] && m >= 1 && m <= 12 && d >= 1 &&
+        d <= 31) {
+        *ns = (td_days_from_civil(y, m, d) + is_end) * 86400 * (int64_t)1000000000 - is_end;
+        return 0;
+    }
+    return td_rfc3339_parse(s, strlen(s), ns);
 }
 
 static void free_jobs(bf_t *bf)
@@ -703,8 +707,9 @@ int td_backfill_run(const td_backfill_cfg_t *cfg)
     bf.http = td_http_new(&loop, &ho);
     bf.grid = cfg->grid_url != NULL;
     if (!bf.grid) {
-        bf.span_t0 = day_ns(cfg->start, 0);
-        bf.span_t1 = day_ns(cfg->end, 1);
+        if (td_backfill_time_ns(cfg->start, 0, &bf.span_t0) ||
+            td_backfill_time_ns(cfg->end, 1, &bf.span_t1))
+            bf.span_t0 = bf.span_t1 = 0; /* another form: no progress by date */
     }
     size_t per = cfg->symbols_per_request > 1 ? (size_t)cfg->symbols_per_request : 1;
     size_t ngroups = (cfg->nsymbols + per - 1) / per;

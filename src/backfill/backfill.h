@@ -42,6 +42,11 @@ typedef struct td_backfill_cfg_s {
     size_t ncells;
 } td_backfill_cfg_t;
 
+/* --start/--end as ns since the epoch: "YYYY-MM-DD" (an end day counts whole:
+ * its last ns) or RFC 3339. 0, or -1 for another form (which is passed to
+ * the vendor as it is). */
+int td_backfill_time_ns(const char *s, int is_end, int64_t *ns);
+
 /* Parses "200/min", "5/1", "10/s", "1000/h" into n per seconds. 0 or -1. */
 int td_backfill_parse_rate(const char *s, double *n, double *seconds);
 

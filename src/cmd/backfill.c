@@ -459,19 +459,6 @@ static int common_cfg(const bf_opts_t *o, td_backfill_cfg_t *c)
     return 0;
 }
 
-/* --start/--end as ns: "YYYY-MM-DD" (an end day counts whole) or RFC 3339.
- * 0 if parsed, -1 for another form (passed to the vendor as it is). */
-static int when_ns(const char *s, int is_end, int64_t *ns)
-{
-    int y, m, d, n = 0;
-    if (sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) == 3 && !s[n] && m >= 1 && m <= 12 && d >= 1 &&
-        d <= 31) {
-        *ns = (td_days_from_civil(y, m, d) + is_end) * 86400 * (int64_t)1000000000 - is_end;
-        return 0;
-    }
-    return td_rfc3339_parse(s, strlen(s), ns);
-}
-
 static int run_vendor(bf_opts_t *o, td_backfill_cfg_t *c)
 {
     int alpaca = !strcmp(o->vendor, "alpaca");
@@ -484,7 +471,8 @@ static int run_vendor(bf_opts_t *o, td_backfill_cfg_t *c)
         return 2;
     }
     int64_t t0, t1;
-    if (when_ns(o->start, 0, &t0) == 0 && when_ns(o->end, 1, &t1) == 0 && t0 > t1) {
+    if (td_backfill_time_ns(o->start, 0, &t0) == 0 && td_backfill_time_ns(o->end, 1, &t1) == 0 &&
+        t0 > t1) {
         fprintf(stderr, "tickerd backfill: --start %s is after --end %s\n", o->start, o->end);
         return 2;
     }
