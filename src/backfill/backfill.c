@@ -313,16 +313,6 @@ static void handle_ok_page(job_t *j)
     if (j->state == J_FLUSH && j->writes == 0) j->state = J_DONE;
 }
 
-static int json_valid(const char *p, size_t n)
-{
-    const char *end = p + n;
-    p = td_json_skip_ws(p, end);
-    if (p == end) return 0;
-    int too_deep = 0;
-    p = td_json_scan_value(p, end, 1, &too_deep);
-    return p && td_json_skip_ws(p, end) == end;
-}
-
 static void handle_grid(job_t *j, const td_http_result_t *res)
 {
     char why[300];
@@ -331,7 +321,7 @@ static void handle_grid(job_t *j, const td_http_result_t *res)
         job_fail(j, why);
         return;
     }
-    if (!json_valid(res->body, res->body_len)) {
+    if (!td_json_valid(res->body, res->body_len, 0)) {
         snprintf(why, sizeof why, "HTTP %d: body is not valid JSON", res->status);
         job_fail(j, why);
         return;

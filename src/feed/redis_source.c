@@ -6,6 +6,7 @@
 #include "core/mem.h"
 #include "core/redis_uv.h"
 #include "core/rng.h"
+#include "proto/json_scan.h"
 #include "proto/sub.h"
 
 #include <hiredis/async.h>
@@ -57,12 +58,32 @@ td_redis_source_t *td_redis_source_new(uv_loop_t *loop, const char *url, const c
     return s;
 }
 
-/* "<prefix><kind>.<SYMBOL>" → event; the payload is the message. */
+/* Counts a message that is not served, with one rate-limited line. */
+static void skip(td_redis_source_t *s, const redisReply *ch, const char *why)
+{
+    uint64_t sup;
+    s->st.malformed++;
+    if (td_ratelimit_ok(&s->rl_bad, td_mono_ms(), &sup))
+        TD_WARN("redis source: message on '%.*s' skipped: %s", (int)(ch->len > 80 ? 80 : ch->len),
+                ch->str, why);
+}
+
+/* "<prefix><kind>.<SYMBOL>" → event; the payload is the message, which must
+ * be one JSON object (what tickerd publishes): anything else is counted and
+ * skipped, never served to clients. */
 static void on_message(td_redis_source_t *s, const redisReply *ch, const redisReply *data)
 {
-    const char *c = ch->str, *dot;
+    const char *c = ch->str, *dot = NULL;
     size_t n = ch->len;
     int kind = -1;
+    if (ch->type != REDIS_REPLY_STRING || data->type != REDIS_REPLY_STRING) {
+        s->st.malformed++;
+        return;
+    }
+    if (!td_json_valid(data->str, data->len, 1)) {
+        skip(s, ch, "not one JSON object");
+        return;
+    }
     if (n > s->prefix_len && memcmp(c, s->prefix, s->prefix_len) == 0) {
         c += s->prefix_len;
         n -= s->prefix_len;
@@ -70,11 +91,7 @@ static void on_message(td_redis_source_t *s, const redisReply *ch, const redisRe
         if (dot && dot + 1 < c + n) kind = td_kind_parse(c, (size_t)(dot - c));
     }
     if (kind < 0) {
-        uint64_t sup;
-        s->st.malformed++;
-        if (td_ratelimit_ok(&s->rl_bad, td_mono_ms(), &sup))
-            TD_WARN("redis source: message on unexpected channel '%.*s' skipped",
-                    (int)(ch->len > 80 ? 80 : ch->len), ch->str);
+        skip(s, ch, "unexpected channel");
         return;
     }
     td_event_t ev = {(td_kind_t)kind, dot + 1, (size_t)(c + n - dot - 1), data->str, data->len};

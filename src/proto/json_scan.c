@@ -220,3 +220,13 @@ int td_json_top_members(const char *p, const char *end, const char *const *names
         p = td_json_skip_ws(p + 1, end);
     }
 }
+
+int td_json_valid(const char *p, size_t n, int object_only)
+{
+    const char *end = p + n;
+    int too_deep = 0;
+    p = td_json_skip_ws(p, end);
+    if (p == end || (object_only && *p != '{')) return 0;
+    p = td_json_scan_value(p, end, 1, &too_deep);
+    return p && td_json_skip_ws(p, end) == end;
+}

@@ -179,6 +179,10 @@ int td_json_unescape(const char *p, size_t n, char *out, size_t cap);
  * p, or into scratch of TD_JSON_MAX_SYM bytes if it had escapes), or 0. */
 size_t td_json_symbol(const char *p, size_t n, int esc, char *scratch, const char **sym);
 
+/* [p, p+n) is exactly one JSON value (objects only if object_only), with
+ * whitespace around: the strict RFC 8259 rules of this file. */
+int td_json_valid(const char *p, size_t n, int object_only);
+
 /* A value's bytes [p, e); p NULL if absent. */
 typedef struct td_json_span_s {
     const char *p, *e;

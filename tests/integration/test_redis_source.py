@@ -90,3 +90,32 @@ def test_source_option_errors(tickerd, redis):
     r = tickerd.run(source="http://x", listen=True, wait=False)
     assert r.popen.wait(10) == 2
     assert b"unsupported Redis URL" in r.stderr()
+
+
+def test_bad_messages_on_redis_are_skipped(tickerd, redis):
+    """Whatever else publishes on the channels: a message that is not one
+    JSON object is counted, logged once and never served; the next good one
+    is."""
+    fed = tickerd.run(listen=True, source=redis.url, client=["demo:demo"], name="fed")
+    fed.wait_for_log("redis source: connected")
+    good = '{"T":"q","S":"AAPL","bp":1.5,"bs":1,"ap":1.6,"as":2,"t":"2026-11-21T00:00:00Z"}'
+
+    async def scenario():
+        ws = await connect(fed.url("/v2/iex"))
+        assert await recv(ws) == CONNECTED
+        assert await auth(ws, "demo", "demo") == AUTHENTICATED
+        await subscribe(ws, quotes=["AAPL"])
+        wait_numsub(redis.client(), ["quotes.AAPL"])
+        r = redis.client()
+        for bad in ("not json", '{"T":"q"', '[{"T":"q"}]', "", '{"a":1} {"b":2}', "\xff"):
+            r.publish("quotes.AAPL", bad)
+        r.publish("quotes.AAPL", good)
+        got = split_array(await recv(ws, 5))
+        assert got == [good]
+        with_more = []
+        await collect(ws, with_more, quiet=0.5)
+        assert with_more == []
+        await ws.close()
+
+    run(scenario(), timeout=30)
+    fed.wait_for_log("quotes.AAPL' skipped: not one JSON object")

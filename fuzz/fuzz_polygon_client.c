@@ -1,0 +1,44 @@
+/* Fuzz target: Polygon client → server messages (the gateway's Polygon
+ * dialect and the sim): td_polygon_server_parse, then the params through
+ * td_polygon_topics_parse for every cluster, as gateway/client_polygon.c
+ * does. The first byte picks the cluster; the rest is the message. */
+#include "proto/polygon_server.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1) return 0;
+    td_polygon_cluster_t cl = (td_polygon_cluster_t)(data[0] % TD_POLYGON__CLUSTERS);
+    size_t n = size - 1;
+    /* A copy of exactly n bytes, so reads past the end are caught. */
+    char *s = malloc(n ? n : 1);
+    if (!s) return 0;
+    if (n) memcpy(s, data + 1, n);
+    char *action = NULL, *params = NULL;
+    int rc = td_polygon_server_parse(s, n, &action, &params);
+    if (rc != 0 && (action || params)) abort();
+    if (params) {
+        td_polygon_topics_t t = {0};
+        const char *bad = NULL;
+        size_t bad_len = 0;
+        int k = td_polygon_topics_parse(cl, params, &t, &bad, &bad_len);
+        if (k >= 0) {
+            if ((size_t)k != t.n) abort();
+            for (size_t i = 0; i < t.n; i++)
+                if (!t.v[i].sym || strlen(t.v[i].sym) != t.v[i].len || t.v[i].len == 0) abort();
+        } else {
+            if (t.n != 0) abort();
+            if (bad && (bad < params || bad + bad_len > params + strlen(params))) abort();
+        }
+        td_polygon_topics_free(&t);
+    }
+    free(action);
+    free(params);
+    free(s);
+    return 0;
+}
