@@ -278,6 +278,21 @@ def test_429_storm(tickerd, tmp_path):
     assert checksum(got) == checksum(want)
 
 
+def test_rate_keeps_under_the_vendor_limit(tickerd, tmp_path):
+    """--rate equal to the vendor's limit: no 429 at all, and never more than
+    the limit in any rolling window of the sim's record (arrival times)."""
+    sim = tickerd.sim(alpaca_rate="8/1", record_calls=tmp_path / "calls.jsonl")
+    rc, s, err = backfill(tickerd, sim, "--symbols", "AAPL,MSFT,TSLA", "--limit", "12",
+                          "--concurrency", "4", "--rate", "8/s",
+                          "--store", f"sqlite:{tmp_path / 'r.db'}")
+    assert rc == 0, err
+    calls = [json.loads(x) for x in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    assert len(calls) == 3 * 9 and all(c["status"] == 200 for c in calls)  # 97 bars / 12
+    t = sorted(c["t"] for c in calls)
+    assert all(t[i + 8] - t[i] >= 10**9 for i in range(len(t) - 8)), t
+    assert s["retries"] == 0 and s["rows"] == 3 * 97
+
+
 def test_429_storm_with_only_x_ratelimit_reset(tickerd, tmp_path):
     """No Retry-After (as Alpaca's data host may answer): X-Ratelimit-Reset
     (epoch seconds) says when the window opens again."""
