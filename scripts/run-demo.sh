@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The embedded default behind `make run`: the vendor simulator and tickerd
-# wired to it, no Redis, no keys, no internet. Events go to stdout as JSON
-# lines, a stats line goes to stderr every second, and tickerd's gateway
-# serves the quote board (web/, so run this from the repository root) and
-# Alpaca-dialect WebSocket clients (key and secret: demo / demo) on
-# 127.0.0.1:8080 or the next free port. Ctrl-C stops both.
+# wired to it, no Redis, no keys, no internet. First a short backfill (the
+# last 5 days of 15-minute bars of 5 tickers) into the default SQLite store,
+# tickerd.db (DEMO_DB to change it; DEMO_BACKFILL=0 to skip); then the live
+# proxy: events go to stdout as JSON lines, a stats line goes to stderr every
+# second, and tickerd's gateway serves the quote board (web/, so run this
+# from the repository root) and Alpaca-dialect WebSocket clients (key and
+# secret: demo / demo) on 127.0.0.1:8080 or the next free port. Ctrl-C stops
+# both.
 set -euo pipefail
 bin=${1:-build/release/tickerd}
 # First free port from 18765 up (bash's /dev/tcp: no other tool needed).
@@ -24,6 +27,16 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 
+if [ "${DEMO_BACKFILL:-1}" = 1 ]; then
+  db=${DEMO_DB:-tickerd.db}
+  echo "tickerd demo: backfilling 15-minute bars of the last 5 days into sqlite:$db" >&2
+  APCA_API_KEY_ID=demo APCA_API_SECRET_KEY=demo "$bin" backfill \
+    --url "http://127.0.0.1:$port" --symbols AAPL,MSFT,NVDA,TSLA,BRK.B \
+    --start "$(date -u -d '5 days ago' +%F)" --end "$(date -u +%F)" --timeframe 15Min \
+    --rate 0 --store "sqlite:$db" ||
+    echo "tickerd demo: the backfill failed; going on with the live stream" >&2
+  echo "tickerd demo: try  sqlite3 $db 'SELECT symbol, count(*), max(ts) FROM bars GROUP BY symbol'" >&2
+fi
 echo "tickerd demo: simulator on 127.0.0.1:$port at $rate events/s; Ctrl-C to stop" >&2
 echo "tickerd demo: quote board at http://127.0.0.1:$gw/ (WebSocket ws://127.0.0.1:$gw/v2/iex, key demo, secret demo)" >&2
 APCA_API_KEY_ID=demo APCA_API_SECRET_KEY=demo "$bin" run -c "$conf" \
