@@ -46,7 +46,7 @@ fuzz: deps $(BUILD)/fuzz/build.ninja
 	cmake --build --preset fuzz
 	scripts/fuzz.sh $(BUILD)/fuzz $${FUZZ_SECONDS:-60}
 
-bench: build-release
+bench: deps build-release
 	scripts/bench.sh $(BUILD)/release
 
 format:

@@ -3,7 +3,7 @@
 
   * `tickerd sim` with --hist-latency (default 150 ms per history answer);
   * a throwaway PostgreSQL cluster (runuser postgres initdb/pg_ctl, fsync off,
-    as tests/integration/harness.py);
+    as tests/integration/harness.py, whose PostgresServer it uses);
   * `tickerd backfill --store postgres://... --rate 0 --concurrency N` for each
     N of --concurrency (default 32,214), and with Alpaca's multi-symbol endpoint
     (--symbols-per-request 10 --limit 10000 --concurrency 32: 22 requests),
@@ -41,7 +41,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,56 +50,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = "/usr/bin/python3"
+sys.path.insert(0, str(ROOT / "tests/integration"))
+import harness  # noqa: E402  (the PostgreSQL cluster and free_port of the tests)
+
+free_port = harness.free_port
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+class Postgres(harness.PostgresServer):
+    """The integration tests' throwaway cluster (fsync off), plus psql for
+    the dumps and counts."""
 
-
-def pg_bindir():
-    found = {p.parts[-3]: p.parent for p in Path("/usr/lib/postgresql").glob("*/bin/initdb")}
-    dirs = [found[v] for v in sorted(found, key=lambda v: (v != "15", v))]
-    if not dirs:
-        sys.exit("backfill bench: PostgreSQL server binaries not found")
-    return dirs[0]
-
-
-class Postgres:
-    def __init__(self):
-        self.port = free_port()
-        self.base = Path(tempfile.mkdtemp(prefix="td-bfpg-"))
-        self.data = self.base / "data"
-        self.bindir = pg_bindir()
-        self.started = False
-
-    def _run(self, *argv, timeout=60):
-        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        return subprocess.run(prefix + [str(self.bindir / argv[0]), *argv[1:]],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              timeout=timeout, check=True)
-
-    def start(self):
-        self.base.chmod(0o755)
-        if os.geteuid() == 0:
-            shutil.chown(self.base, "postgres", "postgres")
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust",
-                  "-E", "UTF8", "--no-locale", "--no-sync")
-        opts = (f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off"
-                " -c full_page_writes=off")
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.base / "pg.log"), "-w",
-                  "-t", "30", "-o", opts, "start")
-        self.started = True
-        return self
-
-    def url(self, db):
+    def db_url(self, db):
         return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"
 
     def psql(self, db, sql, timeout=300):
-        r = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", self.url(db),
+        r = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d",
+                            self.db_url(db),
                             "-c", sql], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True, timeout=timeout)
         if r.returncode:
@@ -108,19 +73,10 @@ class Postgres:
         return r.stdout.strip()
 
     def create_db(self, name):
-        self.psql("postgres", f'CREATE DATABASE "{name}"')
-        return self.url(name)
+        return self.create_database(name)
 
     def count(self, db):
         return int(self.psql(db, "SELECT count(*) FROM bars"))
-
-    def stop(self):
-        if self.started:
-            try:
-                self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
-            except subprocess.CalledProcessError:
-                pass
-        shutil.rmtree(self.base, ignore_errors=True)
 
 
 def synth(i):
@@ -227,7 +183,7 @@ def bench_bars(tickerd, pg, args, res, out):
                 pg.psql(td[configs[0][0]][0]["db"],
                         f"\\copy (SELECT * FROM bars) TO '{dump}' (FORMAT binary)")
             pg.psql("postgres", "CHECKPOINT")
-            r = subprocess.run([str(Path(args.build) / "bench_pgcopy"), pg.url("raw_copy"),
+            r = subprocess.run([str(Path(args.build) / "bench_pgcopy"), pg.db_url("raw_copy"),
                                 str(dump), f"raw{k}"], stdout=subprocess.PIPE, text=True,
                                timeout=300, check=True)
             raw.append(json.loads(r.stdout))

@@ -8,7 +8,8 @@ build_pkgs=(build-essential cmake ninja-build pkg-config
   libpq-dev libsqlite3-dev libssl-dev libjsmn-dev libinih-dev libmsgpack-dev)
 test_pkgs=(libcmocka-dev clang clang-format libclang-rt-14-dev openssl curl sqlite3 chromium
   redis-server redis-tools postgresql
-  python3-pytest python3-websockets python3-redis python3-psycopg2 python3-aiohttp python3-msgpack)
+  python3-pytest python3-websockets python3-redis python3-psycopg2 python3-aiohttp python3-msgpack
+  python3-asyncpg)
 
 case "${1:-all}" in
 build) want=("${build_pkgs[@]}") ;;
