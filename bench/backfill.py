@@ -60,9 +60,6 @@ class Postgres(harness.PostgresServer):
     """The integration tests' throwaway cluster (fsync off), plus psql for
     the dumps and counts."""
 
-    def db_url(self, db):
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"
-
     def psql(self, db, sql, timeout=300):
         r = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d",
                             self.db_url(db),
@@ -71,9 +68,6 @@ class Postgres(harness.PostgresServer):
         if r.returncode:
             raise RuntimeError(f"psql {sql!r}: {r.stderr}")
         return r.stdout.strip()
-
-    def create_db(self, name):
-        return self.create_database(name)
 
     def count(self, db):
         return int(self.psql(db, "SELECT count(*) FROM bars"))
@@ -114,7 +108,7 @@ def start_sim(tickerd, args, latency, out, name):
 
 def run_tickerd(tickerd, pg, db, argv, out, tag):
     """One `tickerd backfill` run into a fresh database: wall, rows, store figures."""
-    dsn = pg.create_db(db)
+    dsn = pg.create_database(db)
     pg.psql("postgres", "CHECKPOINT")
     env = dict(os.environ, APCA_API_KEY_ID="bench", APCA_API_SECRET_KEY="bench")
     t0 = time.monotonic()
@@ -149,7 +143,7 @@ def bench_bars(tickerd, pg, args, res, out):
                          "--concurrency", "32"]))
 
     def baseline(mode, db, symbols):
-        dsn = pg.create_db(db)
+        dsn = pg.create_database(db)
         pg.psql("postgres", "CHECKPOINT")
         r = subprocess.run([PY, str(ROOT / "bench/backfill_baseline.py"), "--mode", mode,
                             "--url", url, "--dsn", dsn, "--symbols", ",".join(symbols),
@@ -167,7 +161,7 @@ def bench_bars(tickerd, pg, args, res, out):
         td = {label: [] for label, _ in configs}
         py = {"reference": [], "async": []}
         raw, dump = [], pg.base / "bars.bin"
-        pg.create_db("raw_copy")
+        pg.create_database("raw_copy")
         for k in range(args.repeat):
             for n, (label, extra) in enumerate(configs):
                 td[label].append(run_tickerd(tickerd, pg, f"td_{n}_{k}", [

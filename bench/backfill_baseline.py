@@ -77,17 +77,7 @@ async def reference_one(pool, args, sym, stats):
     import aiohttp
     async with pool.acquire() as conn:
         async with aiohttp.ClientSession(headers=HEADERS) as session:
-            rows, token = [], None
-            while True:
-                url = f"{args.url}/v2/stocks/{sym}/bars?{query(args, token)}"
-                async with session.get(url) as r:
-                    r.raise_for_status()
-                    j = json.loads(await r.read())
-                stats["pages"] += 1
-                rows.extend(records(sym, j.get("bars") or []))
-                token = j.get("next_page_token")
-                if not token:
-                    break
+            rows = await fetch_async(session, args, sym, stats)
         await conn.copy_records_to_table("bars", records=rows, columns=COLUMNS)
     return len(rows)
 

@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (!t.v[i].sym || strlen(t.v[i].sym) != t.v[i].len || t.v[i].len == 0) abort();
         } else {
             if (t.n != 0) abort();
-            if (bad && (bad < params || bad + bad_len > params + strlen(params))) abort();
+            if (!bad || bad < params || bad + bad_len > params + strlen(params)) abort();
         }
         td_polygon_topics_free(&t);
     }

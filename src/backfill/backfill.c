@@ -65,11 +65,7 @@ static void job_release(job_t *j)
         j->page = NULL;
     }
     set_str(&j->token, NULL);
-    for (size_t k = 0; k < j->ndone; k++)
-        free(j->done[k]);
-    free(j->done);
-    j->done = NULL;
-    j->ndone = 0;
+    td_strlist_free(&j->done);
 }
 
 static void job_fail(job_t *j, const char *why)
@@ -83,8 +79,8 @@ static void job_fail(job_t *j, const char *why)
 
 static int page_done_before(const job_t *j)
 {
-    for (size_t i = 0; i < j->ndone; i++)
-        if (!strcmp(j->done[i], j->key)) return 1;
+    for (size_t i = 0; i < j->done.n; i++)
+        if (!strcmp(j->done.v[i], j->key)) return 1;
     return 0;
 }
 
@@ -145,9 +141,9 @@ static void alpaca_url(const job_t *j, char *url, size_t cap)
     size_t elen = 3 * strlen(j->symbol) + 1;
     char *esc = td_xmalloc(elen);
     td_url_escape(esc, elen, j->symbol);
-    int n = snprintf(url, cap, "%s/v2/stocks/%s%s%s%stimeframe=%s&start=%s&end=%s&limit=%d%s",
-                     c->url, j->group ? "bars?symbols=" : "", esc, j->group ? "&" : "/bars?", "",
-                     c->timeframe, c->start, c->end, c->limit, c->query);
+    int n = snprintf(url, cap, "%s/v2/stocks/%s%s%stimeframe=%s&start=%s&end=%s&limit=%d%s", c->url,
+                     j->group ? "bars?symbols=" : "", esc, j->group ? "&" : "/bars?", c->timeframe,
+                     c->start, c->end, c->limit, c->query);
     free(esc);
     if (j->token && n > 0 && (size_t)n < cap) {
         char tok[3 * TD_BARS_MAX_NEXT + 1];
@@ -160,9 +156,8 @@ static void start_fetch(job_t *j)
 {
     bf_t *bf = j->bf;
     const td_backfill_cfg_t *c = bf->cfg;
-    char sym[200], url[3 * TD_BARS_MAX_NEXT + 3 * 100 * 65 + 2048];
+    char url[3 * TD_BARS_MAX_NEXT + 3 * 100 * 65 + 2048];
     const char *hdrs[3] = {NULL, NULL, NULL};
-    td_url_escape(sym, sizeof sym, j->symbol);
     if (bf->grid) {
         snprintf(url, sizeof url, "%s", j->url);
     } else if (!strcmp(c->vendor, "alpaca")) {
@@ -176,6 +171,8 @@ static void start_fetch(job_t *j)
             else
                 snprintf(url, sizeof url, "%s%s", c->url, j->token);
         } else {
+            char sym[200];
+            td_url_escape(sym, sizeof sym, j->symbol);
             snprintf(url, sizeof url, "%s/v2/aggs/ticker/%s/range/%s/%s/%s?sort=asc&limit=%d%s",
                      c->url, sym, c->timeframe, c->start, c->end, c->limit, c->query);
         }
@@ -309,8 +306,7 @@ static void handle_ok_page(job_t *j)
             job_flush(j);
         return;
     }
-    put_page(j);
-    if (j->state == J_FLUSH && j->writes == 0) j->state = J_DONE;
+    put_page(j); /* a write done later always goes through on_stored */
 }
 
 static void handle_grid(job_t *j, const td_http_result_t *res)
@@ -328,15 +324,10 @@ static void handle_grid(job_t *j, const td_http_result_t *res)
     }
     j->tries = 0;
     free(j->gbody);
-    j->gbody = malloc(res->body_len ? res->body_len : 1);
-    if (!j->gbody) {
-        job_fail(j, "out of memory");
-        return;
-    }
+    j->gbody = td_xmalloc(res->body_len ? res->body_len : 1);
     memcpy(j->gbody, res->body, res->body_len);
     j->gbody_len = res->body_len;
     put_page(j);
-    if (j->state == J_FLUSH && j->writes == 0) j->state = J_DONE;
 }
 
 static void split_job(job_t *j, const char *why);
@@ -469,11 +460,7 @@ static void on_done_page(td_store_t *s, const char *page, int64_t rows, void *ud
 {
     (void)s;
     (void)rows;
-    job_t *j = ud;
-    char **v = realloc(j->done, (j->ndone + 1) * sizeof *v);
-    if (!v) return;
-    j->done = v;
-    j->done[j->ndone++] = strdup(page);
+    td_strlist_push(&((job_t *)ud)->done, page);
 }
 
 static void on_done_list(td_store_t *s, int status, const char *errmsg, void *ud)
@@ -488,7 +475,7 @@ static void on_done_list(td_store_t *s, int status, const char *errmsg, void *ud
         job_fail(j, msg);
     } else if (j->state == J_RESUME) {
         j->state = J_READY;
-        if (j->ndone) TD_INFO("%s: resuming (%zu pages done)", j->symbol, j->ndone);
+        if (j->done.n) TD_INFO("%s: resuming (%zu pages done)", j->symbol, j->done.n);
     }
     if (!bf->closing) schedule(bf);
 }
@@ -497,11 +484,7 @@ static void on_grid_done_page(td_store_t *s, const char *page, int64_t rows, voi
 {
     (void)s;
     (void)rows;
-    bf_t *bf = ud;
-    char **v = realloc(bf->gdone, (bf->ngdone + 1) * sizeof *v);
-    if (!v) return;
-    bf->gdone = v;
-    if ((bf->gdone[bf->ngdone] = strdup(page))) bf->ngdone++;
+    td_strlist_push(&((bf_t *)ud)->gdone, page);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -514,7 +497,8 @@ static void on_grid_done_list(td_store_t *s, int status, const char *errmsg, voi
     (void)s;
     bf_t *bf = ud;
     bf->resuming--;
-    if (bf->ngdone) qsort(bf->gdone, bf->ngdone, sizeof *bf->gdone, cmp_str);
+    td_strlist_t *gd = &bf->gdone;
+    if (gd->n) qsort(gd->v, gd->n, sizeof *gd->v, cmp_str);
     for (size_t i = 0; i < bf->njobs; i++) {
         job_t *j = &bf->jobs[i];
         if (j->state != J_RESUME) continue;
@@ -522,15 +506,15 @@ static void on_grid_done_list(td_store_t *s, int status, const char *errmsg, voi
             char msg[300];
             snprintf(msg, sizeof msg, "store: %s", errmsg ? errmsg : "cannot list done pages");
             job_fail(j, msg);
-        } else if (bf->ngdone && bsearch(&(const char *){j->key}, bf->gdone, bf->ngdone,
-                                         sizeof *bf->gdone, cmp_str)) {
+        } else if (gd->n &&
+                   bsearch(&(const char *){j->key}, gd->v, gd->n, sizeof *gd->v, cmp_str)) {
             j->state = J_DONE;
             j->skipped = 1;
         } else {
             j->state = J_READY;
         }
     }
-    if (bf->ngdone) TD_INFO("grid: resuming (%zu requests done)", bf->ngdone);
+    if (gd->n) TD_INFO("grid: resuming (%zu requests done)", gd->n);
     if (!bf->closing) schedule(bf);
 }
 
@@ -594,7 +578,6 @@ static void split_job(job_t *j, const char *why)
     TD_WARN("%s: %s: fetching its %zu symbols one by one", j->symbol, why, j->nsyms);
     j->split = 1;
     j->state = J_DONE;
-    bf->nsplit++;
     job_release(j);
     for (size_t i = 0; i < j->nsyms && bf->njobs < bf->cap_jobs; i++)
         list_done_pages(add_job(bf, j->sym0 + i, 1));
@@ -626,11 +609,10 @@ static void start_grid(bf_t *bf)
 
 int td_backfill_time_ns(const char *s, int is_end, int64_t *ns)
 {
-    int y, m, d, n = 0;
+    int64_t days;
     if (!s) return -1;
-    if (sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) == 3 && !s[n] && m >= 1 && m <= 12 && d >= 1 &&
-        d <= 31) {
-        *ns = (td_days_from_civil(y, m, d) + is_end) * 86400 * (int64_t)1000000000 - is_end;
+    if (td_date_parse(s, strlen(s), &days) == 0) {
+        *ns = (days + is_end) * 86400 * (int64_t)1000000000 - is_end;
         return 0;
     }
     return td_rfc3339_parse(s, strlen(s), ns);
@@ -645,9 +627,7 @@ static void free_jobs(bf_t *bf)
         free(j->group);
         free(j->gbody);
     }
-    for (size_t k = 0; k < bf->ngdone; k++)
-        free(bf->gdone[k]);
-    free(bf->gdone);
+    td_strlist_free(&bf->gdone);
     free(bf->jobs);
     free(bf->times);
 }

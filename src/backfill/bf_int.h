@@ -9,6 +9,7 @@
 
 #include "backfill/backfill.h"
 #include "core/backoff.h"
+#include "core/opt.h" /* td_strlist_t */
 #include "core/rng.h"
 #include "http/http.h"
 #include "proto/bars.h"
@@ -29,10 +30,9 @@ typedef struct job_s {
     int state;
     /* Heap-held so a job costs < 1 KB until it runs (grids have up to 20,000
      * cells), and its page buffer is released as soon as it is over. */
-    char *token; /* the current page's token / next_url (NULL = first) */
-    char *key;   /* the current page's key (grid: the cell's params) */
-    char **done; /* page keys done in an earlier run */
-    size_t ndone;
+    char *token;          /* the current page's token / next_url (NULL = first) */
+    char *key;            /* the current page's key (grid: the cell's params) */
+    td_strlist_t done;    /* page keys done in an earlier run */
     td_bars_page_t *page; /* the page being handled; NULL when none */
     td_backoff_t backoff;
     int tries;
@@ -55,7 +55,7 @@ struct bf_s {
     td_http_t *http;
     td_store_t *store;
     job_t *jobs; /* cap_jobs allocated (never moved: timers), njobs used */
-    size_t cap_jobs, nsplit;
+    size_t cap_jobs;
     size_t njobs, next_job, resuming, in_flight, store_waiting;
     uint64_t *times; /* ring of the last rate_n request start times (ms) */
     size_t ntimes, tpos;
@@ -69,8 +69,7 @@ struct bf_s {
     td_rng_t rng;
     char hdr[3][600];
     int grid;
-    char **gdone; /* grid: params done in an earlier run (sorted) */
-    size_t ngdone;
+    td_strlist_t gdone; /* grid: params done in an earlier run (sorted) */
 };
 
 /* A job is over: done or failed. */

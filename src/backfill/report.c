@@ -1,20 +1,22 @@
 /* What `tickerd backfill` shows: the progress line on a terminal and the
  * summary at the end. */
 #include <stdio.h>
+#include <string.h>
 
 #include "backfill/bf_int.h"
 #include "backfill/progress.h"
+#include "core/buf.h"
 #include "core/log.h"
 
 #define PROGRESS_MS 200
 
 static void format(bf_t *bf, char *line, size_t cap)
 {
-    td_progress_t p = {
-        bf->njobs - bf->nsplit, 0, 0, 0.0, 0, bf->retries, (double)(uv_hrtime() - bf->t0) / 1e9};
+    td_progress_t p = {0, 0, 0, 0.0, 0, bf->retries, (double)(uv_hrtime() - bf->t0) / 1e9};
     for (size_t i = 0; i < bf->njobs; i++) {
         const job_t *j = &bf->jobs[i];
         if (j->split) continue;
+        p.jobs++;
         p.finished += td__bf_final(j);
         p.work += td__bf_final(j) ? 1.0 : j->frac;
         p.failed += j->state == J_FAILED;
@@ -48,19 +50,13 @@ void td__bf_progress_stop(bf_t *bf)
     uv_close((uv_handle_t *)&bf->progress_timer, NULL);
 }
 
+/* A JSON string literal of s, as core/buf escapes it. */
 static void json_str(FILE *f, const char *s)
 {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
+    td_buf_t b = TD_BUF_INIT;
+    td_buf_append_json_str(&b, s, strlen(s));
+    fwrite(b.data, 1, b.len, f);
+    td_buf_free(&b);
 }
 
 /* The store stage (its own time, so it can be compared with a raw COPY),

@@ -17,7 +17,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "feed/feed.h"
-#include "feed/feed_int.h" /* td__client_feed_frame: the dialect's read */
+#include "feed/feed_int.h" /* td__feed_read, td__feed_set_state: the test hook */
 #include "proto/sub.h"
 
 #include <stdio.h>
@@ -391,7 +391,7 @@ int td__client_feed_frame(tickerd_client_t *c, const char *path, const char *dat
         observe(s);
         deliver(c);
     }
-    return s->feed->d->read(s->feed, data, len);
+    return td__feed_read(s->feed, data, len);
 }
 
 /* ------------------------------------------------------- public calls ---- */

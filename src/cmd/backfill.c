@@ -60,7 +60,8 @@ static const td_opt_t bf_table[] = {
     {"retries", TD_OPT_INT, F(retries), 0, 1000, "5", "N", NULL, 0,
      "retries of a page after 5xx or transport errors (exponential backoff with jitter) before "
      "its job fails; 429s wait Retry-After (else X-Ratelimit-Reset) and are not counted"},
-    {"timeout", TD_OPT_DOUBLE, F(timeout), 0.1, 3600, "30", "SECONDS", NULL, 0, "per request"},
+    {"timeout", TD_OPT_DOUBLE, F(timeout), 0.1, 3600, "30", "SECONDS", NULL, TD_OPT_DURATION,
+     "per request"},
     {"json", TD_OPT_BOOL, F(json), 0, 0, "no", NULL, NULL, 0,
      "print a JSON summary object on stdout"},
     {"progress", TD_OPT_STR, F(progress), 0, 0, "auto", "auto|on|off", NULL, 0,
@@ -155,22 +156,6 @@ static int cmp_gparam(const void *a, const void *b)
     return strcmp(((const gparam_t *)a)->name, ((const gparam_t *)b)->name);
 }
 
-static int parse_day(const char *s, size_t n, int64_t *days)
-{
-    int y, m, d;
-    char tail;
-    char buf[16];
-    if (n != 10) return -1;
-    memcpy(buf, s, n);
-    buf[n] = 0;
-    if (sscanf(buf, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 || d < 1 || d > 31)
-        return -1;
-    *days = td_days_from_civil(y, m, d);
-    int y2, m2, d2;
-    td_civil_from_days(*days, &y2, &m2, &d2);
-    return y2 == y && m2 == m && d2 == d ? 0 : -1;
-}
-
 /* VALUES: @FILE (one a line, blank lines skipped), DAY..DAY or a comma list. */
 static int param_values(const char *name, const char *vals, td_strlist_t *out)
 {
@@ -193,8 +178,8 @@ static int param_values(const char *name, const char *vals, td_strlist_t *out)
         fclose(f);
     } else if (dots && !strchr(vals, ',')) {
         int64_t a, b;
-        if (parse_day(vals, (size_t)(dots - vals), &a) != 0 ||
-            parse_day(dots + 2, strlen(dots + 2), &b) != 0 || b < a) {
+        if (td_date_parse(vals, (size_t)(dots - vals), &a) != 0 ||
+            td_date_parse(dots + 2, strlen(dots + 2), &b) != 0 || b < a) {
             fprintf(stderr, "tickerd backfill: --param %s: bad date range '%s'\n", name, vals);
             return -1;
         }
@@ -230,44 +215,14 @@ static int param_values(const char *name, const char *vals, td_strlist_t *out)
     return 0;
 }
 
-static void buf_add(char *out, size_t cap, size_t *o, const char *s, size_t n)
-{
-    if (*o + n >= cap) {
-        *o = cap; /* overflow marker */
-        return;
-    }
-    memcpy(out + *o, s, n);
-    *o += n;
-    out[*o] = 0;
-}
+#define GRID_MAX_TEXT 4095 /* bytes of a cell's URL and of its params key */
 
-static void buf_url(char *out, size_t cap, size_t *o, const char *s)
+/* The param named [name, name+n), or -1. */
+static long find_param(const gparam_t *ps, size_t np, const char *name, size_t n)
 {
-    size_t n = 3 * strlen(s) + 1;
-    char *e = malloc(n);
-    if (!e) {
-        *o = cap;
-        return;
-    }
-    buf_add(out, cap, o, e, td_url_escape(e, n, s));
-    free(e);
-}
-
-static void buf_json_str(char *out, size_t cap, size_t *o, const char *s)
-{
-    buf_add(out, cap, o, "\"", 1);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        char e[8];
-        if (c == '"' || c == '\\')
-            snprintf(e, sizeof e, "\\%c", c);
-        else if (c < 0x20)
-            snprintf(e, sizeof e, "\\u%04x", c);
-        else
-            snprintf(e, sizeof e, "%c", c);
-        buf_add(out, cap, o, e, strlen(e));
-    }
-    buf_add(out, cap, o, "\"", 1);
+    for (size_t k = 0; k < np; k++)
+        if (strlen(ps[k].name) == n && !strncmp(ps[k].name, name, n)) return (long)k;
+    return -1;
 }
 
 /* Checks the template against the params; 0 or -1 (message printed). */
@@ -282,12 +237,8 @@ static int check_template(const char *tpl, gparam_t *ps, size_t np)
             rc = -1;
             break;
         }
-        size_t k = 0;
-        for (; k < np; k++)
-            if (strlen(ps[k].name) == (size_t)(e - p - 1) &&
-                !strncmp(ps[k].name, p + 1, (size_t)(e - p - 1)))
-                break;
-        if (k == np) {
+        long k = find_param(ps, np, p + 1, (size_t)(e - p - 1));
+        if (k < 0) {
             fprintf(stderr, "tickerd backfill: --url placeholder {%.*s} has no --param\n",
                     (int)(e - p - 1), p + 1);
             rc = -1;
@@ -338,35 +289,34 @@ static int grid_params(const bf_opts_t *o, gparam_t *ps, size_t *cells)
 }
 
 /* The cell's URL (the template with each {name} replaced by its value,
- * URL-escaped) and key (its params as a JSON object, keys sorted). 0, or -1
- * if either does not fit. */
-static int grid_cell(const char *tpl, const gparam_t *ps, size_t np, const size_t *idx, char *url,
-                     char *key, size_t cap)
+ * URL-escaped) into url and key (its params as a JSON object, keys sorted)
+ * into key, both reset first. 0, or -1 if either is longer than
+ * GRID_MAX_TEXT. */
+static int grid_cell(const char *tpl, const gparam_t *ps, size_t np, const size_t *idx,
+                     td_buf_t *url, td_buf_t *key)
 {
-    size_t uo = 0, ko = 0;
-    url[0] = key[0] = 0;
+    td_buf_reset(url);
+    td_buf_reset(key);
     for (const char *p = tpl; *p;) {
         const char *e = *p == '{' ? strchr(p, '}') : NULL;
+        long k = e ? find_param(ps, np, p + 1, (size_t)(e - p - 1)) : -1;
         if (!e) {
-            buf_add(url, cap, &uo, p, 1);
-            p++;
+            td_buf_appendc(url, *p++);
             continue;
         }
-        for (size_t k = 0; k < np; k++)
-            if (strlen(ps[k].name) == (size_t)(e - p - 1) &&
-                !strncmp(ps[k].name, p + 1, (size_t)(e - p - 1)))
-                buf_url(url, cap, &uo, ps[k].v.v[idx[k]]);
+        if (k >= 0) td_buf_append_url(url, ps[k].v.v[idx[k]], strlen(ps[k].v.v[idx[k]]));
         p = e + 1;
     }
-    buf_add(key, cap, &ko, "{", 1);
+    td_buf_appendc(key, '{');
     for (size_t k = 0; k < np; k++) {
-        if (k) buf_add(key, cap, &ko, ",", 1);
-        buf_json_str(key, cap, &ko, ps[k].name);
-        buf_add(key, cap, &ko, ":", 1);
-        buf_json_str(key, cap, &ko, ps[k].v.v[idx[k]]);
+        const char *v = ps[k].v.v[idx[k]];
+        if (k) td_buf_appendc(key, ',');
+        td_buf_append_json_str(key, ps[k].name, strlen(ps[k].name));
+        td_buf_appendc(key, ':');
+        td_buf_append_json_str(key, v, strlen(v));
     }
-    buf_add(key, cap, &ko, "}", 1);
-    return uo >= cap || ko >= cap ? -1 : 0;
+    td_buf_appendc(key, '}');
+    return url->len > GRID_MAX_TEXT || key->len > GRID_MAX_TEXT ? -1 : 0;
 }
 
 static int run_grid(bf_opts_t *o, td_backfill_cfg_t *c)
@@ -374,6 +324,7 @@ static int run_grid(bf_opts_t *o, td_backfill_cfg_t *c)
     size_t np = o->param.n, cells = 0;
     gparam_t *ps = calloc(np, sizeof *ps);
     td_strlist_t urls = {0}, keys = {0};
+    td_buf_t url = TD_BUF_INIT, key = TD_BUF_INIT;
     size_t *idx = calloc(np, sizeof *idx);
     int rc = 2;
     if (!ps || !idx) goto out;
@@ -383,13 +334,12 @@ static int run_grid(bf_opts_t *o, td_backfill_cfg_t *c)
     }
     if (grid_params(o, ps, &cells) != 0) goto out;
     for (size_t n = 0; n < cells; n++) {
-        char url[4096], key[4096];
-        if (grid_cell(o->url, ps, np, idx, url, key, sizeof url) != 0) {
+        if (grid_cell(o->url, ps, np, idx, &url, &key) != 0) {
             fprintf(stderr, "tickerd backfill: a grid URL or its params are too long\n");
             goto out;
         }
-        td_strlist_push(&urls, url);
-        td_strlist_push(&keys, key);
+        td_strlist_push(&urls, url.data);
+        td_strlist_push(&keys, key.data);
         /* next combination: the last param varies fastest */
         for (size_t k = np; k-- > 0;) {
             if (++idx[k] < ps[k].v.n) break;
@@ -410,6 +360,8 @@ out:
     free(idx);
     td_strlist_free(&urls);
     td_strlist_free(&keys);
+    td_buf_free(&url);
+    td_buf_free(&key);
     return rc;
 }
 

@@ -27,7 +27,8 @@ static const td_opt_t sim_table[] = {
      "(default: any non-empty key)"},
     {"secret", TD_OPT_STR, S(secret), 0, 0, NULL, "SECRET", NULL, TD_OPT_SECRET,
      "the only API secret accepted (default: any non-empty secret)"},
-    {"auth-timeout", TD_OPT_DOUBLE, S(auth_timeout), 0, 86400, "10", "SECONDS", NULL, 0,
+    {"auth-timeout", TD_OPT_DOUBLE, S(auth_timeout), 0, 86400, "10", "SECONDS", NULL,
+     TD_OPT_DURATION,
      "send 404 auth timeout (Polygon: status auth_timeout) and close if no auth arrives in "
      "time; 0 = never"},
     {"symbol-limit", TD_OPT_INT, S(symbol_limit), 0, 1e9, "0", "N", NULL, 0,
@@ -55,14 +56,14 @@ static const td_opt_t sim_table[] = {
     {"batch", TD_OPT_INT, S(batch), 1, 100000, "10", "N", NULL, 0, "events per frame, at most"},
     {"count", TD_OPT_INT, S(count), 0, 9e18, "0", "N", NULL, 0,
      "stop generating after N events in total; 0 = unlimited"},
-    {"drop-every", TD_OPT_DOUBLE, S(drop_every), 0, 1e6, "0", "SECONDS", NULL, 0,
+    {"drop-every", TD_OPT_DOUBLE, S(drop_every), 0, 1e6, "0", "SECONDS", NULL, TD_OPT_DURATION,
      "close each connection SECONDS after it opened; 0 = off"},
     {"drop-after", TD_OPT_INT, S(drop_after), 0, 9e18, "0", "EVENTS", NULL, 0,
      "close a connection once it was sent EVENTS events; 0 = off"},
     {"malformed-every", TD_OPT_INT, S(malformed_every), 0, 1e9, "0", "N", NULL, 0,
      "every Nth data frame of a connection is a truncated copy of it (the real frame follows, "
      "nothing is lost or recorded twice); 0 = off, N >= 2"},
-    {"stall", TD_OPT_DOUBLE, S(stall), 0, 86400, "0", "SECONDS", NULL, 0,
+    {"stall", TD_OPT_DOUBLE, S(stall), 0, 86400, "0", "SECONDS", NULL, TD_OPT_DURATION,
      "once per connection, 1 s after its first data, neither write nor read (pings unanswered) "
      "for SECONDS; 0 = off"},
     {"record", TD_OPT_STR, S(record), 0, 0, NULL, "FILE", NULL, 0,
@@ -73,7 +74,7 @@ static const td_opt_t sim_table[] = {
     {"max-pending", TD_OPT_INT, S(max_pending_mb), 1, 1e6, "64", "MIB", NULL, 0,
      "output queued for one connection past which it gets 407 slow client and is closed"},
     {"tick-ms", TD_OPT_INT, S(tick_ms), 1, 1000, "2", "MS", NULL, 0, "generator timer period"},
-    {"stats", TD_OPT_DOUBLE, S(stats), 0, 86400, "0", "SECONDS", NULL, 0,
+    {"stats", TD_OPT_DOUBLE, S(stats), 0, 86400, "0", "SECONDS", NULL, TD_OPT_DURATION,
      "log a rates line every SECONDS; 0 = only at exit"},
     {"tls-cert", TD_OPT_STR, S(tls_cert), 0, 0, NULL, "PEM", NULL, 0,
      "serve wss:// (TLS) instead of ws:// on --listen with this certificate (chain); needs "
@@ -83,14 +84,14 @@ static const td_opt_t sim_table[] = {
     {"av-per-minute", TD_OPT_INT, S(av_per_minute), 0, 1e6, "5", "N", NULL, 0,
      "Alpha Vantage /query: counted calls per API key per --av-minute window (rolling); past "
      "it a call is answered with the --av-minute-key body; 0 = unlimited"},
-    {"av-minute", TD_OPT_DOUBLE, S(av_minute), 0.001, 1e9, "60", "SECONDS", NULL, 0,
+    {"av-minute", TD_OPT_DOUBLE, S(av_minute), 0.001, 1e9, "60", "SECONDS", NULL, TD_OPT_DURATION,
      "length of the rolling window of --av-per-minute"},
     {"av-per-day", TD_OPT_INT, S(av_per_day), 0, 1e6, "25", "N", NULL, 0,
      "counted calls per API key per --av-day window (rolling); past it a call is answered "
      "with the --av-day-key body (checked before the per-minute limit); 0 = unlimited. "
      "Throttled calls are answered but not counted; every other call with a valid key is "
      "(quotes, unknown symbols, invalid calls)"},
-    {"av-day", TD_OPT_DOUBLE, S(av_day), 0.001, 1e9, "86400", "SECONDS", NULL, 0,
+    {"av-day", TD_OPT_DOUBLE, S(av_day), 0.001, 1e9, "86400", "SECONDS", NULL, TD_OPT_DURATION,
      "length of the rolling window of --av-per-day"},
     {"av-minute-key", TD_OPT_STR, S(av_minute_key), 0, 0, "Note", "KEY", NULL, 0,
      "top-level key of the per-minute throttle body"},

@@ -16,7 +16,7 @@ uint64_t td_mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
+int64_t td_floor_div(int64_t a, int64_t b)
 {
     return a / b - (a % b != 0 && (a < 0) != (b < 0));
 }
@@ -24,7 +24,7 @@ static int64_t floor_div(int64_t a, int64_t b)
 int64_t td_days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
-    int64_t era = floor_div(y, 400);
+    int64_t era = td_floor_div(y, 400);
     int64_t yoe = y - era * 400;
     int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
     int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
@@ -34,7 +34,7 @@ int64_t td_days_from_civil(int64_t y, int m, int d)
 void td_civil_from_days(int64_t z, int *y, int *m, int *d)
 {
     z += 719468;
-    int64_t era = floor_div(z, 146097);
+    int64_t era = td_floor_div(z, 146097);
     int64_t doe = z - era * 146097;
     int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
     int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
@@ -169,4 +169,21 @@ int td_rfc3339_parse(const char *s, size_t n, int64_t *ns)
         return -1;
     *ns = secs * giga + frac;
     return 0;
+}
+
+int td_date_parse(const char *s, size_t n, int64_t *days)
+{
+    if (n != 10 || s[4] != '-' || s[7] != '-') return -1;
+    int v[8], k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 4 || i == 7) continue;
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v[k++] = s[i] - '0';
+    }
+    int y = v[0] * 1000 + v[1] * 100 + v[2] * 10 + v[3], m = v[4] * 10 + v[5], d = v[6] * 10 + v[7],
+        y2, m2, d2;
+    if (m < 1 || m > 12 || d < 1 || d > 31) return -1;
+    *days = td_days_from_civil(y, m, d);
+    td_civil_from_days(*days, &y2, &m2, &d2);
+    return y2 == y && m2 == m && d2 == d ? 0 : -1;
 }

@@ -4,7 +4,9 @@
 
 #include "core/buf.h"
 
-const char *td_lws_header(struct lws *wsi, const char *name, char *out, int cap)
+/* Copies the request's custom header `name` (with its colon, e.g.
+ * "apca-api-key-id:") into out; NULL if absent, "" if longer than cap. */
+static const char *header(struct lws *wsi, const char *name, char *out, int cap)
 {
     int nl = (int)strlen(name);
     out[0] = '\0';
@@ -16,8 +18,8 @@ const char *td_lws_header(struct lws *wsi, const char *name, char *out, int cap)
 static const char *header_any(struct lws *wsi, const char *lower, const char *upper, char *out,
                               int cap)
 {
-    const char *v = td_lws_header(wsi, lower, out, cap);
-    return v ? v : td_lws_header(wsi, upper, out, cap);
+    const char *v = header(wsi, lower, out, cap);
+    return v ? v : header(wsi, upper, out, cap);
 }
 
 void td_lws_alpaca_keys(struct lws *wsi, char *key, char *secret, int cap, const char **hk,
@@ -39,4 +41,12 @@ int td_lws_refuse_upgrade(struct lws *wsi, const char *body)
     lws_write(wsi, (unsigned char *)r.data + LWS_PRE, r.len - LWS_PRE, LWS_WRITE_HTTP_HEADERS);
     td_buf_free(&r);
     return 1;
+}
+
+void td_lws_write_close(struct lws *wsi, uint16_t status)
+{
+    unsigned char cl[LWS_PRE + 2];
+    cl[LWS_PRE] = (unsigned char)(status >> 8);
+    cl[LWS_PRE + 1] = (unsigned char)(status & 0xff);
+    lws_write(wsi, cl + LWS_PRE, 2, (enum lws_write_protocol)4); /* LWS_WRITE_CLOSE */
 }

@@ -4,10 +4,7 @@
 #define TD_CORE_LWS_UTIL_H
 
 #include <libwebsockets.h>
-
-/* Copies the request's custom header `name` (with its colon, e.g.
- * "apca-api-key-id:") into out; NULL if absent, "" if longer than cap. */
-const char *td_lws_header(struct lws *wsi, const char *name, char *out, int cap);
+#include <stdint.h>
 
 /* The Alpaca key headers of an upgrade (APCA-API-KEY-ID, APCA-API-SECRET-KEY,
  * in either case) into key and secret (cap bytes each); *hk, *hs point at
@@ -19,6 +16,10 @@ void td_lws_alpaca_keys(struct lws *wsi, char *key, char *secret, int cap, const
  * and closes (lws_return_http_status answers an upgrade as HTTP/1.0, which
  * python-websockets rejects). For HTTP_CONFIRM_UPGRADE: returns 1 (refuse). */
 int td_lws_refuse_upgrade(struct lws *wsi, const char *body);
+
+/* Writes a close frame with `status` before the callback returns -1: lws 4.1
+ * closes without one (1006) on lws_close_reason() and -1 from WRITEABLE. */
+void td_lws_write_close(struct lws *wsi, uint16_t status);
 
 /* In RECEIVE: these bytes end the message (last fragment, nothing left). */
 static inline int td_lws_rx_final(struct lws *wsi)

@@ -78,7 +78,7 @@ static int set_value(const td_opt_t *t, void *cfg, const char *v, char *err, siz
         errno = 0;
         double d = strtod(v, &end);
         /* Durations may carry a unit: 20s, 250ms, 2min, 1h (seconds if none). */
-        if (end != v && *end) {
+        if ((t->flags & TD_OPT_DURATION) && end != v && *end) {
             if (strcmp(end, "s") == 0)
                 end += 1;
             else if (strcmp(end, "ms") == 0)

@@ -11,13 +11,14 @@
 typedef enum {
     TD_OPT_STR,    /* char * (owned by the config; NULL if unset) */
     TD_OPT_INT,    /* int64_t */
-    TD_OPT_DOUBLE, /* double (durations are seconds; "20s", "250ms", "2min", "1h" accepted) */
+    TD_OPT_DOUBLE, /* double; with TD_OPT_DURATION, seconds ("20s", "250ms", "2min", "1h") */
     TD_OPT_BOOL,   /* int: --name / --no-name; file: yes/no/true/false/1/0 */
     TD_OPT_LIST,   /* td_strlist_t: repeatable, each occurrence appends */
 } td_opt_type_t;
 
 enum {
-    TD_OPT_SECRET = 1 << 0, /* never printed; flag use warns (visible in ps) */
+    TD_OPT_SECRET = 1 << 0,   /* never printed; flag use warns (visible in ps) */
+    TD_OPT_DURATION = 1 << 1, /* TD_OPT_DOUBLE in seconds: may end in s, ms, min or h */
 };
 
 typedef struct td_strlist_s {

@@ -18,6 +18,11 @@ const char *td_feed_state_name(td_feed_state_t s)
     return (unsigned)s < TD_ARRAY_LEN(names) ? names[s] : "?";
 }
 
+int td__feed_read(td_feed_t *f, const char *p, size_t n)
+{
+    return f->d->read(f, p, n);
+}
+
 void td__feed_set_state(td_feed_t *f, td_feed_state_t s)
 {
     f->state = f->st.state = s;

@@ -81,6 +81,9 @@ void td__feed_queue(td_feed_t *f, const char *p, size_t n);
 void td__feed_kill(td_feed_t *f, const char *why);
 /* A vendor answer retrying cannot fix: stop and tell the owner. */
 void td__feed_fatal(td_feed_t *f, const char *why);
+/* One message from the vendor through the dialect's reader, as if it had
+ * arrived on the socket (libtickerd's in-memory test hook). */
+int td__feed_read(td_feed_t *f, const char *p, size_t n);
 /* Authenticated: subscribe what is wanted. */
 void td__feed_authenticated(td_feed_t *f);
 /* Another instance holds the account's connection: say so once and back off

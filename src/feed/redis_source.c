@@ -80,10 +80,6 @@ static void on_message(td_redis_source_t *s, const redisReply *ch, const redisRe
         s->st.malformed++;
         return;
     }
-    if (!td_json_valid(data->str, data->len, 1)) {
-        skip(s, ch, "not one JSON object");
-        return;
-    }
     if (n > s->prefix_len && memcmp(c, s->prefix, s->prefix_len) == 0) {
         c += s->prefix_len;
         n -= s->prefix_len;
@@ -92,6 +88,10 @@ static void on_message(td_redis_source_t *s, const redisReply *ch, const redisRe
     }
     if (kind < 0) {
         skip(s, ch, "unexpected channel");
+        return;
+    }
+    if (!td_json_valid(data->str, data->len, 1)) {
+        skip(s, ch, "not one JSON object");
         return;
     }
     td_event_t ev = {(td_kind_t)kind, dot + 1, (size_t)(c + n - dot - 1), data->str, data->len};

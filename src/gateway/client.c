@@ -3,6 +3,7 @@
  * one batched frame per WRITEABLE. The Polygon dialect's messages are
  * client_polygon.c's; the rest is shared. */
 #include "core/log.h"
+#include "core/lws_util.h"
 #include "core/mem.h"
 #include "gateway/gw_int.h"
 
@@ -467,13 +468,7 @@ int td__gw_client_writeable(gw_client_t *c)
     }
     if (!c->q.n) {
         if (!c->closing) return 0;
-        /* lws 4.1 closes without a close frame (1006) on lws_close_reason()
-         * and -1 from WRITEABLE: write the frame (opcode 4, LWS_WRITE_CLOSE,
-         * not in the public enum) first, as the simulator does */
-        unsigned char cl[LWS_PRE + 2];
-        cl[LWS_PRE] = LWS_CLOSE_STATUS_POLICY_VIOLATION >> 8;
-        cl[LWS_PRE + 1] = LWS_CLOSE_STATUS_POLICY_VIOLATION & 0xff;
-        lws_write(c->wsi, cl + LWS_PRE, 2, (enum lws_write_protocol)4);
+        td_lws_write_close(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION);
         return -1;
     }
     if (write_frame(c) < 0) return -1;
@@ -485,7 +480,6 @@ int td__gw_client_writeable(gw_client_t *c)
 
 void td__gw_client_flush(gw_client_t *c)
 {
-    c->dirty = 0;
     if (c->want_write) return; /* lws will call WRITEABLE anyway */
     if (c->closing || c->dead) {
         wake(c); /* closing goes through WRITEABLE, which can return -1 */

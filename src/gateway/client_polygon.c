@@ -115,7 +115,8 @@ static void apply(gw_client_t *c, const td_polygon_topics_t *t, int add, td_subs
         td_polygon_server_topic_text(&m, c->cluster, add, tp->kind, tp->sym);
         status(c, "success", m.data);
         if (log->len < LOG_MAX)
-            td_buf_appendf(log, "%s%s", log->len ? "," : "", m.data + (add ? 15 : 17));
+            td_buf_appendf(log, "%s%s.%s", log->len ? "," : "",
+                           td_polygon_prefix(c->cluster, tp->kind), tp->sym);
     }
     td_buf_free(&m);
 }

@@ -56,7 +56,6 @@ struct td_poll_s {
     td_rng_t rng;
     double period_logged;
     int period_dirty; /* the wanted set changed: recompute (and log) at the next tick */
-    int stopping;
     void (*done)(void *ud);
     void *done_ud;
     td_poll_stats_t st;
@@ -344,7 +343,6 @@ static void on_closed(uv_handle_t *h)
 
 void td_poll_stop(td_poll_t *p, void (*done)(void *ud), void *ud)
 {
-    p->stopping = 1;
     p->done = done;
     p->done_ud = ud;
     for (size_t i = 0; i < p->n; i++) {

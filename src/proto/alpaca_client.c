@@ -154,9 +154,9 @@ static int tok_is(const doc_t *d, const jsmntok_t *t, const char *lit)
     return (size_t)(t->end - t->start) == n && memcmp(d->s + t->start, lit, n) == 0;
 }
 
-static int symbol_ok(const char *s, size_t n)
+int td_alpaca_client_symbol_ok(const char *s, size_t n)
 {
-    if (n == 0) return 0;
+    if (n == 0 || n > TD_ALPACA_CLIENT_SYMBOL_MAX) return 0;
     if (n == 1 && s[0] == '*') return 1;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e || s[i] == '*') return 0;
@@ -177,7 +177,7 @@ static int parse_list(const doc_t *d, int v, int kind, td_alpaca_client_msg_t *m
         if (d->t[j].type != JSMN_STRING) return TD_ALPACA_CLIENT_ESYMBOL;
         long n = decode_str(d, &d->t[j], sym, TD_ALPACA_CLIENT_SYMBOL_MAX);
         if (n == -2) return TD_ALPACA_CLIENT_EMALFORMED;
-        if (n < 0 || !symbol_ok(sym, (size_t)n)) return TD_ALPACA_CLIENT_ESYMBOL;
+        if (n < 0 || !td_alpaca_client_symbol_ok(sym, (size_t)n)) return TD_ALPACA_CLIENT_ESYMBOL;
         td_subset_add(&m->sub, (td_kind_t)kind, sym, (size_t)n);
     }
     m->kinds |= 1u << kind;

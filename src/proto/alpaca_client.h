@@ -72,4 +72,8 @@ int td_alpaca_client_parse(const char *s, size_t n, td_alpaca_client_msg_t *m);
 /* Static text for a TD_ALPACA_CLIENT_* code. */
 const char *td_alpaca_client_strerror(int code);
 
+/* A symbol a client may subscribe: "*", or 1..TD_ALPACA_CLIENT_SYMBOL_MAX
+ * bytes in '!'..'~' other than '*' (the JSON and MessagePack parsers). */
+int td_alpaca_client_symbol_ok(const char *s, size_t n);
+
 #endif

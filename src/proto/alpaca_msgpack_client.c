@@ -117,15 +117,6 @@ static int item_is(const mp_item_t *it, const char *lit)
     return it->type == MP_STR && it->len == n && memcmp(it->str, lit, n) == 0;
 }
 
-static int symbol_ok(const char *s, size_t n)
-{
-    if (n == 0 || n > TD_ALPACA_CLIENT_SYMBOL_MAX) return 0;
-    if (n == 1 && s[0] == '*') return 1;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e || s[i] == '*') return 0;
-    return 1;
-}
-
 /* The value of an "action" member, already read. */
 static int action_of(const mp_item_t *v)
 {
@@ -185,7 +176,8 @@ static int mp_list(mp_t *r, int kind, td_alpaca_client_msg_t *m)
     for (uint32_t i = 0; i < v.len; i++) {
         mp_item_t s;
         if (mp_head(r, &s)) return TD_ALPACA_CLIENT_EMALFORMED;
-        if (s.type != MP_STR || !symbol_ok(s.str, s.len)) return TD_ALPACA_CLIENT_ESYMBOL;
+        if (s.type != MP_STR || !td_alpaca_client_symbol_ok(s.str, s.len))
+            return TD_ALPACA_CLIENT_ESYMBOL;
         td_subset_add(&m->sub, (td_kind_t)kind, s.str, s.len);
     }
     m->kinds |= 1u << kind;

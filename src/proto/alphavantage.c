@@ -93,23 +93,17 @@ static int parse_symbol(const char *s, size_t n, char *out, size_t cap)
 
 enum { F_SYMBOL = 1, F_PRICE = 1 << 4 };
 
-/* The field index of a decoded member name of the quote, or -1. */
-static int field_index(const char *name, size_t nn)
-{
-    static const char *const names[] = {"01. symbol",
-                                        "02. open",
-                                        "03. high",
-                                        "04. low",
-                                        "05. price",
-                                        "06. volume",
-                                        "07. latest trading day",
-                                        "08. previous close",
-                                        "09. change",
-                                        "10. change percent"};
-    for (int i = 0; i < (int)(sizeof names / sizeof *names); i++)
-        if (nn == strlen(names[i]) && memcmp(name, names[i], nn) == 0) return i;
-    return -1;
-}
+/* The quote's members, in field order. */
+static const char *const FIELD_NAMES[] = {"01. symbol",
+                                          "02. open",
+                                          "03. high",
+                                          "04. low",
+                                          "05. price",
+                                          "06. volume",
+                                          "07. latest trading day",
+                                          "08. previous close",
+                                          "09. change",
+                                          "10. change percent"};
 
 /* Field i of the quote from its decoded string value [s, s+n). */
 static int quote_field(td_av_quote_t *q, int i, const char *s, size_t n)
@@ -150,12 +144,12 @@ static int decode(const char *p, const char *e, int esc, char *tmp, const char *
  * Unknown members are skipped whatever their value. */
 static const char *quote_member(td_av_quote_t *q, const char *p, const char *end, unsigned *seen)
 {
-    char kbuf[VAL_MAX_LEN], vbuf[VAL_MAX_LEN];
-    int kesc = 0, vesc = 0, too_deep = 0, i = -1;
-    const char *k = p + 1, *ke = td_json_scan_str(k, end, &kesc), *name, *s;
-    size_t nn, n;
+    char vbuf[VAL_MAX_LEN];
+    int kesc = 0, vesc = 0, too_deep = 0;
+    const char *k = p + 1, *ke = td_json_scan_str(k, end, &kesc), *s;
+    size_t n;
     p = td_json_scan_name(p, end);
-    if (decode(k, ke, kesc, kbuf, &name, &nn) == 0) i = field_index(name, nn);
+    int i = td_json_name_index(k, (size_t)(ke - k), kesc, FIELD_NAMES, 10);
     if (i < 0) return td_json_scan_value(p, end, 2, &too_deep);
     if (*p != '"') return NULL;
     const char *v = p + 1, *ve = td_json_scan_str(v, end, &vesc);

@@ -387,14 +387,11 @@ int td_polygon_int64(const char *obj, size_t len, const char *key, int64_t *out)
     if (p >= end || *p != '{' || !(q = td_json_skip_nested(p, end, 1, &too_deep)) ||
         td_json_skip_ws(q, end) != end)
         return -1;
-    size_t klen = strlen(key);
     p = td_json_skip_ws(p + 1, end);
     while (*p != '}') {
         int esc = 0;
         const char *k = p + 1, *ke = td_json_scan_str(k, end, &esc);
-        char tmp[64];
-        int n = esc ? td_json_unescape(k, (size_t)(ke - k), tmp, sizeof tmp) : (int)(ke - k);
-        int match = n >= 0 && (size_t)n == klen && memcmp(esc ? tmp : k, key, klen) == 0;
+        int match = td_json_name_is(k, (size_t)(ke - k), esc, key);
         p = td_json_scan_name(p, end);
         q = td_json_scan_value(p, end, 2, &too_deep);
         if (match) {
@@ -455,11 +452,6 @@ size_t td_polygon_build_sub(td_buf_t *b, const char *action, td_polygon_cluster_
 
 /* ---- params --------------------------------------------------------------- */
 
-static int is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 /* Item [a, b) (trimmed): its kind and ticker, or -1. */
 static int param_item(td_polygon_cluster_t c, const char *a, const char *b, const char **sym,
                       size_t *len)
@@ -485,9 +477,9 @@ static int params_walk(td_polygon_cluster_t c, const char *p, const char *end, i
         const char *comma = memchr(p, ',', (size_t)(end - p));
         const char *a = p, *b = comma ? comma : end, *sym;
         size_t len;
-        while (a < b && is_space(*a))
+        while (a < b && td_json_is_ws((unsigned char)*a))
             a++;
-        while (b > a && is_space(b[-1]))
+        while (b > a && td_json_is_ws((unsigned char)b[-1]))
             b--;
         int kind = param_item(c, a, b, &sym, &len);
         if (kind < 0) {
@@ -507,7 +499,7 @@ int td_polygon_params_each(td_polygon_cluster_t c, const char *params, size_t n,
                            void *ud, const char **bad, size_t *bad_len)
 {
     const char *end = params ? params + n : NULL, *p = params;
-    while (p < end && is_space(*p))
+    while (p < end && td_json_is_ws((unsigned char)*p))
         p++;
     if (p == end) return 0; /* an empty list */
     if (params_walk(c, params, end, 0, NULL, NULL, bad, bad_len) < 0) return -1;

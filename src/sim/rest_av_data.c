@@ -62,17 +62,12 @@ long td__sim_avdata_find(const td_sim_avdata_t *d, const char *sym)
 
 /* ---- US/Eastern time --------------------------------------------------------- */
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
 /* Seconds to add to UTC for US/Eastern (EDT from the second Sunday of March
  * 02:00 EST to the first Sunday of November 02:00 EDT, the rule since 2007). */
 static int64_t et_offset(int64_t unix_sec)
 {
     int y, m, d;
-    td_civil_from_days(floor_div(unix_sec - 5 * 3600, 86400), &y, &m, &d);
+    td_civil_from_days(td_floor_div(unix_sec - 5 * 3600, 86400), &y, &m, &d);
     int64_t on = td_nth_sunday(y, 3, 2) * 86400 + 7 * 3600;
     int64_t off = td_nth_sunday(y, 11, 1) * 86400 + 6 * 3600;
     return unix_sec >= on && unix_sec < off ? -4 * 3600 : -5 * 3600;
@@ -80,15 +75,15 @@ static int64_t et_offset(int64_t unix_sec)
 
 static int64_t et_day(int64_t minute)
 {
-    return floor_div(minute * 60 + et_offset(minute * 60), 86400);
+    return td_floor_div(minute * 60 + et_offset(minute * 60), 86400);
 }
 
 /* "YYYY-MM-DD HH:MM:SS" in US/Eastern, or only the date if !with_time. */
 static void et_format(int64_t unix_sec, int with_time, char out[24])
 {
-    int64_t l = unix_sec + et_offset(unix_sec), s = l - floor_div(l, 86400) * 86400;
+    int64_t l = unix_sec + et_offset(unix_sec), s = l - td_floor_div(l, 86400) * 86400;
     int y, m, d;
-    td_civil_from_days(floor_div(l, 86400), &y, &m, &d);
+    td_civil_from_days(td_floor_div(l, 86400), &y, &m, &d);
     if (with_time)
         snprintf(out, 24, "%04d-%02d-%02d %02d:%02d:%02d", y, m, d, (int)(s / 3600),
                  (int)(s / 60 % 60), (int)(s % 60));
@@ -181,7 +176,7 @@ static void put_px(td_buf_t *out, const char *key, int64_t v, int comma)
 
 void td__sim_avdata_quote(const td_sim_avdata_t *d, size_t i, int64_t now_sec, td_buf_t *out)
 {
-    int64_t now_m = floor_div(now_sec, 60), day = et_day(now_m), start = now_m;
+    int64_t now_m = td_floor_div(now_sec, 60), day = et_day(now_m), start = now_m;
     while (et_day(start - 1) == day)
         start--;
     walk_t w;
@@ -229,7 +224,7 @@ static void series_entry(td_buf_t *out, int64_t m, const bar_t *b, int comma)
 void td__sim_avdata_intraday(const td_sim_avdata_t *d, size_t i, int iv, int full, int npoints,
                              int64_t now_sec, td_buf_t *out)
 {
-    int64_t newest = floor_div(floor_div(now_sec, 60), iv) * iv - iv, slots = 0;
+    int64_t newest = td_floor_div(td_floor_div(now_sec, 60), iv) * iv - iv, slots = 0;
     for (int kept = 0; kept < npoints; slots++)
         kept += !repeated_label(newest - slots * iv);
     int64_t first = newest - (slots - 1) * iv;

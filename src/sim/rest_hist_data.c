@@ -39,11 +39,6 @@ void td__sim_hdata_free(td_sim_hdata_t *d)
 
 /* ---- time ---------------------------------------------------------------------- */
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
 /* Unix time of midnight US/Eastern of day number `day` (EDT from the second
  * Sunday of March to the first Sunday of November, exclusive/inclusive at
  * midnight since the switch is at 02:00). */
@@ -57,8 +52,8 @@ static int64_t et_midnight(int64_t day)
 
 int64_t td__sim_hdata_first(int64_t step, int64_t ts)
 {
-    if (step != 86400) return floor_div(ts + step - 1, step) * step;
-    for (int64_t day = floor_div(ts, 86400) - 1;; day++)
+    if (step != 86400) return td_floor_div(ts + step - 1, step) * step;
+    for (int64_t day = td_floor_div(ts, 86400) - 1;; day++)
         if (et_midnight(day) >= ts) return et_midnight(day);
 }
 
@@ -120,7 +115,7 @@ int td__sim_hdata_parse_time(const char *s, int64_t *out)
 void td__sim_hdata_rfc3339(int64_t t, char out[24])
 {
     int y, m, d;
-    int64_t day = floor_div(t, 86400), s = t - day * 86400;
+    int64_t day = td_floor_div(t, 86400), s = t - day * 86400;
     td_civil_from_days(day, &y, &m, &d);
     int v[6] = {y, m, d, (int)(s / 3600), (int)(s / 60 % 60), (int)(s % 60)};
     if (y < 0 || y > 9999) {
@@ -186,7 +181,7 @@ void td__sim_hdata_bar(const td_sim_hdata_t *d, const char *sym, int64_t base, i
                        int64_t t, td_sim_bar_t *b)
 {
     uint64_t hs = hash_str(sym);
-    int64_t anchor = jitter(base, mix(d->seed, hs, 1, floor_div(t, 86400)), 50000);
+    int64_t anchor = jitter(base, mix(d->seed, hs, 1, td_floor_div(t, 86400)), 50000);
     uint64_t r = mix(d->seed, hs, (uint64_t)step, t);
     b->t = t;
     b->o = jitter(anchor, r, 10000);

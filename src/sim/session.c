@@ -2,6 +2,7 @@
  * subscriptions, and the outgoing queue of frames (each frame built in place
  * with LWS_PRE headroom, data events batched into JSON arrays). */
 #include "core/log.h"
+#include "core/lws_util.h"
 #include "core/mem.h"
 #include "proto/alpaca.h"
 #include "proto/alpaca_client.h"
@@ -435,13 +436,7 @@ int td__sim_sess_writeable(td_sim_sess_t *s)
     td_sim_frame_t *f = s->head;
     if (!f) {
         if (!s->close_after_flush) return 0;
-        /* lws 4.1 closes without a close frame (1006) on lws_close_reason()
-         * and -1 from WRITEABLE: write the frame (its opcode 4, not in the
-         * public enum) first */
-        unsigned char cl[LWS_PRE + 2];
-        cl[LWS_PRE] = LWS_CLOSE_STATUS_POLICY_VIOLATION >> 8;
-        cl[LWS_PRE + 1] = LWS_CLOSE_STATUS_POLICY_VIOLATION & 0xff;
-        lws_write(s->wsi, cl + LWS_PRE, 2, (enum lws_write_protocol)4);
+        td_lws_write_close(s->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION);
         return -1;
     }
     if (!f->sealed) {

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/mem.h"
 #include "store/store_int.h"
@@ -35,13 +34,6 @@ struct td_store_s {
     td_store_close_cb close_cb;
     void *close_ud;
 };
-
-int64_t td__store_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 void td__store_op_add_page(td__store_op_t *op, const char *page, int64_t rows)
 {

@@ -59,6 +59,5 @@ extern const td__store_backend_t td__store_pg;
 
 /* Appends (page, rows) to op's result (copies page). */
 void td__store_op_add_page(td__store_op_t *op, const char *page, int64_t rows);
-int64_t td__store_now_ns(void);
 
 #endif

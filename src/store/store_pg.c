@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+#include "core/clock.h"
 #include "core/mem.h"
 #include "store/store_int.h"
 
@@ -40,45 +42,30 @@ static const char GRID[] =
     "INSERT INTO grid VALUES ($1, $2, $3, $4::bigint) ON CONFLICT (job, params)"
     " DO UPDATE SET body = excluded.body, fetched_at = excluded.fetched_at";
 
-typedef struct {
-    char *p;
-    size_t len, cap;
-} sbuf_t;
-
-static void sb_put(sbuf_t *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->p = td_xrealloc(b->p, b->cap);
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-}
-
-static void sb_be(sbuf_t *b, uint64_t v, int bytes)
+static void sb_be(td_buf_t *b, uint64_t v, int bytes)
 {
     unsigned char tmp[8];
     for (int i = 0; i < bytes; i++)
         tmp[i] = (unsigned char)(v >> (8 * (bytes - 1 - i)));
-    sb_put(b, (const char *)tmp, (size_t)bytes);
+    td_buf_append(b, tmp, (size_t)bytes);
 }
 
 /* COPY BINARY fields: int32 length (-1 = NULL), then the value in network
  * order. float8 is the IEEE 754 bit pattern, int8 two's complement. */
-static void f_text(sbuf_t *b, const char *s)
+static void f_text(td_buf_t *b, const char *s)
 {
     size_t n = strlen(s);
     sb_be(b, n, 4);
-    sb_put(b, s, n);
+    td_buf_append(b, s, n);
 }
 
-static void f_i64(sbuf_t *b, int64_t v)
+static void f_i64(td_buf_t *b, int64_t v)
 {
     sb_be(b, 8, 4);
     sb_be(b, (uint64_t)v, 8);
 }
 
-static void f_f64(sbuf_t *b, double v)
+static void f_f64(td_buf_t *b, double v)
 {
     uint64_t u;
     memcpy(&u, &v, sizeof u);
@@ -86,7 +73,7 @@ static void f_f64(sbuf_t *b, double v)
     sb_be(b, u, 8);
 }
 
-static void f_null(sbuf_t *b)
+static void f_null(td_buf_t *b)
 {
     sb_be(b, 0xffffffffu, 4);
 }
@@ -159,9 +146,9 @@ static int ensure(PGconn *c, char *err, size_t errlen)
 #define COLS "(symbol, timeframe, ts, open, high, low, close, volume, trade_count, vwap, source)"
 
 /* The bars of every PAGE op as one COPY BINARY stream (header to trailer). */
-static void copy_rows(sbuf_t *b, td__store_op_t *const *ops, size_t nops)
+static void copy_rows(td_buf_t *b, td__store_op_t *const *ops, size_t nops)
 {
-    sb_put(b, "PGCOPY\n\377\r\n\0", 11);
+    td_buf_append(b, "PGCOPY\n\377\r\n\0", 11);
     sb_be(b, 0, 4); /* flags */
     sb_be(b, 0, 4); /* header extension length */
     for (size_t k = 0; k < nops; k++) {
@@ -193,7 +180,8 @@ static void copy_rows(sbuf_t *b, td__store_op_t *const *ops, size_t nops)
 
 /* One COPY of b into table. 0, or -EIO with the message; *dup is set when
  * the failure is a unique violation (a row already stored). */
-static int copy_into(PGconn *c, const char *table, const sbuf_t *b, char *err, size_t el, int *dup)
+static int copy_into(PGconn *c, const char *table, const td_buf_t *b, char *err, size_t el,
+                     int *dup)
 {
     char sql[160];
     snprintf(sql, sizeof sql, "COPY %s " COLS " FROM STDIN (FORMAT binary)", table);
@@ -202,7 +190,7 @@ static int copy_into(PGconn *c, const char *table, const sbuf_t *b, char *err, s
     int ok = 1;
     for (size_t off = 0; ok && off < b->len; off += 1 << 18) {
         size_t n = b->len - off < (size_t)1 << 18 ? b->len - off : (size_t)1 << 18;
-        ok = PQputCopyData(c, b->p + off, (int)n) == 1;
+        ok = PQputCopyData(c, b->data + off, (int)n) == 1;
     }
     if (PQputCopyEnd(c, ok ? NULL : "aborted") != 1) ok = 0;
     PGresult *r;
@@ -220,7 +208,7 @@ static int copy_into(PGconn *c, const char *table, const sbuf_t *b, char *err, s
  * rows go through the staging table and INSERT ... ON CONFLICT DO NOTHING. */
 static int put_bars(PGconn *c, td__store_op_t *const *ops, size_t n, char *err, size_t el)
 {
-    sbuf_t b = {0};
+    td_buf_t b = TD_BUF_INIT;
     copy_rows(&b, ops, n);
     int dup, rc = exec_ok(c, PQexec(c, "SAVEPOINT td_direct"), err, el, "savepoint");
     if (rc == 0) rc = copy_into(c, "bars", &b, err, el, &dup);
@@ -231,7 +219,7 @@ static int put_bars(PGconn *c, td__store_op_t *const *ops, size_t n, char *err, 
         if (rc == 0) rc = copy_into(c, "td_staging", &b, err, el, &dup);
         if (rc == 0) rc = exec_ok(c, PQexec(c, MERGE), err, el, "merge");
     }
-    free(b.p);
+    td_buf_free(&b);
     return rc;
 }
 
@@ -240,7 +228,7 @@ static int mark_job(PGconn *c, const td__store_op_t *op, char *err, size_t el)
     char rbuf[24], tbuf[24];
     snprintf(rbuf, sizeof rbuf, "%" PRId64,
              op->kind == TD__STORE_GRID ? (int64_t)1 : (int64_t)op->n);
-    snprintf(tbuf, sizeof tbuf, "%" PRId64, td__store_now_ns());
+    snprintf(tbuf, sizeof tbuf, "%" PRId64, td_now_ns());
     const char *v[4] = {op->job, op->page, rbuf, tbuf};
     PGresult *r = PQexecParams(c, JOB, 4, NULL, v, NULL, NULL, 0);
     return exec_ok(c, r, err, el, "jobs");
@@ -249,7 +237,7 @@ static int mark_job(PGconn *c, const td__store_op_t *op, char *err, size_t el)
 static int put_grid_row(PGconn *c, const td__store_op_t *op, char *err, size_t el)
 {
     char tbuf[24];
-    snprintf(tbuf, sizeof tbuf, "%" PRId64, td__store_now_ns());
+    snprintf(tbuf, sizeof tbuf, "%" PRId64, td_now_ns());
     const char *v[4] = {op->job, op->page, op->body, tbuf};
     PGresult *r = PQexecParams(c, GRID, 4, NULL, v, NULL, NULL, 0);
     return exec_ok(c, r, err, el, "grid");

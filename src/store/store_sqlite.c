@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/mem.h"
 #include "store/store_int.h"
 
@@ -115,7 +116,7 @@ static int insert_job(sq_t *q, const td__store_op_t *op)
     sqlite3_bind_text(q->job, 1, op->job, -1, SQLITE_STATIC);
     sqlite3_bind_text(q->job, 2, op->page, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q->job, 3, op->kind == TD__STORE_GRID ? 1 : (int64_t)op->n);
-    sqlite3_bind_int64(q->job, 4, td__store_now_ns());
+    sqlite3_bind_int64(q->job, 4, td_now_ns());
     return step_reset(q->job);
 }
 
@@ -124,7 +125,7 @@ static int insert_grid(sq_t *q, const td__store_op_t *op)
     sqlite3_bind_text(q->grid, 1, op->job, -1, SQLITE_STATIC);
     sqlite3_bind_text(q->grid, 2, op->page, -1, SQLITE_STATIC);
     sqlite3_bind_text(q->grid, 3, op->body, (int)op->body_len, SQLITE_STATIC);
-    sqlite3_bind_int64(q->grid, 4, td__store_now_ns());
+    sqlite3_bind_int64(q->grid, 4, td_now_ns());
     return step_reset(q->grid);
 }
 

@@ -619,6 +619,9 @@ class PostgresServer:
                 cur.execute(f'CREATE DATABASE "{name}"')
         finally:
             c.close()
+        return self.db_url(name)
+
+    def db_url(self, name):
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 
     def stop(self):

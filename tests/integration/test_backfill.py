@@ -378,8 +378,12 @@ def test_kill9_resume(tickerd, tmp_path, request, kind):
     conn.close()
     want = sorted(r for sym in syms.split(",") for r in expected_alpaca(sim, sym))
     assert len(got) == len(want) and checksum(got) == checksum(want)
-    pages = db.scalar("SELECT count(*), count(DISTINCT job || page) FROM jobs")
-    assert pages[0] == pages[1] == 3 * 25
+    conn = db.connect()
+    cur = conn.cursor()
+    cur.execute("SELECT job, count(*) FROM jobs GROUP BY job ORDER BY job")
+    per_job = cur.fetchall()
+    conn.close()
+    assert [n for _, n in per_job] == [25, 25, 25], per_job  # every page of every job, once
 
 
 # --- grid mode -------------------------------------------------------------
@@ -488,12 +492,17 @@ def test_grid_unknown_exchange(tickerd, tmp_path):
 def test_grid_usage_errors(tickerd, tmp_path):
     sim = tickerd.sim()
     base = f"http://127.0.0.1:{sim.port}/price/{{exchange}}/{{symbol}}/{{date}}"
-    for args in (["--url", base, "--param", "exchange=a", "--param", "symbol=btc"],
-                 ["--url", base, "--param", "exchange=a", "--param", "symbol=btc",
-                  "--param", "date=2020-03-05..2020-03-01"]):
+    cases = [(["--url", base, "--param", "exchange=a", "--param", "symbol=btc"],
+              b"--url placeholder {date} has no --param"),
+             (["--url", base, "--param", "exchange=a", "--param", "symbol=btc",
+               "--param", "date=2020-03-05..2020-03-01"],
+              b"--param date: bad date range '2020-03-05..2020-03-01'"),
+             (["--url", base, "--param", "exchange=a", "--param", "symbol=btc",
+               "--param", "date=2020-02-30..2020-03-01"], b"bad date range")]
+    for args, msg in cases:
         p = tickerd.start("backfill", *args, "--store", f"sqlite:{tmp_path / 'u.db'}")
         p.popen.wait(10)
-        assert p.returncode == 2, p.stderr()
+        assert p.returncode == 2 and msg in p.stderr(), (args, p.stderr())
 
 
 # --- what a person at a terminal sees ----------------------------------------

@@ -196,6 +196,22 @@ static void test_buf_json(void **state)
     td_buf_free(&b);
 }
 
+static void test_date_parse(void **state)
+{
+    (void)state;
+    int64_t d = -1;
+    assert_int_equal(td_date_parse("1970-01-01", 10, &d), 0);
+    assert_int_equal(d, 0);
+    assert_int_equal(td_date_parse("2024-02-29", 10, &d), 0); /* leap day */
+    assert_int_equal(d, td_days_from_civil(2024, 2, 29));
+    static const char *const bad[] = {"2023-02-29", "2022-02-31", "2022-13-01", "2022-00-10",
+                                      " 2022-4-11", "+2022-04-1", "2022/04/11", "2022-04-1x"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(td_date_parse(bad[i], strlen(bad[i]), &d), -1);
+    assert_int_equal(td_date_parse("2022-04-11T", 11, &d), -1);
+    assert_int_equal(td_date_parse("2022-04-11", 9, &d), -1);
+}
+
 static void test_url_escape(void **state)
 {
     (void)state;
@@ -224,7 +240,7 @@ typedef struct {
     char *url;
     char *key;
     int64_t port;
-    double timeout;
+    double timeout, ratio;
     int verbose;
     int color;
     td_strlist_t sub;
@@ -235,7 +251,9 @@ static const td_opt_t table[] = {
     {"key", TD_OPT_STR, offsetof(cfg_t, key), 0, 0, NULL, "KEY", "TD_TEST_KEY", TD_OPT_SECRET,
      "key"},
     {"port", TD_OPT_INT, offsetof(cfg_t, port), 1, 65535, "8080", "N", "TD_TEST_PORT", 0, "port"},
-    {"timeout", TD_OPT_DOUBLE, offsetof(cfg_t, timeout), 0, 60, "2.5", "S", NULL, 0, "timeout"},
+    {"timeout", TD_OPT_DOUBLE, offsetof(cfg_t, timeout), 0, 60, "2.5", "S", NULL, TD_OPT_DURATION,
+     "timeout"},
+    {"ratio", TD_OPT_DOUBLE, offsetof(cfg_t, ratio), 0, 1e6, "1", "R", NULL, 0, "not a duration"},
     {"verbose", TD_OPT_BOOL, offsetof(cfg_t, verbose), 0, 0, "no", NULL, NULL, 0, "chatty"},
     {"color", TD_OPT_BOOL, offsetof(cfg_t, color), 0, 0, "yes", NULL, NULL, 0, "colors"},
     {"subscribe", TD_OPT_LIST, offsetof(cfg_t, sub), 0, 0, NULL, "SPEC", NULL, 0, "subs"},
@@ -301,6 +319,9 @@ static void test_opt_defaults_and_flags(void **state)
     }
     const char *bad_unit[] = {"run", "--timeout", "5sec"};
     assert_int_equal(parse(&c, err, 3, bad_unit), -1);
+    td_opts_free(&opts, &c);
+    const char *not_duration[] = {"run", "--ratio", "2min"}; /* units only for durations */
+    assert_int_equal(parse(&c, err, 3, not_duration), -1);
     td_opts_free(&opts, &c);
 
     const char *bad[][3] = {{"run", "--bogus", NULL},    {"run", "--port", "0"},
@@ -459,17 +480,12 @@ static void test_subset_parse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_backoff_schedule),
-        cmocka_unit_test(test_rfc3339_format),
-        cmocka_unit_test(test_rfc3339_parse),
-        cmocka_unit_test(test_rfc3339_round_trip),
-        cmocka_unit_test(test_buf_json),
-        cmocka_unit_test(test_url_escape),
-        cmocka_unit_test(test_opt_defaults_and_flags),
-        cmocka_unit_test(test_opt_file_errors),
-        cmocka_unit_test(test_opt_precedence),
-        cmocka_unit_test(test_opt_help),
-        cmocka_unit_test(test_subset_parse),
+        cmocka_unit_test(test_backoff_schedule), cmocka_unit_test(test_rfc3339_format),
+        cmocka_unit_test(test_rfc3339_parse),    cmocka_unit_test(test_rfc3339_round_trip),
+        cmocka_unit_test(test_buf_json),         cmocka_unit_test(test_url_escape),
+        cmocka_unit_test(test_date_parse),       cmocka_unit_test(test_opt_defaults_and_flags),
+        cmocka_unit_test(test_opt_file_errors),  cmocka_unit_test(test_opt_precedence),
+        cmocka_unit_test(test_opt_help),         cmocka_unit_test(test_subset_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
