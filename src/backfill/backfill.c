@@ -206,7 +206,7 @@ static void retry_later(job_t *j, uint64_t ms, const char *why, int counted)
     bf->retries++;
     if (counted && ++j->tries > bf->cfg->retries) {
         char msg[300];
-        snprintf(msg, sizeof msg, "%s (gave up after %d retries)", why, bf->cfg->retries);
+        snprintf(msg, sizeof msg, "%.250s (gave up after %d retries)", why, bf->cfg->retries);
         job_fail(j, msg);
         return;
     }
