@@ -13,11 +13,12 @@ deps-build:
 deps:
 	@scripts/deps.sh all
 
+# Build output goes to stderr: `make run` keeps stdout for events only.
 $(BUILD)/%/build.ninja:
-	cmake --preset $* >/dev/null
+	@echo "cmake --preset $*" >&2; cmake --preset $* >/dev/null
 
 build-release: deps-build $(BUILD)/release/build.ninja
-	cmake --build --preset release
+	@echo "cmake --build --preset release" >&2; cmake --build --preset release >&2
 
 build-asan: deps $(BUILD)/asan-ubsan/build.ninja
 	cmake --build --preset asan-ubsan
