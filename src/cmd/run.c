@@ -110,8 +110,9 @@ static const td_opt_t run_table[] = {
      0,
      "once this much is queued for a client, a newer quote or bar replaces an unsent older one "
      "of the same symbol (at most half of --client-buffer-soft and -hard)"},
-    {"web-root", TD_OPT_STR, O(web_root), 0, 0, "web", "DIR", NULL, 0,
-     "static files served at / of --listen (relative to the working directory)"},
+    {"web-root", TD_OPT_STR, O(web_root), 0, 0, NULL, "DIR", NULL, 0,
+     "static files served at / of --listen (default: the page installed with tickerd, "
+     "PREFIX/share/tickerd/web, else ./web)"},
     TD_OPT_END,
 };
 #undef O

@@ -8,6 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#ifndef TD_WEB_FROM_BIN
+#define TD_WEB_FROM_BIN "../share/tickerd/web" /* CMake sets it from the install dirs */
+#endif
 
 /* ---- the gateway ----------------------------------------------------------- */
 
@@ -191,6 +196,30 @@ static void on_metrics(void *ud, td_buf_t *o)
     }
 }
 
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The web root: --web-root if given; else the page installed with this
+ * binary (TD_WEB_FROM_BIN relative to its directory: an installed tickerd
+ * finds its page wherever the prefix is); else ./web (a tickerd of the build
+ * tree, run from the repository root). buf holds the result. */
+static const char *web_root(const run_cfg *c, char *buf, size_t cap)
+{
+    if (c->web_root && *c->web_root) return c->web_root;
+    size_t n = cap;
+    if (uv_exepath(buf, &n) == 0) {
+        char *slash = strrchr(buf, '/');
+        if (slash && (size_t)(slash - buf) + sizeof "/" TD_WEB_FROM_BIN <= cap) {
+            strcpy(slash + 1, TD_WEB_FROM_BIN);
+            if (is_dir(buf)) return buf;
+        }
+    }
+    return "web";
+}
+
 int td__run_setup_gateway(app_t *a)
 {
     run_cfg *c = &a->cfg;
@@ -204,6 +233,10 @@ int td__run_setup_gateway(app_t *a)
     size_t hard = (size_t)c->client_buffer_hard << 20, soft = (size_t)c->client_buffer_soft << 20;
     if (hard && conflate > hard / 2) conflate = hard / 2;
     if (soft && conflate > soft / 2) conflate = soft / 2;
+    char web[4096];
+    const char *root = web_root(c, web, sizeof web);
+    if (!is_dir(root))
+        TD_WARN("web root '%s' is not a directory: GET / answers 404 (--web-root DIR)", root);
     td_gateway_cfg_t gc = {
         /* the events' vendor: the feed's, or with --source what --feed names */
         .dialect = strcmp(c->feed, "polygon") == 0 ? TD_GATEWAY_POLYGON : TD_GATEWAY_ALPACA,
@@ -220,7 +253,7 @@ int td__run_setup_gateway(app_t *a)
         .soft_seconds = c->client_buffer_soft_seconds,
         .write_cap = 65536,
         .conflate_after = conflate,
-        .web_root = c->web_root && *c->web_root ? c->web_root : NULL,
+        .web_root = root,
     };
     static const td_gateway_cb_t gcb = {on_metrics, on_health};
     a->gw = td_gateway_new(&a->loop, a->ctx, a->bus, &gc, &gcb, a, err, sizeof err);
