@@ -1,5 +1,5 @@
 /* tickerd run: the gateway's wiring: client keys ([clients] and --client),
- * /healthz and /metrics. */
+ * /healthz and /metrics (on --listen, and alone on --metrics-listen). */
 #include "cmd/run_app.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -151,13 +151,8 @@ static void metrics_upstreams(app_t *a, td_buf_t *o)
     }
 }
 
-static void on_metrics(void *ud, td_buf_t *o)
+static void on_metrics_gateway(app_t *a, td_buf_t *o)
 {
-    app_t *a = ud;
-    uint64_t in[TD_KIND__COUNT];
-    for (int k = 0; k < TD_KIND__COUNT; k++)
-        in[k] = td_bus_count(a->bus, (td_kind_t)k);
-    metrics_kinds(o, "events_in_total", in, "events received from upstreams");
     td_gateway_stats_t gs;
     td_gateway_stats(a->gw, &gs);
     metrics_kinds(o, "events_out_total", gs.events_out, "events written to gateway clients");
@@ -174,6 +169,16 @@ static void on_metrics(void *ud, td_buf_t *o)
     metric(o, "client_rejected_total", "counter", gs.rejected, "406 connection limit exceeded");
     metric(o, "client_snapshots_total", "counter", gs.snapshots, "last values sent on subscribe");
     metric(o, "client_frames_out_total", "counter", gs.frames_out, "frames written to clients");
+}
+
+static void on_metrics(void *ud, td_buf_t *o)
+{
+    app_t *a = ud;
+    uint64_t in[TD_KIND__COUNT];
+    for (int k = 0; k < TD_KIND__COUNT; k++)
+        in[k] = td_bus_count(a->bus, (td_kind_t)k);
+    metrics_kinds(o, "events_in_total", in, "events received from upstreams");
+    if (a->gw) on_metrics_gateway(a, o);
     metrics_upstreams(a, o);
     if (a->poll) {
         td_poll_stats_t ps;
@@ -220,7 +225,22 @@ static const char *web_root(const run_cfg *c, char *buf, size_t cap)
     return "web";
 }
 
-int td__run_setup_gateway(app_t *a)
+static const td_gateway_cb_t http_cb = {on_metrics, on_health};
+
+/* --metrics-listen: a gateway that serves only its HTTP handlers. */
+static int setup_metrics(app_t *a)
+{
+    char err[512];
+    td_gateway_cfg_t mc = {.listen = a->cfg.metrics_listen, .http_only = 1};
+    a->metrics = td_gateway_new(&a->loop, a->ctx, a->bus, &mc, &http_cb, a, err, sizeof err);
+    if (!a->metrics) {
+        TD_ERR("--metrics-listen: %s", err);
+        return -1;
+    }
+    return td_gateway_start(a->metrics);
+}
+
+static int setup_gateway(app_t *a)
 {
     run_cfg *c = &a->cfg;
     char err[512];
@@ -255,11 +275,16 @@ int td__run_setup_gateway(app_t *a)
         .conflate_after = conflate,
         .web_root = root,
     };
-    static const td_gateway_cb_t gcb = {on_metrics, on_health};
-    a->gw = td_gateway_new(&a->loop, a->ctx, a->bus, &gc, &gcb, a, err, sizeof err);
+    a->gw = td_gateway_new(&a->loop, a->ctx, a->bus, &gc, &http_cb, a, err, sizeof err);
     if (!a->gw) {
         TD_ERR("%s", err);
         return -1;
     }
     return td_gateway_start(a->gw);
+}
+
+int td__run_setup_gateway(app_t *a)
+{
+    if (a->cfg.listen && setup_gateway(a) != 0) return -1;
+    return a->cfg.metrics_listen ? setup_metrics(a) : 0;
 }
