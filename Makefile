@@ -59,7 +59,8 @@ format-check: deps
 clean:
 	rm -rf $(BUILD)
 
-# libtickerd, its header and tickerd.pc, plus the tickerd binary, under
+# libtickerd, its header and tickerd.pc, the tickerd binary and the quote
+# board (share/tickerd/web, where the installed tickerd finds it), under
 # PREFIX (default: CMake's, /usr/local).
 .PHONY: install
 install: build-release
