@@ -13,11 +13,12 @@ deps-build:
 deps:
 	@scripts/deps.sh all
 
+# Build output goes to stderr: `make run` keeps stdout for events only.
 $(BUILD)/%/build.ninja:
-	cmake --preset $* >/dev/null
+	@echo "cmake --preset $*" >&2; cmake --preset $* >/dev/null
 
 build-release: deps-build $(BUILD)/release/build.ninja
-	cmake --build --preset release
+	@echo "cmake --build --preset release" >&2; cmake --build --preset release >&2
 
 build-asan: deps $(BUILD)/asan-ubsan/build.ninja
 	cmake --build --preset asan-ubsan
@@ -58,7 +59,8 @@ format-check: deps
 clean:
 	rm -rf $(BUILD)
 
-# libtickerd, its header and tickerd.pc, plus the tickerd binary, under
+# libtickerd, its header and tickerd.pc, the tickerd binary and the quote
+# board (share/tickerd/web, where the installed tickerd finds it), under
 # PREFIX (default: CMake's, /usr/local).
 .PHONY: install
 install: build-release

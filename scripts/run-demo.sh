@@ -7,7 +7,7 @@
 # second, and tickerd's gateway serves the quote board (web/, so run this
 # from the repository root) and Alpaca-dialect WebSocket clients (key and
 # secret: demo / demo) on 127.0.0.1:8080 or the next free port. Ctrl-C stops
-# both.
+# both and exits 0. Nothing but events is written to stdout.
 set -euo pipefail
 bin=${1:-build/release/tickerd}
 # First free port from 18765 up (bash's /dev/tcp: no other tool needed).
@@ -21,7 +21,14 @@ while (exec 3<>"/dev/tcp/127.0.0.1/$gw") 2>/dev/null || [ "$gw" = "$port" ]; do 
 sim=$!
 conf=$(mktemp)
 printf '[clients]\ndemo = demo\n' >"$conf" # keys tickerd issues to its clients
-trap 'kill $sim 2>/dev/null; wait $sim 2>/dev/null || true; rm -f "$conf"' EXIT
+# Under set -e a failing command in the trap would become the exit status:
+# the simulator has usually exited on the same Ctrl-C, so kill may fail.
+trap 'kill "$sim" 2>/dev/null || true; wait "$sim" 2>/dev/null || true; rm -f "$conf"' EXIT
+# Ctrl-C reaches every process of the terminal's group: tickerd and the
+# simulator stop by themselves; the script only records it (and does not
+# start the live stream after an interrupted backfill).
+interrupted=0
+trap 'interrupted=1' INT
 for _ in $(seq 50); do
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
   sleep 0.1
@@ -33,8 +40,9 @@ if [ "${DEMO_BACKFILL:-1}" = 1 ]; then
   APCA_API_KEY_ID=demo APCA_API_SECRET_KEY=demo "$bin" backfill \
     --url "http://127.0.0.1:$port" --symbols AAPL,MSFT,NVDA,TSLA,BRK.B \
     --start "$(date -u -d '5 days ago' +%F)" --end "$(date -u +%F)" --timeframe 15Min \
-    --rate 0 --store "sqlite:$db" ||
+    --rate 0 --store "sqlite:$db" || [ "$interrupted" = 1 ] ||
     echo "tickerd demo: the backfill failed; going on with the live stream" >&2
+  [ "$interrupted" = 0 ] || exit 0
   echo "tickerd demo: try  sqlite3 $db 'SELECT symbol, count(*), max(ts) FROM bars GROUP BY symbol'" >&2
 fi
 echo "tickerd demo: simulator on 127.0.0.1:$port at $rate events/s; Ctrl-C to stop" >&2

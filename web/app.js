@@ -1,6 +1,14 @@
 // tickerd live quote board: plain JS, no build step, no external resources.
 // Speaks the vendor's stream protocol (Alpaca v2, JSON mode) to the same origin
 // (/v2/iex) or to ?ws=URL: connected -> auth -> incremental subscribe/unsubscribe.
+//
+// URL parameters (all optional):
+//   symbols=AAPL,MSFT   the tickers shown (default AAPL,MSFT,TSLA); kept in sync
+//   key=K&secret=S      the client key tickerd issued ([clients] / --client; default demo/demo)
+//   ws=ws://HOST:PORT/v2/iex   another stream than this page's origin
+//
+// Chg is the change since this page loaded (from the first trade it saw): the
+// stream carries no previous close, and the column says so.
 'use strict';
 
 (() => {
@@ -8,6 +16,7 @@
   const SPARK_W = 120;
   const SPARK_H = 26;
   const CONNECT_TIMEOUT_MS = 5000; // no greeting / auth reply within this: drop and retry
+  const NODATA_MS = 5000; // subscribed this long with no quote or trade: say so
   const BACKOFF_MIN_MS = 1000;
   const BACKOFF_MAX_MS = 30000;
   const DEFAULT_SYMBOLS = ['AAPL', 'MSFT', 'TSLA'];
@@ -45,6 +54,7 @@
   let connectTimer = 0;
   let rafPending = false;
   let eventsThisSecond = 0;
+  let fatal = ''; // why the server will not take us (402): no automatic retry
 
   // ---------- status ----------
   function setStatus(state, text, countdown = '') {
@@ -113,6 +123,7 @@
     const next = t.tr.nextElementSibling || t.tr.previousElementSibling;
     tickers.delete(sym);
     dirty.delete(sym);
+    clearTimeout(t.nodataTimer);
     t.tr.remove();
     emptyEl.hidden = tickers.size > 0;
     if (authed) send(subMsg('unsubscribe', [sym]));
@@ -172,11 +183,18 @@
     sparkTd.dataset.points = '0';
 
     for (const td of [bid, ask, last, chg, time]) td.textContent = '—';
-    tr.append(symTd, bid, ask, last, chg, sparkTd, time, act);
+    // shown instead of the price cells while the subscribed symbol has no data
+    const nodata = cell('nodata');
+    nodata.colSpan = 5;
+    nodata.hidden = true;
+    nodata.textContent = `no data for ${sym} yet: the feed has sent no quote or trade for it`;
+    tr.append(symTd, bid, ask, last, chg, sparkTd, nodata, time, act);
 
     return {
       sym, tr,
-      el: { bid, ask, last, chg, spark: sparkTd, time, svg, area, line, dot },
+      el: { bid, ask, last, chg, spark: sparkTd, nodata, time, svg, area, line, dot },
+      hasData: false,
+      nodataTimer: 0,
       bp: null, bs: null, ap: null, as: null, // last quote
       p: null, s: null, // last trade
       first: null, // first trade price seen this session (for Chg)
@@ -185,6 +203,31 @@
       mids: [], // last SPARK_POINTS quote mid prices
       shown: {}, // what each cell currently displays (to flash on change)
     };
+  }
+
+  function setNoData(t, on) {
+    const { bid, ask, last, chg, spark, nodata } = t.el;
+    for (const td of [bid, ask, last, chg, spark]) td.hidden = on;
+    nodata.hidden = !on;
+    if (on) t.tr.dataset.state = 'nodata';
+    else delete t.tr.dataset.state;
+  }
+
+  // Subscribed (confirmed): if nothing comes within NODATA_MS, say so.
+  function watchNoData(t) {
+    if (t.hasData || t.nodataTimer) return;
+    t.nodataTimer = setTimeout(() => {
+      t.nodataTimer = 0;
+      if (!t.hasData && tickers.get(t.sym) === t && t.tr.dataset.sub === 'yes') setNoData(t, true);
+    }, NODATA_MS);
+  }
+
+  function gotData(t) {
+    if (t.hasData) return;
+    t.hasData = true;
+    clearTimeout(t.nodataTimer);
+    t.nodataTimer = 0;
+    if (t.tr.dataset.state === 'nodata') setNoData(t, false);
   }
 
   function flashRow(t) {
@@ -258,7 +301,7 @@
       const pct = Math.round(((t.p - t.first) / t.first) * 10000) / 100;
       const text = `${pct > 0 ? '+' : pct < 0 ? '−' : '±'}${Math.abs(pct).toFixed(2)}%`;
       el.chg.dataset.sign = pct > 0 ? 'up' : pct < 0 ? 'down' : 'flat';
-      el.chg.title = `since the first trade seen (${fmtPx(t.first)})`;
+      el.chg.title = `since this page loaded: first trade seen ${fmtPx(t.first)}`;
       if (el.chg.textContent !== text) el.chg.textContent = text;
     }
     if (t.ts) {
@@ -272,18 +315,20 @@
   }
 
   function drawSpark(t) {
-    const src = t.trades.length ? t.trades : t.mids;
+    // trade prices once there are two to draw, quote mids until then
+    const src = t.trades.length >= 2 || !t.mids.length ? t.trades : t.mids;
     const { svg, area, line, dot, spark } = t.el;
     spark.dataset.points = String(src.length);
-    spark.dataset.source = t.trades.length ? 'trades' : 'mids';
+    spark.dataset.source = src === t.trades ? 'trades' : 'mids';
     if (src.length === 0) return;
     let lo = Infinity;
     let hi = -Infinity;
     for (const v of src) { if (v < lo) lo = v; if (v > hi) hi = v; }
     const pad = 3;
     const span = hi - lo || 1;
-    const dx = (SPARK_W - 2 * pad) / (SPARK_POINTS - 1);
-    const x0 = SPARK_W - pad - (src.length - 1) * dx; // newest point at the right edge
+    // the line always spans the whole width: oldest point left, newest right
+    const dx = (SPARK_W - 2 * pad) / Math.max(1, src.length - 1);
+    const x0 = src.length === 1 ? SPARK_W - pad : pad;
     const pts = src.map((v, i) => {
       const x = x0 + i * dx;
       const y = hi === lo ? SPARK_H / 2 : pad + (1 - (v - lo) / span) * (SPARK_H - 2 * pad);
@@ -337,6 +382,13 @@
         }
         return;
       case 'error':
+        if (ev.code === 402) {
+          fatal = `${ev.msg}: the key "${key}" and its secret were refused ` +
+            '(give the ones tickerd issued as ?key=KEY&secret=SECRET in the page URL); not retrying';
+          showError(`error ${ev.code}: ${fatal}`);
+          stopRetrying();
+          return;
+        }
         showError(`error ${ev.code}: ${ev.msg}`);
         return;
       case 'subscription': {
@@ -344,6 +396,7 @@
         const quotes = new Set(ev.quotes || []);
         for (const t of tickers.values()) {
           t.tr.dataset.sub = trades.has(t.sym) || quotes.has(t.sym) ? 'yes' : 'no';
+          if (t.tr.dataset.sub === 'yes') watchNoData(t);
         }
         return;
       }
@@ -354,6 +407,7 @@
         if (typeof ev.ap === 'number') { t.ap = ev.ap; t.as = ev.as; }
         if (t.bp > 0 && t.ap > 0) push(t.mids, (t.bp + t.ap) / 2);
         t.ts = ev.t;
+        gotData(t);
         break;
       }
       case 't': {
@@ -364,6 +418,7 @@
         if (t.first === null) t.first = ev.p;
         push(t.trades, ev.p);
         t.ts = ev.t;
+        gotData(t);
         break;
       }
       default:
@@ -392,6 +447,7 @@
     retryBtn.hidden = true;
     statusEl.title = '';
     authed = false;
+    fatal = '';
     setStatus('connecting', 'connecting…');
     let sock;
     try {
@@ -416,12 +472,30 @@
       const wasStreaming = statusEl.dataset.state === 'streaming';
       ws = null;
       authed = false;
-      for (const t of tickers.values()) t.tr.dataset.sub = 'pending';
+      for (const t of tickers.values()) {
+        t.tr.dataset.sub = 'pending';
+        clearTimeout(t.nodataTimer);
+        t.nodataTimer = 0;
+      }
       if (wasStreaming) attempt = 0; // a good session resets the backoff
-      scheduleRetry(e.code);
+      if (fatal) stopRetrying();
+      else scheduleRetry(e.code);
     };
     // errors are followed by close; the browser already logs the reason
     sock.onerror = () => {};
+  }
+
+  // The server refused our credentials: retrying cannot help until they change.
+  function stopRetrying() {
+    clearTimeout(connectTimer);
+    setStatus('failed', 'auth failed — not retrying');
+    statusEl.title = fatal;
+    retryBtn.hidden = false;
+    if (ws) {
+      const sock = ws;
+      ws = null;
+      sock.close();
+    }
   }
 
   function scheduleRetry(code) {

@@ -110,8 +110,12 @@ static const td_opt_t run_table[] = {
      0,
      "once this much is queued for a client, a newer quote or bar replaces an unsent older one "
      "of the same symbol (at most half of --client-buffer-soft and -hard)"},
-    {"web-root", TD_OPT_STR, O(web_root), 0, 0, "web", "DIR", NULL, 0,
-     "static files served at / of --listen (relative to the working directory)"},
+    {"web-root", TD_OPT_STR, O(web_root), 0, 0, NULL, "DIR", NULL, 0,
+     "static files served at / of --listen (default: the page installed with tickerd, "
+     "PREFIX/share/tickerd/web, else ./web)"},
+    {"metrics-listen", TD_OPT_STR, O(metrics_listen), 0, 0, NULL, "HOST:PORT", NULL, 0,
+     "serve /metrics and /healthz (only) on an address of their own, e.g. for a publisher "
+     "without --listen"},
     TD_OPT_END,
 };
 #undef O
@@ -210,6 +214,10 @@ static void shutdown_app(app_t *a, int code)
     if (a->gw) {
         a->pending++;
         td_gateway_stop(a->gw, on_stopped, a);
+    }
+    if (a->metrics) {
+        a->pending++;
+        td_gateway_stop(a->metrics, on_stopped, a);
     }
     uv_close((uv_handle_t *)&a->sigint, NULL);
     uv_close((uv_handle_t *)&a->sigterm, NULL);
@@ -520,6 +528,10 @@ static int setup(app_t *a)
         TD_ERR("--subscribe: %s", err);
         return -1;
     }
+    if ((c->redis || c->to_stdout) && td_subset_empty(&a->subs))
+        TD_WARN("nothing is subscribed upstream but what gateway clients ask for%s: --redis and "
+                "--stdout publish only that (give --subscribe to publish a fixed set)",
+                c->subscribe ? "" : " (the default with --listen)");
     if (make_lws(a) != 0) {
         TD_ERR("cannot create the libwebsockets context");
         return -1;
@@ -540,7 +552,7 @@ static int setup(app_t *a)
     }
     td_bus_on_interest(a->bus, on_interest, a);
     pin_static(a);
-    return c->listen ? td__run_setup_gateway(a) : 0;
+    return c->listen || c->metrics_listen ? td__run_setup_gateway(a) : 0;
 }
 
 static void teardown(app_t *a)
@@ -552,6 +564,7 @@ static void teardown(app_t *a)
         td_feed_free(a->feeds[i]);
     free(a->feeds);
     td_gateway_free(a->gw);
+    td_gateway_free(a->metrics);
     td_redis_sink_free(a->redis);
     td_redis_source_free(a->source);
     td_poll_free(a->poll);

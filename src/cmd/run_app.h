@@ -31,7 +31,7 @@ typedef struct run_cfg_s {
     int64_t redis_buffer_mb, redis_inflight, upstream_max_symbols;
     char *ca_file, *log_level;
     /* the downstream gateway */
-    char *listen, *web_root;
+    char *listen, *web_root, *metrics_listen;
     td_strlist_t client;
     int64_t max_clients, client_max_symbols, client_max_message;
     int64_t client_buffer_hard, client_buffer_soft, client_conflate_after;
@@ -52,6 +52,7 @@ typedef struct app_s {
     td_poll_t *poll;
     td_stdout_sink_t *out;
     td_gateway_t *gw;
+    td_gateway_t *metrics;                    /* --metrics-listen: /metrics and /healthz only */
     int key_flag;                             /* --key given on the command line */
     const char *config_path;                  /* -c FILE, for its [clients] section */
     td_strlist_t client_keys, client_secrets; /* --client and [clients] */

@@ -1,5 +1,5 @@
 /* tickerd run: the gateway's wiring: client keys ([clients] and --client),
- * /healthz and /metrics. */
+ * /healthz and /metrics (on --listen, and alone on --metrics-listen). */
 #include "cmd/run_app.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -8,6 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#ifndef TD_WEB_FROM_BIN
+#define TD_WEB_FROM_BIN "../share/tickerd/web" /* CMake sets it from the install dirs */
+#endif
 
 /* ---- the gateway ----------------------------------------------------------- */
 
@@ -146,13 +151,8 @@ static void metrics_upstreams(app_t *a, td_buf_t *o)
     }
 }
 
-static void on_metrics(void *ud, td_buf_t *o)
+static void on_metrics_gateway(app_t *a, td_buf_t *o)
 {
-    app_t *a = ud;
-    uint64_t in[TD_KIND__COUNT];
-    for (int k = 0; k < TD_KIND__COUNT; k++)
-        in[k] = td_bus_count(a->bus, (td_kind_t)k);
-    metrics_kinds(o, "events_in_total", in, "events received from upstreams");
     td_gateway_stats_t gs;
     td_gateway_stats(a->gw, &gs);
     metrics_kinds(o, "events_out_total", gs.events_out, "events written to gateway clients");
@@ -169,6 +169,16 @@ static void on_metrics(void *ud, td_buf_t *o)
     metric(o, "client_rejected_total", "counter", gs.rejected, "406 connection limit exceeded");
     metric(o, "client_snapshots_total", "counter", gs.snapshots, "last values sent on subscribe");
     metric(o, "client_frames_out_total", "counter", gs.frames_out, "frames written to clients");
+}
+
+static void on_metrics(void *ud, td_buf_t *o)
+{
+    app_t *a = ud;
+    uint64_t in[TD_KIND__COUNT];
+    for (int k = 0; k < TD_KIND__COUNT; k++)
+        in[k] = td_bus_count(a->bus, (td_kind_t)k);
+    metrics_kinds(o, "events_in_total", in, "events received from upstreams");
+    if (a->gw) on_metrics_gateway(a, o);
     metrics_upstreams(a, o);
     if (a->poll) {
         td_poll_stats_t ps;
@@ -191,7 +201,46 @@ static void on_metrics(void *ud, td_buf_t *o)
     }
 }
 
-int td__run_setup_gateway(app_t *a)
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The web root: --web-root if given; else the page installed with this
+ * binary (TD_WEB_FROM_BIN relative to its directory: an installed tickerd
+ * finds its page wherever the prefix is); else ./web (a tickerd of the build
+ * tree, run from the repository root). buf holds the result. */
+static const char *web_root(const run_cfg *c, char *buf, size_t cap)
+{
+    if (c->web_root && *c->web_root) return c->web_root;
+    size_t n = cap;
+    if (uv_exepath(buf, &n) == 0) {
+        char *slash = strrchr(buf, '/');
+        if (slash && (size_t)(slash - buf) + sizeof "/" TD_WEB_FROM_BIN <= cap) {
+            strcpy(slash + 1, TD_WEB_FROM_BIN);
+            if (is_dir(buf)) return buf;
+        }
+    }
+    return "web";
+}
+
+static const td_gateway_cb_t http_cb = {on_metrics, on_health};
+
+/* --metrics-listen: a gateway that serves only its HTTP handlers. */
+static int setup_metrics(app_t *a)
+{
+    char err[512];
+    td_gateway_cfg_t mc = {.listen = a->cfg.metrics_listen, .http_only = 1};
+    a->metrics = td_gateway_new(&a->loop, a->ctx, a->bus, &mc, &http_cb, a, err, sizeof err);
+    if (!a->metrics) {
+        TD_ERR("--metrics-listen: %s", err);
+        return -1;
+    }
+    return td_gateway_start(a->metrics);
+}
+
+static int setup_gateway(app_t *a)
 {
     run_cfg *c = &a->cfg;
     char err[512];
@@ -204,6 +253,10 @@ int td__run_setup_gateway(app_t *a)
     size_t hard = (size_t)c->client_buffer_hard << 20, soft = (size_t)c->client_buffer_soft << 20;
     if (hard && conflate > hard / 2) conflate = hard / 2;
     if (soft && conflate > soft / 2) conflate = soft / 2;
+    char web[4096];
+    const char *root = web_root(c, web, sizeof web);
+    if (!is_dir(root))
+        TD_WARN("web root '%s' is not a directory: GET / answers 404 (--web-root DIR)", root);
     td_gateway_cfg_t gc = {
         /* the events' vendor: the feed's, or with --source what --feed names */
         .dialect = strcmp(c->feed, "polygon") == 0 ? TD_GATEWAY_POLYGON : TD_GATEWAY_ALPACA,
@@ -220,13 +273,18 @@ int td__run_setup_gateway(app_t *a)
         .soft_seconds = c->client_buffer_soft_seconds,
         .write_cap = 65536,
         .conflate_after = conflate,
-        .web_root = c->web_root && *c->web_root ? c->web_root : NULL,
+        .web_root = root,
     };
-    static const td_gateway_cb_t gcb = {on_metrics, on_health};
-    a->gw = td_gateway_new(&a->loop, a->ctx, a->bus, &gc, &gcb, a, err, sizeof err);
+    a->gw = td_gateway_new(&a->loop, a->ctx, a->bus, &gc, &http_cb, a, err, sizeof err);
     if (!a->gw) {
         TD_ERR("%s", err);
         return -1;
     }
     return td_gateway_start(a->gw);
+}
+
+int td__run_setup_gateway(app_t *a)
+{
+    if (a->cfg.listen && setup_gateway(a) != 0) return -1;
+    return a->cfg.metrics_listen ? setup_metrics(a) : 0;
 }

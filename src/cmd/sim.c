@@ -100,7 +100,7 @@ static const td_opt_t sim_table[] = {
      "and 500 calls per day. Please visit https://www.alphavantage.co/premium/ if you would "
      "like to target a higher API call frequency.",
      "TEXT", NULL, 0,
-     "text of the per-minute throttle body (the historical Note of PROTOCOLS.md §5.3)"},
+     "text of the per-minute throttle body (the historical Note of docs/PROTOCOLS.md §5.3)"},
     {"av-day-key", TD_OPT_STR, S(av_day_key), 0, 0, "Information", "KEY", NULL, 0,
      "top-level key of the daily cap body"},
     {"av-day-text", TD_OPT_STR, S(av_day_text), 0, 0,
@@ -164,7 +164,7 @@ static const td_opts_t sim_opts = {
     "the connection stays. t in Unix ms (LULD: us, NOI: ns, as the spec's examples).\n"
     "--rate, --batch, --count, --record and the faults apply to every path alike.\n"
     "\n"
-    "Alpha Vantage on the same listener, plain HTTP GET /query (PROTOCOLS.md §5), always\n"
+    "Alpha Vantage on the same listener, plain HTTP GET /query (docs/PROTOCOLS.md §5), always\n"
     "HTTP 200 with Content-Type application/json:\n"
     "  function=GLOBAL_QUOTE&symbol=IBM&apikey=KEY -> {\"Global Quote\":{\"01. symbol\":...}},\n"
     "    every value a string (prices with 4 decimals, change percent ending in %); a symbol\n"
@@ -183,12 +183,12 @@ static const td_opts_t sim_opts = {
     "one other than --key when set -> {\"Error Message\":\"the parameter apikey is invalid\n"
     "or missing. ...\"}. Per key: --av-per-day then --av-per-minute (rolling windows).\n"
     "\n"
-    "History (issue 6), plain HTTP GET, JSON answers. Bars are a pure function of (--seed,\n"
-    "symbol, bar length, bar start), 24 hours a day, every day, on a grid of multiples of\n"
-    "the bar length since the epoch (days: midnight US/Eastern in UTC); a page fetched twice\n"
-    "is identical. Only sort=asc is simulated.\n"
-    "  Alpaca (PROTOCOLS.md §2): /v2/stocks/{SYM}/bars and /v2/stocks/bars?symbols=A,B with\n"
-    "    timeframe=NMin (1-59)|NHour (1-23)|1Day, start, end (RFC 3339 or YYYY-MM-DD,\n"
+    "History for tickerd backfill, plain HTTP GET, JSON answers. Bars are a pure function\n"
+    "of (--seed, symbol, bar length, bar start), 24 hours a day, every day, on a grid of\n"
+    "multiples of the bar length since the epoch (days: midnight US/Eastern in UTC); a page\n"
+    "fetched twice is identical. Only sort=asc is simulated.\n"
+    "  Alpaca (docs/PROTOCOLS.md §2): /v2/stocks/{SYM}/bars and /v2/stocks/bars?symbols=A,B\n"
+    "    with timeframe=NMin (1-59)|NHour (1-23)|1Day, start, end (RFC 3339 or YYYY-MM-DD,\n"
     "    inclusive; default today 00:00Z .. now), limit (1-10000, default 1000; multi-symbol:\n"
     "    the total of the page), page_token (base64 next_page_token, null on the last page).\n"
     "    Headers APCA-API-KEY-ID/APCA-API-SECRET-KEY required (checked against --key/--secret\n"

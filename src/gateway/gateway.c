@@ -193,7 +193,7 @@ static int confirm_upgrade(td_gateway_t *g, struct lws *wsi)
 {
     char uri[256] = "", body[256];
     lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
-    int pi = find_path(uri), d = g->cfg.dialect;
+    int pi = g->cfg.http_only ? -1 : find_path(uri), d = g->cfg.dialect;
     if (pi >= 0 && paths[pi].dialect == g->cfg.dialect && !g->stopping) return 0;
     if (pi >= 0 && paths[pi].dialect != g->cfg.dialect)
         snprintf(body, sizeof body, "not found: the upstream is %s, served on %s\n",
@@ -386,7 +386,7 @@ int td_gateway_start(td_gateway_t *g)
 {
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
-    info.vhost_name = "gateway";
+    info.vhost_name = g->cfg.http_only ? "metrics" : "gateway";
     info.port = g->port;
     info.iface = g->host;
     info.protocols = g->protocols;
@@ -397,6 +397,10 @@ int td_gateway_start(td_gateway_t *g)
         return -1;
     }
     g->port = lws_get_vhost_listen_port(g->vh);
+    if (g->cfg.http_only) {
+        TD_INFO("metrics: listening on http://%s:%d (/metrics, /healthz)", g->host, g->port);
+        return 0;
+    }
     uv_timer_start(&g->cron, cron_cb, CRON_MS, CRON_MS);
     TD_INFO("gateway: listening on ws://%s:%d (%s dialect: %s; %zu client key%s)%s%s", g->host,
             g->port, dialect_names[g->cfg.dialect], dialect_paths[g->cfg.dialect], g->cfg.nkeys,

@@ -60,6 +60,7 @@ typedef struct td_gateway_cfg_s {
     size_t write_cap;      /* bytes per frame (per WRITEABLE) per client */
     size_t conflate_after; /* queued bytes past which quotes/bars are conflated */
     const char *web_root;  /* static files served at /; NULL: none; copied */
+    int http_only;         /* /healthz and /metrics only: every upgrade refused (404) */
 } td_gateway_cfg_t;
 
 typedef struct td_gateway_cb_s {

@@ -164,9 +164,13 @@ async function newPage() {
   page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));
   page.on('requestfailed', (r) => page.problems.push(`requestfailed: ${r.url()} ${r.failure()?.errorText}`));
   page.sent = []; // every client->server WebSocket message, parsed
+  page.received = []; // every server->client event, in order
   page.on('websocket', (ws) => {
     ws.on('framesent', (f) => {
       try { page.sent.push(JSON.parse(f.payload)); } catch { page.sent.push(f.payload); }
+    });
+    ws.on('framereceived', (f) => {
+      try { page.received.push(...[].concat(JSON.parse(f.payload))); } catch { /* binary */ }
     });
   });
   page.setDefaultTimeout(STEP_MS);
@@ -292,15 +296,10 @@ test('quote board streams, updates, adds and removes tickers', { timeout: 40_000
   assert.deepEqual(await rows(), ['AAPL', 'TSLA', 'NVDA', 'AMZN']);
   assert.match(page.url(), /symbols=AAPL,TSLA,NVDA,AMZN/);
 
-  // let the sparklines fill a little for the picture (more for the README's), then screenshot
-  await page.waitForTimeout(process.env.UPDATE_DOCS_SCREENSHOT === '1' ? 8000 : 1500);
+  await page.waitForTimeout(1500);
   await page.mouse.move(0, 0);
   await page.evaluate(() => document.activeElement?.blur());
-  const shot = path.join(ARTIFACTS, 'board.png');
-  await page.screenshot({ path: shot, fullPage: true });
-  if (process.env.UPDATE_DOCS_SCREENSHOT === '1') {
-    await fsp.copyFile(shot, path.join(ROOT, 'docs', 'board.png'));
-  }
+  await page.screenshot({ path: path.join(ARTIFACTS, 'board.png'), fullPage: true });
   assert.deepEqual(page.problems, [], 'no console errors');
   await page.context().close();
 });
@@ -332,13 +331,92 @@ test('reconnects with backoff and resubscribes the current set',
     await page.context().close();
   });
 
-test('shows vendor errors', { timeout: 15_000, skip: !!GATEWAY && 'gateway credentials unknown' }, async () => {
+test('402 auth failed: says why and stops retrying', { timeout: 20_000, skip: !!GATEWAY && 'gateway credentials unknown' }, async () => {
   const page = await newPage();
   // the sim only accepts key "right"; the page sends demo/demo -> 402 auth failed
   const url = await boardURL({ symbols: 'AAPL' }, ['--key', 'right', '--secret', 'right']);
   await page.goto(url, { waitUntil: 'load' });
   await page.waitForFunction(() => /402/.test(document.getElementById('errors').textContent));
-  assert.match(await page.locator('#errors').textContent(), /error 402: auth failed/);
+  const errors = await page.locator('#errors').textContent();
+  assert.match(errors, /error 402: auth failed: the key "demo" and its secret were refused/);
+  assert.match(errors, /\?key=KEY&secret=SECRET/);
+  assert.match(errors, /not retrying/);
   assert.equal(await page.getAttribute('#errors', 'role'), 'alert');
+  await page.waitForSelector('#status[data-state="failed"]');
+  assert.match(await page.locator('#status').textContent(), /auth failed — not retrying/);
+  assert.ok(await page.isVisible('#retry'), 'a manual retry stays possible');
+  // the backoff would have retried within ~1.2 s: nothing more is sent in 3 s
+  await page.waitForTimeout(3000);
+  assert.equal(page.sent.filter((m) => m.action === 'auth').length, 1, JSON.stringify(page.sent));
+  assert.equal(await page.getAttribute('#status', 'data-state'), 'failed');
+  await page.context().close();
+});
+
+test('Chg is since load (labelled so), no-data state, sparklines fill their column',
+  { timeout: 30_000 }, async () => {
+    const page = await newPage();
+    // ZZZZ is a valid symbol that the sim never trades
+    const url = await boardURL({ symbols: 'AAPL,ZZZZ' }, [], { viaGateway: true });
+    await page.goto(url, { waitUntil: 'load' });
+    await waitPopulated(page, 'AAPL');
+    const head = page.locator('#board thead th.chg');
+    assert.match(await head.textContent(), /Chg\s*since load/);
+    assert.match(await head.getAttribute('title'), /not since the previous close/);
+
+    // Chg = (last - first trade this page received) / first, as displayed
+    await page.waitForTimeout(1500);
+    const shown = await page.locator('#rows tr[data-symbol="AAPL"]').evaluate((tr) => ({
+      chg: tr.querySelector('td.chg').textContent,
+      title: tr.querySelector('td.chg').title,
+      last: tr.querySelector('td.last .px').textContent,
+    }));
+    const first = page.received.find((e) => e.T === 't' && e.S === 'AAPL');
+    assert.ok(first, 'a trade of AAPL was received');
+    assert.equal(shown.title, `since this page loaded: first trade seen ${first.p.toFixed(2)}`);
+    const pct = Math.round(((Number(shown.last) - first.p) / first.p) * 10000) / 100;
+    const sign = pct > 0 ? '+' : pct < 0 ? '−' : '±';
+    assert.equal(shown.chg, `${sign}${Math.abs(pct).toFixed(2)}%`, JSON.stringify(shown));
+
+    // no data for ZZZZ: said so in its row, while AAPL streams
+    const zz = '#rows tr[data-symbol="ZZZZ"]';
+    await page.waitForSelector(`${zz}[data-state="nodata"]`, { timeout: 12_000 });
+    assert.ok(await page.isVisible(`${zz} td.nodata`));
+    assert.match(await page.locator(`${zz} td.nodata`).textContent(), /^no data for ZZZZ yet/);
+    assert.ok(!(await page.isVisible(`${zz} td.bid`)), 'price cells hidden');
+    assert.equal(await page.getAttribute('#rows tr[data-symbol="AAPL"]', 'data-state'), null);
+
+    // the sparkline spans its whole cell, from the oldest point to the newest
+    const geo = await page.locator('#rows tr[data-symbol="AAPL"] td.spark').evaluate((td) => {
+      const cs = getComputedStyle(td);
+      const inner = td.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+      const svg = td.querySelector('svg');
+      const pts = svg.querySelector('polyline').getAttribute('points').trim().split(/\s+/)
+        .map((p) => Number(p.split(',')[0]));
+      return { inner, svg: svg.getBoundingClientRect().width, vb: svg.viewBox.baseVal.width,
+        x0: pts[0], x1: pts[pts.length - 1], n: pts.length, td: td.getBoundingClientRect().width };
+    });
+    assert.ok(Math.abs(geo.svg - geo.inner) <= 1, `svg ${geo.svg}px fills the cell's ${geo.inner}px`);
+    assert.ok(geo.n >= 2 && geo.x0 <= 4 && geo.x1 >= geo.vb - 4, JSON.stringify(geo));
+    assert.deepEqual(page.problems, [], 'no console errors');
+    await page.context().close();
+  });
+
+// What a new user sees a few seconds after `make run` and opening the board:
+// the demo's simulator settings, the page without parameters. With
+// UPDATE_DOCS_SCREENSHOT=1 this is docs/board.png.
+test('a new user\'s first view (docs/board.png)', { timeout: 30_000, skip: !!GATEWAY && 'own gateway' }, async () => {
+  const page = await newPage();
+  const url = await boardURL({}, ['--rate', '20', '--symbols', '20'], { viaGateway: true });
+  await page.goto(url.replace(/\?$/, ''), { waitUntil: 'load' });
+  await page.waitForSelector('#status[data-state="streaming"]');
+  await page.waitForTimeout(5000);
+  assert.deepEqual(await page.$$eval('#rows tr', (trs) => trs.map((tr) => tr.dataset.symbol)),
+    ['AAPL', 'MSFT', 'TSLA']);
+  const shot = path.join(ARTIFACTS, 'board-first-view.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  if (process.env.UPDATE_DOCS_SCREENSHOT === '1') {
+    await fsp.copyFile(shot, path.join(ROOT, 'docs', 'board.png'));
+  }
+  assert.deepEqual(page.problems, [], 'no console errors');
   await page.context().close();
 });
