@@ -163,9 +163,8 @@ void td__sim_hist_alpaca(const td_sim_hdata_t *d, td_sim_hcall_t *c)
         td_buf_appends(c->out, ",\"next_page_token\":");
         const char *own = td__sim_hq_get(c, "page_token");
         if (p->si < p->n && c->repeat_token && own && *own) { /* --hist-repeat-token */
-            td_buf_appendc(c->out, '"');
-            td_buf_appends(c->out, own);
-            td_buf_appends(c->out, "\"}");
+            td_buf_append_json_str(c->out, own, strlen(own));
+            td_buf_appendc(c->out, '}');
         } else if (p->si < p->n) {
             char raw[64], tok[128];
             int n = snprintf(raw, sizeof raw, "%s|%lld", p->sym[p->si], (long long)p->t);
