@@ -704,6 +704,23 @@ static void init_limits_and_signals(bf_t *bf)
     uv_signal_start(&bf->sigterm, on_signal, SIGTERM);
 }
 
+/* The run's bounds, as ns and as the vendor is sent them. 0, or -1. */
+static int set_bounds(bf_t *bf)
+{
+    const td_backfill_cfg_t *cfg = bf->cfg;
+    bf->grid = cfg->grid_url != NULL;
+    if (bf->grid) return 0;
+    if (td_backfill_time_ns(cfg->start, 0, &bf->span_t0) ||
+        td_backfill_time_ns(cfg->end, 1, &bf->span_t1)) {
+        fprintf(stderr, "tickerd backfill: bad --start or --end\n"); /* the CLI checks first */
+        return -1;
+    }
+    td_backfill_vendor_bounds(cfg->vendor, bf->span_t0, bf->span_t1, bf->from, bf->to,
+                              sizeof bf->from);
+    bf->mark_complete = bf->span_t1 < td_now_ns() - COMPLETE_AFTER_NS;
+    return 0;
+}
+
 int td_backfill_run(const td_backfill_cfg_t *cfg)
 {
     uv_loop_t loop;
@@ -714,10 +731,7 @@ int td_backfill_run(const td_backfill_cfg_t *cfg)
     bf.loop = &loop;
     bf.t0 = uv_hrtime();
     td_rng_seed(&bf.rng, uv_hrtime());
-    bf.grid = cfg->grid_url != NULL;
-    if (!bf.grid && (td_backfill_time_ns(cfg->start, 0, &bf.span_t0) ||
-                     td_backfill_time_ns(cfg->end, 1, &bf.span_t1))) {
-        fprintf(stderr, "tickerd backfill: bad --start or --end\n"); /* the CLI checks first */
+    if (set_bounds(&bf) != 0) {
         uv_loop_close(&loop);
         return 2;
     }
@@ -731,8 +745,6 @@ int td_backfill_run(const td_backfill_cfg_t *cfg)
     }
     td_http_opts_t ho = {0, cfg->concurrency};
     bf.http = td_http_new(&loop, &ho);
-    td_backfill_vendor_bounds(cfg->vendor, bf.span_t0, bf.span_t1, bf.from, bf.to, sizeof bf.from);
-    bf.mark_complete = bf.span_t1 < td_now_ns() - COMPLETE_AFTER_NS;
     size_t per = cfg->symbols_per_request > 1 ? (size_t)cfg->symbols_per_request : 1;
     size_t ngroups = (cfg->nsymbols + per - 1) / per;
     /* room for every group to split into its symbols */

@@ -420,6 +420,33 @@ static int common_cfg(const bf_opts_t *o, td_backfill_cfg_t *c)
     return 0;
 }
 
+/* --start, --end and --timeframe, before any request. 0, or -1 after a
+ * message. */
+static int check_dates_and_timeframe(const bf_opts_t *o)
+{
+    int64_t t0, t1;
+    const char *bad = td_backfill_time_ns(o->start, 0, &t0) ? "start"
+                      : td_backfill_time_ns(o->end, 1, &t1) ? "end"
+                                                            : NULL;
+    if (bad) {
+        fprintf(stderr,
+                "tickerd backfill: bad --%s '%s': expected a day YYYY-MM-DD (UTC) or an RFC 3339 "
+                "time such as 2022-04-11T13:30:00Z\n",
+                bad, !strcmp(bad, "start") ? o->start : o->end);
+        return -1;
+    }
+    if (t0 > t1) {
+        fprintf(stderr, "tickerd backfill: --start %s is after --end %s\n", o->start, o->end);
+        return -1;
+    }
+    char msg[300];
+    if (o->timeframe && td_backfill_check_timeframe(o->vendor, o->timeframe, msg, sizeof msg)) {
+        fprintf(stderr, "tickerd backfill: %s\n", msg);
+        return -1;
+    }
+    return 0;
+}
+
 static int run_vendor(bf_opts_t *o, td_backfill_cfg_t *c)
 {
     int alpaca = !strcmp(o->vendor, "alpaca");
@@ -431,26 +458,7 @@ static int run_vendor(bf_opts_t *o, td_backfill_cfg_t *c)
         fprintf(stderr, "tickerd backfill: --symbols, --start and --end are required\n");
         return 2;
     }
-    int64_t t0, t1;
-    const char *bad = td_backfill_time_ns(o->start, 0, &t0) ? "start"
-                      : td_backfill_time_ns(o->end, 1, &t1) ? "end"
-                                                            : NULL;
-    if (bad) {
-        fprintf(stderr,
-                "tickerd backfill: bad --%s '%s': expected a day YYYY-MM-DD (UTC) or an RFC 3339 "
-                "time such as 2022-04-11T13:30:00Z\n",
-                bad, !strcmp(bad, "start") ? o->start : o->end);
-        return 2;
-    }
-    if (t0 > t1) {
-        fprintf(stderr, "tickerd backfill: --start %s is after --end %s\n", o->start, o->end);
-        return 2;
-    }
-    char msg[300];
-    if (o->timeframe && td_backfill_check_timeframe(o->vendor, o->timeframe, msg, sizeof msg)) {
-        fprintf(stderr, "tickerd backfill: %s\n", msg);
-        return 2;
-    }
+    if (check_dates_and_timeframe(o) != 0) return 2;
     if (!alpaca && o->symbols_per_request > 1) {
         fprintf(stderr, "tickerd backfill: --symbols-per-request is for --vendor alpaca\n");
         return 2;
