@@ -147,7 +147,8 @@ def bench_bars(tickerd, pg, args, res, out):
         pg.psql("postgres", "CHECKPOINT")
         r = subprocess.run([PY, str(ROOT / "bench/backfill_baseline.py"), "--mode", mode,
                             "--url", url, "--dsn", dsn, "--symbols", ",".join(symbols),
-                            "--start", args.start, "--end", args.end],
+                            # tickerd's --end DAY is through that day: the same bars
+                            "--start", args.start, "--end", f"{args.end}T23:59:59Z"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            timeout=600)
         if r.returncode:

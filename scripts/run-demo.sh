@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The embedded default behind `make run`: the vendor simulator and tickerd
 # wired to it, no Redis, no keys, no internet. First a short backfill (the
-# last 5 days of 15-minute bars of 5 tickers) into the default SQLite store,
+# last 5 days, today through now included, of 15-minute bars of 5 tickers)
+# into the default SQLite store,
 # tickerd.db (DEMO_DB to change it; DEMO_BACKFILL=0 to skip); then the live
 # proxy: events go to stdout as JSON lines, a stats line goes to stderr every
 # second, and tickerd's gateway serves the quote board (web/, so run this
@@ -39,7 +40,7 @@ if [ "${DEMO_BACKFILL:-1}" = 1 ]; then
   echo "tickerd demo: backfilling 15-minute bars of the last 5 days into sqlite:$db" >&2
   APCA_API_KEY_ID=demo APCA_API_SECRET_KEY=demo "$bin" backfill \
     --url "http://127.0.0.1:$port" --symbols AAPL,MSFT,NVDA,TSLA,BRK.B \
-    --start "$(date -u -d '5 days ago' +%F)" --end "$(date -u +%F)" --timeframe 15Min \
+    --start "$(date -u -d '4 days ago' +%F)" --end "$(date -u +%F)" --timeframe 15Min \
     --rate 0 --store "sqlite:$db" || [ "$interrupted" = 1 ] ||
     echo "tickerd demo: the backfill failed; going on with the live stream" >&2
   [ "$interrupted" = 0 ] || exit 0

@@ -20,34 +20,17 @@
 #include <string.h>
 #include <uv.h>
 
+/* A job whose end is at least this long ago is recorded as complete when
+ * its last page is written (a rerun then skips it without a request); a
+ * more recent end may still get bars, so a rerun walks it again. */
+#define COMPLETE_AFTER_NS (3600 * (int64_t)1000000000)
+
 static void schedule(bf_t *bf);
 static void check_end(bf_t *bf);
 
-int td_backfill_parse_rate(const char *s, double *n, double *seconds)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || !(v > 0) || *end != '/') return -1;
-    const char *u = end + 1;
-    double sec;
-    if (!strcmp(u, "s") || !strcmp(u, "sec") || !strcmp(u, "second"))
-        sec = 1;
-    else if (!strcmp(u, "min") || !strcmp(u, "m") || !strcmp(u, "minute"))
-        sec = 60;
-    else if (!strcmp(u, "h") || !strcmp(u, "hour"))
-        sec = 3600;
-    else {
-        sec = strtod(u, &end);
-        if (end == u || *end || !(sec > 0)) return -1;
-    }
-    *n = v;
-    *seconds = sec;
-    return 0;
-}
-
 int td__bf_final(const job_t *j)
 {
-    return j->state == J_DONE || j->state == J_FAILED;
+    return j->state == J_DONE || j->state == J_FAILED || j->state == J_STOPPED;
 }
 
 static void set_str(char **dst, const char *s)
@@ -66,6 +49,7 @@ static void job_release(job_t *j)
     }
     set_str(&j->token, NULL);
     td_strlist_free(&j->done);
+    td_strlist_free(&j->seen);
 }
 
 static void job_fail(job_t *j, const char *why)
@@ -77,10 +61,10 @@ static void job_fail(job_t *j, const char *why)
     job_release(j);
 }
 
-static int page_done_before(const job_t *j)
+static int listed(const td_strlist_t *l, const char *s)
 {
-    for (size_t i = 0; i < j->done.n; i++)
-        if (!strcmp(j->done.v[i], j->key)) return 1;
+    for (size_t i = 0; i < l->n; i++)
+        if (!strcmp(l->v[i], s)) return 1;
     return 0;
 }
 
@@ -101,17 +85,22 @@ static void set_key(job_t *j)
     set_str(&j->key, t);
 }
 
-/* The page has no successor: nothing more to fetch. */
-static void job_flush(job_t *j)
-{
-    j->state = j->writes ? J_FLUSH : J_DONE;
-    job_release(j);
-}
-
+/* Follows the page's token, unless this run has fetched that page already:
+ * a vendor that repeats a token would loop forever. */
 static void next_page(job_t *j)
 {
     set_str(&j->token, j->page->next);
     set_key(j);
+    if (listed(&j->seen, j->key)) {
+        char why[300];
+        snprintf(why, sizeof why,
+                 "the vendor sent the page token %.120s%s a second time (a loop); stopped after "
+                 "%llu pages",
+                 j->key, strlen(j->key) > 120 ? "..." : "", (unsigned long long)j->pages);
+        job_fail(j, why);
+        return;
+    }
+    td_strlist_push(&j->seen, j->key);
     j->state = J_READY;
 }
 
@@ -143,7 +132,7 @@ static void alpaca_url(const job_t *j, char *url, size_t cap)
     td_url_escape(esc, elen, j->symbol);
     int n = snprintf(url, cap, "%s/v2/stocks/%s%s%stimeframe=%s&start=%s&end=%s&limit=%d%s", c->url,
                      j->group ? "bars?symbols=" : "", esc, j->group ? "&" : "/bars?", c->timeframe,
-                     c->start, c->end, c->limit, c->query);
+                     j->bf->from, j->bf->to, c->limit, c->query);
     free(esc);
     if (j->token && n > 0 && (size_t)n < cap) {
         char tok[3 * TD_BARS_MAX_NEXT + 1];
@@ -174,11 +163,12 @@ static void start_fetch(job_t *j)
             char sym[200];
             td_url_escape(sym, sizeof sym, j->symbol);
             snprintf(url, sizeof url, "%s/v2/aggs/ticker/%s/range/%s/%s/%s?sort=asc&limit=%d%s",
-                     c->url, sym, c->timeframe, c->start, c->end, c->limit, c->query);
+                     c->url, sym, c->timeframe, bf->from, bf->to, c->limit, c->query);
         }
         hdrs[0] = bf->hdr[2];
     }
     j->state = J_FETCH;
+    j->started = 1;
     bf->in_flight++;
     bf->requests++;
     if (bf->ntimes) {
@@ -215,7 +205,7 @@ static void retry_later(job_t *j, uint64_t ms, const char *why, int counted)
     uv_timer_start(&j->timer, on_timer, ms, 0);
 }
 
-static void on_stored(td_store_t *s, int status, const char *errmsg, void *ud);
+static void on_stored(td_store_t *s, const td_store_put_res_t *res, void *ud);
 
 /* How far the job has got with `last` stored: its date range, and for a
  * group the symbols before it (the vendor sends them in order). */
@@ -230,37 +220,107 @@ static double job_frac(const job_t *j, const td_bar_t *last)
     return ((double)rank + f) / (double)j->nsyms;
 }
 
-static void put_page(job_t *j)
+/* The job is over before its end: the run stops. */
+static void job_stop(job_t *j)
+{
+    if (td__bf_final(j)) return;
+    if (j->state == J_STORE_WAIT) j->bf->store_waiting--;
+    j->state = J_STOPPED;
+    job_release(j);
+}
+
+static void finish(bf_t *bf);
+
+/* Stops the run: jobs not over stop where they are (those writing their
+ * last page finish it), then the loop winds down (the store still
+ * completes, and counts, the writes queued). */
+static void stop_run(bf_t *bf)
+{
+    for (size_t i = 0; i < bf->njobs; i++)
+        if (bf->jobs[i].state != J_FLUSH) job_stop(&bf->jobs[i]);
+    finish(bf);
+}
+
+/* The store failed: every later write would fail too (a full disk, a lost
+ * database), so the run stops; a rerun resumes once the store works. */
+static void store_failed(bf_t *bf, job_t *j, const char *msg)
+{
+    if (!bf->store_err[0]) {
+        snprintf(bf->store_err, sizeof bf->store_err, "%s", msg ? msg : "store error");
+        TD_ERR("store: %s: stopping", bf->store_err);
+    }
+    if (j) {
+        if (j->state == J_FLUSH) j->state = J_READY; /* its last page is not written */
+        job_stop(j);
+    }
+    if (!bf->closing) stop_run(bf);
+}
+
+/* The job's next write: the page (grid: the response), or with
+ * j->marking the row that records the job as complete. 0, TD_EAGAIN (the
+ * job waits for the store), or -1 when the store refused (the run stops). */
+static int put_write(job_t *j)
 {
     bf_t *bf = j->bf;
+    const td_backfill_cfg_t *c = bf->cfg;
     int rc;
     if (bf->grid) {
         rc = td_store_put_grid(bf->store, j->name, j->key, j->gbody, j->gbody_len, on_stored, j);
     } else {
-        td_store_page_t p = {j->name,         j->key,        bf->cfg->timeframe,
-                             bf->cfg->vendor, j->page->bars, j->page->n};
+        td_store_page_t p = {j->name, j->key, c->timeframe, c->vendor, NULL, 0};
+        if (j->marking) {
+            p.page = TD__BF_COMPLETE;
+        } else {
+            p.bars = j->page->bars;
+            p.n = j->page->n;
+        }
         rc = td_store_put_page(bf->store, &p, on_stored, j);
     }
     if (rc == TD_EAGAIN) {
         if (j->state != J_STORE_WAIT) bf->store_waiting++;
         j->state = J_STORE_WAIT;
-        return;
+        return rc;
     }
     if (j->state == J_STORE_WAIT) bf->store_waiting--;
+    j->state = J_READY;
     if (rc != 0) {
-        job_fail(j, "store write refused");
-        return;
+        store_failed(bf, j, "store write refused");
+        return -1;
     }
     j->writes++;
+    return 0;
+}
+
+/* Nothing more to fetch: once the job's writes are all committed (not
+ * before: one could still fail), the jobs table records it as complete, if
+ * its end is far enough in the past for the vendor to have every bar. */
+static void job_flush(job_t *j)
+{
+    job_release(j);
+    int mark = j->bf->mark_complete && !j->bf->grid && !j->marking && !j->bf->closing;
+    if (j->writes || !mark) {
+        j->state = j->writes ? J_FLUSH : J_DONE;
+        return;
+    }
+    j->marking = 1;
+    if (put_write(j) == 0) j->state = J_FLUSH;
+}
+
+static void put_page(job_t *j)
+{
+    bf_t *bf = j->bf;
+    if (j->marking) {
+        if (put_write(j) == 0) j->state = J_FLUSH;
+        return;
+    }
+    if (put_write(j) != 0) return;
     j->pages++;
     if (bf->grid) {
         free(j->gbody);
         j->gbody = NULL;
-        j->rows = 1;
         j->state = J_FLUSH;
         return;
     }
-    j->rows += (int64_t)j->page->n;
     if (j->page->n && bf->span_t1 > bf->span_t0) {
         double f = job_frac(j, &j->page->bars[j->page->n - 1]);
         if (f > j->frac) j->frac = f < 1 ? f : 1;
@@ -277,18 +337,17 @@ static void retry_store_waiters(bf_t *bf)
         if (bf->jobs[i].state == J_STORE_WAIT) put_page(&bf->jobs[i]);
 }
 
-static void on_stored(td_store_t *s, int status, const char *errmsg, void *ud)
+/* A write is over: its rows count only now, as the store committed them. */
+static void on_stored(td_store_t *s, const td_store_put_res_t *res, void *ud)
 {
     (void)s;
     job_t *j = ud;
     bf_t *bf = j->bf;
     j->writes--;
-    if (status != 0) {
-        char msg[300];
-        snprintf(msg, sizeof msg, "store: %s", errmsg ? errmsg : "write failed");
-        job_fail(j, msg);
-    }
-    if (j->state == J_FLUSH && j->writes == 0) j->state = J_DONE;
+    j->rows += (int64_t)res->inserted;
+    j->dup_rows += (int64_t)(res->rows - res->inserted);
+    if (res->status != 0) store_failed(bf, j, res->errmsg);
+    if (j->state == J_FLUSH && j->writes == 0) job_flush(j);
     if (bf->closing) return;
     retry_store_waiters(bf);
     schedule(bf);
@@ -298,15 +357,15 @@ static void handle_ok_page(job_t *j)
 {
     j->tries = 0;
     td_backoff_reset(&j->backoff);
-    if (page_done_before(j)) {
-        j->skipped_rows += (int64_t)j->page->n;
-        if (*j->page->next)
-            next_page(j);
-        else
-            job_flush(j);
+    if (!listed(&j->done, j->key)) {
+        put_page(j); /* a write done later always goes through on_stored */
         return;
     }
-    put_page(j); /* a write done later always goes through on_stored */
+    j->skipped_rows += (int64_t)j->page->n; /* done in an earlier run */
+    if (*j->page->next)
+        next_page(j);
+    else
+        job_flush(j);
 }
 
 static void handle_grid(job_t *j, const td_http_result_t *res)
@@ -444,23 +503,20 @@ static void on_signal(uv_signal_t *h, int signum)
 {
     bf_t *bf = h->data;
     TD_WARN("signal %d: stopping", signum);
-    bf->interrupted = 1;
-    for (size_t i = 0; i < bf->njobs; i++) {
-        job_t *j = &bf->jobs[i];
-        if (j->state == J_STORE_WAIT) bf->store_waiting--;
-        if (j->state == J_FLUSH)
-            j->state = J_DONE;
-        else
-            job_fail(j, "interrupted");
-    }
-    finish(bf);
+    if (!bf->stop_signal) bf->stop_signal = signum;
+    stop_run(bf);
 }
 
 static void on_done_page(td_store_t *s, const char *page, int64_t rows, void *ud)
 {
     (void)s;
-    (void)rows;
-    td_strlist_push(&((job_t *)ud)->done, page);
+    job_t *j = ud;
+    if (!strcmp(page, TD__BF_COMPLETE)) {
+        j->complete_before = 1;
+        return;
+    }
+    td_strlist_push(&j->done, page);
+    j->done_rows += rows;
 }
 
 static void on_done_list(td_store_t *s, int status, const char *errmsg, void *ud)
@@ -470,9 +526,11 @@ static void on_done_list(td_store_t *s, int status, const char *errmsg, void *ud
     bf_t *bf = j->bf;
     bf->resuming--;
     if (status != 0) {
-        char msg[300];
-        snprintf(msg, sizeof msg, "store: %s", errmsg ? errmsg : "cannot list done pages");
-        job_fail(j, msg);
+        store_failed(bf, j, errmsg ? errmsg : "cannot list done pages");
+    } else if (j->state == J_RESUME && j->complete_before) {
+        j->skipped_rows = j->done_rows; /* nothing to fetch: not a single request */
+        j->state = J_DONE;
+        job_release(j);
     } else if (j->state == J_RESUME) {
         j->state = J_READY;
         if (j->done.n) TD_INFO("%s: resuming (%zu pages done)", j->symbol, j->done.n);
@@ -499,15 +557,14 @@ static void on_grid_done_list(td_store_t *s, int status, const char *errmsg, voi
     bf->resuming--;
     td_strlist_t *gd = &bf->gdone;
     if (gd->n) qsort(gd->v, gd->n, sizeof *gd->v, cmp_str);
+    if (status != 0) {
+        store_failed(bf, NULL, errmsg ? errmsg : "cannot list done pages");
+        return;
+    }
     for (size_t i = 0; i < bf->njobs; i++) {
         job_t *j = &bf->jobs[i];
         if (j->state != J_RESUME) continue;
-        if (status != 0) {
-            char msg[300];
-            snprintf(msg, sizeof msg, "store: %s", errmsg ? errmsg : "cannot list done pages");
-            job_fail(j, msg);
-        } else if (gd->n &&
-                   bsearch(&(const char *){j->key}, gd->v, gd->n, sizeof *gd->v, cmp_str)) {
+        if (gd->n && bsearch(&(const char *){j->key}, gd->v, gd->n, sizeof *gd->v, cmp_str)) {
             j->state = J_DONE;
             j->skipped = 1;
         } else {
@@ -565,7 +622,7 @@ static void list_done_pages(job_t *j)
     j->bf->resuming++;
     if (td_store_pages_done(j->bf->store, j->name, on_done_page, on_done_list, j) != 0) {
         j->bf->resuming--;
-        job_fail(j, "store: cannot list done pages");
+        store_failed(j->bf, j, "cannot list done pages");
     }
 }
 
@@ -602,20 +659,8 @@ static void start_grid(bf_t *bf)
     if (td_store_pages_done(bf->store, bf->jobs[0].name, on_grid_done_page, on_grid_done_list,
                             bf) != 0) {
         bf->resuming--;
-        for (size_t i = 0; i < bf->njobs; i++)
-            job_fail(&bf->jobs[i], "store: cannot list done pages");
+        store_failed(bf, NULL, "cannot list done pages");
     }
-}
-
-int td_backfill_time_ns(const char *s, int is_end, int64_t *ns)
-{
-    int64_t days;
-    if (!s) return -1;
-    if (td_date_parse(s, strlen(s), &days) == 0) {
-        *ns = (days + is_end) * 86400 * (int64_t)1000000000 - is_end;
-        return 0;
-    }
-    return td_rfc3339_parse(s, strlen(s), ns);
 }
 
 static void free_jobs(bf_t *bf)
@@ -659,6 +704,23 @@ static void init_limits_and_signals(bf_t *bf)
     uv_signal_start(&bf->sigterm, on_signal, SIGTERM);
 }
 
+/* The run's bounds, as ns and as the vendor is sent them. 0, or -1. */
+static int set_bounds(bf_t *bf)
+{
+    const td_backfill_cfg_t *cfg = bf->cfg;
+    bf->grid = cfg->grid_url != NULL;
+    if (bf->grid) return 0;
+    if (td_backfill_time_ns(cfg->start, 0, &bf->span_t0) ||
+        td_backfill_time_ns(cfg->end, 1, &bf->span_t1)) {
+        fprintf(stderr, "tickerd backfill: bad --start or --end\n"); /* the CLI checks first */
+        return -1;
+    }
+    td_backfill_vendor_bounds(cfg->vendor, bf->span_t0, bf->span_t1, bf->from, bf->to,
+                              sizeof bf->from);
+    bf->mark_complete = bf->span_t1 < td_now_ns() - COMPLETE_AFTER_NS;
+    return 0;
+}
+
 int td_backfill_run(const td_backfill_cfg_t *cfg)
 {
     uv_loop_t loop;
@@ -669,6 +731,10 @@ int td_backfill_run(const td_backfill_cfg_t *cfg)
     bf.loop = &loop;
     bf.t0 = uv_hrtime();
     td_rng_seed(&bf.rng, uv_hrtime());
+    if (set_bounds(&bf) != 0) {
+        uv_loop_close(&loop);
+        return 2;
+    }
     td_store_err_t err = {0};
     bf.store =
         td_store_open(&loop, cfg->store, cfg->store_connections ? cfg->store_connections : 1, &err);
@@ -679,12 +745,6 @@ int td_backfill_run(const td_backfill_cfg_t *cfg)
     }
     td_http_opts_t ho = {0, cfg->concurrency};
     bf.http = td_http_new(&loop, &ho);
-    bf.grid = cfg->grid_url != NULL;
-    if (!bf.grid) {
-        if (td_backfill_time_ns(cfg->start, 0, &bf.span_t0) ||
-            td_backfill_time_ns(cfg->end, 1, &bf.span_t1))
-            bf.span_t0 = bf.span_t1 = 0; /* another form: no progress by date */
-    }
     size_t per = cfg->symbols_per_request > 1 ? (size_t)cfg->symbols_per_request : 1;
     size_t ngroups = (cfg->nsymbols + per - 1) / per;
     /* room for every group to split into its symbols */
@@ -692,9 +752,10 @@ int td_backfill_run(const td_backfill_cfg_t *cfg)
     bf.jobs = calloc(bf.cap_jobs ? bf.cap_jobs : 1, sizeof *bf.jobs);
     init_limits_and_signals(&bf);
     td__bf_progress_start(&bf);
+    int setup_failed = 0;
     if (!bf.http || !bf.jobs || (cfg->rate_n > 0 && !bf.times)) {
         fprintf(stderr, "tickerd backfill: out of memory or libcurl failed\n");
-        bf.interrupted = 1;
+        setup_failed = 1;
     } else if (bf.grid) {
         start_grid(&bf);
     } else {
@@ -706,7 +767,10 @@ int td_backfill_run(const td_backfill_cfg_t *cfg)
     schedule(&bf);
     uv_run(&loop, UV_RUN_DEFAULT);
     int rc = td__bf_summary(&bf);
-    if (bf.interrupted) rc = 1;
+    if (bf.store_err[0] || setup_failed)
+        rc = 2;
+    else if (bf.stop_signal)
+        rc = 128 + bf.stop_signal;
     if (bf.http) td_http_free(bf.http);
     td_store_free(bf.store);
     uv_run(&loop, UV_RUN_DEFAULT);

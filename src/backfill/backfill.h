@@ -1,8 +1,11 @@
 /* Historical bar backfill: one job per symbol walks a vendor's single-symbol
  * history endpoint page by page (Alpaca next_page_token, Polygon next_url)
- * and writes each page atomically with its jobs row (store/store.h). A rerun
- * resumes: it walks again from the first page and skips the store write of
- * pages already recorded as done (bars are idempotent anyway). */
+ * and writes each page atomically with its jobs row (store/store.h); the
+ * last page also records the job as complete (when its end is over an hour
+ * ago). A rerun skips complete jobs without a request and resumes the
+ * others: it walks again from the first page and skips the store write of
+ * pages already recorded as done (bars are idempotent anyway). A vendor
+ * that sends a page token a second time fails the job (a loop). */
 #ifndef TD_BACKFILL_BACKFILL_H
 #define TD_BACKFILL_BACKFILL_H
 
@@ -15,7 +18,8 @@ typedef struct td_backfill_cfg_s {
     const char *url;    /* base URL, no trailing path */
     char **symbols;
     size_t nsymbols;
-    const char *start, *end; /* YYYY-MM-DD, passed as is */
+    const char *start, *end; /* YYYY-MM-DD (end: through that UTC day) or RFC 3339;
+                                as typed in the jobs' names */
     const char *timeframe;   /* "15Min" (Alpaca) or "15/minute" (Polygon) */
     const char *store;       /* "sqlite:PATH" or "postgres://..." */
     int store_connections;   /* PostgreSQL connections writing in parallel (SQLite: 1) */
@@ -42,17 +46,30 @@ typedef struct td_backfill_cfg_s {
     size_t ncells;
 } td_backfill_cfg_t;
 
-/* --start/--end as ns since the epoch: "YYYY-MM-DD" (an end day counts whole:
- * its last ns) or RFC 3339. 0, or -1 for another form (which is passed to
- * the vendor as it is). */
+/* --start/--end as ns since the epoch: "YYYY-MM-DD" (a UTC day; an end day
+ * counts whole: its last ns) or RFC 3339 (exact). 0, or -1 for anything
+ * else (a usage error). */
 int td_backfill_time_ns(const char *s, int is_end, int64_t *ns);
 
 /* Parses "200/min", "5/1", "10/s", "1000/h" into n per seconds. 0 or -1. */
 int td_backfill_parse_rate(const char *s, double *n, double *seconds);
 
+/* Whether tf is a timeframe of vendor ("alpaca": 15Min, 1Hour, 1Day, ...;
+ * "polygon": MULT/TIMESPAN, e.g. 15/minute). 0, or -1 with a message for
+ * the user in msg (naming the vendor's form, and the conversion of the
+ * other vendor's form when tf is one). */
+int td_backfill_check_timeframe(const char *vendor, const char *tf, char *msg, size_t cap);
+
+/* The bounds [t0, t1] (ns, both inclusive) as the vendor's request wants
+ * them: Alpaca start/end in RFC 3339 whole seconds, Polygon from/to in Unix
+ * ms. */
+void td_backfill_vendor_bounds(const char *vendor, int64_t t0, int64_t t1, char *from, char *to,
+                               size_t cap);
+
 /* Runs the backfill to the end (own loop). Prints the summary to stderr
  * (and JSON to stdout with cfg->json). Returns 0 if every job is done, 1 if
- * any failed, 2 on a setup error. */
+ * any failed, 2 on a setup or store error (a store write that fails stops
+ * the run), 128 + the signal number when SIGINT or SIGTERM stopped it. */
 int td_backfill_run(const td_backfill_cfg_t *cfg);
 
 #endif

@@ -15,7 +15,13 @@
 #include "proto/bars.h"
 #include "store/store.h"
 
-enum { J_RESUME, J_READY, J_FETCH, J_WAIT, J_STORE_WAIT, J_FLUSH, J_DONE, J_FAILED };
+/* J_STOPPED: the run stopped (a signal, a store error) before the job was
+ * over: "interrupted" if it made a request in this run, else "not started". */
+enum { J_RESUME, J_READY, J_FETCH, J_WAIT, J_STORE_WAIT, J_FLUSH, J_DONE, J_FAILED, J_STOPPED };
+
+/* The jobs row that records a job as complete (no real page key has this
+ * form: keys are "first", a vendor token, or a path starting with '/'). */
+#define TD__BF_COMPLETE "(complete)"
 
 typedef struct bf_s bf_t;
 
@@ -33,11 +39,18 @@ typedef struct job_s {
     char *token;          /* the current page's token / next_url (NULL = first) */
     char *key;            /* the current page's key (grid: the cell's params) */
     td_strlist_t done;    /* page keys done in an earlier run */
+    td_strlist_t seen;    /* page keys fetched in this run: a repeat is a loop */
     td_bars_page_t *page; /* the page being handled; NULL when none */
     td_backoff_t backoff;
     int tries;
-    size_t writes; /* store writes pending */
-    int64_t rows, skipped_rows;
+    size_t writes;        /* store writes pending */
+    int64_t rows;         /* bars the store committed as new in `bars` */
+    int64_t dup_rows;     /* bars in committed pages that were there already */
+    int64_t skipped_rows; /* bars of pages done in an earlier run (not written again) */
+    int64_t done_rows;    /* the earlier run's pages' bars, from the jobs table */
+    int started;          /* made a request in this run */
+    int complete_before;  /* recorded as complete by an earlier run: no request */
+    int marking;          /* its next (or last) write records it as complete */
     uint64_t pages;
     uv_timer_t timer;
     td_http_req_t *req;
@@ -63,8 +76,12 @@ struct bf_s {
     uv_timer_t rate_timer;
     uv_signal_t sigint, sigterm;
     uv_timer_t progress_timer; /* redraws the progress line (cfg->progress) */
-    int64_t span_t0, span_t1;  /* [start, end + 1 day) in ns; 0, 0 if not dates */
-    int closing, interrupted;
+    int64_t span_t0, span_t1;  /* [start, end] in ns (end inclusive) */
+    char from[48], to[48];     /* the same bounds as the vendor is sent them */
+    int mark_complete;         /* the end is over an hour ago: a last page completes its job */
+    int closing;
+    int stop_signal;     /* the signal that stopped the run, or 0 */
+    char store_err[300]; /* the store error that stopped the run, or "" */
     uint64_t requests, retries, t0;
     td_rng_t rng;
     char hdr[3][600];

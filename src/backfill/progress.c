@@ -44,12 +44,18 @@ static void put_rate(out_t *o, double r)
 
 static void put_eta(out_t *o, const td_progress_t *p)
 {
-    double todo = (double)p->jobs - p->work;
-    if (!(p->work > 0) || p->elapsed_s <= 0 || todo < 0) {
+    double todo = (double)p->jobs - p->work, left = -1;
+    if (todo < 0) todo = 0;
+    if (p->work > 0 && p->elapsed_s > 0) left = p->elapsed_s * todo / p->work;
+    if (p->rate > 0) {
+        double reqs =
+            p->work > 0 ? (double)p->requests * todo / p->work : (double)(p->jobs - p->finished);
+        if (reqs / p->rate > left) left = reqs / p->rate;
+    }
+    if (left < 0) {
         put(o, "ETA --");
         return;
     }
-    double left = p->elapsed_s * todo / p->work;
     uint64_t s = (uint64_t)(left + 0.5);
     if (s >= 3600)
         put(o, "ETA %" PRIu64 ":%02" PRIu64 ":%02" PRIu64, s / 3600, s / 60 % 60, s % 60);

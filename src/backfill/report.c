@@ -12,7 +12,16 @@
 
 static void format(bf_t *bf, char *line, size_t cap)
 {
-    td_progress_t p = {0, 0, 0, 0.0, 0, bf->retries, (double)(uv_hrtime() - bf->t0) / 1e9};
+    const td_backfill_cfg_t *c = bf->cfg;
+    td_progress_t p = {0,
+                       0,
+                       0,
+                       0.0,
+                       0,
+                       bf->retries,
+                       (double)(uv_hrtime() - bf->t0) / 1e9,
+                       bf->requests,
+                       c->rate_n > 0 ? c->rate_n / c->rate_s : 0.0};
     for (size_t i = 0; i < bf->njobs; i++) {
         const job_t *j = &bf->jobs[i];
         if (j->split) continue;
@@ -74,28 +83,49 @@ static void store_line(bf_t *bf, td_store_stats_t *st)
             bf->grid ? "responses" : "rows");
     for (size_t i = 0; i < bf->njobs; i++) { /* symbol: the cell's params in grid mode */
         const job_t *j = &bf->jobs[i];
-        if (j->state != J_DONE)
-            fprintf(stderr, "backfill: failed: %s: %s\n", j->symbol,
-                    *j->why ? j->why : "not finished");
+        if (j->state == J_FAILED) fprintf(stderr, "backfill: failed: %s: %s\n", j->symbol, j->why);
     }
+}
+
+/* Jobs the run stopped before their end, and why it stopped: one line. */
+static void stopped_line(const bf_t *bf, size_t interrupted, size_t not_started)
+{
+    if (!bf->store_err[0] && !bf->stop_signal) return;
+    fprintf(stderr,
+            "backfill: %s%s: %zu interrupted, %zu not started; rerun the same command to "
+            "resume%s\n",
+            bf->store_err[0] ? "stopped by a store error: " : "interrupted by a signal",
+            bf->store_err, interrupted, not_started,
+            bf->store_err[0] ? " once the store works" : "");
+}
+
+/* How a job ended, as the summary says it. */
+static const char *outcome(const job_t *j)
+{
+    if (j->state == J_DONE) return "done";
+    if (j->state == J_FAILED) return "failed";
+    return j->started ? "interrupted" : "not_started";
 }
 
 static void store_json(FILE *f, const td_store_stats_t *st)
 {
     fprintf(f,
-            ",\"store\":{\"transactions\":%llu,\"pages\":%llu,\"rows\":%llu,"
+            ",\"store\":{\"transactions\":%llu,\"pages\":%llu,\"rows\":%llu,\"inserted\":%llu,"
             "\"busy_s\":%.6f,\"active_s\":%.6f}",
             (unsigned long long)st->transactions, (unsigned long long)st->pages,
-            (unsigned long long)st->bars, (double)st->busy_ns / 1e9, (double)st->active_ns / 1e9);
+            (unsigned long long)st->bars, (unsigned long long)st->inserted,
+            (double)st->busy_ns / 1e9, (double)st->active_ns / 1e9);
 }
 
 static int grid_summary(bf_t *bf)
 {
-    size_t stored = 0, skipped = 0, failed = 0;
+    size_t stored = 0, skipped = 0, failed = 0, interrupted = 0, not_started = 0;
     for (size_t i = 0; i < bf->njobs; i++) {
         const job_t *j = &bf->jobs[i];
-        if (j->state != J_DONE)
+        if (j->state == J_FAILED)
             failed++;
+        else if (j->state != J_DONE)
+            *(j->started ? &interrupted : &not_started) += 1;
         else if (j->skipped)
             skipped++;
         else
@@ -109,6 +139,7 @@ static int grid_summary(bf_t *bf)
             (unsigned long long)bf->requests, (unsigned long long)bf->retries);
     td_store_stats_t st;
     store_line(bf, &st);
+    stopped_line(bf, interrupted, not_started);
     if (bf->cfg->json) {
         FILE *f = stdout;
         fprintf(f, "{\"mode\":\"grid\",\"job\":");
@@ -123,9 +154,9 @@ static int grid_summary(bf_t *bf)
         int first = 1;
         for (size_t i = 0; i < bf->njobs; i++) {
             const job_t *j = &bf->jobs[i];
-            if (j->state == J_DONE) continue;
+            if (j->state != J_FAILED) continue;
             fprintf(f, "%s{\"params\":%s,\"error\":", first ? "" : ",", j->key);
-            json_str(f, *j->why ? j->why : "not finished");
+            json_str(f, j->why);
             fputc('}', f);
             first = 0;
         }
@@ -135,56 +166,93 @@ static int grid_summary(bf_t *bf)
     return failed ? 1 : 0;
 }
 
+typedef struct {
+    size_t done, complete_before, failed, interrupted, not_started;
+    int64_t rows, dup_rows, skipped_rows;
+} tally_t;
+
+static void tally(const bf_t *bf, tally_t *t)
+{
+    memset(t, 0, sizeof *t);
+    for (size_t i = 0; i < bf->njobs; i++) {
+        const job_t *j = &bf->jobs[i];
+        if (j->split) continue;
+        if (j->state == J_DONE)
+            t->done++;
+        else if (j->state == J_FAILED)
+            t->failed++;
+        else
+            *(j->started ? &t->interrupted : &t->not_started) += 1;
+        t->complete_before += j->complete_before;
+        t->rows += j->rows;
+        t->dup_rows += j->dup_rows;
+        t->skipped_rows += j->skipped_rows;
+    }
+}
+
+static void results_json(FILE *f, const bf_t *bf)
+{
+    fprintf(f, ",\"results\":[");
+    for (size_t i = 0, first = 1; i < bf->njobs; i++) {
+        const job_t *j = &bf->jobs[i];
+        if (j->split) continue;
+        fprintf(f, "%s{\"symbol\":", first ? "" : ",");
+        first = 0;
+        json_str(f, j->symbol);
+        fprintf(f, ",\"status\":\"%s\",\"rows\":%lld,\"pages\":%llu", outcome(j),
+                (long long)j->rows, (unsigned long long)j->pages);
+        if (j->state == J_FAILED) {
+            fprintf(f, ",\"error\":");
+            json_str(f, j->why);
+        }
+        fputc('}', f);
+    }
+    fputc(']', f);
+}
+
+/* rows: bars this run inserted into `bars`, counted as the store committed
+ * them (never as fetched); duplicate_rows: bars of committed pages that
+ * were there already; skipped_rows: bars of pages an earlier run stored. */
 int td__bf_summary(bf_t *bf)
 {
     if (bf->grid) return grid_summary(bf);
-    size_t done = 0, failed = 0;
-    int64_t rows = 0, skipped = 0;
-    for (size_t i = 0; i < bf->njobs; i++) {
-        const job_t *j = &bf->jobs[i];
-        if (j->split)
-            continue;
-        else if (j->state == J_DONE)
-            done++;
-        else
-            failed++;
-        rows += j->rows;
-        skipped += j->skipped_rows;
-    }
+    tally_t t;
+    tally(bf, &t);
     double secs = (double)(uv_hrtime() - bf->t0) / 1e9;
     fprintf(stderr,
-            "backfill: %zu jobs: %zu done, %zu failed; %lld rows written (%lld already stored) "
-            "in %.1f s; %llu requests, %llu retries\n",
-            done + failed, done, failed, (long long)rows, (long long)skipped, secs,
+            "backfill: %zu jobs: %zu done, %zu failed; %lld rows inserted (%lld duplicates "
+            "ignored, %lld stored by an earlier run) in %.1f s; %llu requests, %llu retries\n",
+            t.done + t.failed + t.interrupted + t.not_started, t.done, t.failed, (long long)t.rows,
+            (long long)t.dup_rows, (long long)t.skipped_rows, secs,
             (unsigned long long)bf->requests, (unsigned long long)bf->retries);
+    if (t.complete_before)
+        fprintf(stderr, "backfill: %zu jobs were complete already (no request)\n",
+                t.complete_before);
     td_store_stats_t st;
     store_line(bf, &st);
+    stopped_line(bf, t.interrupted, t.not_started);
     if (bf->cfg->json) {
         FILE *f = stdout;
         fprintf(f,
-                "{\"jobs\":%zu,\"done\":%zu,\"failed\":%zu,\"rows\":%lld,\"skipped_rows\":%lld,"
-                "\"requests\":%llu,\"retries\":%llu,\"seconds\":%.3f",
-                done + failed, done, failed, (long long)rows, (long long)skipped,
-                (unsigned long long)bf->requests, (unsigned long long)bf->retries, secs);
-        store_json(f, &st);
-        fprintf(f, ",\"results\":[");
-        for (size_t i = 0, first = 1; i < bf->njobs; i++) {
-            const job_t *j = &bf->jobs[i];
-            if (j->split) continue;
-            fprintf(f, "%s{\"symbol\":", first ? "" : ",");
-            first = 0;
-            json_str(f, j->symbol);
-            fprintf(f, ",\"status\":\"%s\",\"rows\":%lld,\"pages\":%llu",
-                    j->state == J_DONE ? "done" : "failed", (long long)j->rows,
-                    (unsigned long long)j->pages);
-            if (j->state != J_DONE) {
-                fprintf(f, ",\"error\":");
-                json_str(f, *j->why ? j->why : "not finished");
-            }
-            fputc('}', f);
+                "{\"jobs\":%zu,\"done\":%zu,\"failed\":%zu,\"interrupted\":%zu,"
+                "\"not_started\":%zu,\"complete_before\":%zu,\"rows\":%lld,"
+                "\"duplicate_rows\":%lld,\"skipped_rows\":%lld,\"requests\":%llu,"
+                "\"retries\":%llu,\"seconds\":%.3f",
+                t.done + t.failed + t.interrupted + t.not_started, t.done, t.failed, t.interrupted,
+                t.not_started, t.complete_before, (long long)t.rows, (long long)t.dup_rows,
+                (long long)t.skipped_rows, (unsigned long long)bf->requests,
+                (unsigned long long)bf->retries, secs);
+        fprintf(f, ",\"stopped\":");
+        if (bf->store_err[0]) {
+            fprintf(f, "\"store\",\"store_error\":");
+            json_str(f, bf->store_err);
+        } else {
+            fprintf(f, bf->stop_signal ? "\"signal\"" : "null");
         }
-        fprintf(f, "]}\n");
+        store_json(f, &st);
+        results_json(f, bf);
+        fprintf(f, "}\n");
         fflush(f);
     }
-    return failed ? 1 : 0;
+    return t.failed ? 1 : 0;
 }

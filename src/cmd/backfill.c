@@ -40,10 +40,14 @@ static const td_opt_t bf_table[] = {
      "adjustment=split (Alpaca) or adjusted=false (Polygon); part of the jobs' names"},
     {"symbols", TD_OPT_STR, F(symbols), 0, 0, NULL, "A,B|@FILE", NULL, 0,
      "symbols, comma-separated, or @FILE (separated by commas, spaces or newlines); one job each"},
-    {"start", TD_OPT_STR, F(start), 0, 0, NULL, "YYYY-MM-DD", NULL, 0, "first day (required)"},
-    {"end", TD_OPT_STR, F(end), 0, 0, NULL, "YYYY-MM-DD", NULL, 0, "last day (required)"},
+    {"start", TD_OPT_STR, F(start), 0, 0, NULL, "DAY|TIME", NULL, 0,
+     "first UTC day YYYY-MM-DD, or an exact RFC 3339 time (2022-04-11T13:30:00Z) (required)"},
+    {"end", TD_OPT_STR, F(end), 0, 0, NULL, "DAY|TIME", NULL, 0,
+     "last UTC day, through its end, for every vendor; or an exact RFC 3339 time, inclusive "
+     "(required)"},
     {"timeframe", TD_OPT_STR, F(timeframe), 0, 0, NULL, "TF", NULL, 0,
-     "bar length: Alpaca e.g. 15Min (default), Polygon MULT/TIMESPAN e.g. 15/minute (default)"},
+     "bar length, in the vendor's form: Alpaca 1-59Min, 1-23Hour, 1Day, 1Week, 1-12Month "
+     "(default 15Min); Polygon MULT/TIMESPAN, e.g. 15/minute (default), 1/hour, 1/day"},
     {"store", TD_OPT_STR, F(store), 0, 0, "sqlite:tickerd.db", "SPEC", NULL, 0,
      "sqlite:PATH or postgres://..."},
     {"store-connections", TD_OPT_INT, F(store_connections), 1, 16, "2", "N", NULL, 0,
@@ -86,9 +90,14 @@ static const td_opts_t bf_opts = {
     "with --symbols-per-request, or Polygon aggregates), one job per symbol (or group)\n"
     "walking its pages, into a store; each page is written atomically with its jobs row,\n"
     "so rerunning the same command after a crash resumes without gaps or duplicates.\n"
+    "A job whose end is over an hour ago is recorded as complete: a rerun skips it\n"
+    "without a request. Dates and timeframes are checked before any request.\n"
     "429 waits Retry-After or X-Ratelimit-Reset; 5xx and timeouts back off and retry; an\n"
-    "invalid symbol fails its job. A progress line on a terminal, a summary on stderr\n"
-    "(and --json on stdout); exit 0 if every job is done, 1 otherwise.\n"
+    "invalid symbol, or a vendor repeating a page token (a loop), fails its job. A\n"
+    "progress line on a terminal, a summary on stderr (and --json on stdout); rows are\n"
+    "the bars the store committed as new. Exit 0 if every job is done, 1 if some job\n"
+    "failed, 2 on a usage or store error (a failed write stops the run), 130 on Ctrl-C\n"
+    "(143 on SIGTERM); after 2, 130 or 143 the same command resumes.\n"
     "\n"
     "Grid mode (--url TEMPLATE --param NAME=VALUES ...): one GET per combination of the\n"
     "params; each 2xx body that is valid JSON is stored in table grid keyed by the params\n"
@@ -411,6 +420,33 @@ static int common_cfg(const bf_opts_t *o, td_backfill_cfg_t *c)
     return 0;
 }
 
+/* --start, --end and --timeframe, before any request. 0, or -1 after a
+ * message. */
+static int check_dates_and_timeframe(const bf_opts_t *o)
+{
+    int64_t t0, t1;
+    const char *bad = td_backfill_time_ns(o->start, 0, &t0) ? "start"
+                      : td_backfill_time_ns(o->end, 1, &t1) ? "end"
+                                                            : NULL;
+    if (bad) {
+        fprintf(stderr,
+                "tickerd backfill: bad --%s '%s': expected a day YYYY-MM-DD (UTC) or an RFC 3339 "
+                "time such as 2022-04-11T13:30:00Z\n",
+                bad, !strcmp(bad, "start") ? o->start : o->end);
+        return -1;
+    }
+    if (t0 > t1) {
+        fprintf(stderr, "tickerd backfill: --start %s is after --end %s\n", o->start, o->end);
+        return -1;
+    }
+    char msg[300];
+    if (o->timeframe && td_backfill_check_timeframe(o->vendor, o->timeframe, msg, sizeof msg)) {
+        fprintf(stderr, "tickerd backfill: %s\n", msg);
+        return -1;
+    }
+    return 0;
+}
+
 static int run_vendor(bf_opts_t *o, td_backfill_cfg_t *c)
 {
     int alpaca = !strcmp(o->vendor, "alpaca");
@@ -422,12 +458,7 @@ static int run_vendor(bf_opts_t *o, td_backfill_cfg_t *c)
         fprintf(stderr, "tickerd backfill: --symbols, --start and --end are required\n");
         return 2;
     }
-    int64_t t0, t1;
-    if (td_backfill_time_ns(o->start, 0, &t0) == 0 && td_backfill_time_ns(o->end, 1, &t1) == 0 &&
-        t0 > t1) {
-        fprintf(stderr, "tickerd backfill: --start %s is after --end %s\n", o->start, o->end);
-        return 2;
-    }
+    if (check_dates_and_timeframe(o) != 0) return 2;
     if (!alpaca && o->symbols_per_request > 1) {
         fprintf(stderr, "tickerd backfill: --symbols-per-request is for --vendor alpaca\n");
         return 2;

@@ -138,6 +138,9 @@ static const td_opt_t sim_table[] = {
     {"hist-5xx-percent", TD_OPT_DOUBLE, S(hist_5xx_percent), 0, 100, "0", "P", NULL, 0,
      "each history request past auth and rate limits fails the same way with probability P % "
      "(random, repeatable for a --seed); 0 = off"},
+    {"hist-repeat-token", TD_OPT_BOOL, S(hist_repeat_token), 0, 0, "no", NULL, NULL, 0,
+     "a vendor stuck in a loop: an Alpaca page asked with a page_token names that same token as "
+     "its next_page_token, and every Polygon page's next_url is the request's own URL"},
     {"log-level", TD_OPT_STR, F(log_level), 0, 0, "info", "LEVEL", NULL, 0,
      "error, warn, info or debug"},
     TD_OPT_END,
@@ -186,7 +189,7 @@ static const td_opts_t sim_opts = {
     "History for tickerd backfill, plain HTTP GET, JSON answers. Bars are a pure function\n"
     "of (--seed, symbol, bar length, bar start), 24 hours a day, every day, on a grid of\n"
     "multiples of the bar length since the epoch (days: midnight US/Eastern in UTC); a page\n"
-    "fetched twice is identical. Only sort=asc is simulated.\n"
+    "fetched twice is identical. Only sort=asc is simulated. No bar starts after now.\n"
     "  Alpaca (docs/PROTOCOLS.md §2): /v2/stocks/{SYM}/bars and /v2/stocks/bars?symbols=A,B\n"
     "    with timeframe=NMin (1-59)|NHour (1-23)|1Day, start, end (RFC 3339 or YYYY-MM-DD,\n"
     "    inclusive; default today 00:00Z .. now), limit (1-10000, default 1000; multi-symbol:\n"
@@ -205,7 +208,7 @@ static const td_opts_t sim_opts = {
     "    {YYYY-MM-DD} -> {exchange,symbol,date,open,high,low,close,volume}; unknown\n"
     "    exchange or symbol -> 404 {\"error\":...}.\n"
     "  Faults: --hist-latency, --alpaca-rate, --polygon-rate, --hist-5xx-every,\n"
-    "  --hist-5xx-percent, --no-hist-retry-after.",
+    "  --hist-5xx-percent, --no-hist-retry-after, --hist-repeat-token.",
 };
 
 typedef struct {

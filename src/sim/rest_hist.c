@@ -1,6 +1,7 @@
 /* History REST on the simulator's listener (issue 6 item 6): routing of the
  * Alpaca bars v2, Polygon aggregates and grid server paths, auth, the
  * per-vendor rolling rate limits (429), --hist-5xx-every, --hist-latency,
+ * --hist-repeat-token (in rest_hist_vendor.c),
  * the --record-calls lines and the HTTP answer with its status and extra
  * headers. The bodies are built in rest_hist_vendor.c. */
 #include "core/clock.h"
@@ -296,6 +297,7 @@ int td__sim_hist_http(td_sim_hist_t *h, struct lws *wsi, const char *uri, td_sim
     c->outcome = "ok";
     c->request_id = ++h->seq * 0x9e3779b97f4a7c15ULL ^ (uint64_t)h->cfg->seed;
     c->conn = (int)lws_get_socket_fd(wsi);
+    c->repeat_token = h->cfg->hist_repeat_token;
     parse_query(wsi, c);
     if (auth(h, wsi, c, vendor) == 0 && limit(h, r, c, vendor) == 0 &&
         inject_5xx(h, c, vendor) == 0) {

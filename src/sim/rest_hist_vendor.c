@@ -103,6 +103,7 @@ static int alpaca_params(td_sim_hcall_t *c, apage_t *p)
     if ((v = td__sim_hq_get(c, "end")) && td__sim_hdata_parse_time(v, &p->end))
         return fail(c, 400, "bad_request", "invalid end"), -1;
     if (p->end < p->start) return fail(c, 422, "bad_request", "end should not be before start"), -1;
+    if (p->end > now) p->end = now; /* no bar starts in the future */
     char *e = NULL;
     p->limit = (v = td__sim_hq_get(c, "limit")) ? strtol(v, &e, 10) : 1000;
     if (p->limit < 1 || p->limit > 10000 || (e && *e))
@@ -160,7 +161,11 @@ void td__sim_hist_alpaca(const td_sim_hdata_t *d, td_sim_hcall_t *c)
     if (alpaca_symbols(c, p, multi) == 0 && alpaca_params(c, p) == 0) {
         alpaca_page(d, c, p, multi);
         td_buf_appends(c->out, ",\"next_page_token\":");
-        if (p->si < p->n) {
+        const char *own = td__sim_hq_get(c, "page_token");
+        if (p->si < p->n && c->repeat_token && own && *own) { /* --hist-repeat-token */
+            td_buf_append_json_str(c->out, own, strlen(own));
+            td_buf_appendc(c->out, '}');
+        } else if (p->si < p->n) {
             char raw[64], tok[128];
             int n = snprintf(raw, sizeof raw, "%s|%lld", p->sym[p->si], (long long)p->t);
             lws_b64_encode_string(raw, n, tok, sizeof tok);
@@ -224,6 +229,8 @@ static int polygon_params(td_sim_hcall_t *c, ppath_t *pp)
         return pfail(c, "unsupported multiplier/timespan"), -1;
     if (ptime(pp->from, 0, &pp->start) || ptime(pp->to, 1, &pp->end))
         return pfail(c, "invalid from/to"), -1;
+    int64_t now = td_now_ns() / 1000000000;
+    if (pp->end > now) pp->end = now; /* no bar starts in the future */
     char *e = NULL;
     pp->limit = (v = td__sim_hq_get(c, "limit")) ? strtol(v, &e, 10) : 5000;
     if (pp->limit < 1 || (e && *e)) return pfail(c, "invalid limit"), -1;
@@ -261,12 +268,14 @@ void td__sim_hist_polygon(const td_sim_hdata_t *d, td_sim_hcall_t *c)
     }
     td_buf_appendf(c->out, ",\"status\":\"OK\",\"request_id\":\"%016llx\"",
                    (unsigned long long)c->request_id);
+    char from[32]; /* --hist-repeat-token: the request's own from */
+    snprintf(from, sizeof from, "%lld", (long long)t * 1000);
     if (known && t <= pp.end)
         td_buf_appendf(c->out,
-                       ",\"next_url\":\"%s/v2/aggs/ticker/%s/range/%ld/%s/%lld/%s?adjusted=%s&"
+                       ",\"next_url\":\"%s/v2/aggs/ticker/%s/range/%ld/%s/%s/%s?adjusted=%s&"
                        "sort=asc&limit=%ld\"",
-                       c->base_url, pp.tick, pp.mult, pp.span, (long long)t * 1000, pp.to,
-                       adjusted ? "true" : "false", pp.limit);
+                       c->base_url, pp.tick, pp.mult, pp.span, c->repeat_token ? pp.from : from,
+                       pp.to, adjusted ? "true" : "false", pp.limit);
     td_buf_appendc(c->out, '}');
     if (!known) c->outcome = "unknown";
     td_buf_free(&res);

@@ -61,6 +61,7 @@ typedef struct td_sim_cfg_s {
     int64_t hist_5xx_every;  /* every Nth history request fails; 0 = off */
     int hist_retry_after;    /* a 429 carries Retry-After */
     double hist_5xx_percent; /* each history request fails with this probability (%) */
+    int hist_repeat_token;   /* a continued page names itself as the next one (a loop) */
 } td_sim_cfg_t;
 
 typedef struct td_sim_s td_sim_t;

@@ -216,6 +216,7 @@ typedef struct td_sim_hcall_s {
     size_t rows;
     int64_t first, last; /* unix seconds of the first and last bar served */
     int conn;            /* the connection's socket (keep-alive: the same for its calls) */
+    int repeat_token;    /* --hist-repeat-token */
 } td_sim_hcall_t;
 
 const char *td__sim_hq_get(const td_sim_hcall_t *c, const char *name);

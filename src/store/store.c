@@ -76,9 +76,11 @@ static void run_writes(td_store_t *s, void *db, td__store_op_t **ops, size_t n)
     if (s->active++ == 0) s->active_t0 = t0;
     uv_mutex_unlock(&s->mu);
     int rc = s->be->put(db, ops, n, err, sizeof err);
-    uint64_t bars = 0, t1 = uv_hrtime();
-    for (size_t i = 0; i < n; i++)
+    uint64_t bars = 0, inserted = 0, t1 = uv_hrtime();
+    for (size_t i = 0; i < n; i++) {
         bars += ops[i]->n;
+        inserted += ops[i]->inserted;
+    }
     uv_mutex_lock(&s->mu);
     s->stats.busy_ns += t1 - t0;
     if (--s->active == 0) s->stats.active_ns += t1 - s->active_t0;
@@ -86,6 +88,7 @@ static void run_writes(td_store_t *s, void *db, td__store_op_t **ops, size_t n)
         s->stats.transactions++;
         s->stats.pages += n;
         s->stats.bars += bars;
+        s->stats.inserted += inserted;
     }
     uv_mutex_unlock(&s->mu);
     if (rc && n > 1) {
@@ -95,7 +98,10 @@ static void run_writes(td_store_t *s, void *db, td__store_op_t **ops, size_t n)
     }
     for (size_t i = 0; i < n; i++) {
         ops[i]->status = rc;
-        if (rc) snprintf(ops[i]->errmsg, sizeof ops[i]->errmsg, "%s", err);
+        if (rc) {
+            ops[i]->inserted = 0;
+            snprintf(ops[i]->errmsg, sizeof ops[i]->errmsg, "%s", err);
+        }
     }
 }
 
@@ -182,6 +188,10 @@ static void finish_op(td_store_t *s, td__store_op_t *op)
                 uv_thread_join(&s->workers[i].thread);
             uv_close((uv_handle_t *)&s->async, on_async_closed);
         }
+    } else if (op->put_cb) {
+        td_store_put_res_t res = {op->status, msg, op->status ? 0 : op->n, op->inserted};
+        if (op->kind == TD__STORE_GRID) res.rows = op->status ? 0 : 1;
+        op->put_cb(s, &res, op->ud);
     } else if (op->done_cb) {
         op->done_cb(s, op->status, msg, op->ud);
     }
@@ -292,12 +302,13 @@ static td__store_op_t *op_new(enum td__store_kind kind, const char *job, const c
     return op;
 }
 
-int td_store_put_page(td_store_t *s, const td_store_page_t *pg, td_store_done_cb done_cb, void *ud)
+int td_store_put_page(td_store_t *s, const td_store_page_t *pg, td_store_put_cb done_cb, void *ud)
 {
     if (!pg || (pg->n && !pg->bars) || !pg->timeframe) return -EINVAL;
     int rc = admit(s, pg->job, pg->page);
     if (rc) return rc;
-    td__store_op_t *op = op_new(TD__STORE_PAGE, pg->job, pg->page, done_cb, ud);
+    td__store_op_t *op = op_new(TD__STORE_PAGE, pg->job, pg->page, NULL, ud);
+    op->put_cb = done_cb;
     op->timeframe = td_xstrdup(pg->timeframe);
     op->source = td_xstrdup(pg->source ? pg->source : "");
     op->bars = td_xmalloc(pg->n * sizeof *op->bars + 1);
@@ -309,12 +320,13 @@ int td_store_put_page(td_store_t *s, const td_store_page_t *pg, td_store_done_cb
 }
 
 int td_store_put_grid(td_store_t *s, const char *job, const char *params_json, const char *body,
-                      size_t len, td_store_done_cb done_cb, void *ud)
+                      size_t len, td_store_put_cb done_cb, void *ud)
 {
     if (!body && len) return -EINVAL;
     int rc = admit(s, job, params_json);
     if (rc) return rc;
-    td__store_op_t *op = op_new(TD__STORE_GRID, job, params_json, done_cb, ud);
+    td__store_op_t *op = op_new(TD__STORE_GRID, job, params_json, NULL, ud);
+    op->put_cb = done_cb;
     op->body = td_xmalloc(len + 1);
     if (len) memcpy(op->body, body, len);
     op->body[len] = '\0';

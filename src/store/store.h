@@ -78,6 +78,16 @@ typedef struct td_store_err_s {
 /* status 0 or a negative error; errmsg is NULL on success, else borrowed
  * for the duration of the callback. */
 typedef void (*td_store_done_cb)(td_store_t *store, int status, const char *errmsg, void *ud);
+/* What a write did, once committed or rolled back: rows is the page's bars
+ * (a grid response: 1), inserted how many of them are new in `bars` (the
+ * others were already there and are ignored; a grid response: 1); both 0
+ * when status != 0. errmsg as for td_store_done_cb. */
+typedef struct td_store_put_res_s {
+    int status;
+    const char *errmsg;
+    size_t rows, inserted;
+} td_store_put_res_t;
+typedef void (*td_store_put_cb)(td_store_t *store, const td_store_put_res_t *res, void *ud);
 /* One finished page of `job`; `page` is borrowed for the call. */
 typedef void (*td_store_page_cb)(td_store_t *store, const char *page, int64_t rows, void *ud);
 typedef void (*td_store_close_cb)(td_store_t *store, void *ud);
@@ -95,14 +105,14 @@ td_store_t *td_store_open(uv_loop_t *loop, const char *spec, int connections, td
  * existing ones) and the jobs row (job, page, n). done_cb runs on the loop
  * once committed (status 0) or rolled back (-EIO). Returns 0, TD_EAGAIN,
  * -EINVAL or -EPIPE. */
-int td_store_put_page(td_store_t *store, const td_store_page_t *page, td_store_done_cb done_cb,
+int td_store_put_page(td_store_t *store, const td_store_page_t *page, td_store_put_cb done_cb,
                       void *ud);
 
 /* Copies params_json and body[0..len): one transaction that upserts
  * grid(job, params, body) (the newest fetch wins) and inserts the jobs row
  * (job, params_json, 1). Returns as td_store_put_page. */
 int td_store_put_grid(td_store_t *store, const char *job, const char *params_json, const char *body,
-                      size_t len, td_store_done_cb done_cb, void *ud);
+                      size_t len, td_store_put_cb done_cb, void *ud);
 
 /* Lists the finished pages of `job` (copied): page_cb once per page, then
  * done_cb. Not subject to the backlog limit. Returns 0, -EINVAL or -EPIPE. */
@@ -110,11 +120,11 @@ int td_store_pages_done(td_store_t *store, const char *job, td_store_page_cb pag
                         td_store_done_cb done_cb, void *ud);
 
 /* What the workers have committed so far: transactions, the pages and bars
- * in them; busy_ns sums the time each connection spent in transactions,
- * active_ns is the wall time during which at least one was in one (the
- * store stage's own duration, to compare with a raw COPY). */
+ * in them (inserted: the bars that were new); busy_ns sums the time each connection spent in
+ * transactions, active_ns is the wall time during which at least one was in one (the store stage's
+ * own duration, to compare with a raw COPY). */
 typedef struct td_store_stats_s {
-    uint64_t transactions, pages, bars;
+    uint64_t transactions, pages, bars, inserted;
     uint64_t busy_ns, active_ns;
 } td_store_stats_t;
 void td_store_stats(td_store_t *store, td_store_stats_t *out);

@@ -16,6 +16,7 @@ typedef struct td__store_op_s {
     char *timeframe, *source;
     td_bar_t *bars;
     size_t n;
+    size_t inserted; /* set by put: how many of the n bars were new */
     /* GRID */
     char *body;
     size_t body_len;
@@ -26,7 +27,8 @@ typedef struct td__store_op_s {
     /* result */
     int status;
     char errmsg[256];
-    td_store_done_cb done_cb;
+    td_store_done_cb done_cb; /* PAGES */
+    td_store_put_cb put_cb;   /* PAGE, GRID */
     td_store_page_cb page_cb;
     void *ud;
 } td__store_op_t;
@@ -36,7 +38,8 @@ typedef struct td__store_backend_s {
     /* Connects and creates the schema; NULL and errmsg on failure. */
     void *(*open)(const char *spec, char *err, size_t errlen);
     /* Writes ops[0..n) (PAGE and GRID ops, each with its jobs row) in ONE
-     * transaction: all or none. 0, or -EIO with a message in err. */
+     * transaction: all or none, and sets each op's `inserted` (a GRID op:
+     * 1). 0, or -EIO with a message in err. */
     int (*put)(void *db, td__store_op_t *const *ops, size_t n, char *err, size_t errlen);
     /* 0 or -EIO with a message in op->errmsg. */
     int (*pages)(void *db, td__store_op_t *op);

@@ -1,8 +1,9 @@
 /* PostgreSQL backend (runs on the store's worker thread, blocking libpq).
  * Per group of pages: BEGIN; SAVEPOINT; COPY BINARY of every bar straight
  * into `bars`; if a bar is already stored (unique violation), ROLLBACK TO
- * SAVEPOINT, the same COPY into the session's TEMP staging table and INSERT
- * INTO bars SELECT ... ON CONFLICT DO NOTHING; one jobs row per page; COMMIT.
+ * SAVEPOINT and, page by page (for its count of new bars), a COPY into the
+ * session's TEMP staging table and INSERT INTO bars SELECT ... ON CONFLICT
+ * DO NOTHING; one jobs row per page; COMMIT.
  * Binary COPY: no float formatting here and no float parsing in the server.
  * A broken connection is reset once before the next operation. */
 #include <inttypes.h>
@@ -17,12 +18,11 @@
 #include "core/mem.h"
 #include "store/store_int.h"
 
-/* synchronous_commit off: a commit does not wait for its WAL flush. Safe
- * here: a crash of the server loses the last transactions whole (pages and
- * jobs rows together), and a rerun fetches those pages again. */
+/* synchronous_commit stays on: a page counts as written once its commit
+ * is durable, so a server crash cannot take back what the summary
+ * reported. */
 static const char SCHEMA[] =
     "SET client_min_messages = warning;"
-    "SET synchronous_commit = off;"
     "CREATE TABLE IF NOT EXISTS bars(symbol TEXT NOT NULL, timeframe TEXT NOT NULL,"
     " ts BIGINT NOT NULL, open DOUBLE PRECISION, high DOUBLE PRECISION, low DOUBLE PRECISION,"
     " close DOUBLE PRECISION, volume DOUBLE PRECISION, trade_count BIGINT,"
@@ -203,23 +203,52 @@ static int copy_into(PGconn *c, const char *table, const td_buf_t *b, char *err,
     return ok && rc == 0 ? 0 : -EIO;
 }
 
-/* The bars go straight into `bars` (the common case: none stored yet); if a
- * row is already there, that attempt is rolled back to the savepoint and the
- * rows go through the staging table and INSERT ... ON CONFLICT DO NOTHING. */
+/* Runs sql; 0 and *count = its row count (PQcmdTuples), or -EIO. */
+static int exec_count(PGconn *c, const char *sql, size_t *count, char *err, size_t el,
+                      const char *what)
+{
+    PGresult *r = PQexec(c, sql);
+    *count = r && PQresultStatus(r) == PGRES_COMMAND_OK ? strtoul(PQcmdTuples(r), NULL, 10) : 0;
+    return exec_ok(c, r, err, el, what);
+}
+
+/* Some bars are already stored: each PAGE op's bars through the staging
+ * table and INSERT ... ON CONFLICT DO NOTHING, one op at a time so that its
+ * row count is the op's new bars. */
+static int merge_each(PGconn *c, td__store_op_t *const *ops, size_t n, char *err, size_t el)
+{
+    int dup, rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        ops[i]->inserted = 0;
+        if (ops[i]->kind != TD__STORE_PAGE || !ops[i]->n) continue;
+        td_buf_t b = TD_BUF_INIT;
+        copy_rows(&b, &ops[i], 1);
+        rc = copy_into(c, "td_staging", &b, err, el, &dup);
+        td_buf_free(&b);
+        if (rc == 0) rc = exec_count(c, MERGE, &ops[i]->inserted, err, el, "merge");
+        if (rc == 0) rc = exec_ok(c, PQexec(c, "DELETE FROM td_staging"), err, el, "staging");
+    }
+    return rc;
+}
+
+/* The bars go straight into `bars` (the common case: none stored yet; then
+ * every bar is new); if a row is already there, that attempt is rolled back
+ * to the savepoint and merge_each takes over. */
 static int put_bars(PGconn *c, td__store_op_t *const *ops, size_t n, char *err, size_t el)
 {
     td_buf_t b = TD_BUF_INIT;
     copy_rows(&b, ops, n);
     int dup, rc = exec_ok(c, PQexec(c, "SAVEPOINT td_direct"), err, el, "savepoint");
     if (rc == 0) rc = copy_into(c, "bars", &b, err, el, &dup);
+    td_buf_free(&b);
     if (rc == 0) {
         rc = exec_ok(c, PQexec(c, "RELEASE SAVEPOINT td_direct"), err, el, "release");
+        for (size_t i = 0; i < n; i++)
+            ops[i]->inserted = ops[i]->kind == TD__STORE_PAGE ? ops[i]->n : 0;
     } else if (dup) {
         rc = exec_ok(c, PQexec(c, "ROLLBACK TO SAVEPOINT td_direct"), err, el, "rollback to");
-        if (rc == 0) rc = copy_into(c, "td_staging", &b, err, el, &dup);
-        if (rc == 0) rc = exec_ok(c, PQexec(c, MERGE), err, el, "merge");
+        if (rc == 0) rc = merge_each(c, ops, n, err, el);
     }
-    td_buf_free(&b);
     return rc;
 }
 
@@ -253,7 +282,10 @@ static int put_tx(PGconn *c, td__store_op_t *const *ops, size_t n, char *err, si
         bars += ops[i]->kind == TD__STORE_PAGE ? ops[i]->n : 0;
     if (bars) rc = put_bars(c, ops, n, err, el);
     for (size_t i = 0; rc == 0 && i < n; i++)
-        if (ops[i]->kind == TD__STORE_GRID) rc = put_grid_row(c, ops[i], err, el);
+        if (ops[i]->kind == TD__STORE_GRID) {
+            rc = put_grid_row(c, ops[i], err, el);
+            ops[i]->inserted = 1;
+        }
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = mark_job(c, ops[i], err, el);
     if (rc == 0) rc = exec_ok(c, PQexec(c, "COMMIT"), err, el, "commit");

@@ -129,11 +129,16 @@ static int insert_grid(sq_t *q, const td__store_op_t *op)
     return step_reset(q->grid);
 }
 
-static int insert_op(sq_t *q, const td__store_op_t *op)
+/* The op's rows; counts in op->inserted the bars that were new (an ignored
+ * INSERT changes nothing). */
+static int insert_op(sq_t *q, td__store_op_t *op)
 {
     int rc = op->kind == TD__STORE_GRID ? insert_grid(q, op) : 0;
-    for (size_t i = 0; rc == 0 && i < op->n; i++)
+    op->inserted = op->kind == TD__STORE_GRID;
+    for (size_t i = 0; rc == 0 && i < op->n; i++) {
         rc = insert_bar(q, op, &op->bars[i]);
+        if (rc == 0) op->inserted += (size_t)sqlite3_changes(q->db);
+    }
     return rc ? rc : insert_job(q, op);
 }
 

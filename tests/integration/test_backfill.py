@@ -20,7 +20,7 @@ import harness
 
 AUTH = {"APCA-API-KEY-ID": "K", "APCA-API-SECRET-KEY": "S"}
 ENV = {"APCA_API_KEY_ID": "K", "APCA_API_SECRET_KEY": "S", "POLYGON_API_KEY": "K"}
-START, END = "2022-04-11", "2022-04-12"
+START = END = "2022-04-11"  # one UTC day: 96 bars of 15 minutes from either vendor
 # The sim's --record-calls times are wall-clock, its rate windows monotonic.
 SLACK_NS = 5_000_000
 
@@ -37,7 +37,7 @@ def ns_of(t):
 
 def expected_alpaca(sim, sym):
     base = f"http://127.0.0.1:{sim.port}/v2/stocks/{sym}/bars?timeframe=15Min" \
-           f"&start={START}&end={END}&limit=10000"
+           f"&start={START}&end={END}T23:59:59Z&limit=10000"
     rows, token = [], None
     while True:
         url = base + (f"&page_token={urllib.parse.quote(token)}" if token else "")
@@ -98,7 +98,7 @@ def test_alpaca_sqlite(tickerd, tmp_path):
         served[c["symbols"]] = served.get(c["symbols"], 0) + c["rows"]
     got = db_rows(sqlite3.connect(db), "15Min")
     for sym in ("AAPL", "MSFT", "TSLA"):
-        assert sum(1 for r in got if r[0] == sym) == served[sym] == 97
+        assert sum(1 for r in got if r[0] == sym) == served[sym] == 96
     want = sorted(r for sym in ("AAPL", "MSFT", "TSLA") for r in expected_alpaca(sim, sym))
     assert checksum(got) == checksum(want)
     assert s["rows"] == len(want)
@@ -112,7 +112,7 @@ def test_keep_alive_reuses_connections(tickerd, tmp_path):
                           "--concurrency", "2", "--store", f"sqlite:{tmp_path / 'k.db'}")
     assert rc == 0, err
     calls = [json.loads(x) for x in (tmp_path / "calls.jsonl").read_text().splitlines()]
-    assert len(calls) == 2 * 20 == s["requests"]  # 97 bars in pages of 5
+    assert len(calls) == 2 * 20 == s["requests"]  # 96 bars in pages of 5
     assert len({c["conn"] for c in calls}) <= 2
 
 
@@ -127,7 +127,7 @@ def test_alpaca_postgres(tickerd, postgres):
     assert checksum(db_rows(conn, "15Min")) == checksum(want)
     cur = conn.cursor()
     cur.execute("SELECT count(*) FROM jobs")
-    assert cur.fetchone()[0] == 3 * 4
+    assert cur.fetchone()[0] == 3 * (4 + 1)  # 4 pages and the row that completes the job
     conn.close()
 
 
@@ -148,8 +148,8 @@ def test_alpaca_multi_symbol_endpoint(tickerd, tmp_path, postgres):
         calls, seen = [json.loads(x) for x in lines[seen:]], len(lines)
         assert {c["path"] for c in calls} == {"/v2/stocks/bars"}
         assert {c["symbols"] for c in calls} == {"AAPL,BRK.B,MSFT", "NVDA,TSLA"}
-        assert len(calls) == 3 + 2  # 291 rows in pages of 100, then 194
-        assert s["jobs"] == 2 and s["rows"] == len(want) == 5 * 97
+        assert len(calls) == 3 + 2  # 288 rows in pages of 100, then 192
+        assert s["jobs"] == 2 and s["rows"] == len(want) == 5 * 96
         conn = (sqlite3.connect(tmp_path / "m.db") if store.startswith("sqlite:")
                 else psycopg2.connect(store))
         assert checksum(db_rows(conn, "15Min")) == checksum(want)
@@ -157,7 +157,7 @@ def test_alpaca_multi_symbol_endpoint(tickerd, tmp_path, postgres):
     # a rerun resumes by the group's job: every page is already done
     rc, s, err = backfill(tickerd, sim, "--symbols", ",".join(syms), "--limit", "100",
                           "--symbols-per-request", "3", "--store", postgres)
-    assert rc == 0 and s["rows"] == 0 and s["skipped_rows"] == 5 * 97, err
+    assert rc == 0 and s["rows"] == 0 and s["skipped_rows"] == 5 * 96, err
 
 
 def test_query_parameters_reach_the_vendor_and_name_the_jobs(tickerd, tmp_path):
@@ -173,9 +173,9 @@ def test_query_parameters_reach_the_vendor_and_name_the_jobs(tickerd, tmp_path):
     for c in calls:
         assert c["query"]["feed"] == "sip" and c["query"]["adjustment"] == "split,dividend"
     jobs = sqlite3.connect(db).execute("SELECT job, page FROM jobs ORDER BY page").fetchall()
-    assert len(jobs) == 2
+    assert len(jobs) == 2 + 1  # and the row that completes the job
     assert {j for j, _ in jobs} == {
-        "alpaca:AAPL:15Min:2022-04-11:2022-04-12&feed=sip&adjustment=split%2Cdividend"}
+        "alpaca:AAPL:15Min:2022-04-11:2022-04-11&feed=sip&adjustment=split%2Cdividend"}
     # another feed is another job: nothing skipped
     rc, s, err = backfill(tickerd, sim, "--symbols", "AAPL", "--limit", "50", "--query",
                           "feed=iex", "--store", f"sqlite:{db}")
@@ -214,7 +214,9 @@ def test_polygon_postgres(tickerd, postgres):
     conn.close()
     # the store's own figures (what the benchmark compares with a raw COPY)
     st = s["store"]
-    assert st["rows"] == len(want) and st["pages"] == s["results"][0]["pages"] * 3
+    # pages: the store's writes, each job's completion row included
+    assert st["rows"] == st["inserted"] == len(want)
+    assert st["pages"] == (s["results"][0]["pages"] + 1) * 3
     assert 1 <= st["transactions"] <= st["pages"] and st["busy_s"] >= st["active_s"] > 0
     assert f"{st['pages']} pages in {st['transactions']} transactions" in err
 
@@ -226,7 +228,7 @@ def test_polygon_sqlite(tickerd, tmp_path):
                           "--limit", "50", "--store", f"sqlite:{db}")
     assert rc == 0, err
     want = sorted(r for sym in ("AAPL", "MSFT") for r in expected_polygon(sim, sym))
-    assert len(want) == 2 * 192
+    assert len(want) == 2 * 96
     assert checksum(db_rows(sqlite3.connect(db), "15/minute")) == checksum(want)
 
 
@@ -242,7 +244,7 @@ def test_random_5xx_retried(tickerd, tmp_path):
     failed = [c for c in calls if c["outcome"] == "injected"]
     assert {c["status"] for c in failed} <= {500, 502, 503} and len(failed) >= 3
     assert s["retries"] == len(failed)
-    assert len(calls) - len(failed) == 3 * 10  # 97 bars in pages of 10
+    assert len(calls) - len(failed) == 3 * 10  # 96 bars in pages of 10
     clean = tickerd.sim(seed=7, name="clean")  # same seed, same bars, no faults
     want = sorted(r for sym in ("AAPL", "MSFT", "TSLA") for r in expected_alpaca(clean, sym))
     assert checksum(db_rows(sqlite3.connect(db), "15Min")) == checksum(want)
@@ -269,7 +271,7 @@ def test_429_storm(tickerd, tmp_path):
     calls = [json.loads(x) for x in (tmp_path / "calls.jsonl").read_text().splitlines()]
     throttled = [c for c in calls if c["status"] == 429]
     assert throttled and s["retries"] >= len(throttled)
-    assert sum(c["rows"] for c in calls) == 3 * 97
+    assert sum(c["rows"] for c in calls) == 3 * 96
     got = db_rows(sqlite3.connect(db), "15Min")
     # (expected fetched after the rolling window has passed)
     time.sleep(1.1)
@@ -289,10 +291,10 @@ def test_rate_keeps_under_the_vendor_limit(tickerd, tmp_path):
                           "--store", f"sqlite:{tmp_path / 'r.db'}")
     assert rc == 0, err
     calls = [json.loads(x) for x in (tmp_path / "calls.jsonl").read_text().splitlines()]
-    assert len(calls) == 3 * 9 and all(c["status"] == 200 for c in calls)  # 97 bars / 12
+    assert len(calls) == 3 * 8 and all(c["status"] == 200 for c in calls)  # 96 bars / 12
     t = sorted(c["t"] for c in calls)
     assert all(t[i + 8] - t[i] >= 10**9 - SLACK_NS for i in range(len(t) - 8)), t
-    assert s["retries"] == 0 and s["rows"] == 3 * 97
+    assert s["retries"] == 0 and s["rows"] == 3 * 96
 
 
 def test_429_storm_with_only_x_ratelimit_reset(tickerd, tmp_path):
@@ -318,7 +320,7 @@ def test_429_storm_with_only_x_ratelimit_reset(tickerd, tmp_path):
     # few µs later, hence the 5 ms of slack)
     t = sorted(c["t"] for c in ok)
     assert all(t[i + 4] - t[i] >= 2 * 10**9 - SLACK_NS for i in range(len(t) - 4)), t
-    assert s["rows"] == 2 * 97
+    assert s["rows"] == 2 * 96
 
 
 class Db:
@@ -366,13 +368,13 @@ def test_kill9_resume(tickerd, tmp_path, request, kind):
     p.send_signal(signal.SIGKILL)
     p.wait(5)
     partial = db.scalar("SELECT count(*) FROM bars")[0]
-    assert 0 < partial < 3 * 97
+    assert 0 < partial < 3 * 96
     # atomicity: the bars are exactly those of the pages the jobs table lists
     assert partial == db.scalar("SELECT coalesce(sum(rows), 0) FROM jobs")[0]
     rc, s, err = backfill(tickerd, sim, "--symbols", syms, "--limit", "4", "--concurrency", "3",
                           "--store", db.spec)
     assert rc == 0, err
-    assert s["skipped_rows"] > 0 and s["rows"] + s["skipped_rows"] == 3 * 97
+    assert s["skipped_rows"] > 0 and s["rows"] + s["skipped_rows"] == 3 * 96
     conn = db.connect()
     got = db_rows(conn, "15Min")
     conn.close()
@@ -383,7 +385,8 @@ def test_kill9_resume(tickerd, tmp_path, request, kind):
     cur.execute("SELECT job, count(*) FROM jobs GROUP BY job ORDER BY job")
     per_job = cur.fetchall()
     conn.close()
-    assert [n for _, n in per_job] == [25, 25, 25], per_job  # every page of every job, once
+    # every page of every job (24), once, and the row that completes it
+    assert [n for _, n in per_job] == [25, 25, 25], per_job
 
 
 # --- grid mode -------------------------------------------------------------
@@ -543,7 +546,7 @@ def test_progress_line_on_a_terminal(tickerd, tmp_path):
     log = [f for f in frames if " W nope: failed: HTTP 422" in f]
     assert log and log[0].split("\r\n")[1].startswith("["), frames
     # the last state stays on screen, followed by the summary
-    final = "[####################] 4/4 jobs  1 failed  291 rows"
+    final = "[####################] 4/4 jobs  1 failed  288 rows"
     assert final in out and out.index(final) < out.index("backfill: 4 jobs: 3 done, 1 failed")
     assert out.rstrip().endswith("failed: nope: HTTP 422: invalid symbol: nope"), out[-300:]
 
@@ -558,7 +561,7 @@ def test_progress_line_on_a_terminal(tickerd, tmp_path):
 
 def test_vendor_usage_errors(tickerd, tmp_path):
     """Clear exit-2 lines before any request: dates in the wrong order, the
-    multi-symbol endpoint asked of Polygon; other date forms go through."""
+    multi-symbol endpoint asked of Polygon."""
     sim = tickerd.sim(record_calls=tmp_path / "calls.jsonl")
     url = f"http://127.0.0.1:{sim.port}"
     cases = [

@@ -105,7 +105,8 @@ def tool(tickerd_bin, tmp_path):
 def summary(p):
     last = p.stdout.decode().strip().splitlines()[-1].split()
     assert last[0] == "written", p.stdout
-    return {"written": int(last[1]), "skipped": int(last[3]), "maxbacklog": int(last[5])}
+    return {"written": int(last[1]), "skipped": int(last[3]), "maxbacklog": int(last[5]),
+            "inserted": int(last[7])}
 
 
 def expect(rows):
@@ -123,7 +124,7 @@ def test_rows_and_checksum_equal_what_was_written(store, tool):
     rows = make_rows(2500)
     p = tool(store.spec, "write", "j1", 100, "--backlog", 3, rows=rows)
     s = summary(p)
-    assert s["written"] == 25 and s["skipped"] == 0
+    assert s["written"] == 25 and s["skipped"] == 0 and s["inserted"] == 2500
     assert 1 <= s["maxbacklog"] <= 3  # backpressure: never more than the limit queued
     assert p.stdout.decode().count("done p") == 25
     assert store.bars() == expect(rows)
@@ -141,14 +142,16 @@ def test_same_pages_twice_no_duplicates(store, tool):
     rows = make_rows(1000)
     tool(store.spec, "write", "j1", 64, rows=rows)
     again = summary(tool(store.spec, "write", "j1", 64, "--no-skip", rows=rows))
-    assert again["written"] == 16  # committed again, but every bar was already there
+    # committed again, but every bar was already there: none counted as inserted
+    assert again["written"] == 16 and again["inserted"] == 0
     assert store.bars() == expect(rows)
     assert len(store.jobs("j1")) == 16
     resumed = summary(tool(store.spec, "write", "j1", 64, rows=rows))
-    assert resumed == {"written": 0, "skipped": 16, "maxbacklog": 0}
-    # another job over overlapping bars adds only the new ones
+    assert resumed == {"written": 0, "skipped": 16, "maxbacklog": 0, "inserted": 0}
+    # another job over overlapping bars adds only the new ones, and counts them
     more = make_rows(1500)
-    tool(store.spec, "write", "j2", 100, rows=more)
+    s = summary(tool(store.spec, "write", "j2", 100, rows=more))
+    assert s["inserted"] == 500 == len(store.bars()) - len(rows)
     assert store.bars() == expect(more)
     assert len(store.jobs("j2")) == 15 and len(store.jobs("j1")) == 16
 

@@ -7,7 +7,8 @@
  *       trade_count/vwap = NULL), writes them as pages "p000000", ... of
  *       PAGE_SIZE rows (timeframe 1Min, source test), skipping the pages the
  *       store lists as done for JOB; prints "done PAGE" per commit, and at
- *       the end "written W skipped S maxbacklog B". A failed page stops the
+ *       the end "written W skipped S maxbacklog B inserted I" (I: the bars
+ *       that were new). A failed page stops the
  *       run, or with --keep-going prints "failed PAGE: MESSAGE" and the run
  *       goes on (exit 1 at the end).
  *   store_tool SPEC grid JOB PARAMS     body from stdin
@@ -38,7 +39,7 @@ struct tool_s {
     unsigned char *skip;
     char **names;
     unsigned delay_ms;
-    size_t written, skipped, maxbacklog;
+    size_t written, skipped, maxbacklog, inserted;
     int failed, closing, keep_going;
     size_t nfailed;
     page_ctx_t *ctx; /* one per page: done callbacks may come in any order */
@@ -108,12 +109,15 @@ static void finish(tool_t *t)
 
 static void pump(tool_t *t);
 
-static void on_put(td_store_t *s, int status, const char *errmsg, void *ud)
+static void on_put(td_store_t *s, const td_store_put_res_t *res, void *ud)
 {
     page_ctx_t *c = ud;
     tool_t *t = c->t;
     (void)s;
+    int status = res->status;
+    const char *errmsg = res->errmsg;
     t->inflight--;
+    t->inserted += res->inserted;
     const char *name = t->names[c->i];
     if (status && t->keep_going) {
         printf("failed %s: %s\n", name, errmsg);
@@ -207,6 +211,11 @@ static void on_simple_done(td_store_t *s, int status, const char *errmsg, void *
     finish(t);
 }
 
+static void on_grid_put(td_store_t *s, const td_store_put_res_t *res, void *ud)
+{
+    on_simple_done(s, res->status, res->errmsg, ud);
+}
+
 static int parse_write_opts(tool_t *t, int argc, char **argv, int *noskip)
 {
     for (int i = 5; i < argc; i++) {
@@ -258,7 +267,7 @@ static int start_grid(tool_t *t, const char *params)
         len += n;
         if (len == cap) body = td_xrealloc(body, cap *= 2);
     }
-    int rc = td_store_put_grid(t->store, t->job, params, body, len, on_simple_done, t);
+    int rc = td_store_put_grid(t->store, t->job, params, body, len, on_grid_put, t);
     free(body);
     return rc;
 }
@@ -311,7 +320,8 @@ int main(int argc, char **argv)
     uv_close((uv_handle_t *)&t.timer, NULL);
     uv_run(&t.loop, UV_RUN_DEFAULT);
     if (strcmp(argv[2], "write") == 0 && !t.failed)
-        printf("written %zu skipped %zu maxbacklog %zu\n", t.written, t.skipped, t.maxbacklog);
+        printf("written %zu skipped %zu maxbacklog %zu inserted %zu\n", t.written, t.skipped,
+               t.maxbacklog, t.inserted);
     cleanup(&t);
     int closed = uv_loop_close(&t.loop);
     return t.failed || t.nfailed || closed ? 1 : rc == -1 ? 2 : 0;
