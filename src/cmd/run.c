@@ -71,6 +71,10 @@ static const td_opt_t run_table[] = {
     {"upstream-max-symbols", TD_OPT_INT, O(upstream_max_symbols), 0, 10000000, "0", "N", NULL, 0,
      "the plan's limit of distinct symbols per upstream stream (e.g. 30 on Alpaca's free IEX "
      "plan); subscriptions beyond it wait until others are released; 0: no limit"},
+    {"upstream-max-message", TD_OPT_INT, O(upstream_max_message), 1024, 1073741824, "67108864",
+     "BYTES", NULL, 0,
+     "largest upstream message (fragments reassembled); a longer one is skipped whole and "
+     "counted as malformed"},
     {"ping-interval", TD_OPT_DOUBLE, O(ping_interval), 0.1, 3600, "10", "SECONDS", NULL,
      TD_OPT_DURATION, "ping the vendor after this much silence"},
     {"ping-timeout", TD_OPT_DOUBLE, O(ping_timeout), 0.1, 3600, "5", "SECONDS", NULL,
@@ -492,6 +496,7 @@ static int setup_feeds(app_t *a)
             .ping_timeout_s = c->ping_timeout,
             .seed = (uint64_t)i,
             .max_symbols = (uint32_t)c->upstream_max_symbols,
+            .max_message = (size_t)c->upstream_max_message,
         };
         a->feeds[i] = td_feed_new(a->ctx, &a->loop, &fc, &fcb, a, err, sizeof err);
         if (!a->feeds[i]) {

@@ -66,6 +66,9 @@ static const td_opt_t sim_table[] = {
     {"stall", TD_OPT_DOUBLE, S(stall), 0, 86400, "0", "SECONDS", NULL, TD_OPT_DURATION,
      "once per connection, 1 s after its first data, neither write nor read (pings unanswered) "
      "for SECONDS; 0 = off"},
+    {"oversize-once", TD_OPT_INT, S(oversize_once), 0, 1e9, "0", "BYTES", NULL, 0,
+     "once per connection, before its first data frame, one text message of BYTES bytes: "
+     "\"garbage\", spaces, then a valid-looking trade of symbol EVIL (not recorded); 0 = off"},
     {"record", TD_OPT_STR, S(record), 0, 0, NULL, "FILE", NULL, 0,
      "JSON lines, one per event sent: exactly the event object's bytes as in the frames; an "
      "event is recorded once (it is built once), however many connections it goes to, when it "

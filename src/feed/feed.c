@@ -129,6 +129,7 @@ td_feed_t *td_feed_new(struct lws_context *ctx, uv_loop_t *loop, const td_feed_c
     td_subset_init(&f->requested);
     td_subset_init(&f->confirmed);
     f->max_symbols = cfg->max_symbols;
+    f->max_message = cfg->max_message ? cfg->max_message : TD_FEED_MAX_MESSAGE;
     if (cfg->subs) filter_for_stream(f, cfg->subs, &f->want);
     td_backoff_init(&f->backoff, ms(cfg->backoff_min_s), ms(cfg->backoff_max_s));
     td_rng_seed(&f->rng, cfg->seed ^ (uint64_t)td_now_ns());
@@ -202,6 +203,7 @@ static void connect_now(td_feed_t *f)
     f->established_ms = 0;
     f->cert_rejected = 0;
     f->rx.len = 0;
+    f->rx_skipping = 0;
     clear_out(f);
     td__feed_set_state(f, TD_FEED_CONNECTING);
     TD_DEBUG("upstream %s: connecting", f->url);
@@ -455,18 +457,33 @@ static void handle_message(td_feed_t *f, const char *p, size_t n)
     }
 }
 
+/* A message past max_message is skipped whole: this fragment and every
+ * following one up to its final fragment, counted once as malformed. */
 static void on_receive(td_feed_t *f, struct lws *wsi, const char *in, size_t len)
 {
     int final = td_lws_rx_final(wsi);
     f->last_rx_ms = td_mono_ms();
-    if (final && f->rx.len == 0) { /* the common case: no copy */
+    if (f->rx_skipping) {
+        f->st.bytes += len;
+        if (final) f->rx_skipping = 0;
+        return;
+    }
+    if (final && f->rx.len == 0 && len <= f->max_message) { /* the common case: no copy */
         handle_message(f, in, len);
         return;
     }
-    if (f->rx.len + len > (64u << 20)) {
-        TD_WARN("upstream %s: message over 64 MiB dropped", f->url);
-        f->rx.len = 0;
+    if (f->rx.len + len > f->max_message) {
+        uint64_t suppressed;
+        if (td_ratelimit_ok(&f->rl_malformed, f->last_rx_ms, &suppressed))
+            TD_WARN("upstream %s: message over %zu bytes skipped whole (--upstream-max-message; "
+                    "%llu suppressed)",
+                    f->url, f->max_message, (unsigned long long)suppressed);
+        f->st.bytes += f->rx.len + len;
+        f->st.frames++;
         f->st.malformed++;
+        f->rx.len = 0;
+        td_buf_free(&f->rx);
+        f->rx_skipping = !final;
         return;
     }
     td_buf_append(&f->rx, in, len);

@@ -63,7 +63,9 @@ struct td_feed_s {
     int ping_due, conn_limit_hit, fatal, stopping;
     int cert_rejected; /* this connection's TLS handshake refused the server's certificate */
 
-    td_buf_t rx; /* reassembles fragmented messages */
+    td_buf_t rx;        /* reassembles fragmented messages */
+    size_t max_message; /* bytes of one message; a longer one is skipped whole */
+    int rx_skipping;    /* inside a message over max_message: drop up to its end */
     omsg *out_head, *out_tail;
 
     uv_timer_t retry_timer, watchdog;
