@@ -14,7 +14,6 @@
 #include "sink/stdout.h"
 
 #include <errno.h>
-#include <ini.h>
 #include <libwebsockets.h>
 #include <signal.h>
 #include <stddef.h>

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 const char *const td_opt_known_sections[] = {"run", "sim", "backfill", "clients", NULL};
 
@@ -122,18 +123,72 @@ void td_opts_defaults(const td_opts_t *o, void *cfg)
     }
 }
 
+/* ---- INI files -------------------------------------------------------------- */
+
+typedef struct {
+    FILE *f;
+    int line;     /* lines read whole */
+    size_t cur;   /* bytes of the current line so far */
+    int too_long; /* the current line does not fit: stop */
+} ini_stream;
+
+/* inih's fgets-style reader, counting lines: a line that would not fit in
+ * inih's buffer ends the parse instead of being split into two lines. */
+static char *ini_read(char *str, int num, void *stream)
+{
+    ini_stream *s = stream;
+    if (s->too_long || !fgets(str, num, s->f)) return NULL;
+    size_t n = strlen(str);
+    s->cur += n;
+    if (n && str[n - 1] == '\n') {
+        s->line++;
+        s->cur = 0;
+    } else if (s->cur >= (size_t)TD_INI_MAX_LINE - 3 && !feof(s->f)) {
+        s->too_long = 1;
+        return NULL;
+    }
+    return str;
+}
+
+int td_ini_parse(const char *path, ini_handler handler, void *user, char *why, size_t whylen)
+{
+    ini_stream s = {fopen(path, "r"), 0, 0, 0};
+    if (!s.f) return -1;
+    /* Debian's inih takes these at run time: a heap buffer grown up to
+     * TD_INI_MAX_LINE, and no continuation lines (an indented "key = value"
+     * would otherwise extend the previous key's value). */
+    ini_use_stack = false;
+    ini_allow_realloc = true;
+    ini_max_line = TD_INI_MAX_LINE;
+    ini_allow_multiline = false;
+    int rc = ini_parse_stream(ini_read, &s, handler, user);
+    fclose(s.f);
+    if (why && whylen) *why = '\0';
+    if (s.too_long) {
+        if (why) snprintf(why, whylen, "line longer than %d bytes", TD_INI_MAX_LINE - 3);
+        return s.line + 1;
+    }
+    if (rc == -2) {
+        if (why) snprintf(why, whylen, "out of memory");
+        return 1;
+    }
+    return rc;
+}
+
 typedef struct {
     const td_opts_t *o;
     void *cfg;
     char *err;
     size_t errlen;
     int failed;
+    int secrets; /* the file holds a secret (a TD_OPT_SECRET key or [clients]) */
 } file_ctx;
 
 static int on_ini(void *user, const char *section, const char *name, const char *value)
 {
     file_ctx *c = user;
     if (c->failed) return 1; /* keep the first error only */
+    if (strcmp(section, "clients") == 0) c->secrets = 1;
     if (strcmp(section, c->o->section) != 0) {
         for (int i = 0; td_opt_known_sections[i]; i++)
             if (strcmp(section, td_opt_known_sections[i]) == 0) return 1; /* another command's */
@@ -151,6 +206,7 @@ static int on_ini(void *user, const char *section, const char *name, const char 
         snprintf(c->err, c->errlen, "unknown key '%s' in [%s]", name, section);
         return 0;
     }
+    if (t->flags & TD_OPT_SECRET) c->secrets = 1;
     if (set_value(t, c->cfg, value, c->err, c->errlen) != 0) {
         c->failed = 1;
         return 0;
@@ -158,18 +214,61 @@ static int on_ini(void *user, const char *section, const char *name, const char 
     return 1;
 }
 
+/* Secrets in a file every user may read: say so (once per load). */
+static void warn_readable(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & S_IROTH))
+        TD_WARN("%s holds secrets and every user of this machine may read it (mode %03o); "
+                "chmod o-r (e.g. 600) it",
+                path, (unsigned)(st.st_mode & 0777));
+}
+
 int td_opts_load_file(const td_opts_t *o, void *cfg, const char *path, char *err, size_t errlen)
 {
-    char msg[256] = "";
-    file_ctx c = {o, cfg, msg, sizeof msg, 0};
-    int rc = ini_parse(path, on_ini, &c);
+    char msg[256] = "", why[64];
+    file_ctx c = {o, cfg, msg, sizeof msg, 0, 0};
+    int rc = td_ini_parse(path, on_ini, &c, why, sizeof why);
     if (rc == -1) {
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
     if (rc != 0) {
-        snprintf(err, errlen, "%s:%d: %s", path, rc, c.failed ? msg : "syntax error");
+        snprintf(err, errlen, "%s:%d: %s", path, rc, *why ? why : c.failed ? msg : "syntax error");
         return -1;
+    }
+    if (c.secrets) warn_readable(path);
+    return 0;
+}
+
+static int key_char(int ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '_' || ch == '-' || ch == '.';
+}
+
+int td_opt_check_credential(const char *key, const char *secret, char *err, size_t errlen)
+{
+    size_t nk = strlen(key), ns = strlen(secret);
+    if (!nk || !ns || nk > 256 || ns > 256) {
+        snprintf(err, errlen, "a client key and secret must be 1 to 256 characters");
+        return -1;
+    }
+    for (size_t i = 0; i < nk; i++)
+        if (!key_char((unsigned char)key[i])) {
+            snprintf(err, errlen, "bad client key '%s': letters, digits, '_', '-' and '.' only",
+                     key);
+            return -1;
+        }
+    for (size_t i = 0; i < ns; i++) {
+        unsigned char ch = (unsigned char)secret[i];
+        if (ch <= ' ' || ch >= 0x7f || ch == '=' || ch == ':') {
+            snprintf(err, errlen,
+                     "bad secret for client key '%s': printable characters without spaces, "
+                     "'=' or ':' only (a ':' in the key line splits it there)",
+                     key);
+            return -1;
+        }
     }
     return 0;
 }
