@@ -216,6 +216,7 @@ static void shutdown_app(app_t *a, int code)
     }
     uv_close((uv_handle_t *)&a->sigint, NULL);
     uv_close((uv_handle_t *)&a->sigterm, NULL);
+    uv_close((uv_handle_t *)&a->sighup, NULL);
     uv_close((uv_handle_t *)&a->stats, NULL);
     on_stopped(a);
 }
@@ -225,6 +226,13 @@ static void on_signal(uv_signal_t *s, int signum)
     app_t *a = s->data;
     TD_INFO("caught %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
     shutdown_app(a, 0);
+}
+
+static void on_sighup(uv_signal_t *s, int signum)
+{
+    (void)s;
+    (void)signum;
+    td_log_on_sighup();
 }
 
 static void on_stats(uv_timer_t *t)
@@ -547,11 +555,29 @@ static int setup(app_t *a)
     return c->listen ? td__run_setup_gateway(a) : 0;
 }
 
+/* What went through, and what a sink could not deliver (the Redis sink
+ * logs its own at stop). */
+static void log_final(app_t *a)
+{
+    uint64_t events = 0;
+    for (int k = 0; a->bus && k < TD_KIND__COUNT; k++)
+        events += td_bus_count(a->bus, (td_kind_t)k);
+    char out[128] = "";
+    if (a->out) {
+        td_stdout_sink_stats_t st;
+        td_stdout_sink_stats(a->out, &st);
+        snprintf(out, sizeof out, "; stdout: %llu lines, %llu events dropped",
+                 (unsigned long long)st.lines, (unsigned long long)st.dropped);
+    }
+    TD_INFO("stopped: %llu events received%s", (unsigned long long)events, out);
+}
+
 static void teardown(app_t *a)
 {
     if (a->ctx && td_lws_context_destroy_blocking(&a->ctx, &a->loop) != 0)
         TD_WARN("libwebsockets context not freed");
     uv_run(&a->loop, UV_RUN_DEFAULT); /* let every handle close */
+    log_final(a);
     for (size_t i = 0; i < a->nfeeds; i++)
         td_feed_free(a->feeds[i]);
     free(a->feeds);
@@ -600,8 +626,14 @@ int td_cmd_run(int argc, char **argv)
     td_subset_init(&a->subs);
     uv_signal_init(&a->loop, &a->sigint);
     uv_signal_init(&a->loop, &a->sigterm);
+    uv_signal_init(&a->loop, &a->sighup);
     uv_timer_init(&a->loop, &a->stats);
-    a->sigint.data = a->sigterm.data = a->stats.data = a;
+    a->sigint.data = a->sigterm.data = a->sighup.data = a->stats.data = a;
+    td_log_note_file();
+    /* From here on a hangup only reopens the log (it used to kill the process
+     * on the spot, losing what was buffered); set before setup so that no
+     * window is left. */
+    uv_signal_start(&a->sighup, on_sighup, SIGHUP);
     if (setup(a) != 0) {
         shutdown_app(a, 2);
         uv_run(&a->loop, UV_RUN_DEFAULT);
@@ -621,6 +653,5 @@ int td_cmd_run(int argc, char **argv)
     if (a->poll) td_poll_start(a->poll);
     uv_run(&a->loop, UV_RUN_DEFAULT);
     teardown(a);
-    TD_INFO("stopped");
     return a->exit_code;
 }

@@ -55,7 +55,7 @@ typedef struct app_s {
     int key_flag;                             /* --key given on the command line */
     const char *config_path;                  /* -c FILE, for its [clients] section */
     td_strlist_t client_keys, client_secrets; /* --client and [clients] */
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     uv_timer_t stats;
     int stopping, pending, exit_code;
     uint64_t last_count[TD_KIND__COUNT], last_published, last_frames, last_out;
