@@ -74,6 +74,10 @@ static const td_opt_t run_table[] = {
      "BYTES", NULL, 0,
      "largest upstream message (fragments reassembled); a longer one is skipped whole and "
      "counted as malformed"},
+    {"resolve-timeout", TD_OPT_DOUBLE, O(resolve_timeout), 0.1, 3600, "10", "SECONDS", NULL,
+     TD_OPT_DURATION,
+     "give up looking up the upstream's host name after this long, and retry (the lookup runs "
+     "off the event loop)"},
     {"ping-interval", TD_OPT_DOUBLE, O(ping_interval), 0.1, 3600, "10", "SECONDS", NULL,
      TD_OPT_DURATION, "ping the vendor after this much silence"},
     {"ping-timeout", TD_OPT_DOUBLE, O(ping_timeout), 0.1, 3600, "5", "SECONDS", NULL,
@@ -501,6 +505,7 @@ static int setup_feeds(app_t *a)
             .conn_limit_backoff_s = c->conn_limit_backoff,
             .ping_interval_s = c->ping_interval,
             .ping_timeout_s = c->ping_timeout,
+            .resolve_timeout_s = c->resolve_timeout,
             .seed = (uint64_t)i,
             .max_symbols = (uint32_t)c->upstream_max_symbols,
             .max_message = (size_t)c->upstream_max_message,

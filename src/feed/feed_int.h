@@ -43,6 +43,10 @@ struct td_feed_s {
 
     char *url, *host, *path, *key, *secret;
     int port, tls;
+    char addr[64];                   /* host's IPv4 address, numeric, for lws */
+    struct resolve_req_s *resolving; /* a name lookup in flight (feed.c) */
+    uv_timer_t resolve_timer;        /* gives up on a lookup after resolve_timeout_ms */
+    uint32_t resolve_timeout_ms;
     const td_feed_dialect_t *d;
     unsigned kinds;             /* what this stream offers */
     int crypto;                 /* alpaca: symbols with '/' belong here */
@@ -61,7 +65,8 @@ struct td_feed_s {
     uint32_t backoff_max_ms, healthy_ms, conn_limit_ms, ping_interval_ms, ping_timeout_ms;
     uint64_t established_ms, last_rx_ms, ping_sent_ms;
     int ping_due, conn_limit_hit, fatal, stopping;
-    int cert_rejected; /* this connection's TLS handshake refused the server's certificate */
+    int cert_rejected;  /* this connection's TLS handshake refused the server's certificate */
+    char kill_why[192]; /* why we closed this connection (the reconnect line says it) */
 
     td_buf_t rx;        /* reassembles fragmented messages */
     size_t max_message; /* bytes of one message; a longer one is skipped whole */
