@@ -36,6 +36,39 @@ static const td_opt_t *find(const td_opts_t *o, const char *name)
     return NULL;
 }
 
+/* Levenshtein distance of a and b (each at most 63 bytes considered). */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t na = strnlen(a, 63), nb = strnlen(b, 63), row[64];
+    for (size_t j = 0; j <= nb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= na; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[nb];
+}
+
+/* The option of o nearest to name by edit distance, if near enough to be
+ * a typo; NULL otherwise. */
+static const char *nearest(const td_opts_t *o, const char *name)
+{
+    const char *best = NULL;
+    size_t best_d = (size_t)-1, len = strlen(name);
+    for (const td_opt_t *t = o->table; t->name; t++) {
+        size_t d = edit_distance(name, t->name);
+        if (d < best_d) best_d = d, best = t->name;
+    }
+    return best && (best_d <= 2 || best_d * 4 <= len) ? best : NULL;
+}
+
 static int parse_bool(const char *v, int *out)
 {
     static const char *yes[] = {"1", "yes", "true", "on"}, *no[] = {"0", "no", "false", "off"};
@@ -88,6 +121,15 @@ static int set_value(const td_opt_t *t, void *cfg, const char *v, char *err, siz
                 d *= 60, end += 3;
             else if (strcmp(end, "h") == 0)
                 d *= 3600, end += 1;
+        }
+        if ((t->flags & TD_OPT_DURATION) && end != v && *end) {
+            /* "2m" could be minutes or a slip for ms: never guess */
+            snprintf(err, errlen,
+                     "bad value for '%s': unknown unit in '%s' (units: ms, s, min, h)%s%.*s%s",
+                     t->name, v, strcmp(end, "m") == 0 ? "; did you mean " : "",
+                     strcmp(end, "m") == 0 ? (int)(end - v) : 0, v,
+                     strcmp(end, "m") == 0 ? "min?" : "");
+            return -1;
         }
         if (errno || end == v || *end || !isfinite(d) || d < t->min || d > t->max) {
             snprintf(err, errlen, "bad value for '%s': expected a number in [%g, %g], got '%s'",
@@ -202,8 +244,10 @@ static int on_ini(void *user, const char *section, const char *name, const char 
     }
     const td_opt_t *t = find(c->o, name);
     if (!t) {
+        const char *near = nearest(c->o, name);
         c->failed = 1;
-        snprintf(c->err, c->errlen, "unknown key '%s' in [%s]", name, section);
+        snprintf(c->err, c->errlen, "unknown key '%s' in [%s]%s%s%s", name, section,
+                 near ? "; did you mean " : "", near ? near : "", near ? "?" : "");
         return 0;
     }
     if (t->flags & TD_OPT_SECRET) c->secrets = 1;
@@ -310,7 +354,9 @@ static int parse_flag(const td_opts_t *o, void *cfg, int argc, char **argv, int 
             t = NULL;
     }
     if (!t) {
-        snprintf(err, errlen, "unknown option --%s (see --help)", name);
+        const char *near = nearest(o, name);
+        snprintf(err, errlen, "unknown option --%s%s%s%s (see --help)", name,
+                 near ? "; did you mean --" : "", near ? near : "", near ? "?" : "");
         return -1;
     }
     if (t->type == TD_OPT_BOOL && !eq) {

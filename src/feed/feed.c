@@ -478,7 +478,26 @@ void td__feed_authenticated(td_feed_t *f)
 {
     td_subset_clear(&f->requested);
     reconcile(f);
+    f->sub_expect = 0; /* topics the vendor will confirm (Polygon: one status each) */
+    for (int k = 0; k < TD_KIND__COUNT; k++)
+        f->sub_expect += f->requested.k[k].n + (f->requested.k[k].all ? 1 : 0);
     td__feed_set_state(f, td_subset_empty(&f->requested) ? TD_FEED_STREAMING : TD_FEED_SUBSCRIBING);
+}
+
+/* The topics confirmed one status each (Polygon) since the last turn, in
+ * one line. */
+static void flush_sub_note(td_feed_t *f)
+{
+    if (!f->sub_note_open) return;
+    td_buf_appendc(&f->sub_note, '\0');
+    if (f->sub_note_more)
+        TD_INFO("upstream %s: subscribed, streaming (%s and %zu more)", f->url, f->sub_note.data,
+                f->sub_note_more);
+    else
+        TD_INFO("upstream %s: subscribed, streaming (%s)", f->url, f->sub_note.data);
+    td_buf_free(&f->sub_note);
+    f->sub_note_more = 0;
+    f->sub_note_open = 0;
 }
 
 static void on_diff_prep(uv_prepare_t *h)
@@ -486,7 +505,9 @@ static void on_diff_prep(uv_prepare_t *h)
     td_feed_t *f = h->data;
     uv_prepare_stop(h);
     /* Not yet authenticated: the whole `want` goes out after auth. */
-    if (f->state == TD_FEED_SUBSCRIBING || f->state == TD_FEED_STREAMING) reconcile(f);
+    if (f->diff_pending && (f->state == TD_FEED_SUBSCRIBING || f->state == TD_FEED_STREAMING))
+        reconcile(f);
+    f->diff_pending = 0;
 }
 
 void td_feed_want(td_feed_t *f, td_kind_t kind, const char *sym, size_t n, int wanted)
@@ -494,7 +515,28 @@ void td_feed_want(td_feed_t *f, td_kind_t kind, const char *sym, size_t n, int w
     if (f->stopping || !f->d->carries(f, kind, sym, n)) return;
     int changed =
         wanted ? td_subset_add(&f->want, kind, sym, n) : td_subset_remove(&f->want, kind, sym, n);
-    if (changed) uv_prepare_start(&f->diff_prep, on_diff_prep);
+    if (changed) {
+        f->diff_pending = 1;
+        uv_prepare_start(&f->diff_prep, on_diff_prep);
+    }
+}
+
+void td__feed_note_subscribed(td_feed_t *f, const char *msg, size_t n)
+{
+    static const char pre[] = "subscribed to: ";
+    if (n >= sizeof pre - 1 && memcmp(msg, pre, sizeof pre - 1) == 0) {
+        msg += sizeof pre - 1;
+        n -= sizeof pre - 1;
+    }
+    if (f->sub_note.len + n > 1500) {
+        f->sub_note_more++;
+    } else {
+        if (f->sub_note.len) td_buf_appends(&f->sub_note, ", ");
+        td_buf_append(&f->sub_note, msg, n);
+    }
+    f->sub_note_open = 1;
+    if (f->sub_expect) f->sub_expect--;
+    if (!f->sub_expect) flush_sub_note(f);
 }
 
 uint64_t td_feed_sub_messages(const td_feed_t *f)
@@ -524,6 +566,7 @@ void td__feed_conn_limit(td_feed_t *f, const char *what)
 
 void td__feed_event(td_feed_t *f, const td_event_t *ev)
 {
+    if (f->sub_note_open) flush_sub_note(f); /* data before every confirmation */
     f->st.events++;
     f->cb.on_event(f->ud, ev);
 }
@@ -608,6 +651,7 @@ static void on_closed(td_feed_t *f, struct lws *wsi, const char *why)
     f->wsi = NULL;
     f->ping_sent_ms = 0;
     f->ping_due = 0;
+    flush_sub_note(f);
     clear_out(f);
     if (f->stopping) {
         td__feed_set_state(f, TD_FEED_STOPPED);
@@ -709,6 +753,7 @@ void td_feed_free(td_feed_t *f)
     if (!f) return;
     clear_out(f);
     td_buf_free(&f->rx);
+    td_buf_free(&f->sub_note);
     td_subset_free(&f->want);
     td_subset_free(&f->requested);
     td_subset_free(&f->confirmed);

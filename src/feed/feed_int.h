@@ -55,6 +55,11 @@ struct td_feed_s {
     uint32_t max_symbols;       /* the plan's limit of distinct symbols (0: none) */
     size_t unfit, unfit_logged; /* wanted symbols left out for the limit */
     uv_prepare_t diff_prep;     /* sends the diffs at the end of the turn */
+    int diff_pending;           /* want changed this turn */
+    td_buf_t sub_note;          /* topics confirmed this turn, for one log line */
+    size_t sub_note_more;       /* confirmed, not in sub_note (the line is full) */
+    int sub_note_open;
+    size_t sub_expect; /* confirmations still expected for the first subscribe */
     uint64_t sub_messages;
     td_subset_t requested; /* everything asked on this connection */
     td_subset_t confirmed; /* the vendor's last confirmation */
@@ -97,5 +102,8 @@ void td__feed_authenticated(td_feed_t *f);
  * long (never fight over it). */
 void td__feed_conn_limit(td_feed_t *f, const char *what);
 void td__feed_event(td_feed_t *f, const td_event_t *ev);
+/* A subscription confirmed by the vendor ("subscribed to: T.AAPL"): the
+ * ones of one loop turn are logged in one line. */
+void td__feed_note_subscribed(td_feed_t *f, const char *msg, size_t n);
 
 #endif

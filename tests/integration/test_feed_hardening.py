@@ -297,3 +297,39 @@ def test_certificate_is_checked_against_the_name_not_the_address(tickerd, tmp_pa
     bad.wait_for_log(r"TLS certificate verification failed for localhost", count=2, timeout=15)
     assert not bad.count_log(r"upstream \S+: connected")
     assert bad.stdout() == b""
+
+
+def test_polygon_subscribed_line_names_every_topic(tickerd):
+    sim = tickerd.sim(rate=100)
+    run = tickerd.run(feed="polygon", url=[sim.url("/stocks")], env={"POLYGON_API_KEY": "K"},
+                      stdout=True, subscribe="trades=AAPL,MSFT;quotes=*", stats_interval=0)
+    m = run.wait_for_log(r"upstream \S+/stocks: subscribed, streaming \(([^)]*)\)")
+    topics = sorted(m.group(1).decode().split(", "))
+    assert topics == ["Q.*", "T.AAPL", "T.MSFT"], m.group(0)
+    assert run.count_log(r"subscribed, streaming") == 1
+
+
+def test_world_readable_config_with_secrets_is_warned_about(tickerd, tmp_path):
+    sim = tickerd.sim(rate=10, max_conns=0)
+    warn = r"holds secrets and every user of this machine may read it \(mode 644\)"
+    conf = tmp_path / "open.ini"
+    conf.write_text(f"[run]\nurl = {sim.url('/v2/iex')}\nsecret = s3cr3t\nkey = PKTEST\n"
+                    "subscribe = trades=AAPL\nstats-interval = 0\n")
+    conf.chmod(0o644)
+    run = tickerd.start("run", "-c", conf, "--stdout", name="open")
+    run.wait_for_log(r"subscribed, streaming")
+    assert run.count_log(warn) == 1
+    closed = tmp_path / "closed.ini"
+    closed.write_text(conf.read_text())
+    closed.chmod(0o600)
+    run2 = tickerd.start("run", "-c", closed, "--stdout", name="closed")
+    run2.wait_for_log(r"subscribed, streaming")
+    assert run2.count_log(r"holds secrets") == 0
+    # no secret in it: no warning either
+    plain = tmp_path / "plain.ini"
+    plain.write_text(f"[run]\nurl = {sim.url('/v2/iex')}\nstats-interval = 0\n"
+                     "subscribe = trades=AAPL\n")
+    plain.chmod(0o644)
+    run3 = tickerd.start("run", "-c", plain, "--stdout", name="plain", env=KEYS)
+    run3.wait_for_log(r"subscribed, streaming")
+    assert run3.count_log(r"holds secrets") == 0

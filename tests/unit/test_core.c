@@ -413,6 +413,32 @@ static void test_opt_file_long_lines(void **state)
     free(huge);
 }
 
+/* Typos get a suggestion from the options table; "2m" is not guessed. */
+static void test_opt_did_you_mean(void **state)
+{
+    (void)state;
+    cfg_t c;
+    char err[256];
+    const char *typo[] = {"run", "--timout", "3"};
+    assert_int_equal(parse(&c, err, 3, typo), -1);
+    assert_non_null(strstr(err, "unknown option --timout; did you mean --timeout?"));
+    td_opts_free(&opts, &c);
+    const char *far[] = {"run", "--zzzzzzzz", "3"};
+    assert_int_equal(parse(&c, err, 3, far), -1);
+    assert_null(strstr(err, "did you mean"));
+    td_opts_free(&opts, &c);
+    const char *minutes[] = {"run", "--timeout", "2m"};
+    assert_int_equal(parse(&c, err, 3, minutes), -1);
+    assert_non_null(strstr(err, "did you mean 2min?"));
+    td_opts_free(&opts, &c);
+    const char *frac[] = {"run", "--timeout", "0.5m"};
+    assert_int_equal(parse(&c, err, 3, frac), -1);
+    assert_non_null(strstr(err, "did you mean 0.5min?"));
+    td_opts_free(&opts, &c);
+    expect_file_error("[run]\nverbos = yes\n", 2,
+                      "unknown key 'verbos' in [run]; did you mean verbose?");
+}
+
 static void test_credential_syntax(void **state)
 {
     (void)state;
@@ -557,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_subset_parse),
         cmocka_unit_test(test_opt_file_long_lines),
         cmocka_unit_test(test_credential_syntax),
+        cmocka_unit_test(test_opt_did_you_mean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
