@@ -540,6 +540,9 @@ int td_cmd_backfill(int argc, char **argv)
     }
     td_log_set_level(level);
     signal(SIGPIPE, SIG_IGN);
+    /* A batch job outlives its terminal (as under nohup): a hangup no longer
+     * kills it mid-page; SIGINT/SIGTERM still stop it with a summary. */
+    signal(SIGHUP, SIG_IGN);
     rc = run(&o);
     td_opts_free(&bf_opts, &o);
     return rc;

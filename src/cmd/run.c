@@ -14,7 +14,6 @@
 #include "sink/stdout.h"
 
 #include <errno.h>
-#include <ini.h>
 #include <libwebsockets.h>
 #include <signal.h>
 #include <stddef.h>
@@ -71,6 +70,14 @@ static const td_opt_t run_table[] = {
     {"upstream-max-symbols", TD_OPT_INT, O(upstream_max_symbols), 0, 10000000, "0", "N", NULL, 0,
      "the plan's limit of distinct symbols per upstream stream (e.g. 30 on Alpaca's free IEX "
      "plan); subscriptions beyond it wait until others are released; 0: no limit"},
+    {"upstream-max-message", TD_OPT_INT, O(upstream_max_message), 1024, 1073741824, "67108864",
+     "BYTES", NULL, 0,
+     "largest upstream message (fragments reassembled); a longer one is skipped whole and "
+     "counted as malformed"},
+    {"resolve-timeout", TD_OPT_DOUBLE, O(resolve_timeout), 0.1, 3600, "10", "SECONDS", NULL,
+     TD_OPT_DURATION,
+     "give up looking up the upstream's host name after this long, and retry (the lookup runs "
+     "off the event loop)"},
     {"ping-interval", TD_OPT_DOUBLE, O(ping_interval), 0.1, 3600, "10", "SECONDS", NULL,
      TD_OPT_DURATION, "ping the vendor after this much silence"},
     {"ping-timeout", TD_OPT_DOUBLE, O(ping_timeout), 0.1, 3600, "5", "SECONDS", NULL,
@@ -221,6 +228,7 @@ static void shutdown_app(app_t *a, int code)
     }
     uv_close((uv_handle_t *)&a->sigint, NULL);
     uv_close((uv_handle_t *)&a->sigterm, NULL);
+    uv_close((uv_handle_t *)&a->sighup, NULL);
     uv_close((uv_handle_t *)&a->stats, NULL);
     on_stopped(a);
 }
@@ -230,6 +238,13 @@ static void on_signal(uv_signal_t *s, int signum)
     app_t *a = s->data;
     TD_INFO("caught %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
     shutdown_app(a, 0);
+}
+
+static void on_sighup(uv_signal_t *s, int signum)
+{
+    (void)s;
+    (void)signum;
+    td_log_on_sighup();
 }
 
 static void on_stats(uv_timer_t *t)
@@ -498,8 +513,10 @@ static int setup_feeds(app_t *a)
             .conn_limit_backoff_s = c->conn_limit_backoff,
             .ping_interval_s = c->ping_interval,
             .ping_timeout_s = c->ping_timeout,
+            .resolve_timeout_s = c->resolve_timeout,
             .seed = (uint64_t)i,
             .max_symbols = (uint32_t)c->upstream_max_symbols,
+            .max_message = (size_t)c->upstream_max_message,
         };
         a->feeds[i] = td_feed_new(a->ctx, &a->loop, &fc, &fcb, a, err, sizeof err);
         if (!a->feeds[i]) {
@@ -555,11 +572,29 @@ static int setup(app_t *a)
     return c->listen || c->metrics_listen ? td__run_setup_gateway(a) : 0;
 }
 
+/* What went through, and what a sink could not deliver (the Redis sink
+ * logs its own at stop). */
+static void log_final(app_t *a)
+{
+    uint64_t events = 0;
+    for (int k = 0; a->bus && k < TD_KIND__COUNT; k++)
+        events += td_bus_count(a->bus, (td_kind_t)k);
+    char out[128] = "";
+    if (a->out) {
+        td_stdout_sink_stats_t st;
+        td_stdout_sink_stats(a->out, &st);
+        snprintf(out, sizeof out, "; stdout: %llu lines, %llu events dropped",
+                 (unsigned long long)st.lines, (unsigned long long)st.dropped);
+    }
+    TD_INFO("stopped: %llu events received%s", (unsigned long long)events, out);
+}
+
 static void teardown(app_t *a)
 {
     if (a->ctx && td_lws_context_destroy_blocking(&a->ctx, &a->loop) != 0)
         TD_WARN("libwebsockets context not freed");
     uv_run(&a->loop, UV_RUN_DEFAULT); /* let every handle close */
+    log_final(a);
     for (size_t i = 0; i < a->nfeeds; i++)
         td_feed_free(a->feeds[i]);
     free(a->feeds);
@@ -609,8 +644,14 @@ int td_cmd_run(int argc, char **argv)
     td_subset_init(&a->subs);
     uv_signal_init(&a->loop, &a->sigint);
     uv_signal_init(&a->loop, &a->sigterm);
+    uv_signal_init(&a->loop, &a->sighup);
     uv_timer_init(&a->loop, &a->stats);
-    a->sigint.data = a->sigterm.data = a->stats.data = a;
+    a->sigint.data = a->sigterm.data = a->sighup.data = a->stats.data = a;
+    td_log_note_file();
+    /* From here on a hangup only reopens the log (it used to kill the process
+     * on the spot, losing what was buffered); set before setup so that no
+     * window is left. */
+    uv_signal_start(&a->sighup, on_sighup, SIGHUP);
     if (setup(a) != 0) {
         shutdown_app(a, 2);
         uv_run(&a->loop, UV_RUN_DEFAULT);
@@ -630,6 +671,5 @@ int td_cmd_run(int argc, char **argv)
     if (a->poll) td_poll_start(a->poll);
     uv_run(&a->loop, UV_RUN_DEFAULT);
     teardown(a);
-    TD_INFO("stopped");
     return a->exit_code;
 }

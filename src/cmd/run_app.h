@@ -28,7 +28,8 @@ typedef struct run_cfg_s {
     int to_stdout;
     double stats_interval;
     double backoff_min, backoff_max, healthy, conn_limit_backoff, ping_interval, ping_timeout;
-    int64_t redis_buffer_mb, redis_inflight, upstream_max_symbols;
+    double resolve_timeout;
+    int64_t redis_buffer_mb, redis_inflight, upstream_max_symbols, upstream_max_message;
     char *ca_file, *log_level;
     /* the downstream gateway */
     char *listen, *web_root, *metrics_listen;
@@ -56,7 +57,7 @@ typedef struct app_s {
     int key_flag;                             /* --key given on the command line */
     const char *config_path;                  /* -c FILE, for its [clients] section */
     td_strlist_t client_keys, client_secrets; /* --client and [clients] */
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     uv_timer_t stats;
     int stopping, pending, exit_code;
     uint64_t last_count[TD_KIND__COUNT], last_published, last_frames, last_out;

@@ -4,7 +4,6 @@
 #include "core/buf.h"
 #include "core/log.h"
 
-#include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +17,12 @@
 
 static int add_client(app_t *a, const char *key, const char *secret, char *err, size_t errlen)
 {
-    if (!*key || !*secret || strchr(key, ':')) {
-        snprintf(err, errlen,
-                 "a client key and secret must be non-empty (and the key without ':')");
-        return -1;
-    }
+    if (td_opt_check_credential(key, secret, err, errlen) != 0) return -1;
+    for (size_t i = 0; i < a->client_keys.n; i++)
+        if (strcmp(a->client_keys.v[i], key) == 0) {
+            snprintf(err, errlen, "client key '%s' given twice", key);
+            return -1;
+        }
     td_strlist_push(&a->client_keys, key);
     td_strlist_push(&a->client_secrets, secret);
     return 0;
@@ -52,9 +52,13 @@ static int load_clients(app_t *a, const char *config)
     char err[256];
     if (config) {
         clients_ini ci = {a, "", 0};
-        int rc = ini_parse(config, on_clients_ini, &ci);
+        char why[64];
+        int rc = td_ini_parse(config, on_clients_ini, &ci, why, sizeof why);
         if (rc != 0) {
-            TD_ERR("%s:%d: [clients]: %s", config, rc, ci.failed ? ci.err : "cannot read");
+            TD_ERR("%s:%d: [clients]: %s", config, rc,
+                   *why        ? why
+                   : ci.failed ? ci.err
+                               : "cannot read");
             return -1;
         }
     }

@@ -66,6 +66,9 @@ static const td_opt_t sim_table[] = {
     {"stall", TD_OPT_DOUBLE, S(stall), 0, 86400, "0", "SECONDS", NULL, TD_OPT_DURATION,
      "once per connection, 1 s after its first data, neither write nor read (pings unanswered) "
      "for SECONDS; 0 = off"},
+    {"oversize-once", TD_OPT_INT, S(oversize_once), 0, 1e9, "0", "BYTES", NULL, 0,
+     "once per connection, before its first data frame, one text message of BYTES bytes: "
+     "\"garbage\", spaces, then a valid-looking trade of symbol EVIL (not recorded); 0 = off"},
     {"record", TD_OPT_STR, S(record), 0, 0, NULL, "FILE", NULL, 0,
      "JSON lines, one per event sent: exactly the event object's bytes as in the frames; an "
      "event is recorded once (it is built once), however many connections it goes to, when it "
@@ -213,7 +216,7 @@ static const td_opts_t sim_opts = {
 
 typedef struct {
     td_sim_t *sim;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
 } app_t;
 
 /* Stops the loop; the context is destroyed outside of it (lws on a foreign
@@ -223,6 +226,13 @@ static void on_signal(uv_signal_t *h, int signum)
 {
     TD_INFO("signal %d: shutting down", signum);
     uv_stop(h->loop);
+}
+
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    (void)h;
+    (void)signum;
+    td_log_on_sighup();
 }
 
 static int run(sim_opts_t *o)
@@ -241,12 +251,15 @@ static int run(sim_opts_t *o)
     if (rc == 0) {
         uv_signal_init(&loop, &app.sigint);
         uv_signal_init(&loop, &app.sigterm);
-        app.sigint.data = app.sigterm.data = &app;
+        uv_signal_init(&loop, &app.sighup);
+        app.sigint.data = app.sigterm.data = app.sighup.data = &app;
         uv_signal_start(&app.sigint, on_signal, SIGINT);
         uv_signal_start(&app.sigterm, on_signal, SIGTERM);
+        uv_signal_start(&app.sighup, on_sighup, SIGHUP);
         uv_run(&loop, UV_RUN_DEFAULT);
         uv_close((uv_handle_t *)&app.sigint, NULL);
         uv_close((uv_handle_t *)&app.sigterm, NULL);
+        uv_close((uv_handle_t *)&app.sighup, NULL);
     }
     td_sim_stop(app.sim);
     uv_run(&loop, UV_RUN_DEFAULT);
@@ -275,6 +288,7 @@ int td_cmd_sim(int argc, char **argv)
         return 2;
     }
     td_log_set_level(level);
+    td_log_note_file();
     signal(SIGPIPE, SIG_IGN);
     rc = run(&o);
     td_opts_free(&sim_opts, &o);

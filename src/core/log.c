@@ -1,9 +1,14 @@
 #include "core/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 int td_log_level_current = TD_LOG_INFO;
 static const char *log_prefix = "tickerd";
@@ -38,8 +43,9 @@ void td__log(int level, const char *fmt, ...)
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(line, sizeof line, "%02d:%02d:%02d.%03ld %s %c ", tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000, log_prefix, marks[level & 3]);
+    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %c ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     ts.tv_nsec / 1000000, log_prefix, marks[level & 3]);
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
@@ -81,4 +87,48 @@ int td_ratelimit_ok(td_ratelimit_t *rl, uint64_t now_ms, uint64_t *suppressed)
     }
     rl->suppressed++;
     return 0;
+}
+
+/* The file stderr was opened on at startup, if a regular file. */
+static char log_path[PATH_MAX];
+
+void td_log_note_file(void)
+{
+    struct stat st;
+    char buf[PATH_MAX];
+    if (fstat(STDERR_FILENO, &st) != 0 || !S_ISREG(st.st_mode)) return;
+    ssize_t n = readlink("/proc/self/fd/2", buf, sizeof buf - 1);
+    if (n <= 0 || buf[0] != '/') return;
+    buf[n] = '\0';
+    memcpy(log_path, buf, (size_t)n + 1);
+}
+
+int td_log_reopen(void)
+{
+    if (!*log_path) return 1;
+    int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) return -1;
+    flockfile(stderr);
+    fflush(stderr);
+    int rc = dup2(fd, STDERR_FILENO) < 0 ? -1 : 0;
+    funlockfile(stderr);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+void td_log_on_sighup(void)
+{
+    int rc = td_log_reopen();
+    if (rc == 0)
+        TD_INFO("caught SIGHUP: log file %s reopened; still running (the configuration is not "
+                "reloaded: restart to apply changes)",
+                log_path);
+    else if (rc > 0)
+        TD_INFO("caught SIGHUP: logging to a pipe or terminal, nothing to reopen; still running "
+                "(the configuration is not reloaded: restart to apply changes)");
+    else
+        TD_ERR("caught SIGHUP: cannot reopen log file %s: %s; still logging to the old one",
+               log_path, strerror(errno));
 }

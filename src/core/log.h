@@ -19,6 +19,15 @@ void td_log_set_prefix(const char *prefix); /* borrowed; e.g. "run" or "sim" */
  * The caller decides whether stderr is a terminal. */
 void td_log_status(const char *line);
 
+/* Log files: if stderr is a regular file at startup, td_log_note_file
+ * remembers its path; td_log_reopen then opens that path again (appending,
+ * creating it if it was rotated away) onto stderr. 0, 1 if there is no file
+ * to reopen, -1 with errno. td_log_on_sighup does that and logs one line:
+ * the SIGHUP handler of every long-running subcommand. */
+void td_log_note_file(void);
+int td_log_reopen(void);
+void td_log_on_sighup(void);
+
 void td__log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define td_log(level, ...)                                                                         \

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 const char *const td_opt_known_sections[] = {"run", "sim", "backfill", "clients", NULL};
 
@@ -33,6 +34,39 @@ static const td_opt_t *find(const td_opts_t *o, const char *name)
     for (const td_opt_t *t = o->table; t->name; t++)
         if (strcmp(t->name, name) == 0) return t;
     return NULL;
+}
+
+/* Levenshtein distance of a and b (each at most 63 bytes considered). */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t na = strnlen(a, 63), nb = strnlen(b, 63), row[64];
+    for (size_t j = 0; j <= nb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= na; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[nb];
+}
+
+/* The option of o nearest to name by edit distance, if near enough to be
+ * a typo; NULL otherwise. */
+static const char *nearest(const td_opts_t *o, const char *name)
+{
+    const char *best = NULL;
+    size_t best_d = (size_t)-1, len = strlen(name);
+    for (const td_opt_t *t = o->table; t->name; t++) {
+        size_t d = edit_distance(name, t->name);
+        if (d < best_d) best_d = d, best = t->name;
+    }
+    return best && (best_d <= 2 || best_d * 4 <= len) ? best : NULL;
 }
 
 static int parse_bool(const char *v, int *out)
@@ -88,6 +122,15 @@ static int set_value(const td_opt_t *t, void *cfg, const char *v, char *err, siz
             else if (strcmp(end, "h") == 0)
                 d *= 3600, end += 1;
         }
+        if ((t->flags & TD_OPT_DURATION) && end != v && *end) {
+            /* "2m" could be minutes or a slip for ms: never guess */
+            snprintf(err, errlen,
+                     "bad value for '%s': unknown unit in '%s' (units: ms, s, min, h)%s%.*s%s",
+                     t->name, v, strcmp(end, "m") == 0 ? "; did you mean " : "",
+                     strcmp(end, "m") == 0 ? (int)(end - v) : 0, v,
+                     strcmp(end, "m") == 0 ? "min?" : "");
+            return -1;
+        }
         if (errno || end == v || *end || !isfinite(d) || d < t->min || d > t->max) {
             snprintf(err, errlen, "bad value for '%s': expected a number in [%g, %g], got '%s'",
                      t->name, t->min, t->max, v);
@@ -122,18 +165,72 @@ void td_opts_defaults(const td_opts_t *o, void *cfg)
     }
 }
 
+/* ---- INI files -------------------------------------------------------------- */
+
+typedef struct {
+    FILE *f;
+    int line;     /* lines read whole */
+    size_t cur;   /* bytes of the current line so far */
+    int too_long; /* the current line does not fit: stop */
+} ini_stream;
+
+/* inih's fgets-style reader, counting lines: a line that would not fit in
+ * inih's buffer ends the parse instead of being split into two lines. */
+static char *ini_read(char *str, int num, void *stream)
+{
+    ini_stream *s = stream;
+    if (s->too_long || !fgets(str, num, s->f)) return NULL;
+    size_t n = strlen(str);
+    s->cur += n;
+    if (n && str[n - 1] == '\n') {
+        s->line++;
+        s->cur = 0;
+    } else if (s->cur >= (size_t)TD_INI_MAX_LINE - 3 && !feof(s->f)) {
+        s->too_long = 1;
+        return NULL;
+    }
+    return str;
+}
+
+int td_ini_parse(const char *path, ini_handler handler, void *user, char *why, size_t whylen)
+{
+    ini_stream s = {fopen(path, "r"), 0, 0, 0};
+    if (!s.f) return -1;
+    /* Debian's inih takes these at run time: a heap buffer grown up to
+     * TD_INI_MAX_LINE, and no continuation lines (an indented "key = value"
+     * would otherwise extend the previous key's value). */
+    ini_use_stack = false;
+    ini_allow_realloc = true;
+    ini_max_line = TD_INI_MAX_LINE;
+    ini_allow_multiline = false;
+    int rc = ini_parse_stream(ini_read, &s, handler, user);
+    fclose(s.f);
+    if (why && whylen) *why = '\0';
+    if (s.too_long) {
+        if (why) snprintf(why, whylen, "line longer than %d bytes", TD_INI_MAX_LINE - 3);
+        return s.line + 1;
+    }
+    if (rc == -2) {
+        if (why) snprintf(why, whylen, "out of memory");
+        return 1;
+    }
+    return rc;
+}
+
 typedef struct {
     const td_opts_t *o;
     void *cfg;
     char *err;
     size_t errlen;
     int failed;
+    int secrets; /* the file holds a secret (a TD_OPT_SECRET key or [clients]) */
 } file_ctx;
 
 static int on_ini(void *user, const char *section, const char *name, const char *value)
 {
     file_ctx *c = user;
     if (c->failed) return 1; /* keep the first error only */
+    if (strcmp(section, "clients") == 0) c->secrets = 1;
     if (strcmp(section, c->o->section) != 0) {
         for (int i = 0; td_opt_known_sections[i]; i++)
             if (strcmp(section, td_opt_known_sections[i]) == 0) return 1; /* another command's */
@@ -147,10 +244,13 @@ static int on_ini(void *user, const char *section, const char *name, const char 
     }
     const td_opt_t *t = find(c->o, name);
     if (!t) {
+        const char *near = nearest(c->o, name);
         c->failed = 1;
-        snprintf(c->err, c->errlen, "unknown key '%s' in [%s]", name, section);
+        snprintf(c->err, c->errlen, "unknown key '%s' in [%s]%s%s%s", name, section,
+                 near ? "; did you mean " : "", near ? near : "", near ? "?" : "");
         return 0;
     }
+    if (t->flags & TD_OPT_SECRET) c->secrets = 1;
     if (set_value(t, c->cfg, value, c->err, c->errlen) != 0) {
         c->failed = 1;
         return 0;
@@ -158,18 +258,61 @@ static int on_ini(void *user, const char *section, const char *name, const char 
     return 1;
 }
 
+/* Secrets in a file every user may read: say so (once per load). */
+static void warn_readable(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & S_IROTH))
+        TD_WARN("%s holds secrets and every user of this machine may read it (mode %03o); "
+                "chmod o-r (e.g. 600) it",
+                path, (unsigned)(st.st_mode & 0777));
+}
+
 int td_opts_load_file(const td_opts_t *o, void *cfg, const char *path, char *err, size_t errlen)
 {
-    char msg[256] = "";
-    file_ctx c = {o, cfg, msg, sizeof msg, 0};
-    int rc = ini_parse(path, on_ini, &c);
+    char msg[256] = "", why[64];
+    file_ctx c = {o, cfg, msg, sizeof msg, 0, 0};
+    int rc = td_ini_parse(path, on_ini, &c, why, sizeof why);
     if (rc == -1) {
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
     if (rc != 0) {
-        snprintf(err, errlen, "%s:%d: %s", path, rc, c.failed ? msg : "syntax error");
+        snprintf(err, errlen, "%s:%d: %s", path, rc, *why ? why : c.failed ? msg : "syntax error");
         return -1;
+    }
+    if (c.secrets) warn_readable(path);
+    return 0;
+}
+
+static int key_char(int ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '_' || ch == '-' || ch == '.';
+}
+
+int td_opt_check_credential(const char *key, const char *secret, char *err, size_t errlen)
+{
+    size_t nk = strlen(key), ns = strlen(secret);
+    if (!nk || !ns || nk > 256 || ns > 256) {
+        snprintf(err, errlen, "a client key and secret must be 1 to 256 characters");
+        return -1;
+    }
+    for (size_t i = 0; i < nk; i++)
+        if (!key_char((unsigned char)key[i])) {
+            snprintf(err, errlen, "bad client key '%s': letters, digits, '_', '-' and '.' only",
+                     key);
+            return -1;
+        }
+    for (size_t i = 0; i < ns; i++) {
+        unsigned char ch = (unsigned char)secret[i];
+        if (ch <= ' ' || ch >= 0x7f || ch == '=' || ch == ':') {
+            snprintf(err, errlen,
+                     "bad secret for client key '%s': printable characters without spaces, "
+                     "'=' or ':' only (a ':' in the key line splits it there)",
+                     key);
+            return -1;
+        }
     }
     return 0;
 }
@@ -211,7 +354,9 @@ static int parse_flag(const td_opts_t *o, void *cfg, int argc, char **argv, int 
             t = NULL;
     }
     if (!t) {
-        snprintf(err, errlen, "unknown option --%s (see --help)", name);
+        const char *near = nearest(o, name);
+        snprintf(err, errlen, "unknown option --%s%s%s%s (see --help)", name,
+                 near ? "; did you mean --" : "", near ? near : "", near ? "?" : "");
         return -1;
     }
     if (t->type == TD_OPT_BOOL && !eq) {

@@ -63,6 +63,20 @@ int td_opts_set(const td_opts_t *o, void *cfg, const char *name, const char *val
 void td_opts_help(const td_opts_t *o, FILE *out);
 void td_opts_free(const td_opts_t *o, void *cfg);
 
+/* Parses an INI file with inih (sections, KEY = VALUE, ; and # comments),
+ * reading whole lines of up to TD_INI_MAX_LINE - 3 bytes: a longer line is
+ * an error, never split. No continuation lines. Returns 0, -1 if the file
+ * cannot be opened (errno), or the line number of the first error; then
+ * `why` holds the reason if it is not the handler's nor a syntax error. */
+#define TD_INI_MAX_LINE 65536
+typedef int (*td_ini_handler)(void *user, const char *section, const char *name, const char *value);
+int td_ini_parse(const char *path, td_ini_handler handler, void *user, char *why, size_t whylen);
+
+/* Client credentials (KEY:SECRET, [clients] KEY = SECRET): a key of
+ * letters, digits, '_', '-', '.'; a secret of printable ASCII without
+ * spaces, '=' or ':'; each 1-256 characters. 0, or -1 with err. */
+int td_opt_check_credential(const char *key, const char *secret, char *err, size_t errlen);
+
 void td_strlist_push(td_strlist_t *l, const char *s);
 void td_strlist_free(td_strlist_t *l);
 

@@ -8,6 +8,9 @@
 #include "core/mem.h"
 #include "core/rng.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,6 +132,7 @@ td_feed_t *td_feed_new(struct lws_context *ctx, uv_loop_t *loop, const td_feed_c
     td_subset_init(&f->requested);
     td_subset_init(&f->confirmed);
     f->max_symbols = cfg->max_symbols;
+    f->max_message = cfg->max_message ? cfg->max_message : TD_FEED_MAX_MESSAGE;
     if (cfg->subs) filter_for_stream(f, cfg->subs, &f->want);
     td_backoff_init(&f->backoff, ms(cfg->backoff_min_s), ms(cfg->backoff_max_s));
     td_rng_seed(&f->rng, cfg->seed ^ (uint64_t)td_now_ns());
@@ -136,12 +140,14 @@ td_feed_t *td_feed_new(struct lws_context *ctx, uv_loop_t *loop, const td_feed_c
     f->conn_limit_ms = ms(cfg->conn_limit_backoff_s);
     f->ping_interval_ms = ms(cfg->ping_interval_s);
     f->ping_timeout_ms = ms(cfg->ping_timeout_s);
+    f->resolve_timeout_ms = cfg->resolve_timeout_s > 0 ? ms(cfg->resolve_timeout_s) : 10000;
     f->rl_malformed = (td_ratelimit_t)TD_RATELIMIT_INIT(10000, 3);
     uv_timer_init(loop, &f->retry_timer);
     uv_timer_init(loop, &f->watchdog);
+    uv_timer_init(loop, &f->resolve_timer);
     uv_prepare_init(loop, &f->diff_prep);
-    f->retry_timer.data = f->watchdog.data = f->diff_prep.data = f;
-    f->open_handles = 3;
+    f->retry_timer.data = f->watchdog.data = f->diff_prep.data = f->resolve_timer.data = f;
+    f->open_handles = 4;
     td__feed_set_state(f, TD_FEED_IDLE);
     return f;
 }
@@ -184,12 +190,14 @@ static void schedule_reconnect(td_feed_t *f, const char *why)
     uv_timer_start(&f->retry_timer, on_retry, delay, 0);
 }
 
-static void connect_now(td_feed_t *f)
+/* Opens the WebSocket to f->addr (numeric: lws then resolves nothing on
+ * the loop); the Host header, SNI and certificate check use the name. */
+static void open_ws(td_feed_t *f)
 {
     struct lws_client_connect_info ci;
     memset(&ci, 0, sizeof ci);
     ci.context = f->ctx;
-    ci.address = f->host;
+    ci.address = f->addr;
     ci.port = f->port;
     ci.path = f->path;
     ci.host = f->host;
@@ -199,12 +207,7 @@ static void connect_now(td_feed_t *f)
     ci.local_protocol_name = td_feed_protocol.name;
     ci.opaque_user_data = f;
     ci.pwsi = &f->wsi;
-    f->established_ms = 0;
-    f->cert_rejected = 0;
-    f->rx.len = 0;
-    clear_out(f);
-    td__feed_set_state(f, TD_FEED_CONNECTING);
-    TD_DEBUG("upstream %s: connecting", f->url);
+    TD_DEBUG("upstream %s: connecting to %s", f->url, f->addr);
     /* lws may already have reported the failure through the callback (which
      * scheduled the retry); schedule only if it did not. */
     if (!lws_client_connect_via_info(&ci) && f->state == TD_FEED_CONNECTING) {
@@ -213,10 +216,97 @@ static void connect_now(td_feed_t *f)
     }
 }
 
+/* A name lookup in libuv's thread pool. Abandoned (timeout, stop) by
+ * clearing f; the callback then only frees it. */
+typedef struct resolve_req_s {
+    uv_getaddrinfo_t req;
+    td_feed_t *f;
+} resolve_req;
+
+static void abandon_resolve(td_feed_t *f)
+{
+    if (!f->resolving) return;
+    f->resolving->f = NULL;
+    uv_cancel((uv_req_t *)&f->resolving->req); /* fails harmlessly once running */
+    f->resolving = NULL;
+    uv_timer_stop(&f->resolve_timer);
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    resolve_req *r = (resolve_req *)req;
+    td_feed_t *f = r->f;
+    free(r);
+    if (!f) {
+        uv_freeaddrinfo(res);
+        return;
+    }
+    f->resolving = NULL;
+    uv_timer_stop(&f->resolve_timer);
+    if (status != 0 || !res) {
+        char why[320];
+        snprintf(why, sizeof why, "cannot resolve '%s': %s", f->host,
+                 status ? uv_strerror(status) : "no IPv4 address");
+        uv_freeaddrinfo(res);
+        schedule_reconnect(f, why);
+        return;
+    }
+    uv_ip4_name((const struct sockaddr_in *)res->ai_addr, f->addr, sizeof f->addr);
+    uv_freeaddrinfo(res);
+    TD_DEBUG("upstream %s: %s is %s", f->url, f->host, f->addr);
+    open_ws(f);
+}
+
+static void on_resolve_timeout(uv_timer_t *t)
+{
+    td_feed_t *f = t->data;
+    char why[320];
+    abandon_resolve(f);
+    snprintf(why, sizeof why, "cannot resolve '%s': no answer from the resolver within %.1fs",
+             f->host, f->resolve_timeout_ms / 1000.0);
+    schedule_reconnect(f, why);
+}
+
+static void connect_now(td_feed_t *f)
+{
+    f->established_ms = 0;
+    f->cert_rejected = 0;
+    f->kill_why[0] = '\0';
+    f->rx.len = 0;
+    f->rx_skipping = 0;
+    clear_out(f);
+    td__feed_set_state(f, TD_FEED_CONNECTING);
+    struct in_addr a4;
+    if (inet_pton(AF_INET, f->host, &a4) == 1) { /* numeric: nothing to look up */
+        snprintf(f->addr, sizeof f->addr, "%s", f->host);
+        open_ws(f);
+        return;
+    }
+    /* getaddrinfo blocks for as long as the resolver takes: never on the
+     * loop (lws would call it there). IPv4 only, as the lws context. */
+    resolve_req *r = td_xcalloc(1, sizeof *r);
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    r->f = f;
+    int rc = uv_getaddrinfo(f->loop, &r->req, on_resolved, f->host, NULL, &hints);
+    if (rc != 0) {
+        char why[320];
+        free(r);
+        snprintf(why, sizeof why, "cannot resolve '%s': %s", f->host, uv_strerror(rc));
+        schedule_reconnect(f, why);
+        return;
+    }
+    f->resolving = r;
+    uv_timer_start(&f->resolve_timer, on_resolve_timeout, f->resolve_timeout_ms, 0);
+}
+
 void td__feed_kill(td_feed_t *f, const char *why)
 {
     if (!f->wsi) return;
     TD_WARN("upstream %s: %s; closing", f->url, why);
+    snprintf(f->kill_why, sizeof f->kill_why, "closed by tickerd: %s", why);
     lws_set_timeout(f->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
@@ -233,9 +323,12 @@ static void on_watchdog(uv_timer_t *t)
         if (f->last_rx_ms >= f->ping_sent_ms) {
             f->ping_sent_ms = 0;
         } else if (now - f->ping_sent_ms >= f->ping_timeout_ms) {
-            char why[96];
-            snprintf(why, sizeof why, "upstream mute for %.1fs (no data, no pong)",
-                     (now - f->last_rx_ms) / 1000.0);
+            char why[160];
+            snprintf(why, sizeof why,
+                     "watchdog: no data and no pong for %.1fs (--ping-interval %.1fs, "
+                     "--ping-timeout %.1fs)",
+                     (now - f->last_rx_ms) / 1000.0, f->ping_interval_ms / 1000.0,
+                     f->ping_timeout_ms / 1000.0);
             f->ping_sent_ms = 0;
             td__feed_kill(f, why);
         }
@@ -385,7 +478,26 @@ void td__feed_authenticated(td_feed_t *f)
 {
     td_subset_clear(&f->requested);
     reconcile(f);
+    f->sub_expect = 0; /* topics the vendor will confirm (Polygon: one status each) */
+    for (int k = 0; k < TD_KIND__COUNT; k++)
+        f->sub_expect += f->requested.k[k].n + (f->requested.k[k].all ? 1 : 0);
     td__feed_set_state(f, td_subset_empty(&f->requested) ? TD_FEED_STREAMING : TD_FEED_SUBSCRIBING);
+}
+
+/* The topics confirmed one status each (Polygon) since the last turn, in
+ * one line. */
+static void flush_sub_note(td_feed_t *f)
+{
+    if (!f->sub_note_open) return;
+    td_buf_appendc(&f->sub_note, '\0');
+    if (f->sub_note_more)
+        TD_INFO("upstream %s: subscribed, streaming (%s and %zu more)", f->url, f->sub_note.data,
+                f->sub_note_more);
+    else
+        TD_INFO("upstream %s: subscribed, streaming (%s)", f->url, f->sub_note.data);
+    td_buf_free(&f->sub_note);
+    f->sub_note_more = 0;
+    f->sub_note_open = 0;
 }
 
 static void on_diff_prep(uv_prepare_t *h)
@@ -393,7 +505,9 @@ static void on_diff_prep(uv_prepare_t *h)
     td_feed_t *f = h->data;
     uv_prepare_stop(h);
     /* Not yet authenticated: the whole `want` goes out after auth. */
-    if (f->state == TD_FEED_SUBSCRIBING || f->state == TD_FEED_STREAMING) reconcile(f);
+    if (f->diff_pending && (f->state == TD_FEED_SUBSCRIBING || f->state == TD_FEED_STREAMING))
+        reconcile(f);
+    f->diff_pending = 0;
 }
 
 void td_feed_want(td_feed_t *f, td_kind_t kind, const char *sym, size_t n, int wanted)
@@ -401,7 +515,28 @@ void td_feed_want(td_feed_t *f, td_kind_t kind, const char *sym, size_t n, int w
     if (f->stopping || !f->d->carries(f, kind, sym, n)) return;
     int changed =
         wanted ? td_subset_add(&f->want, kind, sym, n) : td_subset_remove(&f->want, kind, sym, n);
-    if (changed) uv_prepare_start(&f->diff_prep, on_diff_prep);
+    if (changed) {
+        f->diff_pending = 1;
+        uv_prepare_start(&f->diff_prep, on_diff_prep);
+    }
+}
+
+void td__feed_note_subscribed(td_feed_t *f, const char *msg, size_t n)
+{
+    static const char pre[] = "subscribed to: ";
+    if (n >= sizeof pre - 1 && memcmp(msg, pre, sizeof pre - 1) == 0) {
+        msg += sizeof pre - 1;
+        n -= sizeof pre - 1;
+    }
+    if (f->sub_note.len + n > 1500) {
+        f->sub_note_more++;
+    } else {
+        if (f->sub_note.len) td_buf_appends(&f->sub_note, ", ");
+        td_buf_append(&f->sub_note, msg, n);
+    }
+    f->sub_note_open = 1;
+    if (f->sub_expect) f->sub_expect--;
+    if (!f->sub_expect) flush_sub_note(f);
 }
 
 uint64_t td_feed_sub_messages(const td_feed_t *f)
@@ -431,6 +566,7 @@ void td__feed_conn_limit(td_feed_t *f, const char *what)
 
 void td__feed_event(td_feed_t *f, const td_event_t *ev)
 {
+    if (f->sub_note_open) flush_sub_note(f); /* data before every confirmation */
     f->st.events++;
     f->cb.on_event(f->ud, ev);
 }
@@ -455,18 +591,33 @@ static void handle_message(td_feed_t *f, const char *p, size_t n)
     }
 }
 
+/* A message past max_message is skipped whole: this fragment and every
+ * following one up to its final fragment, counted once as malformed. */
 static void on_receive(td_feed_t *f, struct lws *wsi, const char *in, size_t len)
 {
     int final = td_lws_rx_final(wsi);
     f->last_rx_ms = td_mono_ms();
-    if (final && f->rx.len == 0) { /* the common case: no copy */
+    if (f->rx_skipping) {
+        f->st.bytes += len;
+        if (final) f->rx_skipping = 0;
+        return;
+    }
+    if (final && f->rx.len == 0 && len <= f->max_message) { /* the common case: no copy */
         handle_message(f, in, len);
         return;
     }
-    if (f->rx.len + len > (64u << 20)) {
-        TD_WARN("upstream %s: message over 64 MiB dropped", f->url);
-        f->rx.len = 0;
+    if (f->rx.len + len > f->max_message) {
+        uint64_t suppressed;
+        if (td_ratelimit_ok(&f->rl_malformed, f->last_rx_ms, &suppressed))
+            TD_WARN("upstream %s: message over %zu bytes skipped whole (--upstream-max-message; "
+                    "%llu suppressed)",
+                    f->url, f->max_message, (unsigned long long)suppressed);
+        f->st.bytes += f->rx.len + len;
+        f->st.frames++;
         f->st.malformed++;
+        f->rx.len = 0;
+        td_buf_free(&f->rx);
+        f->rx_skipping = !final;
         return;
     }
     td_buf_append(&f->rx, in, len);
@@ -500,12 +651,37 @@ static void on_closed(td_feed_t *f, struct lws *wsi, const char *why)
     f->wsi = NULL;
     f->ping_sent_ms = 0;
     f->ping_due = 0;
+    flush_sub_note(f);
     clear_out(f);
     if (f->stopping) {
         td__feed_set_state(f, TD_FEED_STOPPED);
         return;
     }
-    schedule_reconnect(f, why);
+    schedule_reconnect(f, *f->kill_why ? f->kill_why : why);
+}
+
+/* Why a connection attempt failed, in words: the socket's own error
+ * (connection refused, ...), a refused certificate, or a TLS handshake
+ * that went wrong (lws's own text is a meaningless "SSL err 1"). */
+static void connect_error_text(td_feed_t *f, struct lws *wsi, const char *in, char *why, size_t n)
+{
+    const char *text = in ? in : "unknown error";
+    int err = 0;
+    socklen_t len = sizeof err;
+    lws_sockfd_type fd = lws_get_socket_fd(wsi);
+    if (f->cert_rejected)
+        snprintf(why, n,
+                 "connect failed: TLS certificate verification failed for %s (the lws "
+                 "\"SSL error\" line says why; check --ca-file)",
+                 f->host);
+    else if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err)
+        snprintf(why, n, "connect to %s:%d failed: %s", f->addr, f->port, strerror(err));
+    else if (f->tls && strstr(text, "SSL"))
+        snprintf(why, n,
+                 "TLS handshake failed: the server did not speak TLS (a ws:// server "
+                 "behind a wss:// URL?)");
+    else
+        snprintf(why, n, "connect failed: %s", text);
 }
 
 static int feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -521,14 +697,7 @@ static int feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         if (!len) f->cert_rejected = 1;
         break;
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-        if (f->cert_rejected) /* lws's own text is a meaningless "SSL err 1" */
-            snprintf(why, sizeof why,
-                     "connect failed: TLS certificate verification failed for %s (the lws "
-                     "\"SSL error\" line says why; check --ca-file)",
-                     f->host);
-        else
-            snprintf(why, sizeof why, "connect failed: %s",
-                     in ? (const char *)in : "unknown error");
+        connect_error_text(f, wsi, in, why, sizeof why);
         on_closed(f, wsi, why);
         break;
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
@@ -571,7 +740,9 @@ void td_feed_stop(td_feed_t *f, void (*done)(void *ud), void *ud)
     f->stopping = 1;
     f->stop_done = done;
     f->stop_ud = ud;
+    abandon_resolve(f);
     if (f->wsi) lws_set_timeout(f->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    uv_close((uv_handle_t *)&f->resolve_timer, on_handle_closed);
     uv_close((uv_handle_t *)&f->retry_timer, on_handle_closed);
     uv_close((uv_handle_t *)&f->watchdog, on_handle_closed);
     uv_close((uv_handle_t *)&f->diff_prep, on_handle_closed);
@@ -582,6 +753,7 @@ void td_feed_free(td_feed_t *f)
     if (!f) return;
     clear_out(f);
     td_buf_free(&f->rx);
+    td_buf_free(&f->sub_note);
     td_subset_free(&f->want);
     td_subset_free(&f->requested);
     td_subset_free(&f->confirmed);

@@ -1,6 +1,10 @@
 /* The upstream feed: one WebSocket connection to a vendor stream (Alpaca
  * dialect), on libwebsockets over the caller's libuv loop.
  *
+ * The host name is looked up off the loop (libuv's thread pool), with a
+ * timeout; lws connects to the address, with the name in Host, SNI and the
+ * certificate check.
+ *
  * connect → greeting → auth → subscribe (the current set) → stream. On any
  * drop it reconnects with exponential backoff and jitter (reset once a
  * connection has been healthy for a while) and resubscribes. A watchdog pings
@@ -42,8 +46,11 @@ typedef struct td_feed_cfg_s {
     double conn_limit_backoff_s;         /* delay after 406 connection limit exceeded */
     double ping_interval_s;              /* ping after this much silence */
     double ping_timeout_s;               /* drop if no pong (or data) this long after a ping */
+    double resolve_timeout_s;            /* give up a name lookup after this (0: 10 s) */
     uint64_t seed;                       /* jitter */
     uint32_t max_symbols;                /* the plan's limit of distinct symbols (0: none) */
+    size_t max_message; /* bytes of one upstream message (0: TD_FEED_MAX_MESSAGE); a longer
+                         * one is skipped whole, up to its final fragment, as malformed */
 } td_feed_cfg_t;
 
 typedef struct td_feed_cb_s {
@@ -85,6 +92,7 @@ void td_feed_want(td_feed_t *f, td_kind_t kind, const char *sym, size_t n, int w
 uint64_t td_feed_sub_messages(const td_feed_t *f);
 
 #define TD_FEED_MAX_SUB_BYTES 16384
+#define TD_FEED_MAX_MESSAGE   ((size_t)64 << 20)
 const char *td_feed_url(const td_feed_t *f);
 const char *td_feed_state_name(td_feed_state_t s);
 

@@ -43,6 +43,10 @@ struct td_feed_s {
 
     char *url, *host, *path, *key, *secret;
     int port, tls;
+    char addr[64];                   /* host's IPv4 address, numeric, for lws */
+    struct resolve_req_s *resolving; /* a name lookup in flight (feed.c) */
+    uv_timer_t resolve_timer;        /* gives up on a lookup after resolve_timeout_ms */
+    uint32_t resolve_timeout_ms;
     const td_feed_dialect_t *d;
     unsigned kinds;             /* what this stream offers */
     int crypto;                 /* alpaca: symbols with '/' belong here */
@@ -51,6 +55,11 @@ struct td_feed_s {
     uint32_t max_symbols;       /* the plan's limit of distinct symbols (0: none) */
     size_t unfit, unfit_logged; /* wanted symbols left out for the limit */
     uv_prepare_t diff_prep;     /* sends the diffs at the end of the turn */
+    int diff_pending;           /* want changed this turn */
+    td_buf_t sub_note;          /* topics confirmed this turn, for one log line */
+    size_t sub_note_more;       /* confirmed, not in sub_note (the line is full) */
+    int sub_note_open;
+    size_t sub_expect; /* confirmations still expected for the first subscribe */
     uint64_t sub_messages;
     td_subset_t requested; /* everything asked on this connection */
     td_subset_t confirmed; /* the vendor's last confirmation */
@@ -61,9 +70,12 @@ struct td_feed_s {
     uint32_t backoff_max_ms, healthy_ms, conn_limit_ms, ping_interval_ms, ping_timeout_ms;
     uint64_t established_ms, last_rx_ms, ping_sent_ms;
     int ping_due, conn_limit_hit, fatal, stopping;
-    int cert_rejected; /* this connection's TLS handshake refused the server's certificate */
+    int cert_rejected;  /* this connection's TLS handshake refused the server's certificate */
+    char kill_why[192]; /* why we closed this connection (the reconnect line says it) */
 
-    td_buf_t rx; /* reassembles fragmented messages */
+    td_buf_t rx;        /* reassembles fragmented messages */
+    size_t max_message; /* bytes of one message; a longer one is skipped whole */
+    int rx_skipping;    /* inside a message over max_message: drop up to its end */
     omsg *out_head, *out_tail;
 
     uv_timer_t retry_timer, watchdog;
@@ -90,5 +102,8 @@ void td__feed_authenticated(td_feed_t *f);
  * long (never fight over it). */
 void td__feed_conn_limit(td_feed_t *f, const char *what);
 void td__feed_event(td_feed_t *f, const td_event_t *ev);
+/* A subscription confirmed by the vendor ("subscribed to: T.AAPL"): the
+ * ones of one loop turn are logged in one line. */
+void td__feed_note_subscribed(td_feed_t *f, const char *msg, size_t n);
 
 #endif

@@ -82,8 +82,8 @@ static void on_status(void *ud, const td_polygon_status_t *st)
         TD_WARN("upstream %s: auth_timeout: %.*s", f->url, ml, msg);
         break;
     case TD_POLYGON_ST_SUCCESS:
-        if (f->state == TD_FEED_SUBSCRIBING)
-            TD_INFO("upstream %s: subscribed, streaming (%.*s)", f->url, ml, msg);
+        if (f->state == TD_FEED_SUBSCRIBING || f->sub_note_open)
+            td__feed_note_subscribed(f, msg, (size_t)ml);
         else
             TD_DEBUG("upstream %s: %.*s", f->url, ml, msg);
         td__feed_set_state(f, TD_FEED_STREAMING);

@@ -425,6 +425,29 @@ static void written(td_sim_sess_t *s, td_sim_frame_t *f, size_t n)
     if (!s->first_data_ms) s->first_data_ms = uv_now(s->sim->loop);
 }
 
+/* --oversize-once: "garbage", spaces, then a trade that parses if a reader
+ * keeps only the tail of the message. */
+static int write_oversized(td_sim_sess_t *s)
+{
+    static const char head[] = "\"garbage\"",
+                      tail[] =
+                          "[{\"T\":\"t\",\"S\":\"EVIL\",\"i\":1,\"x\":\"V\",\"p\":6.66,"
+                          "\"s\":666,\"c\":[\"@\"],\"z\":\"C\",\"t\":\"2024-01-02T15:04:05Z\"}]";
+    size_t n = (size_t)s->sim->cfg->oversize_once, fixed = sizeof head - 1 + sizeof tail - 1;
+    if (n < fixed) n = fixed;
+    unsigned char *m = td_xmalloc(LWS_PRE + n);
+    memcpy(m + LWS_PRE, head, sizeof head - 1);
+    memset(m + LWS_PRE + sizeof head - 1, ' ', n - fixed);
+    memcpy(m + LWS_PRE + n - (sizeof tail - 1), tail, sizeof tail - 1);
+    s->oversize_sent = 1;
+    int rc = lws_write(s->wsi, m + LWS_PRE, n, LWS_WRITE_TEXT);
+    free(m);
+    TD_INFO("conn #%llu: sent an oversized message of %zu bytes (--oversize-once)",
+            (unsigned long long)s->id, n);
+    lws_callback_on_writable(s->wsi);
+    return rc < 0 ? -1 : 0;
+}
+
 int td__sim_sess_writeable(td_sim_sess_t *s)
 {
     const td_sim_cfg_t *cfg = s->sim->cfg;
@@ -439,6 +462,7 @@ int td__sim_sess_writeable(td_sim_sess_t *s)
         td_lws_write_close(s->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION);
         return -1;
     }
+    if (!f->control && cfg->oversize_once > 0 && !s->oversize_sent) return write_oversized(s);
     if (!f->sealed) {
         f->mem[LWS_PRE + f->len++] = ']';
         f->sealed = 1;

@@ -36,6 +36,7 @@ typedef struct td_sim_cfg_s {
     int64_t drop_after;      /* close a connection after it was sent this many events */
     int64_t malformed_every; /* every Nth data frame of a connection is a malformed one */
     double stall;            /* seconds of silence, once per connection, 1 s after first data */
+    int64_t oversize_once;   /* bytes of one oversized text message before the first data */
     char *record;            /* JSON lines file of the events sent */
     int64_t max_pending_mb;  /* per-connection output bound before 407 slow client */
     int64_t tick_ms;         /* generator timer period */

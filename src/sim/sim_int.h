@@ -86,6 +86,7 @@ typedef struct td_sim_sess_s {
     int no_more_data;      /* dropped, slow or closing: queue no data */
     int wake;              /* writeable requested this tick */
     int stalled, stall_done;
+    int oversize_sent; /* --oversize-once: the oversized message went out */
     int evict_pending; /* Polygon, --polygon-evict new: over the limit, evicted after subscribe */
     int evicted;       /* Polygon: sent max_connections, closing */
     uint64_t evict_at_ms; /* evict_pending: evicted now at the latest */

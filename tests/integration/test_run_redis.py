@@ -157,7 +157,7 @@ def test_mute_upstream_is_detected(tickerd, redis, redis_collector):
     coll = redis_collector(redis, patterns=("quotes.*",))
     run = start_run(tickerd, sim, redis, subscribe="quotes=*", ping_interval=0.5,
                     ping_timeout=0.5, conn_limit_backoff=1)
-    run.wait_for_log(r"upstream mute for [0-9.]+s \(no data, no pong\)", timeout=15)
+    run.wait_for_log(r"watchdog: no data and no pong for [0-9.]+s", timeout=15)
     run.wait_for_log(r"subscribed, streaming", count=2, timeout=10)
     n = len(coll.snapshot())
     coll.wait_count(n + 50, timeout=10)

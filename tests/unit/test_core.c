@@ -370,6 +370,93 @@ static void test_opt_file_errors(void **state)
     td_opts_free(&opts, &c);
 }
 
+/* Long lines are read whole, never split into a second line. */
+static void test_opt_file_long_lines(void **state)
+{
+    (void)state;
+    cfg_t c;
+    char err[512];
+    const char *argv[] = {"run", "-c", NULL};
+    char text[4096], val[1001];
+    memset(val, 'c', 1000);
+    val[1000] = '\0';
+    /* 190 c's then "key = evil": one value, not a second key. */
+    snprintf(text, sizeof text, "[run]\nurl = %.190skey = evil\nport = 7\n", val);
+    write_ini(text);
+    argv[2] = ini_path;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(td_opts_parse(&opts, &c, 3, (char **)argv, err, sizeof err), 0);
+    assert_int_equal(strlen(c.url), 200);
+    assert_null(c.key);
+    assert_int_equal(c.port, 7);
+    td_opts_free(&opts, &c);
+    unlink(ini_path);
+    /* A 1000-character value is taken whole. */
+    snprintf(text, sizeof text, "[run]\n\nurl = %s\n", val);
+    write_ini(text);
+    argv[2] = ini_path;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(td_opts_parse(&opts, &c, 3, (char **)argv, err, sizeof err), 0);
+    assert_string_equal(c.url, val);
+    td_opts_free(&opts, &c);
+    unlink(ini_path);
+    /* An indented line is its own key, not a continuation of the previous. */
+    expect_file_error("[run]\nport = 1\n   bogus = 2\n", 3, "unknown key 'bogus'");
+    /* Past the limit: an error naming the line. */
+    size_t big = TD_INI_MAX_LINE + 10;
+    char *huge = malloc(big + 64);
+    strcpy(huge, "[run]\n; c\nurl = ");
+    size_t n = strlen(huge);
+    memset(huge + n, 'x', big);
+    strcpy(huge + n + big, "\nport = 5\n");
+    expect_file_error(huge, 3, "line longer than");
+    free(huge);
+}
+
+/* Typos get a suggestion from the options table; "2m" is not guessed. */
+static void test_opt_did_you_mean(void **state)
+{
+    (void)state;
+    /* {flag, value, what the error must say (NULL: no suggestion)} */
+    const char *cases[][3] = {
+        {"--timout", "3", "unknown option --timout; did you mean --timeout?"},
+        {"--zzzzzzzz", "3", NULL},
+        {"--timeout", "2m", "did you mean 2min?"},
+        {"--timeout", "0.5m", "did you mean 0.5min?"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cfg_t c;
+        char err[256];
+        const char *argv[] = {"run", cases[i][0], cases[i][1]};
+        assert_int_equal(parse(&c, err, 3, argv), -1);
+        if (cases[i][2] ? !strstr(err, cases[i][2]) : !!strstr(err, "did you mean"))
+            fail_msg("%s %s: '%s'", cases[i][0], cases[i][1], err);
+        td_opts_free(&opts, &c);
+    }
+    expect_file_error("[run]\nverbos = yes\n", 2,
+                      "unknown key 'verbos' in [run]; did you mean verbose?");
+}
+
+static void test_credential_syntax(void **state)
+{
+    (void)state;
+    char err[256];
+    assert_int_equal(td_opt_check_credential("PK_1.a-b", "s3cr3t!", err, sizeof err), 0);
+    const char *bad[][2] = {{"PK", "X = s"}, {"PK:X", "s"},  {"", "s"},     {"PK", ""},
+                            {"P K", "s"},    {"PK", "a b"},  {"PK", "a=b"}, {"PK", "a:b"},
+                            {"PK", "a\tb"},  {"PK\x01", "s"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = '\0';
+        if (td_opt_check_credential(bad[i][0], bad[i][1], err, sizeof err) != -1)
+            fail_msg("accepted key '%s' secret '%s'", bad[i][0], bad[i][1]);
+        assert_true(strlen(err) > 0);
+    }
+    char long_key[300];
+    memset(long_key, 'K', 299);
+    long_key[299] = '\0';
+    assert_int_equal(td_opt_check_credential(long_key, "s", err, sizeof err), -1);
+}
+
 static void test_opt_precedence(void **state)
 {
     (void)state;
@@ -480,12 +567,21 @@ static void test_subset_parse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_backoff_schedule), cmocka_unit_test(test_rfc3339_format),
-        cmocka_unit_test(test_rfc3339_parse),    cmocka_unit_test(test_rfc3339_round_trip),
-        cmocka_unit_test(test_buf_json),         cmocka_unit_test(test_url_escape),
-        cmocka_unit_test(test_date_parse),       cmocka_unit_test(test_opt_defaults_and_flags),
-        cmocka_unit_test(test_opt_file_errors),  cmocka_unit_test(test_opt_precedence),
-        cmocka_unit_test(test_opt_help),         cmocka_unit_test(test_subset_parse),
+        cmocka_unit_test(test_backoff_schedule),
+        cmocka_unit_test(test_rfc3339_format),
+        cmocka_unit_test(test_rfc3339_parse),
+        cmocka_unit_test(test_rfc3339_round_trip),
+        cmocka_unit_test(test_buf_json),
+        cmocka_unit_test(test_url_escape),
+        cmocka_unit_test(test_date_parse),
+        cmocka_unit_test(test_opt_defaults_and_flags),
+        cmocka_unit_test(test_opt_file_errors),
+        cmocka_unit_test(test_opt_precedence),
+        cmocka_unit_test(test_opt_help),
+        cmocka_unit_test(test_subset_parse),
+        cmocka_unit_test(test_opt_file_long_lines),
+        cmocka_unit_test(test_credential_syntax),
+        cmocka_unit_test(test_opt_did_you_mean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
