@@ -226,9 +226,9 @@ static void shutdown_app(app_t *a, int code)
         a->pending++;
         td_gateway_stop(a->metrics, on_stopped, a);
     }
-    uv_close((uv_handle_t *)&a->sigint, NULL);
-    uv_close((uv_handle_t *)&a->sigterm, NULL);
-    uv_close((uv_handle_t *)&a->sighup, NULL);
+    /* The signal handles stay open until teardown: a second SIGINT/SIGTERM
+     * (timeout(1), an impatient Ctrl-C) must not kill the process with the
+     * default action while the sinks flush. */
     uv_close((uv_handle_t *)&a->stats, NULL);
     on_stopped(a);
 }
@@ -236,7 +236,12 @@ static void shutdown_app(app_t *a, int code)
 static void on_signal(uv_signal_t *s, int signum)
 {
     app_t *a = s->data;
-    TD_INFO("caught %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    const char *name = signum == SIGINT ? "SIGINT" : "SIGTERM";
+    if (a->stopping) {
+        TD_INFO("caught %s again; already shutting down", name);
+        return;
+    }
+    TD_INFO("caught %s, shutting down", name);
     shutdown_app(a, 0);
 }
 
@@ -591,6 +596,14 @@ static void log_final(app_t *a)
 
 static void teardown(app_t *a)
 {
+    uv_close((uv_handle_t *)&a->sigint, NULL);
+    uv_close((uv_handle_t *)&a->sigterm, NULL);
+    uv_close((uv_handle_t *)&a->sighup, NULL);
+    /* Closing them restored the default actions; the process is already on
+     * its way out, so a late signal must not cut the teardown short. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
     if (a->ctx && td_lws_context_destroy_blocking(&a->ctx, &a->loop) != 0)
         TD_WARN("libwebsockets context not freed");
     uv_run(&a->loop, UV_RUN_DEFAULT); /* let every handle close */

@@ -336,3 +336,20 @@ def test_world_readable_config_with_secrets_is_warned_about(tickerd, tmp_path):
     run3 = tickerd.start("run", "-c", plain, "--stdout", name="plain", env=KEYS)
     run3.wait_for_log(r"subscribed, streaming")
     assert run3.count_log(r"holds secrets") == 0
+
+
+def test_repeated_signals_during_shutdown_still_exit_cleanly(tickerd):
+    # timeout(1) and impatient users signal more than once; a signal that
+    # arrives while tickerd shuts down must not kill it with the default action
+    sim = tickerd.sim(rate=500, symbols=5)
+    run = tickerd.run(url=[sim.url("/v2/iex")], env=KEYS, subscribe="trades=*", stdout=True)
+    wait_until(lambda: len(run.stdout_lines()) >= 20, what="events on stdout")
+    run.signal(signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while run.poll() is None and time.monotonic() < deadline:
+        try:
+            run.signal(signal.SIGINT)
+        except ProcessLookupError:
+            break
+        time.sleep(0.002)
+    assert run.popen.wait(10) == 0, run.describe()
