@@ -152,6 +152,7 @@ static int mp_cred(mp_t *r, char *out, size_t *len, int *has)
         return mp_skip1(r) ? TD_ALPACA_CLIENT_EMALFORMED : 0;
     }
     if (v.len > TD_ALPACA_CLIENT_CRED_MAX) return TD_ALPACA_CLIENT_ETOOLONG;
+    if (memchr(v.str, '\0', v.len)) return 0; /* never valid: treated as absent */
     memcpy(out, v.str, v.len);
     out[v.len] = '\0';
     *len = v.len;
