@@ -355,6 +355,7 @@ td_gateway_t *td_gateway_new(uv_loop_t *loop, struct lws_context *ctx, td_bus_t 
     g->ctx = ctx;
     g->bus = bus;
     g->dirty_tail = &g->dirty;
+    g->log_rl = (td_ratelimit_t)TD_RATELIMIT_INIT(GW_LOG_MS, GW_LOG_GLOBAL_BURST);
     g->cfg = *cfg;
     g->cfg.listen = NULL;
     g->cfg.web_root = NULL;
@@ -390,7 +391,9 @@ int td_gateway_start(td_gateway_t *g)
     info.port = g->port;
     info.iface = g->host;
     info.protocols = g->protocols;
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6;
+    /* text frames that are not UTF-8 are closed with 1007 (RFC 6455 §8.1) */
+    info.options =
+        LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
     g->vh = lws_create_vhost(g->ctx, &info);
     if (!g->vh) {
         TD_ERR("gateway: cannot listen on %s:%d", g->host, g->port);
