@@ -123,10 +123,10 @@ void td__gw_client_error(gw_client_t *c, int code, int close)
     td__gw_client_send_ctl(c, b.data, b.len);
     td_buf_free(&b);
     int spent = !close && td__gw_guard_error(c);
-    GW_LOG(TD_LOG_INFO, c->g, c, "client #%llu error %d %s%s", ID(c), code, text,
-           spent   ? " (too many errors: closing)"
-           : close ? " (closing)"
-                   : "");
+    const char *how = spent ? " (too many errors: closing)" : close ? " (closing)" : "";
+    /* a client's last line is limited only across clients */
+    GW_LOG(TD_LOG_INFO, c->g, close || spent ? NULL : c, "client #%llu error %d %s%s", ID(c), code,
+           text, how);
     if (close || spent) td__gw_client_close_after(c);
 }
 

@@ -87,7 +87,7 @@ static void refuse(gw_client_t *c, const char *msg)
     c->g->st.malformed++;
     status(c, "error", msg);
     if (!td__gw_guard_error(c)) return;
-    GW_LOG(TD_LOG_INFO, c->g, c, "client #%llu error %s (too many errors: closing)", ID(c), msg);
+    GW_LOG(TD_LOG_INFO, c->g, NULL, "client #%llu error %s (too many errors: closing)", ID(c), msg);
     td__gw_client_close_after(c);
 }
 

@@ -391,9 +391,7 @@ int td_gateway_start(td_gateway_t *g)
     info.port = g->port;
     info.iface = g->host;
     info.protocols = g->protocols;
-    /* text frames that are not UTF-8 are closed with 1007 (RFC 6455 §8.1) */
-    info.options =
-        LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6;
     g->vh = lws_create_vhost(g->ctx, &info);
     if (!g->vh) {
         TD_ERR("gateway: cannot listen on %s:%d", g->host, g->port);
