@@ -87,7 +87,7 @@ static int list_elem(const char *p, const char *end, int kind, td_alpaca_client_
     long n = decode_str(p + 1, (size_t)(e - p - 1), sym, TD_ALPACA_CLIENT_SYMBOL_MAX);
     if (n == -2) return TD_ALPACA_CLIENT_EMALFORMED;
     if (n < 0 || !td_alpaca_client_symbol_ok(sym, (size_t)n)) return TD_ALPACA_CLIENT_ESYMBOL;
-    td_subset_add(&m->sub, (td_kind_t)kind, sym, (size_t)n);
+    td_subset_append(&m->sub, (td_kind_t)kind, sym, (size_t)n); /* settled in parse_doc */
     return 0;
 }
 
@@ -174,6 +174,7 @@ static int parse_doc(const char *s, size_t n, td_alpaca_client_msg_t *m)
     if (rc <= 0) return rc == 0 ? TD_ALPACA_CLIENT_EACTION : rc; /* no action, or a bad one */
     m->action = (td_alpaca_client_action_t)rc;
     td_json_each_member(s, s + n, member_cb, &w);
+    td_subset_settle(&m->sub);
     return w.rc;
 }
 
