@@ -4,7 +4,8 @@ unauthenticated clients must not stall the loop for an authenticated one
 bounded number of log lines, an authenticated client that keeps erroring is
 closed, a NUL inside a credential never authenticates (JSON and
 MessagePack), binary frames on a JSON session and invalid UTF-8 are
-refused, and wrong-secret attempts from one address are slowed down."""
+refused, wrong-secret attempts from one address are slowed down, and
+pipelined requests for static files are all answered."""
 
 import asyncio
 import base64
@@ -312,3 +313,26 @@ def test_wrong_secrets_are_slowed_down(tickerd):
     assert took[-1] >= 0.5, took
     assert last >= 0.5, last
     assert gw.count_log(r"failed auths from 127\.0\.0\.1: its auths are now slowed down") >= 1
+
+
+def test_pipelined_static_files_all_answered(tickerd, tmp_path):
+    web = tmp_path / "web"
+    web.mkdir()
+    page = "<!doctype html><title>board</title>" + "x" * 3000
+    (web / "index.html").write_text(page)
+    sim, gw = start(tickerd, web_root=web)
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
+    n = 201
+    s.sendall(b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n" * n)
+    data, deadline = b"", time.monotonic() + 15
+    while data.count(page.encode()) < n and time.monotonic() < deadline:
+        try:
+            chunk = s.recv(1 << 20)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    assert data.count(b"HTTP/1.1 200 OK") == n, data.count(b"HTTP/1.1 ")
+    assert data.count(page.encode()) == n
