@@ -13,6 +13,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static void parse_again(const char *s, size_t n)
+{
+    char *action = NULL, *params = NULL;
+    td_polygon_server_parse(s, n, &action, &params);
+    free(action);
+    free(params);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1) return 0;
@@ -25,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *action = NULL, *params = NULL;
     double t0 = td_fuzz_cpu_seconds();
     int rc = td_polygon_server_parse(s, n, &action, &params);
-    td_fuzz_linear_check(t0, n, "td_polygon_server_parse");
+    td_fuzz_linear_check(t0, s, n, parse_again, "td_polygon_server_parse");
     if (rc != 0 && (action || params)) abort();
     if (params) {
         td_polygon_topics_t t = {0};
