@@ -1,13 +1,23 @@
-/* Fuzz target: Alpaca client → server message parser. */
+/* Fuzz target: Alpaca client → server message parser: the result is
+ * consistent, and the work linear in the input (linear_check.h). */
 #include "proto/alpaca_client.h"
 
 #include "alpaca_symbol_rule.h"
+#include "linear_check.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void parse_again(const char *s, size_t n)
+{
+    td_alpaca_client_msg_t m;
+    td_alpaca_client_msg_init(&m);
+    td_alpaca_client_parse(s, n, &m);
+    td_alpaca_client_msg_free(&m);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -17,7 +27,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size) memcpy(s, data, size);
     td_alpaca_client_msg_t m;
     td_alpaca_client_msg_init(&m);
+    double t0 = td_fuzz_cpu_seconds();
     int rc = td_alpaca_client_parse(s, size, &m);
+    td_fuzz_linear_check(t0, s, size, parse_again, "td_alpaca_client_parse");
     if (rc == 0) {
         if (m.action == TD_ALPACA_CLIENT_NONE) abort();
         if (m.has_key && strlen(m.key) > m.key_len) abort();

@@ -1,16 +1,26 @@
 /* Fuzz target: Alpaca client → server message parser, MessagePack mode.
  * Whatever the parser accepts must be one complete msgpack map that
- * msgpack-c's unpacker reads too. */
+ * msgpack-c's unpacker reads too, and the work is linear in the input
+ * (linear_check.h). */
 #include "proto/alpaca_msgpack.h"
 
 #include <msgpack.h>
 #include "alpaca_symbol_rule.h"
+#include "linear_check.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void parse_again(const char *s, size_t n)
+{
+    td_alpaca_client_msg_t m;
+    td_alpaca_client_msg_init(&m);
+    td_alpaca_client_parse_msgpack(s, n, &m);
+    td_alpaca_client_msg_free(&m);
+}
 
 static void check_ok(const td_alpaca_client_msg_t *m)
 {
@@ -47,7 +57,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size) memcpy(s, data, size);
     td_alpaca_client_msg_t m;
     td_alpaca_client_msg_init(&m);
+    double t0 = td_fuzz_cpu_seconds();
     int rc = td_alpaca_client_parse_msgpack(s, size, &m);
+    td_fuzz_linear_check(t0, s, size, parse_again, "td_alpaca_client_parse_msgpack");
     if (rc == 0)
         check_ok(&m);
     else if (m.action != TD_ALPACA_CLIENT_NONE || !td_subset_empty(&m.sub) || m.kinds)

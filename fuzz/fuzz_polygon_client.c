@@ -1,14 +1,25 @@
 /* Fuzz target: Polygon client → server messages (the gateway's Polygon
  * dialect and the sim): td_polygon_server_parse, then the params through
  * td_polygon_topics_parse for every cluster, as gateway/client_polygon.c
- * does. The first byte picks the cluster; the rest is the message. */
+ * does; the parse's work must be linear in the input (linear_check.h).
+ * The first byte picks the cluster; the rest is the message. */
 #include "proto/polygon_server.h"
+
+#include "linear_check.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void parse_again(const char *s, size_t n)
+{
+    char *action = NULL, *params = NULL;
+    td_polygon_server_parse(s, n, &action, &params);
+    free(action);
+    free(params);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -20,7 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!s) return 0;
     if (n) memcpy(s, data + 1, n);
     char *action = NULL, *params = NULL;
+    double t0 = td_fuzz_cpu_seconds();
     int rc = td_polygon_server_parse(s, n, &action, &params);
+    td_fuzz_linear_check(t0, s, n, parse_again, "td_polygon_server_parse");
     if (rc != 0 && (action || params)) abort();
     if (params) {
         td_polygon_topics_t t = {0};

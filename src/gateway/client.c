@@ -45,6 +45,7 @@ gw_client_t *td__gw_client_new(td_gateway_t *g, struct lws *wsi, const char *pat
     c->cls = cls;
     c->codec = codec;
     td_subset_init(&c->sub);
+    td__gw_guard_init(c);
     c->bc = td_bus_attach(g->bus, td__gw_client_on_event, c);
     c->next = g->clients;
     if (g->clients) g->clients->prev = c;
@@ -57,9 +58,13 @@ gw_client_t *td__gw_client_new(td_gateway_t *g, struct lws *wsi, const char *pat
 void td__gw_client_free(gw_client_t *c)
 {
     td_gateway_t *g = c->g;
-    TD_INFO("client #%llu closed after %.1f s: %llu events in %llu frames, %llu bytes", ID(c),
-            (double)(uv_now(g->loop) - c->open_ms) / 1000.0, (unsigned long long)c->events_sent,
-            (unsigned long long)c->frames_sent, (unsigned long long)c->bytes_sent);
+    if (c->authed) /* clients that never authenticated are limited (guard.c) */
+        TD_INFO("client #%llu closed after %.1f s: %llu events in %llu frames, %llu bytes", ID(c),
+                (double)(uv_now(g->loop) - c->open_ms) / 1000.0, (unsigned long long)c->events_sent,
+                (unsigned long long)c->frames_sent, (unsigned long long)c->bytes_sent);
+    else
+        GW_LOG(TD_LOG_INFO, g, NULL, "client #%llu closed after %.1f s, not authenticated", ID(c),
+               (double)(uv_now(g->loop) - c->open_ms) / 1000.0);
     td_bus_detach(g->bus, c->bc); /* the last unwants go upstream */
     if (c->prev)
         c->prev->next = c->next;
@@ -72,6 +77,7 @@ void td__gw_client_free(gw_client_t *c)
     td__gw_queue_free(&c->q);
     td_subset_free(&c->sub);
     td_buf_free(&c->rx);
+    td__gw_guard_free(c);
     free(c);
 }
 
@@ -116,73 +122,35 @@ void td__gw_client_error(gw_client_t *c, int code, int close)
     }
     td__gw_client_send_ctl(c, b.data, b.len);
     td_buf_free(&b);
-    TD_INFO("client #%llu error %d %s%s", ID(c), code, text, close ? " (closing)" : "");
-    if (close) {
-        c->closing = 1;
-        /* a client that does not read never gets writeable: lws closes it */
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 2);
-    }
+    int spent = !close && td__gw_guard_error(c);
+    const char *how = spent ? " (too many errors: closing)" : close ? " (closing)" : "";
+    /* a client's last line is limited only across clients */
+    GW_LOG(TD_LOG_INFO, c->g, close || spent ? NULL : c, "client #%llu error %d %s%s", ID(c), code,
+           text, how);
+    if (close || spent) td__gw_client_close_after(c);
 }
 
-/* ---- auth --------------------------------------------------------------------- */
-
-/* Compares without an early exit on the first differing byte. */
-static int same(const char *a, const char *b)
+void td__gw_client_close_after(gw_client_t *c)
 {
-    size_t na = strlen(a), nb = strlen(b);
-    unsigned char d = na != nb;
-    for (size_t i = 0; i < na; i++)
-        d |= (unsigned char)(a[i] ^ b[i % (nb ? nb : 1)]);
-    return d == 0 && nb == na;
+    c->closing = 1;
+    /* a client that does not read never gets writeable: lws closes it */
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 2);
 }
 
-static int key_ok(const td_gateway_t *g, const char *key, const char *secret)
-{
-    int ok = 0;
-    for (size_t i = 0; i < g->cfg.nkeys; i++)
-        ok |= same(key, g->cfg.keys[i]) & (!secret || same(secret, g->cfg.secrets[i]));
-    return ok;
-}
-
-void td__gw_client_auth(gw_client_t *c, const char *key, const char *secret, const char *how)
-{
-    td_gateway_t *g = c->g;
-    if (c->authed) {
-        td__gw_client_error(c, 403, 0);
-        return;
-    }
-    if (!key || !*key || (!c->polygon && (!secret || !*secret)) ||
-        !key_ok(g, key, c->polygon ? NULL : secret)) {
-        g->st.auth_failures++;
-        td__gw_client_error(c, 402, 1);
-        return;
-    }
-    if (g->cfg.max_clients && g->st.authed >= g->cfg.max_clients) {
-        g->st.rejected++;
-        td__gw_client_error(c, 406, 1);
-        return;
-    }
-    c->authed = 1;
-    g->st.authed++;
-    if (c->polygon)
-        td__gw_pclient_authed(c);
-    else
-        send_success(c, "authenticated");
-    TD_INFO("client #%llu authenticated by %s (key %.4s...)", ID(c), how, key);
-}
+/* ---- open ------------------------------------------------------------------------- */
 
 void td__gw_client_open(gw_client_t *c, const char *hkey, const char *hsecret)
 {
-    char peer[64] = "?";
-    lws_get_peer_simple(c->wsi, peer, sizeof peer);
-    TD_INFO("client #%llu open %s from %s (%s)", ID(c), c->path, peer,
-            td__gw_codecs[c->codec].name);
+    GW_LOG(TD_LOG_INFO, c->g, NULL, "client #%llu open %s from %s (%s)", ID(c), c->path,
+           c->guard.peer, td__gw_codecs[c->codec].name);
     if (c->polygon) {
         td__gw_pclient_open(c);
         return;
     }
     send_success(c, "connected");
-    if (hkey || hsecret) td__gw_client_auth(c, hkey, hsecret, "headers");
+    if (hkey || hsecret)
+        td__gw_client_auth(c, hkey, hkey ? strlen(hkey) : 0, hsecret, hsecret ? strlen(hsecret) : 0,
+                           "headers");
 }
 
 /* ---- subscriptions --------------------------------------------------------------- */
@@ -316,22 +284,28 @@ static void on_message(gw_client_t *c, const char *msg, size_t len)
     }
     td_alpaca_client_msg_t m;
     td_alpaca_client_msg_init(&m);
-    int rc = td__gw_codecs[c->codec].parse(msg, len, &m);
+    /* a JSON session takes text frames only (MessagePack ones: binary) */
+    int wrong_frame = c->rx_binary && !td__gw_codecs[c->codec].binary;
+    int rc =
+        wrong_frame ? TD_ALPACA_CLIENT_EMALFORMED : td__gw_codecs[c->codec].parse(msg, len, &m);
     if (rc != 0) {
-        TD_DEBUG("client #%llu: bad message: %s", ID(c), td_alpaca_client_strerror(rc));
+        GW_LOG(TD_LOG_DEBUG, c->g, c, "client #%llu: bad message: %s", ID(c),
+               wrong_frame ? "a binary frame on a JSON session" : td_alpaca_client_strerror(rc));
         c->g->st.malformed++;
         td__gw_client_error(c, 400, 0);
     } else if (m.action == TD_ALPACA_CLIENT_AUTH) {
-        td__gw_client_auth(c, m.has_key ? m.key : NULL, m.has_secret ? m.secret : NULL, "message");
+        td__gw_client_auth(c, m.has_key ? m.key : NULL, m.key_len, m.has_secret ? m.secret : NULL,
+                           m.secret_len, "message");
     } else {
         do_sub(c, &m);
     }
+    memset(m.secret, 0, sizeof m.secret);
     td_alpaca_client_msg_free(&m);
 }
 
 void td__gw_client_rx(gw_client_t *c, const void *in, size_t len, int final, int binary)
 {
-    if (c->closing || c->dead) return;
+    if (c->closing || c->dead || td__gw_guard_rx(c, len, final) != 0) return;
     if (c->rx.len == 0 && !c->rx_overflow) c->rx_binary = binary;
     if (!c->rx_overflow) {
         if (c->rx.len + len > c->g->cfg.max_message) {
@@ -343,7 +317,8 @@ void td__gw_client_rx(gw_client_t *c, const void *in, size_t len, int final, int
     }
     if (!final) return;
     if (c->rx_overflow) {
-        TD_INFO("client #%llu: message over %zu bytes dropped", ID(c), c->g->cfg.max_message);
+        GW_LOG(TD_LOG_INFO, c->g, c, "client #%llu: message over %zu bytes dropped", ID(c),
+               c->g->cfg.max_message);
         c->g->st.malformed++;
         td__gw_client_error(c, 400, 0);
     } else {
@@ -505,5 +480,6 @@ void td__gw_client_cron(gw_client_t *c, uint64_t now)
         td__gw_client_error(c, 404, 1);
         return;
     }
+    td__gw_guard_cron(c, now);
     if (c->soft_since_ms) check_limits(c, now);
 }

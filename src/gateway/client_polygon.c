@@ -80,6 +80,17 @@ int td__gw_pclient_class_ok(const gw_client_t *c, const td_event_t *ev)
     return td_polygon_ticker_cluster(ev->symbol, ev->symbol_len) == c->cluster;
 }
 
+/* An error status the client caused: counted against its error budget,
+ * closed past it (gw_int.h). */
+static void refuse(gw_client_t *c, const char *msg)
+{
+    c->g->st.malformed++;
+    status(c, "error", msg);
+    if (!td__gw_guard_error(c)) return;
+    GW_LOG(TD_LOG_INFO, c->g, NULL, "client #%llu error %s (too many errors: closing)", ID(c), msg);
+    td__gw_client_close_after(c);
+}
+
 /* ---- subscriptions ---------------------------------------------------------------- */
 
 /* Whether the subscription after t stays within max_symbols. */
@@ -128,8 +139,7 @@ static void do_sub(gw_client_t *c, const char *params, int add)
         return;
     }
     if (!params) {
-        c->g->st.malformed++;
-        status(c, "error", "missing params");
+        refuse(c, "missing params");
         return;
     }
     td_polygon_topics_t t = {0};
@@ -139,8 +149,7 @@ static void do_sub(gw_client_t *c, const char *params, int add)
         td_buf_t m = TD_BUF_INIT;
         td_buf_appendf(&m, "invalid subscription: %.*s", (int)(bad_len > 200 ? 200 : bad_len),
                        bad ? bad : "");
-        c->g->st.malformed++;
-        status(c, "error", m.data);
+        refuse(c, m.data);
         td_buf_free(&m);
     } else if (add && !within_limit(c, &t)) {
         td__gw_client_error(c, 405, 0);
@@ -162,18 +171,17 @@ void td__gw_pclient_message(gw_client_t *c, const char *msg, size_t len, int bin
 {
     char *action = NULL, *params = NULL;
     if (binary || td_polygon_server_parse(msg, len, &action, &params) != 0) {
-        TD_DEBUG("client #%llu: bad message", ID(c));
-        c->g->st.malformed++;
-        status(c, "error", "invalid JSON");
+        GW_LOG(TD_LOG_DEBUG, c->g, c, "client #%llu: bad message (%s)", ID(c),
+               binary ? "a binary frame" : "not a JSON object");
+        refuse(c, "invalid JSON");
     } else if (action && strcmp(action, "auth") == 0) {
-        td__gw_client_auth(c, params, NULL, "message");
+        td__gw_client_auth(c, params, params ? strlen(params) : 0, NULL, 0, "message");
     } else if (action && (!strcmp(action, "subscribe") || !strcmp(action, "unsubscribe"))) {
         do_sub(c, params, action[0] == 's');
     } else {
         td_buf_t m = TD_BUF_INIT;
         td_buf_appendf(&m, "unknown action: %.64s", action ? action : "(none)");
-        c->g->st.malformed++;
-        status(c, "error", m.data);
+        refuse(c, m.data);
         td_buf_free(&m);
     }
     if (params) memset(params, 0, strlen(params)); /* the key */

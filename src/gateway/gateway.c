@@ -6,6 +6,7 @@
 #include "core/mem.h"
 #include "gateway/gw_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -151,6 +152,22 @@ static int not_found(struct lws *wsi)
     return http_reply(wsi, 404, "text/plain; charset=utf-8", body, sizeof body - 1);
 }
 
+#define SMALL_FILE (1u << 20) /* bytes of a file answered from memory */
+
+/* The file's size bytes into b; 0 or -1. */
+static int read_file(const char *path, size_t size, td_buf_t *b)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    td_buf_reserve(b, size);
+    b->len = fread(b->data, 1, size, f);
+    fclose(f);
+    return b->len == size ? 0 : -1;
+}
+
+/* Small files are answered like /healthz, in one write: lws's file
+ * streaming (kept for big ones) left pipelined requests after the second
+ * unanswered. */
 static int serve_file(td_gateway_t *g, struct lws *wsi, const char *uri)
 {
     char path[1024];
@@ -161,6 +178,14 @@ static int serve_file(td_gateway_t *g, struct lws *wsi, const char *uri)
                      uri[strlen(uri) - 1] == '/' ? "index.html" : "");
     if (n < 0 || (size_t)n >= sizeof path || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
         return not_found(wsi);
+    if ((size_t)sb.st_size <= SMALL_FILE) {
+        td_buf_t b = TD_BUF_INIT;
+        int rc = read_file(path, (size_t)sb.st_size, &b) == 0
+                     ? http_reply(wsi, 200, mime_of(path), b.data ? b.data : "", b.len)
+                     : not_found(wsi);
+        td_buf_free(&b);
+        return rc;
+    }
     int rc = lws_serve_http_file(wsi, path, mime_of(path), NULL, 0);
     if (rc < 0) return -1;
     return rc > 0 && lws_http_transaction_completed(wsi) ? -1 : 0;
@@ -248,7 +273,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP:
         return g ? http_request(g, wsi, in ? (const char *)in : "/") : -1;
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
-        return lws_http_transaction_completed(wsi) ? -1 : 0;
+        return 0; /* lws completes the transaction itself (a second call answered 403) */
     case LWS_CALLBACK_ESTABLISHED:
         return g ? established(g, wsi, pss) : -1;
     case LWS_CALLBACK_RECEIVE:
@@ -355,6 +380,7 @@ td_gateway_t *td_gateway_new(uv_loop_t *loop, struct lws_context *ctx, td_bus_t 
     g->ctx = ctx;
     g->bus = bus;
     g->dirty_tail = &g->dirty;
+    g->log_rl = (td_ratelimit_t)TD_RATELIMIT_INIT(GW_LOG_MS, GW_LOG_GLOBAL_BURST);
     g->cfg = *cfg;
     g->cfg.listen = NULL;
     g->cfg.web_root = NULL;

@@ -4,6 +4,7 @@
 #define TD_GATEWAY_GW_INT_H
 
 #include "core/buf.h"
+#include "core/log.h"
 #include "gateway/gateway.h"
 #include "proto/alpaca_client.h"
 #include "proto/alpaca_server.h"
@@ -90,6 +91,53 @@ typedef struct gw_keys_s {
 uint32_t td__gw_keys_get(gw_keys_t *k, td_kind_t kind, const char *sym, size_t n);
 void td__gw_keys_free(gw_keys_t *k);
 
+/* ---- limits on what a client can cost (guard.c) ----------------------------
+ * Before it authenticates, a client may send GW_UNAUTH_BYTES bytes and
+ * GW_UNAUTH_MSGS messages (its auth one included; a failed auth closes it),
+ * else it gets 401 (Polygon: "not authorized") and is closed. Any client
+ * past GW_ERRORS_BURST error replies in GW_ERRORS_MS is closed with the
+ * last one. Client-caused log lines are rate-limited per client and across
+ * clients. Failed auths are counted per source address: past GW_FAIL_FREE
+ * of them (forgotten GW_FAIL_FORGET_MS after the last), the auths from
+ * that address are checked one at a time, GW_FAIL_DELAY_MS apart, doubling
+ * per further failure up to GW_FAIL_DELAY_MAX_MS; the client waits with
+ * its reading paused. */
+
+#define GW_UNAUTH_BYTES      4096
+#define GW_UNAUTH_MSGS       3
+#define GW_ERRORS_BURST      20
+#define GW_ERRORS_MS         10000
+#define GW_LOG_MS            10000
+#define GW_LOG_CLIENT_BURST  5   /* lines per client per GW_LOG_MS */
+#define GW_LOG_GLOBAL_BURST  100 /* lines of all clients per GW_LOG_MS */
+#define GW_FAIL_FREE         5
+#define GW_FAIL_FORGET_MS    60000
+#define GW_FAIL_DELAY_MS     100
+#define GW_FAIL_DELAY_MAX_MS 3000
+#define GW_SOURCES           256 /* source addresses remembered */
+
+/* One source address's failed auths. */
+typedef struct gw_source_s {
+    char ip[48]; /* "" : free */
+    uint32_t fails;
+    uint64_t last_fail_ms;
+    uint64_t next_ms; /* its next auth is checked no earlier than this */
+} gw_source_t;
+
+/* A client's side of the limits. */
+typedef struct gw_guard_s {
+    char peer[48];         /* source address */
+    size_t unauth_bytes;   /* received before authenticating */
+    unsigned unauth_msgs;  /* messages received before authenticating */
+    td_ratelimit_t log;    /* its log lines */
+    td_ratelimit_t errors; /* its error replies */
+    /* An auth held back by the throttle, checked at auth_at_ms (0: none). */
+    uint64_t auth_at_ms;
+    char *key, *secret; /* copies (secret NULL for Polygon) */
+    size_t key_len, secret_len;
+    const char *how;
+} gw_guard_t;
+
 /* ---- clients (client.c) --------------------------------------------------- */
 
 typedef struct gw_client_s {
@@ -116,6 +164,7 @@ typedef struct gw_client_s {
     td_buf_t rx;
     int rx_overflow, rx_binary;
     uint64_t events_sent, frames_sent, bytes_sent;
+    gw_guard_t guard;
 } gw_client_t;
 
 gw_client_t *td__gw_client_new(td_gateway_t *g, struct lws *wsi, const char *path,
@@ -130,21 +179,52 @@ int td__gw_client_writeable(gw_client_t *c); /* -1: lws must close */
  * two poll changes per frame); otherwise asks lws for WRITEABLE. */
 void td__gw_client_flush(gw_client_t *c);
 void td__gw_client_cron(gw_client_t *c, uint64_t now_ms);
-/* Queues an error; with close, no more data and a close after it. */
+/* Queues an error; with close, no more data and a close after it. An error
+ * that does not close counts against the client's error budget: the one
+ * past it closes. */
 void td__gw_client_error(gw_client_t *c, int code, int close);
+/* No more data: the client is closed once what is queued is written. */
+void td__gw_client_close_after(gw_client_t *c);
 /* The bus callback (ud is the client). */
 void td__gw_client_on_event(void *ud, const td_event_t *ev);
 
 /* Shared by both dialects (client.c). */
 /* Queues a control frame given as JSON. */
 void td__gw_client_send_ctl(gw_client_t *c, const char *json, size_t len);
-/* Checks key (and secret, unless NULL: Polygon) and authenticates, or
- * queues the error (402, 403, 406). */
-void td__gw_client_auth(gw_client_t *c, const char *key, const char *secret, const char *how);
 /* Bus interest for one channel entry of the client. */
 void td__gw_client_bus_change(gw_client_t *c, td_kind_t k, const char *sym, size_t n, int add);
 /* Queues the last values of the symbols named in fresh. */
 void td__gw_client_snapshot(gw_client_t *c, const td_subset_t *fresh);
+
+/* ---- auth and limits (guard.c) ---------------------------------------------- */
+
+void td__gw_guard_init(gw_client_t *c);
+void td__gw_guard_free(gw_client_t *c);
+/* Checks key (and secret, unless NULL: Polygon), lengths given, and
+ * authenticates, or queues the error (402, 403, 406); held back first if
+ * the client's address is being throttled. */
+void td__gw_client_auth(gw_client_t *c, const char *key, size_t key_len, const char *secret,
+                        size_t secret_len, const char *how);
+/* Received len bytes (final: the end of a message). Returns 0, or -1 if
+ * that is over the pre-auth budget (the client is closing). */
+int td__gw_guard_rx(gw_client_t *c, size_t len, int final);
+/* Counts an error reply; returns 1 when that is past the budget. */
+int td__gw_guard_error(gw_client_t *c);
+/* Runs a held-back auth when due. */
+void td__gw_guard_cron(gw_client_t *c, uint64_t now_ms);
+/* Whether a client-caused log line may be written now: c's own limit (c
+ * NULL: none) and the gateway's. *suppressed: lines dropped since. */
+int td__gw_log_ok(td_gateway_t *g, gw_client_t *c, uint64_t *suppressed);
+/* " (N similar lines suppressed)" or "" (a static buffer). */
+const char *td__gw_log_suppressed(uint64_t n);
+
+/* A client-caused log line through td__gw_log_ok (at least one argument). */
+#define GW_LOG(lvl, g, c, fmt, ...)                                                                \
+    do {                                                                                           \
+        uint64_t sup_;                                                                             \
+        if ((lvl) <= td_log_level_current && td__gw_log_ok((g), (c), &sup_))                       \
+            td__log((lvl), fmt "%s", __VA_ARGS__, td__gw_log_suppressed(sup_));                    \
+    } while (0)
 
 /* ---- Polygon paths (client_polygon.c) ------------------------------------- */
 
@@ -196,6 +276,8 @@ struct td_gateway_s {
     gw_keys_t keys;
     td_buf_t scratch, frame;
     td_gateway_stats_t st;
+    td_ratelimit_t log_rl;           /* client-caused log lines, all clients (guard.c) */
+    gw_source_t sources[GW_SOURCES]; /* failed auths per address (guard.c) */
 };
 
 /* The shared message for ev in codec (made once per published event, or

@@ -9,7 +9,11 @@
  * One complete text message in, one td_alpaca_client_msg_t out. Strings are
  * JSON-decoded (\uXXXX included). Channel lists may be null or empty (the Go
  * SDK sends every key); a non-empty list under a word that is not a channel
- * is an error, so is a symbol that is not a string of printable ASCII. */
+ * is an error, so is a symbol that is not a string of printable ASCII.
+ *
+ * The JSON is strict (RFC 8259, valid UTF-8) and nested at most
+ * TD_JSON_MAX_DEPTH (64) levels; parsing takes time linear in the message's
+ * size, whatever its shape (a client sends these before it authenticates). */
 #ifndef TD_PROTO_ALPACA_CLIENT_H
 #define TD_PROTO_ALPACA_CLIENT_H
 
@@ -43,8 +47,9 @@ typedef enum td_alpaca_client_action_e {
 
 typedef struct td_alpaca_client_msg_s {
     td_alpaca_client_action_t action;
-    /* auth: decoded, NUL-terminated; has_* is 0 if the key was absent or
-     * not a string. */
+    /* auth: decoded, NUL-terminated; has_* is 0 if the key was absent, not
+     * a string, or held a NUL byte (never a valid credential: compared as a
+     * C string, "PK1\u0000junk" would read as "PK1"). */
     int has_key, has_secret;
     char key[TD_ALPACA_CLIENT_CRED_MAX + 1];
     char secret[TD_ALPACA_CLIENT_CRED_MAX + 1];

@@ -64,8 +64,9 @@ int td_alpaca_msgpack_frame(td_buf_t *b, const char *json, size_t len);
  *     larger than the bytes left) else TD_ALPACA_CLIENT_EMALFORMED;
  *   - "action" missing, not a string, or not auth/subscribe/unsubscribe:
  *     TD_ALPACA_CLIENT_EACTION (the first "action" member counts);
- *   - auth: "key"/"secret" strings copied (has_* = 0 when absent or not a
- *     string), more than TD_ALPACA_CLIENT_CRED_MAX bytes: ETOOLONG;
+ *   - auth: "key"/"secret" strings copied (has_* = 0 when absent, not a
+ *     string, or holding a NUL byte), more than TD_ALPACA_CLIENT_CRED_MAX
+ *     bytes: ETOOLONG;
  *   - subscribe/unsubscribe: per channel word a list of symbols; nil, an
  *     empty array or (for an unknown word) a non-array value are ignored;
  *     a non-array under a channel word is EMALFORMED; an unknown word with
@@ -73,7 +74,8 @@ int td_alpaca_msgpack_frame(td_buf_t *b, const char *json, size_t len);
  *     printable ASCII bytes (or "*") is ESYMBOL; "snapshot" sets
  *     m->snapshot when its value is true.
  * msgpack "bin" values are accepted wherever a string is. On error
- * m->action is NONE and m->sub is empty. Never reads outside p[0..n). */
+ * m->action is NONE and m->sub is empty. Never reads outside p[0..n); time
+ * is linear in n (each byte is read a fixed number of times). */
 int td_alpaca_client_parse_msgpack(const char *p, size_t n, td_alpaca_client_msg_t *m);
 
 #endif

@@ -152,6 +152,7 @@ static int mp_cred(mp_t *r, char *out, size_t *len, int *has)
         return mp_skip1(r) ? TD_ALPACA_CLIENT_EMALFORMED : 0;
     }
     if (v.len > TD_ALPACA_CLIENT_CRED_MAX) return TD_ALPACA_CLIENT_ETOOLONG;
+    if (memchr(v.str, '\0', v.len)) return 0; /* never valid: treated as absent */
     memcpy(out, v.str, v.len);
     out[v.len] = '\0';
     *len = v.len;
@@ -178,7 +179,7 @@ static int mp_list(mp_t *r, int kind, td_alpaca_client_msg_t *m)
         if (mp_head(r, &s)) return TD_ALPACA_CLIENT_EMALFORMED;
         if (s.type != MP_STR || !td_alpaca_client_symbol_ok(s.str, s.len))
             return TD_ALPACA_CLIENT_ESYMBOL;
-        td_subset_add(&m->sub, (td_kind_t)kind, s.str, s.len);
+        td_subset_append(&m->sub, (td_kind_t)kind, s.str, s.len); /* settled in mp_parse_doc */
     }
     m->kinds |= 1u << kind;
     return 0;
@@ -220,7 +221,9 @@ static int mp_parse_doc(const char *p, size_t n, td_alpaca_client_msg_t *m)
     int rc = mp_find_action(r, top.len);
     if (rc <= 0) return rc;
     m->action = (td_alpaca_client_action_t)rc;
-    return mp_members(r, top.len, m);
+    rc = mp_members(r, top.len, m);
+    td_subset_settle(&m->sub);
+    return rc;
 }
 
 int td_alpaca_client_parse_msgpack(const char *p, size_t n, td_alpaca_client_msg_t *m)

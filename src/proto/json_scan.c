@@ -193,8 +193,7 @@ int td_json_name_index(const char *k, size_t n, int esc, const char *const *name
     return -1;
 }
 
-int td_json_top_members(const char *p, const char *end, const char *const *names, int count,
-                        td_json_span_t *keys)
+int td_json_each_member(const char *p, const char *end, td_json_each_fn fn, void *ud)
 {
     int too_deep = 0;
     p = td_json_skip_ws(p, end);
@@ -208,17 +207,38 @@ int td_json_top_members(const char *p, const char *end, const char *const *names
         if (!ke || !(p = td_json_scan_name(p, end))) return -1;
         const char *v = p, *ve = td_json_scan_value(p, end, 1, &too_deep);
         if (!ve) return -1;
-        int key = td_json_name_index(k, (size_t)(ke - k), esc, names, count);
-        if (key >= 0 && !keys[key].p) {
-            keys[key].p = v;
-            keys[key].e = ve;
-        }
+        int rc = fn(ud, k, (size_t)(ke - k), esc, v, ve);
+        if (rc) return rc;
         p = td_json_skip_ws(ve, end);
         if (p >= end) return -1;
         if (*p == '}') return td_json_skip_ws(p + 1, end) == end ? 0 : -1;
         if (*p != ',') return -1;
         p = td_json_skip_ws(p + 1, end);
     }
+}
+
+typedef struct {
+    const char *const *names;
+    int count;
+    td_json_span_t *keys;
+} top_t;
+
+static int top_member(void *ud, const char *k, size_t n, int esc, const char *v, const char *ve)
+{
+    top_t *t = ud;
+    int key = td_json_name_index(k, n, esc, t->names, t->count);
+    if (key >= 0 && !t->keys[key].p) {
+        t->keys[key].p = v;
+        t->keys[key].e = ve;
+    }
+    return 0;
+}
+
+int td_json_top_members(const char *p, const char *end, const char *const *names, int count,
+                        td_json_span_t *keys)
+{
+    top_t t = {names, count, keys};
+    return td_json_each_member(p, end, top_member, &t);
 }
 
 int td_json_valid(const char *p, size_t n, int object_only)

@@ -201,6 +201,19 @@ int td_json_name_index(const char *k, size_t n, int esc, const char *const *name
 int td_json_top_members(const char *p, const char *end, const char *const *names, int count,
                         td_json_span_t *keys);
 
+/* One member of an object: its name's content [k, k+n) (an escape iff esc)
+ * and its value's bytes [v, ve). A nonzero return stops the walk. */
+typedef int (*td_json_each_fn)(void *ud, const char *k, size_t n, int esc, const char *v,
+                               const char *ve);
+
+/* Calls fn for each member of the object [p, end) (whitespace around), in
+ * order, in one pass (time linear in the bytes, nesting at most
+ * TD_JSON_MAX_DEPTH). Returns fn's first nonzero result, 0 at the end, or
+ * -1 as soon as [p, end) turns out not to be one valid object (fn may have
+ * seen the members before that point: check with td_json_valid first when
+ * that matters). */
+int td_json_each_member(const char *p, const char *end, td_json_each_fn fn, void *ud);
+
 /* ---- the frame walker ------------------------------------------------------
  * A vendor frame is one JSON array of objects. The walkers below validate its
  * structure and hand each object, then each member, to the splitter's

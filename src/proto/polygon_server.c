@@ -1,14 +1,10 @@
 #include "proto/polygon_server.h"
 #include "core/mem.h"
+#include "proto/json_scan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define JSMN_STATIC
-#define JSMN_STRICT
-#define JSMN_PARENT_LINKS
-#include <jsmn.h>
 
 void td_polygon_server_status(td_buf_t *b, const char *status, const char *message)
 {
@@ -29,70 +25,34 @@ void td_polygon_server_topic_text(td_buf_t *b, td_polygon_cluster_t c, int add, 
 
 /* ---- client messages ------------------------------------------------------ */
 
-/* The JSON string token as a NUL-terminated copy (escapes decoded; \u only
- * below 0x80); NULL if it is not a string or holds what we do not decode. */
-static char *str_dup(const char *js, const jsmntok_t *t)
+/* The string value [v, ve) as a NUL-terminated copy with its escapes
+ * decoded; NULL if it is not a string, or holds a NUL byte or a lone
+ * surrogate (a key "PK1\u0000junk" must not read as "PK1"). */
+static char *str_dup(const char *v, const char *ve)
 {
-    if (t->type != JSMN_STRING) return NULL;
-    const char *p = js + t->start, *end = js + t->end;
-    char *out = td_xmalloc((size_t)(end - p) + 1), *o = out;
-    while (p < end) {
-        char c = *p++;
-        if (c == '\\') {
-            static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-            const char *f = p < end && *p ? strchr(from, *p) : NULL;
-            unsigned v = 0;
-            if (f) {
-                c = to[f - from];
-                p++;
-            } else if (end - p >= 5 && *p == 'u' && sscanf(p + 1, "%4x", &v) == 1 && v > 0 &&
-                       v < 0x80) {
-                c = (char)v;
-                p += 5;
-            } else {
-                free(out);
-                return NULL;
-            }
-        }
-        *o++ = c;
+    if (!v || *v != '"') return NULL;
+    size_t n = (size_t)(ve - v - 2);
+    char *out = td_xmalloc(n + 4); /* decoding never lengthens; +4 for its scratch */
+    int len = td_json_unescape(v + 1, n, out, n + 4);
+    if (len < 0 || memchr(out, '\0', (size_t)len)) {
+        free(out);
+        return NULL;
     }
-    *o = '\0';
+    out[len] = '\0';
     return out;
 }
 
-static int tok_eq(const char *js, const jsmntok_t *t, const char *lit)
-{
-    size_t n = strlen(lit);
-    return t->type == JSMN_STRING && (size_t)(t->end - t->start) == n &&
-           memcmp(js + t->start, lit, n) == 0;
-}
-
+/* Strict passes over the message (json_scan.h: linear in its size, at most
+ * TD_JSON_MAX_DEPTH levels as alpaca_client.c counts them); the first
+ * occurrence of each member wins. */
 int td_polygon_server_parse(const char *msg, size_t len, char **action, char **params)
 {
-    jsmn_parser p;
-    jsmn_init(&p);
-    int nt = jsmn_parse(&p, msg, len, NULL, 0);
-    if (nt <= 0) return -1;
-    jsmntok_t *t = td_xmalloc((size_t)nt * sizeof *t);
-    jsmn_init(&p);
-    nt = jsmn_parse(&p, msg, len, t, (unsigned)nt);
-    int rc = nt > 0 && t[0].type == JSMN_OBJECT ? 0 : -1;
-    for (size_t i = rc == 0 ? (size_t)t[0].end : len; i < len; i++)
-        if (!strchr(" \t\r\n", msg[i])) rc = -1;
-    char *a = NULL, *pa = NULL;
-    for (int i = 1; rc == 0 && i + 1 < nt; i++) {
-        if (t[i].parent != 0) continue; /* a key of the top object, then its value */
-        char **dst = tok_eq(msg, &t[i], "action") ? &a : tok_eq(msg, &t[i], "params") ? &pa : NULL;
-        if (dst && !*dst) *dst = str_dup(msg, &t[i + 1]);
-    }
-    free(t);
-    if (rc != 0) {
-        free(a);
-        free(pa);
+    static const char *const names[] = {"action", "params"};
+    td_json_span_t v[2] = {{0}};
+    if (!td_json_valid(msg, len, 1) || td_json_top_members(msg, msg + len, names, 2, v) != 0)
         return -1;
-    }
-    *action = a;
-    *params = pa;
+    *action = str_dup(v[0].p, v[0].e);
+    *params = str_dup(v[1].p, v[1].e);
     return 0;
 }
 

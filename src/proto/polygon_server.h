@@ -34,9 +34,11 @@ void td_polygon_server_topic_text(td_buf_t *b, td_polygon_cluster_t c, int add, 
                                   const char *sym);
 
 /* A client message {"action":"...","params":"..."}: *action and *params are
- * set to NUL-terminated copies (free()) of the string values, or left NULL
- * if absent or not a string (\u escapes only below 0x80 are decoded).
- * Returns 0, or -1 if msg is not one JSON object (nothing is set). */
+ * set to NUL-terminated copies (free()) of the string values (escapes
+ * decoded; the first member of each name counts), or NULL if absent, not a
+ * string, or holding a NUL byte or a lone surrogate. Time is linear in len;
+ * nesting deeper than TD_JSON_MAX_DEPTH (64) is malformed. Returns 0, or -1
+ * if msg is not one strict JSON object (nothing is set). */
 int td_polygon_server_parse(const char *msg, size_t len, char **action, char **params);
 
 /* The topics of a params list, in order (td_polygon_params_each). */

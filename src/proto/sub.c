@@ -77,6 +77,43 @@ int td_subset_add(td_subset_t *s, td_kind_t k, const char *sym, size_t n)
     return 1;
 }
 
+void td_subset_append(td_subset_t *s, td_kind_t k, const char *sym, size_t n)
+{
+    td_symset_t *ss = &s->k[k];
+    if (is_star(sym, n)) {
+        ss->all = 1;
+        return;
+    }
+    if (ss->n == ss->cap) {
+        ss->cap = ss->cap ? ss->cap * 2 : 8;
+        ss->v = td_xrealloc(ss->v, ss->cap * sizeof *ss->v);
+    }
+    ss->v[ss->n++] = td_xstrndup(sym, n);
+}
+
+/* find's order (symbols hold no NUL, so strcmp's). */
+static int sym_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void td_subset_settle(td_subset_t *s)
+{
+    for (int k = 0; k < TD_KIND__COUNT; k++) {
+        td_symset_t *ss = &s->k[k];
+        if (ss->n < 2) continue;
+        qsort(ss->v, ss->n, sizeof *ss->v, sym_cmp);
+        size_t o = 1;
+        for (size_t i = 1; i < ss->n; i++) {
+            if (strcmp(ss->v[i], ss->v[o - 1]) == 0)
+                free(ss->v[i]);
+            else
+                ss->v[o++] = ss->v[i];
+        }
+        ss->n = o;
+    }
+}
+
 int td_subset_remove(td_subset_t *s, td_kind_t k, const char *sym, size_t n)
 {
     td_symset_t *ss = &s->k[k];

@@ -25,6 +25,12 @@ void td_subset_clear(td_subset_t *s);
 /* "*" sets the wildcard. Returns 1 if the set changed, 0 if not. */
 int td_subset_add(td_subset_t *s, td_kind_t k, const char *sym, size_t n);
 int td_subset_remove(td_subset_t *s, td_kind_t k, const char *sym, size_t n);
+/* Bulk loading (a client message naming thousands of symbols): appends
+ * without keeping the order, so n symbols cost n log n, not n^2 moves.
+ * td_subset_settle must run before any other use of s (it sorts and drops
+ * duplicates). */
+void td_subset_append(td_subset_t *s, td_kind_t k, const char *sym, size_t n);
+void td_subset_settle(td_subset_t *s);
 /* True if (k, sym) is covered, by the wildcard or by name. */
 int td_subset_has(const td_subset_t *s, td_kind_t k, const char *sym, size_t n);
 /* True if sym is named for k (the wildcard does not count). */

@@ -5,9 +5,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "deep_json.h"
 #include "proto/alpaca_client.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 static int parse(td_alpaca_client_msg_t *m, const char *s)
@@ -64,6 +67,52 @@ static void test_auth_too_long(void **state)
     snprintf(buf, sizeof buf, "{\"action\":\"auth\",\"key\":\"%s\",\"secret\":\"x\"}", key);
     assert_int_equal(parse(&m, buf), 0);
     assert_int_equal(m.key_len, TD_ALPACA_CLIENT_CRED_MAX);
+    td_alpaca_client_msg_free(&m);
+}
+
+/* A key or secret holding a NUL byte is never a credential: compared as a C
+ * string, "PK1\u0000junk" would pass for "PK1". Treated as absent (402). */
+static void test_auth_nul(void **state)
+{
+    (void)state;
+    td_alpaca_client_msg_t m;
+    td_alpaca_client_msg_init(&m);
+    assert_int_equal(parse(&m, "{\"action\":\"auth\",\"key\":\"PK1\\u0000junk\","
+                               "\"secret\":\"sekret1\\u0000junk\"}"),
+                     0);
+    assert_int_equal(m.action, TD_ALPACA_CLIENT_AUTH);
+    assert_false(m.has_key);
+    assert_false(m.has_secret);
+    assert_int_equal(m.key_len, 0);
+    assert_int_equal(m.secret_len, 0);
+    assert_int_equal(parse(&m, "{\"action\":\"auth\",\"key\":\"\\u0000\",\"secret\":\"s\"}"), 0);
+    assert_false(m.has_key);
+    assert_true(m.has_secret);
+    td_alpaca_client_msg_free(&m);
+}
+
+/* Nesting is bounded (TD_JSON_MAX_DEPTH) and parsing is linear: 32000
+ * levels are refused at once (jsmn's parent walk took over a second). */
+static void test_deep_nesting(void **state)
+{
+    (void)state;
+    td_alpaca_client_msg_t m;
+    td_alpaca_client_msg_init(&m);
+    size_t n;
+    char *s = deep_json("{\"action\":\"subscribe\",\"trades\":", 32000, &n);
+    clock_t t0 = clock();
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(td_alpaca_client_parse(s, n, &m), TD_ALPACA_CLIENT_EMALFORMED);
+    double per = (double)(clock() - t0) / CLOCKS_PER_SEC / 10;
+    assert_true(per < 0.05); /* linear: well under a millisecond here */
+    free(s);
+    /* the object and 63 arrays are 64 levels: fine; one more is not */
+    for (size_t levels = 63; levels <= 64; levels++) {
+        s = deep_json("{\"action\":\"subscribe\",\"foo\":", levels, &n);
+        assert_int_equal(td_alpaca_client_parse(s, n, &m),
+                         levels == 63 ? TD_ALPACA_CLIENT_ECHANNEL : TD_ALPACA_CLIENT_EMALFORMED);
+        free(s);
+    }
     td_alpaca_client_msg_free(&m);
 }
 
@@ -224,6 +273,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_auth),
         cmocka_unit_test(test_auth_too_long),
+        cmocka_unit_test(test_auth_nul),
+        cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_subscribe),
         cmocka_unit_test(test_null_and_empty),
         cmocka_unit_test(test_wildcard_and_symbols),

@@ -898,7 +898,7 @@ static void test_client_auth(void **state)
     msgpack_pack_double(&pk, 2.5);
     pk_str(&pk, "secret");
     msgpack_pack_bin(&pk, 6); /* bin accepted as a string */
-    msgpack_pack_bin_body(&pk, "s3\0r3t", 6);
+    msgpack_pack_bin_body(&pk, "s3\xffr3t", 6);
     td_alpaca_client_msg_t m;
     td_alpaca_client_msg_init(&m);
     assert_int_equal(parse_sbuf(&sb, &m), 0);
@@ -907,7 +907,7 @@ static void test_client_auth(void **state)
     assert_string_equal(m.key, "PK123");
     assert_int_equal(m.key_len, 5);
     assert_int_equal(m.secret_len, 6);
-    assert_memory_equal(m.secret, "s3\0r3t", 7);
+    assert_memory_equal(m.secret, "s3\xffr3t", 7);
 
     /* non-string key: absent; 256 bytes ok, 257 too long */
     msgpack_sbuffer_clear(&sb);
@@ -932,6 +932,44 @@ static void test_client_auth(void **state)
     msgpack_pack_str(&pk, TD_ALPACA_CLIENT_CRED_MAX + 1);
     msgpack_pack_str_body(&pk, secret, TD_ALPACA_CLIENT_CRED_MAX + 1);
     assert_int_equal(parse_sbuf(&sb, &m), TD_ALPACA_CLIENT_ETOOLONG);
+    td_alpaca_client_msg_free(&m);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* A key or secret holding a NUL byte is never a credential: compared as a C
+ * string, "PK1\0junk" would pass for "PK1". Treated as absent (402). */
+static void test_client_auth_nul(void **state)
+{
+    (void)state;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    td_alpaca_client_msg_t m;
+    td_alpaca_client_msg_init(&m);
+    for (int bin = 0; bin < 2; bin++) {
+        msgpack_sbuffer_clear(&sb);
+        msgpack_pack_map(&pk, 3);
+        pk_str(&pk, "action");
+        pk_str(&pk, "auth");
+        pk_str(&pk, "key");
+        if (bin) {
+            msgpack_pack_bin(&pk, 8);
+            msgpack_pack_bin_body(&pk, "PK1\0junk", 8);
+        } else {
+            msgpack_pack_str(&pk, 8);
+            msgpack_pack_str_body(&pk, "PK1\0junk", 8);
+        }
+        pk_str(&pk, "secret");
+        msgpack_pack_str(&pk, 12);
+        msgpack_pack_str_body(&pk, "sekret1\0junk", 12);
+        assert_int_equal(parse_sbuf(&sb, &m), 0);
+        assert_int_equal(m.action, TD_ALPACA_CLIENT_AUTH);
+        assert_false(m.has_key);
+        assert_false(m.has_secret);
+        assert_int_equal(m.key_len, 0);
+        assert_int_equal(m.secret_len, 0);
+    }
     td_alpaca_client_msg_free(&m);
     msgpack_sbuffer_destroy(&sb);
 }
@@ -1207,6 +1245,7 @@ int main(void)
         cmocka_unit_test(test_frames),
         cmocka_unit_test(test_array_header),
         cmocka_unit_test(test_client_auth),
+        cmocka_unit_test(test_client_auth_nul),
         cmocka_unit_test(test_client_subscribe),
         cmocka_unit_test(test_client_errors),
         cmocka_unit_test(test_client_truncated),

@@ -564,6 +564,35 @@ static void test_subset_parse(void **state)
     td_subset_free(&s);
 }
 
+/* Bulk loading: appended in any order, settled into the sorted set that
+ * td_subset_add keeps; a reversed list of thousands costs no n^2 moves. */
+static void test_subset_append(void **state)
+{
+    (void)state;
+    td_subset_t s, ref;
+    td_subset_init(&s);
+    td_subset_init(&ref);
+    char sym[16];
+    for (int i = 20000; i > 0; i--) {
+        int n = snprintf(sym, sizeof sym, "S%05d", i % 15000); /* some twice */
+        td_subset_append(&s, TD_KIND_QUOTE, sym, (size_t)n);
+        if (i % 997 == 0) td_subset_add(&ref, TD_KIND_QUOTE, sym, (size_t)n);
+    }
+    td_subset_append(&s, TD_KIND_TRADE, "*", 1);
+    td_subset_settle(&s);
+    assert_int_equal(s.k[TD_KIND_QUOTE].n, 15000);
+    for (size_t i = 1; i < s.k[TD_KIND_QUOTE].n; i++)
+        assert_true(strcmp(s.k[TD_KIND_QUOTE].v[i - 1], s.k[TD_KIND_QUOTE].v[i]) < 0);
+    for (size_t i = 0; i < ref.k[TD_KIND_QUOTE].n; i++)
+        assert_true(td_subset_names(&s, TD_KIND_QUOTE, ref.k[TD_KIND_QUOTE].v[i],
+                                    strlen(ref.k[TD_KIND_QUOTE].v[i])));
+    assert_true(s.k[TD_KIND_TRADE].all);
+    assert_int_equal(s.k[TD_KIND_TRADE].n, 0);
+    assert_int_equal(td_subset_add(&s, TD_KIND_QUOTE, "S00001", 6), 0); /* usable as a set */
+    td_subset_free(&s);
+    td_subset_free(&ref);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -582,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_opt_file_long_lines),
         cmocka_unit_test(test_credential_syntax),
         cmocka_unit_test(test_opt_did_you_mean),
+        cmocka_unit_test(test_subset_append),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

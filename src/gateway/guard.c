@@ -1,0 +1,230 @@
+/* What a client can make the gateway spend before and besides its own work
+ * (the limits are described in gw_int.h): auth with its per-address
+ * throttle, the pre-auth byte and message budget, the error budget, and the
+ * rate limits on client-caused log lines. */
+#include "core/log.h"
+#include "core/mem.h"
+#include "gateway/gw_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ID(c) ((unsigned long long)(c)->id)
+
+void td__gw_guard_init(gw_client_t *c)
+{
+    gw_guard_t *gd = &c->guard;
+    gd->log = (td_ratelimit_t)TD_RATELIMIT_INIT(GW_LOG_MS, GW_LOG_CLIENT_BURST);
+    gd->errors = (td_ratelimit_t)TD_RATELIMIT_INIT(GW_ERRORS_MS, GW_ERRORS_BURST);
+    snprintf(gd->peer, sizeof gd->peer, "?");
+    lws_get_peer_simple(c->wsi, gd->peer, sizeof gd->peer);
+}
+
+static void drop_pending(gw_guard_t *gd)
+{
+    if (gd->secret) memset(gd->secret, 0, gd->secret_len);
+    if (gd->key) memset(gd->key, 0, gd->key_len);
+    free(gd->key);
+    free(gd->secret);
+    gd->key = gd->secret = NULL;
+    gd->auth_at_ms = 0;
+}
+
+void td__gw_guard_free(gw_client_t *c)
+{
+    drop_pending(&c->guard);
+}
+
+/* ---- log lines ------------------------------------------------------------------ */
+
+int td__gw_log_ok(td_gateway_t *g, gw_client_t *c, uint64_t *suppressed)
+{
+    uint64_t now = uv_now(g->loop), mine = 0, all = 0;
+    if (c && !td_ratelimit_ok(&c->guard.log, now, &mine)) return 0;
+    if (!td_ratelimit_ok(&g->log_rl, now, &all)) {
+        if (c) c->guard.log.suppressed += mine; /* still owed to this client's next line */
+        return 0;
+    }
+    *suppressed = mine + all;
+    return 1;
+}
+
+const char *td__gw_log_suppressed(uint64_t n)
+{
+    static char buf[64];
+    if (!n) return "";
+    snprintf(buf, sizeof buf, " (%llu similar lines suppressed)", (unsigned long long)n);
+    return buf;
+}
+
+/* ---- budgets -------------------------------------------------------------------- */
+
+int td__gw_guard_rx(gw_client_t *c, size_t len, int final)
+{
+    gw_guard_t *gd = &c->guard;
+    if (c->authed) return 0;
+    gd->unauth_bytes += len;
+    gd->unauth_msgs += final != 0;
+    if (gd->unauth_bytes <= GW_UNAUTH_BYTES && gd->unauth_msgs <= GW_UNAUTH_MSGS) return 0;
+    GW_LOG(TD_LOG_INFO, c->g, c, "client #%llu: over %s before authenticating", ID(c),
+           gd->unauth_bytes > GW_UNAUTH_BYTES ? "the byte budget" : "the message budget");
+    td__gw_client_error(c, 401, 1);
+    return -1;
+}
+
+int td__gw_guard_error(gw_client_t *c)
+{
+    uint64_t sup;
+    return !td_ratelimit_ok(&c->guard.errors, uv_now(c->g->loop), &sup);
+}
+
+/* ---- failed auths per source address ------------------------------------------------ */
+
+/* The entry of ip (expired ones are freed on the way); with create, a new
+ * one (the least recently failed is reused when all are taken). */
+static gw_source_t *source(td_gateway_t *g, const char *ip, uint64_t now, int create)
+{
+    gw_source_t *free_slot = NULL, *oldest = NULL;
+    for (size_t i = 0; i < GW_SOURCES; i++) {
+        gw_source_t *s = &g->sources[i];
+        if (s->ip[0] && now - s->last_fail_ms > GW_FAIL_FORGET_MS && s->next_ms <= now)
+            s->ip[0] = '\0';
+        if (!s->ip[0]) {
+            if (!free_slot) free_slot = s;
+        } else if (strcmp(s->ip, ip) == 0) {
+            return s;
+        } else if (!oldest || s->last_fail_ms < oldest->last_fail_ms) {
+            oldest = s;
+        }
+    }
+    if (!create) return NULL;
+    gw_source_t *s = free_slot ? free_slot : oldest;
+    memset(s, 0, sizeof *s);
+    snprintf(s->ip, sizeof s->ip, "%s", ip);
+    return s;
+}
+
+/* How long c's auth has to wait (ms; 0: check it now). Auths from a
+ * throttled address are spaced out, whatever the number of connections. */
+static uint64_t auth_wait(gw_client_t *c, uint64_t now)
+{
+    gw_source_t *s = source(c->g, c->guard.peer, now, 0);
+    if (!s || s->fails < GW_FAIL_FREE) return 0;
+    unsigned shift = s->fails - GW_FAIL_FREE;
+    uint64_t gap = GW_FAIL_DELAY_MS << (shift > 10 ? 10 : shift);
+    if (gap > GW_FAIL_DELAY_MAX_MS) gap = GW_FAIL_DELAY_MAX_MS;
+    uint64_t at = s->next_ms > now ? s->next_ms : now;
+    s->next_ms = at + gap;
+    return at - now;
+}
+
+static void auth_failed(gw_client_t *c)
+{
+    uint64_t now = uv_now(c->g->loop);
+    gw_source_t *s = source(c->g, c->guard.peer, now, 1);
+    s->fails++;
+    s->last_fail_ms = now;
+    c->g->st.auth_failures++;
+    if (s->fails >= GW_FAIL_FREE)
+        GW_LOG(TD_LOG_WARN, c->g, NULL, "%u failed auths from %s: its auths are now slowed down",
+               s->fails, s->ip);
+}
+
+/* ---- auth -------------------------------------------------------------------------- */
+
+/* Compares a (na bytes) with the C string b without an early exit on the
+ * first differing byte; different lengths never match. */
+static int same(const char *a, size_t na, const char *b)
+{
+    size_t nb = strlen(b);
+    unsigned char d = na != nb;
+    for (size_t i = 0; i < na; i++)
+        d |= (unsigned char)(a[i] ^ b[i % (nb ? nb : 1)]);
+    return d == 0 && nb == na;
+}
+
+static int key_ok(const td_gateway_t *g, const char *key, size_t kn, const char *secret, size_t sn)
+{
+    int ok = 0;
+    if (memchr(key, '\0', kn) || (secret && memchr(secret, '\0', sn))) return 0;
+    for (size_t i = 0; i < g->cfg.nkeys; i++)
+        ok |= same(key, kn, g->cfg.keys[i]) & (!secret || same(secret, sn, g->cfg.secrets[i]));
+    return ok;
+}
+
+static void send_authenticated(gw_client_t *c)
+{
+    td_buf_t b = TD_BUF_INIT;
+    td_alpaca_server_success(&b, "authenticated");
+    td__gw_client_send_ctl(c, b.data, b.len);
+    td_buf_free(&b);
+}
+
+static void auth_now(gw_client_t *c, const char *key, size_t kn, const char *secret, size_t sn,
+                     const char *how)
+{
+    td_gateway_t *g = c->g;
+    if (!key || !kn || (!c->polygon && (!secret || !sn)) ||
+        !key_ok(g, key, kn, c->polygon ? NULL : secret, sn)) {
+        auth_failed(c);
+        td__gw_client_error(c, 402, 1);
+        return;
+    }
+    if (g->cfg.max_clients && g->st.authed >= g->cfg.max_clients) {
+        g->st.rejected++;
+        td__gw_client_error(c, 406, 1);
+        return;
+    }
+    c->authed = 1;
+    g->st.authed++;
+    if (c->polygon)
+        td__gw_pclient_authed(c);
+    else
+        send_authenticated(c);
+    TD_INFO("client #%llu authenticated by %s (key %.4s...)", ID(c), how, key);
+}
+
+static char *dup_n(const char *s, size_t n)
+{
+    if (!s) return NULL;
+    char *d = td_xmalloc(n + 1);
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+void td__gw_client_auth(gw_client_t *c, const char *key, size_t key_len, const char *secret,
+                        size_t secret_len, const char *how)
+{
+    gw_guard_t *gd = &c->guard;
+    if (c->authed || gd->auth_at_ms) {
+        td__gw_client_error(c, c->authed ? 403 : 401, 0);
+        return;
+    }
+    uint64_t now = uv_now(c->g->loop), wait = auth_wait(c, now);
+    if (!wait) {
+        auth_now(c, key, key_len, secret, secret_len, how);
+        return;
+    }
+    /* held back: nothing more is read from the client until it is checked */
+    gd->key = dup_n(key, key_len);
+    gd->secret = dup_n(secret, secret_len);
+    gd->key_len = key_len;
+    gd->secret_len = secret_len;
+    gd->how = how;
+    gd->auth_at_ms = now + wait;
+    lws_rx_flow_control(c->wsi, 0);
+    GW_LOG(TD_LOG_INFO, c->g, c, "client #%llu: auth from %s held back %llu ms (failed auths)",
+           ID(c), gd->peer, (unsigned long long)wait);
+}
+
+void td__gw_guard_cron(gw_client_t *c, uint64_t now)
+{
+    gw_guard_t *gd = &c->guard;
+    if (!gd->auth_at_ms || now < gd->auth_at_ms) return;
+    gd->auth_at_ms = 0;
+    auth_now(c, gd->key, gd->key_len, gd->secret, gd->secret_len, gd->how);
+    drop_pending(gd);
+    if (!c->closing) lws_rx_flow_control(c->wsi, 1);
+}
