@@ -30,6 +30,9 @@ typedef struct run_cfg_s {
     double backoff_min, backoff_max, healthy, conn_limit_backoff, ping_interval, ping_timeout;
     int64_t redis_buffer_mb, redis_inflight, upstream_max_symbols;
     char *ca_file, *log_level;
+    char *redis_ca_file, *redis_cert, *redis_key; /* rediss:// */
+    double redis_timeout;
+    int redis_last_values;
     /* the downstream gateway */
     char *listen, *web_root;
     td_strlist_t client;
