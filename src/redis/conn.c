@@ -214,7 +214,10 @@ static void handshake_reply(td_rconn_t *c, const td_resp_node_t *r)
     const char *what = c->hs_cmd[c->hs_i++];
     c->st.unanswered--;
     c->waiting_since = uv_now(c->loop);
-    if (r->type == TD_RESP_ERROR) {
+    /* An ACL user may lack PING: its NOPERM still proves Redis answers and
+     * that we are authenticated. */
+    int noperm = r->type == TD_RESP_ERROR && r->len >= 6 && memcmp(r->s, "NOPERM", 6) == 0;
+    if (r->type == TD_RESP_ERROR && !(noperm && strcmp(what, "PING") == 0)) {
         fail(c, "%s rejected by Redis: %.*s", what, (int)(r->len > 200 ? 200 : r->len), r->s);
         return;
     }

@@ -159,6 +159,7 @@ class RedisServer:
     def client(self, **kw):
         """A new redis-py client (bytes in, bytes out)."""
         kw.setdefault("socket_timeout", 10)
+        kw.setdefault("password", self.conf.get("requirepass"))
         return redis.Redis(host="127.0.0.1", port=self.port, **kw)
 
     def stop(self, timeout=10.0):
@@ -201,10 +202,11 @@ class RedisCollector:
     redis-py is slow (tens of thousands of messages per second): fine for
     correctness tests, not for throughput measurements."""
 
-    def __init__(self, port, channels=(), patterns=()):
+    def __init__(self, port, channels=(), patterns=(), password=None):
         if not channels and not patterns:
             raise ValueError("nothing to subscribe to")
         self.port = port
+        self.password = password
         self.channels = list(channels)
         self.patterns = list(patterns)
         self.messages = []
@@ -223,7 +225,7 @@ class RedisCollector:
 
     def _subscribe(self):
         client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5,
-                             socket_connect_timeout=1)
+                             socket_connect_timeout=1, password=self.password)
         ps = client.pubsub()
         if self.channels:
             ps.subscribe(*self.channels)
@@ -633,3 +635,30 @@ class PostgresServer:
                 pass
             self.started = False
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+# ------------------------------------------------- redis: auth, TLS, unix ----
+
+
+def redis_acl_user(dir, name, password, rules):
+    """RedisServer conf for one ACL user besides the default one (kept open
+    for the harness's clients): an ACL file in dir with "user NAME on
+    >PASSWORD RULES"."""
+    path = Path(dir) / f"acl-{name}.conf"
+    path.write_text(f"user default on nopass ~* &* +@all\nuser {name} on >{password} {rules}\n")
+    return {"aclfile": path}
+
+
+def redis_tls_conf(cert, key, ca):
+    """RedisServer conf adding a TLS port (the plain port stays, for the
+    harness's own clients): returns (conf, tls_port)."""
+    port = free_port()
+    return {"tls_port": port, "tls_cert_file": cert, "tls_key_file": key,
+            "tls_ca_cert_file": ca, "tls_auth_clients": "no"}, port
+
+
+def redis_unix_conf(dir):
+    """RedisServer conf adding a unix socket: returns (conf, path)."""
+    path = Path(dir) / "redis.sock"
+    return {"unixsocket": path, "unixsocketperm": "700"}, path
+
