@@ -278,7 +278,8 @@ static td_rconn_t *make_conn(td_redis_sink_t *s, const td_redis_sink_cfg_t *cfg)
                          .key_file = cfg->key_file,
                          .name = "redis",
                          .timeout_s = cfg->timeout_s,
-                         .want_master = u.scheme == TD_REDIS_SENTINEL};
+                         .want_master = u.scheme == TD_REDIS_SENTINEL,
+                         .lazy_read = 1};
     td_rconn_t *c = NULL;
     if (u.scheme == TD_REDIS_CLUSTER)
         snprintf(err, sizeof err, "%s: redis+cluster:// is not supported by the sink yet",
