@@ -58,7 +58,8 @@ def measure(args, tmp):
         perf = None
         if args.perf:  # perf record -g of tickerd over the window
             what = (["stat", "-e", args.perf[5:]] if args.perf.startswith("stat:")
-                    else ["record", "-g", "-o", args.perf])
+                    else ["record", "--call-graph", "dwarf,16384", "-o", args.perf[6:]]
+                    if args.perf.startswith("dwarf:") else ["record", "-g", "-o", args.perf])
             perf = subprocess.Popen(["perf", *what, "-p", str(run.pid), "--", "sleep",
                                      str(args.seconds)] if args.perf != "strace" else
                                     ["timeout", "0.3", "strace", "-tt", "-p", str(run.pid)],
