@@ -31,6 +31,9 @@ typedef struct run_cfg_s {
     double resolve_timeout;
     int64_t redis_buffer_mb, redis_inflight, upstream_max_symbols, upstream_max_message;
     char *ca_file, *log_level;
+    char *redis_ca_file, *redis_cert, *redis_key; /* rediss:// */
+    double redis_timeout;
+    int redis_last_values;
     /* the downstream gateway */
     char *listen, *web_root, *metrics_listen;
     td_strlist_t client;

@@ -96,14 +96,15 @@ static int on_health(void *ud, td_buf_t *out)
                        (unsigned long long)fs.reconnects);
     }
     td_buf_appends(out, "],\"redis\":");
+    int ok = streaming == a->nfeeds;
     if (a->redis) {
         td_redis_sink_stats_t rs;
         td_redis_sink_stats(a->redis, &rs);
-        td_buf_appends(out, rs.connected ? "\"up\"" : "\"down\"");
+        td_buf_appendf(out, "\"%s\"", rs.status);
+        ok = ok && strcmp(rs.status, "up") == 0;
     } else {
         td_buf_appends(out, "null");
     }
-    int ok = streaming == a->nfeeds;
     if (a->source) {
         td_redis_source_stats_t ss;
         td_redis_source_stats(a->source, &ss);
@@ -201,7 +202,19 @@ static void on_metrics(void *ud, td_buf_t *o)
         td_redis_sink_stats(a->redis, &rs);
         metric(o, "redis_up", "gauge", (uint64_t)rs.connected, "1 if Redis is connected");
         metric(o, "redis_published_total", "counter", rs.published, "PUBLISH commands answered");
-        metric(o, "redis_dropped_total", "counter", rs.dropped, "events dropped for Redis");
+        metric(o, "redis_dropped_total", "counter", rs.dropped,
+               "events dropped for Redis (buffer full, rejected, lost with a connection)");
+        metric(o, "redis_errors_total", "counter", rs.errors, "error replies from Redis");
+        metric(o, "redis_rejected_total", "counter", rs.rejected,
+               "events whose PUBLISH Redis answered with an error (also in dropped)");
+        metric(o, "redis_lost_total", "counter", rs.lost,
+               "events in flight when a Redis connection died, e.g. a failover (also in dropped)");
+        metric(o, "redis_timeouts_total", "counter", rs.timeouts,
+               "connections given up because Redis stopped answering");
+        metric(o, "redis_master_switches_total", "counter", rs.switches,
+               "redis+sentinel://: master changes followed");
+        metric(o, "redis_healthy", "gauge", strcmp(rs.status, "up") == 0,
+               "1 if Redis is connected, answering and accepting commands");
     }
 }
 
