@@ -138,6 +138,13 @@ static const td_opt_t run_table[] = {
     {"metrics-listen", TD_OPT_STR, O(metrics_listen), 0, 0, NULL, "HOST:PORT", NULL, 0,
      "serve /metrics and /healthz (only) on an address of their own, e.g. for a publisher "
      "without --listen"},
+    {"ha-lease", TD_OPT_STR, O(ha_lease), 0, 0, NULL, "NAME", NULL, 0,
+     "high availability: instances with the same NAME (and --redis) compete for a lease in "
+     "Redis; only the holder connects upstream and publishes, the others stand by (their "
+     "--listen gateway serving from Redis) and take over when it stops renewing"},
+    {"ha-ttl", TD_OPT_DOUBLE, O(ha_ttl), 0.3, 3600, "3", "SECONDS", NULL, TD_OPT_DURATION,
+     "the lease's time to live: a holder renews it every third of this and stops publishing "
+     "by itself if it could not renew in time; a standby takes over within about this"},
     TD_OPT_END,
 };
 #undef O
@@ -150,7 +157,7 @@ static const td_opts_t run_opts = {
     "Redis and/or stdout.\n"
     "Secrets come from the environment or the config file."};
 
-static void on_feed_event(void *ud, const td_event_t *ev)
+void td__run_on_event(void *ud, const td_event_t *ev)
 {
     td_bus_publish(((app_t *)ud)->bus, ev);
 }
@@ -165,6 +172,7 @@ static void on_interest(void *ud, td_kind_t kind, const char *sym, size_t n, int
         td_feed_want(a->feeds[i], kind, sym, n, wanted);
     if (a->source) td_redis_source_want(a->source, kind, sym, n, wanted);
     if (a->poll && kind == TD_KIND_QUOTE) td_poll_want(a->poll, sym, n, wanted);
+    if (a->ha) td_ha_interest_changed(a->ha);
 }
 
 /* The static --subscribe set is pinned by a consumer that wants it and
@@ -225,6 +233,7 @@ static void shutdown_app(app_t *a, int code)
         a->pending++;
         td_poll_stop(a->poll, on_stopped, a);
     }
+    if (a->ha) td__run_stop_ha(a, on_stopped);
     if (a->http) {
         a->pending++;
         td_http_stop(a->http, on_stopped, a);
@@ -442,7 +451,7 @@ static int setup_poll(app_t *a)
                              : "--quota: expected N/WINDOW[,N/WINDOW] like 5/min,25/day");
         return -1;
     }
-    static const td_poll_cb_t pcb = {on_feed_event, on_poll_error, poll_subscribers};
+    static const td_poll_cb_t pcb = {td__run_on_event, on_poll_error, poll_subscribers};
     a->http = td_http_new(&a->loop, NULL);
     a->poll = td_poll_new(&a->loop, a->http, &pc, &pcb, a, err, sizeof err);
     if (!a->poll) {
@@ -511,7 +520,7 @@ static void setup_sinks(app_t *a)
                                   .timeout_s = c->redis_timeout,
                                   .last_values = c->redis_last_values};
         if ((a->redis = td_redis_sink_new(&a->loop, &rc))) {
-            td_bus_tap(a->bus, to_redis, a->redis);
+            if (!c->ha_lease) td_bus_tap(a->bus, to_redis, a->redis); /* else run_ha.c's */
             td_redis_sink_start(a->redis);
         }
     }
@@ -522,11 +531,11 @@ static void setup_sinks(app_t *a)
 }
 
 /* One vendor connection per --url (streaming vendors). */
-static int setup_feeds(app_t *a)
+int td__run_setup_feeds(app_t *a)
 {
     run_cfg *c = &a->cfg;
     char err[512];
-    static const td_feed_cb_t fcb = {on_feed_event, on_fatal};
+    static const td_feed_cb_t fcb = {td__run_on_event, on_fatal};
     a->feeds = td_xcalloc(c->url.n, sizeof *a->feeds);
     for (size_t i = 0; i < c->url.n; i++) {
         td_feed_cfg_t fc = {
@@ -585,25 +594,29 @@ static int setup(app_t *a)
     setup_sinks(a);
     if (c->redis && !a->redis) return -1;
     if (av && !c->source && setup_poll(a) != 0) return -1;
-    if (!av && !c->source && setup_feeds(a) != 0) return -1;
-    if (c->source) {
-        static const td_redis_source_cb_t scb = {on_feed_event};
-        td_redis_source_cfg_t sc = {.url = c->source,
-                                    .prefix = c->channel_prefix,
-                                    .ca_file = c->redis_ca_file,
-                                    .cert_file = c->redis_cert,
-                                    .key_file = c->redis_key,
-                                    .timeout_s = c->redis_timeout,
-                                    .last_values = c->redis_last_values};
-        a->source = td_redis_source_new(&a->loop, &sc, &scb, a, err, sizeof err);
-        if (!a->source) {
-            TD_ERR("--source: %s", err);
-            return -1;
-        }
-    }
+    if (c->ha_lease && td__run_setup_ha(a) != 0) return -1;
+    if (!av && !c->source && !c->ha_lease && td__run_setup_feeds(a) != 0) return -1;
+    if (c->source && !(a->source = td__run_new_source(a, c->source))) return -1;
     td_bus_on_interest(a->bus, on_interest, a);
     pin_static(a);
     return c->listen || c->metrics_listen ? td__run_setup_gateway(a) : 0;
+}
+
+td_redis_source_t *td__run_new_source(app_t *a, const char *url)
+{
+    run_cfg *c = &a->cfg;
+    char err[512];
+    static const td_redis_source_cb_t scb = {td__run_on_event};
+    td_redis_source_cfg_t sc = {.url = url,
+                                .prefix = c->channel_prefix,
+                                .ca_file = c->redis_ca_file,
+                                .cert_file = c->redis_cert,
+                                .key_file = c->redis_key,
+                                .timeout_s = c->redis_timeout,
+                                .last_values = c->redis_last_values};
+    td_redis_source_t *s = td_redis_source_new(&a->loop, &sc, &scb, a, err, sizeof err);
+    if (!s) TD_ERR("%s: %s", c->ha_lease ? "--ha-lease standby source" : "--source", err);
+    return s;
 }
 
 /* What went through, and what a sink could not deliver (the Redis sink
@@ -644,6 +657,7 @@ static void teardown(app_t *a)
     td_gateway_free(a->metrics);
     td_redis_sink_free(a->redis);
     td_redis_source_free(a->source);
+    td__run_free_ha(a);
     td_poll_free(a->poll);
     td_http_free(a->http);
     td_stdout_sink_free(a->out);
@@ -711,6 +725,7 @@ int td_cmd_run(int argc, char **argv)
         td_feed_start(a->feeds[i]);
     if (a->source) td_redis_source_start(a->source);
     if (a->poll) td_poll_start(a->poll);
+    if (a->ha) td__run_start_ha(a);
     uv_run(&a->loop, UV_RUN_DEFAULT);
     teardown(a);
     return a->exit_code;

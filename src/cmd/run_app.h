@@ -9,6 +9,7 @@
 #include "feed/feed.h"
 #include "feed/redis_source.h"
 #include "gateway/gateway.h"
+#include "ha/lease.h"
 #include "http/http.h"
 #include "poll/poll.h"
 #include "proto/sub.h"
@@ -40,6 +41,8 @@ typedef struct run_cfg_s {
     int64_t max_clients, client_max_symbols, client_max_message;
     int64_t client_buffer_hard, client_buffer_soft, client_conflate_after;
     double client_auth_timeout, client_buffer_soft_seconds;
+    char *ha_lease; /* --ha-lease NAME: active/standby on one vendor account */
+    double ha_ttl;
 } run_cfg;
 
 typedef struct app_s {
@@ -65,7 +68,27 @@ typedef struct app_s {
     int stopping, pending, exit_code;
     uint64_t last_count[TD_KIND__COUNT], last_published, last_frames, last_out;
     uint64_t last_stats_ms;
+    td_ha_t *ha;                   /* --ha-lease */
+    td_bus_consumer_t *ha_pin;     /* the interest inherited from the previous holder */
+    struct run_retired_s *retired; /* feeds and sources stopped on a role change */
+    uv_timer_t ha_reap;            /* frees them once closed */
 } app_t;
+
+/* run.c: the feeds of --url (0 or -1, logged), a Redis source on `url`
+ * (NULL, logged) and where both hand their events. */
+int td__run_setup_feeds(app_t *a);
+td_redis_source_t *td__run_new_source(app_t *a, const char *url);
+void td__run_on_event(void *ud, const td_event_t *ev);
+
+/* run_ha.c (--ha-lease): setup (0 or -1, logged; taps the Redis sink),
+ * start, stop (counts in a->pending), free; /healthz and /metrics parts
+ * (health returns 0 if degraded). */
+int td__run_setup_ha(app_t *a);
+void td__run_start_ha(app_t *a);
+void td__run_stop_ha(app_t *a, void (*done)(void *ud));
+void td__run_free_ha(app_t *a);
+int td__run_ha_health(app_t *a, td_buf_t *out);
+void td__run_ha_metrics(app_t *a, td_buf_t *o);
 
 /* Creates and starts the gateway (--listen). Returns 0 or -1 (logged). */
 int td__run_setup_gateway(app_t *a);

@@ -111,6 +111,7 @@ static int on_health(void *ud, td_buf_t *out)
         td_buf_appends(out, ss.connected ? ",\"source\":\"up\"" : ",\"source\":\"down\"");
         ok = ok && ss.connected;
     }
+    if (a->ha) ok = td__run_ha_health(a, out) && ok;
     td_buf_appendf(out, ",\"status\":\"%s\"}\n", ok ? "ok" : "degraded");
     return ok ? 200 : 503;
 }
@@ -185,6 +186,7 @@ static void on_metrics(void *ud, td_buf_t *o)
     metrics_kinds(o, "events_in_total", in, "events received from upstreams");
     if (a->gw) on_metrics_gateway(a, o);
     metrics_upstreams(a, o);
+    if (a->ha) td__run_ha_metrics(a, o);
     if (a->poll) {
         td_poll_stats_t ps;
         td_poll_stats(a->poll, &ps);
@@ -213,6 +215,8 @@ static void on_metrics(void *ud, td_buf_t *o)
                "connections given up because Redis stopped answering");
         metric(o, "redis_master_switches_total", "counter", rs.switches,
                "redis+sentinel://: master changes followed");
+        metric(o, "redis_fenced_total", "counter", rs.fenced,
+               "events not published because the HA lease was not held (also in dropped)");
         metric(o, "redis_healthy", "gauge", strcmp(rs.status, "up") == 0,
                "1 if Redis is connected, answering and accepting commands");
     }

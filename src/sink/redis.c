@@ -60,6 +60,10 @@ struct td_redis_sink_s {
     uint32_t inflight; /* events sent, not completely answered */
     int phase;         /* with last values: 1 once the current event's PUBLISH is answered */
 
+    int (*gate)(void *ud); /* NULL, or asked before every batch (HA fencing) */
+    void *gate_ud;
+    uint64_t fenced; /* events the gate refused (also in dropped) */
+
     int ever_ready;
     uint64_t published, dropped, errors, rejected, lost, reconnects;
     uint64_t dropped_mark; /* `dropped` when the connection went down */
@@ -127,6 +131,10 @@ static void prep_cb(uv_prepare_t *h)
     td_buf_t *out = td_rconn_out(s->conn);
     uv_prepare_stop(h); /* restarted by publish or by a reply freeing a slot */
     if (!out || s->lcount == 0) return;
+    if (s->gate && !s->gate(s->gate_ud)) {
+        s->fenced += pending_drop_all(s);
+        return;
+    }
     size_t bytes = 0, n = 0;
     while (n < s->lcount && s->inflight + n < s->max_inflight)
         bytes += s->lens[(s->lhead + n++) % s->lcap];
@@ -419,6 +427,7 @@ void td_redis_sink_stats(const td_redis_sink_t *s, td_redis_sink_stats_t *out)
     out->timeouts = cs.timeouts;
     out->switches = s->sentinel ? td_rsentinel_switches(s->sentinel) : 0;
     out->reconnects = s->reconnects;
+    out->fenced = s->fenced;
     out->buffered = pending_bytes(s);
     out->buffered_events = s->lcount;
     out->inflight = s->inflight;
@@ -428,6 +437,12 @@ void td_redis_sink_stats(const td_redis_sink_t *s, td_redis_sink_stats_t *out)
                   : s->errors && now - s->last_error_ms < REJECTING_MS ? "rejecting"
                   : cs.waiting_ms >= OVERDUE_MS                        ? "not answering"
                                                                        : "up";
+}
+
+void td_redis_sink_set_gate(td_redis_sink_t *s, int (*gate)(void *ud), void *ud)
+{
+    s->gate = gate;
+    s->gate_ud = ud;
 }
 
 void td_redis_sink_stop(td_redis_sink_t *s, void (*done)(void *ud), void *ud)

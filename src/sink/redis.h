@@ -41,6 +41,7 @@ typedef struct td_redis_sink_stats_s {
     uint64_t timeouts;        /* connections given up: Redis stopped answering */
     uint64_t switches;        /* redis+sentinel://: master changes followed */
     uint64_t reconnects;      /* successful connections after the first */
+    uint64_t fenced;          /* of the dropped: refused by the gate (HA fencing) */
     uint64_t buffered;        /* bytes waiting now (not yet sent) */
     uint64_t buffered_events; /* commands waiting now */
     uint64_t inflight;        /* events sent, not yet answered */
@@ -60,6 +61,11 @@ td_redis_sink_t *td_redis_sink_new(uv_loop_t *loop, const td_redis_sink_cfg_t *c
 int td_redis_sink_start(td_redis_sink_t *s);
 /* Hot path: copies what it needs from ev. Never blocks, never fails. */
 void td_redis_sink_publish(td_redis_sink_t *s, const td_event_t *ev);
+/* A gate asked (cheaply: it runs once per batch, i.e. per loop turn with
+ * events) before every batch is handed to the connection: 0 drops every
+ * pending event (counted as dropped and fenced). For HA fencing: a holder
+ * whose lease deadline passed publishes nothing more. */
+void td_redis_sink_set_gate(td_redis_sink_t *s, int (*gate)(void *ud), void *ud);
 void td_redis_sink_stats(const td_redis_sink_t *s, td_redis_sink_stats_t *out);
 /* Flushes what it can (if connected or connecting: waits up to 1 s for the
  * pending commands to be answered; whatever is left is counted as dropped),
