@@ -149,7 +149,8 @@ static void send_lease_op(td_ha_t *h)
 static void tick_cb(uv_timer_t *t)
 {
     td_ha_t *h = t->data;
-    if (0) fence(h, "lease not renewed in time: stopped publishing");
+    if (h->role == TD_HA_ACTIVE && td_mono_ms() >= h->deadline_ms)
+        fence(h, "lease not renewed in time: stopped publishing");
     if (h->op == OP_NONE && td_rconn_state(h->conn) == TD_RCONN_READY) send_lease_op(h);
     rearm(h);
 }
@@ -309,7 +310,7 @@ void td_ha_start(td_ha_t *h)
 int td_ha_gate(void *ud)
 {
     td_ha_t *h = ud;
-    if (h->role != TD_HA_ACTIVE) {
+    if (h->role != TD_HA_ACTIVE || td_mono_ms() >= h->deadline_ms) {
         h->refused++;
         return 0;
     }

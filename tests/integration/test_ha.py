@@ -20,9 +20,9 @@ def metric(proc, name):
     return metric_value(http_get(f"http://127.0.0.1:{proc.port}/metrics")[1], name)
 
 
-def start_ha(tickerd, sim, redis, name, **opts):
+def start_ha(tickerd, sim, redis, name, subscribe="trades=*", **opts):
     return tickerd.run(url=sim.url("/v2/iex"), redis=redis.url, ha_lease="acct", ha_ttl=TTL,
-                       subscribe="trades=*", listen=True, client="c:d", stats_interval=0,
+                       subscribe=subscribe, listen=True, client="c:d", stats_interval=0,
                        backoff_min=0.05, backoff_max=0.3, env=ENV, name=name, **opts)
 
 
@@ -39,11 +39,11 @@ def wait_until(cond, timeout, step=0.05):
     return cond()
 
 
-def two_instances(tickerd, sim, redis):
+def two_instances(tickerd, sim, redis, b_subscribe="trades=*"):
     a = start_ha(tickerd, sim, redis, "ha-a")
     a.wait_for_log(r"ha: lease acct: now ACTIVE \(acquired the free lease\), fencing token 1")
     a.wait_for_log(r"subscribed, streaming")
-    b = start_ha(tickerd, sim, redis, "ha-b")
+    b = start_ha(tickerd, sim, redis, "ha-b", subscribe=b_subscribe)
     b.wait_for_log(r"ha: lease acct held by \S+:1; standing by")
     return a, b
 
@@ -70,7 +70,8 @@ def test_one_active_one_standby(tickerd, redis, redis_collector):
 def test_kill_the_active_the_standby_takes_over(tickerd, redis, redis_collector):
     sim = tickerd.sim(rate=200, symbols=4, max_conns=1)
     coll = redis_collector(redis, patterns=("trades.*",))
-    a, b = two_instances(tickerd, sim, redis)
+    # B subscribes nothing itself: what it publishes is the interest A stored
+    a, b = two_instances(tickerd, sim, redis, b_subscribe="")
     coll.wait_count(20)
     a.popen.kill()  # SIGKILL: no release, the lease has to expire
     a.popen.wait(5)
@@ -81,6 +82,7 @@ def test_kill_the_active_the_standby_takes_over(tickerd, redis, redis_collector)
     took = time.monotonic() - t0
     assert took < TTL + 1.0, f"publishing resumed {took:.2f} s after the kill"
     b.wait_for_log(r"now ACTIVE \(took over the lease\), fencing token 2")
+    b.wait_for_log(r'subscribed, streaming .*"trades":\["\*"\]')
     hb = health(b)["ha"]
     assert hb["role"] == "active" and hb["takeovers"] == 1 and hb["fencing_token"] == 2, hb
     assert 0 <= hb["last_takeover_seconds"] < TTL
