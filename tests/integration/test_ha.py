@@ -113,3 +113,19 @@ def test_paused_active_fences_itself(tickerd, redis, redis_collector):
     assert a.count_log(r"now ACTIVE") == 1
     payloads = [m[1] for m in coll.snapshot()]
     assert len(payloads) == len(set(payloads)), "an event was published twice"
+
+
+def test_redis_restart_leaves_one_active(tickerd, redis, redis_collector):
+    sim = tickerd.sim(rate=200, symbols=4, max_conns=1)
+    a, b = two_instances(tickerd, sim, redis)
+    redis.kill()  # the lease is gone with it (no persistence)
+    a.wait_for_log(r"now STANDBY \(lease not renewed in time", timeout=TTL + 3)
+    redis.start()
+    coll = redis_collector(redis, patterns=("trades.*",))
+    assert wait_until(lambda: a.count_log(r"now ACTIVE") + b.count_log(r"now ACTIVE") == 2,
+                      3 * TTL)
+    coll.wait_count(20, timeout=3 * TTL)
+    time.sleep(TTL)
+    roles = sorted(health(p)["ha"]["role"] for p in (a, b))
+    assert roles == ["active", "standby"], roles
+    assert a.count_log(r"now ACTIVE") + b.count_log(r"now ACTIVE") == 2
