@@ -359,6 +359,7 @@ static void conn_closed(void *ud)
 static void stop_finish(uv_timer_t *t)
 {
     td_ha_t *h = t->data;
+    h->role = TD_HA_STANDBY;
     if (h->sentinel) {
         h->open_handles++;
         td_rsentinel_close(h->sentinel, conn_closed, h);
@@ -383,7 +384,8 @@ void td_ha_stop(td_ha_t *h, void (*done)(void *ud), void *ud)
         TD_INFO("ha: lease %s: released (stopping), fencing token %llu", h->name,
                 (unsigned long long)h->token);
     }
-    h->role = TD_HA_STANDBY;
+    /* still active (to its deadline) until the release is answered: the
+     * sink's last flush at shutdown passes the gate */
     uv_timer_start(&h->stop_timer, stop_finish, wait, 0);
 }
 

@@ -129,3 +129,41 @@ def test_redis_restart_leaves_one_active(tickerd, redis, redis_collector):
     roles = sorted(health(p)["ha"]["role"] for p in (a, b))
     assert roles == ["active", "standby"], roles
     assert a.count_log(r"now ACTIVE") + b.count_log(r"now ACTIVE") == 2
+
+
+def active_of(procs):
+    return [p for p in procs if health(p)["ha"]["role"] == "active"]
+
+
+def test_three_instances_two_kills_in_a_row(tickerd, redis, redis_collector):
+    sim = tickerd.sim(rate=200, symbols=4, max_conns=1)
+    coll = redis_collector(redis, patterns=("trades.*",))
+    procs = list(two_instances(tickerd, sim, redis))
+    procs.append(start_ha(tickerd, sim, redis, "ha-c"))
+    procs[2].wait_for_log(r"standing by")
+    for token in (2, 3):
+        coll.wait_count(len(coll.snapshot()) + 10)
+        (old,) = active_of(procs)
+        old.popen.kill()
+        old.popen.wait(5)
+        procs.remove(old)
+        t0 = time.monotonic()
+        time.sleep(0.05)
+        n = len(coll.snapshot())
+        assert wait_until(lambda: len(coll.snapshot()) > n, TTL + 3)
+        took = time.monotonic() - t0
+        assert took < TTL + 1.0, f"publishing resumed {took:.2f} s after the kill"
+        (new,) = active_of(procs)
+        assert health(new)["ha"]["fencing_token"] == token
+    assert sim.count_log(r"error 406") == 0
+
+
+def test_sigterm_releases_the_lease(tickerd, redis):
+    sim = tickerd.sim(rate=200, symbols=4, max_conns=1)
+    a, b = two_instances(tickerd, sim, redis)
+    t0 = time.monotonic()
+    assert a.stop() == 0
+    b.wait_for_log(r"now ACTIVE \(took over the lease\)", timeout=TTL + 3)
+    # released: the standby's next attempt (every ttl/3) wins, not the ttl
+    assert time.monotonic() - t0 < TTL, "the lease was not released"
+    assert a.count_log(r"ha: lease acct: released") == 1
