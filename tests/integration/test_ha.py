@@ -6,6 +6,7 @@ import re
 import signal
 import time
 
+from harness import RedisCollector, RedisSentinels
 from test_run_metrics import http_get, metric_value
 
 ENV = {"APCA_API_KEY_ID": "k", "APCA_API_SECRET_KEY": "s"}
@@ -21,7 +22,8 @@ def metric(proc, name):
 
 
 def start_ha(tickerd, sim, redis, name, subscribe="trades=*", **opts):
-    return tickerd.run(url=sim.url("/v2/iex"), redis=redis.url, ha_lease="acct", ha_ttl=TTL,
+    url = redis if isinstance(redis, str) else redis.url
+    return tickerd.run(url=sim.url("/v2/iex"), redis=url, ha_lease="acct", ha_ttl=TTL,
                        subscribe=subscribe, listen=True, client="c:d", stats_interval=0,
                        backoff_min=0.05, backoff_max=0.3, env=ENV, name=name, **opts)
 
@@ -167,3 +169,22 @@ def test_sigterm_releases_the_lease(tickerd, redis):
     # released: the standby's next attempt (every ttl/3) wins, not the ttl
     assert time.monotonic() - t0 < TTL, "the lease was not released"
     assert a.count_log(r"ha: lease acct: released") == 1
+
+
+def test_sentinel_failover_leaves_one_active(tickerd, tmp_path):
+    sentinels = RedisSentinels(tmp_path / "sentinel")
+    try:
+        sim = tickerd.sim(rate=200, symbols=4, max_conns=1)
+        a, b = two_instances(tickerd, sim, sentinels.url)
+        sentinels.primary.kill()  # the lease may or may not have reached the replica
+        sentinels.wait_master(sentinels.replica.port)
+        coll = RedisCollector(sentinels.replica.port, patterns=("trades.*",)).start()
+        try:
+            coll.wait_count(20, timeout=10)  # publishing resumed on the new primary
+            time.sleep(TTL)
+            roles = sorted(health(p)["ha"]["role"] for p in (a, b))
+            assert roles == ["active", "standby"], roles
+        finally:
+            coll.stop()
+    finally:
+        sentinels.stop()
