@@ -203,6 +203,9 @@ static void on_reply(void *ud, td_rconn_t *c, const td_resp_reader_t *rd)
         log_redis_error(h, r);
     } else if (op == OP_ACQUIRE && h->role == TD_HA_STANDBY) {
         on_acquire_reply(h, rd, h->op_sent_ms);
+        /* a new holder stores its interest at once (a renewal), not a third
+         * of the ttl later: it may die before that */
+        if (h->role == TD_HA_ACTIVE) uv_timer_start(&h->tick, tick_cb, 0, 0);
     } else if (op == OP_RENEW && h->role == TD_HA_ACTIVE) {
         if (r->type == TD_RESP_INT && r->i == 1)
             h->deadline_ms = td_ha_deadline(h->op_sent_ms, h->ttl_ms);
