@@ -105,7 +105,7 @@ def test_storm_memory_back_to_baseline(tickerd):
 
 
 def test_subscribe_rate_refuses_storm_serves_others(tickerd):
-    sim, gw = start(tickerd, sim=tickerd.sim(rate=400, symbols=10), client_subscribe_rate=1000,
+    sim, gw = start(tickerd, sim=tickerd.sim(rate=400, symbols=10), client_subscribe_rate=500,
                     client_subscribe_burst=6000, client_max_message=1 << 20)
 
     async def go():
@@ -148,8 +148,27 @@ def test_subscribe_rate_refuses_storm_serves_others(tickerd):
             w.transport.abort()
     run(go(), 120)
     assert metric(gw, "client_subscribe_refused_total") == 10
-    gw.wait_for_log(r"client #2: 5000 symbols over the subscribe rate \(1000/s, burst 6000\): "
+    gw.wait_for_log(r"client #2: 5000 symbols over the subscribe rate \(500/s, burst 6000\): "
                     r"refused")
     gw.wait_for_log(r"client #2: 10 subscribes in a row over the subscribe rate .*: closing")
     gw.wait_for_log(r"client #2 closed")
     assert metric(gw, "bus_symbols") == 0
+
+
+def test_subscribe_rate_polygon(tickerd):
+    from test_gateway_polygon import authed as p_authed, start as p_start
+    from test_sim_polygon import ok, status, sub
+    sim, gw = p_start(tickerd, client_subscribe_rate=1, client_subscribe_burst=10)
+    refused = status("error", "subscribe rate limit exceeded")
+
+    async def go():
+        ws = await p_authed(gw)
+        topics = ",".join(f"Q.ZP{i}" for i in range(10))
+        assert await sub(ws, topics) == [ok("subscribed", f"Q.ZP{i}") for i in range(10)]
+        for i in range(10):  # the burst is spent and 3 take 3 s to earn: refused
+            await ws.send(json.dumps({"action": "subscribe", "params": "Q.ZQ1,Q.ZQ2,Q.ZQ3"}))
+            assert await recv(ws) == refused
+        await asyncio.wait_for(ws.wait_closed(), 5)
+    run(go())
+    assert metric(gw, "client_subscribe_refused_total") == 10
+    assert "ZQ1" not in sim.stderr().decode(errors="replace")
