@@ -354,17 +354,24 @@ static void sub_del_at(entry *e, uint32_t i)
     c->held = vec_fit(c->held, c->nheld, &c->capheld, sizeof *c->held);
 }
 
-/* c stops naming e; the last name leaving is reported and settles e. */
+/* The pair at e->subs[i] goes; the last name leaving is reported and
+ * settles e. */
+static void unname_at(td_bus_t *b, entry *e, uint32_t i)
+{
+    sub_del_at(e, i);
+    if (e->nsubs == 0) {
+        interest(b, e->kind, e->sym, e->sym_len, 0);
+        settle(b, e);
+    }
+}
+
 static void unname(td_bus_t *b, td_bus_consumer_t *c, entry *e)
 {
     for (uint32_t i = 0; i < e->nsubs; i++) {
-        if (e->subs[i].c != c) continue;
-        sub_del_at(e, i);
-        if (e->nsubs == 0) {
-            interest(b, e->kind, e->sym, e->sym_len, 0);
-            settle(b, e);
+        if (e->subs[i].c == c) {
+            unname_at(b, e, i);
+            return;
         }
-        return;
     }
 }
 
@@ -380,8 +387,8 @@ void td_bus_detach(td_bus_t *b, td_bus_consumer_t *c)
     cvec_del(&b->taps, c);
     for (int k = 0; k < TD_KIND__COUNT; k++)
         if (cvec_del(&b->wild[k], c) && b->wild[k].n == 0) wild_ended(b, (td_kind_t)k);
-    while (c->nheld)
-        unname(b, c, c->held[c->nheld - 1].e);
+    while (c->nheld) /* each pair found from c's side: no search */
+        unname_at(b, c->held[c->nheld - 1].e, c->held[c->nheld - 1].at);
     maybe_shrink(b);
     *(c->prev ? &c->prev->next : &b->all) = c->next;
     if (c->next) c->next->prev = c->prev;
