@@ -8,7 +8,7 @@
  * limit) then a close with 1008, "auth_timeout", and status "error" with
  * "not authorized", "invalid JSON", "unknown action: X", "already
  * authenticated", "missing params", "invalid subscription: X", "symbol
- * limit exceeded", "subscribe rate limit exceeded" (client.c), "message too
+ * limit exceeded", "subscribe rate limit exceeded" (sub_rate.c), "message too
  * large", "slow client" (then 1008). */
 #include "core/log.h"
 #include "core/mem.h"
