@@ -70,7 +70,7 @@ void td_bus_cache_kinds(td_bus_t *bus, unsigned kinds);
 #define TD_BUS_CACHE_MAX_DEFAULT 50000
 void td_bus_cache_max(td_bus_t *bus, size_t per_kind);
 /* The newest (kind, symbol) event seen, if cached: fills *out (views valid
- * until the next publish) and returns 1; else 0. */
+ * until the next publish, want or unwant) and returns 1; else 0. */
 int td_bus_last(const td_bus_t *bus, td_kind_t kind, const char *sym, size_t n, td_event_t *out);
 /* Calls fn for every cached value of a kind. */
 void td_bus_last_each(const td_bus_t *bus, td_kind_t kind,
