@@ -99,8 +99,8 @@ static const td_opt_t run_table[] = {
      0,
      "symbols one client may subscribe per second on average (token bucket, refilled "
      "continuously); beyond, the subscribe is refused with 405 \"subscribe rate limit "
-     "exceeded\" (Polygon: an error status), 10 refusals in a row close the client (0: no "
-     "limit)"},
+     "exceeded\" (Polygon: an error status); 10 refusals close the client (one is forgiven "
+     "every 10 s) (0: no limit)"},
     {"client-subscribe-burst", TD_OPT_INT, O(client_subscribe_burst), 1, 100000000, "20000", "N",
      NULL, 0, "symbols one client may subscribe at once before --client-subscribe-rate applies"},
     {"snapshot-cache", TD_OPT_INT, O(snapshot_cache), 0, 100000000, "50000", "N", NULL, 0,

@@ -12,6 +12,8 @@ import re
 import statistics
 import time
 
+import websockets
+
 from simclient import connect, recv, run, split_array
 from test_gateway import DEMO, KEYS, authed, metric, start
 
@@ -55,19 +57,19 @@ def cpu_ns(pid):
 
 
 async def connect_close_ms(gw, n=40):
-    """n connect (greeting received) + close cycles: (median wall ms, mean
-    tickerd CPU ms) per cycle."""
-    times = []
-    cpu0 = cpu_ns(gw.pid)
+    """n connect (greeting received) + close cycles: median wall ms and
+    median tickerd CPU ms per cycle (medians: robust to a busy machine)."""
+    walls, cpus = [], []
     for _ in range(n):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_ns(gw.pid)
         ws = await connect(gw.url("/v2/iex"))
         await recv(ws)
         await ws.close()
         await ws.wait_closed()
-        times.append((time.perf_counter() - t0) * 1000)
-    await asyncio.sleep(0.2)  # the last close is handled
-    return statistics.median(times), (cpu_ns(gw.pid) - cpu0) / n / 1e6
+        await asyncio.sleep(0.005)  # tickerd frees the client once it sees the close
+        walls.append((time.perf_counter() - t0) * 1000)
+        cpus.append((cpu_ns(gw.pid) - c0) / 1e6)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def test_storm_memory_back_to_baseline(tickerd):
@@ -101,7 +103,9 @@ def test_storm_memory_back_to_baseline(tickerd):
     # would be tens of MB; what is released is reused by the next round
     assert after_rss - base_rss < 4096, f"RSS {base_rss} -> {after_rss} KiB"
     # a close costs what the client held: the same after the storm as before
-    assert after_ms[1] < base_ms[1] * 1.5 + 0.2, f"connect+close CPU {base_ms} -> {after_ms} ms"
+    # (before the fix: 0.5 -> 5-6 ms of CPU per cycle, every close walking
+    # every (kind, symbol) the bus had ever seen)
+    assert after_ms[1] < base_ms[1] * 2 + 0.5, f"connect+close CPU {base_ms} -> {after_ms} ms"
 
 
 def test_subscribe_rate_refuses_storm_serves_others(tickerd):
@@ -116,24 +120,27 @@ def test_subscribe_rate_refuses_storm_serves_others(tickerd):
         await storm.send(json.dumps({"action": "subscribe", "quotes": names(0, 2500),
                                      "bars": names(0, 2500)}))  # 5000: within the burst
         assert "ZS00002499" in await until_control(storm, '[{"T":"subscription"')
-        refused, frames = 0, []
+        refused, frames, small = 0, [], 0
         for rnd in range(1, 40):
             syms = names(rnd, 2500)
             try:
                 await storm.send(json.dumps({"action": "subscribe", "quotes": syms,
                                              "bars": syms}))
                 text = await until_control(storm, '[{"T":"', 5.0)  # it gets no data
-            except Exception:  # closed
+                frames.append(text)
+                refused += text.startswith('[{"T":"error"')
+                # the other client is served all along
+                got = split_array(await until_control(other, '[{"T":"q"', 5.0))
+                assert got and all(json.loads(e)["T"] == "q" for e in got)
+                # one symbol fits the rate, and does not wipe the refusals out
+                await storm.send(json.dumps({"action": "subscribe", "quotes": [f"ZT{rnd}"]}))
+                await until_control(storm, '[{"T":"subscription"', 3.0)
+                small += 1
+            except (asyncio.TimeoutError, websockets.ConnectionClosed):  # closed
                 break
-            frames.append(text)
-            refused += text.startswith('[{"T":"error"')
-            # the other client is served all along
-            got = [e for e in split_array(await until_control(other, '[{"T":"q"', 5.0))]
-            assert got and all(json.loads(e)["T"] == "q" for e in got)
-        assert refused >= 10, frames[:3]
         err = '[{"T":"error","code":405,"msg":"subscribe rate limit exceeded"}]'
-        assert frames[-1] == err and frames.count(err) == 10, frames[-3:]
-        assert all(f == err for f in frames[-10:])
+        assert frames == [err] * refused and refused >= 10, frames[:3]
+        assert small == refused - 1, small
         await asyncio.wait_for(storm.wait_closed(), 5)
         # refused subscriptions changed nothing: only the first 5000 went upstream
         assert "ZS00100000" not in sim.stderr().decode(errors="replace")
@@ -146,13 +153,16 @@ def test_subscribe_rate_refuses_storm_serves_others(tickerd):
         await until_control(again, '[{"T":"q"', 5.0)
         for w in (other, again):
             w.transport.abort()
-    run(go(), 120)
-    assert metric(gw, "client_subscribe_refused_total") == 10
+        return refused
+    refused = run(go(), 120)
+    assert metric(gw, "client_subscribe_refused_total") == refused
     gw.wait_for_log(r"client #2: 5000 symbols over the subscribe rate \(500/s, burst 6000\): "
                     r"refused")
-    gw.wait_for_log(r"client #2: 10 subscribes in a row over the subscribe rate .*: closing")
-    gw.wait_for_log(r"client #2 closed")
-    assert metric(gw, "bus_symbols") == 0
+    gw.wait_for_log(r"client #2: 10 subscribes refused over the subscribe rate \(500/s, burst "
+                    r"6000\), one forgiven per 10 s: closing")
+    for n in (1, 2, 3):
+        gw.wait_for_log(rf"client #{n} closed")
+    assert metric(gw, "bus_symbols") == 0  # the others' wildcard values went with them
 
 
 def test_subscribe_rate_polygon(tickerd):
@@ -168,7 +178,7 @@ def test_subscribe_rate_polygon(tickerd):
         for i in range(10):  # the burst is spent and 3 take 3 s to earn: refused
             await ws.send(json.dumps({"action": "subscribe", "params": "Q.ZQ1,Q.ZQ2,Q.ZQ3"}))
             assert await recv(ws) == refused
-        await asyncio.wait_for(ws.wait_closed(), 5)
+        await asyncio.wait_for(ws.wait_closed(), 5)  # the 10th closed it
     run(go())
     assert metric(gw, "client_subscribe_refused_total") == 10
     assert "ZQ1" not in sim.stderr().decode(errors="replace")
