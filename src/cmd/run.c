@@ -117,6 +117,18 @@ static const td_opt_t run_table[] = {
     {"client-max-symbols", TD_OPT_INT, O(client_max_symbols), 0, 10000000, "10000", "N", NULL, 0,
      "distinct symbols one client may subscribe; beyond, 405 symbol limit exceeded (0: no "
      "limit)"},
+    {"client-subscribe-rate", TD_OPT_INT, O(client_subscribe_rate), 0, 100000000, "2000", "N", NULL,
+     0,
+     "symbols one client may subscribe per second on average (token bucket, refilled "
+     "continuously); beyond, the subscribe is refused with 405 \"subscribe rate limit "
+     "exceeded\" (Polygon: an error status); 10 refusals close the client (one is forgiven "
+     "every 10 s) (0: no limit)"},
+    {"client-subscribe-burst", TD_OPT_INT, O(client_subscribe_burst), 1, 100000000, "20000", "N",
+     NULL, 0, "symbols one client may subscribe at once before --client-subscribe-rate applies"},
+    {"snapshot-cache", TD_OPT_INT, O(snapshot_cache), 0, 100000000, "50000", "N", NULL, 0,
+     "last values kept per kind for symbols wanted only through a wildcard (e.g. trades=* on a "
+     "feed with many symbols); beyond, the least recently updated are dropped. A symbol's last "
+     "value is kept while someone wants it"},
     {"client-max-message", TD_OPT_INT, O(client_max_message), 256, 16777216, "65536", "BYTES", NULL,
      0, "largest client message (fragments reassembled); beyond, 400 and it is dropped"},
     {"client-auth-timeout", TD_OPT_DOUBLE, O(client_auth_timeout), 0, 3600, "10", "SECONDS", NULL,

@@ -38,6 +38,7 @@ typedef struct run_cfg_s {
     char *listen, *web_root, *metrics_listen;
     td_strlist_t client;
     int64_t max_clients, client_max_symbols, client_max_message;
+    int64_t client_subscribe_rate, client_subscribe_burst, snapshot_cache;
     int64_t client_buffer_hard, client_buffer_soft, client_conflate_after;
     double client_auth_timeout, client_buffer_soft_seconds;
 } run_cfg;

@@ -174,6 +174,8 @@ static void on_metrics_gateway(app_t *a, td_buf_t *o)
     metric(o, "client_rejected_total", "counter", gs.rejected, "406 connection limit exceeded");
     metric(o, "client_snapshots_total", "counter", gs.snapshots, "last values sent on subscribe");
     metric(o, "client_frames_out_total", "counter", gs.frames_out, "frames written to clients");
+    metric(o, "client_subscribe_refused_total", "counter", gs.sub_refused,
+           "subscribes refused over --client-subscribe-rate");
 }
 
 static void on_metrics(void *ud, td_buf_t *o)
@@ -183,6 +185,10 @@ static void on_metrics(void *ud, td_buf_t *o)
     for (int k = 0; k < TD_KIND__COUNT; k++)
         in[k] = td_bus_count(a->bus, (td_kind_t)k);
     metrics_kinds(o, "events_in_total", in, "events received from upstreams");
+    td_bus_stats_t bs;
+    td_bus_stats(a->bus, &bs);
+    metric(o, "bus_symbols", "gauge", bs.symbols,
+           "(kind, symbol) pairs wanted, or holding a wildcard's last value");
     if (a->gw) on_metrics_gateway(a, o);
     metrics_upstreams(a, o);
     if (a->poll) {
@@ -264,6 +270,7 @@ static int setup_gateway(app_t *a)
     if (load_clients(a, a->config_path) != 0) return -1;
     td_bus_cache_kinds(a->bus, (1u << TD_KIND_QUOTE) | (1u << TD_KIND_TRADE) | (1u << TD_KIND_BAR) |
                                    (1u << TD_KIND_DAILY_BAR) | (1u << TD_KIND_STATUS));
+    td_bus_cache_max(a->bus, (size_t)c->snapshot_cache);
     /* Conflate before a limit is reached, so quotes and bars alone never
      * make a client "slow": at most half of the smallest limit. */
     size_t conflate = (size_t)c->client_conflate_after << 10;
@@ -283,6 +290,8 @@ static int setup_gateway(app_t *a)
         .nkeys = a->client_keys.n,
         .max_clients = (size_t)c->max_clients,
         .max_symbols = (size_t)c->client_max_symbols,
+        .sub_rate = (double)c->client_subscribe_rate,
+        .sub_burst = (double)c->client_subscribe_burst,
         .auth_timeout_s = c->client_auth_timeout,
         .max_message = (size_t)c->client_max_message,
         .buffer_hard = hard,

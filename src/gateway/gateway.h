@@ -52,6 +52,8 @@ typedef struct td_gateway_cfg_s {
     size_t nkeys;
     size_t max_clients;    /* authenticated clients at once; 0 = unlimited (406 beyond) */
     size_t max_symbols;    /* distinct symbols per client; 0 = unlimited (405 beyond) */
+    double sub_rate;       /* symbols a client may subscribe per second, on average */
+    double sub_burst;      /*   and at once (token bucket); rate 0 = unlimited */
     double auth_timeout_s; /* 404 auth timeout; 0 = never */
     size_t max_message;    /* bytes of one client message (reassembled); 400 beyond */
     size_t buffer_hard;    /* queued bytes per client that close it at once */
@@ -84,6 +86,7 @@ typedef struct td_gateway_stats_s {
     uint64_t malformed;                  /* client messages answered with 400 */
     uint64_t rejected;                   /* 406 connection limit */
     uint64_t snapshots;                  /* last values sent on subscribe */
+    uint64_t sub_refused;                /* subscribes refused over the subscribe rate */
 } td_gateway_stats_t;
 
 /* cfg and cb are copied (strings as documented above); bus and ctx are
