@@ -1,0 +1,103 @@
+"""tickerd on a Redis Cluster (3 primaries + 3 replicas, redis+cluster://):
+SPUBLISH reaches sharded subscribers on every shard with exactly the sim's
+events, the last values land in their hash, and when a primary is killed its
+promoted replica takes over: tickerd follows the new slot map, publishing
+resumes and what it could not deliver is counted."""
+import re
+import time
+
+import pytest
+
+from harness import RedisCluster, ShardedCollector, group_by_channel, read_record
+from test_gateway import http_get
+from test_run_redis import KEYS, expected_for, wait_sim_done
+
+SYMBOLS = ["AAPL", "MSFT", "AMZN", "NVDA", "GOOGL", "META", "TSLA", "BRK.B", "JPM", "V"]
+CHANNELS = [f"{k}.{s}" for k in ("quotes", "trades") for s in SYMBOLS]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    c = RedisCluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        yield c.start()
+    finally:
+        c.stop()
+
+
+def start_run(tickerd, sim, cluster, **opts):
+    opts.setdefault("subscribe", "trades=*;quotes=*")
+    opts.setdefault("stats_interval", 0.5)
+    return tickerd.run(url=[sim.url("/v2/iex")], env=KEYS, redis=cluster.url, **opts)
+
+
+def metrics(gw):
+    _, _, body = http_get(gw, "/metrics")
+    return {m.group(1).decode(): int(m.group(2))
+            for m in re.finditer(rb"^tickerd_(\w+(?:\{[^}]*\})?) (\d+)$", body, re.M)}
+
+
+def test_spublish_reaches_sharded_subscribers_exactly(tickerd, cluster, tmp_path):
+    owners = {ch: cluster.owner(ch) for ch in CHANNELS}
+    assert len(set(owners.values())) == 3, "the channels must span every shard"
+    coll = ShardedCollector(cluster, CHANNELS).start()
+    try:
+        rec = tmp_path / "sim.jsonl"
+        sim = tickerd.sim(record=rec, rate=3000, count=4000, symbols=len(SYMBOLS), batch=20)
+        run = start_run(tickerd, sim, cluster)
+        run.wait_for_log(r"slot map: 3 primaries")
+        wait_sim_done(sim, 4000)
+        want = expected_for(read_record(rec), CHANNELS)
+        total = sum(len(v) for v in want.values())
+        assert total > 1000
+        coll.wait_count(total, timeout=30)
+        got = group_by_channel(coll.wait_quiet(1.0))
+        assert sorted(got) == sorted(want)
+        for ch in want:
+            assert got[ch] == want[ch], f"{ch}: {len(got[ch])} received, {len(want[ch])} sent"
+        # The last value of each symbol is in the hash, on the primary of its slot.
+        for kind in ("quotes", "trades"):
+            node = cluster.node(cluster.owner(f"last:{kind}")).client()
+            for sym in SYMBOLS:
+                assert node.hget(f"last:{kind}", sym) == want[f"{kind}.{sym}"][-1]
+    finally:
+        coll.stop()
+
+
+def test_primary_killed_replica_promoted_publishing_resumes(tickerd, cluster, tmp_path):
+    victim = cluster.owner("quotes.AAPL")
+    on_victim = [ch for ch in CHANNELS if cluster.owner(ch) == victim]
+    replica = next(rs for _, _, p, rs in cluster.slots() if p == victim)[0]
+    coll = ShardedCollector(cluster, CHANNELS).start()
+    try:
+        rec = tmp_path / "sim.jsonl"
+        sim = tickerd.sim(record=rec, rate=1000, count=9000, symbols=len(SYMBOLS), batch=10)
+        run = start_run(tickerd, sim, cluster, listen=True)
+        run.wait_for_log(r"slot map: 3 primaries")
+        n_before = len(coll.wait_count(300, timeout=15))
+        cluster.node(victim).kill()
+        # tickerd notices, follows the promoted replica and publishes again
+        run.wait_for_log(rf"topology changed: 3 primaries \([^)]*127\.0\.0\.1:{replica}", timeout=20)
+        cluster.wait_ok(timeout=20, primaries=3)
+        assert cluster.owner("quotes.AAPL") == replica
+        gen = coll.generation
+        coll.wait_subscribed(timeout=10, after_gen=gen - 1)
+        wait_sim_done(sim, 9000, timeout=40)
+        got = group_by_channel(coll.wait_quiet(1.0))
+        want = expected_for(read_record(rec), CHANNELS)
+        for ch in CHANNELS:  # other shards: everything; the victim's: the end at least
+            g, w = got.get(ch, []), want[ch]
+            if ch not in on_victim:
+                assert g == w, f"{ch}: {len(g)} received, {len(w)} sent"
+                continue
+            assert g and g[-1] == w[-1], f"{ch}: the last events did not arrive"
+            it = iter(w)
+            assert all(ev in it for ev in g), f"{ch}: received out of order or unknown events"
+        assert sum(len(v) for v in got.values()) > n_before
+        m = metrics(run)
+        sent = sum(v for k, v in m.items() if k.startswith("events_in_total{"))
+        assert m["redis_published_total"] + m["redis_dropped_total"] == sent
+        assert m["redis_master_switches_total"] >= 1
+        assert m["redis_up"] == 1
+    finally:
+        coll.stop()
