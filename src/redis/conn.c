@@ -14,7 +14,9 @@
 #include "core/rng.h"
 #include "redis/tls.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@
 #define READ_CHUNK  (64 * 1024)
 #define HEALTHY_MS  5000u
 #define DEF_TIMEOUT 5.0
+#define LAZY_MS     5u /* lazy reading: replies not read by a send are read this late */
 
 typedef struct sock_s {
     union {
@@ -58,7 +61,8 @@ struct td_rconn_s {
     td_rtls_t *tls;
     sock_t *sock;
     resolve_t *resolving;
-    uv_timer_t retry, watch;
+    uv_timer_t retry, watch, lazy;
+    int lazy_read, in_read;
     int open_handles;
     void (*done)(void *ud);
     void *done_ud;
@@ -123,7 +127,9 @@ static void teardown(td_rconn_t *c)
     }
     td_rtls_free(c->tls);
     c->tls = NULL;
+    uv_timer_stop(&c->lazy);
     c->out.len = c->wire.len = c->in.len = c->cin.len = c->in_off = 0;
+    c->in_read = 0;
     c->st.unanswered = 0;
     c->hs_n = c->hs_i = 0;
 }
@@ -206,6 +212,7 @@ static void became_ready(td_rconn_t *c)
            c->logged_err[0] ? " (recovered)" : "");
     c->logged_err[0] = '\0';
     c->last_err[0] = '\0';
+    if (c->lazy_read) uv_read_stop(&c->sock->u.s); /* from now on: try_read */
     if (c->cb.on_ready) c->cb.on_ready(c->ud, c);
 }
 
@@ -295,6 +302,20 @@ static int tls_input(td_rconn_t *c)
     return 0;
 }
 
+/* nread bytes were read into the buffer on_alloc gave. */
+static void got_bytes(td_rconn_t *c, size_t nread)
+{
+    c->st.bytes_in += (uint64_t)nread;
+    c->rx_ms = uv_now(c->loop);
+    if (c->tls) {
+        c->cin.len += nread;
+        if (tls_input(c) != 0) return;
+    } else {
+        c->in.len += nread;
+    }
+    process(c);
+}
+
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
     sock_t *s = st->data;
@@ -306,15 +327,44 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
              uv_strerror((int)nread));
         return;
     }
-    c->st.bytes_in += (uint64_t)nread;
-    c->rx_ms = uv_now(c->loop);
-    if (c->tls) {
-        c->cin.len += (size_t)nread;
-        if (tls_input(c) != 0) return;
-    } else {
-        c->in.len += (size_t)nread;
+    got_bytes(c, (size_t)nread);
+}
+
+/* Lazy reading (a READY connection whose owner only counts replies): the
+ * socket has no read interest; replies are read with read(2) when the owner
+ * next sends, or by a short timer, so a pipelined batch costs one wake-up of
+ * the loop (the upstream's) instead of two. Not re-entered from a reply. */
+static void try_read(td_rconn_t *c)
+{
+    unsigned gen = c->gen;
+    uv_os_fd_t fd;
+    if (c->in_read || !c->sock || uv_fileno(&c->sock->u.h, &fd) != 0) return;
+    c->in_read = 1;
+    for (;;) {
+        td_buf_t *b = c->tls ? &c->cin : &c->in;
+        td_buf_reserve(b, READ_CHUNK);
+        size_t room = b->cap - b->len - 1;
+        ssize_t n = read(fd, b->data + b->len, room);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        if (n <= 0) {
+            c->in_read = 0;
+            fail(c, n == 0 ? "connection closed by Redis" : "read: %s", strerror(errno));
+            return;
+        }
+        got_bytes(c, (size_t)n);
+        if (c->gen != gen) return; /* in_read was reset by the teardown */
+        if ((size_t)n < room) break;
     }
-    process(c);
+    c->in_read = 0;
+}
+
+static void on_lazy(uv_timer_t *t)
+{
+    td_rconn_t *c = t->data;
+    try_read(c);
+    if (c->state == TD_RCONN_READY && c->st.unanswered)
+        uv_timer_start(&c->lazy, on_lazy, LAZY_MS, 0);
 }
 
 static void on_write(uv_write_t *req, int status)
@@ -338,7 +388,13 @@ static void flush(td_rconn_t *c)
 {
     sock_t *s = c->sock;
     char err[300];
+    unsigned gen = c->gen;
     if (!s || c->state == TD_RCONN_DOWN) return;
+    if (c->lazy_read && c->state == TD_RCONN_READY) {
+        try_read(c);
+        if (c->gen != gen) return;
+        if (c->st.unanswered) uv_timer_start(&c->lazy, on_lazy, LAZY_MS, 0);
+    }
     td_buf_t *src = &c->out;
     if (c->tls) {
         if (c->out.len &&
@@ -529,6 +585,7 @@ td_rconn_t *td_rconn_new(uv_loop_t *loop, const td_rconn_cfg_t *cfg, const td_rc
     c->quiet = cfg->quiet;
     c->want_master = cfg->want_master;
     c->idle_ping = cfg->idle_ping;
+    c->lazy_read = cfg->lazy_read;
     c->timeout_ms = (uint64_t)((cfg->timeout_s > 0 ? cfg->timeout_s : DEF_TIMEOUT) * 1000);
     td_backoff_init(&c->backoff,
                     (uint32_t)((cfg->backoff_min_s > 0 ? cfg->backoff_min_s : 0.1) * 1000),
@@ -537,8 +594,9 @@ td_rconn_t *td_rconn_new(uv_loop_t *loop, const td_rconn_cfg_t *cfg, const td_rc
     set_who(c);
     uv_timer_init(loop, &c->retry);
     uv_timer_init(loop, &c->watch);
-    c->retry.data = c->watch.data = c;
-    c->open_handles = 2;
+    uv_timer_init(loop, &c->lazy);
+    c->retry.data = c->watch.data = c->lazy.data = c;
+    c->open_handles = 3;
     c->state = TD_RCONN_DOWN;
     signal(SIGPIPE, SIG_IGN); /* a peer gone away must give EPIPE */
     return c;
@@ -644,6 +702,7 @@ void td_rconn_close(td_rconn_t *c, void (*done)(void *ud), void *ud)
     c->done_ud = ud;
     uv_close((uv_handle_t *)&c->retry, timer_closed);
     uv_close((uv_handle_t *)&c->watch, timer_closed);
+    uv_close((uv_handle_t *)&c->lazy, timer_closed);
 }
 
 void td_rconn_free(td_rconn_t *c)

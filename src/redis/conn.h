@@ -48,6 +48,9 @@ typedef struct td_rconn_cfg_s {
     int no_auth, no_db;                  /* skip AUTH / SELECT (a Sentinel's own connection) */
     int quiet;       /* log connects and failures at debug level (sentinel probes) */
     int want_master; /* handshake checks ROLE: a replica is refused (Sentinel) */
+    int lazy_read;   /* once READY, replies are read when the owner next sends (or within
+                        5 ms), not when they arrive: one loop wake-up per pipelined batch
+                        instead of two (for owners that only count replies) */
     int idle_ping;   /* PING after timeout/2 of silence (pub/sub: to notice a mute
                         Redis); the owner sees the replies ("PONG" or ["pong",""]) */
 } td_rconn_cfg_t;

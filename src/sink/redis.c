@@ -321,7 +321,8 @@ static td_rconn_t *make_conn(td_redis_sink_t *s, const td_redis_sink_cfg_t *cfg)
                          .key_file = cfg->key_file,
                          .name = "redis",
                          .timeout_s = cfg->timeout_s,
-                         .want_master = u.scheme == TD_REDIS_SENTINEL};
+                         .want_master = u.scheme == TD_REDIS_SENTINEL,
+                         .lazy_read = 1};
     td_rconn_t *c = td_rconn_new(s->loop, &cc, &cb, s, err, sizeof err);
     if (c && u.scheme == TD_REDIS_SENTINEL) s->sentinel = td_rsentinel_new(s->loop, &u, c);
     if (!c) TD_ERR("redis: %s", err);

@@ -664,6 +664,85 @@ def redis_unix_conf(dir):
 
 
 
+class RedisSentinels:
+    """A primary, one replica and `n` sentinels (redis-server --sentinel,
+    each with its own config file in dir) watching it as `name`, with short
+    failure detection (down-after-milliseconds 500, failover-timeout 2000).
+    .primary/.replica are RedisServer; .ports the sentinels'; .url the
+    redis+sentinel:// URL; .stop() ends everything."""
+
+    def __init__(self, dir, name="mymaster", n=3):
+        self.dir = Path(dir)
+        self.name = name
+        self.primary = RedisServer(self.dir / "primary").start()
+        self.replica = RedisServer(self.dir / "replica",
+                                   replicaof=f"127.0.0.1 {self.primary.port}").start()
+        self.ports = [free_port() for _ in range(n)]
+        self.procs = []
+        for i, port in enumerate(self.ports):
+            d = self.dir / f"sentinel{i}"
+            d.mkdir(parents=True, exist_ok=True)
+            conf = d / "sentinel.conf"
+            conf.write_text(f"port {port}\nbind 127.0.0.1\ndir {d}\n"
+                            f"sentinel monitor {name} 127.0.0.1 {self.primary.port} 2\n"
+                            f"sentinel down-after-milliseconds {name} 500\n"
+                            f"sentinel failover-timeout {name} 2000\n"
+                            f"sentinel parallel-syncs {name} 1\n")
+            log = open(d / "sentinel.log", "ab")
+            self.procs.append(subprocess.Popen([REDIS_SERVER, str(conf), "--sentinel"],
+                                               stdout=log, stderr=subprocess.STDOUT,
+                                               stdin=subprocess.DEVNULL, cwd=d))
+            log.close()
+        for port in self.ports:
+            wait_port(port)
+        self.url = ("redis+sentinel://" + ",".join(f"127.0.0.1:{p}" for p in self.ports)
+                    + f"/{name}")
+        self.wait_replica_known()
+
+    def master_port(self, sentinel=0):
+        r = redis.Redis(host="127.0.0.1", port=self.ports[sentinel], socket_timeout=5)
+        addr = r.execute_command("SENTINEL", "get-master-addr-by-name", self.name)
+        return int(addr[1]) if addr else None
+
+    def wait_replica_known(self, timeout=15.0):
+        """Until every sentinel knows the replica and the other sentinels
+        (a failover needs both)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ok = True
+            for port in self.ports:
+                r = redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+                m = r.execute_command("SENTINEL", "master", self.name)
+                info = dict(zip(m[::2], m[1::2])) if isinstance(m, list) else m
+                if (int(info.get(b"num-slaves", 0)) < 1
+                        or int(info.get(b"num-other-sentinels", 0)) < len(self.ports) - 1):
+                    ok = False
+            if ok:
+                return
+            time.sleep(0.1)
+        raise AssertionError("sentinels did not discover the replica and each other")
+
+    def wait_master(self, port, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(self.master_port(i) == port for i in range(len(self.ports))):
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"the sentinels did not elect 127.0.0.1:{port}")
+
+    def stop(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait(5)
+        self.replica.stop()
+        self.primary.stop()
+
+
 # --------------------------------------------------------- redis cluster ----
 
 
