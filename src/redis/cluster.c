@@ -58,7 +58,7 @@ struct td_rcluster_s {
     uint16_t slot_node[TD_RSLOTS]; /* node index per slot (0: unrouted) */
     td_rconn_t *ctl;
     size_t ctl_next; /* next address to try (seeds, then known primaries) */
-    int ctl_asked, use_slots, started, prep_on, open_handles, closing;
+    int ctl_asked, use_slots, started, prep_on, open_handles, closing, lazy_read;
     uint64_t next_refresh_ms, ctl_down_since;
     uv_timer_t tick;
     uv_prepare_t prep;
@@ -333,7 +333,8 @@ static node_t *node_new(td_rcluster_t *cl, const char *host, int port)
                          .timeout_s = cl->timeout_s,
                          .backoff_min_s = 0.05,
                          .backoff_max_s = 1,
-                         .idle_ping = cl->pubsub};
+                         .idle_ping = cl->pubsub,
+                         .lazy_read = cl->lazy_read};
     n->conn = td_rconn_new(cl->loop, &cc, &cb, n, err, sizeof err); /* TCP: cannot fail */
     cl->open_handles++;
     if (cl->started) td_rconn_start(n->conn);
@@ -557,6 +558,7 @@ td_rcluster_t *td_rcluster_new(uv_loop_t *loop, const td_rcluster_cfg_t *cfg,
     cl->label = td_xstrdup(cfg->url->masked);
     cl->timeout_s = cfg->timeout_s;
     cl->pubsub = cfg->pubsub;
+    cl->lazy_read = cfg->lazy_read && !cfg->pubsub;
     cl->max_buffer = cfg->max_buffer ? cfg->max_buffer : DEF_MAX_BUFFER;
     cl->max_inflight = cfg->max_inflight ? cfg->max_inflight : DEF_MAX_INFLIGHT;
     cl->nodes = td_xcalloc(1, sizeof *cl->nodes);

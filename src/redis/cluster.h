@@ -42,6 +42,7 @@ typedef struct td_rcluster_cfg_s {
     int pubsub;                /* pub/sub mode (else command mode) */
     size_t max_buffer;         /* command mode: bytes queued, all primaries (0: 64 MiB) */
     uint32_t max_inflight;     /* command mode: commands in flight per primary (0: 10000) */
+    int lazy_read;             /* command mode: td_rconn_cfg_t's lazy_read for the primaries */
 } td_rcluster_cfg_t;
 
 typedef struct td_rcluster_cb_s {

@@ -295,7 +295,8 @@ static td_rcluster_t *make_cluster(td_redis_sink_t *s, const td_redis_url_t *u,
                             .name = "redis",
                             .timeout_s = cfg->timeout_s,
                             .max_buffer = cfg->max_buffer ? cfg->max_buffer : DEF_MAX_BUFFER,
-                            .max_inflight = cfg->max_inflight};
+                            .max_inflight = cfg->max_inflight,
+                            .lazy_read = 1};
     return td_rcluster_new(s->loop, &cc, &cb, s, err, errlen);
 }
 

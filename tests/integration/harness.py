@@ -755,7 +755,8 @@ class RedisCluster:
         self.replicas = replicas
         self.nodes = [RedisServer(Path(dir) / f"node{i}", cluster_enabled="yes",
                                   cluster_config_file="nodes.conf",
-                                  cluster_node_timeout=node_timeout)
+                                  cluster_node_timeout=node_timeout,
+                                  cluster_port=free_port())  # not port + 10000
                       for i in range(primaries * (1 + replicas))]
         self.url = "redis+cluster://" + ",".join(f"127.0.0.1:{n.port}" for n in self.nodes[:2])
 

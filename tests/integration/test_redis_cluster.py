@@ -3,13 +3,17 @@ SPUBLISH reaches sharded subscribers on every shard with exactly the sim's
 events, the last values land in their hash, and when a primary is killed its
 promoted replica takes over: tickerd follows the new slot map, publishing
 resumes and what it could not deliver is counted."""
+import asyncio
+import json
 import re
 import time
 
 import pytest
 
 from harness import RedisCluster, ShardedCollector, group_by_channel, read_record
+from simclient import auth, connect, recv, run, split_array, subscribe
 from test_gateway import http_get
+from test_redis_source import WANT, client, collect, wanted
 from test_run_redis import KEYS, expected_for, wait_sim_done
 
 SYMBOLS = ["AAPL", "MSFT", "AMZN", "NVDA", "GOOGL", "META", "TSLA", "BRK.B", "JPM", "V"]
@@ -62,6 +66,70 @@ def test_spublish_reaches_sharded_subscribers_exactly(tickerd, cluster, tmp_path
                 assert node.hget(f"last:{kind}", sym) == want[f"{kind}.{sym}"][-1]
     finally:
         coll.stop()
+
+
+def shard_numsub(cluster, channels):
+    return {ch: cluster.node(cluster.owner(ch)).client().execute_command(
+        "PUBSUB", "SHARDNUMSUB", ch)[1] for ch in channels}
+
+
+def per_channel(events):
+    out = {}
+    for e in events:
+        o = json.loads(e)
+        out.setdefault((o["T"], o["S"]), []).append(e)
+    return out
+
+
+def test_cluster_fed_gateway_matches_direct(tickerd, cluster, tmp_path):
+    for port in {p for _, _, p, _ in cluster.slots()}:  # no last values of earlier tests
+        cluster.node(port).client().flushall()
+    rec = tmp_path / "sim.jsonl"
+    sim = tickerd.sim(record=rec, rate=2000, count=3000, symbols=8, batch=20)
+    direct = tickerd.run(listen=True, url=[sim.url("/v2/iex")], env=KEYS, client=["demo:demo"],
+                         redis=cluster.url, name="direct", stats_interval=0.5)
+    fed = tickerd.run(listen=True, source=cluster.url, client=["demo:demo"], name="fed")
+    fed.wait_for_log(r"redis source \S+: slot map: 3 primaries")
+    subs = [f"{k}.{s}" for k, syms in WANT.items() for s in syms]
+    subs += [f"{k}.{s}" for k in ("corrections", "cancelErrors") for s in WANT["trades"]]
+
+    async def scenario():
+        ws_fed = await client(fed)
+        deadline = time.monotonic() + 10  # SSUBSCRIBEd, each on its own shard
+        while min(shard_numsub(cluster, subs).values()) < 1 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert min(shard_numsub(cluster, subs).values()) == 1
+        assert len({cluster.owner(ch) for ch in subs}) == 3
+        assert shard_numsub(cluster, ["quotes.MSFT"])["quotes.MSFT"] == 0
+        got_fed, got_direct = [], []
+        fed_task = asyncio.create_task(collect(ws_fed, got_fed))
+        ws_direct = await client(direct)  # starts the simulator's stream
+        await collect(ws_direct, got_direct)
+        await fed_task
+        want = [ev.decode() for ev in read_record(rec) if wanted(ev)]
+        assert len(want) > 300
+        assert got_direct == want
+        # each channel in order; channels on different shards interleave freely
+        assert per_channel(got_fed) == per_channel(want)
+        assert len(got_fed) == len(want)
+        # a fresh client gets the last value first, read from its shard
+        ws = await connect(fed.url("/v2/iex"))
+        await recv(ws)
+        await auth(ws, "demo", "demo")
+        await subscribe(ws, quotes=["AAPL"])
+        last = [e for e in want if json.loads(e)["T"] == "q" and json.loads(e)["S"] == "AAPL"]
+        assert split_array(await recv(ws, 5)) == [last[-1]]
+        # a wildcard cannot be served from sharded channels: said once, not faked
+        await subscribe(ws, trades=["*"])
+        fed.wait_for_log(r"trades=\* is not served from a cluster")
+        for w in (ws, ws_fed, ws_direct):
+            await w.close()
+
+    run(scenario(), timeout=60)
+    deadline = time.monotonic() + 5  # the last client gone: SUNSUBSCRIBEd
+    while max(shard_numsub(cluster, subs).values()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert max(shard_numsub(cluster, subs).values()) == 0
 
 
 def test_primary_killed_replica_promoted_publishing_resumes(tickerd, cluster, tmp_path):
