@@ -13,7 +13,7 @@ import pytest
 from harness import RedisCluster, ShardedCollector, group_by_channel, read_record
 from simclient import auth, connect, recv, run, split_array, subscribe
 from test_gateway import http_get
-from test_redis_source import WANT, client, collect, wanted
+from test_redis_source import WANT, client, fed_and_direct
 from test_run_redis import KEYS, expected_for, wait_sim_done
 
 SYMBOLS = ["AAPL", "MSFT", "AMZN", "NVDA", "GOOGL", "META", "TSLA", "BRK.B", "JPM", "V"]
@@ -101,13 +101,7 @@ def test_cluster_fed_gateway_matches_direct(tickerd, cluster, tmp_path):
         assert min(shard_numsub(cluster, subs).values()) == 1
         assert len({cluster.owner(ch) for ch in subs}) == 3
         assert shard_numsub(cluster, ["quotes.MSFT"])["quotes.MSFT"] == 0
-        got_fed, got_direct = [], []
-        fed_task = asyncio.create_task(collect(ws_fed, got_fed))
-        ws_direct = await client(direct)  # starts the simulator's stream
-        await collect(ws_direct, got_direct)
-        await fed_task
-        want = [ev.decode() for ev in read_record(rec) if wanted(ev)]
-        assert len(want) > 300
+        got_fed, got_direct, ws_direct, want = await fed_and_direct(ws_fed, direct, rec)
         assert got_direct == want
         # each channel in order; channels on different shards interleave freely
         assert per_channel(got_fed) == per_channel(want)
