@@ -388,15 +388,16 @@ static void node_retire(td_rcluster_t *cl, node_t *n)
 
 /* ---- topology ---------------------------------------------------------------- */
 
-static void log_map(td_rcluster_t *cl, const char *how)
+static void log_map(td_rcluster_t *cl, const char *how, size_t moved)
 {
     td_buf_t b = TD_BUF_INIT;
     char name[300];
     for (size_t i = 0; i < cl->map->npri; i++)
         td_buf_appendf(&b, "%s%s", i ? ", " : "",
                        td_redis_node_name(&cl->map->pri[i], name, sizeof name));
-    TD_INFO("%s %s: %s: %zu primaries (%s), %zu of %d slots served", cl->name, cl->label, how,
-            cl->map->npri, b.data ? b.data : "", cl->map->covered, TD_RSLOTS);
+    TD_INFO("%s %s: %s: %zu primaries (%s), %zu of %d slots served, %zu changed hands", cl->name,
+            cl->label, how, cl->map->npri, b.data ? b.data : "", cl->map->covered, TD_RSLOTS,
+            moved);
     td_buf_free(&b);
 }
 
@@ -420,9 +421,13 @@ static void apply_map(td_rcluster_t *cl, td_rslot_map_t *m)
         cl->pri_node[i] = n->idx;
         used[n->idx] = 1;
     }
-    for (size_t s = 0; s < TD_RSLOTS; s++)
+    size_t moved = 0;
+    for (size_t s = 0; s < TD_RSLOTS; s++) {
+        uint16_t was = cl->slot_node[s];
         cl->slot_node[s] = m->owner[s] == TD_RSLOT_NONE ? 0 : (uint16_t)cl->pri_node[m->owner[s]];
-    log_map(cl, first ? "slot map" : "topology changed");
+        moved += !first && was != cl->slot_node[s];
+    }
+    log_map(cl, first ? "slot map" : "topology changed", moved);
     for (size_t i = 1; i < cl->nnodes; i++)
         if (cl->nodes[i] && !used[i]) node_retire(cl, cl->nodes[i]);
     free(used);

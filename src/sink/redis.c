@@ -243,8 +243,10 @@ static void conn_closed(void *ud)
 
 static void stop_finish(td_redis_sink_t *s)
 {
-    uint64_t n = pending_drop_all(s), lost = s->inflight;
+    uint64_t n = pending_drop_all(s), lost = s->inflight, before = s->dropped;
     int was = is_up(s);
+    if (s->cl) td_rcluster_close(s->cl, conn_closed, s); /* counts what it still held */
+    n += s->dropped - before;
     s->dropped += lost;
     s->lost += lost;
     s->inflight = 0;
@@ -258,10 +260,7 @@ static void stop_finish(td_redis_sink_t *s)
         s->open_handles++;
         td_rsentinel_close(s->sentinel, conn_closed, s);
     }
-    if (s->cl)
-        td_rcluster_close(s->cl, conn_closed, s);
-    else
-        td_rconn_close(s->conn, conn_closed, s);
+    if (!s->cl) td_rconn_close(s->conn, conn_closed, s);
     uv_close((uv_handle_t *)&s->prep, close_cb);
     uv_close((uv_handle_t *)&s->timer, close_cb);
 }
@@ -435,7 +434,7 @@ static void on_cl_reply(void *ud, uint32_t tag, const td_resp_reader_t *rd)
 static void on_cl_lost(void *ud, uint32_t tag)
 {
     td_redis_sink_t *s = ud;
-    if (tag == TAG_SPUBLISH) s->dropped++, s->lost++;
+    if (tag == TAG_SPUBLISH) s->dropped++, s->lost += !s->stopping; /* at stop: pending */
 }
 
 /* SPUBLISH to the primary of the channel's slot, HSET to the hash's. */
@@ -514,6 +513,8 @@ static void cluster_stats(const td_redis_sink_t *s, td_redis_sink_stats_t *out)
     const char *st = td_rcluster_status(s->cl);
     out->timeouts = cs.timeouts;
     out->switches = cs.changes;
+    out->moved = cs.moved;
+    out->ask = cs.ask;
     out->buffered = cs.buffered;
     out->buffered_events = 0;
     out->inflight = cs.inflight;
@@ -539,6 +540,7 @@ void td_redis_sink_stats(const td_redis_sink_t *s, td_redis_sink_stats_t *out)
     td_rconn_stats(s->conn, &cs);
     out->timeouts = cs.timeouts;
     out->switches = s->sentinel ? td_rsentinel_switches(s->sentinel) : 0;
+    out->moved = out->ask = 0;
     out->buffered = pending_bytes(s);
     out->buffered_events = s->lcount;
     out->inflight = s->inflight;

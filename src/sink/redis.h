@@ -45,6 +45,7 @@ typedef struct td_redis_sink_stats_s {
     uint64_t rejected;        /* of the dropped: PUBLISH answered with an error */
     uint64_t lost;            /* of the dropped: in flight when a connection died */
     uint64_t timeouts;        /* connections given up: Redis stopped answering */
+    uint64_t moved, ask;      /* redis+cluster://: redirects followed */
     uint64_t switches;        /* redis+sentinel://: master changes followed;
                                  redis+cluster://: slot map changes followed */
     uint64_t reconnects;      /* successful connections after the first */

@@ -902,6 +902,8 @@ class ShardedCollector(RedisCollector):
             msg, pos = r
             if isinstance(msg, list) and msg[0] == b"ssubscribe":
                 g["confirmed"] += 1
+            elif isinstance(msg, list) and msg[0] == b"sunsubscribe":
+                raise ConnectionError("slot moved")  # resubscribe on the new owner
             elif isinstance(msg, list) and msg[0] == b"smessage":
                 with self._cond:
                     self.messages.append((msg[1].decode(), msg[2]))

@@ -126,6 +126,51 @@ def test_cluster_fed_gateway_matches_direct(tickerd, cluster, tmp_path):
     assert max(shard_numsub(cluster, subs).values()) == 0
 
 
+def migrate_slot(cluster, key, dst, move_key=False, pause=0.0):
+    """Moves key's slot to primary dst as redis-cli --cluster reshard does:
+    IMPORTING/MIGRATING, MIGRATE the key if move_key (commands for it then get
+    ASK), `pause` seconds, then SETSLOT NODE on every primary (MOVED)."""
+    slot, src = cluster.keyslot(key), cluster.owner(key)
+    s, d = cluster.node(src).client(), cluster.node(dst).client()
+    sid, did = s.execute_command("CLUSTER", "MYID"), d.execute_command("CLUSTER", "MYID")
+    d.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", sid)
+    s.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", did)
+    if move_key:
+        s.execute_command("MIGRATE", "127.0.0.1", dst, "", 0, 5000, "KEYS", key)
+    time.sleep(pause)
+    for port in [dst, src] + [p for _, _, p, _ in cluster.slots() if p not in (src, dst)]:
+        cluster.node(port).client().execute_command("CLUSTER", "SETSLOT", slot, "NODE", did)
+
+
+def test_slots_moved_under_load_moved_and_ask_followed(tickerd, cluster, tmp_path):
+    chan, hkey = "quotes.AAPL", "last:quotes"
+    primaries = sorted({p for _, _, p, _ in cluster.slots()})
+    to_chan = next(p for p in primaries if p != cluster.owner(chan))
+    to_hash = next(p for p in primaries if p != cluster.owner(hkey))
+    coll = ShardedCollector(cluster, [chan]).start()
+    try:
+        rec = tmp_path / "sim.jsonl"
+        sim = tickerd.sim(record=rec, rate=1000, count=6000, symbols=len(SYMBOLS), batch=10)
+        run = start_run(tickerd, sim, cluster, listen=True)
+        coll.wait_count(100, timeout=15)
+        migrate_slot(cluster, hkey, to_hash, move_key=True, pause=0.5)  # HSETs meanwhile: ASK
+        migrate_slot(cluster, chan, to_chan)  # SPUBLISH: MOVED
+        assert (cluster.owner(chan), cluster.owner(hkey)) == (to_chan, to_hash)
+        wait_sim_done(sim, 6000, timeout=30)
+        want = expected_for(read_record(rec), [chan])[chan]
+        got = [data for _, data in coll.wait_quiet(1.0)]
+        it = iter(want)  # the subscriber misses what came while it moved; nothing else
+        assert all(ev in it for ev in got) and got[-1] == want[-1]
+        m = metrics(run)
+        sent = sum(v for k, v in m.items() if k.startswith("events_in_total{"))
+        assert (m["redis_published_total"], m["redis_dropped_total"]) == (sent, 0)
+        assert m['redis_redirects_total{kind="moved"}'] >= 1
+        assert m['redis_redirects_total{kind="ask"}'] >= 1
+        assert cluster.node(to_hash).client().hget(hkey, "AAPL") == want[-1]
+    finally:
+        coll.stop()
+
+
 def test_primary_killed_replica_promoted_publishing_resumes(tickerd, cluster, tmp_path):
     victim = cluster.owner("quotes.AAPL")
     on_victim = [ch for ch in CHANNELS if cluster.owner(ch) == victim]
