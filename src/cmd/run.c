@@ -65,7 +65,7 @@ static const td_opt_t run_table[] = {
     {"redis-timeout", TD_OPT_DOUBLE, O(redis_timeout), 0.1, 3600, "5", "SECONDS", NULL,
      TD_OPT_DURATION,
      "a Redis that does not connect, or answer a command, within this is logged and "
-     "reconnected; /healthz is degraded after 1 s without an overdue answer"},
+     "reconnected (/healthz is degraded as soon as an answer is 1 s late)"},
     {"redis-last-values", TD_OPT_BOOL, O(redis_last_values), 0, 0, "yes", NULL, NULL, 0,
      "also keep each (kind, symbol)'s last event in the hash <prefix>last:<kind> (HSET, same "
      "pipeline); with --source, a client subscribing by name first gets that value"},

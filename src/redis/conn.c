@@ -537,6 +537,10 @@ static void on_watch(uv_timer_t *t)
 {
     td_rconn_t *c = t->data;
     uint64_t now = uv_now(c->loop), secs10 = c->timeout_ms / 100;
+    if (c->lazy_read && c->state == TD_RCONN_READY) {
+        try_read(c); /* an idle lazy connection notices a close here */
+        if (c->state != TD_RCONN_READY) return;
+    }
     if ((c->state == TD_RCONN_CONNECTING || c->state == TD_RCONN_HANDSHAKE) &&
         now - c->attempt_ms >= c->timeout_ms) {
         c->st.timeouts++;

@@ -196,3 +196,21 @@ def test_silent_listener_is_noticed(tickerd):
         time.sleep(2.5)
         assert run.count_log("no answer within") == 1
         assert wait_metric(run, "redis_timeouts_total", lambda v: v >= 2) >= 2
+
+
+def test_source_notices_a_sigstopped_redis(tickerd, redis):
+    """A --source gateway has nothing outstanding on its subscription: it
+    PINGs after half the timeout of silence, so a mute Redis is noticed."""
+    fed = tickerd.run(listen=True, source=redis.url, client=["demo:demo"], redis_timeout=1)
+    fed.wait_for_log(r"redis source \S+: connected")
+    assert wait_health(fed, 200)[0] == 200
+    redis.pause()
+    t0 = time.monotonic()
+    try:
+        status, h = wait_health(fed, 503, timeout=5)
+        assert status == 503 and h["source"] == "down"
+        assert time.monotonic() - t0 < 3.0
+        fed.wait_for_log(r"redis source \S+: Redis stopped answering")
+    finally:
+        redis.resume()
+    assert wait_health(fed, 200, timeout=15)[0] == 200

@@ -1,5 +1,6 @@
 """redis+sentinel://: one primary, one replica, three sentinels
-(redis-server --sentinel). tickerd finds the primary through the sentinels;
+(redis-server --sentinel). tickerd finds the primary through the sentinels
+(the first one listed is down);
 the primary is killed (-9) mid-stream; the sentinels promote the replica,
 tickerd follows it, and publishing resumes. Events sent well before the kill
 and after the switch all arrive; what was lost in between is logged and in
@@ -10,7 +11,7 @@ from datetime import datetime
 
 import pytest
 
-from harness import RedisCollector, RedisSentinels, event_channels, read_record
+from harness import RedisCollector, RedisSentinels, event_channels, free_port, read_record
 from test_gateway import metric
 from test_redis_auth import start
 from test_run_redis import wait_sim_done
@@ -39,7 +40,10 @@ def test_follows_the_promoted_replica(tickerd, sentinels, tmp_path):
     try:
         rec = tmp_path / "sim.jsonl"
         sim = tickerd.sim(record=rec, rate=1000, count=9000, symbols=5)
-        run = start(tickerd, sim, sentinels.url, redis_timeout=1)
+        # The first sentinel listed is not there: tickerd asks the next one.
+        dead = free_port()
+        url = sentinels.url.replace("redis+sentinel://", f"redis+sentinel://127.0.0.1:{dead},")
+        run = start(tickerd, sim, url, redis_timeout=1)
         run.wait_for_log(rf"master mymaster is at 127\.0\.0\.1:{sentinels.primary.port}")
         coll.wait_count(1500, timeout=20)
         killed_at = time.time()
