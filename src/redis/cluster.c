@@ -83,7 +83,8 @@ static size_t waiting(const node_t *n)
 
 static void q_reserve(node_t *n, size_t bytes)
 {
-    if (n->head && n->b.len + bytes >= n->b.cap) { /* drop what was answered first */
+    /* Drop what was answered once that is at least half: moves at most half. */
+    if (n->head && n->head >= n->b.len - n->head && n->b.len + bytes >= n->b.cap) {
         n->b.len -= n->head;
         memmove(n->b.data, n->b.data + n->head, n->b.len);
         n->sent -= n->head;
