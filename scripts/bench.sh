@@ -213,4 +213,9 @@ if [[ ${BENCH_BACKFILL:-1} == 1 ]]; then
     timeout 300 $PY "$ROOT/bench/backfill.py" --build "$BUILD" --out "$OUT" | tee "$OUT/backfill.txt" ||
         echo "bench: backfill part failed" >&2
 fi
+if [[ ${BENCH_CLUSTER:-1} == 1 && ${BENCH_GW_ONLY:-0} != 1 ]]; then
+    echo "== Redis Cluster: one Redis vs 3 primaries, same load (BENCH_CLUSTER=0 skips) =="
+    timeout 300 $PY "$ROOT/bench/cluster_cost.py" "$BUILD/tickerd" --rounds 1 |
+        tee "$OUT/cluster_cost.txt" || echo "bench: cluster part failed" >&2
+fi
 echo "bench: raw outputs in $OUT; $(( $(date +%s) - start )) s in all"
