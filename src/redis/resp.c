@@ -149,29 +149,6 @@ int td_resp_is(const td_resp_node_t *node, const char *s)
     return node->len == n && memcmp(node->s, s, n) == 0;
 }
 
-char *td_resp_put_uint(char *p, size_t v)
-{
-    char tmp[24];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
-        *p++ = tmp[--n];
-    return p;
-}
-
-size_t td_resp_digits(size_t v)
-{
-    size_t n = 1;
-    while (v >= 10) {
-        v /= 10;
-        n++;
-    }
-    return n;
-}
-
 void td_resp_append_cmd(td_buf_t *b, int argc, const char *const *argv, const size_t *lens)
 {
     size_t need = 16;
@@ -180,11 +157,11 @@ void td_resp_append_cmd(td_buf_t *b, int argc, const char *const *argv, const si
     td_buf_reserve(b, need);
     char *p = b->data + b->len;
     *p++ = '*';
-    p = td_resp_put_uint(p, (size_t)argc);
+    p = td_put_uint(p, (size_t)argc);
     *p++ = '\r', *p++ = '\n';
     for (int i = 0; i < argc; i++) {
         *p++ = '$';
-        p = td_resp_put_uint(p, lens[i]);
+        p = td_put_uint(p, lens[i]);
         *p++ = '\r', *p++ = '\n';
         memcpy(p, argv[i], lens[i]);
         p += lens[i];

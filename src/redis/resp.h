@@ -60,8 +60,5 @@ int td_resp_is(const td_resp_node_t *node, const char *s);
 
 /* Appends one command as a RESP array of bulk strings. */
 void td_resp_append_cmd(td_buf_t *b, int argc, const char *const *argv, const size_t *lens);
-/* Appends the decimal digits of v; returns the new end (hot paths). */
-char *td_resp_put_uint(char *p, size_t v);
-size_t td_resp_digits(size_t v);
 
 #endif

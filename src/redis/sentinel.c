@@ -28,6 +28,7 @@ struct td_rsentinel_s {
     uint64_t master_down_since, sentinel_down_since, asked_ms;
     uint32_t replies; /* on the current sentinel connection */
     int started, open_handles, known;
+    int unknown_logged, unreachable_logged; /* one line per episode, not per retry */
     uint64_t switches;
     void (*done)(void *ud);
     void *done_ud;
@@ -95,9 +96,11 @@ static void on_sentinel_reply(void *ud, td_rconn_t *c, const td_resp_reader_t *r
     if (s->replies++ == 0) { /* the address */
         const td_resp_node_t *h = td_resp_elem(rd, 0, 0), *p = td_resp_elem(rd, 0, 1);
         if (h && p && h->type == TD_RESP_BULK && p->type == TD_RESP_BULK) {
+            s->unknown_logged = 0;
             point_master(s, h->s, h->len, p->s, p->len, "sentinel answer");
             return;
         }
+        if (s->unknown_logged++) return;
         TD_WARN("redis %s: sentinel %s does not know master %s%s%.*s", s->label, td_rconn_addr(c),
                 s->name, r->type == TD_RESP_ERROR ? ": " : "",
                 r->type == TD_RESP_ERROR ? (int)r->len : 0, r->type == TD_RESP_ERROR ? r->s : "");
@@ -123,12 +126,15 @@ static void on_check(uv_timer_t *t)
     int mready = td_rconn_state(s->master) == TD_RCONN_READY;
     int sready = td_rconn_state(s->sc) == TD_RCONN_READY;
     if (mready) s->master_down_since = 0;
-    if (sready) s->sentinel_down_since = 0;
+    if (sready) s->sentinel_down_since = s->unreachable_logged = 0;
     if (!mready && !s->master_down_since) s->master_down_since = now;
     if (!sready && !s->sentinel_down_since) s->sentinel_down_since = now;
-    if (!sready && s->nnodes > 1 && now - s->sentinel_down_since >= SENTINEL_WAIT) {
+    if (!sready && now - s->sentinel_down_since >= SENTINEL_WAIT) {
+        if (!s->unreachable_logged++)
+            TD_WARN("redis %s: no sentinel answers (%s: %s); trying them in turn", s->label,
+                    td_rconn_addr(s->sc), td_rconn_last_error(s->sc));
         s->sentinel_down_since = now;
-        next_sentinel(s);
+        if (s->nnodes > 1) next_sentinel(s);
     } else if (sready && !mready && now - s->master_down_since >= REASK_MS &&
                now - s->asked_ms >= REASK_MS) {
         td_rconn_drop(s->sc, NULL); /* reconnects and asks again */
@@ -153,7 +159,7 @@ td_rsentinel_t *td_rsentinel_new(uv_loop_t *loop, const td_redis_url_t *url, td_
                          .name = "redis sentinel",
                          .no_auth = 1,
                          .no_db = 1,
-                         .quiet = url->nnodes > 1,
+                         .quiet = 1, /* this module logs what matters */
                          .backoff_min_s = 0.1,
                          .backoff_max_s = 1};
     s->sc = td_rconn_new(loop, &cc, &cb, s, err, sizeof err); /* plain TCP: cannot fail */

@@ -387,7 +387,7 @@ static char *put_name(const td_redis_sink_t *s, char *p, const char *mid, size_t
 {
     size_t kl = s->kind_len[ev->kind], sl = with_symbol ? 1 + ev->symbol_len : 0;
     *p++ = '$';
-    p = td_resp_put_uint(p, s->prefix_len + midl + kl + sl);
+    p = td_put_uint(p, s->prefix_len + midl + kl + sl);
     *p++ = '\r', *p++ = '\n';
     memcpy(p, s->prefix, s->prefix_len);
     p += s->prefix_len;
@@ -407,7 +407,7 @@ static char *put_name(const td_redis_sink_t *s, char *p, const char *mid, size_t
 static char *put_bulk(char *p, const char *v, size_t n)
 {
     *p++ = '$';
-    p = td_resp_put_uint(p, n);
+    p = td_put_uint(p, n);
     *p++ = '\r', *p++ = '\n';
     memcpy(p, v, n);
     p += n;
@@ -479,11 +479,11 @@ void td_redis_sink_publish(td_redis_sink_t *s, const td_event_t *ev)
     size_t kl = s->kind_len[ev->kind], sl = ev->symbol_len, pl = ev->payload_len;
     size_t cl = s->prefix_len + kl + 1 + sl;
     /* *3 $7 PUBLISH $cl ch $pl payload [*4 $4 HSET $hl key $sl sym $pl payload] */
-    size_t n = 4 + 13 + 1 + td_resp_digits(cl) + 2 + cl + 2 + 1 + td_resp_digits(pl) + 2 + pl + 2;
+    size_t n = 4 + 13 + 1 + td_uint_digits(cl) + 2 + cl + 2 + 1 + td_uint_digits(pl) + 2 + pl + 2;
     size_t hl = s->prefix_len + 5 + kl;
     if (s->last_values)
-        n += 4 + 10 + 1 + td_resp_digits(hl) + 2 + hl + 2 + 1 + td_resp_digits(sl) + 2 + sl + 2 +
-             1 + td_resp_digits(pl) + 2 + pl + 2;
+        n += 4 + 10 + 1 + td_uint_digits(hl) + 2 + hl + 2 + 1 + td_uint_digits(sl) + 2 + sl + 2 +
+             1 + td_uint_digits(pl) + 2 + pl + 2;
     if (pending_bytes(s) + n > s->max_buffer || n > UINT32_MAX) {
         drop_full(s);
         return;

@@ -276,9 +276,9 @@ static void test_resp_format(void **state)
     td_resp_reader_free(&r);
     td_buf_free(&b);
     char d[32];
-    assert_int_equal(td_resp_put_uint(d, 1234567) - d, 7);
-    assert_int_equal(td_resp_digits(0), 1);
-    assert_int_equal(td_resp_digits(1000), 4);
+    assert_int_equal(td_put_uint(d, 1234567) - d, 7);
+    assert_int_equal(td_uint_digits(0), 1);
+    assert_int_equal(td_uint_digits(1000), 4);
 }
 
 int main(void)
