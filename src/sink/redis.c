@@ -442,8 +442,8 @@ static void cluster_publish(td_redis_sink_t *s, const td_event_t *ev)
 {
     size_t kl = s->kind_len[ev->kind], sl = ev->symbol_len, pl = ev->payload_len;
     size_t cl = s->prefix_len + kl + 1 + sl, hl = s->prefix_len + 5 + kl;
-    size_t body = 1 + td_resp_digits(pl) + 2 + pl + 2;
-    size_t n = 4 + 14 + 1 + td_resp_digits(cl) + 2 + cl + 2 + body;
+    size_t body = 1 + td_uint_digits(pl) + 2 + pl + 2;
+    size_t n = 4 + 14 + 1 + td_uint_digits(cl) + 2 + cl + 2 + body;
     s->chan.len = 0;
     td_buf_append(&s->chan, s->prefix, s->prefix_len);
     td_buf_append(&s->chan, td_kind_name(ev->kind), kl);
@@ -458,7 +458,7 @@ static void cluster_publish(td_redis_sink_t *s, const td_event_t *ev)
     put_bulk(put_name(s, p + 18, "", 0, ev, 1), ev->payload, pl);
     td_rcluster_commit(s->cl, TAG_SPUBLISH);
     if (!s->last_values) return;
-    n = 4 + 10 + 1 + td_resp_digits(hl) + 2 + hl + 2 + 1 + td_resp_digits(sl) + 2 + sl + 2 + body;
+    n = 4 + 10 + 1 + td_uint_digits(hl) + 2 + hl + 2 + 1 + td_uint_digits(sl) + 2 + sl + 2 + body;
     if (!(p = td_rcluster_reserve(s->cl, s->hslot[ev->kind], n))) return;
     memcpy(p, "*4\r\n$4\r\nHSET\r\n", 14);
     p = put_name(s, p + 14, "last:", 5, ev, 0);
