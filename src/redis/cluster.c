@@ -59,6 +59,7 @@ struct td_rcluster_s {
     td_rconn_t *ctl;
     size_t ctl_next; /* next address to try (seeds, then known primaries) */
     int ctl_asked, use_slots, started, prep_on, open_handles, closing, lazy_read;
+    int ctl_warned; /* "no node answers" said for this outage */
     uint64_t next_refresh_ms, ctl_down_since;
     uv_timer_t tick;
     uv_prepare_t prep;
@@ -487,6 +488,7 @@ static void on_ctl_reply(void *ud, td_rconn_t *c, const td_resp_reader_t *rd)
         cl->next_refresh_ms = uv_now(cl->loop) + REFRESH_DOWN_MS;
         return;
     }
+    cl->ctl_warned = 0;
     apply_map(cl, m);
     size_t up = 0, pri = 0;
     for (size_t i = 1; i < cl->nnodes; i++)
@@ -522,6 +524,9 @@ static void on_tick(uv_timer_t *t)
         if (!cl->ctl_down_since) cl->ctl_down_since = now;
         if (now - cl->ctl_down_since >= CTL_WAIT_MS) {
             cl->ctl_down_since = now;
+            if (!cl->ctl_warned++)
+                TD_WARN("%s %s: no cluster node answers (%s: %s); still trying every node",
+                        cl->name, cl->label, td_rconn_addr(cl->ctl), td_rconn_last_error(cl->ctl));
             ctl_next(cl);
         }
         return;

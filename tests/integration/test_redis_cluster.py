@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from harness import RedisCluster, ShardedCollector, group_by_channel, read_record
+from harness import RedisCluster, ShardedCollector, free_port, group_by_channel, read_record
 from simclient import auth, connect, recv, run, split_array, subscribe
 from test_gateway import http_get
 from test_redis_source import WANT, client, fed_and_direct
@@ -32,7 +32,8 @@ def cluster(tmp_path_factory):
 def start_run(tickerd, sim, cluster, **opts):
     opts.setdefault("subscribe", "trades=*;quotes=*")
     opts.setdefault("stats_interval", 0.5)
-    return tickerd.run(url=[sim.url("/v2/iex")], env=KEYS, redis=cluster.url, **opts)
+    opts.setdefault("redis", cluster.url if cluster else None)
+    return tickerd.run(url=[sim.url("/v2/iex")], env=KEYS, **opts)
 
 
 def metrics(gw):
@@ -208,3 +209,14 @@ def test_primary_killed_replica_promoted_publishing_resumes(tickerd, cluster, tm
         assert m["redis_up"] == 1
     finally:
         coll.stop()
+
+
+def test_no_node_answers_is_one_line_and_retried(tickerd):
+    sim = tickerd.sim(rate=200, symbols=2)
+    dead = ",".join(f"127.0.0.1:{free_port()}" for _ in range(2))
+    run = start_run(tickerd, sim, None, redis=f"redis+cluster://user:s3cr3tpw@{dead}", listen=True)
+    run.wait_for_log(r"no cluster node answers \(127\.0\.0\.1:\d+: cannot connect", timeout=10)
+    time.sleep(2.5)  # still retrying, every seed in turn, without repeating the line
+    assert run.count_log("no cluster node answers") == 1
+    assert run.poll() is None and b"s3cr3tpw" not in run.stderr()
+    assert metrics(run)["redis_up"] == 0
