@@ -749,14 +749,18 @@ class RedisSentinels:
 class RedisCluster:
     """A Redis Cluster on 127.0.0.1: `primaries` primaries with `replicas`
     replicas each (`redis-cli --cluster create`), every node a RedisServer
-    child in dir/nodeN. A short node timeout (ms) makes failovers quick."""
+    child in dir/nodeN. A short node timeout (ms) makes failovers quick.
+    Extra config goes to every node (requirepass=... also sets masterauth)."""
 
-    def __init__(self, dir, primaries=3, replicas=1, node_timeout=1000):
+    def __init__(self, dir, primaries=3, replicas=1, node_timeout=1000, **conf):
         self.replicas = replicas
+        if "requirepass" in conf:
+            conf.setdefault("masterauth", conf["requirepass"])
+        self.password = conf.get("requirepass")
         self.nodes = [RedisServer(Path(dir) / f"node{i}", cluster_enabled="yes",
                                   cluster_config_file="nodes.conf",
                                   cluster_node_timeout=node_timeout,
-                                  cluster_port=free_port())  # not port + 10000
+                                  cluster_port=free_port(), **conf)  # not port + 10000
                       for i in range(primaries * (1 + replicas))]
         self.url = "redis+cluster://" + ",".join(f"127.0.0.1:{n.port}" for n in self.nodes[:2])
 
@@ -765,7 +769,8 @@ class RedisCluster:
             n.start()
         subprocess.run(["redis-cli", "--cluster", "create",
                         *[f"127.0.0.1:{n.port}" for n in self.nodes],
-                        "--cluster-replicas", str(self.replicas), "--cluster-yes"],
+                        "--cluster-replicas", str(self.replicas), "--cluster-yes",
+                        *(["-a", self.password, "--no-auth-warning"] if self.password else [])],
                        check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        timeout=timeout)
         self.wait_ok(timeout, replicas=self.replicas)
