@@ -224,4 +224,9 @@ if [[ ${BENCH_PEER:-1} == 1 ]]; then
         echo "bench: peer part failed" >&2
     if [[ -s $OUT/peer.txt ]]; then sed 's/^/peer: /' "$OUT/peer.txt" >> "$OUT/summary.txt"; fi
 fi
+if [[ ${BENCH_CLUSTER:-1} == 1 && ${BENCH_GW_ONLY:-0} != 1 ]]; then
+    echo "== Redis Cluster: one Redis vs 3 primaries, same load (BENCH_CLUSTER=0 skips) =="
+    timeout 300 $PY "$ROOT/bench/cluster_cost.py" "$BUILD/tickerd" --rounds 1 |
+        tee "$OUT/cluster_cost.txt" || echo "bench: cluster part failed" >&2
+fi
 echo "bench: raw outputs in $OUT; $(( $(date +%s) - start )) s in all"

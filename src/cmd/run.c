@@ -46,13 +46,15 @@ static const td_opt_t run_table[] = {
      "REST vendors: calls allowed per sliding window (WINDOW: min, day, h, or seconds like "
      "2s); tickerd never exceeds them"},
     {"source", TD_OPT_STR, O(source), 0, 0, NULL, "URL", "TICKERD_SOURCE_URL", TD_OPT_SECRET,
-     "take events from the Redis channels another tickerd publishes (redis://, rediss:// or "
-     "unix:// as for --redis), following the gateway clients' interest, instead of a vendor "
-     "(no --url, no keys)"},
+     "take events from the Redis channels another tickerd publishes (redis://, rediss://, "
+     "unix:// or redis+cluster:// as for --redis), following the gateway clients' interest, "
+     "instead of a vendor (no --url, no keys); from a cluster, wildcards are not served"},
     {"redis", TD_OPT_STR, O(redis), 0, 0, NULL, "URL", "TICKERD_REDIS_URL", TD_OPT_SECRET,
      "publish to Redis (channels <prefix><kind>.<SYMBOL>): redis://[[USER]:PASS@]HOST:PORT[/DB], "
      "rediss://... (TLS), unix:///PATH[?db=N], "
-     "redis+sentinel://[[USER]:PASS@]H1:P1,H2:P2/MASTER[/DB]; the password is never logged"},
+     "redis+sentinel://[[USER]:PASS@]H1:P1,H2:P2/MASTER[/DB], "
+     "redis+cluster://[[USER]:PASS@]H1:P1,H2:P2 (SPUBLISH, sharded pub/sub); the password is "
+     "never logged"},
     {"redis-ca-file", TD_OPT_STR, O(redis_ca_file), 0, 0, NULL, "PEM", NULL, 0,
      "CA certificates (PEM) trusted for rediss://, instead of the system's"},
     {"redis-cert", TD_OPT_STR, O(redis_cert), 0, 0, NULL, "PEM", NULL, 0,

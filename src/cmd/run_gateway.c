@@ -218,7 +218,13 @@ static void on_metrics(void *ud, td_buf_t *o)
         metric(o, "redis_timeouts_total", "counter", rs.timeouts,
                "connections given up because Redis stopped answering");
         metric(o, "redis_master_switches_total", "counter", rs.switches,
-               "redis+sentinel://: master changes followed");
+               "redis+sentinel://: master changes followed (redis+cluster://: slot map changes)");
+        metric_head(o, "redis_redirects_total", "counter",
+                    "redis+cluster://: MOVED and ASK replies followed");
+        td_buf_appendf(o, "tickerd_redis_redirects_total{kind=\"moved\"} %llu\n",
+                       (unsigned long long)rs.moved);
+        td_buf_appendf(o, "tickerd_redis_redirects_total{kind=\"ask\"} %llu\n",
+                       (unsigned long long)rs.ask);
         metric(o, "redis_healthy", "gauge", strcmp(rs.status, "up") == 0,
                "1 if Redis is connected, answering and accepting commands");
     }
