@@ -89,8 +89,11 @@ static const td_opt_t run_table[] = {
      "PUBLISH commands sent and not yet answered"},
     {"ca-file", TD_OPT_STR, O(ca_file), 0, 0, NULL, "PEM", NULL, 0,
      "CA certificates (PEM) trusted for wss:// upstreams, instead of the system's"},
-    {"log-level", TD_OPT_STR, O(log_level), 0, 0, "info", "LEVEL", NULL, 0,
-     "error, warn, info or debug"},
+    {"log-level", TD_OPT_STR, O(log_level), 0, 0, "info", "LEVELS", NULL, 0,
+     "error, warn, info or debug; per component too, e.g. info,feed=debug (components: the "
+     "subcommand, feed, gateway, sink, bus, poll, http, store, proto, core, sim)"},
+    {"log-format", TD_OPT_STR, O(log_format), 0, 0, "text", "FORMAT", NULL, 0,
+     "text, or json: one object per line with ts, level, component, cmd, msg"},
     {"listen", TD_OPT_STR, O(listen), 0, 0, NULL, "ADDR:PORT", NULL, 0,
      "serve WebSocket clients in the vendor's dialect (and /healthz, /metrics, the web page) "
      "here, e.g. 127.0.0.1:8080"},
@@ -645,13 +648,11 @@ int td_cmd_run(int argc, char **argv)
         td_opts_free(&run_opts, &a->cfg);
         return rc < 0 ? 2 : 0;
     }
-    int lvl = td_log_level_parse(a->cfg.log_level);
-    if (lvl < 0) {
-        fprintf(stderr, "tickerd run: bad --log-level '%s'\n", a->cfg.log_level);
+    if (td_log_setup(a->cfg.log_level, a->cfg.log_format, err, sizeof err) != 0) {
+        fprintf(stderr, "tickerd run: %s\n", err);
         td_opts_free(&run_opts, &a->cfg);
         return 2;
     }
-    td_log_set_level(lvl);
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&a->loop);
     td_subset_init(&a->subs);
@@ -685,4 +686,9 @@ int td_cmd_run(int argc, char **argv)
     uv_run(&a->loop, UV_RUN_DEFAULT);
     teardown(a);
     return a->exit_code;
+}
+
+const td_opts_t *td_cmd_run_opts(void)
+{
+    return &run_opts;
 }

@@ -30,7 +30,7 @@ typedef struct run_cfg_s {
     double backoff_min, backoff_max, healthy, conn_limit_backoff, ping_interval, ping_timeout;
     double resolve_timeout;
     int64_t redis_buffer_mb, redis_inflight, upstream_max_symbols, upstream_max_message;
-    char *ca_file, *log_level;
+    char *ca_file, *log_level, *log_format;
     /* the downstream gateway */
     char *listen, *web_root, *metrics_listen;
     td_strlist_t client;
