@@ -233,6 +233,7 @@ static void shutdown_app(app_t *a, int code)
      * (timeout(1), an impatient Ctrl-C) must not kill the process with the
      * default action while the sinks flush. */
     uv_close((uv_handle_t *)&a->stats, NULL);
+    td__run_notify_stop(a);
     on_stopped(a);
 }
 
@@ -660,6 +661,7 @@ int td_cmd_run(int argc, char **argv)
     uv_signal_init(&a->loop, &a->sigterm);
     uv_signal_init(&a->loop, &a->sighup);
     uv_timer_init(&a->loop, &a->stats);
+    td__run_notify_start(a);
     a->sigint.data = a->sigterm.data = a->sighup.data = a->stats.data = a;
     td_log_note_file();
     /* From here on a hangup only reopens the log (it used to kill the process

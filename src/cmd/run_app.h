@@ -62,9 +62,16 @@ typedef struct app_s {
     int stopping, pending, exit_code;
     uint64_t last_count[TD_KIND__COUNT], last_published, last_frames, last_out;
     uint64_t last_stats_ms;
+    uv_timer_t sd_timer; /* readiness and watchdog for the service manager */
+    int sd_ready;
 } app_t;
 
 /* Creates and starts the gateway (--listen). Returns 0 or -1 (logged). */
 int td__run_setup_gateway(app_t *a);
+
+/* The service manager's notifications (run_notify.c): the timer starts
+ * with the feeds, and closes at shutdown. */
+void td__run_notify_start(app_t *a);
+void td__run_notify_stop(app_t *a);
 
 #endif
