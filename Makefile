@@ -71,3 +71,12 @@ install: build-release
 # Rerun after adding or changing an option (make test checks they are current).
 docs: build-release
 	$(BUILD)/release/tickerd config --dump-reference .
+
+# A source tarball of the committed tree (git archive of HEAD), with the
+# commit recorded for `tickerd --version`: build/tickerd-VERSION.tar.gz.
+# Unpacked, it builds with the README's commands.
+VERSION = $(shell sed -n 's/^project(tickerd VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
+dist:
+	@mkdir -p $(BUILD)
+	git archive --format=tar.gz --prefix=tickerd-$(VERSION)/ -o $(BUILD)/tickerd-$(VERSION).tar.gz HEAD
+	@echo $(BUILD)/tickerd-$(VERSION).tar.gz

@@ -535,11 +535,6 @@ int td_cmd_backfill(int argc, char **argv)
         td_opts_free(&bf_opts, &o);
         return rc < 0 ? 2 : 0;
     }
-    if (td_log_setup(o.log_level, o.log_format, err, sizeof err) != 0) {
-        fprintf(stderr, "tickerd backfill: %s\n", err);
-        td_opts_free(&bf_opts, &o);
-        return 2;
-    }
     signal(SIGPIPE, SIG_IGN);
     /* A batch job outlives its terminal (as under nohup): a hangup no longer
      * kills it mid-page; SIGINT/SIGTERM still stop it with a summary. */

@@ -649,11 +649,6 @@ int td_cmd_run(int argc, char **argv)
         td_opts_free(&run_opts, &a->cfg);
         return rc < 0 ? 2 : 0;
     }
-    if (td_log_setup(a->cfg.log_level, a->cfg.log_format, err, sizeof err) != 0) {
-        fprintf(stderr, "tickerd run: %s\n", err);
-        td_opts_free(&run_opts, &a->cfg);
-        return 2;
-    }
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&a->loop);
     td_subset_init(&a->subs);

@@ -284,11 +284,6 @@ int td_cmd_sim(int argc, char **argv)
         td_opts_free(&sim_opts, &o);
         return rc < 0 ? 2 : 0;
     }
-    if (td_log_setup(o.log_level, o.log_format, err, sizeof err) != 0) {
-        fprintf(stderr, "tickerd sim: %s\n", err);
-        td_opts_free(&sim_opts, &o);
-        return 2;
-    }
     td_log_note_file();
     signal(SIGPIPE, SIG_IGN);
     rc = run(&o);

@@ -1,5 +1,6 @@
 #include "core/log.h"
 #include "core/buf.h"
+#include "core/mem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +25,7 @@ static size_t status_len;
 /* The source directories that log, and the subcommands (the prefix). */
 const char *const td_log_components[] = {"run",   "sim",  "backfill", "feed", "gateway",
                                          "sink",  "bus",  "poll",     "http", "store",
-                                         "proto", "core", "client",   "unit", NULL};
+                                         "proto", "core", "client",   NULL};
 #define NCOMP (sizeof td_log_components / sizeof *td_log_components - 1)
 static unsigned char comp_level[NCOMP]; /* level + 1; 0: the default level */
 static int default_level = TD_LOG_INFO;
@@ -130,7 +131,7 @@ static long long suppressed_of(const char *msg)
     return d == q ? -1 : strtoll(d, NULL, 10);
 }
 
-static size_t format_json(td_buf_t *b, const char *ts, int level, const char *comp, const char *msg)
+static void format_json(td_buf_t *b, const char *ts, int level, const char *comp, const char *msg)
 {
     td_buf_appendf(b, "{\"ts\":\"%s\",\"level\":\"%s\",\"component\":", ts, level_names[level & 3]);
     td_buf_append_json_str(b, comp, strlen(comp));
@@ -141,41 +142,97 @@ static size_t format_json(td_buf_t *b, const char *ts, int level, const char *co
     long long sup = suppressed_of(msg);
     if (sup >= 0) td_buf_appendf(b, ",\"suppressed\":%lld", sup);
     td_buf_appends(b, "}\n");
-    return b->len;
 }
 
-void td__log(int level, const char *file, const char *fmt, ...)
+/* One line, in the format chosen, under the status line if there is one. */
+static void emit(int level, const char *comp, const char *ts, const char *msg)
 {
     static const char marks[] = {'E', 'W', 'I', 'D'};
-    const char *comp = component_of(file);
-    if (level > level_of(comp)) return;
-    char line[2048], ts[64];
+    td_buf_t b = TD_BUF_INIT;
+    if (log_json)
+        format_json(&b, ts, level, comp, msg);
+    else
+        td_buf_appendf(&b, "%s %s %c %s\n", ts, log_prefix, marks[level & 3], msg);
+    flockfile(stderr);
+    if (status_len) fputs(CLEAR_LINE, stderr);
+    fwrite(b.data, 1, b.len, stderr);
+    if (status_len) fwrite(status_line, 1, status_len, stderr);
+    funlockfile(stderr);
+    td_buf_free(&b);
+}
+
+/* Lines logged while the options are parsed, before the format is known:
+ * kept, then written by td_log_hold(0) in the format the options chose. */
+#define HELD_MAX 32
+static struct {
+    int level;
+    const char *comp;
+    char ts[64];
+    char *msg;
+} held[HELD_MAX];
+static int holding;
+static size_t nheld;
+
+void td_log_hold(int on)
+{
+    holding = on;
+    if (on) return;
+    for (size_t i = 0; i < nheld; i++) {
+        if (held[i].level <= level_of(held[i].comp))
+            emit(held[i].level, held[i].comp, held[i].ts, held[i].msg);
+        free(held[i].msg);
+    }
+    nheld = 0;
+}
+
+/* The time of a line: ISO 8601, UTC, milliseconds. */
+static void stamp(char *ts, size_t n)
+{
     struct timespec now;
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &now);
     gmtime_r(&now.tv_sec, &tm);
-    snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);
-    int n =
-        log_json ? 0 : snprintf(line, sizeof line, "%s %s %c ", ts, log_prefix, marks[level & 3]);
+    snprintf(ts, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);
+}
+
+void td__log(int level, const char *file, const char *fmt, ...)
+{
+    const char *comp = component_of(file);
+    if (level > level_of(comp)) return;
+    char msg[2048], ts[64];
+    stamp(ts, sizeof ts);
     va_list ap;
     va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
-    if (len > sizeof line - 2) len = sizeof line - 2;
-    line[len++] = '\n';
-    td_buf_t json = TD_BUF_INIT;
+    if (holding && nheld < HELD_MAX) {
+        held[nheld].level = level;
+        held[nheld].comp = comp;
+        snprintf(held[nheld].ts, sizeof held[nheld].ts, "%s", ts);
+        held[nheld++].msg = td_xstrdup(msg);
+        return;
+    }
+    emit(level, comp, ts, msg);
+}
+
+void td__log_report(const char *file, const char *fmt, ...)
+{
+    char msg[2048], ts[64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
     if (log_json) {
-        line[len - 1] = '\0';
-        len = format_json(&json, ts, level, comp, line);
+        stamp(ts, sizeof ts);
+        emit(TD_LOG_INFO, component_of(file), ts, msg);
+        return;
     }
     flockfile(stderr);
     if (status_len) fputs(CLEAR_LINE, stderr);
-    fwrite(log_json ? json.data : line, 1, len, stderr);
+    fprintf(stderr, "%s\n", msg);
     if (status_len) fwrite(status_line, 1, status_len, stderr);
     funlockfile(stderr);
-    td_buf_free(&json);
 }
 
 void td_log_status(const char *s)

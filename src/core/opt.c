@@ -385,7 +385,28 @@ static int parse_flag(const td_opts_t *o, void *cfg, int argc, char **argv, int 
     return 0;
 }
 
+/* Options named log-level and log-format configure the log (core/log.h). */
+static int setup_log(const td_opts_t *o, void *cfg, char *err, size_t errlen)
+{
+    const td_opt_t *lvl = find(o, "log-level"), *fmt = find(o, "log-format");
+    if (!lvl && !fmt) return 0;
+    return td_log_setup(lvl ? *FIELD(cfg, lvl, char *) : NULL,
+                        fmt ? *FIELD(cfg, fmt, char *) : NULL, err, errlen);
+}
+
+static int parse_all(const td_opts_t *o, void *cfg, int argc, char **argv, char *err,
+                     size_t errlen);
+
+/* Warnings of the parse itself are held until the log format is known. */
 int td_opts_parse(const td_opts_t *o, void *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+    td_log_hold(1);
+    int rc = parse_all(o, cfg, argc, argv, err, errlen);
+    td_log_hold(0);
+    return rc;
+}
+
+static int parse_all(const td_opts_t *o, void *cfg, int argc, char **argv, char *err, size_t errlen)
 {
     size_t nopts = 0;
     for (const td_opt_t *t = o->table; t->name; t++)
@@ -421,6 +442,7 @@ int td_opts_parse(const td_opts_t *o, void *cfg, int argc, char **argv, char *er
     }
     apply_env(o, cfg, given);
     free(given);
+    if (setup_log(o, cfg, err, errlen) != 0) return -1;
     if (check) { /* the file, environment and flags are valid: nothing started */
         printf("tickerd %s: configuration ok\n", o->section);
         return 1;

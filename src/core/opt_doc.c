@@ -33,10 +33,11 @@ static void wrap(FILE *out, const char *prefix, const char *text, size_t width)
 
 /* ---- Markdown ---------------------------------------------------------------- */
 
-static void md_cell(FILE *out, const char *s)
+/* A table cell's text (code spans: only '|' escaped). */
+static void md_text(FILE *out, const char *s, int code)
 {
     for (; *s; s++) {
-        if (*s == '|' || *s == '<' || *s == '*' || *s == '_') fputc('\\', out);
+        if (*s == '|' || (!code && (*s == '<' || *s == '*' || *s == '_'))) fputc('\\', out);
         fputc(*s, out);
     }
 }
@@ -52,12 +53,14 @@ static void md_cmd(const td_opts_t *o, FILE *out)
             fprintf(out, "| `--[no-]%s` | `%s` | ", t->name, t->name);
         else
             fprintf(out, "| `--%s %s` | `%s` | ", t->name, metavar(t), t->name);
-        if (t->def && !(t->flags & TD_OPT_SECRET))
-            fprintf(out, "`%s` | ", *t->def ? t->def : "\"\"");
-        else
+        if (t->def && !(t->flags & TD_OPT_SECRET)) {
+            fputc('`', out);
+            md_text(out, *t->def ? t->def : "\"\"", 1);
+            fputs("` | ", out);
+        } else
             fprintf(out, "(none) | ");
         fprintf(out, t->env ? "`%s` | " : "%s | ", t->env ? t->env : "");
-        md_cell(out, t->help);
+        md_text(out, t->help, 0);
         if (t->type == TD_OPT_LIST) fprintf(out, " (repeatable: one flag or line per value)");
         if (t->flags & TD_OPT_SECRET) fprintf(out, " (secret: never logged)");
         fprintf(out, " |\n");
