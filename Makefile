@@ -75,7 +75,7 @@ docs: build-release
 # A source tarball of the committed tree (git archive of HEAD), with the
 # commit recorded for `tickerd --version`: build/tickerd-VERSION.tar.gz.
 # Unpacked, it builds with the README's commands.
-VERSION = $(shell sed -n 's/^project[(]tickerd VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
+VERSION = $(shell awk '/^project/ {print $$3; exit}' CMakeLists.txt)
 dist:
 	@mkdir -p $(BUILD)
 	git archive --format=tar.gz --prefix=tickerd-$(VERSION)/ -o $(BUILD)/tickerd-$(VERSION).tar.gz HEAD
