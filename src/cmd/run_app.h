@@ -64,6 +64,7 @@ typedef struct app_s {
     uint64_t last_stats_ms;
     uv_timer_t sd_timer; /* readiness and watchdog for the service manager */
     int sd_ready;
+    uint64_t sd_last_watchdog; /* uv_now of the last WATCHDOG=1 */
 } app_t;
 
 /* Creates and starts the gateway (--listen). Returns 0 or -1 (logged). */
