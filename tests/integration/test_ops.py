@@ -382,6 +382,8 @@ def test_container_image_builds():
 # ---- make dist ---------------------------------------------------------------------------
 
 def test_dist_tarball_builds_with_the_readme_commands(tmp_path):
+    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True,
+                          text=True).stdout.strip()
     r = subprocess.run(["make", "-s", "dist"], cwd=REPO, capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0, r.stderr
@@ -396,6 +398,4 @@ def test_dist_tarball_builds_with_the_readme_commands(tmp_path):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     out = subprocess.run([str(src / "build/release/tickerd"), "--version"], capture_output=True,
                          text=True, timeout=10).stdout
-    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True,
-                          text=True).stdout.strip()
-    assert f"(commit {head[:12]})" in out, out
+    assert f"(commit {head[:12]})" in out, out  # recorded by git archive
