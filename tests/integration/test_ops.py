@@ -136,6 +136,11 @@ def test_check_config_names_file_line_and_connects_nowhere(tickerd_bin, tmp_path
 
 def json_lines(proc):
     lines = [l for l in proc.stderr().decode().splitlines() if l.strip()]
+    if shutil.which("jq"):  # as a log shipper reads it: every line on its own
+        for line in lines:
+            r = subprocess.run(["jq", "-c", "."], input=line, capture_output=True, text=True,
+                               timeout=10)
+            assert r.returncode == 0 and r.stdout.count("\n") == 1, (line, r.stderr)
     objs = []
     for line in lines:
         obj = json.loads(line)  # every line, one object
