@@ -106,8 +106,11 @@ static const td_opt_t run_table[] = {
      "events sent to Redis and not yet answered"},
     {"ca-file", TD_OPT_STR, O(ca_file), 0, 0, NULL, "PEM", NULL, 0,
      "CA certificates (PEM) trusted for wss:// upstreams, instead of the system's"},
-    {"log-level", TD_OPT_STR, O(log_level), 0, 0, "info", "LEVEL", NULL, 0,
-     "error, warn, info or debug"},
+    {"log-level", TD_OPT_STR, O(log_level), 0, 0, "info", "LEVELS", NULL, 0,
+     "error, warn, info or debug; per component too, e.g. info,feed=debug (components: the "
+     "subcommand, feed, gateway, sink, bus, poll, http, store, proto, core, sim)"},
+    {"log-format", TD_OPT_STR, O(log_format), 0, 0, "text", "FORMAT", NULL, 0,
+     "text, or json: one object per line with ts, level, component, cmd, msg"},
     {"listen", TD_OPT_STR, O(listen), 0, 0, NULL, "ADDR:PORT", NULL, 0,
      "serve WebSocket clients in the vendor's dialect (and /healthz, /metrics, the web page) "
      "here, e.g. 127.0.0.1:8080"},
@@ -259,6 +262,7 @@ static void shutdown_app(app_t *a, int code)
      * (timeout(1), an impatient Ctrl-C) must not kill the process with the
      * default action while the sinks flush. */
     uv_close((uv_handle_t *)&a->stats, NULL);
+    td__run_notify_stop(a);
     on_stopped(a);
 }
 
@@ -688,13 +692,6 @@ int td_cmd_run(int argc, char **argv)
         td_opts_free(&run_opts, &a->cfg);
         return rc < 0 ? 2 : 0;
     }
-    int lvl = td_log_level_parse(a->cfg.log_level);
-    if (lvl < 0) {
-        fprintf(stderr, "tickerd run: bad --log-level '%s'\n", a->cfg.log_level);
-        td_opts_free(&run_opts, &a->cfg);
-        return 2;
-    }
-    td_log_set_level(lvl);
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&a->loop);
     td_subset_init(&a->subs);
@@ -702,6 +699,7 @@ int td_cmd_run(int argc, char **argv)
     uv_signal_init(&a->loop, &a->sigterm);
     uv_signal_init(&a->loop, &a->sighup);
     uv_timer_init(&a->loop, &a->stats);
+    td__run_notify_start(a);
     a->sigint.data = a->sigterm.data = a->sighup.data = a->stats.data = a;
     td_log_note_file();
     /* From here on a hangup only reopens the log (it used to kill the process
@@ -728,4 +726,9 @@ int td_cmd_run(int argc, char **argv)
     uv_run(&a->loop, UV_RUN_DEFAULT);
     teardown(a);
     return a->exit_code;
+}
+
+const td_opts_t *td_cmd_run_opts(void)
+{
+    return &run_opts;
 }

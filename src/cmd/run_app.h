@@ -30,7 +30,7 @@ typedef struct run_cfg_s {
     double backoff_min, backoff_max, healthy, conn_limit_backoff, ping_interval, ping_timeout;
     double resolve_timeout;
     int64_t redis_buffer_mb, redis_inflight, upstream_max_symbols, upstream_max_message;
-    char *ca_file, *log_level;
+    char *ca_file, *log_level, *log_format;
     char *redis_ca_file, *redis_cert, *redis_key; /* rediss:// */
     double redis_timeout;
     int redis_last_values;
@@ -66,9 +66,17 @@ typedef struct app_s {
     int stopping, pending, exit_code;
     uint64_t last_count[TD_KIND__COUNT], last_published, last_frames, last_out;
     uint64_t last_stats_ms;
+    uv_timer_t sd_timer; /* readiness and watchdog for the service manager */
+    int sd_ready;
+    uint64_t sd_last_watchdog; /* uv_now of the last WATCHDOG=1 */
 } app_t;
 
 /* Creates and starts the gateway (--listen). Returns 0 or -1 (logged). */
 int td__run_setup_gateway(app_t *a);
+
+/* The service manager's notifications (run_notify.c): the timer starts
+ * with the feeds, and closes at shutdown. */
+void td__run_notify_start(app_t *a);
+void td__run_notify_stop(app_t *a);
 
 #endif

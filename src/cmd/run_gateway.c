@@ -2,6 +2,7 @@
  * /healthz and /metrics (on --listen, and alone on --metrics-listen). */
 #include "cmd/run_app.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/log.h"
 
 #include <stdio.h>
@@ -156,6 +157,80 @@ static void metrics_upstreams(app_t *a, td_buf_t *o)
     }
 }
 
+/* Per upstream: events and malformed frames (m 0, 1), and the reconnects it
+ * scheduled by reason (m 2); each family's samples together. */
+static void metrics_upstream_counts(app_t *a, td_buf_t *o, int m)
+{
+    for (size_t i = 0; i < a->nfeeds; i++) {
+        td_feed_stats_t fs;
+        td_feed_stats(a->feeds[i], &fs);
+        const char *url = td_feed_url(a->feeds[i]);
+        if (m < 2)
+            td_buf_appendf(o, "tickerd_upstream_%s_total{url=\"%s\"} %llu\n",
+                           m ? "malformed" : "events", url,
+                           (unsigned long long)(m ? fs.malformed : fs.events));
+        for (int r = 0; m == 2 && r < TD_FEED_RETRY__COUNT; r++)
+            td_buf_appendf(o, "tickerd_upstream_retries_total{url=\"%s\",reason=\"%s\"} %llu\n",
+                           url, td_feed_retry_name((td_feed_retry_t)r),
+                           (unsigned long long)fs.retries[r]);
+    }
+}
+
+/* Per upstream: seconds since its last event, and the counts above. */
+static void metrics_upstream_detail(app_t *a, td_buf_t *o)
+{
+    uint64_t now = td_mono_ms();
+    metric_head(o, "upstream_last_event_age_seconds", "gauge",
+                "seconds since the upstream's last event (since start if none yet)");
+    for (size_t i = 0; i < a->nfeeds; i++) {
+        td_feed_stats_t fs;
+        td_feed_stats(a->feeds[i], &fs);
+        td_buf_appendf(o, "tickerd_upstream_last_event_age_seconds{url=\"%s\"} %.3f\n",
+                       td_feed_url(a->feeds[i]),
+                       now > fs.last_event_ms ? (now - fs.last_event_ms) / 1000.0 : 0.0);
+    }
+    metric_head(o, "upstream_events_total", "counter", "events parsed from the upstream");
+    metrics_upstream_counts(a, o, 0);
+    metric_head(o, "upstream_malformed_total", "counter", "upstream messages skipped as malformed");
+    metrics_upstream_counts(a, o, 1);
+    metric_head(o, "upstream_retries_total", "counter",
+                "reconnects scheduled, by reason (resolve, connect, closed, closed_by_tickerd, "
+                "conn_limit)");
+    metrics_upstream_counts(a, o, 2);
+}
+
+static void metrics_redis(app_t *a, td_buf_t *o)
+{
+    td_redis_sink_stats_t rs;
+    td_redis_sink_stats(a->redis, &rs);
+    metric(o, "redis_up", "gauge", (uint64_t)rs.connected, "1 if Redis is connected");
+    metric(o, "redis_published_total", "counter", rs.published, "PUBLISH commands answered");
+    metric(o, "redis_dropped_total", "counter", rs.dropped,
+           "events dropped for Redis (buffer full, rejected, lost with a connection)");
+    metric(o, "redis_errors_total", "counter", rs.errors, "error replies from Redis");
+    metric(o, "redis_rejected_total", "counter", rs.rejected,
+           "events whose PUBLISH Redis answered with an error (also in dropped)");
+    metric(o, "redis_lost_total", "counter", rs.lost,
+           "events in flight when a Redis connection died, e.g. a failover (also in dropped)");
+    metric(o, "redis_timeouts_total", "counter", rs.timeouts,
+           "connections given up because Redis stopped answering");
+    metric(o, "redis_master_switches_total", "counter", rs.switches,
+           "redis+sentinel://: master changes followed (redis+cluster://: slot map changes)");
+    metric_head(o, "redis_redirects_total", "counter",
+                "redis+cluster://: MOVED and ASK replies followed");
+    td_buf_appendf(o, "tickerd_redis_redirects_total{kind=\"moved\"} %llu\n",
+                   (unsigned long long)rs.moved);
+    td_buf_appendf(o, "tickerd_redis_redirects_total{kind=\"ask\"} %llu\n",
+                   (unsigned long long)rs.ask);
+    metric(o, "redis_healthy", "gauge", strcmp(rs.status, "up") == 0,
+           "1 if Redis is connected, answering and accepting commands");
+    metric(o, "redis_reconnects_total", "counter", rs.reconnects, "connections after the first");
+    metric(o, "redis_inflight", "gauge", rs.inflight,
+           "pipeline depth: commands sent and not yet answered");
+    metric(o, "redis_buffered_bytes", "gauge", rs.buffered, "bytes waiting for Redis");
+    metric(o, "redis_buffered_events", "gauge", rs.buffered_events, "events waiting for Redis");
+}
+
 static void on_metrics_gateway(app_t *a, td_buf_t *o)
 {
     td_gateway_stats_t gs;
@@ -203,31 +278,8 @@ static void on_metrics(void *ud, td_buf_t *o)
                     "refresh period each ticker gets under the quota");
         td_buf_appendf(o, "tickerd_poll_effective_period_seconds %.3f\n", ps.effective_period_s);
     }
-    if (a->redis) {
-        td_redis_sink_stats_t rs;
-        td_redis_sink_stats(a->redis, &rs);
-        metric(o, "redis_up", "gauge", (uint64_t)rs.connected, "1 if Redis is connected");
-        metric(o, "redis_published_total", "counter", rs.published, "PUBLISH commands answered");
-        metric(o, "redis_dropped_total", "counter", rs.dropped,
-               "events dropped for Redis (buffer full, rejected, lost with a connection)");
-        metric(o, "redis_errors_total", "counter", rs.errors, "error replies from Redis");
-        metric(o, "redis_rejected_total", "counter", rs.rejected,
-               "events whose PUBLISH Redis answered with an error (also in dropped)");
-        metric(o, "redis_lost_total", "counter", rs.lost,
-               "events in flight when a Redis connection died, e.g. a failover (also in dropped)");
-        metric(o, "redis_timeouts_total", "counter", rs.timeouts,
-               "connections given up because Redis stopped answering");
-        metric(o, "redis_master_switches_total", "counter", rs.switches,
-               "redis+sentinel://: master changes followed (redis+cluster://: slot map changes)");
-        metric_head(o, "redis_redirects_total", "counter",
-                    "redis+cluster://: MOVED and ASK replies followed");
-        td_buf_appendf(o, "tickerd_redis_redirects_total{kind=\"moved\"} %llu\n",
-                       (unsigned long long)rs.moved);
-        td_buf_appendf(o, "tickerd_redis_redirects_total{kind=\"ask\"} %llu\n",
-                       (unsigned long long)rs.ask);
-        metric(o, "redis_healthy", "gauge", strcmp(rs.status, "up") == 0,
-               "1 if Redis is connected, answering and accepting commands");
-    }
+    if (a->redis) metrics_redis(a, o);
+    metrics_upstream_detail(a, o);
 }
 
 static int is_dir(const char *path)

@@ -230,7 +230,7 @@ const char *td__gw_log_suppressed(uint64_t n);
     do {                                                                                           \
         uint64_t sup_;                                                                             \
         if ((lvl) <= td_log_level_current && td__gw_log_ok((g), (c), &sup_))                       \
-            td__log((lvl), fmt "%s", __VA_ARGS__, td__gw_log_suppressed(sup_));                    \
+            td__log((lvl), __FILE__, fmt "%s", __VA_ARGS__, td__gw_log_suppressed(sup_));          \
     } while (0)
 
 /* ---- Polygon paths (client_polygon.c) ------------------------------------- */
