@@ -9,6 +9,7 @@
 #include "core/opt.h"
 #include "feed/feed.h"
 #include "gateway/gateway.h"
+#include "gateway/jwt.h"
 #include "proto/sub.h"
 #include "sink/redis.h"
 #include "sink/stdout.h"
@@ -117,6 +118,22 @@ static const td_opt_t run_table[] = {
      0,
      "once this much is queued for a client, a newer quote or bar replaces an unsent older one "
      "of the same symbol (at most half of --client-buffer-soft and -hard)"},
+    {"jwt-hs256-secret", TD_OPT_STR, O(jwt_hs256_secret), 0, 0, NULL, "SECRET",
+     "TICKERD_JWT_HS256_SECRET", TD_OPT_SECRET,
+     "clients of --listen may authenticate with a JWT signed HS256 with this secret (Alpaca: key "
+     "\"jwt\", the token as secret; Polygon: the token as key; browsers: ?token=)"},
+    {"jwt-public-key", TD_OPT_STR, O(jwt_public_key), 0, 0, NULL, "PEM", NULL, 0,
+     "the same with tokens signed RS256 (an RSA public key) or ES256 (a P-256 one)"},
+    {"allow-origin", TD_OPT_LIST, O(allow_origin), 0, 0, NULL, "ORIGIN", NULL, 0,
+     "a browser Origin allowed to connect, e.g. https://board.example.com (repeatable; none: "
+     "any); others get 403 at the upgrade; requests without Origin are allowed"},
+    {"max-clients-per-ip", TD_OPT_INT, O(max_clients_per_ip), 0, 1000000, "0", "N", NULL, 0,
+     "connections at once from one address; beyond, 429 at the upgrade (0: no limit)"},
+    {"conn-rate-per-ip", TD_OPT_DOUBLE, O(conn_rate_per_ip), 0, 1000000, "0", "PER_SECOND", NULL, 0,
+     "new connections per second from one address, in bursts of --conn-burst-per-ip; beyond, "
+     "429 at the upgrade (0: no limit)"},
+    {"conn-burst-per-ip", TD_OPT_INT, O(conn_burst_per_ip), 1, 1000000, "20", "N", NULL, 0,
+     "see --conn-rate-per-ip"},
     {"web-root", TD_OPT_STR, O(web_root), 0, 0, NULL, "DIR", NULL, 0,
      "static files served at / of --listen (default: the page installed with tickerd, "
      "PREFIX/share/tickerd/web, else ./web)"},
@@ -613,6 +630,7 @@ static void teardown(app_t *a)
     free(a->feeds);
     td_gateway_free(a->gw);
     td_gateway_free(a->metrics);
+    td_jwt_key_free(a->jwt);
     td_redis_sink_free(a->redis);
     td_redis_source_free(a->source);
     td_poll_free(a->poll);

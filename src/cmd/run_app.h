@@ -37,6 +37,10 @@ typedef struct run_cfg_s {
     int64_t max_clients, client_max_symbols, client_max_message;
     int64_t client_buffer_hard, client_buffer_soft, client_conflate_after;
     double client_auth_timeout, client_buffer_soft_seconds;
+    char *jwt_hs256_secret, *jwt_public_key;
+    td_strlist_t allow_origin;
+    int64_t max_clients_per_ip, conn_burst_per_ip;
+    double conn_rate_per_ip;
 } run_cfg;
 
 typedef struct app_s {
@@ -54,6 +58,7 @@ typedef struct app_s {
     td_stdout_sink_t *out;
     td_gateway_t *gw;
     td_gateway_t *metrics;                    /* --metrics-listen: /metrics and /healthz only */
+    struct td_jwt_key_s *jwt;                 /* --jwt-hs256-secret or --jwt-public-key */
     int key_flag;                             /* --key given on the command line */
     const char *config_path;                  /* -c FILE, for its [clients] section */
     td_strlist_t client_keys, client_secrets; /* --client and [clients] */

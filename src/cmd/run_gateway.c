@@ -3,6 +3,7 @@
 #include "cmd/run_app.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "gateway/jwt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +174,19 @@ static void on_metrics_gateway(app_t *a, td_buf_t *o)
     metric(o, "client_rejected_total", "counter", gs.rejected, "406 connection limit exceeded");
     metric(o, "client_snapshots_total", "counter", gs.snapshots, "last values sent on subscribe");
     metric(o, "client_frames_out_total", "counter", gs.frames_out, "frames written to clients");
+    metric(o, "client_token_auths_total", "counter", gs.token_auths,
+           "clients authenticated with a token");
+    metric(o, "client_token_expired_total", "counter", gs.token_expired_closes,
+           "clients closed as their token expired");
+    metric(o, "client_claim_refusals_total", "counter", gs.refused_claims,
+           "subscriptions refused by a token's claim");
+    metric_head(o, "upgrade_refusals_total", "counter", "upgrades refused, by reason");
+    td_buf_appendf(o, "tickerd_upgrade_refusals_total{reason=\"origin\"} %llu\n",
+                   (unsigned long long)gs.refused_origin);
+    td_buf_appendf(o, "tickerd_upgrade_refusals_total{reason=\"per_ip\"} %llu\n",
+                   (unsigned long long)gs.refused_per_ip);
+    td_buf_appendf(o, "tickerd_upgrade_refusals_total{reason=\"rate\"} %llu\n",
+                   (unsigned long long)gs.refused_rate);
 }
 
 static void on_metrics(void *ud, td_buf_t *o)
@@ -244,11 +258,33 @@ static int setup_metrics(app_t *a)
     return td_gateway_start(a->metrics);
 }
 
+/* The token key: --jwt-hs256-secret or --jwt-public-key (not both). */
+static int load_jwt(app_t *a)
+{
+    const run_cfg *c = &a->cfg;
+    char err[256];
+    if (c->jwt_hs256_secret && c->jwt_public_key) {
+        TD_ERR("--jwt-hs256-secret and --jwt-public-key: give one");
+        return -1;
+    }
+    if (c->jwt_hs256_secret) {
+        if (strlen(c->jwt_hs256_secret) < 32)
+            TD_WARN("--jwt-hs256-secret is shorter than 32 bytes: easy to guess");
+        a->jwt = td_jwt_key_hs256(c->jwt_hs256_secret, strlen(c->jwt_hs256_secret));
+    } else if (c->jwt_public_key &&
+               !(a->jwt = td_jwt_key_pem(c->jwt_public_key, err, sizeof err))) {
+        TD_ERR("--jwt-public-key: %s", err);
+        return -1;
+    }
+    if (a->jwt) TD_INFO("gateway: tokens accepted (%s)", td_jwt_key_alg(a->jwt));
+    return 0;
+}
+
 static int setup_gateway(app_t *a)
 {
     run_cfg *c = &a->cfg;
     char err[512];
-    if (load_clients(a, a->config_path) != 0) return -1;
+    if (load_clients(a, a->config_path) != 0 || load_jwt(a) != 0) return -1;
     td_bus_cache_kinds(a->bus, (1u << TD_KIND_QUOTE) | (1u << TD_KIND_TRADE) | (1u << TD_KIND_BAR) |
                                    (1u << TD_KIND_DAILY_BAR) | (1u << TD_KIND_STATUS));
     /* Conflate before a limit is reached, so quotes and bars alone never
@@ -278,6 +314,12 @@ static int setup_gateway(app_t *a)
         .write_cap = 65536,
         .conflate_after = conflate,
         .web_root = root,
+        .jwt = a->jwt,
+        .origins = (const char *const *)c->allow_origin.v,
+        .norigins = c->allow_origin.n,
+        .max_per_ip = (size_t)c->max_clients_per_ip,
+        .conn_rate = c->conn_rate_per_ip,
+        .conn_burst = (double)c->conn_burst_per_ip,
     };
     a->gw = td_gateway_new(&a->loop, a->ctx, a->bus, &gc, &http_cb, a, err, sizeof err);
     if (!a->gw) {

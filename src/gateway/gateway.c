@@ -219,7 +219,8 @@ static int confirm_upgrade(td_gateway_t *g, struct lws *wsi)
     char uri[256] = "", body[256];
     lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
     int pi = g->cfg.http_only ? -1 : find_path(uri), d = g->cfg.dialect;
-    if (pi >= 0 && paths[pi].dialect == g->cfg.dialect && !g->stopping) return 0;
+    if (pi >= 0 && paths[pi].dialect == g->cfg.dialect && !g->stopping)
+        return td__gw_limits_upgrade(g, wsi);
     if (pi >= 0 && paths[pi].dialect != g->cfg.dialect)
         snprintf(body, sizeof body, "not found: the upstream is %s, served on %s\n",
                  dialect_names[d], dialect_paths[d]);
@@ -238,26 +239,46 @@ static int codec_of(struct lws *wsi)
     return GW_CODEC_JSON;
 }
 
+/* A token on the upgrade URL (?token=..., for browsers): auths the client
+ * as if it had sent it in an auth message. */
+static void url_token(gw_client_t *c, struct lws *wsi)
+{
+    char tok[TD_JWT_MAX_TOKEN + 1];
+    if (!lws_get_urlarg_by_name(wsi, "token=", tok, sizeof tok)) return;
+    if (c->polygon)
+        td__gw_client_auth(c, tok, strlen(tok), NULL, 0, "url");
+    else
+        td__gw_client_auth(c, "jwt", 3, tok, strlen(tok), "url");
+    memset(tok, 0, sizeof tok);
+}
+
 static int established(td_gateway_t *g, struct lws *wsi, pss_t *pss)
 {
     char uri[256] = "";
     lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
     int pi = find_path(uri);
     if (pi < 0 || paths[pi].dialect != g->cfg.dialect || g->stopping) return -1;
-    if (paths[pi].dialect == TD_GATEWAY_POLYGON) { /* JSON only, no header auth */
-        pss->c = td__gw_client_new(g, wsi, paths[pi].path, TD_ALPACA_STREAM_STOCK, GW_CODEC_JSON);
-        pss->c->polygon = 1;
+    int polygon = paths[pi].dialect == TD_GATEWAY_POLYGON; /* JSON only, no header auth */
+    pss->c = td__gw_client_new(g, wsi, paths[pi].path,
+                               polygon ? TD_ALPACA_STREAM_STOCK : (td_alpaca_stream_t)paths[pi].cls,
+                               polygon ? GW_CODEC_JSON : codec_of(wsi));
+    if (td__gw_limits_open(pss->c) != 0) { /* past the check at the upgrade */
+        td__gw_client_free(pss->c);
+        pss->c = NULL;
+        return -1;
+    }
+    pss->c->polygon = polygon;
+    if (polygon) {
         pss->c->cluster = (td_polygon_cluster_t)paths[pi].cls;
         td__gw_client_open(pss->c, NULL, NULL);
-        return 0;
+    } else {
+        char k[TD_JWT_MAX_TOKEN + 1], sec[TD_JWT_MAX_TOKEN + 1];
+        const char *hk, *hs;
+        td_lws_alpaca_keys(wsi, k, sec, sizeof k, &hk, &hs);
+        td__gw_client_open(pss->c, hk, hs);
+        memset(sec, 0, sizeof sec);
     }
-    pss->c =
-        td__gw_client_new(g, wsi, paths[pi].path, (td_alpaca_stream_t)paths[pi].cls, codec_of(wsi));
-    char k[300], sec[300];
-    const char *hk, *hs;
-    td_lws_alpaca_keys(wsi, k, sec, sizeof k, &hk, &hs);
-    td__gw_client_open(pss->c, hk, hs);
-    memset(sec, 0, sizeof sec);
+    url_token(pss->c, wsi);
     return 0;
 }
 
@@ -474,6 +495,7 @@ void td_gateway_free(td_gateway_t *g)
     td__gw_keys_free(&g->keys);
     td_buf_free(&g->scratch);
     td_buf_free(&g->frame);
+    td__gw_limits_free(g);
     free(g->web_root);
     free(g);
 }
@@ -484,6 +506,11 @@ void td_gateway_stats(const td_gateway_t *g, td_gateway_stats_t *out)
     out->queued_bytes = 0;
     for (const gw_client_t *c = g->clients; c; c = c->next)
         out->queued_bytes += c->q.bytes;
+}
+
+void td_gateway_set_jwt(td_gateway_t *g, const struct td_jwt_key_s *jwt)
+{
+    g->cfg.jwt = jwt;
 }
 
 int td_gateway_port(const td_gateway_t *g)

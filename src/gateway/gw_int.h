@@ -6,6 +6,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "gateway/gateway.h"
+#include "gateway/jwt.h"
 #include "proto/alpaca_client.h"
 #include "proto/alpaca_server.h"
 #include "proto/polygon.h"
@@ -103,7 +104,7 @@ void td__gw_keys_free(gw_keys_t *k);
  * per further failure up to GW_FAIL_DELAY_MAX_MS; the client waits with
  * its reading paused. */
 
-#define GW_UNAUTH_BYTES      4096
+#define GW_UNAUTH_BYTES      8192 /* room for a token */
 #define GW_UNAUTH_MSGS       3
 #define GW_ERRORS_BURST      20
 #define GW_ERRORS_MS         10000
@@ -165,6 +166,8 @@ typedef struct gw_client_s {
     int rx_overflow, rx_binary;
     uint64_t events_sent, frames_sent, bytes_sent;
     gw_guard_t guard;
+    int addr_counted;     /* counted in its address's open connections (limits.c) */
+    td_jwt_claims_t *jwt; /* the claims of the token it authenticated with; NULL: a key */
 } gw_client_t;
 
 gw_client_t *td__gw_client_new(td_gateway_t *g, struct lws *wsi, const char *path,
@@ -226,6 +229,28 @@ const char *td__gw_log_suppressed(uint64_t n);
             td__log((lvl), fmt "%s", __VA_ARGS__, td__gw_log_suppressed(sup_));                    \
     } while (0)
 
+/* Whether c may subscribe (k, sym) ("*": the wildcard): always, unless its
+ * token's claim restricts it (jwt.h). Counts a refusal. */
+int td__gw_client_allows(gw_client_t *c, td_kind_t k, const char *sym, size_t n);
+
+/* ---- limits per address, at the upgrade (limits.c) --------------------------- */
+
+/* One source address's connections (open now, and a token bucket of new ones). */
+typedef struct gw_addr_s {
+    char ip[48];
+    size_t open;
+    double tokens;
+    uint64_t at_ms; /* tokens as of then */
+} gw_addr_t;
+
+/* The Origin, the address's connection rate and count: 0, or 1 when the
+ * upgrade was refused (403/429 written, counted, logged). */
+int td__gw_limits_upgrade(td_gateway_t *g, struct lws *wsi);
+/* A client of that address is open (0), or is one too many (-1: close it). */
+int td__gw_limits_open(gw_client_t *c);
+void td__gw_limits_close(gw_client_t *c);
+void td__gw_limits_free(td_gateway_t *g);
+
 /* ---- Polygon paths (client_polygon.c) ------------------------------------- */
 
 void td__gw_pclient_open(gw_client_t *c);
@@ -278,6 +303,8 @@ struct td_gateway_s {
     td_gateway_stats_t st;
     td_ratelimit_t log_rl;           /* client-caused log lines, all clients (guard.c) */
     gw_source_t sources[GW_SOURCES]; /* failed auths per address (guard.c) */
+    gw_addr_t *addrs;                /* connections per address (limits.c) */
+    size_t naddrs, addrs_cap;
 };
 
 /* The shared message for ev in codec (made once per published event, or
