@@ -243,13 +243,14 @@ static int codec_of(struct lws *wsi)
  * as if it had sent it in an auth message. */
 static void url_token(gw_client_t *c, struct lws *wsi)
 {
-    char tok[TD_JWT_MAX_TOKEN + 1];
-    if (!lws_get_urlarg_by_name(wsi, "token=", tok, sizeof tok)) return;
+    char buf[TD_JWT_MAX_TOKEN + 16];
+    const char *tok = lws_get_urlarg_by_name(wsi, "token=", buf, sizeof buf); /* into buf */
+    if (!tok) return;
     if (c->polygon)
         td__gw_client_auth(c, tok, strlen(tok), NULL, 0, "url");
     else
         td__gw_client_auth(c, "jwt", 3, tok, strlen(tok), "url");
-    memset(tok, 0, sizeof tok);
+    memset(buf, 0, sizeof buf);
 }
 
 static int established(td_gateway_t *g, struct lws *wsi, pss_t *pss)

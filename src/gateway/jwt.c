@@ -224,14 +224,14 @@ int td_jwt_verify(const td_jwt_key_t *k, const char *tok, size_t n, double now, 
     if (!k || !tok || n > TD_JWT_MAX_TOKEN) return TD_JWT_MALFORMED;
     const char *d1 = memchr(tok, '.', n);
     const char *d2 = d1 ? memchr(d1 + 1, '.', (size_t)(tok + n - d1 - 1)) : NULL;
-    if (!d2 || d1 == tok || d2 == d1 + 1 || d2 + 1 == tok + n ||
+    if (!d2 || d1 == tok || d2 == d1 + 1 || /* an empty signature: "none", refused below */
         memchr(d2 + 1, '.', (size_t)(tok + n - d2 - 1)))
         return TD_JWT_MALFORMED;
     int rc = check_header(k, tok, (size_t)(d1 - tok));
     if (rc != TD_JWT_OK) return rc;
     unsigned char sig[1024];
     long sn = td_jwt_b64url_decode(d2 + 1, (size_t)(tok + n - d2 - 1), sig, sizeof sig);
-    if (sn <= 0) return TD_JWT_MALFORMED;
+    if (sn <= 0) return sn < 0 ? TD_JWT_MALFORMED : TD_JWT_SIGNATURE;
     size_t signed_len = (size_t)(d2 - tok);
     int ok = k->alg == ALG_HS256 ? hs256_ok(k, tok, signed_len, sig, (size_t)sn)
                                  : pkey_ok(k, tok, signed_len, sig, (size_t)sn);
