@@ -118,6 +118,13 @@ static const td_opt_t run_table[] = {
      0,
      "once this much is queued for a client, a newer quote or bar replaces an unsent older one "
      "of the same symbol (at most half of --client-buffer-soft and -hard)"},
+    {"listen-tls", TD_OPT_STR, O(listen_tls), 0, 0, NULL, "ADDR:PORT", NULL, 0,
+     "also serve the gateway with TLS (wss://, https://; TLS 1.2 or later) here; needs "
+     "--tls-cert and --tls-key, re-read on SIGHUP without dropping clients"},
+    {"tls-cert", TD_OPT_STR, O(tls_cert), 0, 0, NULL, "PEM", NULL, 0,
+     "certificate chain of --listen-tls"},
+    {"tls-key", TD_OPT_STR, O(tls_key), 0, 0, NULL, "PEM", NULL, 0,
+     "private key of --tls-cert (unencrypted PEM)"},
     {"jwt-hs256-secret", TD_OPT_STR, O(jwt_hs256_secret), 0, 0, NULL, "SECRET",
      "TICKERD_JWT_HS256_SECRET", TD_OPT_SECRET,
      "clients of --listen may authenticate with a JWT signed HS256 with this secret (Alpaca: key "
@@ -264,9 +271,10 @@ static void on_signal(uv_signal_t *s, int signum)
 
 static void on_sighup(uv_signal_t *s, int signum)
 {
-    (void)s;
+    app_t *a = s->data;
     (void)signum;
     td_log_on_sighup();
+    if (a->gw && !a->stopping) td__run_reload_gateway(a);
 }
 
 static void on_stats(uv_timer_t *t)

@@ -38,6 +38,7 @@ typedef struct run_cfg_s {
     int64_t client_buffer_hard, client_buffer_soft, client_conflate_after;
     double client_auth_timeout, client_buffer_soft_seconds;
     char *jwt_hs256_secret, *jwt_public_key;
+    char *listen_tls, *tls_cert, *tls_key;
     td_strlist_t allow_origin;
     int64_t max_clients_per_ip, conn_burst_per_ip;
     double conn_rate_per_ip;
@@ -71,5 +72,8 @@ typedef struct app_s {
 
 /* Creates and starts the gateway (--listen). Returns 0 or -1 (logged). */
 int td__run_setup_gateway(app_t *a);
+/* SIGHUP: client keys from the -c file, the token key and the TLS
+ * certificate re-read; anything invalid is refused (logged) and kept. */
+void td__run_reload_gateway(app_t *a);
 
 #endif

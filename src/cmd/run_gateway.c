@@ -320,6 +320,9 @@ static int setup_gateway(app_t *a)
         .max_per_ip = (size_t)c->max_clients_per_ip,
         .conn_rate = c->conn_rate_per_ip,
         .conn_burst = (double)c->conn_burst_per_ip,
+        .listen_tls = c->listen_tls,
+        .tls_cert = c->tls_cert,
+        .tls_key = c->tls_key,
     };
     a->gw = td_gateway_new(&a->loop, a->ctx, a->bus, &gc, &http_cb, a, err, sizeof err);
     if (!a->gw) {
@@ -327,6 +330,53 @@ static int setup_gateway(app_t *a)
         return -1;
     }
     return td_gateway_start(a->gw);
+}
+
+/* [clients] of the -c file and --client again; on an error (logged with
+ * file:line) the old keys stay. */
+static void reload_keys(app_t *a)
+{
+    td_strlist_t keys = a->client_keys, secrets = a->client_secrets;
+    memset(&a->client_keys, 0, sizeof a->client_keys);
+    memset(&a->client_secrets, 0, sizeof a->client_secrets);
+    if (load_clients(a, a->config_path) != 0) {
+        TD_ERR("reload: client keys unchanged");
+        td_strlist_free(&a->client_keys);
+        td_strlist_free(&a->client_secrets);
+        a->client_keys = keys, a->client_secrets = secrets;
+        return;
+    }
+    td_gateway_set_keys(a->gw, (const char *const *)a->client_keys.v,
+                        (const char *const *)a->client_secrets.v, a->client_keys.n);
+    td_strlist_free(&keys);
+    td_strlist_free(&secrets);
+    TD_INFO("reload: %zu client keys", a->client_keys.n);
+}
+
+/* --jwt-public-key's file again (an HS256 secret comes from the
+ * environment or the command line, which do not change). */
+static void reload_jwt(app_t *a)
+{
+    char err[256];
+    if (!a->cfg.jwt_public_key) return;
+    td_jwt_key_t *k = td_jwt_key_pem(a->cfg.jwt_public_key, err, sizeof err);
+    if (!k) {
+        TD_ERR("reload: --jwt-public-key: %s; the old key is kept", err);
+        return;
+    }
+    td_gateway_set_jwt(a->gw, k);
+    td_jwt_key_free(a->jwt);
+    a->jwt = k;
+}
+
+void td__run_reload_gateway(app_t *a)
+{
+    char err[512];
+    TD_INFO("SIGHUP: reloading the gateway's keys and certificate");
+    reload_keys(a);
+    reload_jwt(a);
+    if (a->cfg.listen_tls && td_gateway_reload_tls(a->gw, err, sizeof err) != 0)
+        TD_ERR("reload: TLS: %s; the old certificate is kept", err);
 }
 
 int td__run_setup_gateway(app_t *a)

@@ -294,6 +294,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return g ? confirm_upgrade(g, wsi) : 1;
     case LWS_CALLBACK_HTTP:
         return g ? http_request(g, wsi, in ? (const char *)in : "/") : -1;
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+        td__gw_tls_ctx(in, user); /* the TLS listener's SSL_CTX, for reloads */
+        return 0;
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
         return 0; /* lws completes the transaction itself (a second call answered 403) */
     case LWS_CALLBACK_ESTABLISHED:
@@ -372,21 +375,26 @@ static void cron_cb(uv_timer_t *t)
         td__gw_client_cron(c, now);
 }
 
-static int parse_listen(td_gateway_t *g, const char *s, char *err, size_t errlen)
+int td__gw_parse_addr(const char *flag, const char *s, char *host, size_t cap, int *port, char *err,
+                      size_t errlen)
 {
     const char *colon = s ? strrchr(s, ':') : NULL;
     char *end;
-    long port = colon ? strtol(colon + 1, &end, 10) : -1;
-    if (!colon || colon == s || (size_t)(colon - s) >= sizeof g->host || *end || port < 0 ||
-        port > 65535) {
-        snprintf(err, errlen, "bad --listen '%s': expected IPV4:PORT, e.g. 127.0.0.1:8080",
+    long p = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (!colon || colon == s || (size_t)(colon - s) >= cap || *end || p < 0 || p > 65535) {
+        snprintf(err, errlen, "bad --%s '%s': expected IPV4:PORT, e.g. 127.0.0.1:8080", flag,
                  s ? s : "");
         return -1;
     }
-    memcpy(g->host, s, (size_t)(colon - s));
-    g->host[colon - s] = '\0';
-    g->port = (int)port;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    *port = (int)p;
     return 0;
+}
+
+static int parse_listen(td_gateway_t *g, const char *s, char *err, size_t errlen)
+{
+    return td__gw_parse_addr("listen", s, g->host, sizeof g->host, &g->port, err, errlen);
 }
 
 td_gateway_t *td_gateway_new(uv_loop_t *loop, struct lws_context *ctx, td_bus_t *bus,
@@ -394,7 +402,9 @@ td_gateway_t *td_gateway_new(uv_loop_t *loop, struct lws_context *ctx, td_bus_t 
                              char *err, size_t errlen)
 {
     td_gateway_t *g = td_xcalloc(1, sizeof *g);
-    if (parse_listen(g, cfg->listen, err, errlen) != 0) {
+    if (parse_listen(g, cfg->listen, err, errlen) != 0 ||
+        td__gw_tls_new(g, cfg, err, errlen) != 0) {
+        td__gw_tls_free(g);
         free(g);
         return NULL;
     }
@@ -445,6 +455,7 @@ int td_gateway_start(td_gateway_t *g)
         return -1;
     }
     g->port = lws_get_vhost_listen_port(g->vh);
+    if (td__gw_tls_start(g) != 0) return -1;
     if (g->cfg.http_only) {
         TD_INFO("metrics: listening on http://%s:%d (/metrics, /healthz)", g->host, g->port);
         return 0;
@@ -497,6 +508,7 @@ void td_gateway_free(td_gateway_t *g)
     td_buf_free(&g->scratch);
     td_buf_free(&g->frame);
     td__gw_limits_free(g);
+    td__gw_tls_free(g);
     free(g->web_root);
     free(g);
 }
@@ -517,4 +529,9 @@ void td_gateway_set_jwt(td_gateway_t *g, const struct td_jwt_key_s *jwt)
 int td_gateway_port(const td_gateway_t *g)
 {
     return g->port;
+}
+
+int td_gateway_tls_port(const td_gateway_t *g)
+{
+    return g->tls_port;
 }

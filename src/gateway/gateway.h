@@ -71,6 +71,9 @@ typedef struct td_gateway_cfg_s {
     size_t max_per_ip;          /* connections at once from one address; 0: no limit */
     double conn_rate;           /* new connections per second per address (0: no limit), */
     double conn_burst;          /*   with bursts of this many */
+    /* A second listener with TLS (1.2 or later), same paths; NULL: none.
+     * Copied. The certificate and key may be reloaded (td_gateway_reload_tls). */
+    const char *listen_tls, *tls_cert, *tls_key;
 } td_gateway_cfg_t;
 
 typedef struct td_gateway_cb_s {
@@ -118,10 +121,19 @@ void td_gateway_stop(td_gateway_t *g, void (*done)(void *ud), void *ud);
 /* After the lws context is destroyed and the loop has run. NULL is fine. */
 void td_gateway_free(td_gateway_t *g);
 void td_gateway_stats(const td_gateway_t *g, td_gateway_stats_t *out);
+/* Replaces the client keys (borrowed, as in the cfg); clients that
+ * authenticated with a key no longer there are closed with the auth error. */
+void td_gateway_set_keys(td_gateway_t *g, const char *const *keys, const char *const *secrets,
+                         size_t n);
 /* Replaces the token key (NULL: none), borrowed, for new auths; clients
  * authenticated with a token keep their claims. */
 void td_gateway_set_jwt(td_gateway_t *g, const struct td_jwt_key_s *jwt);
 /* The port listened on (after start). */
 int td_gateway_port(const td_gateway_t *g);
+int td_gateway_tls_port(const td_gateway_t *g); /* the TLS one; 0: none */
+/* Re-reads the TLS listener's certificate and key (the paths it was given)
+ * for new handshakes; connected clients keep theirs. 0, or -1 with err
+ * (then nothing changed). */
+int td_gateway_reload_tls(td_gateway_t *g, char *err, size_t errlen);
 
 #endif

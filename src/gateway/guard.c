@@ -38,6 +38,25 @@ void td__gw_guard_free(gw_client_t *c)
     if (c->jwt) td_jwt_claims_free(c->jwt);
     free(c->jwt);
     c->jwt = NULL;
+    free(c->auth_key);
+    c->auth_key = NULL;
+}
+
+void td_gateway_set_keys(td_gateway_t *g, const char *const *keys, const char *const *secrets,
+                         size_t n)
+{
+    g->cfg.keys = keys;
+    g->cfg.secrets = secrets;
+    g->cfg.nkeys = n;
+    for (gw_client_t *c = g->clients; c; c = c->next) {
+        if (!c->auth_key || c->closing || c->dead) continue;
+        size_t i = 0;
+        while (i < n && strcmp(keys[i], c->auth_key) != 0)
+            i++;
+        if (i < n) continue;
+        TD_INFO("client #%llu: its key %.4s... was removed: closing", ID(c), c->auth_key);
+        td__gw_client_error(c, 402, 1);
+    }
 }
 
 int td__gw_client_allows(gw_client_t *c, td_kind_t k, const char *sym, size_t n)
@@ -172,6 +191,8 @@ static void send_authenticated(gw_client_t *c)
     td_buf_free(&b);
 }
 
+static char *dup_n(const char *s, size_t n);
+
 /* Whether the credentials are a token: Alpaca clients give the key "jwt"
  * and the token as the secret, Polygon ones the token as the key (a key
  * never holds two dots when tokens are configured). */
@@ -227,6 +248,7 @@ static void auth_now(gw_client_t *c, const char *key, size_t kn, const char *sec
     }
     c->authed = 1;
     c->jwt = cl;
+    if (!cl) c->auth_key = dup_n(key, kn);
     g->st.authed++;
     if (c->polygon)
         td__gw_pclient_authed(c);

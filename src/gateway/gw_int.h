@@ -167,6 +167,7 @@ typedef struct gw_client_s {
     uint64_t events_sent, frames_sent, bytes_sent;
     gw_guard_t guard;
     int addr_counted;     /* counted in its address's open connections (limits.c) */
+    char *auth_key;       /* the key it authenticated with (reloads); NULL: a token */
     td_jwt_claims_t *jwt; /* the claims of the token it authenticated with; NULL: a key */
 } gw_client_t;
 
@@ -251,6 +252,19 @@ int td__gw_limits_open(gw_client_t *c);
 void td__gw_limits_close(gw_client_t *c);
 void td__gw_limits_free(td_gateway_t *g);
 
+/* ---- the TLS listener (tls.c) ---------------------------------------------- */
+
+/* Checks and copies cfg's TLS settings into g (0, or -1 with err). */
+int td__gw_tls_new(td_gateway_t *g, const td_gateway_cfg_t *cfg, char *err, size_t errlen);
+/* Creates the TLS vhost if configured: 0, or -1 (logged). */
+int td__gw_tls_start(td_gateway_t *g);
+/* The SSL_CTX lws made for the vhost vh (LOAD_EXTRA_SERVER_VERIFY_CERTS). */
+void td__gw_tls_ctx(void *vh, void *ssl_ctx);
+void td__gw_tls_free(td_gateway_t *g);
+/* "IPV4:PORT" into host (cap bytes) and *port; err names --flag. */
+int td__gw_parse_addr(const char *flag, const char *s, char *host, size_t cap, int *port, char *err,
+                      size_t errlen);
+
 /* ---- Polygon paths (client_polygon.c) ------------------------------------- */
 
 void td__gw_pclient_open(gw_client_t *c);
@@ -303,7 +317,11 @@ struct td_gateway_s {
     td_gateway_stats_t st;
     td_ratelimit_t log_rl;           /* client-caused log lines, all clients (guard.c) */
     gw_source_t sources[GW_SOURCES]; /* failed auths per address (guard.c) */
-    gw_addr_t *addrs;                /* connections per address (limits.c) */
+    struct lws_vhost *tls_vh;        /* the TLS listener (tls.c) */
+    char tls_host[64], *tls_cert, *tls_key;
+    int tls_port;
+    void *tls_ctx;    /* its SSL_CTX */
+    gw_addr_t *addrs; /* connections per address (limits.c) */
     size_t naddrs, addrs_cap;
 };
 
