@@ -46,12 +46,27 @@ static const td_opt_t run_table[] = {
     {"quota", TD_OPT_STR, O(quota), 0, 0, "5/min,25/day", "N/WINDOW,...", NULL, 0,
      "REST vendors: calls allowed per sliding window (WINDOW: min, day, h, or seconds like "
      "2s); tickerd never exceeds them"},
-    {"source", TD_OPT_STR, O(source), 0, 0, NULL, "URL", NULL, 0,
-     "take events from the Redis channels another tickerd publishes (redis://HOST:PORT), "
-     "following the gateway clients' interest, instead of a vendor (no --url, no keys)"},
-    {"redis", TD_OPT_STR, O(redis), 0, 0, NULL, "URL", NULL, 0,
-     "publish to Redis, e.g. redis://127.0.0.1:6379 (channels "
-     "<prefix><kind>.<SYMBOL>)"},
+    {"source", TD_OPT_STR, O(source), 0, 0, NULL, "URL", "TICKERD_SOURCE_URL", TD_OPT_SECRET,
+     "take events from the Redis channels another tickerd publishes (redis://, rediss:// or "
+     "unix:// as for --redis), following the gateway clients' interest, instead of a vendor "
+     "(no --url, no keys)"},
+    {"redis", TD_OPT_STR, O(redis), 0, 0, NULL, "URL", "TICKERD_REDIS_URL", TD_OPT_SECRET,
+     "publish to Redis (channels <prefix><kind>.<SYMBOL>): redis://[[USER]:PASS@]HOST:PORT[/DB], "
+     "rediss://... (TLS), unix:///PATH[?db=N], "
+     "redis+sentinel://[[USER]:PASS@]H1:P1,H2:P2/MASTER[/DB]; the password is never logged"},
+    {"redis-ca-file", TD_OPT_STR, O(redis_ca_file), 0, 0, NULL, "PEM", NULL, 0,
+     "CA certificates (PEM) trusted for rediss://, instead of the system's"},
+    {"redis-cert", TD_OPT_STR, O(redis_cert), 0, 0, NULL, "PEM", NULL, 0,
+     "client certificate for rediss:// (with --redis-key)"},
+    {"redis-key", TD_OPT_STR, O(redis_key), 0, 0, NULL, "PEM", NULL, 0,
+     "private key of --redis-cert"},
+    {"redis-timeout", TD_OPT_DOUBLE, O(redis_timeout), 0.1, 3600, "5", "SECONDS", NULL,
+     TD_OPT_DURATION,
+     "a Redis that does not connect, or answer a command, within this is logged and "
+     "reconnected (/healthz is degraded as soon as an answer is 1 s late)"},
+    {"redis-last-values", TD_OPT_BOOL, O(redis_last_values), 0, 0, "yes", NULL, NULL, 0,
+     "also keep each (kind, symbol)'s last event in the hash <prefix>last:<kind> (HSET, same "
+     "pipeline); with --source, a client subscribing by name first gets that value"},
     {"channel-prefix", TD_OPT_STR, O(channel_prefix), 0, 0, "", "PREFIX", NULL, 0,
      "prefix of every Redis channel and stdout channel name"},
     {"stdout", TD_OPT_BOOL, O(to_stdout), 0, 0, "no", NULL, NULL, 0,
@@ -87,7 +102,7 @@ static const td_opt_t run_table[] = {
      "events kept while Redis is unreachable, in MiB; beyond, drops are "
      "counted"},
     {"redis-inflight", TD_OPT_INT, O(redis_inflight), 1, 1000000, "10000", "N", NULL, 0,
-     "PUBLISH commands sent and not yet answered"},
+     "events sent to Redis and not yet answered"},
     {"ca-file", TD_OPT_STR, O(ca_file), 0, 0, NULL, "PEM", NULL, 0,
      "CA certificates (PEM) trusted for wss:// upstreams, instead of the system's"},
     {"log-level", TD_OPT_STR, O(log_level), 0, 0, "info", "LEVEL", NULL, 0,
@@ -103,6 +118,18 @@ static const td_opt_t run_table[] = {
     {"client-max-symbols", TD_OPT_INT, O(client_max_symbols), 0, 10000000, "10000", "N", NULL, 0,
      "distinct symbols one client may subscribe; beyond, 405 symbol limit exceeded (0: no "
      "limit)"},
+    {"client-subscribe-rate", TD_OPT_INT, O(client_subscribe_rate), 0, 100000000, "2000", "N", NULL,
+     0,
+     "symbols one client may subscribe per second on average (token bucket, refilled "
+     "continuously); beyond, the subscribe is refused with 405 \"subscribe rate limit "
+     "exceeded\" (Polygon: an error status); 10 refusals close the client (one is forgiven "
+     "every 10 s) (0: no limit)"},
+    {"client-subscribe-burst", TD_OPT_INT, O(client_subscribe_burst), 1, 100000000, "20000", "N",
+     NULL, 0, "symbols one client may subscribe at once before --client-subscribe-rate applies"},
+    {"snapshot-cache", TD_OPT_INT, O(snapshot_cache), 0, 100000000, "50000", "N", NULL, 0,
+     "last values kept per kind for symbols wanted only through a wildcard (e.g. trades=* on a "
+     "feed with many symbols); beyond, the least recently updated are dropped. A symbol's last "
+     "value is kept while someone wants it"},
     {"client-max-message", TD_OPT_INT, O(client_max_message), 256, 16777216, "65536", "BYTES", NULL,
      0, "largest client message (fragments reassembled); beyond, 400 and it is dropped"},
     {"client-auth-timeout", TD_OPT_DOUBLE, O(client_auth_timeout), 0, 3600, "10", "SECONDS", NULL,
@@ -309,9 +336,10 @@ static void on_stats(uv_timer_t *t)
     if (a->redis) {
         td_redis_sink_stats_t rs;
         td_redis_sink_stats(a->redis, &rs);
-        snprintf(redis, sizeof redis, " | redis %s published/s=%.0f dropped=%llu buffered=%lluB",
-                 rs.connected ? "up" : "DOWN", (rs.published - a->last_published) / secs,
-                 (unsigned long long)rs.dropped, (unsigned long long)rs.buffered);
+        snprintf(redis, sizeof redis,
+                 " | redis %s published/s=%.0f dropped=%llu errors=%llu buffered=%lluB", rs.status,
+                 (rs.published - a->last_published) / secs, (unsigned long long)rs.dropped,
+                 (unsigned long long)rs.errors, (unsigned long long)rs.buffered);
         a->last_published = rs.published;
     }
     char gw[200] = "";
@@ -510,8 +538,15 @@ static void setup_sinks(app_t *a)
 {
     run_cfg *c = &a->cfg;
     if (c->redis) {
-        td_redis_sink_cfg_t rc = {c->redis, c->channel_prefix, (size_t)c->redis_buffer_mb << 20,
-                                  (uint32_t)c->redis_inflight};
+        td_redis_sink_cfg_t rc = {.url = c->redis,
+                                  .prefix = c->channel_prefix,
+                                  .max_buffer = (size_t)c->redis_buffer_mb << 20,
+                                  .max_inflight = (uint32_t)c->redis_inflight,
+                                  .ca_file = c->redis_ca_file,
+                                  .cert_file = c->redis_cert,
+                                  .key_file = c->redis_key,
+                                  .timeout_s = c->redis_timeout,
+                                  .last_values = c->redis_last_values};
         if ((a->redis = td_redis_sink_new(&a->loop, &rc))) {
             td_bus_tap(a->bus, to_redis, a->redis);
             td_redis_sink_start(a->redis);
@@ -590,8 +625,14 @@ static int setup(app_t *a)
     if (!av && !c->source && setup_feeds(a) != 0) return -1;
     if (c->source) {
         static const td_redis_source_cb_t scb = {on_feed_event};
-        a->source =
-            td_redis_source_new(&a->loop, c->source, c->channel_prefix, &scb, a, err, sizeof err);
+        td_redis_source_cfg_t sc = {.url = c->source,
+                                    .prefix = c->channel_prefix,
+                                    .ca_file = c->redis_ca_file,
+                                    .cert_file = c->redis_cert,
+                                    .key_file = c->redis_key,
+                                    .timeout_s = c->redis_timeout,
+                                    .last_values = c->redis_last_values};
+        a->source = td_redis_source_new(&a->loop, &sc, &scb, a, err, sizeof err);
         if (!a->source) {
             TD_ERR("--source: %s", err);
             return -1;

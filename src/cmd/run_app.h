@@ -31,10 +31,14 @@ typedef struct run_cfg_s {
     double resolve_timeout;
     int64_t redis_buffer_mb, redis_inflight, upstream_max_symbols, upstream_max_message;
     char *ca_file, *log_level;
+    char *redis_ca_file, *redis_cert, *redis_key; /* rediss:// */
+    double redis_timeout;
+    int redis_last_values;
     /* the downstream gateway */
     char *listen, *web_root, *metrics_listen;
     td_strlist_t client;
     int64_t max_clients, client_max_symbols, client_max_message;
+    int64_t client_subscribe_rate, client_subscribe_burst, snapshot_cache;
     int64_t client_buffer_hard, client_buffer_soft, client_conflate_after;
     double client_auth_timeout, client_buffer_soft_seconds;
     char *jwt_hs256_secret, *jwt_public_key;

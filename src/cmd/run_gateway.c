@@ -97,14 +97,15 @@ static int on_health(void *ud, td_buf_t *out)
                        (unsigned long long)fs.reconnects);
     }
     td_buf_appends(out, "],\"redis\":");
+    int ok = streaming == a->nfeeds;
     if (a->redis) {
         td_redis_sink_stats_t rs;
         td_redis_sink_stats(a->redis, &rs);
-        td_buf_appends(out, rs.connected ? "\"up\"" : "\"down\"");
+        td_buf_appendf(out, "\"%s\"", rs.status);
+        ok = ok && strcmp(rs.status, "up") == 0;
     } else {
         td_buf_appends(out, "null");
     }
-    int ok = streaming == a->nfeeds;
     if (a->source) {
         td_redis_source_stats_t ss;
         td_redis_source_stats(a->source, &ss);
@@ -187,6 +188,8 @@ static void on_metrics_gateway(app_t *a, td_buf_t *o)
                    (unsigned long long)gs.refused_per_ip);
     td_buf_appendf(o, "tickerd_upgrade_refusals_total{reason=\"rate\"} %llu\n",
                    (unsigned long long)gs.refused_rate);
+    metric(o, "client_subscribe_refused_total", "counter", gs.sub_refused,
+           "subscribes refused over --client-subscribe-rate");
 }
 
 static void on_metrics(void *ud, td_buf_t *o)
@@ -196,6 +199,10 @@ static void on_metrics(void *ud, td_buf_t *o)
     for (int k = 0; k < TD_KIND__COUNT; k++)
         in[k] = td_bus_count(a->bus, (td_kind_t)k);
     metrics_kinds(o, "events_in_total", in, "events received from upstreams");
+    td_bus_stats_t bs;
+    td_bus_stats(a->bus, &bs);
+    metric(o, "bus_symbols", "gauge", bs.symbols,
+           "(kind, symbol) pairs wanted, or holding a wildcard's last value");
     if (a->gw) on_metrics_gateway(a, o);
     metrics_upstreams(a, o);
     if (a->poll) {
@@ -215,7 +222,19 @@ static void on_metrics(void *ud, td_buf_t *o)
         td_redis_sink_stats(a->redis, &rs);
         metric(o, "redis_up", "gauge", (uint64_t)rs.connected, "1 if Redis is connected");
         metric(o, "redis_published_total", "counter", rs.published, "PUBLISH commands answered");
-        metric(o, "redis_dropped_total", "counter", rs.dropped, "events dropped for Redis");
+        metric(o, "redis_dropped_total", "counter", rs.dropped,
+               "events dropped for Redis (buffer full, rejected, lost with a connection)");
+        metric(o, "redis_errors_total", "counter", rs.errors, "error replies from Redis");
+        metric(o, "redis_rejected_total", "counter", rs.rejected,
+               "events whose PUBLISH Redis answered with an error (also in dropped)");
+        metric(o, "redis_lost_total", "counter", rs.lost,
+               "events in flight when a Redis connection died, e.g. a failover (also in dropped)");
+        metric(o, "redis_timeouts_total", "counter", rs.timeouts,
+               "connections given up because Redis stopped answering");
+        metric(o, "redis_master_switches_total", "counter", rs.switches,
+               "redis+sentinel://: master changes followed");
+        metric(o, "redis_healthy", "gauge", strcmp(rs.status, "up") == 0,
+               "1 if Redis is connected, answering and accepting commands");
     }
 }
 
@@ -287,6 +306,7 @@ static int setup_gateway(app_t *a)
     if (load_clients(a, a->config_path) != 0 || load_jwt(a) != 0) return -1;
     td_bus_cache_kinds(a->bus, (1u << TD_KIND_QUOTE) | (1u << TD_KIND_TRADE) | (1u << TD_KIND_BAR) |
                                    (1u << TD_KIND_DAILY_BAR) | (1u << TD_KIND_STATUS));
+    td_bus_cache_max(a->bus, (size_t)c->snapshot_cache);
     /* Conflate before a limit is reached, so quotes and bars alone never
      * make a client "slow": at most half of the smallest limit. */
     size_t conflate = (size_t)c->client_conflate_after << 10;
@@ -306,6 +326,8 @@ static int setup_gateway(app_t *a)
         .nkeys = a->client_keys.n,
         .max_clients = (size_t)c->max_clients,
         .max_symbols = (size_t)c->client_max_symbols,
+        .sub_rate = (double)c->client_subscribe_rate,
+        .sub_burst = (double)c->client_subscribe_burst,
         .auth_timeout_s = c->client_auth_timeout,
         .max_message = (size_t)c->client_max_message,
         .buffer_hard = hard,

@@ -3,6 +3,7 @@
 #define TD_CORE_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct td_buf_s {
     char *data;
@@ -28,6 +29,31 @@ void td_buf_append_json_str(td_buf_t *b, const char *s, size_t n);
 void td_buf_append_url(td_buf_t *b, const char *s, size_t n);
 size_t td_url_escape(char *out, size_t cap, const char *s);
 void td_buf_consume(td_buf_t *b, size_t n); /* drops n bytes from the front */
+
+/* Writes the decimal digits of v at p (no NUL); returns the new end. For hot
+ * paths that size their output first (td_uint_digits). */
+static inline char *td_put_uint(char *p, uint64_t v)
+{
+    char tmp[20];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+static inline size_t td_uint_digits(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 10) {
+        v /= 10;
+        n++;
+    }
+    return n;
+}
 void td_buf_reset(td_buf_t *b);
 void td_buf_free(td_buf_t *b);
 

@@ -1,82 +1,66 @@
 #include "feed/redis_source.h"
-#include "core/backoff.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "core/redis_uv.h"
-#include "core/rng.h"
 #include "proto/json_scan.h"
 #include "proto/sub.h"
+#include "redis/conn.h"
+#include "redis/url.h"
 
-#include <hiredis/async.h>
-#include <hiredis/hiredis.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct td_redis_source_s {
-    uv_loop_t *loop;
-    td_redis_addr_t addr;
+    td_rconn_t *sub; /* SUBSCRIBE / PSUBSCRIBE */
+    td_rconn_t *cmd; /* HGET of last values (NULL without them) */
     char *prefix;
     size_t prefix_len;
     td_redis_source_cb_t cb;
     void *ud;
-    redisAsyncContext *ac; /* owned by hiredis while connected */
-    int connected, stopping, open_handles;
     td_subset_t want;
-    uv_timer_t timer;
-    td_backoff_t backoff;
-    td_rng_t rng;
-    uint64_t connected_at_ms;
+    td_subset_t awaiting; /* snapshots asked, not answered, no live event yet */
+    td_buf_t asked;       /* the HGETs in flight, in order: "<kind byte><symbol>\0" */
+    size_t asked_off;
+    int open_handles;
     void (*done)(void *ud);
     void *done_ud;
     td_redis_source_stats_t st;
     td_ratelimit_t rl_bad;
 };
 
-td_redis_source_t *td_redis_source_new(uv_loop_t *loop, const char *url, const char *prefix,
-                                       const td_redis_source_cb_t *cb, void *ud, char *err,
-                                       size_t errlen)
-{
-    td_redis_source_t *s = td_xcalloc(1, sizeof *s);
-    if (td_redis_addr_parse(&s->addr, url, err, errlen) != 0) {
-        free(s);
-        return NULL;
-    }
-    s->loop = loop;
-    s->prefix = td_xstrdup(prefix ? prefix : "");
-    s->prefix_len = strlen(s->prefix);
-    s->cb = *cb;
-    s->ud = ud;
-    td_subset_init(&s->want);
-    td_backoff_init(&s->backoff, 100, 5000);
-    td_rng_seed(&s->rng, (uint64_t)td_now_ns());
-    s->rl_bad = (td_ratelimit_t)TD_RATELIMIT_INIT(10000, 3);
-    uv_timer_init(loop, &s->timer);
-    s->timer.data = s;
-    s->open_handles = 1;
-    return s;
-}
-
 /* Counts a message that is not served, with one rate-limited line. */
-static void skip(td_redis_source_t *s, const redisReply *ch, const char *why)
+static void skip(td_redis_source_t *s, const td_resp_node_t *ch, const char *why)
 {
     uint64_t sup;
     s->st.malformed++;
     if (td_ratelimit_ok(&s->rl_bad, td_mono_ms(), &sup))
         TD_WARN("redis source: message on '%.*s' skipped: %s", (int)(ch->len > 80 ? 80 : ch->len),
-                ch->str, why);
+                ch->s, why);
 }
 
-/* "<prefix><kind>.<SYMBOL>" → event; the payload is the message, which must
- * be one JSON object (what tickerd publishes): anything else is counted and
- * skipped, never served to clients. */
-static void on_message(td_redis_source_t *s, const redisReply *ch, const redisReply *data)
+/* Hands on one payload as an event of (kind, sym) if it is one JSON object
+ * (what tickerd publishes): anything else is counted and skipped, never
+ * served to clients. */
+static int emit(td_redis_source_t *s, int kind, const char *sym, size_t n,
+                const td_resp_node_t *data, const td_resp_node_t *ch)
 {
-    const char *c = ch->str, *dot = NULL;
+    if (!td_json_valid(data->s, data->len, 1)) {
+        skip(s, ch, "not one JSON object");
+        return -1;
+    }
+    td_event_t ev = {(td_kind_t)kind, sym, n, data->s, data->len};
+    s->cb.on_event(s->ud, &ev);
+    return 0;
+}
+
+/* "<prefix><kind>.<SYMBOL>" → event. */
+static void on_message(td_redis_source_t *s, const td_resp_node_t *ch, const td_resp_node_t *data)
+{
+    const char *c = ch->s, *dot = NULL;
     size_t n = ch->len;
     int kind = -1;
-    if (ch->type != REDIS_REPLY_STRING || data->type != REDIS_REPLY_STRING) {
+    if (ch->type != TD_RESP_BULK || data->type != TD_RESP_BULK) {
         s->st.malformed++;
         return;
     }
@@ -90,27 +74,22 @@ static void on_message(td_redis_source_t *s, const redisReply *ch, const redisRe
         skip(s, ch, "unexpected channel");
         return;
     }
-    if (!td_json_valid(data->str, data->len, 1)) {
-        skip(s, ch, "not one JSON object");
-        return;
-    }
-    td_event_t ev = {(td_kind_t)kind, dot + 1, (size_t)(c + n - dot - 1), data->str, data->len};
-    s->st.events++;
-    s->cb.on_event(s->ud, &ev);
+    const char *sym = dot + 1;
+    size_t sl = (size_t)(c + n - sym);
+    if (!td_subset_empty(&s->awaiting)) /* a live event beats an older snapshot */
+        td_subset_remove(&s->awaiting, (td_kind_t)kind, sym, sl);
+    if (emit(s, kind, sym, sl, data, ch) == 0) s->st.events++;
 }
 
-static void on_reply(redisAsyncContext *ac, void *r, void *priv)
+static void on_sub_reply(void *ud, td_rconn_t *c, const td_resp_reader_t *rd)
 {
-    (void)priv;
-    td_redis_source_t *s = ac->data;
-    const redisReply *rep = r;
-    if (!s || !rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 3) return;
-    const redisReply *type = rep->element[0];
-    if (type->type != REDIS_REPLY_STRING) return;
-    if (strcmp(type->str, "message") == 0 && rep->elements == 3)
-        on_message(s, rep->element[1], rep->element[2]);
-    else if (strcmp(type->str, "pmessage") == 0 && rep->elements == 4)
-        on_message(s, rep->element[2], rep->element[3]);
+    td_redis_source_t *s = ud;
+    const td_resp_node_t *type = td_resp_elem(rd, 0, 0);
+    (void)c;
+    if (td_resp_is(type, "message") && rd->v[0].n == 3)
+        on_message(s, td_resp_elem(rd, 0, 1), td_resp_elem(rd, 0, 2));
+    else if (td_resp_is(type, "pmessage") && rd->v[0].n == 4)
+        on_message(s, td_resp_elem(rd, 0, 2), td_resp_elem(rd, 0, 3));
 }
 
 /* Sends one (P)(UN)SUBSCRIBE for (kind, sym). */
@@ -123,13 +102,17 @@ static void send_sub(td_redis_source_t *s, td_kind_t kind, const char *sym, size
     td_buf_appendf(&ch, "%s%s.%.*s", s->prefix, td_kind_name(kind), (int)n, sym);
     const char *argv[2] = {cmd, ch.data};
     size_t argl[2] = {strlen(cmd), ch.len};
-    redisAsyncCommandArgv(s->ac, on ? on_reply : NULL, NULL, 2, argv, argl);
-    s->st.sub_commands++;
+    if (td_rconn_command(s->sub, 2, argv, argl) == 0) s->st.sub_commands++;
     td_buf_free(&ch);
 }
 
-static void subscribe_all(td_redis_source_t *s)
+static void on_sub_ready(void *ud, td_rconn_t *c)
 {
+    td_redis_source_t *s = ud;
+    td_rconn_stats_t cs;
+    td_rconn_stats(c, &cs);
+    s->st.reconnects = cs.connects - 1;
+    s->st.connected = 1;
     for (int k = 0; k < TD_KIND__COUNT; k++) {
         if (s->want.k[k].all) send_sub(s, (td_kind_t)k, "*", 1, 1);
         for (size_t i = 0; i < s->want.k[k].n; i++)
@@ -137,72 +120,113 @@ static void subscribe_all(td_redis_source_t *s)
     }
 }
 
-static void connect_now(td_redis_source_t *s);
-
-static void on_timer(uv_timer_t *t)
+static void on_sub_down(void *ud, td_rconn_t *c, uint64_t unanswered)
 {
-    connect_now(t->data);
+    td_redis_source_t *s = ud;
+    (void)c, (void)unanswered;
+    s->st.connected = 0;
 }
 
-static void retry(td_redis_source_t *s, const char *why)
+/* ---- snapshots ------------------------------------------------------------ */
+
+static void ask_snapshot(td_redis_source_t *s, td_kind_t kind, const char *sym, size_t n)
 {
-    if (s->stopping) return;
-    if (s->connected_at_ms && td_mono_ms() - s->connected_at_ms > 5000)
-        td_backoff_reset(&s->backoff);
-    uint32_t d = td_backoff_next(&s->backoff, td_rng_next(&s->rng));
-    TD_WARN("redis source %s:%d: %s; reconnecting in %.1fs", s->addr.host, s->addr.port, why,
-            d / 1000.0);
-    uv_timer_start(&s->timer, on_timer, d, 0);
+    if (!s->cmd || td_rconn_state(s->cmd) != TD_RCONN_READY) return;
+    td_buf_t key = TD_BUF_INIT;
+    td_buf_appendf(&key, "%slast:%s", s->prefix, td_kind_name(kind));
+    const char *argv[3] = {"HGET", key.data, sym};
+    size_t argl[3] = {4, key.len, n};
+    td_rconn_command(s->cmd, 3, argv, argl);
+    td_buf_free(&key);
+    td_subset_add(&s->awaiting, kind, sym, n);
+    td_buf_appendc(&s->asked, (char)kind);
+    td_buf_append(&s->asked, sym, n);
+    td_buf_appendc(&s->asked, '\0');
 }
 
-static void on_connect(const redisAsyncContext *ac, int status)
+static void on_cmd_reply(void *ud, td_rconn_t *c, const td_resp_reader_t *rd)
 {
-    td_redis_source_t *s = ac->data;
-    if (!s) return;
-    if (status != REDIS_OK) {
-        s->ac = NULL; /* hiredis frees it */
-        retry(s, ac->errstr);
-        return;
+    td_redis_source_t *s = ud;
+    const td_resp_node_t *r = &rd->v[0];
+    (void)c;
+    if (s->asked_off >= s->asked.len) return; /* an idle PING's answer */
+    const char *e = s->asked.data + s->asked_off;
+    int kind = (unsigned char)e[0];
+    const char *sym = e + 1;
+    size_t n = strlen(sym);
+    s->asked_off += n + 2;
+    if (s->asked_off == s->asked.len) s->asked.len = s->asked_off = 0;
+    if (!td_subset_has(&s->awaiting, (td_kind_t)kind, sym, n)) return;
+    td_subset_remove(&s->awaiting, (td_kind_t)kind, sym, n);
+    td_resp_node_t ch = {.type = TD_RESP_BULK, .s = "last value", .len = 10};
+    if (r->type == TD_RESP_BULK && emit(s, kind, sym, n, r, &ch) == 0) s->st.snapshots++;
+}
+
+static void on_cmd_down(void *ud, td_rconn_t *c, uint64_t unanswered)
+{
+    td_redis_source_t *s = ud;
+    (void)c, (void)unanswered;
+    s->asked.len = s->asked_off = 0;
+    td_subset_clear(&s->awaiting);
+}
+
+/* ---- life ----------------------------------------------------------------- */
+
+static td_rconn_t *make_conn(uv_loop_t *loop, const td_redis_url_t *u,
+                             const td_redis_source_cfg_t *cfg, const td_rconn_cb_t *cb, void *ud,
+                             const char *name, char *err, size_t errlen)
+{
+    td_rconn_cfg_t cc = {.url = u,
+                         .ca_file = cfg->ca_file,
+                         .cert_file = cfg->cert_file,
+                         .key_file = cfg->key_file,
+                         .name = name,
+                         .timeout_s = cfg->timeout_s,
+                         .idle_ping = 1};
+    return td_rconn_new(loop, &cc, cb, ud, err, errlen);
+}
+
+static void closed(void *ud)
+{
+    td_redis_source_t *s = ud;
+    if (--s->open_handles == 0 && s->done) s->done(s->done_ud);
+}
+
+td_redis_source_t *td_redis_source_new(uv_loop_t *loop, const td_redis_source_cfg_t *cfg,
+                                       const td_redis_source_cb_t *cb, void *ud, char *err,
+                                       size_t errlen)
+{
+    static const td_rconn_cb_t subcb = {on_sub_ready, on_sub_reply, on_sub_down};
+    static const td_rconn_cb_t cmdcb = {NULL, on_cmd_reply, on_cmd_down};
+    td_redis_url_t u;
+    td_redis_source_t *s = td_xcalloc(1, sizeof *s);
+    int rc = td_redis_url_parse(&u, cfg->url, err, errlen);
+    if (rc == 0 && (u.scheme == TD_REDIS_SENTINEL || u.scheme == TD_REDIS_CLUSTER)) {
+        snprintf(err, errlen, "%s: --source takes redis://, rediss:// or unix://", u.masked);
+        rc = -1;
     }
-    if (s->st.reconnects++ == 0) s->st.reconnects = 0; /* the first is not a reconnect */
-    s->connected = s->st.connected = 1;
-    s->connected_at_ms = td_mono_ms();
-    TD_INFO("redis source: connected to %s:%d", s->addr.host, s->addr.port);
-    subscribe_all(s);
-}
-
-static void on_disconnect(const redisAsyncContext *ac, int status)
-{
-    td_redis_source_t *s = ac->data;
-    if (!s) return;
-    s->ac = NULL;
-    s->connected = s->st.connected = 0;
-    if (s->stopping) return; /* td_redis_source_stop closes the timer */
-    retry(s, status == REDIS_OK ? "connection closed" : ac->errstr);
-}
-
-static void connect_now(td_redis_source_t *s)
-{
-    redisAsyncContext *ac = redisAsyncConnect(s->addr.host, s->addr.port);
-    if (!ac || ac->err) {
-        retry(s, ac ? ac->errstr : "out of memory");
-        if (ac) redisAsyncFree(ac);
-        return;
+    if (rc == 0) s->sub = make_conn(loop, &u, cfg, &subcb, s, "redis source", err, errlen);
+    if (s->sub && cfg->last_values)
+        s->cmd = make_conn(loop, &u, cfg, &cmdcb, s, "redis source (last values)", err, errlen);
+    td_redis_url_free(&u);
+    if (!s->sub) {
+        free(s);
+        return NULL;
     }
-    if (td_redis_uv_attach(ac, s->loop) != 0) {
-        redisAsyncFree(ac);
-        retry(s, "cannot attach to the event loop");
-        return;
-    }
-    ac->data = s;
-    redisAsyncSetConnectCallback(ac, on_connect);
-    redisAsyncSetDisconnectCallback(ac, on_disconnect);
-    s->ac = ac;
+    s->prefix = td_xstrdup(cfg->prefix ? cfg->prefix : "");
+    s->prefix_len = strlen(s->prefix);
+    s->cb = *cb;
+    s->ud = ud;
+    td_subset_init(&s->want);
+    td_subset_init(&s->awaiting);
+    s->rl_bad = (td_ratelimit_t)TD_RATELIMIT_INIT(10000, 3);
+    return s;
 }
 
 void td_redis_source_start(td_redis_source_t *s)
 {
-    connect_now(s);
+    td_rconn_start(s->sub);
+    if (s->cmd) td_rconn_start(s->cmd);
 }
 
 void td_redis_source_want(td_redis_source_t *s, td_kind_t kind, const char *sym, size_t n,
@@ -210,46 +234,34 @@ void td_redis_source_want(td_redis_source_t *s, td_kind_t kind, const char *sym,
 {
     int changed =
         wanted ? td_subset_add(&s->want, kind, sym, n) : td_subset_remove(&s->want, kind, sym, n);
-    if (changed && s->connected) send_sub(s, kind, sym, n, wanted);
+    if (!changed) return;
+    if (td_rconn_state(s->sub) == TD_RCONN_READY) send_sub(s, kind, sym, n, wanted);
+    if (wanted && !(n == 1 && sym[0] == '*')) ask_snapshot(s, kind, sym, n);
 }
 
 void td_redis_source_stats(const td_redis_source_t *s, td_redis_source_stats_t *out)
 {
     *out = s->st;
-}
-
-static void on_closed(uv_handle_t *h)
-{
-    td_redis_source_t *s = h->data;
-    if (s->done) s->done(s->done_ud);
+    out->connected = td_rconn_state(s->sub) == TD_RCONN_READY;
 }
 
 void td_redis_source_stop(td_redis_source_t *s, void (*done)(void *ud), void *ud)
 {
-    s->stopping = 1;
     s->done = done;
     s->done_ud = ud;
-    if (s->ac) {
-        redisAsyncContext *ac = s->ac;
-        s->ac = NULL;
-        if (s->connected) {
-            redisAsyncDisconnect(ac); /* calls on_disconnect, which sees stopping */
-        } else {
-            /* Still connecting: hiredis would call neither callback. */
-            ac->data = NULL;
-            redisAsyncFree(ac);
-        }
-    }
-    s->connected = s->st.connected = 0;
-    uv_timer_stop(&s->timer);
-    uv_close((uv_handle_t *)&s->timer, on_closed);
+    s->open_handles = s->cmd ? 2 : 1;
+    td_rconn_close(s->sub, closed, s);
+    if (s->cmd) td_rconn_close(s->cmd, closed, s);
 }
 
 void td_redis_source_free(td_redis_source_t *s)
 {
     if (!s) return;
+    td_rconn_free(s->sub);
+    td_rconn_free(s->cmd);
     td_subset_free(&s->want);
-    td_redis_addr_free(&s->addr);
+    td_subset_free(&s->awaiting);
+    td_buf_free(&s->asked);
     free(s->prefix);
     free(s);
 }

@@ -3,12 +3,18 @@
  * several gateway processes can serve clients from one upstream connection
  * (DESIGN.md §6). It subscribes to what the bus's interest asks: SUBSCRIBE
  * for named symbols, PSUBSCRIBE <prefix><kind>.* for a kind's wildcard. It
- * reconnects with backoff and resubscribes the current interest. */
+ * reconnects with backoff and resubscribes the current interest.
+ *
+ * With last values, a second connection reads the publisher's hashes: when
+ * a symbol is first wanted by name, HGET <prefix>last:<kind> SYMBOL, and the
+ * value (unless a live event of that symbol came first) is handed on as an
+ * event, so the bus's snapshot reaches the client that asked. */
 #ifndef TD_FEED_REDIS_SOURCE_H
 #define TD_FEED_REDIS_SOURCE_H
 
 #include "proto/event.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -18,16 +24,25 @@ typedef struct td_redis_source_cb_s {
     void (*on_event)(void *ud, const td_event_t *ev);
 } td_redis_source_cb_t;
 
+typedef struct td_redis_source_cfg_s {
+    const char *url;    /* redis/url.h syntax (not cluster); borrowed during _new */
+    const char *prefix; /* copied */
+    const char *ca_file, *cert_file, *key_file; /* rediss:// */
+    double timeout_s;                           /* connect/reply bound (0: 5 s) */
+    int last_values;                            /* snapshots from <prefix>last:<kind> */
+} td_redis_source_cfg_t;
+
 typedef struct td_redis_source_stats_s {
     uint64_t events;    /* messages turned into events */
     uint64_t malformed; /* messages on channels that are not <prefix><kind>.<SYMBOL> */
     uint64_t reconnects;
     uint64_t sub_commands; /* SUBSCRIBE/UNSUBSCRIBE/PSUBSCRIBE/PUNSUBSCRIBE sent */
+    uint64_t snapshots;    /* last values read from Redis and handed on */
     int connected;
 } td_redis_source_stats_t;
 
-/* url: redis://HOST:PORT (borrowed); prefix: copied. NULL + err on a bad URL. */
-td_redis_source_t *td_redis_source_new(uv_loop_t *loop, const char *url, const char *prefix,
+/* NULL + err on a bad URL or TLS files. */
+td_redis_source_t *td_redis_source_new(uv_loop_t *loop, const td_redis_source_cfg_t *cfg,
                                        const td_redis_source_cb_t *cb, void *ud, char *err,
                                        size_t errlen);
 void td_redis_source_start(td_redis_source_t *s);

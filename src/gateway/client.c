@@ -216,6 +216,15 @@ void td__gw_client_snapshot(gw_client_t *c, const td_subset_t *fresh)
     snapshot(c, fresh, NULL);
 }
 
+/* Symbols a subscribe message names (a wildcard counts as one). */
+static size_t named(const td_alpaca_client_msg_t *m)
+{
+    size_t n = 0;
+    for (int k = 0; k < TD_KIND__COUNT; k++)
+        n += m->sub.k[k].n + (m->sub.k[k].all != 0);
+    return n;
+}
+
 static int over_limit(const gw_client_t *c, const td_alpaca_client_msg_t *m, unsigned offered)
 {
     size_t max = c->g->cfg.max_symbols;
@@ -299,6 +308,7 @@ static void do_sub(gw_client_t *c, td_alpaca_client_msg_t *m)
         td__gw_client_error(c, 410, 0);
         return;
     }
+    if (m->action == TD_ALPACA_CLIENT_SUBSCRIBE && !td__gw_client_sub_rate_ok(c, named(m))) return;
     if (over_limit(c, m, offered)) {
         td__gw_client_error(c, 405, 0);
         return;

@@ -8,7 +8,8 @@
  * limit) then a close with 1008, "auth_timeout", and status "error" with
  * "not authorized", "invalid JSON", "unknown action: X", "already
  * authenticated", "missing params", "invalid subscription: X", "symbol
- * limit exceeded", "message too large", "slow client" (then 1008). */
+ * limit exceeded", "subscribe rate limit exceeded" (sub_rate.c), "message too
+ * large", "slow client" (then 1008). */
 #include "core/log.h"
 #include "core/mem.h"
 #include "gateway/gw_int.h"
@@ -177,6 +178,8 @@ static void do_sub(gw_client_t *c, const char *params, int add)
                        bad ? bad : "");
         refuse(c, m.data);
         td_buf_free(&m);
+    } else if (add && !td__gw_client_sub_rate_ok(c, t.n)) {
+        /* refused (and told) */
     } else if (add && (restrict_topics(c, &t), c->closing)) {
         /* too many errors */
     } else if (add && !within_limit(c, &t)) {

@@ -53,6 +53,8 @@ typedef struct td_gateway_cfg_s {
     size_t nkeys;
     size_t max_clients;    /* authenticated clients at once; 0 = unlimited (406 beyond) */
     size_t max_symbols;    /* distinct symbols per client; 0 = unlimited (405 beyond) */
+    double sub_rate;       /* symbols a client may subscribe per second, on average */
+    double sub_burst;      /*   and at once (token bucket); rate 0 = unlimited */
     double auth_timeout_s; /* 404 auth timeout; 0 = never */
     size_t max_message;    /* bytes of one client message (reassembled); 400 beyond */
     size_t buffer_hard;    /* queued bytes per client that close it at once */
@@ -103,6 +105,7 @@ typedef struct td_gateway_stats_s {
     uint64_t refused_rate;         /* upgrades refused: connection rate of the address (429) */
     uint64_t refused_claims;       /* subscriptions refused by a token's claim */
     uint64_t token_expired_closes; /* live clients closed as their token expired */
+    uint64_t sub_refused;          /* subscribes refused over the subscribe rate */
 } td_gateway_stats_t;
 
 /* cfg and cb are copied (strings as documented above); bus and ctx are

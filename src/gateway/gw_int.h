@@ -3,6 +3,7 @@
 #ifndef TD_GATEWAY_GW_INT_H
 #define TD_GATEWAY_GW_INT_H
 
+#include "core/bucket.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "gateway/gateway.h"
@@ -159,6 +160,8 @@ typedef struct gw_client_s {
     struct gw_client_s *dirty_next, **dirty_pprev; /* pprev: the pointer to c in the list */
     td_bus_consumer_t *bc;
     td_subset_t sub;
+    td_bucket_t sub_bucket;  /* the subscribe rate (rate 0: not started) */
+    td_bucket_t sub_strikes; /* refusals over it a client may collect */
     gw_queue_t q;
     uint64_t soft_since_ms; /* queue above the soft limit since; 0: below */
     uint64_t last_news_id;  /* a news item is queued once, not once per symbol */
@@ -197,6 +200,10 @@ void td__gw_client_on_event(void *ud, const td_event_t *ev);
 void td__gw_client_send_ctl(gw_client_t *c, const char *json, size_t len);
 /* Bus interest for one channel entry of the client. */
 void td__gw_client_bus_change(gw_client_t *c, td_kind_t k, const char *sym, size_t n, int add);
+/* Whether c may subscribe n more symbols now (cfg.sub_rate); if not, it
+ * is told (dialect's error), and closed after 10 refusals (one forgiven
+ * every 10 s). */
+int td__gw_client_sub_rate_ok(gw_client_t *c, size_t n);
 /* Queues the last values of the symbols named in fresh. */
 void td__gw_client_snapshot(gw_client_t *c, const td_subset_t *fresh);
 

@@ -3,6 +3,7 @@
 #ifndef TD_SIM_GEN_INT_H
 #define TD_SIM_GEN_INT_H
 
+#include "core/buf.h"
 #include "core/rng.h"
 #include "sim/sim_int.h"
 
@@ -49,15 +50,7 @@ static inline uint64_t rnd(bctx_t *b)
 
 static inline char *put_u64(char *p, uint64_t v)
 {
-    char tmp[20];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
-        *p++ = tmp[--n];
-    return p;
+    return td_put_uint(p, v);
 }
 
 /* v in units of 10^-dec, printed like a Go float64 would be for such values:

@@ -1,101 +1,71 @@
-/* Redis sink: hiredis async on libuv, pre-formatted pipelined PUBLISH.
+/* Redis sink: pre-formatted pipelined PUBLISH (+ HSET of the last value)
+ * over one redis/conn connection.
  *
- * Data path: td_redis_sink_publish() appends one hand-formatted RESP command
- * to a pending byte buffer (plus its length to a parallel ring of lengths).
- * A uv_prepare_t, active only while there is something to hand over, gives
- * the commands to hiredis (redisAsyncFormattedCommand, one per command) once
- * per loop turn, keeping at most max_inflight unanswered. hiredis writes its
- * output buffer when the socket is writable.
+ * Data path: td_redis_sink_publish() appends the hand-formatted RESP of one
+ * event (PUBLISH, and HSET with last values) to a pending byte buffer (plus
+ * its length to a parallel ring of lengths). A uv_prepare_t, active only
+ * while there is something to hand over, copies the commands of at most
+ * max_inflight unanswered events into the connection's output buffer once
+ * per loop turn, which writes them at once.
  *
- * Connection life: DOWN -> (timer) CONNECTING -> CONNECTED -> DOWN ...
- * hiredis frees its context itself after a failed connect or a lost
- * connection (after calling our callbacks); we only ever call redisAsyncFree
- * from a uv timer callback (stop) or right after a failed redisAsyncConnect,
- * never from inside a hiredis callback. */
+ * Replies are counted in place (redis/resp nodes, no reply objects): the
+ * n-th reply belongs to the n-th command, so with last values the replies
+ * alternate PUBLISH, HSET. */
 #include "sink/redis.h"
 
-#include "core/backoff.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "core/redis_uv.h"
-#include "core/rng.h"
+#include "redis/conn.h"
+#include "redis/resp.h"
+#include "redis/sentinel.h"
+#include "redis/url.h"
 
 #include <assert.h>
-#include <hiredis/async.h>
-#include <hiredis/hiredis.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define DEF_MAX_BUFFER   ((size_t)64 << 20)
 #define DEF_MAX_INFLIGHT 10000u
-#define BACKOFF_BASE_MS  100u
-#define BACKOFF_MAX_MS   5000u
-#define HEALTHY_MS       5000u /* a connection that lived this long resets the backoff */
 #define STOP_WAIT_MS     1000u /* how long _stop waits for replies */
 #define STOP_POLL_MS     10u
-
-enum { ST_DOWN, ST_CONNECTING, ST_CONNECTED, ST_CLOSED };
+#define REJECTING_MS     10000u /* an error reply this recent: status "rejecting" */
+#define OVERDUE_MS       1000u  /* a reply this late: status "not answering" */
 
 struct td_redis_sink_s {
     uv_loop_t *loop;
-    redisAsyncContext *ac; /* NULL unless CONNECTING or CONNECTED; owned by hiredis */
-    char *host;
-    int port;
-    int db; /* -1: no SELECT */
+    td_rconn_t *conn;
+    td_rsentinel_t *sentinel; /* redis+sentinel:// only */
     char *prefix;
     size_t prefix_len;
     size_t max_buffer;
     uint32_t max_inflight;
+    int last_values;
     uint8_t kind_len[TD_KIND__COUNT];
 
-    uv_prepare_t prep; /* hands pending commands to hiredis once per turn */
-    uv_timer_t timer;  /* reconnect backoff, then the stop sequence */
-    int state;
-    int stopping;
+    uv_prepare_t prep; /* hands pending commands to the connection once per turn */
+    uv_timer_t timer;  /* the stop sequence */
+    int started, stopping, closed;
     int open_handles;
     uint64_t stop_deadline_ms;
     void (*done)(void *ud);
     void *done_ud;
 
-    /* Pending commands: bytes [head, tail) of buf; their lengths in the ring
+    /* Pending events: bytes [head, tail) of buf; their lengths in the ring
      * lens[lhead .. lhead+lcount) (mod lcap). */
     char *buf;
     size_t cap, head, tail;
     uint32_t *lens;
     size_t lcap, lhead, lcount;
-    uint32_t inflight;
+    uint32_t inflight; /* events sent, not completely answered */
+    int phase;         /* with last values: 1 once the current event's PUBLISH is answered */
 
-    td_backoff_t backoff;
-    td_rng_t rng;
-    uint64_t connected_at_ms;
-    int ever_connected;
-    int down_logged;
-
-    uint64_t published, dropped, errors, reconnects;
-    uint64_t lost, lost_mark; /* in flight when a connection died; at the last log */
-    uint64_t dropped_mark;    /* `dropped` when the connection went down */
+    int ever_ready;
+    uint64_t published, dropped, errors, rejected, lost, reconnects;
+    uint64_t dropped_mark; /* `dropped` when the connection went down */
+    uint64_t last_error_ms;
     td_ratelimit_t rl_full, rl_err;
 };
-
-static void reply_cb(redisAsyncContext *ac, void *r, void *priv);
-static void timer_cb(uv_timer_t *t);
-
-/* Accepts redis://HOST[:PORT][/DB] and HOST:PORT. Returns 0 or -1 (logged). */
-static int parse_url(td_redis_sink_t *s, const char *url)
-{
-    td_redis_addr_t a;
-    char err[256];
-    if (td_redis_addr_parse(&a, url, err, sizeof err) != 0) {
-        TD_ERR("redis: %s", err);
-        return -1;
-    }
-    s->host = a.host;
-    s->port = a.port;
-    s->db = a.db;
-    return 0;
-}
 
 /* ---- pending buffer ------------------------------------------------------ */
 
@@ -136,13 +106,6 @@ static void pending_reserve(td_redis_sink_t *s, size_t n)
     }
 }
 
-static void pending_pop(td_redis_sink_t *s, uint32_t len)
-{
-    s->head += len;
-    s->lhead = (s->lhead + 1) % s->lcap;
-    if (--s->lcount == 0) s->head = s->tail = s->lhead = 0;
-}
-
 /* Drops every pending command, counting them. Returns how many. */
 static uint64_t pending_drop_all(td_redis_sink_t *s)
 {
@@ -152,187 +115,101 @@ static uint64_t pending_drop_all(td_redis_sink_t *s)
     return n;
 }
 
-static char *put_uint(char *p, size_t v)
-{
-    char tmp[24];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
-        *p++ = tmp[--n];
-    return p;
-}
-
-static size_t digits(size_t v)
-{
-    size_t n = 1;
-    while (v >= 10) {
-        v /= 10;
-        n++;
-    }
-    return n;
-}
-
 /* ---- handing commands to hiredis ---------------------------------------- */
 
 static void kick(td_redis_sink_t *s);
 
+/* Copies the commands of as many pending events as the in-flight cap allows
+ * into the connection's buffer, in one block, and sends them. */
 static void prep_cb(uv_prepare_t *h)
 {
     td_redis_sink_t *s = h->data;
-    if (s->state != ST_CONNECTED || s->lcount == 0) {
-        uv_prepare_stop(h);
-        return;
-    }
-    while (s->lcount && s->inflight < s->max_inflight) {
-        uint32_t len = s->lens[s->lhead];
-        if (redisAsyncFormattedCommand(s->ac, reply_cb, NULL, s->buf + s->head, len) != REDIS_OK)
-            return; /* context is going away; the disconnect callback follows */
-        s->inflight++;
-        pending_pop(s, len);
-    }
+    td_buf_t *out = td_rconn_out(s->conn);
     uv_prepare_stop(h); /* restarted by publish or by a reply freeing a slot */
+    if (!out || s->lcount == 0) return;
+    size_t bytes = 0, n = 0;
+    while (n < s->lcount && s->inflight + n < s->max_inflight)
+        bytes += s->lens[(s->lhead + n++) % s->lcap];
+    td_buf_append(out, s->buf + s->head, bytes);
+    s->head += bytes;
+    s->lhead = (s->lhead + n) % s->lcap;
+    s->lcount -= n;
+    if (s->lcount == 0) s->head = s->tail = s->lhead = 0;
+    s->inflight += (uint32_t)n;
+    td_rconn_send(s->conn, (uint32_t)(n * (s->last_values ? 2 : 1)));
 }
 
 static void kick(td_redis_sink_t *s)
 {
-    if (s->state == ST_CONNECTED && s->lcount && s->inflight < s->max_inflight &&
+    if (s->lcount && s->inflight < s->max_inflight && td_rconn_state(s->conn) == TD_RCONN_READY &&
         !uv_is_active((uv_handle_t *)&s->prep))
         uv_prepare_start(&s->prep, prep_cb);
 }
 
-static void reply_cb(redisAsyncContext *ac, void *r, void *priv)
+static void log_error(td_redis_sink_t *s, const char *cmd, const td_resp_node_t *r)
 {
-    td_redis_sink_t *s = ac->data;
-    redisReply *reply = r;
-    (void)priv;
-    s->inflight--;
-    if (!reply) {
-        s->dropped++; /* lost with the connection */
-        s->lost++;
-    } else if (reply->type == REDIS_REPLY_ERROR) {
-        uint64_t sup;
-        s->errors++;
-        if (td_ratelimit_ok(&s->rl_err, td_mono_ms(), &sup))
-            TD_ERR("redis: PUBLISH failed: %.*s (%llu more suppressed)", (int)reply->len,
-                   reply->str, (unsigned long long)sup);
+    uint64_t sup;
+    s->errors++;
+    s->last_error_ms = uv_now(s->loop);
+    if (td_ratelimit_ok(&s->rl_err, td_mono_ms(), &sup))
+        TD_ERR("redis %s: %s rejected by Redis: %.*s (%llu more suppressed)",
+               td_rconn_label(s->conn), cmd, (int)(r->len > 200 ? 200 : r->len), r->s,
+               (unsigned long long)sup);
+}
+
+/* One reply, in command order: PUBLISH (then HSET with last values). */
+static void on_reply(void *ud, td_rconn_t *c, const td_resp_reader_t *rd)
+{
+    td_redis_sink_t *s = ud;
+    const td_resp_node_t *r = &rd->v[0];
+    (void)c;
+    if (s->phase == 0) {
+        if (r->type == TD_RESP_ERROR) {
+            log_error(s, "PUBLISH", r);
+            s->dropped++;
+            s->rejected++;
+        } else {
+            s->published++;
+        }
+        if (s->last_values) {
+            s->phase = 1;
+            return;
+        }
     } else {
-        s->published++;
+        if (r->type == TD_RESP_ERROR) log_error(s, "HSET", r);
+        s->phase = 0;
+    }
+    if (s->inflight) s->inflight--;
+    kick(s);
+}
+
+static void on_ready(void *ud, td_rconn_t *c)
+{
+    td_redis_sink_t *s = ud;
+    s->phase = 0;
+    if (s->ever_ready++) {
+        s->reconnects++;
+        TD_WARN("redis %s: %zu events (%zu bytes) buffered, %llu dropped while away",
+                td_rconn_label(c), s->lcount, pending_bytes(s),
+                (unsigned long long)(s->dropped - s->dropped_mark));
     }
     kick(s);
 }
 
-static void select_cb(redisAsyncContext *ac, void *r, void *priv)
+/* The events whose PUBLISH was sent and not answered are lost. */
+static void on_down(void *ud, td_rconn_t *c, uint64_t unanswered)
 {
-    td_redis_sink_t *s = ac->data;
-    redisReply *reply = r;
-    (void)priv;
-    if (reply && reply->type == REDIS_REPLY_ERROR)
-        TD_ERR("redis: SELECT %d failed: %.*s", s->db, (int)reply->len, reply->str);
-}
-
-/* ---- connection --------------------------------------------------------- */
-
-static void schedule_reconnect(td_redis_sink_t *s)
-{
-    s->state = ST_DOWN;
-    if (s->stopping) return; /* the stop sequence owns the timer */
-    uint32_t ms = td_backoff_next(&s->backoff, td_rng_next(&s->rng));
-    TD_DEBUG("redis: reconnecting in %u ms", ms);
-    uv_timer_start(&s->timer, timer_cb, ms, 0);
-}
-
-static void log_connected(td_redis_sink_t *s)
-{
-    if (!s->ever_connected) {
-        TD_INFO("redis: connected to %s:%d", s->host, s->port);
-        s->ever_connected = 1;
-        return;
-    }
-    s->reconnects++;
-    TD_WARN("redis: reconnected to %s:%d; %zu events (%zu bytes) buffered, %llu dropped while "
-            "away",
-            s->host, s->port, s->lcount, pending_bytes(s),
-            (unsigned long long)(s->dropped - s->dropped_mark));
-}
-
-static void connect_cb(const redisAsyncContext *cac, int status)
-{
-    td_redis_sink_t *s = cac->data;
-    if (status != REDIS_OK) { /* hiredis frees the context after we return */
-        if (!s->down_logged) {
-            TD_WARN("redis: cannot connect to %s:%d: %s; retrying with backoff", s->host, s->port,
-                    cac->errstr);
-            s->down_logged = 1;
-        }
-        s->ac = NULL;
-        schedule_reconnect(s);
-        return;
-    }
-    s->state = ST_CONNECTED;
-    s->down_logged = 0;
-    s->connected_at_ms = td_mono_ms();
-    log_connected(s);
-    if (s->db >= 0) {
-        char cmd[64], *p = cmd;
-        size_t dn = digits((size_t)s->db);
-        memcpy(p, "*2\r\n$6\r\nSELECT\r\n$", 17);
-        p = put_uint(p + 17, dn);
-        *p++ = '\r', *p++ = '\n';
-        p = put_uint(p, (size_t)s->db);
-        *p++ = '\r', *p++ = '\n';
-        redisAsyncFormattedCommand(s->ac, select_cb, NULL, cmd, (size_t)(p - cmd));
-    }
-    kick(s);
-}
-
-static void disconnect_cb(const redisAsyncContext *cac, int status)
-{
-    td_redis_sink_t *s = cac->data;
-    s->ac = NULL; /* hiredis frees it after we return */
-    if (s->stopping) {
-        if (s->state != ST_CLOSED) s->state = ST_DOWN;
-        return;
-    }
-    uint64_t now = td_mono_ms();
-    if (now - s->connected_at_ms >= HEALTHY_MS) td_backoff_reset(&s->backoff);
-    TD_WARN("redis: connection to %s:%d lost (%s); %llu events in flight lost, buffering up to "
-            "%zu MiB",
-            s->host, s->port, status == REDIS_OK ? "closed" : cac->errstr,
-            (unsigned long long)(s->lost - s->lost_mark), s->max_buffer >> 20);
-    s->lost_mark = s->lost;
+    td_redis_sink_t *s = ud;
+    uint64_t lost = s->inflight - (uint64_t)(s->phase == 1);
+    (void)unanswered;
+    s->lost += lost;
+    s->dropped += lost;
+    s->inflight = 0;
+    s->phase = 0;
     s->dropped_mark = s->dropped;
-    s->down_logged = 1;
-    schedule_reconnect(s);
-}
-
-static void start_connect(td_redis_sink_t *s)
-{
-    redisAsyncContext *ac = redisAsyncConnect(s->host, s->port);
-    if (!ac || ac->err) {
-        if (!s->down_logged) {
-            TD_WARN("redis: cannot connect to %s:%d: %s; retrying with backoff", s->host, s->port,
-                    ac ? ac->errstr : "out of memory");
-            s->down_logged = 1;
-        }
-        if (ac) redisAsyncFree(ac);
-        schedule_reconnect(s);
-        return;
-    }
-    ac->data = s;
-    redisEnableKeepAlive(&ac->c);
-    if (td_redis_uv_attach(ac, s->loop) != 0) {
-        redisAsyncFree(ac);
-        TD_ERR("redis: cannot attach the connection to the loop");
-        schedule_reconnect(s);
-        return;
-    }
-    redisAsyncSetConnectCallback(ac, connect_cb); /* after attach: arms the write event */
-    redisAsyncSetDisconnectCallback(ac, disconnect_cb);
-    s->ac = ac;
-    s->state = ST_CONNECTING;
+    if (!s->stopping)
+        TD_WARN("redis %s: %llu events in flight lost; buffering up to %zu MiB", td_rconn_label(c),
+                (unsigned long long)lost, s->max_buffer >> 20);
 }
 
 /* ---- stop ---------------------------------------------------------------- */
@@ -343,21 +220,30 @@ static void close_cb(uv_handle_t *h)
     if (--s->open_handles == 0 && s->done) s->done(s->done_ud);
 }
 
+static void conn_closed(void *ud)
+{
+    td_redis_sink_t *s = ud;
+    if (--s->open_handles == 0 && s->done) s->done(s->done_ud);
+}
+
 static void stop_finish(td_redis_sink_t *s)
 {
-    uint64_t n = pending_drop_all(s);
-    int was = s->state;
-    s->state = ST_CLOSED;
-    if (s->ac) {
-        redisAsyncContext *ac = s->ac;
-        s->ac = NULL;
-        redisAsyncFree(ac); /* runs reply_cb(NULL) for what is unanswered */
-    }
-    TD_INFO("redis: stopped (%s); published %llu, dropped %llu (%llu pending at stop), errors "
-            "%llu, reconnects %llu",
-            was == ST_CONNECTED ? "was connected" : "was not connected",
-            (unsigned long long)s->published, (unsigned long long)s->dropped, (unsigned long long)n,
+    uint64_t n = pending_drop_all(s), lost = s->inflight;
+    int was = td_rconn_state(s->conn) == TD_RCONN_READY;
+    s->dropped += lost;
+    s->lost += lost;
+    s->inflight = 0;
+    s->closed = 1;
+    TD_INFO("redis: stopped (%s); published %llu, dropped %llu (%llu pending at stop, %llu "
+            "unanswered), errors %llu, reconnects %llu",
+            was ? "was connected" : "was not connected", (unsigned long long)s->published,
+            (unsigned long long)s->dropped, (unsigned long long)n, (unsigned long long)lost,
             (unsigned long long)s->errors, (unsigned long long)s->reconnects);
+    if (s->sentinel) {
+        s->open_handles++;
+        td_rsentinel_close(s->sentinel, conn_closed, s);
+    }
+    td_rconn_close(s->conn, conn_closed, s);
     uv_close((uv_handle_t *)&s->prep, close_cb);
     uv_close((uv_handle_t *)&s->timer, close_cb);
 }
@@ -365,11 +251,7 @@ static void stop_finish(td_redis_sink_t *s)
 static void timer_cb(uv_timer_t *t)
 {
     td_redis_sink_t *s = t->data;
-    if (!s->stopping) {
-        start_connect(s);
-        return;
-    }
-    int live = s->state == ST_CONNECTED || s->state == ST_CONNECTING;
+    int live = td_rconn_state(s->conn) == TD_RCONN_READY;
     if (live && (s->lcount || s->inflight) && td_mono_ms() < s->stop_deadline_ms) {
         kick(s);
         uv_timer_start(&s->timer, timer_cb, STOP_POLL_MS, 0);
@@ -380,12 +262,41 @@ static void timer_cb(uv_timer_t *t)
 
 /* ---- public API ----------------------------------------------------------- */
 
+static td_rconn_t *make_conn(td_redis_sink_t *s, const td_redis_sink_cfg_t *cfg)
+{
+    td_redis_url_t u;
+    char err[512];
+    static const td_rconn_cb_t cb = {on_ready, on_reply, on_down};
+    if (td_redis_url_parse(&u, cfg->url, err, sizeof err) != 0) {
+        TD_ERR("redis: %s", err);
+        td_redis_url_free(&u);
+        return NULL;
+    }
+    td_rconn_cfg_t cc = {.url = &u,
+                         .ca_file = cfg->ca_file,
+                         .cert_file = cfg->cert_file,
+                         .key_file = cfg->key_file,
+                         .name = "redis",
+                         .timeout_s = cfg->timeout_s,
+                         .want_master = u.scheme == TD_REDIS_SENTINEL,
+                         .lazy_read = 1};
+    td_rconn_t *c = NULL;
+    if (u.scheme == TD_REDIS_CLUSTER)
+        snprintf(err, sizeof err, "%s: redis+cluster:// is not supported by the sink yet",
+                 u.masked);
+    else
+        c = td_rconn_new(s->loop, &cc, &cb, s, err, sizeof err);
+    if (c && u.scheme == TD_REDIS_SENTINEL) s->sentinel = td_rsentinel_new(s->loop, &u, c);
+    if (!c) TD_ERR("redis: %s", err);
+    td_redis_url_free(&u);
+    return c;
+}
+
 td_redis_sink_t *td_redis_sink_new(uv_loop_t *loop, const td_redis_sink_cfg_t *cfg)
 {
     td_redis_sink_t *s = td_xcalloc(1, sizeof *s);
     s->loop = loop;
-    if (!cfg->url || parse_url(s, cfg->url) != 0) {
-        free(s->host);
+    if (!cfg->url || !(s->conn = make_conn(s, cfg))) {
         free(s);
         return NULL;
     }
@@ -393,27 +304,26 @@ td_redis_sink_t *td_redis_sink_new(uv_loop_t *loop, const td_redis_sink_cfg_t *c
     s->prefix_len = strlen(s->prefix);
     s->max_buffer = cfg->max_buffer ? cfg->max_buffer : DEF_MAX_BUFFER;
     s->max_inflight = cfg->max_inflight ? cfg->max_inflight : DEF_MAX_INFLIGHT;
+    s->last_values = cfg->last_values;
     for (int k = 0; k < TD_KIND__COUNT; k++)
         s->kind_len[k] = (uint8_t)strlen(td_kind_name((td_kind_t)k));
-    td_backoff_init(&s->backoff, BACKOFF_BASE_MS, BACKOFF_MAX_MS);
-    td_rng_seed(&s->rng, (uint64_t)td_now_ns() ^ (uint64_t)(uintptr_t)s);
     s->rl_full = (td_ratelimit_t)TD_RATELIMIT_INIT(10000, 1);
     s->rl_err = (td_ratelimit_t)TD_RATELIMIT_INIT(10000, 3);
-    s->state = ST_DOWN;
     uv_prepare_init(loop, &s->prep);
     uv_timer_init(loop, &s->timer);
     s->prep.data = s->timer.data = s;
-    s->open_handles = 2;
-    /* hiredis writes with write(2): a peer that went away must give EPIPE,
-     * not kill the process. */
-    signal(SIGPIPE, SIG_IGN);
+    s->open_handles = 3; /* prep, timer, the connection */
     return s;
 }
 
 int td_redis_sink_start(td_redis_sink_t *s)
 {
-    if (s->stopping || s->state != ST_DOWN || s->ac) return -1;
-    start_connect(s);
+    if (s->stopping || s->started) return -1;
+    s->started = 1;
+    if (s->sentinel)
+        td_rsentinel_start(s->sentinel);
+    else
+        td_rconn_start(s->conn);
     return 0;
 }
 
@@ -422,43 +332,75 @@ static void drop_full(td_redis_sink_t *s)
     uint64_t sup;
     s->dropped++;
     if (td_ratelimit_ok(&s->rl_full, td_mono_ms(), &sup))
-        TD_WARN("redis: buffer full (%zu bytes, %s): dropping events; %llu dropped so far",
-                pending_bytes(s), s->state == ST_CONNECTED ? "Redis too slow" : "Redis away",
+        TD_WARN("redis %s: buffer full (%zu bytes, %s): dropping events; %llu dropped so far",
+                td_rconn_label(s->conn), pending_bytes(s),
+                td_rconn_state(s->conn) == TD_RCONN_READY ? "Redis too slow" : "Redis away",
                 (unsigned long long)s->dropped);
+}
+
+/* "$<n>\r\n<prefix><mid><kind>[.<symbol>]\r\n" */
+static char *put_name(const td_redis_sink_t *s, char *p, const char *mid, size_t midl,
+                      const td_event_t *ev, int with_symbol)
+{
+    size_t kl = s->kind_len[ev->kind], sl = with_symbol ? 1 + ev->symbol_len : 0;
+    *p++ = '$';
+    p = td_put_uint(p, s->prefix_len + midl + kl + sl);
+    *p++ = '\r', *p++ = '\n';
+    memcpy(p, s->prefix, s->prefix_len);
+    p += s->prefix_len;
+    memcpy(p, mid, midl);
+    p += midl;
+    memcpy(p, td_kind_name(ev->kind), kl);
+    p += kl;
+    if (with_symbol) {
+        *p++ = '.';
+        memcpy(p, ev->symbol, ev->symbol_len);
+        p += ev->symbol_len;
+    }
+    *p++ = '\r', *p++ = '\n';
+    return p;
+}
+
+static char *put_bulk(char *p, const char *v, size_t n)
+{
+    *p++ = '$';
+    p = td_put_uint(p, n);
+    *p++ = '\r', *p++ = '\n';
+    memcpy(p, v, n);
+    p += n;
+    *p++ = '\r', *p++ = '\n';
+    return p;
 }
 
 void td_redis_sink_publish(td_redis_sink_t *s, const td_event_t *ev)
 {
-    if ((unsigned)ev->kind >= TD_KIND__COUNT || s->state == ST_CLOSED) {
+    if ((unsigned)ev->kind >= TD_KIND__COUNT || s->closed) {
         s->dropped++;
         return;
     }
-    size_t kl = s->kind_len[ev->kind];
-    size_t cl = s->prefix_len + kl + 1 + ev->symbol_len, pl = ev->payload_len;
-    /* *3 $7 PUBLISH $cl ch $pl payload */
-    size_t n = 4 + 13 + 1 + digits(cl) + 2 + cl + 2 + 1 + digits(pl) + 2 + pl + 2;
+    size_t kl = s->kind_len[ev->kind], sl = ev->symbol_len, pl = ev->payload_len;
+    size_t cl = s->prefix_len + kl + 1 + sl;
+    /* *3 $7 PUBLISH $cl ch $pl payload [*4 $4 HSET $hl key $sl sym $pl payload] */
+    size_t n = 4 + 13 + 1 + td_uint_digits(cl) + 2 + cl + 2 + 1 + td_uint_digits(pl) + 2 + pl + 2;
+    size_t hl = s->prefix_len + 5 + kl;
+    if (s->last_values)
+        n += 4 + 10 + 1 + td_uint_digits(hl) + 2 + hl + 2 + 1 + td_uint_digits(sl) + 2 + sl + 2 +
+             1 + td_uint_digits(pl) + 2 + pl + 2;
     if (pending_bytes(s) + n > s->max_buffer || n > UINT32_MAX) {
         drop_full(s);
         return;
     }
     pending_reserve(s, n);
     char *p = s->buf + s->tail;
-    memcpy(p, "*3\r\n$7\r\nPUBLISH\r\n$", 18);
-    p = put_uint(p + 18, cl);
-    *p++ = '\r', *p++ = '\n';
-    memcpy(p, s->prefix, s->prefix_len);
-    p += s->prefix_len;
-    memcpy(p, td_kind_name(ev->kind), kl);
-    p += kl;
-    *p++ = '.';
-    memcpy(p, ev->symbol, ev->symbol_len);
-    p += ev->symbol_len;
-    memcpy(p, "\r\n$", 3);
-    p = put_uint(p + 3, pl);
-    *p++ = '\r', *p++ = '\n';
-    memcpy(p, ev->payload, pl);
-    p += pl;
-    *p++ = '\r', *p++ = '\n';
+    memcpy(p, "*3\r\n$7\r\nPUBLISH\r\n", 17);
+    p = put_name(s, p + 17, "", 0, ev, 1);
+    p = put_bulk(p, ev->payload, pl);
+    if (s->last_values) {
+        memcpy(p, "*4\r\n$4\r\nHSET\r\n", 14);
+        p = put_name(s, p + 14, "last:", 5, ev, 0);
+        p = put_bulk(p, ev->symbol, sl);
+        p = put_bulk(p, ev->payload, pl);
+    }
     assert((size_t)(p - (s->buf + s->tail)) == n);
     s->tail += n;
     s->lens[(s->lhead + s->lcount++) % s->lcap] = (uint32_t)n;
@@ -467,14 +409,25 @@ void td_redis_sink_publish(td_redis_sink_t *s, const td_event_t *ev)
 
 void td_redis_sink_stats(const td_redis_sink_t *s, td_redis_sink_stats_t *out)
 {
+    td_rconn_stats_t cs;
+    td_rconn_stats(s->conn, &cs);
     out->published = s->published;
     out->dropped = s->dropped;
     out->errors = s->errors;
+    out->rejected = s->rejected;
+    out->lost = s->lost;
+    out->timeouts = cs.timeouts;
+    out->switches = s->sentinel ? td_rsentinel_switches(s->sentinel) : 0;
     out->reconnects = s->reconnects;
     out->buffered = pending_bytes(s);
     out->buffered_events = s->lcount;
     out->inflight = s->inflight;
-    out->connected = s->state == ST_CONNECTED;
+    out->connected = cs.state == TD_RCONN_READY;
+    uint64_t now = uv_now(s->loop);
+    out->status = !out->connected                                      ? "down"
+                  : s->errors && now - s->last_error_ms < REJECTING_MS ? "rejecting"
+                  : cs.waiting_ms >= OVERDUE_MS                        ? "not answering"
+                                                                       : "up";
 }
 
 void td_redis_sink_stop(td_redis_sink_t *s, void (*done)(void *ud), void *ud)
@@ -490,10 +443,11 @@ void td_redis_sink_stop(td_redis_sink_t *s, void (*done)(void *ud), void *ud)
 void td_redis_sink_free(td_redis_sink_t *s)
 {
     if (!s) return;
-    assert(s->open_handles == 0 && !s->ac); /* _stop must have called `done` */
+    assert(s->open_handles == 0); /* _stop must have called `done` */
+    td_rconn_free(s->conn);
+    td_rsentinel_free(s->sentinel);
     free(s->buf);
     free(s->lens);
-    free(s->host);
     free(s->prefix);
     free(s);
 }

@@ -1,12 +1,16 @@
 /* Redis sink: publishes every event it is given to the channel
- * <prefix><kind>.<SYMBOL> with the vendor's object as the message.
+ * <prefix><kind>.<SYMBOL> with the vendor's object as the message, and (with
+ * last values on) keeps it in the hash <prefix>last:<kind>, field SYMBOL, in
+ * the same pipeline.
  *
- * hiredis async on the caller's libuv loop. Commands are pre-formatted RESP
- * (no printf-style formatting on the hot path) and pipelined, with a cap on
- * commands in flight. While Redis is unreachable or the cap is reached,
- * commands wait in a bounded buffer; past that they are dropped and counted
- * (one rate-limited log line). The sink reconnects by itself with backoff.
- * Everything queued during a loop turn is handed to hiredis once per turn. */
+ * Over one redis/conn connection on the caller's libuv loop (redis://,
+ * rediss://, unix://; redis+sentinel:// follows the master). Commands are
+ * pre-formatted RESP (no printf-style formatting on the hot path) and
+ * pipelined, with a cap on events in flight. While Redis is unreachable or
+ * the cap is reached, commands wait in a bounded buffer; past that they are
+ * dropped and counted (one rate-limited log line). Events Redis rejects (an
+ * error reply to PUBLISH) are dropped and counted too. Everything queued
+ * during a loop turn is handed to the connection once per turn. */
 #ifndef TD_SINK_REDIS_H
 #define TD_SINK_REDIS_H
 
@@ -19,28 +23,37 @@
 typedef struct td_redis_sink_s td_redis_sink_t;
 
 typedef struct td_redis_sink_cfg_s {
-    const char *url;       /* redis://HOST:PORT[/DB]; borrowed during _new only */
+    const char *url;       /* redis/url.h syntax; borrowed during _new only */
     const char *prefix;    /* channel prefix, may be ""; copied */
     size_t max_buffer;     /* bytes of commands kept while Redis is away (0: 64 MiB) */
-    uint32_t max_inflight; /* commands sent and not yet answered (0: 10000) */
+    uint32_t max_inflight; /* events sent and not yet answered (0: 10000) */
+    const char *ca_file, *cert_file, *key_file; /* rediss:// (NULL: system CAs) */
+    double timeout_s;                           /* connect/reply bound (0: 5 s) */
+    int last_values;                            /* also HSET <prefix>last:<kind> SYMBOL payload */
 } td_redis_sink_cfg_t;
 
 typedef struct td_redis_sink_stats_s {
     uint64_t published;       /* PUBLISH replies received (integer replies) */
-    uint64_t dropped;         /* events dropped: buffer full, or lost with a connection */
+    uint64_t dropped;         /* events dropped: buffer full, rejected, lost with a connection */
     uint64_t errors;          /* error replies (logged, rate-limited) */
+    uint64_t rejected;        /* of the dropped: PUBLISH answered with an error */
+    uint64_t lost;            /* of the dropped: in flight when a connection died */
+    uint64_t timeouts;        /* connections given up: Redis stopped answering */
+    uint64_t switches;        /* redis+sentinel://: master changes followed */
     uint64_t reconnects;      /* successful connections after the first */
-    uint64_t buffered;        /* bytes waiting now (not yet given to hiredis) */
+    uint64_t buffered;        /* bytes waiting now (not yet sent) */
     uint64_t buffered_events; /* commands waiting now */
-    uint64_t inflight;        /* commands given to hiredis, not yet answered */
+    uint64_t inflight;        /* events sent, not yet answered */
     int connected;
+    const char *status; /* "up", "down", "rejecting" (error replies in the last 10 s) or
+                           "not answering" (a reply overdue by 1 s) */
 } td_redis_sink_stats_t;
 
-/* Returns NULL (and logs why) if the URL is invalid. Connects on _start.
+/* Returns NULL (and logs why) if the URL or the TLS files are invalid.
+ * Connects on _start.
  * Borrows `loop` (must outlive the sink); copies what it needs from `cfg`.
- * Initialises two uv handles on `loop`: once _new succeeded, the sink must be
- * released with _stop (run the loop until `done`), then _free.
- * Sets SIGPIPE to SIG_IGN (hiredis writes with write(2)). */
+ * Initialises uv handles on `loop`: once _new succeeded, the sink must be
+ * released with _stop (run the loop until `done`), then _free. */
 td_redis_sink_t *td_redis_sink_new(uv_loop_t *loop, const td_redis_sink_cfg_t *cfg);
 /* Starts connecting (failures are retried with backoff, never fatal).
  * Returns 0, or -1 if already started or stopping. */

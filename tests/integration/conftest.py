@@ -67,7 +67,8 @@ def redis_collector():
 
     def factory(server, channels=(), patterns=(), timeout=10.0):
         port = server if isinstance(server, int) else server.port
-        c = harness.RedisCollector(port, channels=channels, patterns=patterns)
+        password = None if isinstance(server, int) else server.conf.get("requirepass")
+        c = harness.RedisCollector(port, channels=channels, patterns=patterns, password=password)
         collectors.append(c)
         return c.start(timeout)
 

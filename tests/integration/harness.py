@@ -159,6 +159,7 @@ class RedisServer:
     def client(self, **kw):
         """A new redis-py client (bytes in, bytes out)."""
         kw.setdefault("socket_timeout", 10)
+        kw.setdefault("password", self.conf.get("requirepass"))
         return redis.Redis(host="127.0.0.1", port=self.port, **kw)
 
     def stop(self, timeout=10.0):
@@ -201,10 +202,11 @@ class RedisCollector:
     redis-py is slow (tens of thousands of messages per second): fine for
     correctness tests, not for throughput measurements."""
 
-    def __init__(self, port, channels=(), patterns=()):
+    def __init__(self, port, channels=(), patterns=(), password=None):
         if not channels and not patterns:
             raise ValueError("nothing to subscribe to")
         self.port = port
+        self.password = password
         self.channels = list(channels)
         self.patterns = list(patterns)
         self.messages = []
@@ -223,7 +225,7 @@ class RedisCollector:
 
     def _subscribe(self):
         client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5,
-                             socket_connect_timeout=1)
+                             socket_connect_timeout=1, password=self.password)
         ps = client.pubsub()
         if self.channels:
             ps.subscribe(*self.channels)
@@ -633,3 +635,109 @@ class PostgresServer:
                 pass
             self.started = False
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+# ------------------------------------------------- redis: auth, TLS, unix ----
+
+
+def redis_acl_user(dir, name, password, rules):
+    """RedisServer conf for one ACL user besides the default one (kept open
+    for the harness's clients): an ACL file in dir with "user NAME on
+    >PASSWORD RULES"."""
+    path = Path(dir) / f"acl-{name}.conf"
+    path.write_text(f"user default on nopass ~* &* +@all\nuser {name} on >{password} {rules}\n")
+    return {"aclfile": path}
+
+
+def redis_tls_conf(cert, key, ca):
+    """RedisServer conf adding a TLS port (the plain port stays, for the
+    harness's own clients): returns (conf, tls_port)."""
+    port = free_port()
+    return {"tls_port": port, "tls_cert_file": cert, "tls_key_file": key,
+            "tls_ca_cert_file": ca, "tls_auth_clients": "no"}, port
+
+
+def redis_unix_conf(dir):
+    """RedisServer conf adding a unix socket: returns (conf, path)."""
+    path = Path(dir) / "redis.sock"
+    return {"unixsocket": path, "unixsocketperm": "700"}, path
+
+
+
+class RedisSentinels:
+    """A primary, one replica and `n` sentinels (redis-server --sentinel,
+    each with its own config file in dir) watching it as `name`, with short
+    failure detection (down-after-milliseconds 500, failover-timeout 2000).
+    .primary/.replica are RedisServer; .ports the sentinels'; .url the
+    redis+sentinel:// URL; .stop() ends everything."""
+
+    def __init__(self, dir, name="mymaster", n=3):
+        self.dir = Path(dir)
+        self.name = name
+        self.primary = RedisServer(self.dir / "primary").start()
+        self.replica = RedisServer(self.dir / "replica",
+                                   replicaof=f"127.0.0.1 {self.primary.port}").start()
+        self.ports = [free_port() for _ in range(n)]
+        self.procs = []
+        for i, port in enumerate(self.ports):
+            d = self.dir / f"sentinel{i}"
+            d.mkdir(parents=True, exist_ok=True)
+            conf = d / "sentinel.conf"
+            conf.write_text(f"port {port}\nbind 127.0.0.1\ndir {d}\n"
+                            f"sentinel monitor {name} 127.0.0.1 {self.primary.port} 2\n"
+                            f"sentinel down-after-milliseconds {name} 500\n"
+                            f"sentinel failover-timeout {name} 2000\n"
+                            f"sentinel parallel-syncs {name} 1\n")
+            log = open(d / "sentinel.log", "ab")
+            self.procs.append(subprocess.Popen([REDIS_SERVER, str(conf), "--sentinel"],
+                                               stdout=log, stderr=subprocess.STDOUT,
+                                               stdin=subprocess.DEVNULL, cwd=d))
+            log.close()
+        for port in self.ports:
+            wait_port(port)
+        self.url = ("redis+sentinel://" + ",".join(f"127.0.0.1:{p}" for p in self.ports)
+                    + f"/{name}")
+        self.wait_replica_known()
+
+    def master_port(self, sentinel=0):
+        r = redis.Redis(host="127.0.0.1", port=self.ports[sentinel], socket_timeout=5)
+        addr = r.execute_command("SENTINEL", "get-master-addr-by-name", self.name)
+        return int(addr[1]) if addr else None
+
+    def wait_replica_known(self, timeout=15.0):
+        """Until every sentinel knows the replica and the other sentinels
+        (a failover needs both)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ok = True
+            for port in self.ports:
+                r = redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+                m = r.execute_command("SENTINEL", "master", self.name)
+                info = dict(zip(m[::2], m[1::2])) if isinstance(m, list) else m
+                if (int(info.get(b"num-slaves", 0)) < 1
+                        or int(info.get(b"num-other-sentinels", 0)) < len(self.ports) - 1):
+                    ok = False
+            if ok:
+                return
+            time.sleep(0.1)
+        raise AssertionError("sentinels did not discover the replica and each other")
+
+    def wait_master(self, port, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(self.master_port(i) == port for i in range(len(self.ports))):
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"the sentinels did not elect 127.0.0.1:{port}")
+
+    def stop(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait(5)
+        self.replica.stop()
+        self.primary.stop()

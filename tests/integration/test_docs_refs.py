@@ -34,8 +34,13 @@ def exists(ref, base):
         return True
     if ref.startswith(GENERATED):
         return True
-    # relative to the document, to the repository, or (source files) to src/
-    return any((b / ref).exists() for b in (base, REPO, REPO / "src"))
+    # relative to the document, to the repository, or (source files) to src/;
+    # and inside the repository (a clone may sit next to other folders)
+    for b in (base, REPO, REPO / "src"):
+        p = (b / ref).resolve()
+        if p.is_relative_to(REPO.resolve()) and p.exists():
+            return True
+    return False
 
 
 def bad_refs(text, base):

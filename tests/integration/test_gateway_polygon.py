@@ -275,7 +275,7 @@ def test_redis_fed_gateway_polygon_paths(tickerd, redis):
                 subscribe="trades=*;quotes=*", name="direct")
     fed = tickerd.run(feed="polygon", listen=True, source=redis.url, client=["PKPOLY:x"],
                       name="fed")
-    fed.wait_for_log("redis source: connected")
+    fed.wait_for_log(r"redis source \S+: connected")
 
     async def go():
         ws = await authed(fed)

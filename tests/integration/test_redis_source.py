@@ -55,7 +55,7 @@ def test_redis_fed_gateway_matches_direct(tickerd, redis, tmp_path):
                          redis=redis.url, name="direct", stats_interval=0.5)
     fed = tickerd.run(listen=True, source=redis.url, client=["demo:demo"], name="fed",
                       stats_interval=0.5)
-    fed.wait_for_log("redis source: connected")
+    fed.wait_for_log(r"redis source \S+: connected")
 
     async def scenario():
         ws_fed = await client(fed)
@@ -97,7 +97,7 @@ def test_bad_messages_on_redis_are_skipped(tickerd, redis):
     JSON object is counted, logged once and never served; the next good one
     is."""
     fed = tickerd.run(listen=True, source=redis.url, client=["demo:demo"], name="fed")
-    fed.wait_for_log("redis source: connected")
+    fed.wait_for_log(r"redis source \S+: connected")
     good = '{"T":"q","S":"AAPL","bp":1.5,"bs":1,"ap":1.6,"as":2,"t":"2026-11-21T00:00:00Z"}'
 
     async def scenario():
