@@ -152,6 +152,9 @@ static const td_opt_t run_table[] = {
      "certificate chain of --listen-tls"},
     {"tls-key", TD_OPT_STR, O(tls_key), 0, 0, NULL, "PEM", NULL, 0,
      "private key of --tls-cert (unencrypted PEM)"},
+    {"permessage-deflate", TD_OPT_BOOL, O(permessage_deflate), 0, 0, "no", NULL, NULL, 0,
+     "offer WebSocket compression (permessage-deflate) to the clients of --listen and "
+     "--listen-tls that ask for it: fewer bytes, more CPU per event"},
     {"jwt-hs256-secret", TD_OPT_STR, O(jwt_hs256_secret), 0, 0, NULL, "SECRET",
      "TICKERD_JWT_HS256_SECRET", TD_OPT_SECRET,
      "clients of --listen may authenticate with a JWT signed HS256 with this secret (Alpaca: key "

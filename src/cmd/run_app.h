@@ -43,6 +43,7 @@ typedef struct run_cfg_s {
     double client_auth_timeout, client_buffer_soft_seconds;
     char *jwt_hs256_secret, *jwt_public_key;
     char *listen_tls, *tls_cert, *tls_key;
+    int permessage_deflate;
     td_strlist_t allow_origin;
     int64_t max_clients_per_ip, conn_burst_per_ip;
     double conn_rate_per_ip;

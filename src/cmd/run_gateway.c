@@ -345,6 +345,7 @@ static int setup_gateway(app_t *a)
         .listen_tls = c->listen_tls,
         .tls_cert = c->tls_cert,
         .tls_key = c->tls_key,
+        .deflate = c->permessage_deflate,
     };
     a->gw = td_gateway_new(&a->loop, a->ctx, a->bus, &gc, &http_cb, a, err, sizeof err);
     if (!a->gw) {

@@ -321,6 +321,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 /* ---- lifecycle ------------------------------------------------------------------------ */
 
+/* permessage-deflate, offered to the clients that ask for it (cfg.deflate). */
+static const struct lws_extension deflate_ext[] = {
+    {"permessage-deflate", lws_extension_callback_pm_deflate,
+     "permessage-deflate; client_no_context_takeover; client_max_window_bits"},
+    {NULL, NULL, NULL},
+};
+
+const struct lws_extension *td__gw_extensions(const td_gateway_t *g)
+{
+    return g->cfg.deflate && !g->cfg.http_only ? deflate_ext : NULL;
+}
+
 static void spin_cb(uv_idle_t *h)
 {
     (void)h; /* only there so that the next poll does not block */
@@ -449,6 +461,7 @@ int td_gateway_start(td_gateway_t *g)
     info.iface = g->host;
     info.protocols = g->protocols;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.extensions = td__gw_extensions(g);
     g->vh = lws_create_vhost(g->ctx, &info);
     if (!g->vh) {
         TD_ERR("gateway: cannot listen on %s:%d", g->host, g->port);

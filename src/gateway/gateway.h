@@ -76,6 +76,7 @@ typedef struct td_gateway_cfg_s {
     /* A second listener with TLS (1.2 or later), same paths; NULL: none.
      * Copied. The certificate and key may be reloaded (td_gateway_reload_tls). */
     const char *listen_tls, *tls_cert, *tls_key;
+    int deflate; /* offer permessage-deflate (negotiated per client) */
 } td_gateway_cfg_t;
 
 typedef struct td_gateway_cb_s {

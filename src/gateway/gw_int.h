@@ -259,6 +259,10 @@ int td__gw_limits_open(gw_client_t *c);
 void td__gw_limits_close(gw_client_t *c);
 void td__gw_limits_free(td_gateway_t *g);
 
+/* The lws extensions of the gateway's vhosts (gateway.c): NULL or
+ * permessage-deflate. */
+const struct lws_extension *td__gw_extensions(const td_gateway_t *g);
+
 /* ---- the TLS listener (tls.c) ---------------------------------------------- */
 
 /* Checks and copies cfg's TLS settings into g (0, or -1 with err). */

@@ -44,6 +44,7 @@ int td__gw_tls_start(td_gateway_t *g)
     /* lws makes a vhost's SSL_CTX only with DO_SSL_GLOBAL_INIT in its options */
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6 |
                    LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.extensions = td__gw_extensions(g);
     info.ssl_cert_filepath = g->tls_cert;
     info.ssl_private_key_filepath = g->tls_key;
     info.ssl_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;

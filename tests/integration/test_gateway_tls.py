@@ -83,3 +83,26 @@ def test_wss_streams_and_sighup_reloads_cert_and_keys(tickerd, tmp_path):
     run(go(), timeout=60)
     assert gw.count_log(r"tickerd\.conf:2: \[clients\]") == 1
     assert gw.count_log(r"was removed: closing") == 1
+
+
+def test_permessage_deflate_negotiated_per_client(tickerd):
+    from test_gateway import start
+    sim, gw = start(tickerd, permessage_deflate=True)
+    sim2, plain = start(tickerd)
+
+    async def client(g, compression):
+        ws = await websockets.connect(g.url("/v2/iex"), compression=compression, max_size=None,
+                                      ping_interval=None, open_timeout=5, close_timeout=2)
+        assert await recv(ws) == CONNECTED
+        assert await auth(ws, "demo", "demo") == AUTHENTICATED
+        assert await subscribe(ws, quotes=["*"]) == confirmation(quotes=["*"])
+        assert len(await quotes_of(ws, 20)) >= 20
+        names = [e.name for e in ws.extensions]
+        await ws.close()
+        return names
+
+    async def go():
+        assert await client(gw, "deflate") == ["permessage-deflate"]
+        assert await client(gw, None) == []  # not asked for: not used
+        assert await client(plain, "deflate") == []  # not offered without the flag
+    run(go())
