@@ -505,8 +505,11 @@ int td__gw_client_writeable(gw_client_t *c)
 void td__gw_client_flush(gw_client_t *c)
 {
     if (c->want_write) return; /* lws will call WRITEABLE anyway */
-    if (c->closing || c->dead) {
-        wake(c); /* closing goes through WRITEABLE, which can return -1 */
+    /* closing goes through WRITEABLE, which can return -1; with
+     * permessage-deflate, lws must drain a compressed frame before the next
+     * write (it asserts so), which only WRITEABLE guarantees */
+    if (c->closing || c->dead || c->g->cfg.deflate) {
+        wake(c);
         return;
     }
     for (int i = 0; i < FLUSH_FRAMES && c->q.n; i++) {

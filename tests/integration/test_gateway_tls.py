@@ -87,22 +87,23 @@ def test_wss_streams_and_sighup_reloads_cert_and_keys(tickerd, tmp_path):
 
 def test_permessage_deflate_negotiated_per_client(tickerd):
     from test_gateway import start
-    sim, gw = start(tickerd, permessage_deflate=True)
+    # fast enough that frames queue up: lws must drain each compressed one first
+    sim, gw = start(tickerd, sim=tickerd.sim(rate=5000, symbols=200), permessage_deflate=True)
     sim2, plain = start(tickerd)
 
-    async def client(g, compression):
+    async def client(g, compression, n=20):
         ws = await websockets.connect(g.url("/v2/iex"), compression=compression, max_size=None,
                                       ping_interval=None, open_timeout=5, close_timeout=2)
         assert await recv(ws) == CONNECTED
         assert await auth(ws, "demo", "demo") == AUTHENTICATED
         assert await subscribe(ws, quotes=["*"]) == confirmation(quotes=["*"])
-        assert len(await quotes_of(ws, 20)) >= 20
+        assert len(await quotes_of(ws, n, timeout=20)) >= n
         names = [e.name for e in ws.extensions]
         await ws.close()
         return names
 
     async def go():
-        assert await client(gw, "deflate") == ["permessage-deflate"]
+        assert await client(gw, "deflate", 5000) == ["permessage-deflate"]
         assert await client(gw, None) == []  # not asked for: not used
         assert await client(plain, "deflate") == []  # not offered without the flag
     run(go())
