@@ -9,6 +9,7 @@
 #include "core/opt.h"
 #include "feed/feed.h"
 #include "gateway/gateway.h"
+#include "gateway/jwt.h"
 #include "proto/sub.h"
 #include "sink/redis.h"
 #include "sink/stdout.h"
@@ -149,6 +150,32 @@ static const td_opt_t run_table[] = {
      0,
      "once this much is queued for a client, a newer quote or bar replaces an unsent older one "
      "of the same symbol (at most half of --client-buffer-soft and -hard)"},
+    {"listen-tls", TD_OPT_STR, O(listen_tls), 0, 0, NULL, "ADDR:PORT", NULL, 0,
+     "also serve the gateway with TLS (wss://, https://; TLS 1.2 or later) here; needs "
+     "--tls-cert and --tls-key, re-read on SIGHUP without dropping clients"},
+    {"tls-cert", TD_OPT_STR, O(tls_cert), 0, 0, NULL, "PEM", NULL, 0,
+     "certificate chain of --listen-tls"},
+    {"tls-key", TD_OPT_STR, O(tls_key), 0, 0, NULL, "PEM", NULL, 0,
+     "private key of --tls-cert (unencrypted PEM)"},
+    {"permessage-deflate", TD_OPT_BOOL, O(permessage_deflate), 0, 0, "no", NULL, NULL, 0,
+     "offer WebSocket compression (permessage-deflate) to the clients of --listen and "
+     "--listen-tls that ask for it: fewer bytes, more CPU per event"},
+    {"jwt-hs256-secret", TD_OPT_STR, O(jwt_hs256_secret), 0, 0, NULL, "SECRET",
+     "TICKERD_JWT_HS256_SECRET", TD_OPT_SECRET,
+     "clients of --listen may authenticate with a JWT signed HS256 with this secret (Alpaca: key "
+     "\"jwt\", the token as secret; Polygon: the token as key; browsers: ?token=)"},
+    {"jwt-public-key", TD_OPT_STR, O(jwt_public_key), 0, 0, NULL, "PEM", NULL, 0,
+     "the same with tokens signed RS256 (an RSA public key) or ES256 (a P-256 one)"},
+    {"allow-origin", TD_OPT_LIST, O(allow_origin), 0, 0, NULL, "ORIGIN", NULL, 0,
+     "a browser Origin allowed to connect, e.g. https://board.example.com (repeatable; none: "
+     "any); others get 403 at the upgrade; requests without Origin are allowed"},
+    {"max-clients-per-ip", TD_OPT_INT, O(max_clients_per_ip), 0, 1000000, "0", "N", NULL, 0,
+     "connections at once from one address; beyond, 429 at the upgrade (0: no limit)"},
+    {"conn-rate-per-ip", TD_OPT_DOUBLE, O(conn_rate_per_ip), 0, 1000000, "0", "PER_SECOND", NULL, 0,
+     "new connections per second from one address, in bursts of --conn-burst-per-ip; beyond, "
+     "429 at the upgrade (0: no limit)"},
+    {"conn-burst-per-ip", TD_OPT_INT, O(conn_burst_per_ip), 1, 1000000, "20", "N", NULL, 0,
+     "see --conn-rate-per-ip"},
     {"web-root", TD_OPT_STR, O(web_root), 0, 0, NULL, "DIR", NULL, 0,
      "static files served at / of --listen (default: the page installed with tickerd, "
      "PREFIX/share/tickerd/web, else ./web)"},
@@ -280,9 +307,10 @@ static void on_signal(uv_signal_t *s, int signum)
 
 static void on_sighup(uv_signal_t *s, int signum)
 {
-    (void)s;
+    app_t *a = s->data;
     (void)signum;
     td_log_on_sighup();
+    if (a->gw && !a->stopping) td__run_reload_gateway(a);
 }
 
 static void on_stats(uv_timer_t *t)
@@ -660,6 +688,7 @@ static void teardown(app_t *a)
     free(a->feeds);
     td_gateway_free(a->gw);
     td_gateway_free(a->metrics);
+    td_jwt_key_free(a->jwt);
     td_redis_sink_free(a->redis);
     td_redis_source_free(a->source);
     td_poll_free(a->poll);

@@ -41,6 +41,12 @@ typedef struct run_cfg_s {
     int64_t client_subscribe_rate, client_subscribe_burst, snapshot_cache;
     int64_t client_buffer_hard, client_buffer_soft, client_conflate_after;
     double client_auth_timeout, client_buffer_soft_seconds;
+    char *jwt_hs256_secret, *jwt_public_key;
+    char *listen_tls, *tls_cert, *tls_key;
+    int permessage_deflate;
+    td_strlist_t allow_origin;
+    int64_t max_clients_per_ip, conn_burst_per_ip;
+    double conn_rate_per_ip;
 } run_cfg;
 
 typedef struct app_s {
@@ -58,6 +64,7 @@ typedef struct app_s {
     td_stdout_sink_t *out;
     td_gateway_t *gw;
     td_gateway_t *metrics;                    /* --metrics-listen: /metrics and /healthz only */
+    struct td_jwt_key_s *jwt;                 /* --jwt-hs256-secret or --jwt-public-key */
     int key_flag;                             /* --key given on the command line */
     const char *config_path;                  /* -c FILE, for its [clients] section */
     td_strlist_t client_keys, client_secrets; /* --client and [clients] */
@@ -73,6 +80,9 @@ typedef struct app_s {
 
 /* Creates and starts the gateway (--listen). Returns 0 or -1 (logged). */
 int td__run_setup_gateway(app_t *a);
+/* SIGHUP: client keys from the -c file, the token key and the TLS
+ * certificate re-read; anything invalid is refused (logged) and kept. */
+void td__run_reload_gateway(app_t *a);
 
 /* The service manager's notifications (run_notify.c): the timer starts
  * with the feeds, and closes at shutdown. */

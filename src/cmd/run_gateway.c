@@ -4,6 +4,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "gateway/jwt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,6 +250,19 @@ static void on_metrics_gateway(app_t *a, td_buf_t *o)
     metric(o, "client_rejected_total", "counter", gs.rejected, "406 connection limit exceeded");
     metric(o, "client_snapshots_total", "counter", gs.snapshots, "last values sent on subscribe");
     metric(o, "client_frames_out_total", "counter", gs.frames_out, "frames written to clients");
+    metric(o, "client_token_auths_total", "counter", gs.token_auths,
+           "clients authenticated with a token");
+    metric(o, "client_token_expired_total", "counter", gs.token_expired_closes,
+           "clients closed as their token expired");
+    metric(o, "client_claim_refusals_total", "counter", gs.refused_claims,
+           "subscriptions refused by a token's claim");
+    metric_head(o, "upgrade_refusals_total", "counter", "upgrades refused, by reason");
+    td_buf_appendf(o, "tickerd_upgrade_refusals_total{reason=\"origin\"} %llu\n",
+                   (unsigned long long)gs.refused_origin);
+    td_buf_appendf(o, "tickerd_upgrade_refusals_total{reason=\"per_ip\"} %llu\n",
+                   (unsigned long long)gs.refused_per_ip);
+    td_buf_appendf(o, "tickerd_upgrade_refusals_total{reason=\"rate\"} %llu\n",
+                   (unsigned long long)gs.refused_rate);
     metric(o, "client_subscribe_refused_total", "counter", gs.sub_refused,
            "subscribes refused over --client-subscribe-rate");
 }
@@ -321,11 +335,33 @@ static int setup_metrics(app_t *a)
     return td_gateway_start(a->metrics);
 }
 
+/* The token key: --jwt-hs256-secret or --jwt-public-key (not both). */
+static int load_jwt(app_t *a)
+{
+    const run_cfg *c = &a->cfg;
+    char err[256];
+    if (c->jwt_hs256_secret && c->jwt_public_key) {
+        TD_ERR("--jwt-hs256-secret and --jwt-public-key: give one");
+        return -1;
+    }
+    if (c->jwt_hs256_secret) {
+        if (strlen(c->jwt_hs256_secret) < 32)
+            TD_WARN("--jwt-hs256-secret is shorter than 32 bytes: easy to guess");
+        a->jwt = td_jwt_key_hs256(c->jwt_hs256_secret, strlen(c->jwt_hs256_secret));
+    } else if (c->jwt_public_key &&
+               !(a->jwt = td_jwt_key_pem(c->jwt_public_key, err, sizeof err))) {
+        TD_ERR("--jwt-public-key: %s", err);
+        return -1;
+    }
+    if (a->jwt) TD_INFO("gateway: tokens accepted (%s)", td_jwt_key_alg(a->jwt));
+    return 0;
+}
+
 static int setup_gateway(app_t *a)
 {
     run_cfg *c = &a->cfg;
     char err[512];
-    if (load_clients(a, a->config_path) != 0) return -1;
+    if (load_clients(a, a->config_path) != 0 || load_jwt(a) != 0) return -1;
     td_bus_cache_kinds(a->bus, (1u << TD_KIND_QUOTE) | (1u << TD_KIND_TRADE) | (1u << TD_KIND_BAR) |
                                    (1u << TD_KIND_DAILY_BAR) | (1u << TD_KIND_STATUS));
     td_bus_cache_max(a->bus, (size_t)c->snapshot_cache);
@@ -358,6 +394,16 @@ static int setup_gateway(app_t *a)
         .write_cap = 65536,
         .conflate_after = conflate,
         .web_root = root,
+        .jwt = a->jwt,
+        .origins = (const char *const *)c->allow_origin.v,
+        .norigins = c->allow_origin.n,
+        .max_per_ip = (size_t)c->max_clients_per_ip,
+        .conn_rate = c->conn_rate_per_ip,
+        .conn_burst = (double)c->conn_burst_per_ip,
+        .listen_tls = c->listen_tls,
+        .tls_cert = c->tls_cert,
+        .tls_key = c->tls_key,
+        .deflate = c->permessage_deflate,
     };
     a->gw = td_gateway_new(&a->loop, a->ctx, a->bus, &gc, &http_cb, a, err, sizeof err);
     if (!a->gw) {
@@ -365,6 +411,53 @@ static int setup_gateway(app_t *a)
         return -1;
     }
     return td_gateway_start(a->gw);
+}
+
+/* [clients] of the -c file and --client again; on an error (logged with
+ * file:line) the old keys stay. */
+static void reload_keys(app_t *a)
+{
+    td_strlist_t keys = a->client_keys, secrets = a->client_secrets;
+    memset(&a->client_keys, 0, sizeof a->client_keys);
+    memset(&a->client_secrets, 0, sizeof a->client_secrets);
+    if (load_clients(a, a->config_path) != 0) {
+        TD_ERR("reload: client keys unchanged");
+        td_strlist_free(&a->client_keys);
+        td_strlist_free(&a->client_secrets);
+        a->client_keys = keys, a->client_secrets = secrets;
+        return;
+    }
+    td_gateway_set_keys(a->gw, (const char *const *)a->client_keys.v,
+                        (const char *const *)a->client_secrets.v, a->client_keys.n);
+    td_strlist_free(&keys);
+    td_strlist_free(&secrets);
+    TD_INFO("reload: %zu client keys", a->client_keys.n);
+}
+
+/* --jwt-public-key's file again (an HS256 secret comes from the
+ * environment or the command line, which do not change). */
+static void reload_jwt(app_t *a)
+{
+    char err[256];
+    if (!a->cfg.jwt_public_key) return;
+    td_jwt_key_t *k = td_jwt_key_pem(a->cfg.jwt_public_key, err, sizeof err);
+    if (!k) {
+        TD_ERR("reload: --jwt-public-key: %s; the old key is kept", err);
+        return;
+    }
+    td_gateway_set_jwt(a->gw, k);
+    td_jwt_key_free(a->jwt);
+    a->jwt = k;
+}
+
+void td__run_reload_gateway(app_t *a)
+{
+    char err[512];
+    TD_INFO("SIGHUP: reloading the gateway's keys and certificate");
+    reload_keys(a);
+    reload_jwt(a);
+    if (a->cfg.listen_tls && td_gateway_reload_tls(a->gw, err, sizeof err) != 0)
+        TD_ERR("reload: TLS: %s; the old certificate is kept", err);
 }
 
 int td__run_setup_gateway(app_t *a)

@@ -32,6 +32,7 @@
 #include <uv.h>
 
 struct lws_context;
+struct td_jwt_key_s;
 
 typedef struct td_gateway_s td_gateway_t;
 
@@ -63,6 +64,19 @@ typedef struct td_gateway_cfg_s {
     size_t conflate_after; /* queued bytes past which quotes/bars are conflated */
     const char *web_root;  /* static files served at /; NULL: none; copied */
     int http_only;         /* /healthz and /metrics only: every upgrade refused (404) */
+    /* Tokens (jwt.h): clients may authenticate with a JWT verified with
+     * this key (NULL: keys only). Borrowed; td_gateway_set_jwt replaces it. */
+    const struct td_jwt_key_s *jwt;
+    /* Limits checked at the upgrade (HTTP 403 or 429 before the handshake): */
+    const char *const *origins; /* Origin values browsers may come from (borrowed); */
+    size_t norigins;            /*   0: any; a request without Origin is no browser: allowed */
+    size_t max_per_ip;          /* connections at once from one address; 0: no limit */
+    double conn_rate;           /* new connections per second per address (0: no limit), */
+    double conn_burst;          /*   with bursts of this many */
+    /* A second listener with TLS (1.2 or later), same paths; NULL: none.
+     * Copied. The certificate and key may be reloaded (td_gateway_reload_tls). */
+    const char *listen_tls, *tls_cert, *tls_key;
+    int deflate; /* offer permessage-deflate (negotiated per client) */
 } td_gateway_cfg_t;
 
 typedef struct td_gateway_cb_s {
@@ -86,7 +100,13 @@ typedef struct td_gateway_stats_s {
     uint64_t malformed;                  /* client messages answered with 400 */
     uint64_t rejected;                   /* 406 connection limit */
     uint64_t snapshots;                  /* last values sent on subscribe */
-    uint64_t sub_refused;                /* subscribes refused over the subscribe rate */
+    uint64_t token_auths;                /* clients authenticated with a token */
+    uint64_t refused_origin;             /* upgrades refused: Origin not allowed (403) */
+    uint64_t refused_per_ip;             /* upgrades refused: too many from the address (429) */
+    uint64_t refused_rate;         /* upgrades refused: connection rate of the address (429) */
+    uint64_t refused_claims;       /* subscriptions refused by a token's claim */
+    uint64_t token_expired_closes; /* live clients closed as their token expired */
+    uint64_t sub_refused;          /* subscribes refused over the subscribe rate */
 } td_gateway_stats_t;
 
 /* cfg and cb are copied (strings as documented above); bus and ctx are
@@ -105,7 +125,19 @@ void td_gateway_stop(td_gateway_t *g, void (*done)(void *ud), void *ud);
 /* After the lws context is destroyed and the loop has run. NULL is fine. */
 void td_gateway_free(td_gateway_t *g);
 void td_gateway_stats(const td_gateway_t *g, td_gateway_stats_t *out);
+/* Replaces the client keys (borrowed, as in the cfg); clients that
+ * authenticated with a key no longer there are closed with the auth error. */
+void td_gateway_set_keys(td_gateway_t *g, const char *const *keys, const char *const *secrets,
+                         size_t n);
+/* Replaces the token key (NULL: none), borrowed, for new auths; clients
+ * authenticated with a token keep their claims. */
+void td_gateway_set_jwt(td_gateway_t *g, const struct td_jwt_key_s *jwt);
 /* The port listened on (after start). */
 int td_gateway_port(const td_gateway_t *g);
+int td_gateway_tls_port(const td_gateway_t *g); /* the TLS one; 0: none */
+/* Re-reads the TLS listener's certificate and key (the paths it was given)
+ * for new handshakes; connected clients keep theirs. 0, or -1 with err
+ * (then nothing changed). */
+int td_gateway_reload_tls(td_gateway_t *g, char *err, size_t errlen);
 
 #endif
