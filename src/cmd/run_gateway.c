@@ -240,6 +240,18 @@ static void on_metrics_gateway(app_t *a, td_buf_t *o)
     metric(o, "clients", "gauge", gs.clients, "gateway clients connected");
     metric(o, "clients_authenticated", "gauge", gs.authed, "gateway clients authenticated");
     metric(o, "client_queued_bytes", "gauge", gs.queued_bytes, "bytes queued for clients");
+    metric_head(o, "client_queue_bytes", "histogram",
+                "clients by the bytes their queue holds now (a scrape-time snapshot)");
+    for (int i = 0; i < TD_GW_QUEUE_BUCKETS; i++)
+        td_buf_appendf(o, "tickerd_client_queue_bytes_bucket{le=\"%llu\"} %llu\n",
+                       (unsigned long long)td_gateway_queue_bounds[i],
+                       (unsigned long long)gs.queue_le[i]);
+    td_buf_appendf(o,
+                   "tickerd_client_queue_bytes_bucket{le=\"+Inf\"} %llu\n"
+                   "tickerd_client_queue_bytes_sum %llu\ntickerd_client_queue_bytes_count %llu\n",
+                   (unsigned long long)gs.queue_le[TD_GW_QUEUE_BUCKETS],
+                   (unsigned long long)gs.queued_bytes,
+                   (unsigned long long)gs.queue_le[TD_GW_QUEUE_BUCKETS]);
     metric(o, "client_conflated_total", "counter", gs.conflated,
            "queued quotes/bars replaced by newer ones");
     metric(o, "client_slow_disconnects_total", "counter", gs.slow_disconnects,

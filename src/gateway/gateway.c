@@ -526,12 +526,21 @@ void td_gateway_free(td_gateway_t *g)
     free(g);
 }
 
+const uint64_t td_gateway_queue_bounds[TD_GW_QUEUE_BUCKETS] = {
+    0, 4096, 65536, 262144, 1048576, 4194304, 16777216,
+};
+
 void td_gateway_stats(const td_gateway_t *g, td_gateway_stats_t *out)
 {
     *out = g->st;
     out->queued_bytes = 0;
-    for (const gw_client_t *c = g->clients; c; c = c->next)
+    memset(out->queue_le, 0, sizeof out->queue_le);
+    for (const gw_client_t *c = g->clients; c; c = c->next) {
         out->queued_bytes += c->q.bytes;
+        for (int i = 0; i < TD_GW_QUEUE_BUCKETS; i++)
+            if (c->q.bytes <= td_gateway_queue_bounds[i]) out->queue_le[i]++;
+        out->queue_le[TD_GW_QUEUE_BUCKETS]++;
+    }
 }
 
 void td_gateway_set_jwt(td_gateway_t *g, const struct td_jwt_key_s *jwt)

@@ -87,6 +87,11 @@ typedef struct td_gateway_cb_s {
     int (*health)(void *ud, td_buf_t *out);
 } td_gateway_cb_t;
 
+/* Upper bounds (bytes) of the client queue histogram's buckets; the last
+ * bucket, +Inf, is implied. */
+#define TD_GW_QUEUE_BUCKETS 7
+extern const uint64_t td_gateway_queue_bounds[TD_GW_QUEUE_BUCKETS];
+
 typedef struct td_gateway_stats_s {
     uint64_t clients;                    /* connected now (authenticated or not) */
     uint64_t authed;                     /* authenticated now */
@@ -94,15 +99,18 @@ typedef struct td_gateway_stats_s {
     uint64_t events_out[TD_KIND__COUNT]; /* events written to clients, per kind */
     uint64_t frames_out, bytes_out;      /* WebSocket data written */
     uint64_t queued_bytes;               /* bytes queued now, all clients */
-    uint64_t conflated;                  /* queued quotes/bars replaced by newer ones */
-    uint64_t slow_disconnects;           /* 407 slow client */
-    uint64_t auth_failures;              /* 402, 404 */
-    uint64_t malformed;                  /* client messages answered with 400 */
-    uint64_t rejected;                   /* 406 connection limit */
-    uint64_t snapshots;                  /* last values sent on subscribe */
-    uint64_t token_auths;                /* clients authenticated with a token */
-    uint64_t refused_origin;             /* upgrades refused: Origin not allowed (403) */
-    uint64_t refused_per_ip;             /* upgrades refused: too many from the address (429) */
+    /* clients whose queue holds at most td_gateway_queue_bounds[i] bytes
+     * now (cumulative, as Prometheus buckets); [TD_GW_QUEUE_BUCKETS]: all */
+    uint64_t queue_le[TD_GW_QUEUE_BUCKETS + 1];
+    uint64_t conflated;            /* queued quotes/bars replaced by newer ones */
+    uint64_t slow_disconnects;     /* 407 slow client */
+    uint64_t auth_failures;        /* 402, 404 */
+    uint64_t malformed;            /* client messages answered with 400 */
+    uint64_t rejected;             /* 406 connection limit */
+    uint64_t snapshots;            /* last values sent on subscribe */
+    uint64_t token_auths;          /* clients authenticated with a token */
+    uint64_t refused_origin;       /* upgrades refused: Origin not allowed (403) */
+    uint64_t refused_per_ip;       /* upgrades refused: too many from the address (429) */
     uint64_t refused_rate;         /* upgrades refused: connection rate of the address (429) */
     uint64_t refused_claims;       /* subscriptions refused by a token's claim */
     uint64_t token_expired_closes; /* live clients closed as their token expired */

@@ -233,8 +233,16 @@ def test_dashboard_uses_only_exposed_series(tickerd, redis, free_port):
     harness.wait_port(mport, proc=pub)
     pub.wait_for_log(r"subscribed, streaming")
     time.sleep(0.5)
+    # one WebSocket client, so the queue histogram has something to count
+    ws = socket.create_connection(("127.0.0.1", gport), timeout=5)
+    ws.sendall(b"GET /v2/iex HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+               b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+               b"Sec-WebSocket-Version: 13\r\n\r\n")
+    assert b" 101 " in ws.recv(4096)
     status, text = http_get(f"http://127.0.0.1:{mport}/metrics")
+    ws.close()
     assert status == 200
+    assert "tickerd_clients 1" in text
     names = exposed(text)
     missing = dashboard_series() - names
     assert not missing, f"the dashboard uses series /metrics does not expose: {missing}"
@@ -244,14 +252,23 @@ def test_dashboard_uses_only_exposed_series(tickerd, redis, free_port):
     age = re.search(r"tickerd_upstream_last_event_age_seconds\{[^}]*\} ([0-9.]+)", text)
     assert float(age.group(1)) < 5, text
     # every family's samples follow its TYPE line, together
-    seen, last = set(), None
+    seen, last, hist = set(), None, False
     for line in text.splitlines():
         if line.startswith("# TYPE "):
-            last = line.split()[2]
+            last, hist = line.split()[2], line.split()[3] == "histogram"
             assert last not in seen, f"{last} declared twice"
             seen.add(last)
         elif line and not line.startswith("#"):
-            assert re.match(r"[a-z_]+", line).group(0) == last, line
+            name = re.match(r"[a-z_]+", line).group(0)
+            if hist:
+                name = re.sub(r"_(bucket|sum|count)$", "", name)
+            assert name == last, line
+    # the client queue histogram: cumulative buckets, +Inf == _count == clients
+    buckets = [int(v) for v in
+               re.findall(r'tickerd_client_queue_bytes_bucket\{le="[^"]+"\} (\d+)', text)]
+    assert len(buckets) == 8 and buckets == sorted(buckets), text
+    count = re.search(r"tickerd_client_queue_bytes_count (\d+)", text).group(1)
+    assert buckets[-1] == int(count) == int(re.search(r"tickerd_clients (\d+)", text).group(1))
     ops = (REPO / "docs/OPERATIONS.md").read_text()
     for name in names:
         assert f"`{name}`" in ops, f"{name} is not described in docs/OPERATIONS.md"
