@@ -66,6 +66,10 @@ static const td_opt_t run_table[] = {
     {"redis-last-values", TD_OPT_BOOL, O(redis_last_values), 0, 0, "yes", NULL, NULL, 0,
      "also keep each (kind, symbol)'s last event in the hash <prefix>last:<kind> (HSET, same "
      "pipeline); with --source, a client subscribing by name first gets that value"},
+    {"redis-history", TD_OPT_INT, O(redis_history), 0, 100000000, "0", "N", NULL, 0,
+     "also append each event to the stream <prefix>history:<kind>.<SYMBOL> (XADD, same "
+     "pipeline, field e), trimmed to about N entries, so that a consumer can resume with XREAD "
+     "from the last ID it processed; gap notices go there too (field g); 0: off"},
     {"channel-prefix", TD_OPT_STR, O(channel_prefix), 0, 0, "", "PREFIX", NULL, 0,
      "prefix of every Redis channel and stdout channel name"},
     {"stdout", TD_OPT_BOOL, O(to_stdout), 0, 0, "no", NULL, NULL, 0,
@@ -509,7 +513,8 @@ static void setup_sinks(app_t *a)
                                   .cert_file = c->redis_cert,
                                   .key_file = c->redis_key,
                                   .timeout_s = c->redis_timeout,
-                                  .last_values = c->redis_last_values};
+                                  .last_values = c->redis_last_values,
+                                  .history = (uint32_t)c->redis_history};
         if ((a->redis = td_redis_sink_new(&a->loop, &rc))) {
             td_bus_tap(a->bus, to_redis, a->redis);
             td_redis_sink_start(a->redis);

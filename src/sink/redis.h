@@ -1,7 +1,8 @@
 /* Redis sink: publishes every event it is given to the channel
  * <prefix><kind>.<SYMBOL> with the vendor's object as the message, and (with
  * last values on) keeps it in the hash <prefix>last:<kind>, field SYMBOL, in
- * the same pipeline.
+ * the same pipeline; with history on, it also appends it to the stream
+ * <prefix>history:<kind>.<SYMBOL> (XADD, trimmed to about N entries).
  *
  * Over one redis/conn connection on the caller's libuv loop (redis://,
  * rediss://, unix://; redis+sentinel:// follows the master). Commands are
@@ -15,6 +16,7 @@
 #define TD_SINK_REDIS_H
 
 #include "proto/event.h"
+#include "proto/sub.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +32,8 @@ typedef struct td_redis_sink_cfg_s {
     const char *ca_file, *cert_file, *key_file; /* rediss:// (NULL: system CAs) */
     double timeout_s;                           /* connect/reply bound (0: 5 s) */
     int last_values;                            /* also HSET <prefix>last:<kind> SYMBOL payload */
+    uint32_t history; /* also XADD <prefix>history:<kind>.<SYMBOL> MAXLEN ~ history * e payload
+                         (0: off) */
 } td_redis_sink_cfg_t;
 
 typedef struct td_redis_sink_stats_s {
@@ -60,6 +64,10 @@ td_redis_sink_t *td_redis_sink_new(uv_loop_t *loop, const td_redis_sink_cfg_t *c
 int td_redis_sink_start(td_redis_sink_t *s);
 /* Hot path: copies what it needs from ev. Never blocks, never fails. */
 void td_redis_sink_publish(td_redis_sink_t *s, const td_event_t *ev);
+/* Publishes a notice (JSON text) on <prefix>tickerd.gaps and, with history
+ * on, appends it (field g) to the history stream of every symbol named in
+ * `where` (may be NULL). Kept while Redis is away, like events. */
+void td_redis_sink_notice(td_redis_sink_t *s, const char *json, size_t n, const td_subset_t *where);
 void td_redis_sink_stats(const td_redis_sink_t *s, td_redis_sink_stats_t *out);
 /* Flushes what it can (if connected or connecting: waits up to 1 s for the
  * pending commands to be answered; whatever is left is counted as dropped),
