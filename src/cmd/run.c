@@ -9,6 +9,7 @@
 #include "core/opt.h"
 #include "feed/feed.h"
 #include "gateway/gateway.h"
+#include "proto/gap.h"
 #include "proto/sub.h"
 #include "sink/redis.h"
 #include "sink/stdout.h"
@@ -191,6 +192,24 @@ static void to_redis(void *ud, const td_event_t *ev)
 static void to_stdout(void *ud, const td_event_t *ev)
 {
     td_stdout_sink_publish(ud, ev);
+}
+
+/* An upstream outage: one notice on <prefix>tickerd.gaps (and in the
+ * history of the channels it concerns). Nothing refills it (yet). */
+static void on_feed_gap(void *ud, td_feed_t *f, const td_feed_gap_t *g)
+{
+    app_t *a = ud;
+    td_buf_t b = {0};
+    td_gap_t n = {.feed = td_feed_url(f),
+                  .from_ns = g->from_ns,
+                  .to_ns = g->to_ns,
+                  .where = g->subs,
+                  .refill = "impossible",
+                  .lost = -1,
+                  .reason = g->why};
+    td_gap_json(&b, &n);
+    if (a->redis) td_redis_sink_notice(a->redis, b.data, b.len, g->subs);
+    td_buf_free(&b);
 }
 
 static void shutdown_app(app_t *a, int code);
@@ -531,7 +550,7 @@ static int setup_feeds(app_t *a)
 {
     run_cfg *c = &a->cfg;
     char err[512];
-    static const td_feed_cb_t fcb = {on_feed_event, on_fatal};
+    static const td_feed_cb_t fcb = {on_feed_event, on_fatal, on_feed_gap};
     a->feeds = td_xcalloc(c->url.n, sizeof *a->feeds);
     for (size_t i = 0; i < c->url.n; i++) {
         td_feed_cfg_t fc = {

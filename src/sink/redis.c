@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "proto/gap.h"
 #include "redis/conn.h"
 #include "redis/resp.h"
 #include "redis/sentinel.h"
@@ -80,6 +81,9 @@ struct td_redis_sink_s {
     int ever_ready;
     uint64_t published, dropped, errors, rejected, lost, reconnects;
     uint64_t dropped_mark; /* `dropped` when the connection went down */
+    int64_t down_ns;       /* wall clock when it went down (0: up) */
+    uint64_t down_lost;    /* events in flight then, lost */
+    uint64_t gaps;         /* Redis outages with drops, noticed */
     uint64_t last_error_ms;
     td_ratelimit_t rl_full, rl_err;
 };
@@ -223,6 +227,25 @@ static uint64_t inflight_forget(td_redis_sink_t *s)
     return n;
 }
 
+/* Back after an outage that lost events: a gap notice (every kind, every
+ * symbol: the sink does not know which were hit). */
+static void notice_outage(td_redis_sink_t *s, td_rconn_t *c)
+{
+    uint64_t lost = s->down_lost + (s->dropped - s->dropped_mark);
+    if (lost == 0) return;
+    td_buf_t b = {0};
+    td_gap_t g = {.feed = td_rconn_label(c),
+                  .from_ns = s->down_ns,
+                  .to_ns = td_now_ns(),
+                  .refill = "impossible",
+                  .lost = (int64_t)lost,
+                  .reason = "Redis unreachable: events dropped"};
+    td_gap_json(&b, &g);
+    s->gaps++;
+    td_redis_sink_notice(s, b.data, b.len, NULL);
+    td_buf_free(&b);
+}
+
 static void on_ready(void *ud, td_rconn_t *c)
 {
     td_redis_sink_t *s = ud;
@@ -232,7 +255,10 @@ static void on_ready(void *ud, td_rconn_t *c)
         TD_WARN("redis %s: %zu events (%zu bytes) buffered, %llu dropped while away",
                 td_rconn_label(c), s->lcount, pending_bytes(s),
                 (unsigned long long)(s->dropped - s->dropped_mark));
+        if (s->down_ns) notice_outage(s, c);
     }
+    s->down_ns = 0;
+    s->down_lost = 0;
     kick(s);
 }
 
@@ -244,7 +270,11 @@ static void on_down(void *ud, td_rconn_t *c, uint64_t unanswered)
     (void)unanswered;
     s->lost += lost;
     s->dropped += lost;
-    s->dropped_mark = s->dropped;
+    if (!s->down_ns) {
+        s->down_ns = td_now_ns();
+        s->dropped_mark = s->dropped;
+    }
+    s->down_lost += lost;
     if (!s->stopping)
         TD_WARN("redis %s: %llu events in flight lost; buffering up to %zu MiB", td_rconn_label(c),
                 (unsigned long long)lost, s->max_buffer >> 20);
@@ -521,6 +551,7 @@ void td_redis_sink_stats(const td_redis_sink_t *s, td_redis_sink_stats_t *out)
     out->timeouts = cs.timeouts;
     out->switches = s->sentinel ? td_rsentinel_switches(s->sentinel) : 0;
     out->reconnects = s->reconnects;
+    out->gaps = s->gaps;
     out->buffered = pending_bytes(s);
     out->buffered_events = s->lcount;
     out->inflight = s->inflight;

@@ -45,6 +45,7 @@ typedef struct td_redis_sink_stats_s {
     uint64_t timeouts;        /* connections given up: Redis stopped answering */
     uint64_t switches;        /* redis+sentinel://: master changes followed */
     uint64_t reconnects;      /* successful connections after the first */
+    uint64_t gaps;            /* outages that dropped events: gap notices published */
     uint64_t buffered;        /* bytes waiting now (not yet sent) */
     uint64_t buffered_events; /* commands waiting now */
     uint64_t inflight;        /* events sent, not yet answered */
