@@ -209,6 +209,7 @@ static void on_feed_gap(void *ud, td_feed_t *f, const td_feed_gap_t *g)
                   .reason = g->why};
     td_gap_json(&b, &n);
     if (a->redis) td_redis_sink_notice(a->redis, b.data, b.len, g->subs);
+    if (a->gw) td_gateway_notice(a->gw, b.data, b.len);
     td_buf_free(&b);
 }
 

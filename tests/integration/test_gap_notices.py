@@ -3,6 +3,7 @@ gives one JSON notice on tickerd.gaps (and, with --redis-history, in the
 history stream of each channel it concerns), a counter per upstream in
 /metrics, and every event the sim sent that did not arrive lies in one of
 the windows the notices give."""
+import asyncio
 import json
 import time
 import urllib.request
@@ -145,3 +146,40 @@ def test_redis_outage_with_drops_gives_a_notice_with_the_count(tickerd, redis, r
 def metric_lines(port):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
         return r.read().decode().splitlines()
+
+
+def test_gateway_clients_that_opted_in_get_the_notice(tickerd):
+    from simclient import open_authed, recv, run as arun, subscribe
+    sim = tickerd.sim(rate=200, symbols=3, drop_every=2)
+    url = sim.url("/v2/iex")
+    gw = tickerd.run(url=[url], env=KEYS, listen=True, client=["demo:demo"],
+                     backoff_min=0.1, backoff_max=0.2)
+
+    async def scenario():
+        want = await open_authed(gw.url("/v2/iex"), "demo", "demo")
+        other = await open_authed(gw.url("/v2/iex"), "demo", "demo")
+        conf = json.loads(await subscribe(want, quotes=["AAPL"], gaps=True))[0]
+        assert conf["T"] == "subscription" and conf["quotes"] == ["AAPL"]
+        assert json.loads(await subscribe(other, quotes=["AAPL"]))[0]["T"] == "subscription"
+
+        async def gaps_of(ws, seconds):
+            found, end = [], time.monotonic() + seconds
+            while time.monotonic() < end:
+                try:
+                    frame = await recv(ws, max(0.05, end - time.monotonic()))
+                except Exception:
+                    break
+                found += [m for m in json.loads(frame) if m.get("T") == "gap"]
+            return found
+
+        mine, theirs = await asyncio.gather(gaps_of(want, 6), gaps_of(other, 6))
+        await want.close()
+        await other.close()
+        return mine, theirs
+
+    mine, theirs = arun(scenario(), timeout=30)
+    assert len(mine) >= 2 and theirs == []
+    for n in mine:
+        assert set(n) == {"T", "feed", "from", "to", "kinds", "symbols", "refill", "lost", "reason"}
+        assert n["feed"] == url and n["kinds"] == ["quotes"] and n["symbols"] == ["AAPL"]
+        assert ns(n["from"]) < ns(n["to"])
