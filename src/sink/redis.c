@@ -104,7 +104,7 @@ static void pending_reserve(td_redis_sink_t *s, size_t n)
             memmove(s->buf, s->buf + s->head, live); /* moves at most half */
         } else {
             size_t cap = s->cap ? s->cap : 64 * 1024;
-            while (cap < live + n)
+            while (cap < 2 * (live + n)) /* at least half free: no copy per event */
                 cap *= 2;
             char *nb = td_xmalloc(cap);
             if (live) memcpy(nb, s->buf + s->head, live);
