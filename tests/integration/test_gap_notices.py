@@ -172,7 +172,7 @@ def test_gateway_clients_that_opted_in_get_the_notice(tickerd):
                 found += [m for m in json.loads(frame) if m.get("T") == "gap"]
             return found
 
-        mine, theirs = await asyncio.gather(gaps_of(want, 6), gaps_of(other, 6))
+        mine, theirs = await asyncio.gather(gaps_of(want, 8), gaps_of(other, 8))
         await want.close()
         await other.close()
         return mine, theirs
