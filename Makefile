@@ -62,6 +62,21 @@ clean:
 # libtickerd, its header and tickerd.pc, the tickerd binary and the quote
 # board (share/tickerd/web, where the installed tickerd finds it), under
 # PREFIX (default: CMake's, /usr/local).
-.PHONY: install
+.PHONY: install docs dist
 install: build-release
 	cmake --install $(BUILD)/release $(if $(PREFIX),--prefix $(PREFIX))
+
+# The documents generated from the options tables: docs/CONFIG.md,
+# examples/tickerd.conf, docs/tickerd.1, contrib/bash-completion/tickerd.
+# Rerun after adding or changing an option (make test checks they are current).
+docs: build-release
+	$(BUILD)/release/tickerd config --dump-reference .
+
+# A source tarball of the committed tree (git archive of HEAD), with the
+# commit recorded for `tickerd --version`: build/tickerd-VERSION.tar.gz.
+# Unpacked, it builds with the README's commands.
+VERSION = $(shell awk '/^project/ {print $$3; exit}' CMakeLists.txt)
+dist:
+	@mkdir -p $(BUILD)
+	git archive --format=tar.gz --prefix=tickerd-$(VERSION)/ -o $(BUILD)/tickerd-$(VERSION).tar.gz HEAD
+	@echo $(BUILD)/tickerd-$(VERSION).tar.gz

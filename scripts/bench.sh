@@ -16,6 +16,9 @@
 # bench/backfill.py (tickerd backfill vs Python baselines and a raw libpq
 # COPY into a throwaway PostgreSQL, and the 1,023-request grid; ~40 s):
 # BENCH_BACKFILL=0 skips it, BENCH_BACKFILL_ONLY=1 runs only it.
+# bench/proxy_peer.py (tickerd vs a Python asyncio proxy doing the same job
+# against the same sim, Redis and subscriber: CPU µs per event; ~35 s):
+# BENCH_PEER=0 skips it, BENCH_PEER_ONLY=1 runs only it.
 # Exits non-zero only when the harness itself fails, not when a target is
 # missed. Loopback only; every wait is bounded.
 set -euo pipefail
@@ -81,6 +84,8 @@ GW_RATES=${BENCH_GW_RATES:-20000,40000,60000,80000,100000,120000,150000,200000,3
 CLIENT_RATES=${BENCH_CLIENT_RATES:-200000,400000,600000,800000,900000,1000000,1200000}
 if [[ ${BENCH_CLIENT_ONLY:-0} == 1 ]]; then BENCH_GW_ONLY=1; BENCH_GW=0; BENCH_BACKFILL=0; fi
 if [[ ${BENCH_BACKFILL_ONLY:-0} == 1 ]]; then BENCH_GW_ONLY=1; BENCH_GW=0; BENCH_CLIENT=0; fi
+if [[ ${BENCH_PEER_ONLY:-0} == 1 ]]; then BENCH_GW_ONLY=1; BENCH_GW=0; fi
+if [[ ${BENCH_GW_ONLY:-0} == 1 && ${BENCH_PEER_ONLY:-0} != 1 ]]; then BENCH_PEER=0; fi
 if [[ ${BENCH_GW_ONLY:-0} == 1 ]]; then BENCH_CLIENT=${BENCH_CLIENT_ONLY:-0}; BENCH_BACKFILL=${BENCH_BACKFILL_ONLY:-0}; fi
 if [[ ${BENCH_GW_ONLY:-0} != 1 ]]; then
 # --- 1. splitter + router in memory ----------------------------------------
@@ -212,5 +217,16 @@ if [[ ${BENCH_BACKFILL:-1} == 1 ]]; then
     echo "== backfill: tickerd backfill vs Python asyncio/sync, raw COPY, grid =="
     timeout 300 $PY "$ROOT/bench/backfill.py" --build "$BUILD" --out "$OUT" | tee "$OUT/backfill.txt" ||
         echo "bench: backfill part failed" >&2
+fi
+if [[ ${BENCH_PEER:-1} == 1 ]]; then
+    echo "== peer: tickerd vs a Python asyncio proxy (sim 60 k/s, trades+quotes of 500 symbols) =="
+    timeout 110 $PY "$ROOT/bench/proxy_peer.py" "$BUILD" "$OUT/peer" | tee "$OUT/peer.txt" ||
+        echo "bench: peer part failed" >&2
+    if [[ -s $OUT/peer.txt ]]; then sed 's/^/peer: /' "$OUT/peer.txt" >> "$OUT/summary.txt"; fi
+fi
+if [[ ${BENCH_CLUSTER:-1} == 1 && ${BENCH_GW_ONLY:-0} != 1 ]]; then
+    echo "== Redis Cluster: one Redis vs 3 primaries, same load (BENCH_CLUSTER=0 skips) =="
+    timeout 300 $PY "$ROOT/bench/cluster_cost.py" "$BUILD/tickerd" --rounds 1 |
+        tee "$OUT/cluster_cost.txt" || echo "bench: cluster part failed" >&2
 fi
 echo "bench: raw outputs in $OUT; $(( $(date +%s) - start )) s in all"

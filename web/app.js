@@ -5,6 +5,9 @@
 // URL parameters (all optional):
 //   symbols=AAPL,MSFT   the tickers shown (default AAPL,MSFT,TSLA); kept in sync
 //   key=K&secret=S      the client key tickerd issued ([clients] / --client; default demo/demo)
+//   token=JWT           authenticate with a token instead (sent as key "jwt")
+//   issuer=URL          fetch a token before each connection: URL answers {"token": "..."}
+//                       (examples/jwt_issue.py --serve)
 //   ws=ws://HOST:PORT/v2/iex   another stream than this page's origin
 //
 // Chg is the change since this page loaded (from the first trade it saw): the
@@ -28,6 +31,8 @@
     `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v2/iex`;
   const key = params.get('key') || 'demo';
   const secret = params.get('secret') || 'demo';
+  const issuer = params.get('issuer');
+  let token = params.get('token');
 
   const $ = (id) => document.getElementById(id);
   const statusEl = $('status');
@@ -372,7 +377,7 @@
       case 'success':
         if (ev.msg === 'connected') {
           setStatus('authenticating', 'authenticating…');
-          send({ action: 'auth', key, secret });
+          send(token ? { action: 'auth', key: 'jwt', secret: token } : { action: 'auth', key, secret });
         } else if (ev.msg === 'authenticated') {
           clearTimeout(connectTimer);
           authed = true;
@@ -382,6 +387,10 @@
         }
         return;
       case 'error':
+        if (ev.code === 402 && issuer) {
+          showError(`error ${ev.code}: the token from ${issuer} was refused; fetching another`);
+          return;
+        }
         if (ev.code === 402) {
           fatal = `${ev.msg}: the key "${key}" and its secret were refused ` +
             '(give the ones tickerd issued as ?key=KEY&secret=SECRET in the page URL); not retrying';
@@ -441,7 +450,28 @@
     for (const ev of arr) if (ev && typeof ev === 'object') onEvent(ev);
   }
 
+  // With ?issuer=URL, a fresh token first (a refused or expired one is
+  // replaced at the next attempt).
   function connect() {
+    if (!issuer) {
+      openSocket();
+      return;
+    }
+    clearTimeout(retryTimer);
+    setStatus('connecting', 'fetching a token…');
+    fetch(issuer, { cache: 'no-store' })
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`HTTP ${r.status}`))))
+      .then((j) => {
+        token = String(j.token || '');
+        openSocket();
+      })
+      .catch((e) => {
+        showError(`token issuer ${issuer}: ${e.message}`);
+        scheduleRetry(0);
+      });
+  }
+
+  function openSocket() {
     clearTimeout(retryTimer);
     clearInterval(countdownTimer);
     retryBtn.hidden = true;

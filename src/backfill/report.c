@@ -54,7 +54,7 @@ void td__bf_progress_stop(bf_t *bf)
         char line[200];
         format(bf, line, sizeof line);
         td_log_status(NULL);
-        fprintf(stderr, "%s\n", line); /* the final state stays on screen */
+        TD_REPORT("%s", line); /* the final state stays on screen */
     }
     uv_close((uv_handle_t *)&bf->progress_timer, NULL);
 }
@@ -75,15 +75,14 @@ static void store_line(bf_t *bf, td_store_stats_t *st)
     td_store_stats(bf->store, st);
     double active = (double)st->active_ns / 1e9;
     uint64_t n = bf->grid ? st->pages : st->bars;
-    fprintf(stderr,
-            "backfill: store (%s): %llu pages in %llu transactions, writing for %.3f s "
-            "(%.0f %s/s)\n",
-            td_store_backend(bf->store), (unsigned long long)st->pages,
-            (unsigned long long)st->transactions, active, active > 0 ? (double)n / active : 0.0,
-            bf->grid ? "responses" : "rows");
+    TD_REPORT("backfill: store (%s): %llu pages in %llu transactions, writing for %.3f s "
+              "(%.0f %s/s)",
+              td_store_backend(bf->store), (unsigned long long)st->pages,
+              (unsigned long long)st->transactions, active, active > 0 ? (double)n / active : 0.0,
+              bf->grid ? "responses" : "rows");
     for (size_t i = 0; i < bf->njobs; i++) { /* symbol: the cell's params in grid mode */
         const job_t *j = &bf->jobs[i];
-        if (j->state == J_FAILED) fprintf(stderr, "backfill: failed: %s: %s\n", j->symbol, j->why);
+        if (j->state == J_FAILED) TD_REPORT("backfill: failed: %s: %s", j->symbol, j->why);
     }
 }
 
@@ -91,12 +90,11 @@ static void store_line(bf_t *bf, td_store_stats_t *st)
 static void stopped_line(const bf_t *bf, size_t interrupted, size_t not_started)
 {
     if (!bf->store_err[0] && !bf->stop_signal) return;
-    fprintf(stderr,
-            "backfill: %s%s: %zu interrupted, %zu not started; rerun the same command to "
-            "resume%s\n",
-            bf->store_err[0] ? "stopped by a store error: " : "interrupted by a signal",
-            bf->store_err, interrupted, not_started,
-            bf->store_err[0] ? " once the store works" : "");
+    TD_REPORT("backfill: %s%s: %zu interrupted, %zu not started; rerun the same command to "
+              "resume%s",
+              bf->store_err[0] ? "stopped by a store error: " : "interrupted by a signal",
+              bf->store_err, interrupted, not_started,
+              bf->store_err[0] ? " once the store works" : "");
 }
 
 /* How a job ended, as the summary says it. */
@@ -132,11 +130,10 @@ static int grid_summary(bf_t *bf)
             stored++;
     }
     double secs = (double)(uv_hrtime() - bf->t0) / 1e9;
-    fprintf(stderr,
-            "backfill: grid of %zu requests: %zu done (%zu stored, %zu already stored), %zu "
-            "failed in %.1f s; %llu requests, %llu retries\n",
-            bf->njobs, stored + skipped, stored, skipped, failed, secs,
-            (unsigned long long)bf->requests, (unsigned long long)bf->retries);
+    TD_REPORT("backfill: grid of %zu requests: %zu done (%zu stored, %zu already stored), %zu "
+              "failed in %.1f s; %llu requests, %llu retries",
+              bf->njobs, stored + skipped, stored, skipped, failed, secs,
+              (unsigned long long)bf->requests, (unsigned long long)bf->retries);
     td_store_stats_t st;
     store_line(bf, &st);
     stopped_line(bf, interrupted, not_started);
@@ -219,15 +216,13 @@ int td__bf_summary(bf_t *bf)
     tally_t t;
     tally(bf, &t);
     double secs = (double)(uv_hrtime() - bf->t0) / 1e9;
-    fprintf(stderr,
-            "backfill: %zu jobs: %zu done, %zu failed; %lld rows inserted (%lld duplicates "
-            "ignored, %lld stored by an earlier run) in %.1f s; %llu requests, %llu retries\n",
-            t.done + t.failed + t.interrupted + t.not_started, t.done, t.failed, (long long)t.rows,
-            (long long)t.dup_rows, (long long)t.skipped_rows, secs,
-            (unsigned long long)bf->requests, (unsigned long long)bf->retries);
+    TD_REPORT("backfill: %zu jobs: %zu done, %zu failed; %lld rows inserted (%lld duplicates "
+              "ignored, %lld stored by an earlier run) in %.1f s; %llu requests, %llu retries",
+              t.done + t.failed + t.interrupted + t.not_started, t.done, t.failed,
+              (long long)t.rows, (long long)t.dup_rows, (long long)t.skipped_rows, secs,
+              (unsigned long long)bf->requests, (unsigned long long)bf->retries);
     if (t.complete_before)
-        fprintf(stderr, "backfill: %zu jobs were complete already (no request)\n",
-                t.complete_before);
+        TD_REPORT("backfill: %zu jobs were complete already (no request)", t.complete_before);
     td_store_stats_t st;
     store_line(bf, &st);
     stopped_line(bf, t.interrupted, t.not_started);

@@ -12,7 +12,16 @@
  * Redis and stdout sinks publish whatever flows).
  *
  * Last values: for the kinds chosen with td_bus_cache_kinds, the bus keeps
- * a copy of the newest payload per symbol, for snapshots on subscribe. */
+ * a copy of the newest payload per symbol, for snapshots on subscribe, as
+ * long as the symbol is wanted: while a consumer names it, or while one
+ * wants its kind by wildcard (then at most td_bus_cache_max symbols per
+ * kind, the least recently updated dropped first). A symbol nobody wants
+ * any more loses its last value, and its entry is freed.
+ *
+ * Memory follows what is wanted now, not what was ever wanted: an entry
+ * lives while it is named (or holds a wildcard's last value), the table
+ * shrinks as entries go, and td_bus_unwant / td_bus_detach cost what the
+ * consumer holds, not the size of the table. */
 #ifndef TD_BUS_BUS_H
 #define TD_BUS_BUS_H
 
@@ -56,8 +65,12 @@ size_t td_bus_wanters(const td_bus_t *bus, td_kind_t kind, const char *sym, size
 
 /* Keep the newest payload per symbol of these kinds (bitmask 1u << kind). */
 void td_bus_cache_kinds(td_bus_t *bus, unsigned kinds);
+/* At most this many last values per kind of symbols wanted only through a
+ * wildcard (0: none); the least recently updated beyond it are dropped. */
+#define TD_BUS_CACHE_MAX_DEFAULT 50000
+void td_bus_cache_max(td_bus_t *bus, size_t per_kind);
 /* The newest (kind, symbol) event seen, if cached: fills *out (views valid
- * until the next publish) and returns 1; else 0. */
+ * until the next publish, want or unwant) and returns 1; else 0. */
 int td_bus_last(const td_bus_t *bus, td_kind_t kind, const char *sym, size_t n, td_event_t *out);
 /* Calls fn for every cached value of a kind. */
 void td_bus_last_each(const td_bus_t *bus, td_kind_t kind,
@@ -68,6 +81,14 @@ void td_bus_publish(td_bus_t *bus, const td_event_t *ev);
  * event see the same value, so they can share work done per event (e.g.
  * encoding it once for many clients). */
 uint64_t td_bus_seq(const td_bus_t *bus);
+
+typedef struct td_bus_stats_s {
+    size_t symbols;     /* (kind, symbol) entries: named, or holding a wildcard's last value */
+    size_t slots;       /* size of the hash table */
+    size_t cached_only; /* entries held only for a wildcard's last value */
+    uint64_t evicted;   /* such last values dropped over td_bus_cache_max */
+} td_bus_stats_t;
+void td_bus_stats(const td_bus_t *bus, td_bus_stats_t *out);
 
 /* Events published per kind since the bus was made. */
 uint64_t td_bus_count(const td_bus_t *bus, td_kind_t kind);

@@ -20,7 +20,7 @@ typedef struct {
     int64_t concurrency, limit, retries, store_connections, symbols_per_request;
     double timeout;
     int json;
-    char *key, *secret, *polygon_key, *log_level, *progress;
+    char *key, *secret, *polygon_key, *log_level, *log_format, *progress;
     td_strlist_t param, query;
 } bf_opts_t;
 
@@ -77,8 +77,11 @@ static const td_opt_t bf_table[] = {
      "Alpaca secret"},
     {"polygon-key", TD_OPT_STR, F(polygon_key), 0, 0, NULL, "KEY", "POLYGON_API_KEY", TD_OPT_SECRET,
      "Polygon API key"},
-    {"log-level", TD_OPT_STR, F(log_level), 0, 0, "warn", "LEVEL", NULL, 0,
-     "error, warn, info or debug"},
+    {"log-level", TD_OPT_STR, F(log_level), 0, 0, "warn", "LEVELS", NULL, 0,
+     "error, warn, info or debug; per component too, e.g. info,feed=debug (components: the "
+     "subcommand, feed, gateway, sink, bus, poll, http, store, proto, core, sim)"},
+    {"log-format", TD_OPT_STR, F(log_format), 0, 0, "text", "FORMAT", NULL, 0,
+     "text, or json: one object per line with ts, level, component, cmd, msg"},
     TD_OPT_END,
 };
 
@@ -532,13 +535,6 @@ int td_cmd_backfill(int argc, char **argv)
         td_opts_free(&bf_opts, &o);
         return rc < 0 ? 2 : 0;
     }
-    int level = td_log_level_parse(o.log_level);
-    if (level < 0) {
-        fprintf(stderr, "tickerd backfill: bad --log-level '%s'\n", o.log_level);
-        td_opts_free(&bf_opts, &o);
-        return 2;
-    }
-    td_log_set_level(level);
     signal(SIGPIPE, SIG_IGN);
     /* A batch job outlives its terminal (as under nohup): a hangup no longer
      * kills it mid-page; SIGINT/SIGTERM still stop it with a summary. */
@@ -546,4 +542,9 @@ int td_cmd_backfill(int argc, char **argv)
     rc = run(&o);
     td_opts_free(&bf_opts, &o);
     return rc;
+}
+
+const td_opts_t *td_cmd_backfill_opts(void)
+{
+    return &bf_opts;
 }

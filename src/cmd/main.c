@@ -19,7 +19,9 @@ static void usage(FILE *out)
         "  run       the proxy: vendor stream or REST poller -> Redis / WebSocket / stdout\n"
         "  sim       a simulator of the vendors (Alpaca, Polygon, Alpha Vantage)\n"
         "  backfill  history (Alpaca bars, Polygon aggregates, URL grids) into SQLite/PostgreSQL\n"
-        "  version   print the version\n"
+        "  config    config --dump-reference [DIR]: the configuration reference, example\n"
+        "            file, man page and bash completion, generated from the options\n"
+        "  version   print the version, commit and linked libraries\n"
         "\n"
         "`tickerd COMMAND --help` lists a command's options.\n");
 }
@@ -34,10 +36,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "run") == 0) return td_cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "sim") == 0) return td_cmd_sim(argc - 1, argv + 1);
     if (strcmp(cmd, "backfill") == 0) return td_cmd_backfill(argc - 1, argv + 1);
-    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("tickerd %s\n", TD_VERSION);
-        return 0;
-    }
+    if (strcmp(cmd, "config") == 0) return td_cmd_config(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) return td_cmd_version();
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return 0;

@@ -10,6 +10,7 @@
 #include "feed/feed.h"
 #include "gateway/gateway.h"
 #include "proto/gap.h"
+#include "gateway/jwt.h"
 #include "proto/sub.h"
 #include "sink/redis.h"
 #include "sink/stdout.h"
@@ -47,13 +48,15 @@ static const td_opt_t run_table[] = {
      "REST vendors: calls allowed per sliding window (WINDOW: min, day, h, or seconds like "
      "2s); tickerd never exceeds them"},
     {"source", TD_OPT_STR, O(source), 0, 0, NULL, "URL", "TICKERD_SOURCE_URL", TD_OPT_SECRET,
-     "take events from the Redis channels another tickerd publishes (redis://, rediss:// or "
-     "unix:// as for --redis), following the gateway clients' interest, instead of a vendor "
-     "(no --url, no keys)"},
+     "take events from the Redis channels another tickerd publishes (redis://, rediss://, "
+     "unix:// or redis+cluster:// as for --redis), following the gateway clients' interest, "
+     "instead of a vendor (no --url, no keys); from a cluster, wildcards are not served"},
     {"redis", TD_OPT_STR, O(redis), 0, 0, NULL, "URL", "TICKERD_REDIS_URL", TD_OPT_SECRET,
      "publish to Redis (channels <prefix><kind>.<SYMBOL>): redis://[[USER]:PASS@]HOST:PORT[/DB], "
      "rediss://... (TLS), unix:///PATH[?db=N], "
-     "redis+sentinel://[[USER]:PASS@]H1:P1,H2:P2/MASTER[/DB]; the password is never logged"},
+     "redis+sentinel://[[USER]:PASS@]H1:P1,H2:P2/MASTER[/DB], "
+     "redis+cluster://[[USER]:PASS@]H1:P1,H2:P2 (SPUBLISH, sharded pub/sub); the password is "
+     "never logged"},
     {"redis-ca-file", TD_OPT_STR, O(redis_ca_file), 0, 0, NULL, "PEM", NULL, 0,
      "CA certificates (PEM) trusted for rediss://, instead of the system's"},
     {"redis-cert", TD_OPT_STR, O(redis_cert), 0, 0, NULL, "PEM", NULL, 0,
@@ -70,7 +73,8 @@ static const td_opt_t run_table[] = {
     {"redis-history", TD_OPT_INT, O(redis_history), 0, 100000000, "0", "N", NULL, 0,
      "also append each event to the stream <prefix>history:<kind>.<SYMBOL> (XADD, same "
      "pipeline, field e), trimmed to about N entries, so that a consumer can resume with XREAD "
-     "from the last ID it processed; gap notices go there too (field g); 0: off"},
+     "from the last ID it processed; gap notices go there too (field g); 0: off; not "
+     "with redis+cluster:// (refused at startup)"},
     {"channel-prefix", TD_OPT_STR, O(channel_prefix), 0, 0, "", "PREFIX", NULL, 0,
      "prefix of every Redis channel and stdout channel name"},
     {"stdout", TD_OPT_BOOL, O(to_stdout), 0, 0, "no", NULL, NULL, 0,
@@ -109,8 +113,11 @@ static const td_opt_t run_table[] = {
      "events sent to Redis and not yet answered"},
     {"ca-file", TD_OPT_STR, O(ca_file), 0, 0, NULL, "PEM", NULL, 0,
      "CA certificates (PEM) trusted for wss:// upstreams, instead of the system's"},
-    {"log-level", TD_OPT_STR, O(log_level), 0, 0, "info", "LEVEL", NULL, 0,
-     "error, warn, info or debug"},
+    {"log-level", TD_OPT_STR, O(log_level), 0, 0, "info", "LEVELS", NULL, 0,
+     "error, warn, info or debug; per component too, e.g. info,feed=debug (components: the "
+     "subcommand, feed, gateway, sink, bus, poll, http, store, proto, core, sim)"},
+    {"log-format", TD_OPT_STR, O(log_format), 0, 0, "text", "FORMAT", NULL, 0,
+     "text, or json: one object per line with ts, level, component, cmd, msg"},
     {"listen", TD_OPT_STR, O(listen), 0, 0, NULL, "ADDR:PORT", NULL, 0,
      "serve WebSocket clients in the vendor's dialect (and /healthz, /metrics, the web page) "
      "here, e.g. 127.0.0.1:8080"},
@@ -122,6 +129,18 @@ static const td_opt_t run_table[] = {
     {"client-max-symbols", TD_OPT_INT, O(client_max_symbols), 0, 10000000, "10000", "N", NULL, 0,
      "distinct symbols one client may subscribe; beyond, 405 symbol limit exceeded (0: no "
      "limit)"},
+    {"client-subscribe-rate", TD_OPT_INT, O(client_subscribe_rate), 0, 100000000, "2000", "N", NULL,
+     0,
+     "symbols one client may subscribe per second on average (token bucket, refilled "
+     "continuously); beyond, the subscribe is refused with 405 \"subscribe rate limit "
+     "exceeded\" (Polygon: an error status); 10 refusals close the client (one is forgiven "
+     "every 10 s) (0: no limit)"},
+    {"client-subscribe-burst", TD_OPT_INT, O(client_subscribe_burst), 1, 100000000, "20000", "N",
+     NULL, 0, "symbols one client may subscribe at once before --client-subscribe-rate applies"},
+    {"snapshot-cache", TD_OPT_INT, O(snapshot_cache), 0, 100000000, "50000", "N", NULL, 0,
+     "last values kept per kind for symbols wanted only through a wildcard (e.g. trades=* on a "
+     "feed with many symbols); beyond, the least recently updated are dropped. A symbol's last "
+     "value is kept while someone wants it"},
     {"client-max-message", TD_OPT_INT, O(client_max_message), 256, 16777216, "65536", "BYTES", NULL,
      0, "largest client message (fragments reassembled); beyond, 400 and it is dropped"},
     {"client-auth-timeout", TD_OPT_DOUBLE, O(client_auth_timeout), 0, 3600, "10", "SECONDS", NULL,
@@ -137,6 +156,32 @@ static const td_opt_t run_table[] = {
      0,
      "once this much is queued for a client, a newer quote or bar replaces an unsent older one "
      "of the same symbol (at most half of --client-buffer-soft and -hard)"},
+    {"listen-tls", TD_OPT_STR, O(listen_tls), 0, 0, NULL, "ADDR:PORT", NULL, 0,
+     "also serve the gateway with TLS (wss://, https://; TLS 1.2 or later) here; needs "
+     "--tls-cert and --tls-key, re-read on SIGHUP without dropping clients"},
+    {"tls-cert", TD_OPT_STR, O(tls_cert), 0, 0, NULL, "PEM", NULL, 0,
+     "certificate chain of --listen-tls"},
+    {"tls-key", TD_OPT_STR, O(tls_key), 0, 0, NULL, "PEM", NULL, 0,
+     "private key of --tls-cert (unencrypted PEM)"},
+    {"permessage-deflate", TD_OPT_BOOL, O(permessage_deflate), 0, 0, "no", NULL, NULL, 0,
+     "offer WebSocket compression (permessage-deflate) to the clients of --listen and "
+     "--listen-tls that ask for it: fewer bytes, more CPU per event"},
+    {"jwt-hs256-secret", TD_OPT_STR, O(jwt_hs256_secret), 0, 0, NULL, "SECRET",
+     "TICKERD_JWT_HS256_SECRET", TD_OPT_SECRET,
+     "clients of --listen may authenticate with a JWT signed HS256 with this secret (Alpaca: key "
+     "\"jwt\", the token as secret; Polygon: the token as key; browsers: ?token=)"},
+    {"jwt-public-key", TD_OPT_STR, O(jwt_public_key), 0, 0, NULL, "PEM", NULL, 0,
+     "the same with tokens signed RS256 (an RSA public key) or ES256 (a P-256 one)"},
+    {"allow-origin", TD_OPT_LIST, O(allow_origin), 0, 0, NULL, "ORIGIN", NULL, 0,
+     "a browser Origin allowed to connect, e.g. https://board.example.com (repeatable; none: "
+     "any); others get 403 at the upgrade; requests without Origin are allowed"},
+    {"max-clients-per-ip", TD_OPT_INT, O(max_clients_per_ip), 0, 1000000, "0", "N", NULL, 0,
+     "connections at once from one address; beyond, 429 at the upgrade (0: no limit)"},
+    {"conn-rate-per-ip", TD_OPT_DOUBLE, O(conn_rate_per_ip), 0, 1000000, "0", "PER_SECOND", NULL, 0,
+     "new connections per second from one address, in bursts of --conn-burst-per-ip; beyond, "
+     "429 at the upgrade (0: no limit)"},
+    {"conn-burst-per-ip", TD_OPT_INT, O(conn_burst_per_ip), 1, 1000000, "20", "N", NULL, 0,
+     "see --conn-rate-per-ip"},
     {"web-root", TD_OPT_STR, O(web_root), 0, 0, NULL, "DIR", NULL, 0,
      "static files served at / of --listen (default: the page installed with tickerd, "
      "PREFIX/share/tickerd/web, else ./web)"},
@@ -269,6 +314,7 @@ static void shutdown_app(app_t *a, int code)
      * (timeout(1), an impatient Ctrl-C) must not kill the process with the
      * default action while the sinks flush. */
     uv_close((uv_handle_t *)&a->stats, NULL);
+    td__run_notify_stop(a);
     on_stopped(a);
 }
 
@@ -286,9 +332,10 @@ static void on_signal(uv_signal_t *s, int signum)
 
 static void on_sighup(uv_signal_t *s, int signum)
 {
-    (void)s;
+    app_t *a = s->data;
     (void)signum;
     td_log_on_sighup();
+    if (a->gw && !a->stopping) td__run_reload_gateway(a);
 }
 
 static void on_stats(uv_timer_t *t)
@@ -667,6 +714,7 @@ static void teardown(app_t *a)
     free(a->feeds);
     td_gateway_free(a->gw);
     td_gateway_free(a->metrics);
+    td_jwt_key_free(a->jwt);
     td_redis_sink_free(a->redis);
     td_redis_source_free(a->source);
     td_poll_free(a->poll);
@@ -699,13 +747,13 @@ int td_cmd_run(int argc, char **argv)
         td_opts_free(&run_opts, &a->cfg);
         return rc < 0 ? 2 : 0;
     }
-    int lvl = td_log_level_parse(a->cfg.log_level);
-    if (lvl < 0) {
-        fprintf(stderr, "tickerd run: bad --log-level '%s'\n", a->cfg.log_level);
+    if (a->cfg.redis_history > 0 && a->cfg.redis &&
+        strncmp(a->cfg.redis, "redis+cluster://", 16) == 0) {
+        fprintf(stderr, "tickerd run: --redis-history is not supported with redis+cluster:// "
+                        "(use one Redis, or redis+sentinel://)\n");
         td_opts_free(&run_opts, &a->cfg);
         return 2;
     }
-    td_log_set_level(lvl);
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&a->loop);
     td_subset_init(&a->subs);
@@ -713,6 +761,7 @@ int td_cmd_run(int argc, char **argv)
     uv_signal_init(&a->loop, &a->sigterm);
     uv_signal_init(&a->loop, &a->sighup);
     uv_timer_init(&a->loop, &a->stats);
+    td__run_notify_start(a);
     a->sigint.data = a->sigterm.data = a->sighup.data = a->stats.data = a;
     td_log_note_file();
     /* From here on a hangup only reopens the log (it used to kill the process
@@ -739,4 +788,9 @@ int td_cmd_run(int argc, char **argv)
     uv_run(&a->loop, UV_RUN_DEFAULT);
     teardown(a);
     return a->exit_code;
+}
+
+const td_opts_t *td_cmd_run_opts(void)
+{
+    return &run_opts;
 }

@@ -30,7 +30,7 @@ typedef struct run_cfg_s {
     double backoff_min, backoff_max, healthy, conn_limit_backoff, ping_interval, ping_timeout;
     double resolve_timeout;
     int64_t redis_buffer_mb, redis_inflight, upstream_max_symbols, upstream_max_message;
-    char *ca_file, *log_level;
+    char *ca_file, *log_level, *log_format;
     char *redis_ca_file, *redis_cert, *redis_key; /* rediss:// */
     double redis_timeout;
     int redis_last_values;
@@ -39,8 +39,15 @@ typedef struct run_cfg_s {
     char *listen, *web_root, *metrics_listen;
     td_strlist_t client;
     int64_t max_clients, client_max_symbols, client_max_message;
+    int64_t client_subscribe_rate, client_subscribe_burst, snapshot_cache;
     int64_t client_buffer_hard, client_buffer_soft, client_conflate_after;
     double client_auth_timeout, client_buffer_soft_seconds;
+    char *jwt_hs256_secret, *jwt_public_key;
+    char *listen_tls, *tls_cert, *tls_key;
+    int permessage_deflate;
+    td_strlist_t allow_origin;
+    int64_t max_clients_per_ip, conn_burst_per_ip;
+    double conn_rate_per_ip;
 } run_cfg;
 
 typedef struct app_s {
@@ -58,6 +65,7 @@ typedef struct app_s {
     td_stdout_sink_t *out;
     td_gateway_t *gw;
     td_gateway_t *metrics;                    /* --metrics-listen: /metrics and /healthz only */
+    struct td_jwt_key_s *jwt;                 /* --jwt-hs256-secret or --jwt-public-key */
     int key_flag;                             /* --key given on the command line */
     const char *config_path;                  /* -c FILE, for its [clients] section */
     td_strlist_t client_keys, client_secrets; /* --client and [clients] */
@@ -66,9 +74,20 @@ typedef struct app_s {
     int stopping, pending, exit_code;
     uint64_t last_count[TD_KIND__COUNT], last_published, last_frames, last_out;
     uint64_t last_stats_ms;
+    uv_timer_t sd_timer; /* readiness and watchdog for the service manager */
+    int sd_ready;
+    uint64_t sd_last_watchdog; /* uv_now of the last WATCHDOG=1 */
 } app_t;
 
 /* Creates and starts the gateway (--listen). Returns 0 or -1 (logged). */
 int td__run_setup_gateway(app_t *a);
+/* SIGHUP: client keys from the -c file, the token key and the TLS
+ * certificate re-read; anything invalid is refused (logged) and kept. */
+void td__run_reload_gateway(app_t *a);
+
+/* The service manager's notifications (run_notify.c): the timer starts
+ * with the feeds, and closes at shutdown. */
+void td__run_notify_start(app_t *a);
+void td__run_notify_stop(app_t *a);
 
 #endif

@@ -2,7 +2,9 @@
  * /healthz and /metrics (on --listen, and alone on --metrics-listen). */
 #include "cmd/run_app.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/log.h"
+#include "gateway/jwt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,6 +159,82 @@ static void metrics_upstreams(app_t *a, td_buf_t *o)
     }
 }
 
+/* Per upstream: events and malformed frames (m 0, 1), and the reconnects it
+ * scheduled by reason (m 2); each family's samples together. */
+static void metrics_upstream_counts(app_t *a, td_buf_t *o, int m)
+{
+    for (size_t i = 0; i < a->nfeeds; i++) {
+        td_feed_stats_t fs;
+        td_feed_stats(a->feeds[i], &fs);
+        const char *url = td_feed_url(a->feeds[i]);
+        if (m < 2)
+            td_buf_appendf(o, "tickerd_upstream_%s_total{url=\"%s\"} %llu\n",
+                           m ? "malformed" : "events", url,
+                           (unsigned long long)(m ? fs.malformed : fs.events));
+        for (int r = 0; m == 2 && r < TD_FEED_RETRY__COUNT; r++)
+            td_buf_appendf(o, "tickerd_upstream_retries_total{url=\"%s\",reason=\"%s\"} %llu\n",
+                           url, td_feed_retry_name((td_feed_retry_t)r),
+                           (unsigned long long)fs.retries[r]);
+    }
+}
+
+/* Per upstream: seconds since its last event, and the counts above. */
+static void metrics_upstream_detail(app_t *a, td_buf_t *o)
+{
+    uint64_t now = td_mono_ms();
+    metric_head(o, "upstream_last_event_age_seconds", "gauge",
+                "seconds since the upstream's last event (since start if none yet)");
+    for (size_t i = 0; i < a->nfeeds; i++) {
+        td_feed_stats_t fs;
+        td_feed_stats(a->feeds[i], &fs);
+        td_buf_appendf(o, "tickerd_upstream_last_event_age_seconds{url=\"%s\"} %.3f\n",
+                       td_feed_url(a->feeds[i]),
+                       now > fs.last_event_ms ? (now - fs.last_event_ms) / 1000.0 : 0.0);
+    }
+    metric_head(o, "upstream_events_total", "counter", "events parsed from the upstream");
+    metrics_upstream_counts(a, o, 0);
+    metric_head(o, "upstream_malformed_total", "counter", "upstream messages skipped as malformed");
+    metrics_upstream_counts(a, o, 1);
+    metric_head(o, "upstream_retries_total", "counter",
+                "reconnects scheduled, by reason (resolve, connect, closed, closed_by_tickerd, "
+                "conn_limit)");
+    metrics_upstream_counts(a, o, 2);
+}
+
+static void metrics_redis(app_t *a, td_buf_t *o)
+{
+    td_redis_sink_stats_t rs;
+    td_redis_sink_stats(a->redis, &rs);
+    metric(o, "redis_up", "gauge", (uint64_t)rs.connected, "1 if Redis is connected");
+    metric(o, "redis_published_total", "counter", rs.published, "PUBLISH commands answered");
+    metric(o, "redis_dropped_total", "counter", rs.dropped,
+           "events dropped for Redis (buffer full, rejected, lost with a connection)");
+    metric(o, "redis_errors_total", "counter", rs.errors, "error replies from Redis");
+    metric(o, "redis_rejected_total", "counter", rs.rejected,
+           "events whose PUBLISH Redis answered with an error (also in dropped)");
+    metric(o, "redis_lost_total", "counter", rs.lost,
+           "events in flight when a Redis connection died, e.g. a failover (also in dropped)");
+    metric(o, "redis_timeouts_total", "counter", rs.timeouts,
+           "connections given up because Redis stopped answering");
+    metric(o, "redis_master_switches_total", "counter", rs.switches,
+           "redis+sentinel://: master changes followed (redis+cluster://: slot map changes)");
+    metric_head(o, "redis_redirects_total", "counter",
+                "redis+cluster://: MOVED and ASK replies followed");
+    td_buf_appendf(o, "tickerd_redis_redirects_total{kind=\"moved\"} %llu\n",
+                   (unsigned long long)rs.moved);
+    td_buf_appendf(o, "tickerd_redis_redirects_total{kind=\"ask\"} %llu\n",
+                   (unsigned long long)rs.ask);
+    metric(o, "redis_gaps_total", "counter", rs.gaps,
+           "Redis outages that dropped events, reported as gap notices");
+    metric(o, "redis_healthy", "gauge", strcmp(rs.status, "up") == 0,
+           "1 if Redis is connected, answering and accepting commands");
+    metric(o, "redis_reconnects_total", "counter", rs.reconnects, "connections after the first");
+    metric(o, "redis_inflight", "gauge", rs.inflight,
+           "pipeline depth: commands sent and not yet answered");
+    metric(o, "redis_buffered_bytes", "gauge", rs.buffered, "bytes waiting for Redis");
+    metric(o, "redis_buffered_events", "gauge", rs.buffered_events, "events waiting for Redis");
+}
+
 static void on_metrics_gateway(app_t *a, td_buf_t *o)
 {
     td_gateway_stats_t gs;
@@ -165,6 +243,18 @@ static void on_metrics_gateway(app_t *a, td_buf_t *o)
     metric(o, "clients", "gauge", gs.clients, "gateway clients connected");
     metric(o, "clients_authenticated", "gauge", gs.authed, "gateway clients authenticated");
     metric(o, "client_queued_bytes", "gauge", gs.queued_bytes, "bytes queued for clients");
+    metric_head(o, "client_queue_bytes", "histogram",
+                "clients by the bytes their queue holds now (a scrape-time snapshot)");
+    for (int i = 0; i < TD_GW_QUEUE_BUCKETS; i++)
+        td_buf_appendf(o, "tickerd_client_queue_bytes_bucket{le=\"%llu\"} %llu\n",
+                       (unsigned long long)td_gateway_queue_bounds[i],
+                       (unsigned long long)gs.queue_le[i]);
+    td_buf_appendf(o,
+                   "tickerd_client_queue_bytes_bucket{le=\"+Inf\"} %llu\n"
+                   "tickerd_client_queue_bytes_sum %llu\ntickerd_client_queue_bytes_count %llu\n",
+                   (unsigned long long)gs.queue_le[TD_GW_QUEUE_BUCKETS],
+                   (unsigned long long)gs.queued_bytes,
+                   (unsigned long long)gs.queue_le[TD_GW_QUEUE_BUCKETS]);
     metric(o, "client_conflated_total", "counter", gs.conflated,
            "queued quotes/bars replaced by newer ones");
     metric(o, "client_slow_disconnects_total", "counter", gs.slow_disconnects,
@@ -175,6 +265,21 @@ static void on_metrics_gateway(app_t *a, td_buf_t *o)
     metric(o, "client_rejected_total", "counter", gs.rejected, "406 connection limit exceeded");
     metric(o, "client_snapshots_total", "counter", gs.snapshots, "last values sent on subscribe");
     metric(o, "client_frames_out_total", "counter", gs.frames_out, "frames written to clients");
+    metric(o, "client_token_auths_total", "counter", gs.token_auths,
+           "clients authenticated with a token");
+    metric(o, "client_token_expired_total", "counter", gs.token_expired_closes,
+           "clients closed as their token expired");
+    metric(o, "client_claim_refusals_total", "counter", gs.refused_claims,
+           "subscriptions refused by a token's claim");
+    metric_head(o, "upgrade_refusals_total", "counter", "upgrades refused, by reason");
+    td_buf_appendf(o, "tickerd_upgrade_refusals_total{reason=\"origin\"} %llu\n",
+                   (unsigned long long)gs.refused_origin);
+    td_buf_appendf(o, "tickerd_upgrade_refusals_total{reason=\"per_ip\"} %llu\n",
+                   (unsigned long long)gs.refused_per_ip);
+    td_buf_appendf(o, "tickerd_upgrade_refusals_total{reason=\"rate\"} %llu\n",
+                   (unsigned long long)gs.refused_rate);
+    metric(o, "client_subscribe_refused_total", "counter", gs.sub_refused,
+           "subscribes refused over --client-subscribe-rate");
 }
 
 static void on_metrics(void *ud, td_buf_t *o)
@@ -184,6 +289,10 @@ static void on_metrics(void *ud, td_buf_t *o)
     for (int k = 0; k < TD_KIND__COUNT; k++)
         in[k] = td_bus_count(a->bus, (td_kind_t)k);
     metrics_kinds(o, "events_in_total", in, "events received from upstreams");
+    td_bus_stats_t bs;
+    td_bus_stats(a->bus, &bs);
+    metric(o, "bus_symbols", "gauge", bs.symbols,
+           "(kind, symbol) pairs wanted, or holding a wildcard's last value");
     if (a->gw) on_metrics_gateway(a, o);
     metrics_upstreams(a, o);
     if (a->poll) {
@@ -198,27 +307,8 @@ static void on_metrics(void *ud, td_buf_t *o)
                     "refresh period each ticker gets under the quota");
         td_buf_appendf(o, "tickerd_poll_effective_period_seconds %.3f\n", ps.effective_period_s);
     }
-    if (a->redis) {
-        td_redis_sink_stats_t rs;
-        td_redis_sink_stats(a->redis, &rs);
-        metric(o, "redis_up", "gauge", (uint64_t)rs.connected, "1 if Redis is connected");
-        metric(o, "redis_published_total", "counter", rs.published, "PUBLISH commands answered");
-        metric(o, "redis_dropped_total", "counter", rs.dropped,
-               "events dropped for Redis (buffer full, rejected, lost with a connection)");
-        metric(o, "redis_errors_total", "counter", rs.errors, "error replies from Redis");
-        metric(o, "redis_rejected_total", "counter", rs.rejected,
-               "events whose PUBLISH Redis answered with an error (also in dropped)");
-        metric(o, "redis_lost_total", "counter", rs.lost,
-               "events in flight when a Redis connection died, e.g. a failover (also in dropped)");
-        metric(o, "redis_timeouts_total", "counter", rs.timeouts,
-               "connections given up because Redis stopped answering");
-        metric(o, "redis_master_switches_total", "counter", rs.switches,
-               "redis+sentinel://: master changes followed");
-        metric(o, "redis_gaps_total", "counter", rs.gaps,
-               "Redis outages that dropped events, reported as gap notices");
-        metric(o, "redis_healthy", "gauge", strcmp(rs.status, "up") == 0,
-               "1 if Redis is connected, answering and accepting commands");
-    }
+    if (a->redis) metrics_redis(a, o);
+    metrics_upstream_detail(a, o);
 }
 
 static int is_dir(const char *path)
@@ -260,13 +350,36 @@ static int setup_metrics(app_t *a)
     return td_gateway_start(a->metrics);
 }
 
+/* The token key: --jwt-hs256-secret or --jwt-public-key (not both). */
+static int load_jwt(app_t *a)
+{
+    const run_cfg *c = &a->cfg;
+    char err[256];
+    if (c->jwt_hs256_secret && c->jwt_public_key) {
+        TD_ERR("--jwt-hs256-secret and --jwt-public-key: give one");
+        return -1;
+    }
+    if (c->jwt_hs256_secret) {
+        if (strlen(c->jwt_hs256_secret) < 32)
+            TD_WARN("--jwt-hs256-secret is shorter than 32 bytes: easy to guess");
+        a->jwt = td_jwt_key_hs256(c->jwt_hs256_secret, strlen(c->jwt_hs256_secret));
+    } else if (c->jwt_public_key &&
+               !(a->jwt = td_jwt_key_pem(c->jwt_public_key, err, sizeof err))) {
+        TD_ERR("--jwt-public-key: %s", err);
+        return -1;
+    }
+    if (a->jwt) TD_INFO("gateway: tokens accepted (%s)", td_jwt_key_alg(a->jwt));
+    return 0;
+}
+
 static int setup_gateway(app_t *a)
 {
     run_cfg *c = &a->cfg;
     char err[512];
-    if (load_clients(a, a->config_path) != 0) return -1;
+    if (load_clients(a, a->config_path) != 0 || load_jwt(a) != 0) return -1;
     td_bus_cache_kinds(a->bus, (1u << TD_KIND_QUOTE) | (1u << TD_KIND_TRADE) | (1u << TD_KIND_BAR) |
                                    (1u << TD_KIND_DAILY_BAR) | (1u << TD_KIND_STATUS));
+    td_bus_cache_max(a->bus, (size_t)c->snapshot_cache);
     /* Conflate before a limit is reached, so quotes and bars alone never
      * make a client "slow": at most half of the smallest limit. */
     size_t conflate = (size_t)c->client_conflate_after << 10;
@@ -286,6 +399,8 @@ static int setup_gateway(app_t *a)
         .nkeys = a->client_keys.n,
         .max_clients = (size_t)c->max_clients,
         .max_symbols = (size_t)c->client_max_symbols,
+        .sub_rate = (double)c->client_subscribe_rate,
+        .sub_burst = (double)c->client_subscribe_burst,
         .auth_timeout_s = c->client_auth_timeout,
         .max_message = (size_t)c->client_max_message,
         .buffer_hard = hard,
@@ -294,6 +409,16 @@ static int setup_gateway(app_t *a)
         .write_cap = 65536,
         .conflate_after = conflate,
         .web_root = root,
+        .jwt = a->jwt,
+        .origins = (const char *const *)c->allow_origin.v,
+        .norigins = c->allow_origin.n,
+        .max_per_ip = (size_t)c->max_clients_per_ip,
+        .conn_rate = c->conn_rate_per_ip,
+        .conn_burst = (double)c->conn_burst_per_ip,
+        .listen_tls = c->listen_tls,
+        .tls_cert = c->tls_cert,
+        .tls_key = c->tls_key,
+        .deflate = c->permessage_deflate,
     };
     a->gw = td_gateway_new(&a->loop, a->ctx, a->bus, &gc, &http_cb, a, err, sizeof err);
     if (!a->gw) {
@@ -301,6 +426,53 @@ static int setup_gateway(app_t *a)
         return -1;
     }
     return td_gateway_start(a->gw);
+}
+
+/* [clients] of the -c file and --client again; on an error (logged with
+ * file:line) the old keys stay. */
+static void reload_keys(app_t *a)
+{
+    td_strlist_t keys = a->client_keys, secrets = a->client_secrets;
+    memset(&a->client_keys, 0, sizeof a->client_keys);
+    memset(&a->client_secrets, 0, sizeof a->client_secrets);
+    if (load_clients(a, a->config_path) != 0) {
+        TD_ERR("reload: client keys unchanged");
+        td_strlist_free(&a->client_keys);
+        td_strlist_free(&a->client_secrets);
+        a->client_keys = keys, a->client_secrets = secrets;
+        return;
+    }
+    td_gateway_set_keys(a->gw, (const char *const *)a->client_keys.v,
+                        (const char *const *)a->client_secrets.v, a->client_keys.n);
+    td_strlist_free(&keys);
+    td_strlist_free(&secrets);
+    TD_INFO("reload: %zu client keys", a->client_keys.n);
+}
+
+/* --jwt-public-key's file again (an HS256 secret comes from the
+ * environment or the command line, which do not change). */
+static void reload_jwt(app_t *a)
+{
+    char err[256];
+    if (!a->cfg.jwt_public_key) return;
+    td_jwt_key_t *k = td_jwt_key_pem(a->cfg.jwt_public_key, err, sizeof err);
+    if (!k) {
+        TD_ERR("reload: --jwt-public-key: %s; the old key is kept", err);
+        return;
+    }
+    td_gateway_set_jwt(a->gw, k);
+    td_jwt_key_free(a->jwt);
+    a->jwt = k;
+}
+
+void td__run_reload_gateway(app_t *a)
+{
+    char err[512];
+    TD_INFO("SIGHUP: reloading the gateway's keys and certificate");
+    reload_keys(a);
+    reload_jwt(a);
+    if (a->cfg.listen_tls && td_gateway_reload_tls(a->gw, err, sizeof err) != 0)
+        TD_ERR("reload: TLS: %s; the old certificate is kept", err);
 }
 
 int td__run_setup_gateway(app_t *a)

@@ -13,7 +13,7 @@
 
 typedef struct {
     td_sim_cfg_t sim;
-    char *log_level;
+    char *log_level, *log_format;
 } sim_opts_t;
 
 #define F(x) offsetof(sim_opts_t, x)
@@ -144,8 +144,11 @@ static const td_opt_t sim_table[] = {
     {"hist-repeat-token", TD_OPT_BOOL, S(hist_repeat_token), 0, 0, "no", NULL, NULL, 0,
      "a vendor stuck in a loop: an Alpaca page asked with a page_token names that same token as "
      "its next_page_token, and every Polygon page's next_url is the request's own URL"},
-    {"log-level", TD_OPT_STR, F(log_level), 0, 0, "info", "LEVEL", NULL, 0,
-     "error, warn, info or debug"},
+    {"log-level", TD_OPT_STR, F(log_level), 0, 0, "info", "LEVELS", NULL, 0,
+     "error, warn, info or debug; per component too, e.g. info,feed=debug (components: the "
+     "subcommand, feed, gateway, sink, bus, poll, http, store, proto, core, sim)"},
+    {"log-format", TD_OPT_STR, F(log_format), 0, 0, "text", "FORMAT", NULL, 0,
+     "text, or json: one object per line with ts, level, component, cmd, msg"},
     TD_OPT_END,
 };
 
@@ -281,16 +284,14 @@ int td_cmd_sim(int argc, char **argv)
         td_opts_free(&sim_opts, &o);
         return rc < 0 ? 2 : 0;
     }
-    int level = td_log_level_parse(o.log_level);
-    if (level < 0) {
-        fprintf(stderr, "tickerd sim: bad --log-level '%s'\n", o.log_level);
-        td_opts_free(&sim_opts, &o);
-        return 2;
-    }
-    td_log_set_level(level);
     td_log_note_file();
     signal(SIGPIPE, SIG_IGN);
     rc = run(&o);
     td_opts_free(&sim_opts, &o);
     return rc;
+}
+
+const td_opts_t *td_cmd_sim_opts(void)
+{
+    return &sim_opts;
 }

@@ -31,13 +31,18 @@ void td_lws_alpaca_keys(struct lws *wsi, char *key, char *secret, int cap, const
 
 int td_lws_refuse_upgrade(struct lws *wsi, const char *body)
 {
+    return td_lws_refuse_upgrade_status(wsi, 404, "Not Found", body);
+}
+
+int td_lws_refuse_upgrade_status(struct lws *wsi, int status, const char *reason, const char *body)
+{
     td_buf_t r = TD_BUF_INIT;
     td_buf_reserve(&r, LWS_PRE + 256 + strlen(body));
     r.len = LWS_PRE;
     td_buf_appendf(&r,
-                   "HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\ncontent-length: "
+                   "HTTP/1.1 %d %s\r\ncontent-type: text/plain\r\ncontent-length: "
                    "%zu\r\nconnection: close\r\n\r\n%s",
-                   strlen(body), body);
+                   status, reason, strlen(body), body);
     lws_write(wsi, (unsigned char *)r.data + LWS_PRE, r.len - LWS_PRE, LWS_WRITE_HTTP_HEADERS);
     td_buf_free(&r);
     return 1;

@@ -16,6 +16,8 @@ void td_lws_alpaca_keys(struct lws *wsi, char *key, char *secret, int cap, const
  * and closes (lws_return_http_status answers an upgrade as HTTP/1.0, which
  * python-websockets rejects). For HTTP_CONFIRM_UPGRADE: returns 1 (refuse). */
 int td_lws_refuse_upgrade(struct lws *wsi, const char *body);
+/* The same with another status, e.g. 403 "Forbidden", 429 "Too Many Requests". */
+int td_lws_refuse_upgrade_status(struct lws *wsi, int status, const char *reason, const char *body);
 
 /* Writes a close frame with `status` before the callback returns -1: lws 4.1
  * closes without one (1006) on lws_close_reason() and -1 from WRITEABLE. */

@@ -230,7 +230,12 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 {
     file_ctx *c = user;
     if (c->failed) return 1; /* keep the first error only */
-    if (strcmp(section, "clients") == 0) c->secrets = 1;
+    if (strcmp(section, "clients") == 0) {
+        c->secrets = 1;
+        if (td_opt_check_credential(name, value, c->err, c->errlen) == 0) return 1;
+        c->failed = 1;
+        return 0;
+    }
     if (strcmp(section, c->o->section) != 0) {
         for (int i = 0; td_opt_known_sections[i]; i++)
             if (strcmp(section, td_opt_known_sections[i]) == 0) return 1; /* another command's */
@@ -380,7 +385,28 @@ static int parse_flag(const td_opts_t *o, void *cfg, int argc, char **argv, int 
     return 0;
 }
 
+/* Options named log-level and log-format configure the log (core/log.h). */
+static int setup_log(const td_opts_t *o, void *cfg, char *err, size_t errlen)
+{
+    const td_opt_t *lvl = find(o, "log-level"), *fmt = find(o, "log-format");
+    if (!lvl && !fmt) return 0;
+    return td_log_setup(lvl ? *FIELD(cfg, lvl, char *) : NULL,
+                        fmt ? *FIELD(cfg, fmt, char *) : NULL, err, errlen);
+}
+
+static int parse_all(const td_opts_t *o, void *cfg, int argc, char **argv, char *err,
+                     size_t errlen);
+
+/* Warnings of the parse itself are held until the log format is known. */
 int td_opts_parse(const td_opts_t *o, void *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+    td_log_hold(1);
+    int rc = parse_all(o, cfg, argc, argv, err, errlen);
+    td_log_hold(0);
+    return rc;
+}
+
+static int parse_all(const td_opts_t *o, void *cfg, int argc, char **argv, char *err, size_t errlen)
 {
     size_t nopts = 0;
     for (const td_opt_t *t = o->table; t->name; t++)
@@ -389,7 +415,9 @@ int td_opts_parse(const td_opts_t *o, void *cfg, int argc, char **argv, char *er
     td_opts_defaults(o, cfg);
 
     /* First pass: help and the config file, which flags then override. */
+    int check = 0;
     for (int i = 1; i < argc; i++) {
+        check |= strcmp(argv[i], "--check-config") == 0;
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             td_opts_help(o, stdout);
             free(given);
@@ -409,10 +437,16 @@ int td_opts_parse(const td_opts_t *o, void *cfg, int argc, char **argv, char *er
             i++;
             continue;
         }
+        if (strcmp(argv[i], "--check-config") == 0) continue;
         if (parse_flag(o, cfg, argc, argv, &i, given, err, errlen) != 0) goto fail;
     }
     apply_env(o, cfg, given);
     free(given);
+    if (setup_log(o, cfg, err, errlen) != 0) return -1;
+    if (check) { /* the file, environment and flags are valid: nothing started */
+        printf("tickerd %s: configuration ok\n", o->section);
+        return 1;
+    }
     return 0;
 fail:
     free(given);
@@ -424,6 +458,8 @@ void td_opts_help(const td_opts_t *o, FILE *out)
     fprintf(out, "%s\n\n%s\n\nOptions (also as keys of section [%s] in the -c file):\n", o->usage,
             o->about, o->section);
     fprintf(out, "  -c, --config FILE         INI file; flags override it\n");
+    fprintf(out,
+            "  --check-config            check the file and flags, start nothing: exit 0 or 2\n");
     for (const td_opt_t *t = o->table; t->name; t++) {
         char lhs[64];
         if (t->type == TD_OPT_BOOL)

@@ -51,7 +51,8 @@ typedef struct td_opts_s {
 } td_opts_t;
 
 /* Parses defaults, then `-c FILE` (if given in argv), then the environment,
- * then the flags. Returns 0, 1 if --help was printed (caller exits 0), or -1
+ * then the flags. Returns 0, 1 if --help was printed or --check-config found
+ * everything valid (caller exits 0), or -1
  * with a one-line message in err. argv[0] is the subcommand name. */
 int td_opts_parse(const td_opts_t *o, void *cfg, int argc, char **argv, char *err, size_t errlen);
 

@@ -128,6 +128,7 @@ td_feed_t *td_feed_new(struct lws_context *ctx, uv_loop_t *loop, const td_feed_c
                        const td_feed_cb_t *cb, void *ud, char *err, size_t errlen)
 {
     td_feed_t *f = td_xcalloc(1, sizeof *f);
+    f->st.last_event_ms = td_mono_ms(); /* the age counts from start until a first event */
     const char *dialect = cfg->dialect ? cfg->dialect : "alpaca";
     if (strcmp(dialect, "alpaca") == 0) {
         f->d = &td__feed_alpaca;
@@ -192,9 +193,17 @@ static void on_retry(uv_timer_t *t)
     connect_now(t->data);
 }
 
-static void schedule_reconnect(td_feed_t *f, const char *why)
+const char *td_feed_retry_name(td_feed_retry_t r)
+{
+    static const char *const names[] = {"resolve", "connect", "closed", "closed_by_tickerd",
+                                        "conn_limit"};
+    return (unsigned)r < TD_FEED_RETRY__COUNT ? names[r] : "unknown";
+}
+
+static void schedule_reconnect(td_feed_t *f, td_feed_retry_t reason, const char *why)
 {
     if (f->stopping || f->fatal) return;
+    f->st.retries[f->conn_limit_hit ? TD_FEED_RETRY_CONN_LIMIT : reason]++;
     gap_open(f, why);
     uint64_t now = td_mono_ms();
     if (f->established_ms && now - f->established_ms >= f->healthy_ms)
@@ -236,7 +245,7 @@ static void open_ws(td_feed_t *f)
      * scheduled the retry); schedule only if it did not. */
     if (!lws_client_connect_via_info(&ci) && f->state == TD_FEED_CONNECTING) {
         f->wsi = NULL;
-        schedule_reconnect(f, "connect failed");
+        schedule_reconnect(f, TD_FEED_RETRY_CONNECT, "connect failed");
     }
 }
 
@@ -272,7 +281,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         snprintf(why, sizeof why, "cannot resolve '%s': %s", f->host,
                  status ? uv_strerror(status) : "no IPv4 address");
         uv_freeaddrinfo(res);
-        schedule_reconnect(f, why);
+        schedule_reconnect(f, TD_FEED_RETRY_RESOLVE, why);
         return;
     }
     uv_ip4_name((const struct sockaddr_in *)res->ai_addr, f->addr, sizeof f->addr);
@@ -288,7 +297,7 @@ static void on_resolve_timeout(uv_timer_t *t)
     abandon_resolve(f);
     snprintf(why, sizeof why, "cannot resolve '%s': no answer from the resolver within %.1fs",
              f->host, f->resolve_timeout_ms / 1000.0);
-    schedule_reconnect(f, why);
+    schedule_reconnect(f, TD_FEED_RETRY_RESOLVE, why);
 }
 
 static void connect_now(td_feed_t *f)
@@ -319,7 +328,7 @@ static void connect_now(td_feed_t *f)
         char why[320];
         free(r);
         snprintf(why, sizeof why, "cannot resolve '%s': %s", f->host, uv_strerror(rc));
-        schedule_reconnect(f, why);
+        schedule_reconnect(f, TD_FEED_RETRY_RESOLVE, why);
         return;
     }
     f->resolving = r;
@@ -592,6 +601,7 @@ void td__feed_event(td_feed_t *f, const td_event_t *ev)
 {
     if (f->sub_note_open) flush_sub_note(f); /* data before every confirmation */
     f->st.events++;
+    f->st.last_event_ms = f->last_rx_ms; /* the frame's arrival: no clock read per event */
     f->cb.on_event(f->ud, ev);
 }
 
@@ -669,7 +679,7 @@ static int on_writeable(td_feed_t *f, struct lws *wsi)
     return 0;
 }
 
-static void on_closed(td_feed_t *f, struct lws *wsi, const char *why)
+static void on_closed(td_feed_t *f, struct lws *wsi, td_feed_retry_t reason, const char *why)
 {
     if (f->wsi != wsi && f->wsi) return;
     f->wsi = NULL;
@@ -681,7 +691,10 @@ static void on_closed(td_feed_t *f, struct lws *wsi, const char *why)
         td__feed_set_state(f, TD_FEED_STOPPED);
         return;
     }
-    schedule_reconnect(f, *f->kill_why ? f->kill_why : why);
+    if (*f->kill_why)
+        schedule_reconnect(f, TD_FEED_RETRY_KILLED, f->kill_why);
+    else
+        schedule_reconnect(f, reason, why);
 }
 
 /* Why a connection attempt failed, in words: the socket's own error
@@ -722,7 +735,7 @@ static int feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         break;
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         connect_error_text(f, wsi, in, why, sizeof why);
-        on_closed(f, wsi, why);
+        on_closed(f, wsi, TD_FEED_RETRY_CONNECT, why);
         break;
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         f->established_ms = f->last_rx_ms = td_mono_ms();
@@ -740,10 +753,10 @@ static int feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_CLIENT_WRITEABLE:
         return on_writeable(f, wsi);
     case LWS_CALLBACK_CLIENT_CLOSED:
-        on_closed(f, wsi, "connection closed");
+        on_closed(f, wsi, TD_FEED_RETRY_CLOSED, "connection closed");
         break;
     case LWS_CALLBACK_WSI_DESTROY:
-        if (f->wsi == wsi) on_closed(f, wsi, "connection lost");
+        if (f->wsi == wsi) on_closed(f, wsi, TD_FEED_RETRY_CLOSED, "connection lost");
         break;
     default:
         break;

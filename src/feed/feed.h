@@ -72,12 +72,25 @@ typedef struct td_feed_cb_s {
     void (*on_gap)(void *ud, td_feed_t *f, const td_feed_gap_t *gap);
 } td_feed_cb_t;
 
+/* Why the feed waits to reconnect: /metrics counts each. */
+typedef enum td_feed_retry_e {
+    TD_FEED_RETRY_RESOLVE,    /* the host name did not resolve */
+    TD_FEED_RETRY_CONNECT,    /* TCP, TLS or WebSocket handshake failed */
+    TD_FEED_RETRY_CLOSED,     /* the connection was closed or lost */
+    TD_FEED_RETRY_KILLED,     /* tickerd closed it (watchdog, protocol error) */
+    TD_FEED_RETRY_CONN_LIMIT, /* 406 connection limit exceeded */
+    TD_FEED_RETRY__COUNT
+} td_feed_retry_t;
+const char *td_feed_retry_name(td_feed_retry_t r); /* "resolve", "connect", ... */
+
 typedef struct td_feed_stats_s {
     uint64_t frames, events, malformed, unknown, bytes;
-    uint64_t connects;   /* connections established */
-    uint64_t reconnects; /* connections established after the first */
-    uint64_t conn_limit; /* 406 answers */
-    uint64_t gaps;       /* outages reported through on_gap */
+    uint64_t last_event_ms;                 /* td_mono_ms of the last event (or of _new) */
+    uint64_t retries[TD_FEED_RETRY__COUNT]; /* reconnects scheduled, by reason */
+    uint64_t connects;                      /* connections established */
+    uint64_t reconnects;                    /* connections established after the first */
+    uint64_t conn_limit;                    /* 406 answers */
+    uint64_t gaps;                          /* outages reported through on_gap */
     td_feed_state_t state;
 } td_feed_stats_t;
 

@@ -8,7 +8,13 @@
  * With last values, a second connection reads the publisher's hashes: when
  * a symbol is first wanted by name, HGET <prefix>last:<kind> SYMBOL, and the
  * value (unless a live event of that symbol came first) is handed on as an
- * event, so the bus's snapshot reaches the client that asked. */
+ * event, so the bus's snapshot reaches the client that asked.
+ *
+ * From redis+cluster:// (redis/cluster): SSUBSCRIBE on the primary that owns
+ * each channel's slot, resubscribed when a primary (re)connects or the slot
+ * map changes; a wildcard is refused with one log line per kind (SPUBLISH
+ * messages never reach pattern subscriptions); HGETs go to the hash's
+ * primary. */
 #ifndef TD_FEED_REDIS_SOURCE_H
 #define TD_FEED_REDIS_SOURCE_H
 
@@ -25,7 +31,7 @@ typedef struct td_redis_source_cb_s {
 } td_redis_source_cb_t;
 
 typedef struct td_redis_source_cfg_s {
-    const char *url;    /* redis/url.h syntax (not cluster); borrowed during _new */
+    const char *url;    /* redis/url.h syntax (not sentinel); borrowed during _new */
     const char *prefix; /* copied */
     const char *ca_file, *cert_file, *key_file; /* rediss:// */
     double timeout_s;                           /* connect/reply bound (0: 5 s) */

@@ -66,6 +66,7 @@ void td__gw_client_free(gw_client_t *c)
         GW_LOG(TD_LOG_INFO, g, NULL, "client #%llu closed after %.1f s, not authenticated", ID(c),
                (double)(uv_now(g->loop) - c->open_ms) / 1000.0);
     td_bus_detach(g->bus, c->bc); /* the last unwants go upstream */
+    td__gw_limits_close(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -215,6 +216,15 @@ void td__gw_client_snapshot(gw_client_t *c, const td_subset_t *fresh)
     snapshot(c, fresh, NULL);
 }
 
+/* Symbols a subscribe message names (a wildcard counts as one). */
+static size_t named(const td_alpaca_client_msg_t *m)
+{
+    size_t n = 0;
+    for (int k = 0; k < TD_KIND__COUNT; k++)
+        n += m->sub.k[k].n + (m->sub.k[k].all != 0);
+    return n;
+}
+
 static int over_limit(const gw_client_t *c, const td_alpaca_client_msg_t *m, unsigned offered)
 {
     size_t max = c->g->cfg.max_symbols;
@@ -249,17 +259,56 @@ static void apply_sub(gw_client_t *c, const td_alpaca_client_msg_t *m, td_subset
     }
 }
 
-static void do_sub(gw_client_t *c, const td_alpaca_client_msg_t *m)
+/* Takes out of a subscribe what the client's token does not allow (the
+ * rest goes ahead); 409 insufficient subscription if anything was. */
+static void restrict_sub(gw_client_t *c, td_alpaca_client_msg_t *m)
+{
+    if (!c->jwt || m->action != TD_ALPACA_CLIENT_SUBSCRIBE) return;
+    td_subset_t out;
+    td_subset_init(&out);
+    for (int k = 0; k < TD_KIND__COUNT; k++) {
+        const td_symset_t *ss = &m->sub.k[k];
+        if (ss->all && !td__gw_client_allows(c, (td_kind_t)k, "*", 1))
+            td_subset_add(&out, (td_kind_t)k, "*", 1);
+        for (size_t i = 0; i < ss->n; i++)
+            if (!td__gw_client_allows(c, (td_kind_t)k, ss->v[i], strlen(ss->v[i])))
+                td_subset_append(&out, (td_kind_t)k, ss->v[i], strlen(ss->v[i]));
+    }
+    td_subset_settle(&out);
+    if (td_subset_empty(&out)) {
+        td_subset_free(&out);
+        return;
+    }
+    td_buf_t b = TD_BUF_INIT;
+    for (int k = 0; k < TD_KIND__COUNT; k++) {
+        if (out.k[k].all) td_subset_remove(&m->sub, (td_kind_t)k, "*", 1);
+        for (size_t i = 0; i < out.k[k].n; i++)
+            td_subset_remove(&m->sub, (td_kind_t)k, out.k[k].v[i], strlen(out.k[k].v[i]));
+        if (!out.k[k].all && !out.k[k].n) continue;
+        if (b.len) td_buf_appendc(&b, ',');
+        td_subset_append_json_list(&out, (td_kind_t)k, &b);
+    }
+    GW_LOG(TD_LOG_INFO, c->g, c, "client #%llu ('%s'): outside its token: %.300s", ID(c),
+           c->jwt->sub, b.data);
+    td_buf_free(&b);
+    td_subset_free(&out);
+    td__gw_client_error(c, 409, 0);
+}
+
+static void do_sub(gw_client_t *c, td_alpaca_client_msg_t *m)
 {
     if (!c->authed) {
         td__gw_client_error(c, 401, 0);
         return;
     }
+    restrict_sub(c, m);
+    if (c->closing) return;
     unsigned offered = td_alpaca_server_offered(c->cls);
     if (m->kinds & ~offered) {
         td__gw_client_error(c, 410, 0);
         return;
     }
+    if (m->action == TD_ALPACA_CLIENT_SUBSCRIBE && !td__gw_client_sub_rate_ok(c, named(m))) return;
     if (over_limit(c, m, offered)) {
         td__gw_client_error(c, 405, 0);
         return;
@@ -457,8 +506,11 @@ int td__gw_client_writeable(gw_client_t *c)
 void td__gw_client_flush(gw_client_t *c)
 {
     if (c->want_write) return; /* lws will call WRITEABLE anyway */
-    if (c->closing || c->dead) {
-        wake(c); /* closing goes through WRITEABLE, which can return -1 */
+    /* closing goes through WRITEABLE, which can return -1; with
+     * permessage-deflate, lws must drain a compressed frame before the next
+     * write (it asserts so), which only WRITEABLE guarantees */
+    if (c->closing || c->dead || c->g->cfg.deflate) {
+        wake(c);
         return;
     }
     for (int i = 0; i < FLUSH_FRAMES && c->q.n; i++) {

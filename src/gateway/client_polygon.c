@@ -8,7 +8,8 @@
  * limit) then a close with 1008, "auth_timeout", and status "error" with
  * "not authorized", "invalid JSON", "unknown action: X", "already
  * authenticated", "missing params", "invalid subscription: X", "symbol
- * limit exceeded", "message too large", "slow client" (then 1008). */
+ * limit exceeded", "subscribe rate limit exceeded" (sub_rate.c), "message too
+ * large", "slow client" (then 1008). */
 #include "core/log.h"
 #include "core/mem.h"
 #include "gateway/gw_int.h"
@@ -108,6 +109,32 @@ static int within_limit(const gw_client_t *c, const td_polygon_topics_t *t)
     return n <= max;
 }
 
+/* Takes the topics the client's token does not allow out of t, each
+ * answered with an error status "insufficient subscription: EV.SYM"; the
+ * message counts once against the error budget. */
+static void restrict_topics(gw_client_t *c, td_polygon_topics_t *t)
+{
+    size_t kept = 0, refused = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        td_polygon_topic_t *tp = &t->v[i];
+        if (td__gw_client_allows(c, tp->kind, tp->sym, tp->len)) {
+            t->v[kept++] = *tp;
+            continue;
+        }
+        td_buf_t m = TD_BUF_INIT;
+        td_buf_appendf(&m, "insufficient subscription: %s.%s",
+                       td_polygon_prefix(c->cluster, tp->kind), tp->sym);
+        status(c, "error", m.data);
+        if (!refused++)
+            GW_LOG(TD_LOG_INFO, c->g, c, "client #%llu ('%s'): outside its token: %s", ID(c),
+                   c->jwt->sub, m.data + 27);
+        td_buf_free(&m);
+        free(tp->sym);
+    }
+    t->n = kept;
+    if (refused && td__gw_guard_error(c)) td__gw_client_close_after(c);
+}
+
 /* Applies t to the client's set and the bus; fresh gets what is newly
  * subscribed by name (snapshots). One status per topic, as the vendor. */
 static void apply(gw_client_t *c, const td_polygon_topics_t *t, int add, td_subset_t *fresh,
@@ -151,6 +178,10 @@ static void do_sub(gw_client_t *c, const char *params, int add)
                        bad ? bad : "");
         refuse(c, m.data);
         td_buf_free(&m);
+    } else if (add && !td__gw_client_sub_rate_ok(c, t.n)) {
+        /* refused (and told) */
+    } else if (add && (restrict_topics(c, &t), c->closing)) {
+        /* too many errors */
     } else if (add && !within_limit(c, &t)) {
         td__gw_client_error(c, 405, 0);
     } else {

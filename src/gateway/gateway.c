@@ -219,7 +219,8 @@ static int confirm_upgrade(td_gateway_t *g, struct lws *wsi)
     char uri[256] = "", body[256];
     lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
     int pi = g->cfg.http_only ? -1 : find_path(uri), d = g->cfg.dialect;
-    if (pi >= 0 && paths[pi].dialect == g->cfg.dialect && !g->stopping) return 0;
+    if (pi >= 0 && paths[pi].dialect == g->cfg.dialect && !g->stopping)
+        return td__gw_limits_upgrade(g, wsi);
     if (pi >= 0 && paths[pi].dialect != g->cfg.dialect)
         snprintf(body, sizeof body, "not found: the upstream is %s, served on %s\n",
                  dialect_names[d], dialect_paths[d]);
@@ -238,26 +239,47 @@ static int codec_of(struct lws *wsi)
     return GW_CODEC_JSON;
 }
 
+/* A token on the upgrade URL (?token=..., for browsers): auths the client
+ * as if it had sent it in an auth message. */
+static void url_token(gw_client_t *c, struct lws *wsi)
+{
+    char buf[TD_JWT_MAX_TOKEN + 16];
+    const char *tok = lws_get_urlarg_by_name(wsi, "token=", buf, sizeof buf); /* into buf */
+    if (!tok) return;
+    if (c->polygon)
+        td__gw_client_auth(c, tok, strlen(tok), NULL, 0, "url");
+    else
+        td__gw_client_auth(c, "jwt", 3, tok, strlen(tok), "url");
+    memset(buf, 0, sizeof buf);
+}
+
 static int established(td_gateway_t *g, struct lws *wsi, pss_t *pss)
 {
     char uri[256] = "";
     lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
     int pi = find_path(uri);
     if (pi < 0 || paths[pi].dialect != g->cfg.dialect || g->stopping) return -1;
-    if (paths[pi].dialect == TD_GATEWAY_POLYGON) { /* JSON only, no header auth */
-        pss->c = td__gw_client_new(g, wsi, paths[pi].path, TD_ALPACA_STREAM_STOCK, GW_CODEC_JSON);
-        pss->c->polygon = 1;
+    int polygon = paths[pi].dialect == TD_GATEWAY_POLYGON; /* JSON only, no header auth */
+    pss->c = td__gw_client_new(g, wsi, paths[pi].path,
+                               polygon ? TD_ALPACA_STREAM_STOCK : (td_alpaca_stream_t)paths[pi].cls,
+                               polygon ? GW_CODEC_JSON : codec_of(wsi));
+    if (td__gw_limits_open(pss->c) != 0) { /* past the check at the upgrade */
+        td__gw_client_free(pss->c);
+        pss->c = NULL;
+        return -1;
+    }
+    pss->c->polygon = polygon;
+    if (polygon) {
         pss->c->cluster = (td_polygon_cluster_t)paths[pi].cls;
         td__gw_client_open(pss->c, NULL, NULL);
-        return 0;
+    } else {
+        char k[TD_JWT_MAX_TOKEN + 1], sec[TD_JWT_MAX_TOKEN + 1];
+        const char *hk, *hs;
+        td_lws_alpaca_keys(wsi, k, sec, sizeof k, &hk, &hs);
+        td__gw_client_open(pss->c, hk, hs);
+        memset(sec, 0, sizeof sec);
     }
-    pss->c =
-        td__gw_client_new(g, wsi, paths[pi].path, (td_alpaca_stream_t)paths[pi].cls, codec_of(wsi));
-    char k[300], sec[300];
-    const char *hk, *hs;
-    td_lws_alpaca_keys(wsi, k, sec, sizeof k, &hk, &hs);
-    td__gw_client_open(pss->c, hk, hs);
-    memset(sec, 0, sizeof sec);
+    url_token(pss->c, wsi);
     return 0;
 }
 
@@ -272,6 +294,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return g ? confirm_upgrade(g, wsi) : 1;
     case LWS_CALLBACK_HTTP:
         return g ? http_request(g, wsi, in ? (const char *)in : "/") : -1;
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+        td__gw_tls_ctx(in, user); /* the TLS listener's SSL_CTX, for reloads */
+        return 0;
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
         return 0; /* lws completes the transaction itself (a second call answered 403) */
     case LWS_CALLBACK_ESTABLISHED:
@@ -295,6 +320,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------ */
+
+/* permessage-deflate, offered to the clients that ask for it (cfg.deflate). */
+static const struct lws_extension deflate_ext[] = {
+    {"permessage-deflate", lws_extension_callback_pm_deflate,
+     "permessage-deflate; client_no_context_takeover; client_max_window_bits"},
+    {NULL, NULL, NULL},
+};
+
+const struct lws_extension *td__gw_extensions(const td_gateway_t *g)
+{
+    return g->cfg.deflate && !g->cfg.http_only ? deflate_ext : NULL;
+}
 
 static void spin_cb(uv_idle_t *h)
 {
@@ -364,21 +401,26 @@ static void cron_cb(uv_timer_t *t)
         td__gw_client_cron(c, now);
 }
 
-static int parse_listen(td_gateway_t *g, const char *s, char *err, size_t errlen)
+int td__gw_parse_addr(const char *flag, const char *s, char *host, size_t cap, int *port, char *err,
+                      size_t errlen)
 {
     const char *colon = s ? strrchr(s, ':') : NULL;
     char *end;
-    long port = colon ? strtol(colon + 1, &end, 10) : -1;
-    if (!colon || colon == s || (size_t)(colon - s) >= sizeof g->host || *end || port < 0 ||
-        port > 65535) {
-        snprintf(err, errlen, "bad --listen '%s': expected IPV4:PORT, e.g. 127.0.0.1:8080",
+    long p = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (!colon || colon == s || (size_t)(colon - s) >= cap || *end || p < 0 || p > 65535) {
+        snprintf(err, errlen, "bad --%s '%s': expected IPV4:PORT, e.g. 127.0.0.1:8080", flag,
                  s ? s : "");
         return -1;
     }
-    memcpy(g->host, s, (size_t)(colon - s));
-    g->host[colon - s] = '\0';
-    g->port = (int)port;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    *port = (int)p;
     return 0;
+}
+
+static int parse_listen(td_gateway_t *g, const char *s, char *err, size_t errlen)
+{
+    return td__gw_parse_addr("listen", s, g->host, sizeof g->host, &g->port, err, errlen);
 }
 
 td_gateway_t *td_gateway_new(uv_loop_t *loop, struct lws_context *ctx, td_bus_t *bus,
@@ -386,7 +428,9 @@ td_gateway_t *td_gateway_new(uv_loop_t *loop, struct lws_context *ctx, td_bus_t 
                              char *err, size_t errlen)
 {
     td_gateway_t *g = td_xcalloc(1, sizeof *g);
-    if (parse_listen(g, cfg->listen, err, errlen) != 0) {
+    if (parse_listen(g, cfg->listen, err, errlen) != 0 ||
+        td__gw_tls_new(g, cfg, err, errlen) != 0) {
+        td__gw_tls_free(g);
         free(g);
         return NULL;
     }
@@ -431,12 +475,14 @@ int td_gateway_start(td_gateway_t *g)
     info.iface = g->host;
     info.protocols = g->protocols;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.extensions = td__gw_extensions(g);
     g->vh = lws_create_vhost(g->ctx, &info);
     if (!g->vh) {
         TD_ERR("gateway: cannot listen on %s:%d", g->host, g->port);
         return -1;
     }
     g->port = lws_get_vhost_listen_port(g->vh);
+    if (td__gw_tls_start(g) != 0) return -1;
     if (g->cfg.http_only) {
         TD_INFO("metrics: listening on http://%s:%d (/metrics, /healthz)", g->host, g->port);
         return 0;
@@ -488,19 +534,40 @@ void td_gateway_free(td_gateway_t *g)
     td__gw_keys_free(&g->keys);
     td_buf_free(&g->scratch);
     td_buf_free(&g->frame);
+    td__gw_limits_free(g);
+    td__gw_tls_free(g);
     free(g->web_root);
     free(g);
 }
+
+const uint64_t td_gateway_queue_bounds[TD_GW_QUEUE_BUCKETS] = {
+    0, 4096, 65536, 262144, 1048576, 4194304, 16777216,
+};
 
 void td_gateway_stats(const td_gateway_t *g, td_gateway_stats_t *out)
 {
     *out = g->st;
     out->queued_bytes = 0;
-    for (const gw_client_t *c = g->clients; c; c = c->next)
+    memset(out->queue_le, 0, sizeof out->queue_le);
+    for (const gw_client_t *c = g->clients; c; c = c->next) {
         out->queued_bytes += c->q.bytes;
+        for (int i = 0; i < TD_GW_QUEUE_BUCKETS; i++)
+            if (c->q.bytes <= td_gateway_queue_bounds[i]) out->queue_le[i]++;
+        out->queue_le[TD_GW_QUEUE_BUCKETS]++;
+    }
+}
+
+void td_gateway_set_jwt(td_gateway_t *g, const struct td_jwt_key_s *jwt)
+{
+    g->cfg.jwt = jwt;
 }
 
 int td_gateway_port(const td_gateway_t *g)
 {
     return g->port;
+}
+
+int td_gateway_tls_port(const td_gateway_t *g)
+{
+    return g->tls_port;
 }

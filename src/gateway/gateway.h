@@ -32,6 +32,7 @@
 #include <uv.h>
 
 struct lws_context;
+struct td_jwt_key_s;
 
 typedef struct td_gateway_s td_gateway_t;
 
@@ -52,6 +53,8 @@ typedef struct td_gateway_cfg_s {
     size_t nkeys;
     size_t max_clients;    /* authenticated clients at once; 0 = unlimited (406 beyond) */
     size_t max_symbols;    /* distinct symbols per client; 0 = unlimited (405 beyond) */
+    double sub_rate;       /* symbols a client may subscribe per second, on average */
+    double sub_burst;      /*   and at once (token bucket); rate 0 = unlimited */
     double auth_timeout_s; /* 404 auth timeout; 0 = never */
     size_t max_message;    /* bytes of one client message (reassembled); 400 beyond */
     size_t buffer_hard;    /* queued bytes per client that close it at once */
@@ -61,6 +64,19 @@ typedef struct td_gateway_cfg_s {
     size_t conflate_after; /* queued bytes past which quotes/bars are conflated */
     const char *web_root;  /* static files served at /; NULL: none; copied */
     int http_only;         /* /healthz and /metrics only: every upgrade refused (404) */
+    /* Tokens (jwt.h): clients may authenticate with a JWT verified with
+     * this key (NULL: keys only). Borrowed; td_gateway_set_jwt replaces it. */
+    const struct td_jwt_key_s *jwt;
+    /* Limits checked at the upgrade (HTTP 403 or 429 before the handshake): */
+    const char *const *origins; /* Origin values browsers may come from (borrowed); */
+    size_t norigins;            /*   0: any; a request without Origin is no browser: allowed */
+    size_t max_per_ip;          /* connections at once from one address; 0: no limit */
+    double conn_rate;           /* new connections per second per address (0: no limit), */
+    double conn_burst;          /*   with bursts of this many */
+    /* A second listener with TLS (1.2 or later), same paths; NULL: none.
+     * Copied. The certificate and key may be reloaded (td_gateway_reload_tls). */
+    const char *listen_tls, *tls_cert, *tls_key;
+    int deflate; /* offer permessage-deflate (negotiated per client) */
 } td_gateway_cfg_t;
 
 typedef struct td_gateway_cb_s {
@@ -71,6 +87,11 @@ typedef struct td_gateway_cb_s {
     int (*health)(void *ud, td_buf_t *out);
 } td_gateway_cb_t;
 
+/* Upper bounds (bytes) of the client queue histogram's buckets; the last
+ * bucket, +Inf, is implied. */
+#define TD_GW_QUEUE_BUCKETS 7
+extern const uint64_t td_gateway_queue_bounds[TD_GW_QUEUE_BUCKETS];
+
 typedef struct td_gateway_stats_s {
     uint64_t clients;                    /* connected now (authenticated or not) */
     uint64_t authed;                     /* authenticated now */
@@ -78,12 +99,22 @@ typedef struct td_gateway_stats_s {
     uint64_t events_out[TD_KIND__COUNT]; /* events written to clients, per kind */
     uint64_t frames_out, bytes_out;      /* WebSocket data written */
     uint64_t queued_bytes;               /* bytes queued now, all clients */
-    uint64_t conflated;                  /* queued quotes/bars replaced by newer ones */
-    uint64_t slow_disconnects;           /* 407 slow client */
-    uint64_t auth_failures;              /* 402, 404 */
-    uint64_t malformed;                  /* client messages answered with 400 */
-    uint64_t rejected;                   /* 406 connection limit */
-    uint64_t snapshots;                  /* last values sent on subscribe */
+    /* clients whose queue holds at most td_gateway_queue_bounds[i] bytes
+     * now (cumulative, as Prometheus buckets); [TD_GW_QUEUE_BUCKETS]: all */
+    uint64_t queue_le[TD_GW_QUEUE_BUCKETS + 1];
+    uint64_t conflated;            /* queued quotes/bars replaced by newer ones */
+    uint64_t slow_disconnects;     /* 407 slow client */
+    uint64_t auth_failures;        /* 402, 404 */
+    uint64_t malformed;            /* client messages answered with 400 */
+    uint64_t rejected;             /* 406 connection limit */
+    uint64_t snapshots;            /* last values sent on subscribe */
+    uint64_t token_auths;          /* clients authenticated with a token */
+    uint64_t refused_origin;       /* upgrades refused: Origin not allowed (403) */
+    uint64_t refused_per_ip;       /* upgrades refused: too many from the address (429) */
+    uint64_t refused_rate;         /* upgrades refused: connection rate of the address (429) */
+    uint64_t refused_claims;       /* subscriptions refused by a token's claim */
+    uint64_t token_expired_closes; /* live clients closed as their token expired */
+    uint64_t sub_refused;          /* subscribes refused over the subscribe rate */
 } td_gateway_stats_t;
 
 /* cfg and cb are copied (strings as documented above); bus and ctx are
@@ -106,7 +137,19 @@ void td_gateway_stats(const td_gateway_t *g, td_gateway_stats_t *out);
  * that asked for them, as its dialect's control message: [{"T":"gap",...}]
  * for an Alpaca client. */
 void td_gateway_notice(td_gateway_t *g, const char *json, size_t n);
+/* Replaces the client keys (borrowed, as in the cfg); clients that
+ * authenticated with a key no longer there are closed with the auth error. */
+void td_gateway_set_keys(td_gateway_t *g, const char *const *keys, const char *const *secrets,
+                         size_t n);
+/* Replaces the token key (NULL: none), borrowed, for new auths; clients
+ * authenticated with a token keep their claims. */
+void td_gateway_set_jwt(td_gateway_t *g, const struct td_jwt_key_s *jwt);
 /* The port listened on (after start). */
 int td_gateway_port(const td_gateway_t *g);
+int td_gateway_tls_port(const td_gateway_t *g); /* the TLS one; 0: none */
+/* Re-reads the TLS listener's certificate and key (the paths it was given)
+ * for new handshakes; connected clients keep theirs. 0, or -1 with err
+ * (then nothing changed). */
+int td_gateway_reload_tls(td_gateway_t *g, char *err, size_t errlen);
 
 #endif

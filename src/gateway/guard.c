@@ -2,6 +2,7 @@
  * (the limits are described in gw_int.h): auth with its per-address
  * throttle, the pre-auth byte and message budget, the error budget, and the
  * rate limits on client-caused log lines. */
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "gateway/gw_int.h"
@@ -34,6 +35,35 @@ static void drop_pending(gw_guard_t *gd)
 void td__gw_guard_free(gw_client_t *c)
 {
     drop_pending(&c->guard);
+    if (c->jwt) td_jwt_claims_free(c->jwt);
+    free(c->jwt);
+    c->jwt = NULL;
+    free(c->auth_key);
+    c->auth_key = NULL;
+}
+
+void td_gateway_set_keys(td_gateway_t *g, const char *const *keys, const char *const *secrets,
+                         size_t n)
+{
+    g->cfg.keys = keys;
+    g->cfg.secrets = secrets;
+    g->cfg.nkeys = n;
+    for (gw_client_t *c = g->clients; c; c = c->next) {
+        if (!c->auth_key || c->closing || c->dead) continue;
+        size_t i = 0;
+        while (i < n && strcmp(keys[i], c->auth_key) != 0)
+            i++;
+        if (i < n) continue;
+        TD_INFO("client #%llu: its key %.4s... was removed: closing", ID(c), c->auth_key);
+        td__gw_client_error(c, 402, 1);
+    }
+}
+
+int td__gw_client_allows(gw_client_t *c, td_kind_t k, const char *sym, size_t n)
+{
+    if (!c->jwt || td_jwt_allows(c->jwt, k, sym, n)) return 1;
+    c->g->st.refused_claims++;
+    return 0;
 }
 
 /* ---- log lines ------------------------------------------------------------------ */
@@ -161,12 +191,50 @@ static void send_authenticated(gw_client_t *c)
     td_buf_free(&b);
 }
 
+static char *dup_n(const char *s, size_t n);
+
+/* Whether the credentials are a token: Alpaca clients give the key "jwt"
+ * and the token as the secret, Polygon ones the token as the key (a key
+ * never holds two dots when tokens are configured). */
+static int is_token(const gw_client_t *c, const char *key, size_t kn)
+{
+    if (!c->g->cfg.jwt || !key) return 0;
+    if (!c->polygon) return kn == 3 && memcmp(key, "jwt", 3) == 0;
+    const char *d = memchr(key, '.', kn);
+    return d && memchr(d + 1, '.', kn - (size_t)(d + 1 - key)) != NULL;
+}
+
+static double wall_s(void)
+{
+    return (double)td_now_ns() / 1e9;
+}
+
+/* The token's claims, or NULL (logged, counted, 402 queued). */
+static td_jwt_claims_t *check_token(gw_client_t *c, const char *tok, size_t n, const char *how)
+{
+    td_jwt_claims_t *cl = td_xmalloc(sizeof *cl);
+    td_jwt_claims_init(cl);
+    int rc = tok ? td_jwt_verify(c->g->cfg.jwt, tok, n, wall_s(), cl) : TD_JWT_MALFORMED;
+    if (rc == TD_JWT_OK) return cl;
+    td_jwt_claims_free(cl);
+    free(cl);
+    GW_LOG(TD_LOG_INFO, c->g, NULL, "client #%llu from %s: token refused (%s): %s", ID(c),
+           c->guard.peer, how, td_jwt_strerror(rc));
+    auth_failed(c);
+    td__gw_client_error(c, 402, 1);
+    return NULL;
+}
+
 static void auth_now(gw_client_t *c, const char *key, size_t kn, const char *secret, size_t sn,
                      const char *how)
 {
     td_gateway_t *g = c->g;
-    if (!key || !kn || (!c->polygon && (!secret || !sn)) ||
-        !key_ok(g, key, kn, c->polygon ? NULL : secret, sn)) {
+    td_jwt_claims_t *cl = NULL;
+    if (is_token(c, key, kn)) {
+        if (!(cl = c->polygon ? check_token(c, key, kn, how) : check_token(c, secret, sn, how)))
+            return;
+    } else if (!key || !kn || (!c->polygon && (!secret || !sn)) ||
+               !key_ok(g, key, kn, c->polygon ? NULL : secret, sn)) {
         auth_failed(c);
         td__gw_client_error(c, 402, 1);
         return;
@@ -174,15 +242,25 @@ static void auth_now(gw_client_t *c, const char *key, size_t kn, const char *sec
     if (g->cfg.max_clients && g->st.authed >= g->cfg.max_clients) {
         g->st.rejected++;
         td__gw_client_error(c, 406, 1);
+        if (cl) td_jwt_claims_free(cl);
+        free(cl);
         return;
     }
     c->authed = 1;
+    c->jwt = cl;
+    if (!cl) c->auth_key = dup_n(key, kn);
     g->st.authed++;
     if (c->polygon)
         td__gw_pclient_authed(c);
     else
         send_authenticated(c);
-    TD_INFO("client #%llu authenticated by %s (key %.4s...)", ID(c), how, key);
+    if (cl) {
+        g->st.token_auths++;
+        TD_INFO("client #%llu authenticated by %s: token of '%s'%s", ID(c), how, cl->sub,
+                cl->restricted ? " (restricted)" : "");
+    } else {
+        TD_INFO("client #%llu authenticated by %s (key %.4s...)", ID(c), how, key);
+    }
 }
 
 static char *dup_n(const char *s, size_t n)
@@ -222,6 +300,12 @@ void td__gw_client_auth(gw_client_t *c, const char *key, size_t key_len, const c
 void td__gw_guard_cron(gw_client_t *c, uint64_t now)
 {
     gw_guard_t *gd = &c->guard;
+    if (c->jwt && wall_s() >= c->jwt->exp) { /* the token ran out: as a failed auth */
+        GW_LOG(TD_LOG_INFO, c->g, NULL, "client #%llu ('%s'): token expired", ID(c), c->jwt->sub);
+        c->g->st.token_expired_closes++;
+        td__gw_client_error(c, 402, 1);
+        return;
+    }
     if (!gd->auth_at_ms || now < gd->auth_at_ms) return;
     gd->auth_at_ms = 0;
     auth_now(c, gd->key, gd->key_len, gd->secret, gd->secret_len, gd->how);

@@ -3,9 +3,11 @@
 #ifndef TD_GATEWAY_GW_INT_H
 #define TD_GATEWAY_GW_INT_H
 
+#include "core/bucket.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "gateway/gateway.h"
+#include "gateway/jwt.h"
 #include "proto/alpaca_client.h"
 #include "proto/alpaca_server.h"
 #include "proto/polygon.h"
@@ -103,7 +105,7 @@ void td__gw_keys_free(gw_keys_t *k);
  * per further failure up to GW_FAIL_DELAY_MAX_MS; the client waits with
  * its reading paused. */
 
-#define GW_UNAUTH_BYTES      4096
+#define GW_UNAUTH_BYTES      8192 /* room for a token */
 #define GW_UNAUTH_MSGS       3
 #define GW_ERRORS_BURST      20
 #define GW_ERRORS_MS         10000
@@ -159,6 +161,8 @@ typedef struct gw_client_s {
     struct gw_client_s *dirty_next, **dirty_pprev; /* pprev: the pointer to c in the list */
     td_bus_consumer_t *bc;
     td_subset_t sub;
+    td_bucket_t sub_bucket;  /* the subscribe rate (rate 0: not started) */
+    td_bucket_t sub_strikes; /* refusals over it a client may collect */
     gw_queue_t q;
     uint64_t soft_since_ms; /* queue above the soft limit since; 0: below */
     uint64_t last_news_id;  /* a news item is queued once, not once per symbol */
@@ -166,6 +170,9 @@ typedef struct gw_client_s {
     int rx_overflow, rx_binary;
     uint64_t events_sent, frames_sent, bytes_sent;
     gw_guard_t guard;
+    int addr_counted;     /* counted in its address's open connections (limits.c) */
+    char *auth_key;       /* the key it authenticated with (reloads); NULL: a token */
+    td_jwt_claims_t *jwt; /* the claims of the token it authenticated with; NULL: a key */
 } gw_client_t;
 
 gw_client_t *td__gw_client_new(td_gateway_t *g, struct lws *wsi, const char *path,
@@ -194,6 +201,10 @@ void td__gw_client_on_event(void *ud, const td_event_t *ev);
 void td__gw_client_send_ctl(gw_client_t *c, const char *json, size_t len);
 /* Bus interest for one channel entry of the client. */
 void td__gw_client_bus_change(gw_client_t *c, td_kind_t k, const char *sym, size_t n, int add);
+/* Whether c may subscribe n more symbols now (cfg.sub_rate); if not, it
+ * is told (dialect's error), and closed after 10 refusals (one forgiven
+ * every 10 s). */
+int td__gw_client_sub_rate_ok(gw_client_t *c, size_t n);
 /* Queues the last values of the symbols named in fresh. */
 void td__gw_client_snapshot(gw_client_t *c, const td_subset_t *fresh);
 
@@ -224,8 +235,47 @@ const char *td__gw_log_suppressed(uint64_t n);
     do {                                                                                           \
         uint64_t sup_;                                                                             \
         if ((lvl) <= td_log_level_current && td__gw_log_ok((g), (c), &sup_))                       \
-            td__log((lvl), fmt "%s", __VA_ARGS__, td__gw_log_suppressed(sup_));                    \
+            td__log((lvl), __FILE__, fmt "%s", __VA_ARGS__, td__gw_log_suppressed(sup_));          \
     } while (0)
+
+/* Whether c may subscribe (k, sym) ("*": the wildcard): always, unless its
+ * token's claim restricts it (jwt.h). Counts a refusal. */
+int td__gw_client_allows(gw_client_t *c, td_kind_t k, const char *sym, size_t n);
+
+/* ---- limits per address, at the upgrade (limits.c) --------------------------- */
+
+/* One source address's connections (open now, and a token bucket of new ones). */
+typedef struct gw_addr_s {
+    char ip[48];
+    size_t open;
+    double tokens;
+    uint64_t at_ms; /* tokens as of then */
+} gw_addr_t;
+
+/* The Origin, the address's connection rate and count: 0, or 1 when the
+ * upgrade was refused (403/429 written, counted, logged). */
+int td__gw_limits_upgrade(td_gateway_t *g, struct lws *wsi);
+/* A client of that address is open (0), or is one too many (-1: close it). */
+int td__gw_limits_open(gw_client_t *c);
+void td__gw_limits_close(gw_client_t *c);
+void td__gw_limits_free(td_gateway_t *g);
+
+/* The lws extensions of the gateway's vhosts (gateway.c): NULL or
+ * permessage-deflate. */
+const struct lws_extension *td__gw_extensions(const td_gateway_t *g);
+
+/* ---- the TLS listener (tls.c) ---------------------------------------------- */
+
+/* Checks and copies cfg's TLS settings into g (0, or -1 with err). */
+int td__gw_tls_new(td_gateway_t *g, const td_gateway_cfg_t *cfg, char *err, size_t errlen);
+/* Creates the TLS vhost if configured: 0, or -1 (logged). */
+int td__gw_tls_start(td_gateway_t *g);
+/* The SSL_CTX lws made for the vhost vh (LOAD_EXTRA_SERVER_VERIFY_CERTS). */
+void td__gw_tls_ctx(void *vh, void *ssl_ctx);
+void td__gw_tls_free(td_gateway_t *g);
+/* "IPV4:PORT" into host (cap bytes) and *port; err names --flag. */
+int td__gw_parse_addr(const char *flag, const char *s, char *host, size_t cap, int *port, char *err,
+                      size_t errlen);
 
 /* ---- Polygon paths (client_polygon.c) ------------------------------------- */
 
@@ -279,6 +329,12 @@ struct td_gateway_s {
     td_gateway_stats_t st;
     td_ratelimit_t log_rl;           /* client-caused log lines, all clients (guard.c) */
     gw_source_t sources[GW_SOURCES]; /* failed auths per address (guard.c) */
+    struct lws_vhost *tls_vh;        /* the TLS listener (tls.c) */
+    char tls_host[64], *tls_cert, *tls_key;
+    int tls_port;
+    void *tls_ctx;    /* its SSL_CTX */
+    gw_addr_t *addrs; /* connections per address (limits.c) */
+    size_t naddrs, addrs_cap;
 };
 
 /* The shared message for ev in codec (made once per published event, or

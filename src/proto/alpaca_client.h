@@ -21,8 +21,8 @@
 
 #include <stddef.h>
 
-#define TD_ALPACA_CLIENT_CRED_MAX   256 /* bytes of a decoded key or secret */
-#define TD_ALPACA_CLIENT_SYMBOL_MAX 64  /* bytes of a symbol */
+#define TD_ALPACA_CLIENT_CRED_MAX   4096 /* bytes of a decoded key or secret (a token) */
+#define TD_ALPACA_CLIENT_SYMBOL_MAX 64   /* bytes of a symbol */
 
 #define TD_ALPACA_CLIENT_ERRNO_MAP(XX)                                                             \
     XX(EMALFORMED, -1, "malformed JSON or not an object")                                          \

@@ -38,9 +38,15 @@ const char *td_alpaca_server_err_text(int code)
 
 void td_alpaca_server_error(td_buf_t *b, int code)
 {
+    td_alpaca_server_error_msg(b, code, td_alpaca_server_err_text(code));
+}
+
+void td_alpaca_server_error_msg(td_buf_t *b, int code, const char *msg)
+{
     if (code < 0 || code > 999) code = 500;
-    td_buf_appendf(b, "[{\"T\":\"error\",\"code\":%d,\"msg\":\"%s\"}]", code,
-                   td_alpaca_server_err_text(code));
+    td_buf_appendf(b, "[{\"T\":\"error\",\"code\":%d,\"msg\":", code);
+    td_buf_append_json_str(b, msg, strlen(msg));
+    td_buf_appends(b, "}]");
 }
 
 void td_alpaca_server_success(td_buf_t *b, const char *msg)

@@ -27,6 +27,9 @@ const char *td_alpaca_server_err_text(int code);
 
 /* [{"T":"error","code":N,"msg":"<text of N>"}] */
 void td_alpaca_server_error(td_buf_t *b, int code);
+/* The same with a text of our own, for a limit the vendor has no code for
+ * (sent with the closest code, e.g. 405 for the subscribe rate). */
+void td_alpaca_server_error_msg(td_buf_t *b, int code, const char *msg);
 
 /* [{"T":"success","msg":"<msg>"}]; msg is JSON-escaped ("connected",
  * "authenticated"). */

@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "proto/gap.h"
+#include "redis/cluster.h"
 #include "redis/conn.h"
 #include "redis/resp.h"
 #include "redis/sentinel.h"
@@ -44,7 +45,10 @@
 struct td_redis_sink_s {
     uv_loop_t *loop;
     td_rconn_t *conn;
-    td_rsentinel_t *sentinel; /* redis+sentinel:// only */
+    td_rsentinel_t *sentinel;       /* redis+sentinel:// only */
+    td_rcluster_t *cl;              /* redis+cluster:// (then conn is NULL) */
+    uint16_t hslot[TD_KIND__COUNT]; /* cluster: slot of each last-values hash */
+    td_buf_t chan;                  /* cluster: the channel name, for its slot */
     char *prefix;
     size_t prefix_len;
     size_t max_buffer;
@@ -136,6 +140,18 @@ static uint64_t pending_drop_all(td_redis_sink_t *s)
     return n;
 }
 
+static const char *label(const td_redis_sink_t *s)
+{
+    return s->cl ? td_rcluster_label(s->cl) : td_rconn_label(s->conn);
+}
+
+/* Connected (a cluster: at least one primary). */
+static int is_up(const td_redis_sink_t *s)
+{
+    if (s->cl) return strcmp(td_rcluster_status(s->cl), "down") != 0;
+    return td_rconn_state(s->conn) == TD_RCONN_READY;
+}
+
 /* ---- handing commands to hiredis ---------------------------------------- */
 
 static void kick(td_redis_sink_t *s);
@@ -177,9 +193,8 @@ static void log_error(td_redis_sink_t *s, const char *cmd, const td_resp_node_t 
     s->errors++;
     s->last_error_ms = uv_now(s->loop);
     if (td_ratelimit_ok(&s->rl_err, td_mono_ms(), &sup))
-        TD_ERR("redis %s: %s rejected by Redis: %.*s (%llu more suppressed)",
-               td_rconn_label(s->conn), cmd, (int)(r->len > 200 ? 200 : r->len), r->s,
-               (unsigned long long)sup);
+        TD_ERR("redis %s: %s rejected by Redis: %.*s (%llu more suppressed)", label(s), cmd,
+               (int)(r->len > 200 ? 200 : r->len), r->s, (unsigned long long)sup);
 }
 
 /* One reply, in command order: an event's PUBLISH, then HSET with last
@@ -296,8 +311,10 @@ static void conn_closed(void *ud)
 
 static void stop_finish(td_redis_sink_t *s)
 {
-    uint64_t n = pending_drop_all(s), lost = inflight_forget(s);
-    int was = td_rconn_state(s->conn) == TD_RCONN_READY;
+    uint64_t n = pending_drop_all(s), lost = s->cl ? 0 : inflight_forget(s), before = s->dropped;
+    int was = is_up(s);
+    if (s->cl) td_rcluster_close(s->cl, conn_closed, s); /* counts what it still held */
+    n += s->dropped - before;
     s->dropped += lost;
     s->lost += lost;
     s->closed = 1;
@@ -310,7 +327,7 @@ static void stop_finish(td_redis_sink_t *s)
         s->open_handles++;
         td_rsentinel_close(s->sentinel, conn_closed, s);
     }
-    td_rconn_close(s->conn, conn_closed, s);
+    if (!s->cl) td_rconn_close(s->conn, conn_closed, s);
     uv_close((uv_handle_t *)&s->prep, close_cb);
     uv_close((uv_handle_t *)&s->timer, close_cb);
 }
@@ -318,8 +335,11 @@ static void stop_finish(td_redis_sink_t *s)
 static void timer_cb(uv_timer_t *t)
 {
     td_redis_sink_t *s = t->data;
-    int live = td_rconn_state(s->conn) == TD_RCONN_READY;
-    if (live && (s->lcount || s->inflight) && td_mono_ms() < s->stop_deadline_ms) {
+    int live = is_up(s);
+    td_rcluster_stats_t cs = {0};
+    if (s->cl) td_rcluster_stats(s->cl, &cs);
+    if (live && (s->lcount || s->inflight || cs.buffered || cs.inflight) &&
+        td_mono_ms() < s->stop_deadline_ms) {
         kick(s);
         uv_timer_start(&s->timer, timer_cb, STOP_POLL_MS, 0);
         return;
@@ -328,6 +348,23 @@ static void timer_cb(uv_timer_t *t)
 }
 
 /* ---- public API ----------------------------------------------------------- */
+
+static void on_cl_reply(void *ud, uint32_t tag, const td_resp_reader_t *rd);
+static void on_cl_lost(void *ud, uint32_t tag);
+
+/* redis+cluster://: SPUBLISH and HSET go to the primary of their slot. */
+static td_rcluster_t *make_cluster(td_redis_sink_t *s, const td_redis_url_t *u,
+                                   const td_redis_sink_cfg_t *cfg, char *err, size_t errlen)
+{
+    static const td_rcluster_cb_t cb = {on_cl_reply, on_cl_lost, NULL};
+    td_rcluster_cfg_t cc = {.url = u,
+                            .name = "redis",
+                            .timeout_s = cfg->timeout_s,
+                            .max_buffer = cfg->max_buffer ? cfg->max_buffer : DEF_MAX_BUFFER,
+                            .max_inflight = cfg->max_inflight,
+                            .lazy_read = 1};
+    return td_rcluster_new(s->loop, &cc, &cb, s, err, errlen);
+}
 
 static td_rconn_t *make_conn(td_redis_sink_t *s, const td_redis_sink_cfg_t *cfg)
 {
@@ -339,6 +376,12 @@ static td_rconn_t *make_conn(td_redis_sink_t *s, const td_redis_sink_cfg_t *cfg)
         td_redis_url_free(&u);
         return NULL;
     }
+    if (u.scheme == TD_REDIS_CLUSTER) {
+        s->cl = make_cluster(s, &u, cfg, err, sizeof err);
+        if (!s->cl) TD_ERR("redis: %s", err);
+        td_redis_url_free(&u);
+        return NULL;
+    }
     td_rconn_cfg_t cc = {.url = &u,
                          .ca_file = cfg->ca_file,
                          .cert_file = cfg->cert_file,
@@ -347,12 +390,7 @@ static td_rconn_t *make_conn(td_redis_sink_t *s, const td_redis_sink_cfg_t *cfg)
                          .timeout_s = cfg->timeout_s,
                          .want_master = u.scheme == TD_REDIS_SENTINEL,
                          .lazy_read = 1};
-    td_rconn_t *c = NULL;
-    if (u.scheme == TD_REDIS_CLUSTER)
-        snprintf(err, sizeof err, "%s: redis+cluster:// is not supported by the sink yet",
-                 u.masked);
-    else
-        c = td_rconn_new(s->loop, &cc, &cb, s, err, sizeof err);
+    td_rconn_t *c = td_rconn_new(s->loop, &cc, &cb, s, err, sizeof err);
     if (c && u.scheme == TD_REDIS_SENTINEL) s->sentinel = td_rsentinel_new(s->loop, &u, c);
     if (!c) TD_ERR("redis: %s", err);
     td_redis_url_free(&u);
@@ -363,7 +401,7 @@ td_redis_sink_t *td_redis_sink_new(uv_loop_t *loop, const td_redis_sink_cfg_t *c
 {
     td_redis_sink_t *s = td_xcalloc(1, sizeof *s);
     s->loop = loop;
-    if (!cfg->url || !(s->conn = make_conn(s, cfg))) {
+    if (!cfg->url || (!(s->conn = make_conn(s, cfg)) && !s->cl)) {
         free(s);
         return NULL;
     }
@@ -384,8 +422,12 @@ td_redis_sink_t *td_redis_sink_new(uv_loop_t *loop, const td_redis_sink_cfg_t *c
         memcpy(p, "\r\n$1\r\n*\r\n$1\r\ne\r\n", 16);
         s->hist_mid_len = (size_t)(p + 16 - s->hist_mid);
     }
-    for (int k = 0; k < TD_KIND__COUNT; k++)
+    for (int k = 0; k < TD_KIND__COUNT; k++) {
         s->kind_len[k] = (uint8_t)strlen(td_kind_name((td_kind_t)k));
+        s->chan.len = 0;
+        td_buf_appendf(&s->chan, "%slast:%s", s->prefix, td_kind_name((td_kind_t)k));
+        s->hslot[k] = (uint16_t)td_rslot_key(s->chan.data, s->chan.len);
+    }
     s->rl_full = (td_ratelimit_t)TD_RATELIMIT_INIT(10000, 1);
     s->rl_err = (td_ratelimit_t)TD_RATELIMIT_INIT(10000, 3);
     uv_prepare_init(loop, &s->prep);
@@ -401,6 +443,8 @@ int td_redis_sink_start(td_redis_sink_t *s)
     s->started = 1;
     if (s->sentinel)
         td_rsentinel_start(s->sentinel);
+    else if (s->cl)
+        td_rcluster_start(s->cl);
     else
         td_rconn_start(s->conn);
     return 0;
@@ -412,8 +456,7 @@ static void drop_full(td_redis_sink_t *s)
     s->dropped++;
     if (td_ratelimit_ok(&s->rl_full, td_mono_ms(), &sup))
         TD_WARN("redis %s: buffer full (%zu bytes, %s): dropping events; %llu dropped so far",
-                td_rconn_label(s->conn), pending_bytes(s),
-                td_rconn_state(s->conn) == TD_RCONN_READY ? "Redis too slow" : "Redis away",
+                label(s), pending_bytes(s), is_up(s) ? "Redis too slow" : "Redis away",
                 (unsigned long long)s->dropped);
 }
 
@@ -467,10 +510,65 @@ static size_t append_history(const td_redis_sink_t *s, char *p, const td_event_t
     return n;
 }
 
+/* ---- redis+cluster:// ------------------------------------------------------ */
+
+enum { TAG_SPUBLISH, TAG_HSET, TAG_NOTICE };
+
+static void on_cl_reply(void *ud, uint32_t tag, const td_resp_reader_t *rd)
+{
+    td_redis_sink_t *s = ud;
+    const td_resp_node_t *r = &rd->v[0];
+    if (r->type != TD_RESP_ERROR) {
+        s->published += tag == TAG_SPUBLISH;
+        return;
+    }
+    log_error(s, tag == TAG_HSET ? "HSET" : "SPUBLISH", r);
+    if (tag == TAG_SPUBLISH) s->dropped++, s->rejected++;
+}
+
+static void on_cl_lost(void *ud, uint32_t tag)
+{
+    td_redis_sink_t *s = ud;
+    if (tag == TAG_SPUBLISH) s->dropped++, s->lost += !s->stopping; /* at stop: pending */
+}
+
+/* SPUBLISH to the primary of the channel's slot, HSET to the hash's. */
+static void cluster_publish(td_redis_sink_t *s, const td_event_t *ev)
+{
+    size_t kl = s->kind_len[ev->kind], sl = ev->symbol_len, pl = ev->payload_len;
+    size_t cl = s->prefix_len + kl + 1 + sl, hl = s->prefix_len + 5 + kl;
+    size_t body = 1 + td_uint_digits(pl) + 2 + pl + 2;
+    size_t n = 4 + 14 + 1 + td_uint_digits(cl) + 2 + cl + 2 + body;
+    s->chan.len = 0;
+    td_buf_append(&s->chan, s->prefix, s->prefix_len);
+    td_buf_append(&s->chan, td_kind_name(ev->kind), kl);
+    td_buf_appendc(&s->chan, '.');
+    td_buf_append(&s->chan, ev->symbol, sl);
+    char *p = td_rcluster_reserve(s->cl, td_rslot_key(s->chan.data, s->chan.len), n);
+    if (!p) {
+        drop_full(s);
+        return;
+    }
+    memcpy(p, "*3\r\n$8\r\nSPUBLISH\r\n", 18);
+    put_bulk(put_name(s, p + 18, "", 0, ev, 1), ev->payload, pl);
+    td_rcluster_commit(s->cl, TAG_SPUBLISH);
+    if (!s->last_values) return;
+    n = 4 + 10 + 1 + td_uint_digits(hl) + 2 + hl + 2 + 1 + td_uint_digits(sl) + 2 + sl + 2 + body;
+    if (!(p = td_rcluster_reserve(s->cl, s->hslot[ev->kind], n))) return;
+    memcpy(p, "*4\r\n$4\r\nHSET\r\n", 14);
+    p = put_name(s, p + 14, "last:", 5, ev, 0);
+    put_bulk(put_bulk(p, ev->symbol, sl), ev->payload, pl);
+    td_rcluster_commit(s->cl, TAG_HSET);
+}
+
 void td_redis_sink_publish(td_redis_sink_t *s, const td_event_t *ev)
 {
     if ((unsigned)ev->kind >= TD_KIND__COUNT || s->closed) {
         s->dropped++;
+        return;
+    }
+    if (s->cl) {
+        cluster_publish(s, ev);
         return;
     }
     size_t kl = s->kind_len[ev->kind], sl = ev->symbol_len, pl = ev->payload_len;
@@ -523,6 +621,17 @@ void td_redis_sink_notice(td_redis_sink_t *s, const char *json, size_t n, const 
     char ch[256];
     int cl = snprintf(ch, sizeof ch, "%stickerd.gaps", s->prefix);
     if (cl < 0 || (size_t)cl >= sizeof ch) return;
+    if (s->cl) { /* SPUBLISH on the channel's shard; no history on a cluster (run refuses it) */
+        const char *cargv[] = {"SPUBLISH", ch, json};
+        const size_t clens[] = {8, (size_t)cl, n};
+        td_buf_reset(&s->note);
+        td_resp_append_cmd(&s->note, 3, cargv, clens);
+        char *p = td_rcluster_reserve(s->cl, td_rslot_key(ch, (size_t)cl), s->note.len);
+        if (!p) return;
+        memcpy(p, s->note.data, s->note.len);
+        td_rcluster_commit(s->cl, TAG_NOTICE);
+        return;
+    }
     const char *argv[] = {"PUBLISH", ch, json};
     const size_t lens[] = {7, (size_t)cl, n};
     uint32_t cmds = 1;
@@ -539,19 +648,43 @@ void td_redis_sink_notice(td_redis_sink_t *s, const char *json, size_t n, const 
     kick(s);
 }
 
+/* A cluster's figures in the sink's terms. */
+static void cluster_stats(const td_redis_sink_t *s, td_redis_sink_stats_t *out)
+{
+    td_rcluster_stats_t cs;
+    td_rcluster_stats(s->cl, &cs);
+    const char *st = td_rcluster_status(s->cl);
+    out->timeouts = cs.timeouts;
+    out->switches = cs.changes;
+    out->moved = cs.moved;
+    out->ask = cs.ask;
+    out->buffered = cs.buffered;
+    out->buffered_events = 0;
+    out->inflight = cs.inflight;
+    out->connected = strcmp(st, "down") != 0;
+    uint64_t now = uv_now(s->loop);
+    out->status =
+        s->errors && now - s->last_error_ms < REJECTING_MS && out->connected ? "rejecting" : st;
+}
+
 void td_redis_sink_stats(const td_redis_sink_t *s, td_redis_sink_stats_t *out)
 {
     td_rconn_stats_t cs;
-    td_rconn_stats(s->conn, &cs);
     out->published = s->published;
     out->dropped = s->dropped;
     out->errors = s->errors;
     out->rejected = s->rejected;
     out->lost = s->lost;
-    out->timeouts = cs.timeouts;
-    out->switches = s->sentinel ? td_rsentinel_switches(s->sentinel) : 0;
     out->reconnects = s->reconnects;
     out->gaps = s->gaps;
+    if (s->cl) {
+        cluster_stats(s, out);
+        return;
+    }
+    td_rconn_stats(s->conn, &cs);
+    out->timeouts = cs.timeouts;
+    out->switches = s->sentinel ? td_rsentinel_switches(s->sentinel) : 0;
+    out->moved = out->ask = 0;
     out->buffered = pending_bytes(s);
     out->buffered_events = s->lcount;
     out->inflight = s->inflight;
@@ -579,6 +712,8 @@ void td_redis_sink_free(td_redis_sink_t *s)
     assert(s->open_handles == 0); /* _stop must have called `done` */
     td_rconn_free(s->conn);
     td_rsentinel_free(s->sentinel);
+    td_rcluster_free(s->cl);
+    td_buf_free(&s->chan);
     free(s->buf);
     free(s->lens);
     free(s->fq);

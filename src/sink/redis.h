@@ -11,7 +11,13 @@
  * the cap is reached, commands wait in a bounded buffer; past that they are
  * dropped and counted (one rate-limited log line). Events Redis rejects (an
  * error reply to PUBLISH) are dropped and counted too. Everything queued
- * during a loop turn is handed to the connection once per turn. */
+ * during a loop turn is handed to the connection once per turn.
+ *
+ * redis+cluster:// (redis/cluster): SPUBLISH instead of PUBLISH, each
+ * command queued for the primary that owns its slot (the channel's; the
+ * hash's for HSET, whose key is the same as on one Redis), pipelined per
+ * primary; MOVED/ASK are followed and a failover is picked up by the slot
+ * map refresh. */
 #ifndef TD_SINK_REDIS_H
 #define TD_SINK_REDIS_H
 
@@ -43,14 +49,17 @@ typedef struct td_redis_sink_stats_s {
     uint64_t rejected;        /* of the dropped: PUBLISH answered with an error */
     uint64_t lost;            /* of the dropped: in flight when a connection died */
     uint64_t timeouts;        /* connections given up: Redis stopped answering */
-    uint64_t switches;        /* redis+sentinel://: master changes followed */
+    uint64_t moved, ask;      /* redis+cluster://: redirects followed */
+    uint64_t switches;        /* redis+sentinel://: master changes followed;
+                                 redis+cluster://: slot map changes followed */
     uint64_t reconnects;      /* successful connections after the first */
     uint64_t gaps;            /* outages that dropped events: gap notices published */
     uint64_t buffered;        /* bytes waiting now (not yet sent) */
     uint64_t buffered_events; /* commands waiting now */
     uint64_t inflight;        /* events sent, not yet answered */
     int connected;
-    const char *status; /* "up", "down", "rejecting" (error replies in the last 10 s) or
+    const char *status; /* "up", "down", "partial" (a cluster with a primary down or slots
+                           unserved), "rejecting" (error replies in the last 10 s) or
                            "not answering" (a reply overdue by 1 s) */
 } td_redis_sink_stats_t;
 

@@ -741,3 +741,216 @@ class RedisSentinels:
                     p.wait(5)
         self.replica.stop()
         self.primary.stop()
+
+
+# --------------------------------------------------------- redis cluster ----
+
+
+class RedisCluster:
+    """A Redis Cluster on 127.0.0.1: `primaries` primaries with `replicas`
+    replicas each (`redis-cli --cluster create`), every node a RedisServer
+    child in dir/nodeN. A short node timeout (ms) makes failovers quick.
+    Extra config goes to every node (requirepass=... also sets masterauth)."""
+
+    def __init__(self, dir, primaries=3, replicas=1, node_timeout=1000, **conf):
+        self.replicas = replicas
+        if "requirepass" in conf:
+            conf.setdefault("masterauth", conf["requirepass"])
+        self.password = conf.get("requirepass")
+        self.nodes = [RedisServer(Path(dir) / f"node{i}", cluster_enabled="yes",
+                                  cluster_config_file="nodes.conf",
+                                  cluster_node_timeout=node_timeout,
+                                  cluster_port=free_port(), **conf)  # not port + 10000
+                      for i in range(primaries * (1 + replicas))]
+        self.url = "redis+cluster://" + ",".join(f"127.0.0.1:{n.port}" for n in self.nodes[:2])
+
+    def start(self, timeout=30.0):
+        for n in self.nodes:
+            n.start()
+        subprocess.run(["redis-cli", "--cluster", "create",
+                        *[f"127.0.0.1:{n.port}" for n in self.nodes],
+                        "--cluster-replicas", str(self.replicas), "--cluster-yes",
+                        *(["-a", self.password, "--no-auth-warning"] if self.password else [])],
+                       check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=timeout)
+        self.wait_ok(timeout, replicas=self.replicas)
+        return self
+
+    def node(self, port):
+        return next(n for n in self.nodes if n.port == port)
+
+    def slots(self):
+        """[(first, last, primary port, [replica ports])] from a live node."""
+        for n in self.nodes:
+            if not n.running:
+                continue
+            try:
+                rows = n.client(socket_timeout=1).execute_command("CLUSTER", "SLOTS")
+            except redis.exceptions.RedisError:
+                continue
+            return [(r[0], r[1], r[2][1], [x[1] for x in r[3:]]) for r in rows]
+        raise AssertionError("no cluster node answers")
+
+    def keyslot(self, key):
+        n = next(n for n in self.nodes if n.running)
+        return n.client().execute_command("CLUSTER", "KEYSLOT", key)
+
+    def owner(self, key):
+        """Port of the primary that serves key's slot now."""
+        slot = self.keyslot(key)
+        return next(p for lo, hi, p, _ in self.slots() if lo <= slot <= hi)
+
+    def wait_ok(self, timeout=30.0, primaries=None, replicas=0):
+        """Until every live node says cluster_state:ok, all slots are served
+        by live primaries (`primaries` of them if given), each with at least
+        `replicas` replicas listed, and every replica's link is up."""
+        deadline = time.monotonic() + timeout
+        why = ""
+        while time.monotonic() < deadline:
+            try:
+                live = [n for n in self.nodes if n.running]
+                infos = [n.client(socket_timeout=1).execute_command("CLUSTER", "INFO")
+                         for n in live]
+                rows = self.slots()
+                owners = {p for _, _, p, _ in rows}
+                reps = [p for *_, rs in rows for p in rs if self.node(p).running]
+                links = [self.node(p).client(socket_timeout=1).info("replication")
+                         for p in reps]
+                ok = (all(b"cluster_state:ok" in i for i in infos)
+                      and sum(hi - lo + 1 for lo, hi, _, _ in rows) == 16384
+                      and all(self.node(p).running for p in owners)
+                      and (primaries is None or len(owners) == primaries)
+                      and all(len(rs) >= replicas for *_, rs in rows)
+                      and all(li.get("master_link_status") == "up" for li in links))
+                if ok:
+                    return
+                why = f"owners {sorted(owners)}"
+            except redis.exceptions.RedisError as e:
+                why = repr(e)
+            time.sleep(0.1)
+        raise AssertionError(f"cluster not ok within {timeout}s: {why}")
+
+    def stop(self):
+        for n in self.nodes:
+            n.stop()
+
+
+def _resp_parse(buf, pos=0):
+    """One RESP2 value from buf[pos:]: (value, next pos), or None if the
+    buffer does not hold all of it yet. Errors come back as Exception."""
+    end = buf.find(b"\r\n", pos)
+    if end < 0:
+        return None
+    t, line = buf[pos:pos + 1], buf[pos + 1:end]
+    if t in (b"+", b"-"):
+        return (line if t == b"+" else Exception(line.decode())), end + 2
+    if t == b":":
+        return int(line), end + 2
+    n = int(line)
+    if t == b"$":
+        if n < 0:
+            return None, end + 2
+        if len(buf) < end + 2 + n + 2:
+            return None
+        return buf[end + 2:end + 2 + n], end + 2 + n + 2
+    items, p = [], end + 2
+    for _ in range(max(n, 0)):
+        r = _resp_parse(buf, p)
+        if r is None:
+            return None
+        items.append(r[0])
+        p = r[1]
+    return items, p
+
+
+def _resp_cmd(*args):
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a.encode() if isinstance(a, str) else a
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
+
+
+class ShardedCollector(RedisCollector):
+    """SSUBSCRIBEs `channels` on the primaries that serve them, one raw
+    socket per primary (Debian's redis-py 4.3 has no sharded pub/sub), and
+    keeps every message as RedisCollector does. A socket that fails is
+    replaced, on the channel's primary of the moment (after a failover: the
+    promoted replica), and `.reconnects` counts it."""
+
+    def __init__(self, cluster, channels):
+        super().__init__(None, channels=channels)
+        self.cluster = cluster
+
+    def _open(self, chans):
+        port = self.cluster.owner(chans[0])
+        s = socket.create_connection(("127.0.0.1", port), timeout=1)
+        s.sendall(b"".join(_resp_cmd("SSUBSCRIBE", ch) for ch in chans))
+        return {"sock": s, "chans": chans, "buf": b"", "confirmed": 0}
+
+    def _groups(self):
+        by_owner = {}
+        for ch in self.channels:
+            by_owner.setdefault(self.cluster.owner(ch), []).append(ch)
+        return [self._open(chans) for chans in by_owner.values()]
+
+    def _feed(self, g):
+        data = g["sock"].recv(65536)
+        if not data:
+            raise ConnectionError("closed")
+        g["buf"] += data
+        pos = 0
+        while True:
+            r = _resp_parse(g["buf"], pos)
+            if r is None:
+                break
+            msg, pos = r
+            if isinstance(msg, list) and msg[0] == b"ssubscribe":
+                g["confirmed"] += 1
+            elif isinstance(msg, list) and msg[0] == b"sunsubscribe":
+                raise ConnectionError("slot moved")  # resubscribe on the new owner
+            elif isinstance(msg, list) and msg[0] == b"smessage":
+                with self._cond:
+                    self.messages.append((msg[1].decode(), msg[2]))
+                    self._cond.notify_all()
+        g["buf"] = g["buf"][pos:]
+
+    def _run(self):
+        import select
+        groups = None
+        while groups is None and not self._stop.is_set():
+            try:
+                groups = self._groups()
+            except (OSError, redis.exceptions.RedisError) as e:
+                self.errors.append(repr(e))
+                time.sleep(0.1)
+        was_complete = False
+        while not self._stop.is_set():
+            for i, g in enumerate(groups):
+                if g["sock"] is None:
+                    try:
+                        groups[i] = self._open(g["chans"])
+                        self.reconnects += 1
+                    except (OSError, redis.exceptions.RedisError) as e:
+                        self.errors.append(repr(e))
+            socks = [g["sock"] for g in groups if g["sock"] is not None]
+            ready = select.select(socks, [], [], 0.1)[0] if socks else time.sleep(0.1) or []
+            for g in groups:
+                if g["sock"] in ready:
+                    try:
+                        self._feed(g)
+                    except OSError as e:
+                        self.errors.append(repr(e))
+                        g["sock"].close()
+                        g["sock"] = None
+                        was_complete = False
+            complete = all(g["sock"] is not None and g["confirmed"] == len(g["chans"])
+                           for g in groups)
+            if complete and not was_complete:
+                with self._cond:
+                    self._subscribed_gen += 1
+                    self._cond.notify_all()
+            was_complete = complete
+        for g in groups or []:
+            if g["sock"] is not None:
+                g["sock"].close()

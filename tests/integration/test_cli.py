@@ -43,11 +43,11 @@ def test_config_errors_name_file_and_line(tickerd_bin, tmp_path):
 
 
 def test_example_config_is_valid(tickerd_bin):
-    # Both sections of the shipped example parse (run fails later, on the
-    # missing credentials, not on the file).
+    # Every section of the shipped example parses (run fails later, on the
+    # missing upstream: the example sets nothing).
     r = run(tickerd_bin, "run", "-c", "examples/tickerd.conf", env={"PATH": "/usr/bin"})
     assert "examples/tickerd.conf:" not in r.stderr, r.stderr
-    assert "no vendor credentials" in r.stderr
+    assert "no upstream" in r.stderr
     r = run(tickerd_bin, "sim", "-c", "examples/tickerd.conf", "--help")
     assert r.returncode == 0
 

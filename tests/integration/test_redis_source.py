@@ -39,6 +39,20 @@ async def collect(ws, got, quiet=2.0):
         got += [e for e in split_array(text) if not e.startswith('{"T":"s')]
 
 
+async def fed_and_direct(ws_fed, direct, rec):
+    """What the fed client (already subscribed) and a direct client get
+    while the direct one drives the simulator's stream, and what the record
+    says they should: (got_fed, got_direct, ws_direct, want)."""
+    got_fed, got_direct = [], []
+    fed_task = asyncio.create_task(collect(ws_fed, got_fed))
+    ws_direct = await client(direct)  # starts the simulator's stream
+    await collect(ws_direct, got_direct)
+    await fed_task
+    want = [ev.decode() for ev in read_record(rec) if wanted(ev)]
+    assert len(want) > 300
+    return got_fed, got_direct, ws_direct, want
+
+
 def wait_numsub(r, channels, timeout=10.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -63,13 +77,7 @@ def test_redis_fed_gateway_matches_direct(tickerd, redis, tmp_path):
         wait_numsub(redis.client(), ["trades.AAPL", "trades.MSFT", "quotes.AAPL", "quotes.TSLA",
                                      "corrections.AAPL", "cancelErrors.MSFT"])
         assert redis.client().pubsub_numsub("quotes.MSFT")[0][1] == 0
-        got_fed, got_direct = [], []
-        fed_task = asyncio.create_task(collect(ws_fed, got_fed))
-        ws_direct = await client(direct)  # starts the simulator's stream
-        await collect(ws_direct, got_direct)
-        await fed_task
-        want = [ev.decode() for ev in read_record(rec) if wanted(ev)]
-        assert len(want) > 300
+        got_fed, got_direct, ws_direct, want = await fed_and_direct(ws_fed, direct, rec)
         assert got_direct == want
         assert got_fed == want
         await ws_fed.close()

@@ -56,7 +56,7 @@ static void test_auth_too_long(void **state)
     (void)state;
     td_alpaca_client_msg_t m;
     td_alpaca_client_msg_init(&m);
-    char buf[1024];
+    char buf[TD_ALPACA_CLIENT_CRED_MAX + 64];
     char key[TD_ALPACA_CLIENT_CRED_MAX + 2];
     memset(key, 'A', sizeof key - 1);
     key[sizeof key - 1] = '\0';

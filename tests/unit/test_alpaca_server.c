@@ -38,6 +38,9 @@ static void test_errors(void **state)
     td_buf_reset(&b);
     td_alpaca_server_error(&b, 407);
     assert_string_equal(b.data, "[{\"T\":\"error\",\"code\":407,\"msg\":\"slow client\"}]");
+    td_buf_reset(&b);
+    td_alpaca_server_error_msg(&b, 405, "rate \"x\"");
+    assert_string_equal(b.data, "[{\"T\":\"error\",\"code\":405,\"msg\":\"rate \\\"x\\\"\"}]");
     td_buf_free(&b);
 }
 
