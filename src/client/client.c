@@ -244,7 +244,7 @@ static void on_feed_fatal(void *ud, const char *why)
 /* Creates the stream's feed (not started); 0, or -1 with the stream down. */
 static int new_feed(stream_t *s)
 {
-    static const td_feed_cb_t cb = {on_feed_event, on_feed_fatal};
+    static const td_feed_cb_t cb = {on_feed_event, on_feed_fatal, NULL};
     tickerd_client_t *c = s->c;
     char url[1024], err[256];
     td_subset_t want;

@@ -9,6 +9,7 @@
 #include "core/opt.h"
 #include "feed/feed.h"
 #include "gateway/gateway.h"
+#include "proto/gap.h"
 #include "gateway/jwt.h"
 #include "proto/sub.h"
 #include "sink/redis.h"
@@ -69,6 +70,11 @@ static const td_opt_t run_table[] = {
     {"redis-last-values", TD_OPT_BOOL, O(redis_last_values), 0, 0, "yes", NULL, NULL, 0,
      "also keep each (kind, symbol)'s last event in the hash <prefix>last:<kind> (HSET, same "
      "pipeline); with --source, a client subscribing by name first gets that value"},
+    {"redis-history", TD_OPT_INT, O(redis_history), 0, 100000000, "0", "N", NULL, 0,
+     "also append each event to the stream <prefix>history:<kind>.<SYMBOL> (XADD, same "
+     "pipeline, field e), trimmed to about N entries, so that a consumer can resume with XREAD "
+     "from the last ID it processed; gap notices go there too (field g); 0: off; not "
+     "with redis+cluster:// (refused at startup)"},
     {"channel-prefix", TD_OPT_STR, O(channel_prefix), 0, 0, "", "PREFIX", NULL, 0,
      "prefix of every Redis channel and stdout channel name"},
     {"stdout", TD_OPT_BOOL, O(to_stdout), 0, 0, "no", NULL, NULL, 0,
@@ -239,6 +245,25 @@ static void to_redis(void *ud, const td_event_t *ev)
 static void to_stdout(void *ud, const td_event_t *ev)
 {
     td_stdout_sink_publish(ud, ev);
+}
+
+/* An upstream outage: one notice on <prefix>tickerd.gaps (and in the
+ * history of the channels it concerns). Nothing refills it (yet). */
+static void on_feed_gap(void *ud, td_feed_t *f, const td_feed_gap_t *g)
+{
+    app_t *a = ud;
+    td_buf_t b = {0};
+    td_gap_t n = {.feed = td_feed_url(f),
+                  .from_ns = g->from_ns,
+                  .to_ns = g->to_ns,
+                  .where = g->subs,
+                  .refill = "impossible",
+                  .lost = -1,
+                  .reason = g->why};
+    td_gap_json(&b, &n);
+    if (a->redis) td_redis_sink_notice(a->redis, b.data, b.len, g->subs);
+    if (a->gw) td_gateway_notice(a->gw, b.data, b.len);
+    td_buf_free(&b);
 }
 
 static void shutdown_app(app_t *a, int code);
@@ -564,7 +589,8 @@ static void setup_sinks(app_t *a)
                                   .cert_file = c->redis_cert,
                                   .key_file = c->redis_key,
                                   .timeout_s = c->redis_timeout,
-                                  .last_values = c->redis_last_values};
+                                  .last_values = c->redis_last_values,
+                                  .history = (uint32_t)c->redis_history};
         if ((a->redis = td_redis_sink_new(&a->loop, &rc))) {
             if (!c->ha_lease) td_bus_tap(a->bus, to_redis, a->redis); /* else run_ha.c's */
             td_redis_sink_start(a->redis);
@@ -581,7 +607,7 @@ int td__run_setup_feeds(app_t *a)
 {
     run_cfg *c = &a->cfg;
     char err[512];
-    static const td_feed_cb_t fcb = {td__run_on_event, on_fatal};
+    static const td_feed_cb_t fcb = {td__run_on_event, on_fatal, on_feed_gap};
     a->feeds = td_xcalloc(c->url.n, sizeof *a->feeds);
     for (size_t i = 0; i < c->url.n; i++) {
         td_feed_cfg_t fc = {
@@ -738,6 +764,13 @@ int td_cmd_run(int argc, char **argv)
         if (rc < 0) fprintf(stderr, "tickerd run: %s\n", err);
         td_opts_free(&run_opts, &a->cfg);
         return rc < 0 ? 2 : 0;
+    }
+    if (a->cfg.redis_history > 0 && a->cfg.redis &&
+        strncmp(a->cfg.redis, "redis+cluster://", 16) == 0) {
+        fprintf(stderr, "tickerd run: --redis-history is not supported with redis+cluster:// "
+                        "(use one Redis, or redis+sentinel://)\n");
+        td_opts_free(&run_opts, &a->cfg);
+        return 2;
     }
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&a->loop);

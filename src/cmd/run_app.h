@@ -35,6 +35,7 @@ typedef struct run_cfg_s {
     char *redis_ca_file, *redis_cert, *redis_key; /* rediss:// */
     double redis_timeout;
     int redis_last_values;
+    int64_t redis_history; /* entries kept per history stream (0: off) */
     /* the downstream gateway */
     char *listen, *web_root, *metrics_listen;
     td_strlist_t client;

@@ -140,19 +140,20 @@ static void metric(td_buf_t *o, const char *name, const char *type, uint64_t v, 
 static void metrics_upstreams(app_t *a, td_buf_t *o)
 {
     static const char *names[] = {"upstream_streaming", "upstream_reconnects_total",
-                                  "upstream_subscription_messages_total"};
-    static const char *types[] = {"gauge", "counter", "counter"};
-    static const char *helps[] = {"1 if the upstream connection is streaming",
-                                  "reconnections to the upstream",
-                                  "subscribe/unsubscribe messages sent upstream"};
-    for (int m = 0; m < 3; m++) {
+                                  "upstream_subscription_messages_total", "upstream_gaps_total"};
+    static const char *types[] = {"gauge", "counter", "counter", "counter"};
+    static const char *helps[] = {
+        "1 if the upstream connection is streaming", "reconnections to the upstream",
+        "subscribe/unsubscribe messages sent upstream", "outages reported as gap notices"};
+    for (int m = 0; m < 4; m++) {
         metric_head(o, names[m], types[m], helps[m]);
         for (size_t i = 0; i < a->nfeeds; i++) {
             td_feed_stats_t fs;
             td_feed_stats(a->feeds[i], &fs);
             uint64_t v = m == 0   ? fs.state == TD_FEED_STREAMING
                          : m == 1 ? fs.reconnects
-                                  : td_feed_sub_messages(a->feeds[i]);
+                         : m == 2 ? td_feed_sub_messages(a->feeds[i])
+                                  : fs.gaps;
             td_buf_appendf(o, "tickerd_%s{url=\"%s\"} %llu\n", names[m], td_feed_url(a->feeds[i]),
                            (unsigned long long)v);
         }
@@ -226,6 +227,8 @@ static void metrics_redis(app_t *a, td_buf_t *o)
                    (unsigned long long)rs.moved);
     td_buf_appendf(o, "tickerd_redis_redirects_total{kind=\"ask\"} %llu\n",
                    (unsigned long long)rs.ask);
+    metric(o, "redis_gaps_total", "counter", rs.gaps,
+           "Redis outages that dropped events, reported as gap notices");
     metric(o, "redis_healthy", "gauge", strcmp(rs.status, "up") == 0,
            "1 if Redis is connected, answering and accepting commands");
     metric(o, "redis_reconnects_total", "counter", rs.reconnects, "connections after the first");

@@ -26,9 +26,32 @@ int td__feed_read(td_feed_t *f, const char *p, size_t n)
     return f->d->read(f, p, n);
 }
 
+/* Streaming again: the outage open since gap_from_ns is a gap. */
+static void gap_close(td_feed_t *f)
+{
+    td_feed_gap_t g = {f->gap_from_ns, td_now_ns(), f->gap_why, &f->want};
+    f->gap_from_ns = 0;
+    f->st.gaps++;
+    TD_WARN("upstream %s: streaming again after %.1fs (%s): gap notice", f->url,
+            (g.to_ns - g.from_ns) / 1e9, f->gap_why);
+    if (f->cb.on_gap) f->cb.on_gap(f->ud, f, &g);
+}
+
+/* The connection is lost: an outage opens at the last bytes received. */
+static void gap_open(td_feed_t *f, const char *why)
+{
+    if (!f->streamed || f->gap_from_ns) return;
+    uint64_t now = td_mono_ms(), rx = f->last_rx_ms ? f->last_rx_ms : now;
+    f->gap_from_ns = td_now_ns() - (int64_t)(now - (rx < now ? rx : now)) * 1000000;
+    snprintf(f->gap_why, sizeof f->gap_why, "%s", why);
+}
+
 void td__feed_set_state(td_feed_t *f, td_feed_state_t s)
 {
     f->state = f->st.state = s;
+    if (s != TD_FEED_STREAMING) return;
+    f->streamed = 1;
+    if (f->gap_from_ns) gap_close(f);
 }
 
 void td__feed_queue(td_feed_t *f, const char *p, size_t n)
@@ -181,6 +204,7 @@ static void schedule_reconnect(td_feed_t *f, td_feed_retry_t reason, const char 
 {
     if (f->stopping || f->fatal) return;
     f->st.retries[f->conn_limit_hit ? TD_FEED_RETRY_CONN_LIMIT : reason]++;
+    gap_open(f, why);
     uint64_t now = td_mono_ms();
     if (f->established_ms && now - f->established_ms >= f->healthy_ms)
         td_backoff_reset(&f->backoff);

@@ -53,11 +53,23 @@ typedef struct td_feed_cfg_s {
                          * one is skipped whole, up to its final fragment, as malformed */
 } td_feed_cfg_t;
 
+/* An outage of a stream that had been streaming: from the last bytes
+ * received before the connection was lost to the moment the vendor
+ * confirmed the subscription again (or the connection was up again, with
+ * nothing to subscribe). */
+typedef struct td_feed_gap_s {
+    int64_t from_ns, to_ns;  /* wall clock, ns since the epoch */
+    const char *why;         /* why the connection was lost, in words */
+    const td_subset_t *subs; /* what the stream subscribes (valid during the call) */
+} td_feed_gap_t;
+
 typedef struct td_feed_cb_s {
     void (*on_event)(void *ud, const td_event_t *ev);
     /* A vendor answer that retrying cannot fix (402 auth failed, 409
      * insufficient subscription). The feed stops itself first. */
     void (*on_fatal)(void *ud, const char *why);
+    /* Streaming again after an outage (may be NULL). */
+    void (*on_gap)(void *ud, td_feed_t *f, const td_feed_gap_t *gap);
 } td_feed_cb_t;
 
 /* Why the feed waits to reconnect: /metrics counts each. */
@@ -78,6 +90,7 @@ typedef struct td_feed_stats_s {
     uint64_t connects;                      /* connections established */
     uint64_t reconnects;                    /* connections established after the first */
     uint64_t conn_limit;                    /* 406 answers */
+    uint64_t gaps;                          /* outages reported through on_gap */
     td_feed_state_t state;
 } td_feed_stats_t;
 

@@ -70,8 +70,11 @@ struct td_feed_s {
     uint32_t backoff_max_ms, healthy_ms, conn_limit_ms, ping_interval_ms, ping_timeout_ms;
     uint64_t established_ms, last_rx_ms, ping_sent_ms;
     int ping_due, conn_limit_hit, fatal, stopping;
-    int cert_rejected;  /* this connection's TLS handshake refused the server's certificate */
-    char kill_why[192]; /* why we closed this connection (the reconnect line says it) */
+    int cert_rejected;   /* this connection's TLS handshake refused the server's certificate */
+    char kill_why[192];  /* why we closed this connection (the reconnect line says it) */
+    int streamed;        /* has streamed: a later outage is a gap */
+    int64_t gap_from_ns; /* an outage open since (0: none) */
+    char gap_why[192];
 
     td_buf_t rx;        /* reassembles fragmented messages */
     size_t max_message; /* bytes of one message; a longer one is skipped whole */

@@ -322,6 +322,7 @@ static void do_sub(gw_client_t *c, td_alpaca_client_msg_t *m)
     TD_DEBUG("client #%llu subscription %s", ID(c), b.data);
     td_buf_free(&b);
     if (m->action == TD_ALPACA_CLIENT_SUBSCRIBE) snapshot(c, &fresh, m);
+    if (m->action == TD_ALPACA_CLIENT_SUBSCRIBE && m->gaps) c->gaps = 1;
     td_subset_free(&fresh);
 }
 

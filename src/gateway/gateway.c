@@ -379,6 +379,20 @@ void td__gw_unmark_dirty(td_gateway_t *g, gw_client_t *c)
     c->dirty = 0;
 }
 
+void td_gateway_notice(td_gateway_t *g, const char *json, size_t n)
+{
+    static const char head[] = "{\"type\":\"gap\",";
+    if (n < sizeof head || memcmp(json, head, sizeof head - 1) != 0) return;
+    td_buf_t b = TD_BUF_INIT;
+    td_buf_appends(&b, "[{\"T\":\"gap\",");
+    td_buf_append(&b, json + sizeof head - 1, n - (sizeof head - 1));
+    td_buf_appendc(&b, ']');
+    for (gw_client_t *c = g->clients; c; c = c->next)
+        if (c->gaps && c->authed && !c->closing && !c->dead)
+            td__gw_client_send_ctl(c, b.data, b.len);
+    td_buf_free(&b);
+}
+
 static void cron_cb(uv_timer_t *t)
 {
     td_gateway_t *g = t->data;

@@ -133,6 +133,10 @@ void td_gateway_stop(td_gateway_t *g, void (*done)(void *ud), void *ud);
 /* After the lws context is destroyed and the loop has run. NULL is fine. */
 void td_gateway_free(td_gateway_t *g);
 void td_gateway_stats(const td_gateway_t *g, td_gateway_stats_t *out);
+/* A gap notice (proto/gap.h JSON, starting {"type":"gap",) to every client
+ * that asked for them, as its dialect's control message: [{"T":"gap",...}]
+ * for an Alpaca client. */
+void td_gateway_notice(td_gateway_t *g, const char *json, size_t n);
 /* Replaces the client keys (borrowed, as in the cfg); clients that
  * authenticated with a key no longer there are closed with the auth error. */
 void td_gateway_set_keys(td_gateway_t *g, const char *const *keys, const char *const *secrets,

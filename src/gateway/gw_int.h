@@ -153,6 +153,7 @@ typedef struct gw_client_s {
     td_polygon_cluster_t cluster;
     int codec;
     int authed;
+    int gaps;       /* asked for gap notices ("gaps":true on a subscribe) */
     int closing;    /* a final message is queued: no more data; close once written */
     int dead;       /* close at the next WRITEABLE */
     int want_write; /* lws_callback_on_writable requested, not yet served */

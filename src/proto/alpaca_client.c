@@ -160,6 +160,8 @@ static int member_cb(void *ud, const char *k, size_t n, int esc, const char *v, 
             rc = parse_cred(v, ve, m->secret, &m->secret_len, &m->has_secret);
     } else if (strcmp(word, "snapshot") == 0) {
         m->snapshot = span_is(v, ve, "true");
+    } else if (strcmp(word, "gaps") == 0) {
+        m->gaps = span_is(v, ve, "true");
     } else {
         rc = parse_list(v, ve, wl < 0 ? -1 : td_kind_parse(word, (size_t)wl), m);
     }

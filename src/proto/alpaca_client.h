@@ -62,6 +62,9 @@ typedef struct td_alpaca_client_msg_s {
     /* tickerd's extension (the vendor ignores it): "snapshot":true on a
      * subscribe asks for the last values of wildcard channels too. */
     int snapshot;
+    /* tickerd's extension: "gaps":true on a subscribe asks for gap notices
+     * (upstream outages) as {"T":"gap",...} messages. */
+    int gaps;
 } td_alpaca_client_msg_t;
 
 void td_alpaca_client_msg_init(td_alpaca_client_msg_t *m);

@@ -203,6 +203,9 @@ static int mp_members(mp_t r, uint32_t n, td_alpaca_client_msg_t *m)
         } else if (item_is(&k, "snapshot")) { /* tickerd's extension: true or not */
             m->snapshot = r.p < r.end && *r.p == 0xc3;
             rc = mp_skip1(&r) ? TD_ALPACA_CLIENT_EMALFORMED : 0;
+        } else if (item_is(&k, "gaps")) { /* tickerd's extension: true or not */
+            m->gaps = r.p < r.end && *r.p == 0xc3;
+            rc = mp_skip1(&r) ? TD_ALPACA_CLIENT_EMALFORMED : 0;
         } else {
             rc = mp_list(&r, td_kind_parse(k.str, k.len), m);
         }

@@ -9,13 +9,16 @@
  * per loop turn, which writes them at once.
  *
  * Replies are counted in place (redis/resp nodes, no reply objects): the
- * n-th reply belongs to the n-th command, so with last values the replies
- * alternate PUBLISH, HSET. */
+ * n-th reply belongs to the n-th command. Each pending entry (an event's
+ * PUBLISH [HSET] [XADD], or a gap notice's PUBLISH and XADDs) carries its
+ * command count next to its length; once sent, the counts wait in a FIFO of
+ * entries in flight, so that each reply is attributed to its command. */
 #include "sink/redis.h"
 
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "proto/gap.h"
 #include "redis/cluster.h"
 #include "redis/conn.h"
 #include "redis/resp.h"
@@ -32,6 +35,12 @@
 #define STOP_POLL_MS     10u
 #define REJECTING_MS     10000u /* an error reply this recent: status "rejecting" */
 #define OVERDUE_MS       1000u  /* a reply this late: status "not answering" */
+/* A pending entry's ring value: length | tag << 32; tag = commands | ENT_NOTICE. */
+#define ENT_NOTICE    0x80000000u
+#define ENT_CMDS(tag) ((tag) & ~ENT_NOTICE)
+#define ENT_LEN(v)    ((size_t)((v)&0xffffffffu))
+#define ENT_TAG(v)    ((uint32_t)((v) >> 32))
+#define ENT(len, tag) ((uint64_t)(len) | (uint64_t)(tag) << 32)
 
 struct td_redis_sink_s {
     uv_loop_t *loop;
@@ -45,7 +54,14 @@ struct td_redis_sink_s {
     size_t max_buffer;
     uint32_t max_inflight;
     int last_values;
+    uint32_t ev_cmds; /* commands per event: PUBLISH [HSET] [XADD] */
     uint8_t kind_len[TD_KIND__COUNT];
+    /* History (XADD ... MAXLEN ~ N * e payload): the arguments between the
+     * key and the payload, pre-formatted; empty with history off. */
+    char hist_mid[64];
+    size_t hist_mid_len;
+    uint32_t history;
+    td_buf_t note; /* a notice's commands, being formatted */
 
     uv_prepare_t prep; /* hands pending commands to the connection once per turn */
     uv_timer_t timer;  /* the stop sequence */
@@ -55,14 +71,16 @@ struct td_redis_sink_s {
     void (*done)(void *ud);
     void *done_ud;
 
-    /* Pending events: bytes [head, tail) of buf; their lengths in the ring
-     * lens[lhead .. lhead+lcount) (mod lcap). */
+    /* Pending entries: bytes [head, tail) of buf; their lengths and command
+     * counts (ENT_*) in the ring lens[lhead .. lhead+lcount) (mod lcap). */
     char *buf;
     size_t cap, head, tail;
-    uint32_t *lens;
+    uint64_t *lens;
     size_t lcap, lhead, lcount;
-    uint32_t inflight; /* events sent, not completely answered */
-    int phase;         /* with last values: 1 once the current event's PUBLISH is answered */
+    uint32_t inflight; /* entries sent, not completely answered */
+    uint32_t *fq;      /* their ENT_ tags, a ring of max_inflight */
+    size_t fqhead;
+    uint32_t phase; /* replies of the oldest entry in flight received */
 
     int (*gate)(void *ud); /* NULL, or asked before every batch (HA fencing) */
     void *gate_ud;
@@ -71,6 +89,9 @@ struct td_redis_sink_s {
     int ever_ready;
     uint64_t published, dropped, errors, rejected, lost, reconnects;
     uint64_t dropped_mark; /* `dropped` when the connection went down */
+    int64_t down_ns;       /* wall clock when it went down (0: up) */
+    uint64_t down_lost;    /* events in flight then, lost */
+    uint64_t gaps;         /* Redis outages with drops, noticed */
     uint64_t last_error_ms;
     td_ratelimit_t rl_full, rl_err;
 };
@@ -91,7 +112,7 @@ static void pending_reserve(td_redis_sink_t *s, size_t n)
             memmove(s->buf, s->buf + s->head, live); /* moves at most half */
         } else {
             size_t cap = s->cap ? s->cap : 64 * 1024;
-            while (cap < live + n)
+            while (cap < 2 * (live + n)) /* at least half free: no copy per event */
                 cap *= 2;
             char *nb = td_xmalloc(cap);
             if (live) memcpy(nb, s->buf + s->head, live);
@@ -104,7 +125,7 @@ static void pending_reserve(td_redis_sink_t *s, size_t n)
     }
     if (s->lcount == s->lcap) { /* grow the ring, unwrapping it */
         size_t ncap = s->lcap ? s->lcap * 2 : 1024;
-        uint32_t *nl = td_xmalloc(ncap * sizeof *nl);
+        uint64_t *nl = td_xmalloc(ncap * sizeof *nl);
         for (size_t i = 0; i < s->lcount; i++)
             nl[i] = s->lens[(s->lhead + i) % s->lcap];
         free(s->lens);
@@ -117,7 +138,9 @@ static void pending_reserve(td_redis_sink_t *s, size_t n)
 /* Drops every pending command, counting them. Returns how many. */
 static uint64_t pending_drop_all(td_redis_sink_t *s)
 {
-    uint64_t n = s->lcount;
+    uint64_t n = 0; /* events: gap notices are not counted as dropped events */
+    for (size_t i = 0; i < s->lcount; i++)
+        n += !(ENT_TAG(s->lens[(s->lhead + i) % s->lcap]) & ENT_NOTICE);
     s->dropped += n;
     s->head = s->tail = s->lhead = s->lcount = 0;
     return n;
@@ -151,16 +174,20 @@ static void prep_cb(uv_prepare_t *h)
         s->fenced += pending_drop_all(s);
         return;
     }
-    size_t bytes = 0, n = 0;
-    while (n < s->lcount && s->inflight + n < s->max_inflight)
-        bytes += s->lens[(s->lhead + n++) % s->lcap];
+    size_t bytes = 0, n = 0, cmds = 0;
+    while (n < s->lcount && s->inflight + n < s->max_inflight) {
+        uint64_t v = s->lens[(s->lhead + n) % s->lcap];
+        bytes += ENT_LEN(v);
+        cmds += ENT_CMDS(ENT_TAG(v));
+        s->fq[(s->fqhead + s->inflight + n++) % s->max_inflight] = ENT_TAG(v);
+    }
     td_buf_append(out, s->buf + s->head, bytes);
     s->head += bytes;
     s->lhead = (s->lhead + n) % s->lcap;
     s->lcount -= n;
     if (s->lcount == 0) s->head = s->tail = s->lhead = 0;
     s->inflight += (uint32_t)n;
-    td_rconn_send(s->conn, (uint32_t)(n * (s->last_values ? 2 : 1)));
+    td_rconn_send(s->conn, (uint32_t)cmds);
 }
 
 static void kick(td_redis_sink_t *s)
@@ -180,13 +207,17 @@ static void log_error(td_redis_sink_t *s, const char *cmd, const td_resp_node_t 
                (int)(r->len > 200 ? 200 : r->len), r->s, (unsigned long long)sup);
 }
 
-/* One reply, in command order: PUBLISH (then HSET with last values). */
+/* One reply, in command order: an event's PUBLISH, then HSET with last
+ * values, then XADD with history; a notice's PUBLISH, then its XADDs. */
 static void on_reply(void *ud, td_rconn_t *c, const td_resp_reader_t *rd)
 {
     td_redis_sink_t *s = ud;
     const td_resp_node_t *r = &rd->v[0];
     (void)c;
-    if (s->phase == 0) {
+    if (!s->inflight) return;
+    uint32_t tag = s->fq[s->fqhead];
+    int notice = (tag & ENT_NOTICE) != 0;
+    if (s->phase == 0 && !notice) {
         if (r->type == TD_RESP_ERROR) {
             log_error(s, "PUBLISH", r);
             s->dropped++;
@@ -194,16 +225,50 @@ static void on_reply(void *ud, td_rconn_t *c, const td_resp_reader_t *rd)
         } else {
             s->published++;
         }
-        if (s->last_values) {
-            s->phase = 1;
-            return;
-        }
-    } else {
-        if (r->type == TD_RESP_ERROR) log_error(s, "HSET", r);
-        s->phase = 0;
+    } else if (r->type == TD_RESP_ERROR) {
+        log_error(s,
+                  s->phase == 0                                ? "PUBLISH"
+                  : !notice && s->last_values && s->phase == 1 ? "HSET"
+                                                               : "XADD",
+                  r);
     }
-    if (s->inflight) s->inflight--;
+    if (++s->phase < ENT_CMDS(tag)) return;
+    s->phase = 0;
+    s->fqhead = (s->fqhead + 1) % s->max_inflight;
+    s->inflight--;
     kick(s);
+}
+
+/* Events of the entries in flight (the oldest one only if its PUBLISH is
+ * not answered yet); forgets them all. */
+static uint64_t inflight_forget(td_redis_sink_t *s)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < s->inflight; i++)
+        n += !(s->fq[(s->fqhead + i) % s->max_inflight] & ENT_NOTICE) && (i > 0 || !s->phase);
+    s->inflight = 0;
+    s->fqhead = 0;
+    s->phase = 0;
+    return n;
+}
+
+/* Back after an outage that lost events: a gap notice (every kind, every
+ * symbol: the sink does not know which were hit). */
+static void notice_outage(td_redis_sink_t *s, td_rconn_t *c)
+{
+    uint64_t lost = s->down_lost + (s->dropped - s->dropped_mark);
+    if (lost == 0) return;
+    td_buf_t b = {0};
+    td_gap_t g = {.feed = td_rconn_label(c),
+                  .from_ns = s->down_ns,
+                  .to_ns = td_now_ns(),
+                  .refill = "impossible",
+                  .lost = (int64_t)lost,
+                  .reason = "Redis unreachable: events dropped"};
+    td_gap_json(&b, &g);
+    s->gaps++;
+    td_redis_sink_notice(s, b.data, b.len, NULL);
+    td_buf_free(&b);
 }
 
 static void on_ready(void *ud, td_rconn_t *c)
@@ -215,7 +280,10 @@ static void on_ready(void *ud, td_rconn_t *c)
         TD_WARN("redis %s: %zu events (%zu bytes) buffered, %llu dropped while away",
                 td_rconn_label(c), s->lcount, pending_bytes(s),
                 (unsigned long long)(s->dropped - s->dropped_mark));
+        if (s->down_ns) notice_outage(s, c);
     }
+    s->down_ns = 0;
+    s->down_lost = 0;
     kick(s);
 }
 
@@ -223,13 +291,15 @@ static void on_ready(void *ud, td_rconn_t *c)
 static void on_down(void *ud, td_rconn_t *c, uint64_t unanswered)
 {
     td_redis_sink_t *s = ud;
-    uint64_t lost = s->inflight - (uint64_t)(s->phase == 1);
+    uint64_t lost = inflight_forget(s);
     (void)unanswered;
     s->lost += lost;
     s->dropped += lost;
-    s->inflight = 0;
-    s->phase = 0;
-    s->dropped_mark = s->dropped;
+    if (!s->down_ns) {
+        s->down_ns = td_now_ns();
+        s->dropped_mark = s->dropped;
+    }
+    s->down_lost += lost;
     if (!s->stopping)
         TD_WARN("redis %s: %llu events in flight lost; buffering up to %zu MiB", td_rconn_label(c),
                 (unsigned long long)lost, s->max_buffer >> 20);
@@ -251,13 +321,12 @@ static void conn_closed(void *ud)
 
 static void stop_finish(td_redis_sink_t *s)
 {
-    uint64_t n = pending_drop_all(s), lost = s->inflight, before = s->dropped;
+    uint64_t n = pending_drop_all(s), lost = s->cl ? 0 : inflight_forget(s), before = s->dropped;
     int was = is_up(s);
     if (s->cl) td_rcluster_close(s->cl, conn_closed, s); /* counts what it still held */
     n += s->dropped - before;
     s->dropped += lost;
     s->lost += lost;
-    s->inflight = 0;
     s->closed = 1;
     TD_INFO("redis: stopped (%s); published %llu, dropped %llu (%llu pending at stop, %llu "
             "unanswered), errors %llu, reconnects %llu",
@@ -351,6 +420,18 @@ td_redis_sink_t *td_redis_sink_new(uv_loop_t *loop, const td_redis_sink_cfg_t *c
     s->max_buffer = cfg->max_buffer ? cfg->max_buffer : DEF_MAX_BUFFER;
     s->max_inflight = cfg->max_inflight ? cfg->max_inflight : DEF_MAX_INFLIGHT;
     s->last_values = cfg->last_values;
+    s->ev_cmds = 1 + (cfg->last_values != 0) + (cfg->history != 0);
+    s->fq = td_xmalloc(s->max_inflight * sizeof *s->fq);
+    s->history = cfg->history;
+    if (cfg->history) { /* $6 MAXLEN $1 ~ $<d> N $1 * $1 e */
+        char *p = s->hist_mid;
+        memcpy(p, "$6\r\nMAXLEN\r\n$1\r\n~\r\n$", 20);
+        p = td_put_uint(p + 20, td_uint_digits(cfg->history));
+        *p++ = '\r', *p++ = '\n';
+        p = td_put_uint(p, cfg->history);
+        memcpy(p, "\r\n$1\r\n*\r\n$1\r\ne\r\n", 16);
+        s->hist_mid_len = (size_t)(p + 16 - s->hist_mid);
+    }
     for (int k = 0; k < TD_KIND__COUNT; k++) {
         s->kind_len[k] = (uint8_t)strlen(td_kind_name((td_kind_t)k));
         s->chan.len = 0;
@@ -423,9 +504,25 @@ static char *put_bulk(char *p, const char *v, size_t n)
     return p;
 }
 
+/* History: "XADD <prefix>history:<kind>.<SYMBOL> MAXLEN ~ N * e <payload>".
+ * With p NULL, only returns the length. */
+static size_t append_history(const td_redis_sink_t *s, char *p, const td_event_t *ev)
+{
+    size_t kl = s->kind_len[ev->kind], pl = ev->payload_len;
+    size_t hl = s->prefix_len + 8 + kl + 1 + ev->symbol_len;
+    size_t n = 14 + 1 + td_uint_digits(hl) + 2 + hl + 2 + s->hist_mid_len + 1 + td_uint_digits(pl) +
+               2 + pl + 2;
+    if (!p) return n;
+    memcpy(p, "*8\r\n$4\r\nXADD\r\n", 14);
+    p = put_name(s, p + 14, "history:", 8, ev, 1);
+    memcpy(p, s->hist_mid, s->hist_mid_len);
+    put_bulk(p + s->hist_mid_len, ev->payload, pl);
+    return n;
+}
+
 /* ---- redis+cluster:// ------------------------------------------------------ */
 
-enum { TAG_SPUBLISH, TAG_HSET };
+enum { TAG_SPUBLISH, TAG_HSET, TAG_NOTICE };
 
 static void on_cl_reply(void *ud, uint32_t tag, const td_resp_reader_t *rd)
 {
@@ -435,7 +532,7 @@ static void on_cl_reply(void *ud, uint32_t tag, const td_resp_reader_t *rd)
         s->published += tag == TAG_SPUBLISH;
         return;
     }
-    log_error(s, tag == TAG_SPUBLISH ? "SPUBLISH" : "HSET", r);
+    log_error(s, tag == TAG_HSET ? "HSET" : "SPUBLISH", r);
     if (tag == TAG_SPUBLISH) s->dropped++, s->rejected++;
 }
 
@@ -485,13 +582,14 @@ void td_redis_sink_publish(td_redis_sink_t *s, const td_event_t *ev)
         return;
     }
     size_t kl = s->kind_len[ev->kind], sl = ev->symbol_len, pl = ev->payload_len;
-    size_t cl = s->prefix_len + kl + 1 + sl;
+    size_t cl = s->prefix_len + kl + 1 + sl, xl = s->hist_mid_len ? append_history(s, NULL, ev) : 0;
     /* *3 $7 PUBLISH $cl ch $pl payload [*4 $4 HSET $hl key $sl sym $pl payload] */
     size_t n = 4 + 13 + 1 + td_uint_digits(cl) + 2 + cl + 2 + 1 + td_uint_digits(pl) + 2 + pl + 2;
     size_t hl = s->prefix_len + 5 + kl;
     if (s->last_values)
         n += 4 + 10 + 1 + td_uint_digits(hl) + 2 + hl + 2 + 1 + td_uint_digits(sl) + 2 + sl + 2 +
              1 + td_uint_digits(pl) + 2 + pl + 2;
+    n += xl;
     if (pending_bytes(s) + n > s->max_buffer || n > UINT32_MAX) {
         drop_full(s);
         return;
@@ -507,9 +605,56 @@ void td_redis_sink_publish(td_redis_sink_t *s, const td_event_t *ev)
         p = put_bulk(p, ev->symbol, sl);
         p = put_bulk(p, ev->payload, pl);
     }
+    if (xl) p += append_history(s, p, ev);
     assert((size_t)(p - (s->buf + s->tail)) == n);
     s->tail += n;
-    s->lens[(s->lhead + s->lcount++) % s->lcap] = (uint32_t)n;
+    s->lens[(s->lhead + s->lcount++) % s->lcap] = ENT(n, s->ev_cmds);
+    kick(s);
+}
+
+/* XADD <prefix>history:<kind>.<sym> MAXLEN ~ N * g <json> into s->note. */
+static void notice_xadd(td_redis_sink_t *s, td_kind_t k, const char *sym, const char *json,
+                        size_t n)
+{
+    char key[512], num[24];
+    int kl = snprintf(key, sizeof key, "%shistory:%s.%s", s->prefix, td_kind_name(k), sym);
+    int nl = snprintf(num, sizeof num, "%u", s->history);
+    if (kl < 0 || (size_t)kl >= sizeof key) return;
+    const char *argv[] = {"XADD", key, "MAXLEN", "~", num, "*", "g", json};
+    const size_t lens[] = {4, (size_t)kl, 6, 1, (size_t)nl, 1, 1, n};
+    td_resp_append_cmd(&s->note, 8, argv, lens);
+}
+
+void td_redis_sink_notice(td_redis_sink_t *s, const char *json, size_t n, const td_subset_t *where)
+{
+    if (s->closed) return;
+    char ch[256];
+    int cl = snprintf(ch, sizeof ch, "%stickerd.gaps", s->prefix);
+    if (cl < 0 || (size_t)cl >= sizeof ch) return;
+    if (s->cl) { /* SPUBLISH on the channel's shard; no history on a cluster (run refuses it) */
+        const char *cargv[] = {"SPUBLISH", ch, json};
+        const size_t clens[] = {8, (size_t)cl, n};
+        td_buf_reset(&s->note);
+        td_resp_append_cmd(&s->note, 3, cargv, clens);
+        char *p = td_rcluster_reserve(s->cl, td_rslot_key(ch, (size_t)cl), s->note.len);
+        if (!p) return;
+        memcpy(p, s->note.data, s->note.len);
+        td_rcluster_commit(s->cl, TAG_NOTICE);
+        return;
+    }
+    const char *argv[] = {"PUBLISH", ch, json};
+    const size_t lens[] = {7, (size_t)cl, n};
+    uint32_t cmds = 1;
+    td_buf_reset(&s->note);
+    td_resp_append_cmd(&s->note, 3, argv, lens);
+    for (int k = 0; s->history && where && k < TD_KIND__COUNT; k++)
+        for (size_t i = 0; i < where->k[k].n; i++, cmds++)
+            notice_xadd(s, (td_kind_t)k, where->k[k].v[i], json, n);
+    if (s->note.len > UINT32_MAX || cmds >= ENT_NOTICE) return;
+    pending_reserve(s, s->note.len);
+    memcpy(s->buf + s->tail, s->note.data, s->note.len);
+    s->tail += s->note.len;
+    s->lens[(s->lhead + s->lcount++) % s->lcap] = ENT(s->note.len, cmds | ENT_NOTICE);
     kick(s);
 }
 
@@ -541,6 +686,7 @@ void td_redis_sink_stats(const td_redis_sink_t *s, td_redis_sink_stats_t *out)
     out->rejected = s->rejected;
     out->lost = s->lost;
     out->reconnects = s->reconnects;
+    out->gaps = s->gaps;
     if (s->cl) {
         cluster_stats(s, out);
         return;
@@ -588,6 +734,8 @@ void td_redis_sink_free(td_redis_sink_t *s)
     td_buf_free(&s->chan);
     free(s->buf);
     free(s->lens);
+    free(s->fq);
+    td_buf_free(&s->note);
     free(s->prefix);
     free(s);
 }

@@ -1,7 +1,8 @@
 /* Redis sink: publishes every event it is given to the channel
  * <prefix><kind>.<SYMBOL> with the vendor's object as the message, and (with
  * last values on) keeps it in the hash <prefix>last:<kind>, field SYMBOL, in
- * the same pipeline.
+ * the same pipeline; with history on, it also appends it to the stream
+ * <prefix>history:<kind>.<SYMBOL> (XADD, trimmed to about N entries).
  *
  * Over one redis/conn connection on the caller's libuv loop (redis://,
  * rediss://, unix://; redis+sentinel:// follows the master). Commands are
@@ -21,6 +22,7 @@
 #define TD_SINK_REDIS_H
 
 #include "proto/event.h"
+#include "proto/sub.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +38,8 @@ typedef struct td_redis_sink_cfg_s {
     const char *ca_file, *cert_file, *key_file; /* rediss:// (NULL: system CAs) */
     double timeout_s;                           /* connect/reply bound (0: 5 s) */
     int last_values;                            /* also HSET <prefix>last:<kind> SYMBOL payload */
+    uint32_t history; /* also XADD <prefix>history:<kind>.<SYMBOL> MAXLEN ~ history * e payload
+                         (0: off) */
 } td_redis_sink_cfg_t;
 
 typedef struct td_redis_sink_stats_s {
@@ -50,6 +54,7 @@ typedef struct td_redis_sink_stats_s {
                                  redis+cluster://: slot map changes followed */
     uint64_t reconnects;      /* successful connections after the first */
     uint64_t fenced;          /* of the dropped: refused by the gate (HA fencing) */
+    uint64_t gaps;            /* outages that dropped events: gap notices published */
     uint64_t buffered;        /* bytes waiting now (not yet sent) */
     uint64_t buffered_events; /* commands waiting now */
     uint64_t inflight;        /* events sent, not yet answered */
@@ -75,6 +80,10 @@ void td_redis_sink_publish(td_redis_sink_t *s, const td_event_t *ev);
  * pending event (counted as dropped and fenced). For HA fencing: a holder
  * whose lease deadline passed publishes nothing more. */
 void td_redis_sink_set_gate(td_redis_sink_t *s, int (*gate)(void *ud), void *ud);
+/* Publishes a notice (JSON text) on <prefix>tickerd.gaps and, with history
+ * on, appends it (field g) to the history stream of every symbol named in
+ * `where` (may be NULL). Kept while Redis is away, like events. */
+void td_redis_sink_notice(td_redis_sink_t *s, const char *json, size_t n, const td_subset_t *where);
 void td_redis_sink_stats(const td_redis_sink_t *s, td_redis_sink_stats_t *out);
 /* Flushes what it can (if connected or connecting: waits up to 1 s for the
  * pending commands to be answered; whatever is left is counted as dropped),

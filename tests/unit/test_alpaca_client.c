@@ -144,6 +144,14 @@ static void test_subscribe(void **state)
     assert_true(m.sub.k[TD_KIND_BAR].all);
     assert_false(has(&m, TD_KIND_TRADE, "AAPL"));
     assert_int_equal(m.kinds, 1u << TD_KIND_BAR);
+    assert_false(m.gaps);
+    /* tickerd's "gaps" extension: only true sets it; the lists are unchanged */
+    assert_int_equal(parse(&m, "{\"action\":\"subscribe\",\"gaps\":true,\"bars\":[\"X\"]}"), 0);
+    assert_true(m.gaps);
+    assert_true(has(&m, TD_KIND_BAR, "X"));
+    assert_int_equal(m.kinds, 1u << TD_KIND_BAR);
+    assert_int_equal(parse(&m, "{\"action\":\"subscribe\",\"gaps\":\"true\"}"), 0);
+    assert_false(m.gaps);
     td_alpaca_client_msg_free(&m);
 }
 

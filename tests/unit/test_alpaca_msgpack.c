@@ -1059,6 +1059,24 @@ static void test_client_subscribe(void **state)
     assert_int_equal(parse_sbuf(&sb, &m), 0);
     assert_false(m.snapshot);
 
+    /* and "gaps" (gap notices): only true sets it */
+    msgpack_sbuffer_clear(&sb);
+    msgpack_pack_map(&pk, 2);
+    pk_str(&pk, "action");
+    pk_str(&pk, "subscribe");
+    pk_str(&pk, "gaps");
+    msgpack_pack_true(&pk);
+    assert_int_equal(parse_sbuf(&sb, &m), 0);
+    assert_true(m.gaps);
+    msgpack_sbuffer_clear(&sb);
+    msgpack_pack_map(&pk, 2);
+    pk_str(&pk, "action");
+    pk_str(&pk, "subscribe");
+    pk_str(&pk, "gaps");
+    msgpack_pack_false(&pk);
+    assert_int_equal(parse_sbuf(&sb, &m), 0);
+    assert_false(m.gaps);
+
     td_alpaca_client_msg_free(&m);
     msgpack_sbuffer_destroy(&sb);
 }
