@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Backfill benchmark (issue 6), one run, everything on loopback:
 
   * `tickerd sim` with --hist-latency (default 150 ms per history answer);

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Python baselines for the backfill benchmark (issue 6), after the reference
 approach: fetch Alpaca bars for every symbol (GET /v2/stocks/{SYM}/bars,
 following next_page_token), then COPY every row into a `bars` table with the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Splitter + the real router (td_bus), in memory, on the simulator's own
  * stock events: the same generator as `tickerd sim` (70 % quotes, 25 %
  * trades, 5 % bars, daily/updated bars, statuses, LULDs, imbalances,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libtickerd decode + dispatch throughput, in memory, one core: Polygon
  * stocks frames (65% Q, 33% T, 2% AM; 500 symbols incl. BRK.B; frames of
  * 100; ms timestamps; the generator of bench_polygon) pushed through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Load generator for tickerd's gateway (`tickerd run --listen`): N WebSocket
  * clients in Alpaca's protocol on one libuv loop, with a minimal hand-written
  * WebSocket client (HTTP/1.1 upgrade, masked client frames, unmasked server

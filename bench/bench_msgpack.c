@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* JSON → MessagePack transcoding throughput (the gateway's per-event work
  * for msgpack clients): 1,000,000 Alpaca stock events in memory (70% quotes,
  * 30% trades; RFC 3339 nanosecond timestamps), each transcoded on its own

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The ceiling for the backfill's COPY stage: a raw libpq COPY of the same
  * rows, nothing else. Reads a COPY BINARY file (as written by
  * `\copy bars TO FILE (FORMAT binary)`), creates TABLE with the bars schema

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Polygon splitter throughput: 1,000,000 events in frames of 100, split
  * with a callback doing a router's work (count per kind, hash the symbol
  * into 1024 buckets), as bench_split does for Alpaca. Two mixes:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Splitter throughput: 1,000,000 Alpaca stock events in frames of 100 (70%
  * quotes, 25% trades, 4% bars, 1% statuses; ~500 symbols incl. BRK.B; RFC
  * 3339 nanosecond timestamps), split with a callback doing a router's work

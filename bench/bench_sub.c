@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A Redis pattern subscriber that counts what it receives, for the
  * end-to-end benchmark (a Python subscriber could not keep up).
  *

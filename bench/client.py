@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """libtickerd over loopback: tickerd sim (Polygon /stocks) -> examples/count_events
 (libtickerd, trades and quotes for "*", one accessor + timestamp per event).
 

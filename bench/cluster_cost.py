@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """tickerd publishing to one Redis vs a Redis Cluster of 3 primaries, same
 load: tickerd sim --rate 60000 --batch 100 --symbols 500, tickerd run
 --subscribe 'trades=*;quotes=*' --redis URL, one subscriber to every

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Bytes on the wire and tickerd CPU per event delivered to gateway clients,
 with and without --permessage-deflate: tickerd sim --rate RATE --symbols
 500, tickerd run --listen, CLIENTS python-websockets clients subscribed to

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """End-to-end benchmarks of tickerd: sim -> tickerd run --redis -> redis-server
 -> bench_sub pattern subscribers, all on 127.0.0.1.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Gateway benchmarks of tickerd: tickerd sim -> tickerd run --listen ->
 bench_gw (N WebSocket clients in Alpaca's protocol), all on 127.0.0.1.
 

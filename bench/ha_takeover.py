@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Takeover time of --ha-lease: three instances on one sim account
 (--max-conns 1); the active one is SIGKILLed, a fresh instance replaces it,
 again and again.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """tickerd against a peer: the same job done the way a short Python asyncio
 proxy does it (python3-websockets + redis.asyncio: connect to the vendor
 stream, authenticate, subscribe, split each frame per ticker and PUBLISH

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """tickerd's CPU cost per event forwarded to Redis, in the shape of a new
 user's first try: tickerd sim --rate 60000 --batch 100 --symbols 500,
 tickerd run --subscribe 'trades=*;quotes=*' --redis ..., one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* change_handler: switches handlers and subscriptions while streaming.
  *
  *   change_handler [--polygon] [--switch-after N] [--seconds S] URL

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* count_events: subscribes stock trades and quotes for every symbol ("*"),
  * counts the events and reads one accessor of each (trade price, quote bid
  * price) and its timestamp, printing nothing per event. For measuring

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* custom_reconnect: automatic reconnect off; the program decides.
  *
  *   custom_reconnect [--polygon] [--reconnects K] [--seconds S] URL SYMBOL...

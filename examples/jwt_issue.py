@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A tiny example token issuer for tickerd's gateway (HS256, Python's
 standard library only). Your application's backend does this after logging
 its user in; tickerd only verifies.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* print_quotes: connects to a vendor stream (or tickerd sim, or a tickerd
  * gateway), subscribes quotes for the given symbols and prints them.
  *

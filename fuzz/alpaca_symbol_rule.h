@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* For the Alpaca client-message fuzz targets (JSON and MessagePack): the
  * documented symbol rule, written out here as an oracle independent of the
  * parsers' own td_alpaca_client_symbol_ok. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: Alpaca client → server message parser: the result is
  * consistent, and the work linear in the input (linear_check.h). */
 #include "proto/alpaca_client.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Differential fuzzing of the Alpaca splitter against jsmn (strict, with
  * parent links). jsmn is laxer, so it may accept what we reject; but when we
  * accept a frame, jsmn must accept it too, and a model of the splitter's rules

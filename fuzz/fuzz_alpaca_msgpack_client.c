@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: Alpaca client → server message parser, MessagePack mode.
  * Whatever the parser accepts must be one complete msgpack map that
  * msgpack-c's unpacker reads too, and the work is linear in the input

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: JSON → MessagePack transcoder (vendor objects and frames).
  * When it succeeds, msgpack-c must read the output back as exactly one map
  * (or array of maps) with "T", when present, as the first key; when it

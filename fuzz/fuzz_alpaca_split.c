@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzzes the Alpaca splitter and the subscription walker with arbitrary
  * frames, checking the invariants callers rely on: payloads are whole objects
  * inside the frame, symbols are 1..64 bytes, nothing is reported for a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzzes td_av_parse_global_quote with arbitrary bodies, checking the
  * invariants callers rely on: views lie inside the body and are set only for
  * their kinds (text for THROTTLED/ERROR as a whole JSON string's content,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzzes td_bars_parse_alpaca and td_bars_parse_polygon with arbitrary
  * bodies (with and without the caller's symbol), checking the invariants
  * callers rely on: the return value matches the status, bars only for OK and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzzes what redis/cluster reads from a cluster's nodes: a CLUSTER SHARDS
  * ('S' first byte) or CLUSTER SLOTS ('L') reply turned into a slot map, and
  * a MOVED/ASK error text ('M'), plus the key slot of the bytes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: gateway tokens (gateway/jwt.c, jwt_claims.c). The first
  * byte picks the path: even, the rest is a claims set for
  * td_jwt_parse_claims (then td_jwt_allows is asked about a few

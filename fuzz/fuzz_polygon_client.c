@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: Polygon client → server messages (the gateway's Polygon
  * dialect and the sim): td_polygon_server_parse, then the params through
  * td_polygon_topics_parse for every cluster, as gateway/client_polygon.c

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzzes the Polygon splitter (every cluster), td_polygon_int64 and the
  * params parser with arbitrary input, checking the invariants callers rely
  * on: payloads are whole objects inside the frame, symbols are 1..64 bytes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzzes td_redis_url_parse and td_redis_url_mask with arbitrary text:
  * never a crash or leak; an accepted URL has 1..65535 ports, non-empty
  * hosts, a path for unix:// and a master name for Sentinel; the masked form

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzzes the RESP reader (td_resp_parse) with arbitrary byte streams, the
  * way redis/conn uses it: parse replies one after another from a buffer.
  * Checks: what a reply consumed is within the buffer and every string node

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz harness helper for the parsers of client messages, which run before
  * a client has authenticated: their work must be linear in the input's
  * size. One call's CPU time is checked against a cap per byte plus a fixed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Replays fuzz inputs without libFuzzer: each argument is a file or a
  * directory of files, fed one by one to LLVMFuzzerTestOneInput. Used by
  * `make test` so the committed corpus runs under ASan+UBSan with gcc. */

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Benchmarks (make bench): splitter alone, splitter + bus, end to end through
 # Redis with a redis-benchmark ceiling, tickerd's CPU/RSS at a steady
 # rate, the gateway (bench/gw.py: saturation and latency with 1,000

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages tickerd needs, and only those missing.
 # Idempotent, never prompts. Usage: scripts/deps.sh [build|test|all]
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs every libFuzzer target in BUILD_DIR for SECONDS each, one at a time.
 #
 #   scripts/fuzz.sh BUILD_DIR [SECONDS]      (make fuzz; FUZZ_SECONDS=60)

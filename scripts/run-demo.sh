@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The embedded default behind `make run`: the vendor simulator and tickerd
 # wired to it, no Redis, no keys, no internet. First a short backfill (the
 # last 5 days, today through now included, of 15-minute bars of 5 tickers)

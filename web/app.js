@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tickerd live quote board: plain JS, no build step, no external resources.
 // Speaks the vendor's stream protocol (Alpaca v2, JSON mode) to the same origin
 // (/v2/iex) or to ?ws=URL: connected -> auth -> incremental subscribe/unsubscribe.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libtickerd: a streaming client for market-data vendors (Alpaca, Polygon),
  * built on the same upstream connection code tickerd itself uses.
  *

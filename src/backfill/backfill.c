@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Backfill engine: see backfill.h. Single-threaded on a libuv loop; the
  * store's worker thread does the database writes. */
 #include "backfill/backfill.h"

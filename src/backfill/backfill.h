@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Historical bar backfill: one job per symbol walks a vendor's single-symbol
  * history endpoint page by page (Alpaca next_page_token, Polygon next_url)
  * and writes each page atomically with its jobs row (store/store.h); the

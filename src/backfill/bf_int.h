@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private to src/backfill: the engine's state, shared by backfill.c (the
  * engine) and report.c (what the user sees: the progress line, the summary). */
 #ifndef TD_BACKFILL_BF_INT_H

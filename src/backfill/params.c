@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the user typed, checked before any request: --start/--end, --rate
  * and --timeframe, and the time bounds each vendor is sent. Pure functions
  * (tests/unit/test_backfill_params.c). */

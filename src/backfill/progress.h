@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The backfill's progress line: what `tickerd backfill` draws on a terminal
  * (see td_log_status). Pure formatting, so it can be tested. */
 #ifndef TD_BACKFILL_PROGRESS_H

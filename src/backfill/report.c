@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What `tickerd backfill` shows: the progress line on a terminal and the
  * summary at the end. */
 #include <stdio.h>

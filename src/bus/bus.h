@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The bus: routes each event to the consumers that want its (kind, symbol).
  *
  * A consumer wants either every symbol of a kind (wildcard) or named

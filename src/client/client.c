@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libtickerd's client: one td_feed_t per vendor stream in use, over one lws
  * context on the client's loop.
  *

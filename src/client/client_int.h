@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private to src/client (libtickerd): the service table, the event field
  * lookups and the client's internals shared by its files. */
 #ifndef TD_CLIENT_INT_H

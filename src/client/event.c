@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Typed accessors of libtickerd events, parsed from the vendor's JSON when
  * called. The object was validated (strict RFC 8259) by the splitter before
  * it was dispatched, so the walk below only has to find member boundaries. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "client/lws_ctx.h"
 #include "core/lws_log.h"
 

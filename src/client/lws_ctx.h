@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one place that creates a libwebsockets context on a libuv loop for
  * upstream feeds (libtickerd; meant for tickerd run too), and the two-step
  * destruction lws needs on a loop it does not own. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The services libtickerd offers: for each, its kind, asset class (stream)
  * and the vendors that carry it (DESIGN.md §4). */
 #include "client/client_int.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `tickerd backfill`: historical bars from Alpaca or Polygon into SQLite or
  * PostgreSQL. Option wiring only; the engine is backfill/backfill.c. */
 #include "backfill/backfill.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Subcommand entry points: argv[0] is the subcommand name. Each returns the
  * process exit code. */
 #ifndef TD_CMD_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tickerd config: documents generated from the options tables. */
 #include "cmd/cmd.h"
 #include "core/opt_doc.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tickerd: market-data stream proxy. This file only dispatches. */
 #include "cmd/cmd.h"
 

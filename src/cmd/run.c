@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tickerd run: vendor streams → bus → Redis channels and/or stdout. Wiring
  * only; the work is in feed/, bus/ and sink/. */
 #include "bus/bus.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private to `tickerd run`: the configuration and the application state
  * shared by run.c (wiring, lifecycle) and run_gateway.c (the gateway's
  * clients, /healthz and /metrics). */
@@ -81,7 +82,7 @@ typedef struct app_s {
     td_bus_consumer_t *ha_pin;     /* the interest inherited from the previous holder */
     struct run_retired_s *retired; /* feeds and sources stopped on a role change */
     uv_timer_t ha_reap;            /* frees them once closed */
-    uv_timer_t sd_timer; /* readiness and watchdog for the service manager */
+    uv_timer_t sd_timer;           /* readiness and watchdog for the service manager */
     int sd_ready;
     uint64_t sd_last_watchdog; /* uv_now of the last WATCHDOG=1 */
 } app_t;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tickerd run: the gateway's wiring: client keys ([clients] and --client),
  * /healthz and /metrics (on --listen, and alone on --metrics-listen). */
 #include "cmd/run_app.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tickerd run --ha-lease: the wiring of the HA lease (ha/lease.h).
  *
  * Active: the feeds of --url exist and publish through the Redis sink (its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tickerd run under systemd (Type=notify): READY=1 once every upstream
  * streams (or the --source Redis is connected, or the poller has started),
  * WATCHDOG=1 from the loop at half the period systemd asks for (from the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `tickerd sim`: the Alpaca and Polygon market-data stream simulator. Wiring only. */
 #include "cmd/cmd.h"
 #include "core/log.h"

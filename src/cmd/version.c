@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tickerd --version: the version, the commit it was built from and the
  * versions of the libraries it runs with (as loaded, where they say). */
 #include "cmd/cmd.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "core/backoff.h"
 
 void td_backoff_init(td_backoff_t *b, uint32_t base_ms, uint32_t max_ms)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Exponential backoff with "equal jitter": the n-th delay is drawn uniformly
  * from [d/2, d] where d = min(max, base * 2^n). Pure: the caller supplies the
  * randomness and decides when a connection was healthy long enough to reset. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "core/bucket.h"
 
 void td_bucket_init(td_bucket_t *b, double rate, double burst, uint64_t now_ms)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Token bucket: `rate` tokens per second on average, at most `burst` at
  * once. Time is given by the caller (ms, monotonic), so it is pure logic.
  * Used for limits on what a client may ask per second (the gateway's

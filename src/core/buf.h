@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A growable byte buffer (always NUL-terminated for convenience). */
 #ifndef TD_CORE_BUF_H
 #define TD_CORE_BUF_H

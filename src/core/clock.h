@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Time helpers: wall-clock nanoseconds and RFC 3339 with nanoseconds. */
 #ifndef TD_CORE_CLOCK_H
 #define TD_CORE_CLOCK_H

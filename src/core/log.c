@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "core/log.h"
 #include "core/buf.h"
 #include "core/mem.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Logging to stderr. The level is checked before any argument is formatted.
  * Secrets must never be passed to these functions. */
 #ifndef TD_CORE_LOG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "core/lws_log.h"
 #include "core/log.h"
 

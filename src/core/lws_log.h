@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Routes libwebsockets' own log lines into tickerd's log: lws errors as
  * warnings, the rest at debug. */
 #ifndef TD_CORE_LWS_LOG_H

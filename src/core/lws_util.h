@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Small libwebsockets helpers shared by the servers (gateway/, sim/) and the
  * feed: request headers, refusing an upgrade, message boundaries. */
 #ifndef TD_CORE_LWS_UTIL_H

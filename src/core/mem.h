@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Allocation wrappers: fixed-size allocations abort on OOM (like Redis's
  * zmalloc), so callers never test for NULL. Sizes driven by outside input
  * must be bounded by the caller before they get here. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Table-driven options: one table per subcommand drives command-line flags,
  * the INI file section of the same name, environment fallbacks and --help,
  * so the three can never disagree. Precedence: default < file < env < flag. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Documents generated from the options tables (the ones that drive flags,
  * INI keys, the environment and --help): the configuration reference
  * (Markdown), a commented example INI file, the tickerd(1) man page (roff)

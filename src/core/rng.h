@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Small deterministic PRNG (splitmix64 seeding xoshiro256**). */
 #ifndef TD_CORE_RNG_H
 #define TD_CORE_RNG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The systemd notification protocol, without libsystemd: one datagram with
  * "KEY=VALUE" lines to the AF_UNIX socket named by $NOTIFY_SOCKET (a path,
  * or '@' for the abstract namespace). Nothing happens without it. */

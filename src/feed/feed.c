@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "feed/feed.h"
 #include "feed/feed_int.h"
 #include "core/backoff.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The upstream feed: one WebSocket connection to a vendor stream (Alpaca
  * dialect), on libwebsockets over the caller's libuv loop.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Alpaca dialect of the feed (PROTOCOLS.md §1): stocks, crypto and news
  * streams; auth with key and secret; a full confirmation after each
  * subscription change; errors by code. */

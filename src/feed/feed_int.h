@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private to feed/: the connection state shared by feed.c (connection,
  * watchdog, reconnect, interest) and the dialects (feed_alpaca.c,
  * feed_polygon.c), which say how to authenticate, subscribe and read. */

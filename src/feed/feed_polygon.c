@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Polygon dialect of the feed (PROTOCOLS.md §3): one cluster per URL
  * (/stocks, /options, /forex, /crypto); auth with one key; a success status
  * per subscribed topic; max_connections when another connection holds the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "feed/redis_source.h"
 #include "core/buf.h"
 #include "core/clock.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Redis source: instead of a vendor stream, take events from the Redis
  * channels that a publishing tickerd writes (<prefix><kind>.<SYMBOL>), so
  * several gateway processes can serve clients from one upstream connection

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One downstream client: the Alpaca handshake and auth, subscriptions (bus
  * interest), snapshots, its queue with conflation and limits, and writing
  * one batched frame per WRITEABLE. The Polygon dialect's messages are

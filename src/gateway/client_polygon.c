@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A client on a Polygon path (/stocks, /options, /forex, /crypto): the
  * simulator's answers (src/sim/session_polygon.c) byte for byte, built by
  * proto/polygon_server.c. The greeting is a "connected" status; auth is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Frame codecs of the gateway. JSON is the vendor's default; MessagePack
  * (Content-Type: application/msgpack on the upgrade) plugs in as a second
  * entry of td__gw_codecs. */

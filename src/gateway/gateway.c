@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The gateway: the listening vhost on the app's lws context, the lws
  * protocol callback (WebSocket clients and plain HTTP), events encoded once
  * per codec, and the housekeeping timer. */

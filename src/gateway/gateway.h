@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The downstream WebSocket gateway: clients connect to tickerd exactly as
  * they would to the vendor, with keys that tickerd issues. Alpaca dialect
  * (paths /v2/iex, /v2/sip, /v2/test, /v1beta3/crypto/us, /v1beta1/news;

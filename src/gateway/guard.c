@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What a client can make the gateway spend before and besides its own work
  * (the limits are described in gw_int.h): auth with its per-address
  * throttle, the pre-auth byte and message budget, the error budget, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private to src/gateway: shared messages, per-client queues, codecs,
  * clients and the gateway itself. */
 #ifndef TD_GATEWAY_GW_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Compact JWS tokens: strict splitting and base64url, the header, and the
  * signature check with OpenSSL (HMAC-SHA256; EVP_DigestVerify for RS256
  * and ES256). The claims are jwt_claims.c's. See jwt.h. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* JSON Web Tokens for the gateway's clients (RFC 7519, compact JWS only):
  * the verification key is configured (an HS256 secret, or a PEM public key:
  * RS256 for RSA of at least 2048 bits, ES256 for P-256) and fixes the

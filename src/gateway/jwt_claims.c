@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The claims of a gateway token (jwt.h): exp, nbf, sub and the "tickerd"
  * restriction, read with the strict JSON scanner; a duplicate member, a
  * wrong type or an unknown kind makes the claims malformed. */

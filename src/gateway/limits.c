@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Limits checked when a client asks to upgrade, before any WebSocket work:
  * the browser's Origin against the allowed list (403), the connection rate
  * of its address (a token bucket; 429) and the connections open from it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared messages, the conflation keys and the per-client queues. */
 #include "core/mem.h"
 #include "gateway/gw_int.h"

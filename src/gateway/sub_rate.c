@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The per-client subscribe rate: a token bucket on the symbols each
  * subscribe message names (cfg.sub_rate per second, cfg.sub_burst at once),
  * so that one client cannot churn the bus and the upstream subscriptions

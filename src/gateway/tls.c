@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The gateway's TLS listener: a second lws vhost on the same context and
  * protocol (so the same paths, dialect and clients), TLS 1.2 or later. Its
  * certificate and key are reloaded in place: lws hands the vhost's SSL_CTX

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The HA lease: acquire / renew / fence / release over one Redis connection.
  * One lease command is in flight at a time (the acquire or renew of the
  * current tick); a tick runs every ttl/3, and while active also at the local

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* High availability on one vendor account: instances compete for a lease in
  * Redis; the holder is active (it alone opens the upstream and publishes),
  * the others are standbys that try to take the lease over.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* HTTP client on the libuv loop (http.h): libcurl's multi-socket API.
  *
  * CURLMOPT_SOCKETFUNCTION maps each socket curl wants watched onto a uv_poll

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* HTTP client on the libuv loop: libcurl's multi-socket API driven by
  * uv_poll/uv_timer, one request API shared by the poller and backfill.
  * Connections are reused (one multi handle, keep-alive). Single-threaded. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "poll/poll.h"
 #include "core/backoff.h"
 #include "core/buf.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The REST poller: turns a quote endpoint with a tiny quota (Alpha Vantage's
  * GLOBAL_QUOTE) into a stream of `quotes` events.
  *

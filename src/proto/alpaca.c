@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Alpaca stream codec. The splitter is a purpose-built single-pass scanner:
  * it validates the whole frame as strict RFC 8259 JSON (including UTF-8 and
  * \uXXXX escapes) while recording, for each top-level element, its byte range

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Alpaca market-data stream codec (PROTOCOLS.md §1), sans-I/O.
  *
  * Server → client: td_alpaca_split() takes one complete WebSocket message (a

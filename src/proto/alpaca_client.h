@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Alpaca market-data stream, client → server messages (PROTOCOLS.md §1.3,
  * §1.4), sans-I/O. Used by the simulator and by the WebSocket gateway to
  * read what a client sends:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "proto/alpaca_msgpack.h"
 #include "core/clock.h"
 #include "core/mem.h"

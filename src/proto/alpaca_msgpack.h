@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Alpaca market-data stream, MessagePack mode (PROTOCOLS.md §1.2), sans-I/O.
  *
  * A client that asks for `Content-Type: application/msgpack` on the upgrade

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Alpaca MessagePack mode, client → server (alpaca_msgpack.h): one msgpack
  * map per message, decoded with a bounds-checked reader into the same
  * td_alpaca_client_msg_t the JSON parser fills. The server → client

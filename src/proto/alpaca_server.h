@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Alpaca market-data stream, server → client control messages (PROTOCOLS.md
  * §1.3–§1.5), sans-I/O. Used by the simulator and by the WebSocket gateway,
  * so both answer with the same bytes:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Alpha Vantage GLOBAL_QUOTE bodies (alphavantage.h, PROTOCOLS.md §5).
  *
  * The whole body is validated as strict JSON (json_scan.h) and must be one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Alpha Vantage REST bodies (PROTOCOLS.md §5), sans-I/O. Every response is
  * HTTP 200, errors and throttling included: the body decides. */
 #ifndef TD_PROTO_ALPHAVANTAGE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Historical bar bodies (bars.h, PROTOCOLS.md §2 and §4).
  *
  * The whole body is first validated as strict JSON (json_scan.h) and must be

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Historical bar bodies, sans-I/O: Alpaca REST bars v2 (PROTOCOLS.md §2)
  * and Polygon REST aggregates (§4). The parsers see only the body (not the
  * HTTP status): they classify it as bars, no bars, or an error body.

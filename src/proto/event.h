@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The event: a zero-copy view of one vendor object, valid only during
  * dispatch. Kinds are named by the vendor's subscription words, which are
  * also the Redis channel words (DESIGN.md §4). */

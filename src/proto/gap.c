@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Gap notices: JSON formatting. */
 #include "proto/gap.h"
 

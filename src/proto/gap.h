@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Gap notices: the JSON text tickerd publishes when an upstream outage (or a
  * Redis outage with drops) may have lost events:
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The colder half of the shared JSON scanner (json_scan.h): escapes, UTF-8,
  * nested containers, unescaping. */
 #include "proto/json_scan.h"

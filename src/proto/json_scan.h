@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Strict RFC 8259 JSON scanning shared by the vendor splitters (alpaca.c,
  * polygon.c); private to src/proto. Nothing is allocated or copied: each
  * scanner takes [p, end) and returns the byte after what it recognised, or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Polygon stream codec. The splitter works as alpaca.c's does: one pass
  * validates the whole frame as strict RFC 8259 JSON (json_scan.h) while
  * recording, for each top-level element, its byte range, its "ev" and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Polygon.io (Massive) stream codec (PROTOCOLS.md §3), sans-I/O.
  *
  * Server → client: td_polygon_split() takes one complete WebSocket message

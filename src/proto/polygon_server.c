@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "proto/polygon_server.h"
 #include "core/mem.h"
 #include "proto/json_scan.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Polygon.io stream, the server's side (PROTOCOLS.md §3.2), sans-I/O. Used
  * by the simulator and by the WebSocket gateway's Polygon paths, so both
  * answer with the same bytes:

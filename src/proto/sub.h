@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A subscription set: per kind, a wildcard flag and a sorted set of symbols.
  * Used for the static --subscribe spec, for what a connection has asked the
  * vendor (feed, sim) and for what a client has asked tickerd (gateway). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Nodes: nodes[0] is the "unrouted" queue (no connection) for slots without
  * a known primary; nodes[1..] are primaries, each with its td_rconn. A
  * primary that leaves the map is closed and freed once its handles are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* redis+cluster://: one redis/conn connection per primary, the slot map, and
  * the topology kept current.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Connection life: DOWN -(retry timer)-> CONNECTING (resolve, connect, TLS)
  * -> HANDSHAKE (AUTH, SELECT, PING) -> READY -> (failure) DOWN ...
  *

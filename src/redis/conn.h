@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One Redis connection that tickerd owns on its libuv loop: TCP, TLS
  * (OpenSSL on memory BIOs) or a unix socket; the handshake (AUTH, SELECT,
  * PING); pipelined writes straight from a buffer; replies parsed in place by

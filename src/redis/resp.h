@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RESP2 (the Redis protocol): a sans-I/O reply reader and command
  * formatting. The reader parses one whole reply at a time from a contiguous
  * buffer into a flat vector of nodes that point into that buffer (nothing is

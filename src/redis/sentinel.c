@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One connection to one sentinel at a time (the next one in the URL's list
  * when it cannot be reached): on each handshake it asks for the master's
  * address and then SUBSCRIBEs to +switch-master, so the replies arrive as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* redis+sentinel://: finds the master of MASTERNAME by asking the sentinels
  * (SENTINEL get-master-addr-by-name), points the owner's connection at it
  * (whose handshake checks ROLE), and follows failovers: it subscribes to

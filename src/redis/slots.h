@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Redis Cluster's key space, pure (no I/O): the slot of a key (CRC16 of the
  * key, or of its hash tag: the part between the first '{' and the next '}'
  * when that part is not empty), and the slot map read from a CLUSTER SHARDS

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* TLS for Redis connections: OpenSSL over memory BIOs, so the socket stays
  * a plain libuv stream owned by redis/conn.c and the TLS layer does no I/O.
  * The server certificate is verified against the system CAs (or a CA file)

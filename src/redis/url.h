@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Redis URLs: a pure parser (no I/O) and the masked rendering that every log
  * line, error and /metrics label uses instead of the URL itself.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Deterministic market generator: per-symbol random walks from a seed, and
  * the JSON of each event built by hand (no printf on the hot path). */
 #include "core/clock.h"

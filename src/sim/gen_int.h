@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private to the generator (gen.c, gen_polygon.c): the symbols, the state,
  * the build context and the hand-written number formatting. */
 #ifndef TD_SIM_GEN_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Polygon half of the generator (PROTOCOLS.md §3.3): symbols of the
  * options, forex and crypto clusters, the event mix of each cluster and the
  * JSON of every event type, "ev" first, field names and types as the spec's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A deferred HTTP reply of the simulator's REST endpoints (/query, the
  * history paths): the body is built at once, sent when it is ready (after
  * the configured latency), headers first, then the body in chunks, one

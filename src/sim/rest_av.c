@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Alpha Vantage at GET /query on the simulator's listener (PROTOCOLS.md §5):
  * the query string, the key check, the per-key rolling limits (Note per
  * minute, Information per day), the --record-calls file and the HTTP answer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Alpha Vantage data of the simulator: a deterministic minute walk per symbol
  * of the stock universe (the names and starting prices of the /v2/iex
  * generator, so a quote is near the stream's prices), and the JSON bodies of

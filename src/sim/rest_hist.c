@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* History REST on the simulator's listener (issue 6 item 6): routing of the
  * Alpaca bars v2, Polygon aggregates and grid server paths, auth, the
  * per-vendor rolling rate limits (429), --hist-5xx-every, --hist-latency,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* History data of the simulator (issue 6 item 6): deterministic bars for the
  * Alpaca bars v2 and Polygon aggregates endpoints (PROTOCOLS.md §2 and §4)
  * and the grid server's prices.

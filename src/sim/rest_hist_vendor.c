@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* History bodies (issue 6 item 6): Alpaca bars v2 (PROTOCOLS.md §2) with
  * base64 page tokens "SYMBOL|unix seconds" of the next bar, Polygon
  * aggregates (§4) with next_url continuing from the next bar, and the grid

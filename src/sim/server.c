@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The simulator's server: the lws context on the caller's libuv loop, the
  * stream paths, the generator tick that fans events out to the sessions, the
  * housekeeping timer and the record file. */

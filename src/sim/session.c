@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One client connection of the simulator: the Alpaca handshake, auth,
  * subscriptions, and the outgoing queue of frames (each frame built in place
  * with LWS_PRE headroom, data events batched into JSON arrays). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One client connection on a Polygon path (PROTOCOLS.md §3.2): the status
  * greeting, {"action":"auth","params":KEY}, subscribe/unsubscribe with an
  * EV.TICKER params list (one "success" status per topic), and the one

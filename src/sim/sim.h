@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The market-data stream simulator (server side of PROTOCOLS.md §1, Alpaca,
  * and §3, Polygon):
  * a libwebsockets server on the caller's libuv loop, deterministic data from

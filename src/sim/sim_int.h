@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private to src/sim: the generator, sessions and the server share these. */
 #ifndef TD_SIM_SIM_INT_H
 #define TD_SIM_SIM_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Redis sink: pre-formatted pipelined PUBLISH (+ HSET of the last value)
  * over one redis/conn connection.
  *

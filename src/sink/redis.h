@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Redis sink: publishes every event it is given to the channel
  * <prefix><kind>.<SYMBOL> with the vendor's object as the message, and (with
  * last values on) keeps it in the hash <prefix>last:<kind>, field SYMBOL, in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* stdout sink: JSON lines buffered during a loop turn, written by a
  * uv_prepare_t (active only while something is buffered) with blocking
  * write(2) on fd 1. A closed pipe (EPIPE) is logged once; from then on

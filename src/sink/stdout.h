@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* stdout sink: one JSON line per event, {"channel":"quotes.AAPL","data":{…}},
  * written in one buffered write per loop turn, for `| jq`. */
 #ifndef TD_SINK_STDOUT_H

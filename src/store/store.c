@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The backfill store front end: the operation queue, the worker threads
  * (one per database connection) and the uv_async_t that brings results back
  * to the loop. */

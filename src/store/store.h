@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The backfill store: pages of bars and grid responses written to SQLite or
  * PostgreSQL, each page together with its (job, page) row in `jobs`, in ONE
  * transaction, so a run killed at any point resumes with no gap and no

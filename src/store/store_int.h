@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private to src/store: the queued operation and the backend interface.
  * Backend functions run on the worker thread (open on the caller's). */
 #ifndef TD_STORE_STORE_INT_H

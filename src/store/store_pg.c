@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PostgreSQL backend (runs on the store's worker thread, blocking libpq).
  * Per group of pages: BEGIN; SAVEPOINT; COPY BINARY of every bar straight
  * into `bars`; if a bar is already stored (unique violation), ROLLBACK TO

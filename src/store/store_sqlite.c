@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SQLite backend (runs on the store's worker thread): WAL, prepared
  * statements, one BEGIN IMMEDIATE ... COMMIT per group of pages. */
 #include <math.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Headless-browser test of the live quote board (web/) against `tickerd sim`.
 //
 //   tests/browser/run.sh                      (installs chromium + playwright-core if missing)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Headless-browser test of web/ (the live quote board) against `tickerd sim`.
 # Installs Debian's chromium if missing (as scripts/deps.sh does) and playwright-core
 # (pinned in package.json/package-lock.json) if node_modules is missing, then runs

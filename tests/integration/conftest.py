@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """pytest fixtures for tickerd integration tests (helpers in harness.py).
 
     tickerd_bin                      path of the binary ($TICKERD, default

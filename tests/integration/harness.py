@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared helpers for tickerd integration tests (pytest fixtures live in
 conftest.py). Everything runs on 127.0.0.1 and is owned by the test: every
 process started here is a direct child (never daemonized), stopped at

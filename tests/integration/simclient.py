@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Helpers for talking to `tickerd sim` (the Alpaca stream simulator) with
 python3-websockets (asyncio API, websockets 10)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`tickerd backfill` against `tickerd sim`'s history endpoints: Alpaca and
 Polygon into SQLite and PostgreSQL, an invalid symbol, a 429 storm and a
 kill -9 resume. Expected bars are fetched from the sim directly (its bars

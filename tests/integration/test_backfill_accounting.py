@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`tickerd backfill`: what the summary says against what the store holds,
 and what a day means. The summary's rows are the bars the store committed
 as new, so they equal count(*) in `bars` after a normal run, a vendor that

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Command-line and config-file behaviour of the tickerd binary."""
 import re
 import subprocess

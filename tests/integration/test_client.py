@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """libtickerd (include/tickerd/tickerd.h) through its examples, against
 `tickerd sim` for both vendors (Alpaca /v2/iex, Polygon /stocks): subscribe,
 unsubscribe and handler changes while streaming, automatic and custom

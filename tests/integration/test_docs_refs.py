@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """User-facing text (README.md, BENCHMARKS.md, docs/*.md and every
 subcommand's --help) references only files that exist in the repository and
 no issue numbers ("issue 6", "#17"): a user has neither the tracker nor the
@@ -83,3 +84,14 @@ def test_checker_catches_what_it_must():
     ok = ("[arch](docs/ARCHITECTURE.md), `scripts/deps.sh`, tickerd.db, #include, "
           "`sqlite3 bars.db`, https://example.com/x.md, (docs/CLIENT.md#example)")
     assert bad_refs(ok, REPO) == []
+
+
+def test_every_source_file_has_an_spdx_header():
+    files = subprocess.run(["git", "-C", str(REPO), "ls-files"], capture_output=True, text=True,
+                           check=True).stdout.split()
+    src = [f for f in files if re.search(r"\.(c|h|py|sh|mjs|js|css)$", f)
+           and not f.startswith("fuzz/corpus/") and (REPO / f).is_file()]
+    assert len(src) > 100
+    missing = [f for f in src
+               if "SPDX-License-Identifier: Apache-2.0" not in (REPO / f).read_text()[:400]]
+    assert missing == []

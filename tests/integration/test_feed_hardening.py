@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """tickerd run's upstream side under hostile or broken vendors: an oversized
 message is skipped whole, name lookups do not block the loop, signals."""
 import calendar

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Gap notices: every upstream outage of a stream that had been streaming
 gives one JSON notice on tickerd.gaps (and, with --redis-history, in the
 history stream of each channel it concerns), a counter per upstream in

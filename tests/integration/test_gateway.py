@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`tickerd run --listen`: the downstream WebSocket gateway in Alpaca's
 dialect, against the simulator upstream. Handshake and auth with tickerd's
 own keys, confirmations byte for byte (PROTOCOLS.md §1.4), errors 400-410,

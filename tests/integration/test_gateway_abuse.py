@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The gateway against hostile clients: deeply nested JSON from
 unauthenticated clients must not stall the loop for an authenticated one
 (Alpaca and Polygon paths), unauthenticated message floods are closed with a

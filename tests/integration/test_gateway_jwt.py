@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`tickerd run --listen` with tokens (JWT) and the limits checked at the
 upgrade: valid tokens stream in both dialects and through ?token=;
 expired, badly signed, alg:none, HS/RS-confused and malformed tokens are

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`tickerd run --feed polygon --listen`: the gateway's Polygon paths
 (/stocks /options /forex /crypto) against the simulator upstream. The
 greeting, auth with tickerd's keys, one success status per topic and the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Subscribe/unsubscribe storms against `tickerd run --listen` with the
 simulator upstream: one authenticated client subscribing and unsubscribing
 thousands of new quote and bar symbols, round after round. tickerd's memory

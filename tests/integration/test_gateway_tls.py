@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The gateway's TLS listener (--listen-tls with a throwaway CA made by the
 openssl CLI; python-websockets with an ssl context trusting exactly that CA)
 and SIGHUP: a rotated certificate is used by new handshakes while connected

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """--ha-lease: instances on one vendor account share a lease in Redis; only
 the holder connects upstream and publishes; a standby takes over when the
 holder dies, and a holder paused past its lease fences itself."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Proves the harness itself (no tickerd needed): Redis fixture start, stop,
 kill and restart on the same port, the collector (channels and patterns,
 order, resubscription after a restart), record helpers, Proc."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`make install PREFIX=…` gives a tickerd that serves its quote board from
 anywhere, and a libtickerd that a program built with `pkg-config --cflags
 --libs tickerd` finds at run time.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What an operator relies on: the documents generated from the options
 tables are current, --check-config, JSON logs and per-component levels,
 the Grafana dashboard against a running tickerd's /metrics, and the

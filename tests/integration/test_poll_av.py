@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """tickerd run --feed alphavantage: a REST-only vendor polled under its quota
 and turned into a stream of quotes (PROTOCOLS.md §5), against tickerd sim's
 /query. Quota windows are shortened (2 s) so the tests run in seconds."""

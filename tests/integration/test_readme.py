@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Every README shell block marked runnable is run as written, against
 `tickerd sim`.
 

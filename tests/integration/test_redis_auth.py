@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """tickerd's Redis connection against a real redis-server with a password,
 an ACL user, a wrong password, commands Redis refuses, a Redis that stops
 answering (SIGSTOP) and a TCP listener that never answers: events arrive

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """tickerd on a Redis Cluster (3 primaries + 3 replicas, redis+cluster://):
 SPUBLISH reaches sharded subscribers on every shard with exactly the sim's
 events, the last values land in their hash, and when a primary is killed its

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Per-channel history (--redis-history N): next to each PUBLISH the sink
 appends the event to the stream history:<kind>.<SYMBOL> (field e, the
 vendor's bytes), trimmed to about N entries, so that a backend can resume

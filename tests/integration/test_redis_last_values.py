@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Last values in Redis (--redis-last-values, on by default): the sink keeps
 each (kind, symbol)'s newest event in the hash last:<kind> in the same
 pipeline as its PUBLISH; a fresh --source gateway serves it as the snapshot

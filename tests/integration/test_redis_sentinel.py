@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """redis+sentinel://: one primary, one replica, three sentinels
 (redis-server --sentinel). tickerd finds the primary through the sentinels
 (the first one listed is down);

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A gateway fed by Redis (`tickerd run --source redis://…`) delivers the same
 events as a gateway fed directly by the vendor, subscribing on Redis only to
 what its clients want."""

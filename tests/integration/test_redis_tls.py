@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """tickerd's Redis connection over TLS (rediss://, to redis-server's
 --tls-port, with a throwaway CA made by the openssl CLI) and over a unix
 socket: events arrive; a server certificate from another CA, or for another

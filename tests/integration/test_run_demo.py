@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`make run` / scripts/run-demo.sh: stdout carries only events (one JSON
 object per line, so `make run | jq -c .` works), and a Ctrl-C ends it with
 exit 0.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Publishers without a gateway: /metrics and /healthz on --metrics-listen,
 and the warning when a sink (Redis, stdout) would publish nothing because
 nothing is subscribed."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """tickerd run with a Polygon upstream (--feed polygon) against the simulator:
 exact delivery per channel, and two instances on one key never evict each
 other in a loop."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """tickerd run against the simulator and a real redis-server: what arrives on
 each channel is exactly what the simulator recorded, through drops, a second
 instance on the same key, a Redis restart and malformed frames."""

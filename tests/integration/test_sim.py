@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`tickerd sim`, the Alpaca market-data stream simulator, against
 PROTOCOLS.md §1: handshake, auth, errors, subscriptions, data, record file,
 fragmented client messages and fault injection. Every sim process is checked

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`tickerd sim` as Alpha Vantage at GET /query against PROTOCOLS.md §5:
 GLOBAL_QUOTE and TIME_SERIES_INTRADAY bodies (every value a string), unknown
 symbols, the Error Message texts, the per-key rolling limits (Note per

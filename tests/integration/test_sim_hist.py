@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`tickerd sim` history REST (issue 6 item 6): Alpaca bars v2 (PROTOCOLS.md
 §2), Polygon aggregates (§4) and the grid server: shapes, pagination to the
 end without duplicates, deterministic values, multi-symbol pages, invalid

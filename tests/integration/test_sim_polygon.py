@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`tickerd sim` on the Polygon paths (/stocks /options /forex /crypto)
 against PROTOCOLS.md §3: greeting, auth, one status per subscribed topic,
 every event type of §3.3 with the spec's field names and types, the record

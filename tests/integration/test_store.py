@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """src/store (the backfill store) through tests/tools/store_tool, against
 SQLite in tmp_path and a real PostgreSQL (the `postgres` fixture).
 

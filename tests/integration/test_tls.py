@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """tickerd run over wss:// against `tickerd sim --tls-cert/--tls-key`, with real
 certificate verification: a throwaway CA and server certificate are made with
 the openssl CLI (EC P-256, valid one day, subjectAltName IP:127.0.0.1 and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The official Alpaca JavaScript SDK (@alpacahq/alpaca-trade-api 4.x, pinned in
 // package.json) as a client of tickerd's gateway: `tickerd sim` upstream,
 // `tickerd run --listen` in front of it, and the SDK's stock data stream pointed

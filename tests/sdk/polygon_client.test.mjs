@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The official Polygon.io JavaScript client (@polygon.io/client-js 8.x, pinned
 // in package.json) as a client of tickerd's gateway on its Polygon paths:
 // `tickerd sim` upstream, `tickerd run --feed polygon --listen` in front of it,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The official Alpaca JavaScript SDK (@alpacahq/alpaca-trade-api) against
 # tickerd's gateway in MessagePack mode, and the official Polygon.io client
 # (@polygon.io/client-js) against its Polygon paths; both pinned in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* store_tool: drives src/store for tests/integration/test_store.py.
  *
  *   store_tool SPEC write JOB PAGE_SIZE [--delay-ms N] [--backlog N] [--no-skip]

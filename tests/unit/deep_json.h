@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test helper: a client message whose member "x"... holds `levels` nested
  * arrays: prefix, then "[" * levels, "]" * levels, then "}". */
 #ifndef TD_TESTS_DEEP_JSON_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests: Alpaca client → server message parser (proto/alpaca_client). */
 #include <setjmp.h>
 #include <stdarg.h>

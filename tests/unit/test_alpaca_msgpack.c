@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests: Alpaca MessagePack codec (proto/alpaca_msgpack). Output is
  * decoded back with msgpack-c's unpacker and checked field by field. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests: Alpaca server → client control messages (proto/alpaca_server),
  * byte for byte as PROTOCOLS.md §1.3–§1.5 shows them. */
 #include <setjmp.h>

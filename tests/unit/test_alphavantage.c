@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for src/proto/alphavantage.c: GLOBAL_QUOTE bodies from
  * PROTOCOLS.md §5 (quote, unknown symbol, throttle texts under Note and
  * Information, demo key, Error Message) and hostile variants. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for src/backfill/params.c: --start/--end forms, timeframes of
  * each vendor (and the hint for the other vendor's form), and the bounds
  * each vendor is sent. */

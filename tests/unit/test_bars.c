@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for src/proto/bars.c: the Alpaca bars (PROTOCOLS.md §2) and
  * Polygon aggregates (§4) examples, error bodies, malformed and truncated
  * bodies, hostile variants. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the token bucket (core/bucket). */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the bus: routing by kind and symbol, wildcards, counts. */
 #include <setjmp.h>
 #include <stdarg.h>

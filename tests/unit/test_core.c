@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for src/core (backoff, RFC 3339, td_buf JSON escaping, options)
  * and td_subset_parse. */
 #include <setjmp.h>

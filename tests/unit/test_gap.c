@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for src/proto/gap.c: the gap notice's JSON. */
 #include <setjmp.h>
 #include <stdarg.h>

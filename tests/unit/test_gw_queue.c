@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests: the gateway's per-client queue (src/gateway/queue.c): FIFO
  * order, byte accounting, conflation in place and its index under random
  * pushes and pops, checked against a plain model. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The HA lease's pure parts: the safety margin, the local deadline and the
  * interest spec stored next to the lease (read back by td_subset_parse). */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tests for src/http (libcurl multi-socket on libuv) against a real HTTP
  * server: a small thread in this process listening on 127.0.0.1 that answers
  * canned responses by path (real sockets, no mocks):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the shared JSON helpers of src/proto/json_scan.c used by
  * the REST parsers and the Redis source: td_json_valid, td_json_name_is,
  * td_json_name_index, td_json_top_members. */

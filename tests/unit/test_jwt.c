@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests: gateway tokens (src/gateway/jwt.c, jwt_claims.c): strict
  * base64url, the header (algorithm fixed by the key, crit), HS256 and
  * ES256 signatures made here with OpenSSL, time claims, and the "tickerd"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the operations helpers: --log-level/--log-format parsing
  * and the JSON log line, the documents generated from an options table,
  * and the service manager's notification datagram. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests: Polygon client → server messages (proto/polygon_server.c,
  * td_polygon_server_parse): strict JSON, escapes, NUL bytes, nesting. */
 #include <setjmp.h>

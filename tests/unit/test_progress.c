@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for src/backfill/progress.c: the progress line's fields, the
  * ETA extrapolation, number grouping, and truncation into small buffers. */
 #include <setjmp.h>

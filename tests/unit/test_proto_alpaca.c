@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the Alpaca splitter, subscription walker and builders. */
 #include <setjmp.h>
 #include <stdarg.h>

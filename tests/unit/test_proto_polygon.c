@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the Polygon splitter, tables, builders and params parser. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for src/redis: URL parsing and masking, the RESP reader and
  * command formatting. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for redis/slots: CRC16 and key slots (hash tags), slot maps
  * from CLUSTER SHARDS and CLUSTER SLOTS replies, MOVED/ASK parsing. The
  * expected slots are what `redis-cli CLUSTER KEYSLOT` answers (Redis 7.0). */
