@@ -348,16 +348,16 @@ void td_ha_stats(const td_ha_t *h, td_ha_stats_t *out)
     out->connected = td_rconn_state(h->conn) == TD_RCONN_READY;
 }
 
-static void close_cb(uv_handle_t *hd)
-{
-    td_ha_t *h = hd->data;
-    if (--h->open_handles == 0 && h->done) h->done(h->done_ud);
-}
-
+/* One of the handles (or the Redis connection) closed; `done` once all are. */
 static void conn_closed(void *ud)
 {
     td_ha_t *h = ud;
     if (--h->open_handles == 0 && h->done) h->done(h->done_ud);
+}
+
+static void close_cb(uv_handle_t *hd)
+{
+    conn_closed(hd->data);
 }
 
 static void stop_finish(uv_timer_t *t)

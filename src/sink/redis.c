@@ -308,16 +308,16 @@ static void on_down(void *ud, td_rconn_t *c, uint64_t unanswered)
 
 /* ---- stop ---------------------------------------------------------------- */
 
-static void close_cb(uv_handle_t *h)
-{
-    td_redis_sink_t *s = h->data;
-    if (--s->open_handles == 0 && s->done) s->done(s->done_ud);
-}
-
+/* One of the handles (or the Redis connection) closed; `done` once all are. */
 static void conn_closed(void *ud)
 {
     td_redis_sink_t *s = ud;
     if (--s->open_handles == 0 && s->done) s->done(s->done_ud);
+}
+
+static void close_cb(uv_handle_t *hd)
+{
+    conn_closed(hd->data);
 }
 
 static void stop_finish(td_redis_sink_t *s)
