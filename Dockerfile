@@ -10,7 +10,7 @@ FROM debian:12 AS build
 RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
       libuv1-dev libwebsockets-dev libwebsockets-evlib-uv libhiredis-dev libcurl4-openssl-dev \
-      libpq-dev libsqlite3-dev libssl-dev libjsmn-dev libinih-dev libmsgpack-dev \
+      libpq-dev libsqlite3-dev libssl-dev libjsmn-dev libinih-dev libmsgpack-dev libzstd-dev \
       git ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -22,7 +22,7 @@ RUN cmake --preset release \
 FROM debian:12-slim
 RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
       libuv1 libwebsockets17 libwebsockets-evlib-uv libhiredis0.14 libcurl4 libpq5 \
-      libsqlite3-0 libssl3 libinih1 libmsgpackc2 ca-certificates \
+      libsqlite3-0 libssl3 libinih1 libmsgpackc2 libzstd1 ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin tickerd
 # The installed layout: bin/tickerd finds ../share/tickerd/web by itself.

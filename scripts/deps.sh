@@ -6,7 +6,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build pkg-config
   libuv1-dev libwebsockets-dev libwebsockets-evlib-uv libhiredis-dev libcurl4-openssl-dev
-  libpq-dev libsqlite3-dev libssl-dev libjsmn-dev libinih-dev libmsgpack-dev)
+  libpq-dev libsqlite3-dev libssl-dev libjsmn-dev libinih-dev libmsgpack-dev libzstd-dev)
 test_pkgs=(libcmocka-dev clang clang-format libclang-rt-14-dev openssl curl sqlite3 chromium
   redis-server redis-tools postgresql
   python3-pytest python3-websockets python3-redis python3-psycopg2 python3-aiohttp python3-msgpack

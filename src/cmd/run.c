@@ -189,6 +189,12 @@ static const td_opt_t run_table[] = {
     {"metrics-listen", TD_OPT_STR, O(metrics_listen), 0, 0, NULL, "HOST:PORT", NULL, 0,
      "serve /metrics and /healthz (only) on an address of their own, e.g. for a publisher "
      "without --listen"},
+    {"record", TD_OPT_STR, O(record), 0, 0, NULL, "DIR", NULL, 0,
+     "record every upstream message with its receive time into zstd-compressed files in DIR "
+     "(one per stream and UTC hour, VENDOR_PATH_YYYYMMDDTHHMMSSZ.tdrec.zst), for tickerd "
+     "replay"},
+    {"record-max-gb", TD_OPT_DOUBLE, O(record_max_gb), 0, 1e9, "10", "GB", NULL, 0,
+     "the recordings in --record DIR, at most (the oldest files are deleted); 0: no bound"},
     {"ha-lease", TD_OPT_STR, O(ha_lease), 0, 0, NULL, "NAME", NULL, 0,
      "high availability: instances with the same NAME (and --redis) compete for a lease in "
      "Redis; only the holder connects upstream and publishes, the others stand by (their "
@@ -289,8 +295,11 @@ static void shutdown_app(app_t *a, int code)
     a->pending = 1; /* released below, once everything is asked to stop */
     for (size_t i = 0; i < a->nfeeds; i++) {
         a->pending++;
+        td_feed_record(a->feeds[i], NULL);
         td_feed_stop(a->feeds[i], on_stopped, a);
     }
+    td_recdir_close(a->rec); /* ends every file; freed as the loop closes its timer */
+    a->rec = NULL;
     if (a->redis) {
         a->pending++;
         td_redis_sink_stop(a->redis, on_stopped, a);
@@ -637,6 +646,7 @@ int td__run_setup_feeds(app_t *a)
             TD_ERR("%s", err);
             return -1;
         }
+        if (a->rec) td_feed_record(a->feeds[i], a->rec);
         a->nfeeds++;
     }
     return 0;
@@ -668,6 +678,7 @@ static int setup(app_t *a)
         return -1;
     }
     a->bus = td_bus_new();
+    if (c->record && !(a->rec = td__run_new_recorder(a))) return -1;
     setup_sinks(a);
     if (c->redis && !a->redis) return -1;
     if (av && !c->source && setup_poll(a) != 0) return -1;

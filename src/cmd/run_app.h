@@ -14,6 +14,7 @@
 #include "http/http.h"
 #include "poll/poll.h"
 #include "proto/sub.h"
+#include "record/record.h"
 #include "sink/redis.h"
 #include "sink/stdout.h"
 
@@ -44,6 +45,8 @@ typedef struct run_cfg_s {
     int64_t client_subscribe_rate, client_subscribe_burst, snapshot_cache;
     int64_t client_buffer_hard, client_buffer_soft, client_conflate_after;
     double client_auth_timeout, client_buffer_soft_seconds;
+    char *record; /* --record DIR */
+    double record_max_gb;
     char *ha_lease; /* --ha-lease NAME: active/standby on one vendor account */
     double ha_ttl;
     char *jwt_hs256_secret, *jwt_public_key;
@@ -62,6 +65,7 @@ typedef struct app_s {
     td_bus_t *bus;
     td_feed_t **feeds;
     size_t nfeeds;
+    td_recdir_t *rec; /* --record */
     td_redis_sink_t *redis;
     td_redis_source_t *source; /* --source: events from Redis instead of --url */
     td_http_t *http;           /* --feed alphavantage */
@@ -90,6 +94,8 @@ typedef struct app_s {
 /* run.c: the feeds of --url (0 or -1, logged), a Redis source on `url`
  * (NULL, logged) and where both hand their events. */
 int td__run_setup_feeds(app_t *a);
+/* --record DIR (run_record.c); NULL if unusable (logged). */
+td_recdir_t *td__run_new_recorder(app_t *a);
 td_redis_source_t *td__run_new_source(app_t *a, const char *url);
 void td__run_on_event(void *ud, const td_event_t *ev);
 

@@ -126,6 +126,7 @@ static void become_standby(app_t *a)
 {
     for (size_t i = 0; i < a->nfeeds; i++) {
         run_retired_t *r = retire(a);
+        td_feed_record(a->feeds[i], NULL);
         r->feed = a->feeds[i];
         td_feed_stats_t fs;
         td_feed_stats(r->feed, &fs);

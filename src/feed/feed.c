@@ -608,6 +608,7 @@ void td__feed_event(td_feed_t *f, const td_event_t *ev)
 
 static void handle_message(td_feed_t *f, const char *p, size_t n)
 {
+    if (f->rec) td_rec_frame(f->rec, p, n, td_now_ns(), 0);
     int rc = f->d->read(f, p, n);
     f->st.frames++;
     f->st.bytes += n;

@@ -121,6 +121,9 @@ uint64_t td_feed_sub_messages(const td_feed_t *f);
 #define TD_FEED_MAX_SUB_BYTES 16384
 #define TD_FEED_MAX_MESSAGE   ((size_t)64 << 20)
 const char *td_feed_url(const td_feed_t *f);
+/* Records every message of this feed, as received, into d (feed_record.c). */
+struct td_recdir_s;
+void td_feed_record(td_feed_t *f, struct td_recdir_s *d);
 const char *td_feed_state_name(td_feed_state_t s);
 
 #endif

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/rng.h"
 #include "feed/feed.h"
+#include "record/record.h"
 
 typedef struct td_feed_dialect_s {
     const char *name;
@@ -89,6 +90,7 @@ struct td_feed_s {
 
     td_feed_stats_t st;
     td_ratelimit_t rl_malformed;
+    td_rec_t *rec; /* --record: every message, as received (feed_record.c) */
 };
 
 /* Shared by the dialects (feed.c). */
