@@ -11,6 +11,7 @@
 static const char *const cmd_help[] = {
     "the proxy: vendor stream or REST poller to Redis, WebSocket clients and stdout",
     "a simulator of the vendors (Alpaca, Polygon, Alpha Vantage)",
+    "serves recordings of tickerd run --record as the vendor would",
     "history (Alpaca bars, Polygon aggregates, URL grids) into SQLite or PostgreSQL", NULL};
 static const char *const extra[] = {
     "config", "tickerd config --dump-reference [DIR]: write these documents under DIR", "version",
@@ -52,7 +53,8 @@ static int write_one(const td_opt_doc_t *d, const char *dir, size_t i)
 
 int td_cmd_config(int argc, char **argv)
 {
-    const td_opts_t *cmds[] = {td_cmd_run_opts(), td_cmd_sim_opts(), td_cmd_backfill_opts(), NULL};
+    const td_opts_t *cmds[] = {td_cmd_run_opts(), td_cmd_sim_opts(), td_cmd_replay_opts(),
+                               td_cmd_backfill_opts(), NULL};
     td_opt_doc_t d = {
         "market-data stream proxy",
         "Holds one upstream market-data connection and fans it out per event kind and ticker: "

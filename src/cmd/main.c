@@ -19,6 +19,7 @@ static void usage(FILE *out)
         "Commands:\n"
         "  run       the proxy: vendor stream or REST poller -> Redis / WebSocket / stdout\n"
         "  sim       a simulator of the vendors (Alpaca, Polygon, Alpha Vantage)\n"
+        "  replay    serves recordings of tickerd run --record as the vendor would\n"
         "  backfill  history (Alpaca bars, Polygon aggregates, URL grids) into SQLite/PostgreSQL\n"
         "  config    config --dump-reference [DIR]: the configuration reference, example\n"
         "            file, man page and bash completion, generated from the options\n"
@@ -36,6 +37,7 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "run") == 0) return td_cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "sim") == 0) return td_cmd_sim(argc - 1, argv + 1);
+    if (strcmp(cmd, "replay") == 0) return td_cmd_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "backfill") == 0) return td_cmd_backfill(argc - 1, argv + 1);
     if (strcmp(cmd, "config") == 0) return td_cmd_config(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) return td_cmd_version();

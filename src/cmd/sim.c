@@ -75,6 +75,10 @@ static const td_opt_t sim_table[] = {
      "event is recorded once (it is built once), however many connections it goes to, when it "
      "is queued (so also if its connection is dropped before the write); events nobody "
      "subscribed to are not recorded; flushed every tick and at exit"},
+    {"record-frames", TD_OPT_STR, S(record_frames), 0, 0, NULL, "DIR", NULL, 0,
+     "record the data frames (each tick's events of a stream, at most --batch per frame, as a "
+     "wildcard subscriber would get them) into DIR in the format of tickerd run --record, for "
+     "tickerd replay; events nobody subscribed to are not built, so not recorded"},
     {"max-pending", TD_OPT_INT, S(max_pending_mb), 1, 1e6, "64", "MIB", NULL, 0,
      "output queued for one connection past which it gets 407 slow client and is closed"},
     {"tick-ms", TD_OPT_INT, S(tick_ms), 1, 1000, "2", "MS", NULL, 0, "generator timer period"},
@@ -239,15 +243,15 @@ static void on_sighup(uv_signal_t *h, int signum)
     td_log_on_sighup();
 }
 
-static int run(sim_opts_t *o)
+int td__cmd_sim_serve(const td_sim_cfg_t *cfg, const char *cmd)
 {
     uv_loop_t loop;
-    char err[256];
+    char err[1024];
     uv_loop_init(&loop);
     app_t app = {0};
-    app.sim = td_sim_new(&loop, &o->sim, err, sizeof err);
+    app.sim = td_sim_new(&loop, cfg, err, sizeof err);
     if (!app.sim) {
-        fprintf(stderr, "tickerd sim: %s\n", err);
+        fprintf(stderr, "tickerd %s: %s\n", cmd, err);
         uv_loop_close(&loop);
         return 2;
     }
@@ -287,7 +291,7 @@ int td_cmd_sim(int argc, char **argv)
     }
     td_log_note_file();
     signal(SIGPIPE, SIG_IGN);
-    rc = run(&o);
+    rc = td__cmd_sim_serve(&o.sim, "sim");
     td_opts_free(&sim_opts, &o);
     return rc;
 }

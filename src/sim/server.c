@@ -2,10 +2,12 @@
 /* The simulator's server: the lws context on the caller's libuv loop, the
  * stream paths, the generator tick that fans events out to the sessions, the
  * housekeeping timer and the record file. */
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/lws_util.h"
 #include "core/lws_log.h"
 #include "core/mem.h"
+#include "record/record.h"
 #include "sim/sim_int.h"
 
 #include <libwebsockets.h>
@@ -49,7 +51,8 @@ typedef struct {
 static td_sim_stream_t *find_stream(td_sim_t *sim, const char *uri)
 {
     for (int i = 0; i < TD_SIM_NSTREAMS; i++)
-        if (strcmp(sim->streams[i].path, uri) == 0) return &sim->streams[i];
+        if (strcmp(sim->streams[i].path, uri) == 0 && (!sim->replay || sim->streams[i].rp))
+            return &sim->streams[i];
     return NULL;
 }
 
@@ -67,7 +70,10 @@ void td__sim_stream_interest(td_sim_stream_t *st)
     st->started = 1;
     st->t0_ns = uv_hrtime();
     st->produced = 0;
-    TD_INFO("%s: generator started (%.0f events/s)", st->path, st->rate);
+    if (st->rp)
+        td__sim_replay_start(st);
+    else
+        TD_INFO("%s: generator started (%.0f events/s)", st->path, st->rate);
     if (!sim->tick_running) {
         uv_timer_start(&sim->tick, tick_cb, (uint64_t)sim->cfg->tick_ms,
                        (uint64_t)sim->cfg->tick_ms);
@@ -94,6 +100,25 @@ static int wants(const uint8_t *want, size_t nsyms, const td_sim_ev_t *ev)
     return 0;
 }
 
+/* --record-frames: the event joins this tick's frame of the stream. */
+static void frame_flush(td_sim_stream_t *st)
+{
+    td_sim_framerec_t *fr = &st->fr;
+    if (!fr->nev) return;
+    td_buf_appendc(&fr->buf, ']');
+    td_rec_frame(fr->w, fr->buf.data, fr->buf.len, td_now_ns(), 0);
+    td_buf_reset(&fr->buf);
+    fr->nev = 0;
+}
+
+static void frame_add(td_sim_stream_t *st, const char *p, size_t n)
+{
+    td_sim_framerec_t *fr = &st->fr;
+    td_buf_appendc(&fr->buf, fr->nev ? ',' : '[');
+    td_buf_append(&fr->buf, p, n);
+    if (++fr->nev >= (uint32_t)st->sim->cfg->batch) frame_flush(st);
+}
+
 static void record(td_sim_t *sim, const char *p, size_t n)
 {
     if (!sim->rec) return;
@@ -114,6 +139,7 @@ static void deliver(td_sim_t *sim, td_sim_stream_t *st, const td_sim_ev_t *ev)
             built = 1;
             sim->built++;
             record(sim, sim->scratch.data, len);
+            if (st->fr.w) frame_add(st, sim->scratch.data, len);
         }
         td__sim_sess_push_event(s, sim->scratch.data, len);
     }
@@ -143,6 +169,7 @@ static void run_stream(td_sim_t *sim, td_sim_stream_t *st, uint64_t now_ns)
         st->produced++;
         if (wants(st->any, nsyms, &ev)) deliver(sim, st, &ev);
     }
+    if (st->fr.w) frame_flush(st);
     for (td_sim_sess_t *s = st->sessions; s; s = s->next)
         if (s->wake) td__sim_sess_wake(s);
 }
@@ -151,8 +178,13 @@ static void tick_cb(uv_timer_t *t)
 {
     td_sim_t *sim = t->data;
     uint64_t now = uv_hrtime();
-    for (int i = 0; i < TD_SIM_NSTREAMS; i++)
-        if (sim->streams[i].started) run_stream(sim, &sim->streams[i], now);
+    for (int i = 0; i < TD_SIM_NSTREAMS; i++) {
+        td_sim_stream_t *st = &sim->streams[i];
+        if (st->started && st->rp)
+            td__sim_replay_run(st, now);
+        else if (st->started)
+            run_stream(sim, st, now);
+    }
     if (sim->rec_dirty) {
         fflush(sim->rec);
         sim->rec_dirty = 0;
@@ -336,11 +368,34 @@ td_sim_t *td_sim_new(uv_loop_t *loop, const td_sim_cfg_t *cfg, char *err, size_t
         st->any = td_xcalloc((size_t)TD_KIND__COUNT * td__sim_gen_nsyms(st->gen), 1);
         st->rate = st->cls == TD_SIM_NEWS ? (cfg->rate / 100 < 1 ? 1 : cfg->rate / 100) : cfg->rate;
     }
+    if (cfg->replay.n && td__sim_replay_open(sim, err, errlen) != 0) {
+        td_sim_free(sim);
+        return NULL;
+    }
     uv_timer_init(loop, &sim->tick);
     uv_timer_init(loop, &sim->cron);
     sim->tick.data = sim->cron.data = sim;
     sim->handles_open = 2;
     return sim;
+}
+
+/* --record-frames DIR: one writer per stream, opened with its first frame. */
+static int start_frames(td_sim_t *s)
+{
+    char err[512], url[160];
+    td_recdir_cfg_t rc = {.dir = s->cfg->record_frames, .writer = "tickerd sim " TD_VERSION};
+    s->frames = td_recdir_new(s->loop, &rc, err, sizeof err);
+    if (!s->frames) {
+        TD_ERR("%s", err);
+        return -1;
+    }
+    for (int i = 0; i < TD_SIM_NSTREAMS; i++) {
+        td_sim_stream_t *st = &s->streams[i];
+        snprintf(url, sizeof url, "%s://%s:%d%s", s->cfg->tls_cert ? "wss" : "ws", s->host, s->port,
+                 st->path);
+        st->fr.w = td_recdir_stream(s->frames, st->poly ? "polygon" : "alpaca", url);
+    }
+    return 0;
 }
 
 int td_sim_start(td_sim_t *s)
@@ -353,6 +408,7 @@ int td_sim_start(td_sim_t *s)
         }
         setvbuf(s->rec, NULL, _IOFBF, 1 << 20);
     }
+    if (s->cfg->record_frames && start_frames(s) != 0) return -1;
     if (td__sim_av_start(s->av) != 0) return -1;
     char base[128];
     snprintf(base, sizeof base, "%s://%s:%d", s->cfg->tls_cert ? "https" : "http", s->host,
@@ -395,6 +451,15 @@ int td_sim_start(td_sim_t *s)
     }
     uv_timer_start(&s->cron, cron_cb, CRON_MS, CRON_MS);
     s->stats_ms = uv_now(s->loop);
+    if (s->replay) {
+        td_buf_t b = TD_BUF_INIT;
+        for (int i = 0; i < TD_SIM_NSTREAMS; i++)
+            td__sim_replay_describe(&s->streams[i], &b);
+        TD_INFO("listening on %s://%s:%d, replaying%s", tls ? "wss" : "ws", s->host, s->port,
+                b.data ? b.data : "");
+        td_buf_free(&b);
+        return 0;
+    }
     TD_INFO("listening on %s://%s:%d (Alpaca paths /v2/iex /v2/sip /v2/delayed_sip /v2/test "
             "/v1beta3/crypto/us /v1beta1/news; Polygon paths /stocks /options /forex /crypto; "
             "Alpha Vantage GET /query; history GET /v2/stocks/.../bars /v2/aggs/ticker/... "
@@ -423,6 +488,10 @@ void td_sim_stop(td_sim_t *s)
         fclose(s->rec);
         s->rec = NULL;
     }
+    for (int i = 0; i < TD_SIM_NSTREAMS; i++)
+        if (s->streams[i].fr.w) frame_flush(&s->streams[i]);
+    td_recdir_close(s->frames);
+    s->frames = NULL;
 }
 
 void td_sim_free(td_sim_t *s)
@@ -438,6 +507,8 @@ void td_sim_free(td_sim_t *s)
             td__sim_sess_free(st->sessions);
         td__sim_gen_free(st->gen);
         free(st->any);
+        td__sim_replay_free(st->rp);
+        td_buf_free(&st->fr.buf);
     }
     if (s->rec) fclose(s->rec);
     td__sim_av_free(s->av);

@@ -64,6 +64,12 @@ typedef struct td_sim_cfg_s {
     int hist_retry_after;    /* a 429 carries Retry-After */
     double hist_5xx_percent; /* each history request fails with this probability (%) */
     int hist_repeat_token;   /* a continued page names itself as the next one (a loop) */
+    char *record_frames;     /* --record-frames DIR: the data frames, as tickerd run --record */
+    /* tickerd replay (cmd/replay.c): recordings served instead of the generators */
+    td_strlist_t replay;    /* the files; none: the generators */
+    double replay_speed;    /* times real time; 0 = as fast as the clients read */
+    int64_t replay_from_ns; /* receive times before this are skipped (0: from the start) */
+    int64_t replay_to_ns;   /* the replay ends after this (0: at the end) */
 } td_sim_cfg_t;
 
 typedef struct td_sim_s td_sim_t;

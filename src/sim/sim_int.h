@@ -252,6 +252,29 @@ void td__sim_hist_alpaca(const td_sim_hdata_t *d, td_sim_hcall_t *c);
 void td__sim_hist_polygon(const td_sim_hdata_t *d, td_sim_hcall_t *c);
 void td__sim_hist_grid(const td_sim_hdata_t *d, td_sim_hcall_t *c);
 
+/* ---- recordings as the event source (replay.c) --------------------------- */
+
+typedef struct td_sim_replay_s td_sim_replay_t;
+
+/* Reads the headers of cfg->replay and gives each stream its files (by the
+ * recorded path). 0, or -1 with a message in err. */
+int td__sim_replay_open(td_sim_t *sim, char *err, size_t errlen);
+/* The stream's first subscription: the replay starts. */
+void td__sim_replay_start(td_sim_stream_t *st);
+/* Sends what is due (or, at max speed, what the clients take). */
+void td__sim_replay_run(td_sim_stream_t *st, uint64_t now_ns);
+/* One line per stream: its files and time span, for the listening line. */
+void td__sim_replay_describe(const td_sim_stream_t *st, td_buf_t *out);
+void td__sim_replay_free(td_sim_replay_t *rp);
+
+/* --record-frames: the data events built this tick, as frames of at most
+ * --batch events (server.c). */
+typedef struct td_sim_framerec_s {
+    struct td_rec_s *w;
+    td_buf_t buf;
+    uint32_t nev;
+} td_sim_framerec_t;
+
 /* ---- server (server.c) --------------------------------------------------- */
 
 struct td_sim_stream_s {
@@ -268,6 +291,8 @@ struct td_sim_stream_s {
     uint64_t t0_ns;
     uint64_t produced;
     double rate;
+    td_sim_replay_t *rp;  /* tickerd replay: this stream's recordings (NULL: not served) */
+    td_sim_framerec_t fr; /* --record-frames */
 };
 
 #define TD_SIM_NSTREAMS 10
@@ -289,9 +314,11 @@ struct td_sim_s {
     uint64_t frames_sent, bytes_sent, events_sent;
     uint64_t stats_ms, stats_generated, stats_events_sent, stats_bytes;
     int count_done;
-    int evict_old;       /* --polygon-evict old */
-    td_sim_av_t *av;     /* GET /query */
-    td_sim_hist_t *hist; /* history REST */
+    int evict_old;              /* --polygon-evict old */
+    td_sim_av_t *av;            /* GET /query */
+    td_sim_hist_t *hist;        /* history REST */
+    int replay;                 /* serving recordings, not the generators */
+    struct td_recdir_s *frames; /* --record-frames */
 };
 
 /* The stream has a subscriber: start its generator if it was idle. */
