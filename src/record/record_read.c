@@ -166,11 +166,14 @@ td_rec_reader_t *td_rec_reader_open(const char *file, char *err, size_t errlen)
 
 static td_rec_rc_t torn(td_rec_reader_t *r)
 {
+    char what[64] = "an incomplete zstd block";
+    if (r->dec.len > r->pos)
+        snprintf(what, sizeof what, "%zu bytes of an incomplete record", r->dec.len - r->pos);
     snprintf(r->err, sizeof r->err,
-             "%s: torn tail after %llu records (decompressed offset %llu, %zu bytes of an "
-             "incomplete %s): the writer stopped mid-write; read up to the tear",
+             "%s: torn tail after %llu records (decompressed offset %llu, then %s): the writer "
+             "stopped mid-write; read up to the tear",
              r->name, (unsigned long long)r->count, (unsigned long long)(r->consumed + r->pos),
-             r->dec.len - r->pos, r->dec.len - r->pos ? "record" : "zstd block");
+             what);
     return TD_REC_TORN;
 }
 

@@ -1,0 +1,114 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Record and replay: tickerd run --record writes every upstream frame,
+tickerd replay serves the files in the vendor's dialect, and a second
+tickerd fed by the replay publishes exactly the same bytes per channel; a
+torn tail ends a file with one log line."""
+import time
+
+from harness import free_port, group_by_channel, read_record, wait_port
+
+KEYS = {"APCA_API_KEY_ID": "PKTEST", "APCA_API_SECRET_KEY": "s3cr3t"}
+SUBS = "trades=*;quotes=*;bars=*;statuses=*;news=*"
+PATTERNS = ("trades.*", "quotes.*", "bars.*", "statuses.*", "news.*", "corrections.*",
+            "cancelErrors.*")
+PATHS = ("/v2/iex", "/v1beta1/news")
+
+
+def start_replay(tickerd, files, *args):
+    port = free_port()
+    p = tickerd.start("replay", *[str(f) for f in files], "--listen", f"127.0.0.1:{port}",
+                      *args, port=port)
+    wait_port(port, timeout=15, proc=p)
+    return p
+
+
+def run_into_redis(tickerd, upstream, redis, **opts):
+    return tickerd.run(url=[upstream.url(u) for u in PATHS], env=KEYS, subscribe=SUBS,
+                       redis=redis.url, backoff_min=0.05, backoff_max=0.5, **opts)
+
+
+def stdout_settled(proc, quiet=1.0, timeout=30.0):
+    """proc's stdout lines once none arrived for `quiet` seconds."""
+    deadline = time.monotonic() + timeout
+    lines, since = proc.stdout_lines(), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = proc.stdout_lines()
+        if len(now) != len(lines):
+            lines, since = now, time.monotonic()
+        elif lines and time.monotonic() - since >= quiet:
+            break
+    return lines
+
+
+def test_replay_at_max_speed_publishes_the_same_bytes(tickerd, redis_server, redis_collector,
+                                                      tmp_path):
+    rec_dir = tmp_path / "rec"
+    # 20 s of the simulator: 1000 events/s on /v2/iex, 10/s of news
+    sim = tickerd.sim(rate=1000, count=20200, symbols=12, batch=20)
+    redis1, redis2 = redis_server(), redis_server()
+    coll1 = redis_collector(redis1, patterns=PATTERNS)
+    run1 = run_into_redis(tickerd, sim, redis1, record=rec_dir)
+    sim.wait_for_log(r"--count 20200 reached", timeout=60)
+    coll1.wait_quiet(1.5, timeout=30)
+    assert run1.stop() == 0
+    assert run1.count_log(r"record: .* closed \(\d+ bytes\)") == 2
+    files = sorted(rec_dir.glob("*.tdrec.zst"))
+    assert [f.name.split("_")[:2] for f in files] == [["alpaca", "v1beta1-news"],
+                                                       ["alpaca", "v2-iex"]]
+    first = group_by_channel(coll1.snapshot())
+    total = sum(len(v) for v in first.values())
+    assert total > 15000, "the recording is too thin to prove anything"
+    assert any(ch.startswith("news.") for ch in first)
+
+    replay = start_replay(tickerd, files, "--speed", "max")
+    coll2 = redis_collector(redis2, patterns=PATTERNS)
+    run2 = run_into_redis(tickerd, replay, redis2)
+    replay.wait_for_log(r"end of the recordings", timeout=60, count=2)
+    coll2.wait_count(total, timeout=60)
+    coll2.wait_quiet(1.0, timeout=30)
+    second = group_by_channel(coll2.snapshot())
+    assert sorted(second) == sorted(first)
+    for ch in first:
+        assert second[ch] == first[ch], f"{ch}: {len(second[ch])} replayed, {len(first[ch])} live"
+    assert run2.poll() is None and replay.poll() is None
+
+
+def test_torn_tail_replays_up_to_the_tear(tickerd, tmp_path):
+    rec_dir, record = tmp_path / "frames", tmp_path / "sim.jsonl"
+    sim = tickerd.sim(rate=3000, count=6000, symbols=8, batch=10, record=record,
+                      record_frames=rec_dir)
+    run1 = tickerd.run(url=[sim.url("/v2/iex")], env=KEYS, subscribe="trades=*;quotes=*",
+                       stdout=True)
+    sim.wait_for_log(r"--count 6000 reached", timeout=30)
+    assert sim.stop() == 0  # ends the recording's files
+    run1.stop()
+    sent = read_record(record)
+    (full,) = rec_dir.glob("alpaca_v2-iex_*.tdrec.zst")
+    torn = tmp_path / "torn.tdrec.zst"
+    data = full.read_bytes()
+    torn.write_bytes(data[: len(data) * 6 // 10])  # a recorder killed mid-write
+
+    replay = start_replay(tickerd, [torn], "--speed", "max")
+    run2 = tickerd.run(url=[replay.url("/v2/iex")], env=KEYS, subscribe="trades=*;quotes=*",
+                       stdout=True)
+    replay.wait_for_log(r"end of the recordings", timeout=30)
+    assert replay.count_log(r"torn tail after \d+ records") == 1
+    assert replay.count_log(r"W replay: .*torn\.tdrec\.zst: torn tail") == 1
+    # stdout lines are {"channel":...,"data":EVENT}: the event's bytes
+    got = [line[line.index(b',"data":') + 8:-1] for line in stdout_settled(run2)]
+    assert 1000 < len(got) < len(sent), (len(got), len(sent))
+    # what arrived is the recording's beginning, event for event
+    assert got == sent[: len(got)]
+    assert replay.poll() is None
+
+
+def test_replay_refuses_what_it_cannot_serve(tickerd, tmp_path):
+    junk = tmp_path / "junk.tdrec.zst"
+    junk.write_bytes(b"not zstd at all")
+    p = tickerd.start("replay", str(junk), "--listen", f"127.0.0.1:{free_port()}")
+    assert p.popen.wait(20) == 2
+    assert b"junk.tdrec.zst" in p.stderr()
+    p = tickerd.start("replay", "--listen", f"127.0.0.1:{free_port()}")
+    assert p.popen.wait(20) == 2
+    assert b"no recording given" in p.stderr()
