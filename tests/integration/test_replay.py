@@ -3,6 +3,7 @@
 tickerd replay serves the files in the vendor's dialect, and a second
 tickerd fed by the replay publishes exactly the same bytes per channel; a
 torn tail ends a file with one log line."""
+import json
 import time
 
 from harness import free_port, group_by_channel, read_record, wait_port
@@ -112,3 +113,47 @@ def test_replay_refuses_what_it_cannot_serve(tickerd, tmp_path):
     p = tickerd.start("replay", "--listen", f"127.0.0.1:{free_port()}")
     assert p.popen.wait(20) == 2
     assert b"no recording given" in p.stderr()
+
+
+def test_polygon_replay_paced_and_windowed(tickerd, tmp_path):
+    """A Polygon recording (sim --record-frames) replayed in Polygon's
+    dialect: at --speed 2 it takes about half its span, and --from/--to cut
+    it by receive time."""
+    rec_dir, record = tmp_path / "frames", tmp_path / "sim.jsonl"
+    sim = tickerd.sim(rate=1000, count=3000, symbols=8, batch=10, record=record,
+                      record_frames=rec_dir)
+    poly = {"POLYGON_API_KEY": "PKPOLY"}
+    subs = "trades=*;quotes=*"
+    rec_run = tickerd.run(feed="polygon", url=[sim.url("/stocks")], env=poly, subscribe=subs,
+                          stdout=True)
+    sim.wait_for_log(r"--count 3000 reached", timeout=30)
+    assert sim.stop() == 0
+    rec_run.stop()
+    sent = read_record(record)
+    (f,) = rec_dir.glob("polygon_stocks_*.tdrec.zst")
+
+    replay = start_replay(tickerd, [f], "--speed", "2")
+    run = tickerd.run(feed="polygon", url=[replay.url("/stocks")], env=poly, subscribe=subs,
+                      stdout=True)
+    m = replay.wait_for_log(rb"end of the recordings: .* in ([\d.]+) s", timeout=30)
+    assert 1.0 < float(m[1]) < 2.5, m[0]  # a span of ~3 s at twice the speed
+    got = [line[line.index(b',"data":') + 8:-1] for line in stdout_settled(run)]
+    assert got == sent
+    run.stop()
+    replay.stop()
+
+    # the middle second, by receive time (the events' "t" is their send time)
+    t0 = json.loads(sent[0])["t"] / 1000
+    lo, hi = t0 + 1.0, t0 + 2.0
+    iso = [time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(x)) + f".{int(x * 1000) % 1000:03d}Z"
+           for x in (lo, hi)]
+    replay = start_replay(tickerd, [f], "--speed", "max", "--from", iso[0], "--to", iso[1])
+    run = tickerd.run(feed="polygon", url=[replay.url("/stocks")], env=poly, subscribe=subs,
+                      stdout=True)
+    replay.wait_for_log(r"end of the recordings", timeout=30)
+    got = [line[line.index(b',"data":') + 8:-1] for line in stdout_settled(run)]
+    assert 500 < len(got) < 1500, len(got)
+    i = sent.index(got[0])
+    assert got == sent[i:i + len(got)]  # one contiguous stretch
+    ts = [json.loads(ev)["t"] / 1000 for ev in got]
+    assert lo - 0.1 < ts[0] and ts[-1] < hi + 0.1
