@@ -51,6 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (f.len > TD_REC_MAX_FRAME || f.flags > TD_REC_FLAG_BINARY) abort();
         if (f.len) sum += (unsigned char)f.data[0] + (unsigned char)f.data[f.len - 1];
     }
+    (void)sum;
     if (rc == TD_REC_TORN || rc == TD_REC_BAD) {
         if (!td_rec_reader_error(r)[0]) abort();
         if (td_rec_reader_next(r, &f) == TD_REC_FRAME) abort();
