@@ -26,6 +26,7 @@ struct td_rec_reader_s {
     size_t pos;
     uint64_t consumed; /* decompressed bytes consumed before dec */
     uint64_t count;
+    const char *zerr; /* zstd's last error (a static string) */
     td_rec_info_t info;
     char err[320];
 };
@@ -67,6 +68,7 @@ static int fill(td_rec_reader_t *r, size_t need)
         ZSTD_outBuffer out = {r->dec.data + r->dec.len, room, 0};
         size_t rc = ZSTD_decompressStream(r->dc, &out, &r->zin);
         if (ZSTD_isError(rc)) {
+            r->zerr = ZSTD_getErrorName(rc);
             snprintf(r->err, sizeof r->err,
                      "%s: undecodable after %llu records (decompressed offset %llu): %s", r->name,
                      (unsigned long long)r->count, (unsigned long long)(r->consumed + r->dec.len),
@@ -110,6 +112,9 @@ static int header_member(void *ud, const char *k, size_t n, int esc, const char 
 static int read_header(td_rec_reader_t *r)
 {
     int rc = fill(r, TD_REC_MAGIC_LEN + 4);
+    if (rc < 0 && r->dec.len == 0) /* not even the start decodes */
+        snprintf(r->err, sizeof r->err, "%s: not a tickerd recording (not zstd: %s)", r->name,
+                 r->zerr);
     if (rc < 0) return -1;
     const unsigned char *p = (const unsigned char *)r->dec.data;
     if (rc == 0 || memcmp(p, TD_REC_MAGIC, TD_REC_MAGIC_LEN) != 0) {

@@ -266,6 +266,7 @@ void td__sim_replay_run(td_sim_stream_t *st, uint64_t now_ns)
     const td_sim_cfg_t *cfg = st->sim->cfg;
     if (rp->done) return;
     for (unsigned n = 0;; n++) {
+        if ((n & 63) == 63 && uv_hrtime() - now_ns > BUDGET_NS) break; /* the loop serves too */
         if (!rp->have_next) {
             if (!read_next(rp)) {
                 finish(rp, uv_hrtime());
@@ -282,7 +283,6 @@ void td__sim_replay_run(td_sim_stream_t *st, uint64_t now_ns)
         if (!d) break;
         send_frame(rp, &rp->next);
         rp->have_next = 0;
-        if ((n & 63) == 63 && uv_hrtime() - now_ns > BUDGET_NS) break;
     }
     for (td_sim_sess_t *s = st->sessions; s; s = s->next)
         if (s->wake) td__sim_sess_wake(s);
