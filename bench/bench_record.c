@@ -6,11 +6,14 @@
  * Loads the frames of a recording, then REPS times (default 5): writes them
  * all through a recorder (td_rec_frame, a flush every 200 frames as the
  * 200 ms timer would at ~1000 frames/s) into a temporary directory, and
- * reads the file back (td_rec_reader_next, then td_alpaca_split of each
- * frame, as tickerd replay does). Prints CPU ns per frame and per event
- * (CLOCK_PROCESS_CPUTIME_ID; the disk writes are page-cache writes). */
+ * reads the file back (td_rec_reader_next, then the dialect's splitter on
+ * each frame, as tickerd replay does). Prints CPU ns per frame and per event
+ * (CLOCK_PROCESS_CPUTIME_ID; the disk writes are page-cache writes), and
+ * the longest single td_rec_frame (+ flush) call in wall time: how long the
+ * loop can be held. Polygon recordings are split with td_polygon_split. */
 #include "core/log.h"
 #include "proto/alpaca.h"
+#include "proto/polygon.h"
 #include "record/record.h"
 
 #include <dirent.h>
@@ -33,10 +36,29 @@ static double cpu_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static void count_ev(void *ud, const td_event_t *ev)
 {
     (void)ev;
     ++*(uint64_t *)ud;
+}
+
+/* The events of one frame, with the dialect's splitter (as tickerd replay). */
+static void split(int poly, const char *p, size_t n, uint64_t *events)
+{
+    if (poly) {
+        td_polygon_cb_t cb = {count_ev, NULL};
+        td_polygon_split(TD_POLYGON_STOCKS, p, n, &cb, events, NULL);
+    } else {
+        td_alpaca_cb_t cb = {count_ev, NULL};
+        td_alpaca_split(p, n, &cb, events, NULL);
+    }
 }
 
 static void clean(const char *dir)
@@ -95,14 +117,15 @@ int main(int argc, char **argv)
     }
     td_rec_reader_free(r);
     uint64_t events = 0;
-    td_alpaca_cb_t cb = {count_ev, NULL};
+    int poly = strcmp(vendor, "polygon") == 0;
     for (size_t i = 0; i < n; i++)
-        td_alpaca_split(v[i].p, v[i].n, &cb, &events, NULL);
+        split(poly, v[i].p, v[i].n, &events);
     printf("%zu frames, %llu events, %.1f MB, %.0f bytes/frame\n", n, (unsigned long long)events,
            (double)bytes / 1e6, (double)bytes / (double)n);
     char dir[] = "/tmp/bench_record.XXXXXX";
     if (!mkdtemp(dir)) return 1;
-    double best_w = 1e9, best_r = 1e9, best_rs = 1e9;
+    double best_w = 1e9, best_r = 1e9, best_rs = 1e9, max_call = 0;
+    uint64_t slow_calls = 0;
     uint64_t out_bytes = 0;
     for (int rep = 0; rep < reps; rep++) {
         clean(dir);
@@ -111,8 +134,12 @@ int main(int argc, char **argv)
         td_rec_t *w = td_recdir_stream(d, vendor, url);
         double t0 = cpu_s();
         for (size_t i = 0; i < n; i++) {
+            double c0 = mono_s();
             td_rec_frame(w, v[i].p, v[i].n, v[0].ns + (int64_t)i * 1000, 0);
             if (i % 200 == 199) td_recdir_flush(d);
+            double dc = mono_s() - c0;
+            if (dc > max_call) max_call = dc;
+            if (dc > 100e-6) slow_calls++;
         }
         td_recdir_close(d);
         double tw = cpu_s() - t0;
@@ -129,7 +156,7 @@ int main(int argc, char **argv)
         r = td_rec_reader_open(file, err, sizeof err);
         uint64_t ev2 = 0;
         while (td_rec_reader_next(r, &f) == TD_REC_FRAME)
-            td_alpaca_split(f.data, f.len, &cb, &ev2, NULL);
+            split(poly, f.data, f.len, &ev2);
         td_rec_reader_free(r);
         double trs = cpu_s() - t0;
         if (got != n || ev2 != events) {
@@ -149,6 +176,8 @@ int main(int argc, char **argv)
     printf("record: best %.0f ns CPU/frame, %.1f ns/event, %.0f MB/s in; file %.1f MB (%.2fx)\n",
            best_w / (double)n * 1e9, best_w / (double)events * 1e9, (double)bytes / best_w / 1e6,
            (double)out_bytes / 1e6, (double)bytes / (double)out_bytes);
+    printf("record: longest call (frame + flush) %.0f us; calls over 100 us: %llu of %zu\n",
+           max_call * 1e6, (unsigned long long)slow_calls, n * (size_t)reps);
     printf("read:   best %.0f ns CPU/frame, %.2f M frames/s, %.0f MB/s out\n",
            best_r / (double)n * 1e9, (double)n / best_r / 1e6, (double)bytes / best_r / 1e6);
     printf("read + split: best %.2f M events/s\n", (double)events / best_rs / 1e6);
