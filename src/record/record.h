@@ -39,6 +39,8 @@ typedef struct td_recdir_cfg_s {
     double max_gb;   /* the directory's *.tdrec.zst files, at most (oldest deleted); 0: no bound */
     uint32_t flush_ms;  /* compressor flush period (0: 200) */
     int level;          /* zstd level (0: 3) */
+    int workers;        /* zstd compression threads (0: on the caller's thread; falls back to 0
+                         * if libzstd was built without threads) */
     const char *writer; /* "tickerd run 0.1.0", in each file's header */
 } td_recdir_cfg_t;
 

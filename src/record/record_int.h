@@ -29,7 +29,7 @@ struct td_recdir_s {
     uint64_t max_bytes;    /* 0: unbounded */
     uint64_t rotate_bytes; /* a file past this is rotated (max_bytes / 8) */
     uint64_t since_prune;  /* compressed bytes written since the last prune */
-    int level;
+    int level, workers;
     td_rec_t *recs;
     unsigned char *out; /* the compressor's output buffer */
     size_t out_cap;

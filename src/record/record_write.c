@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Writes recordings (record.h) on the loop thread: each frame goes into a
- * zstd stream (level 3 compresses ~150-byte JSON events at well over a
- * hundred MB/s, see BENCHMARKS.md), whose output is written when a block is
- * full and at each flush (every flush_ms), so the loop never waits on more
- * than a page-cache write. Files rotate at each UTC hour and past an eighth
- * of max_gb; each ends with a complete zstd frame (checksummed). */
+/* Writes recordings (record.h). Each frame goes into a zstd stream (level
+ * 3: ~5.5x on market-data JSON at ~250 MB/s of input, see BENCHMARKS.md).
+ * With `workers` (tickerd run: 1) libzstd compresses in its own thread in
+ * jobs of 512 KiB: on the loop a frame costs a copy into zstd's input
+ * buffer, and the output of finished jobs is written (to the page cache) on
+ * later calls; the flush every flush_ms waits for the job in progress.
+ * Without, each 128 KiB block is compressed on the loop when it fills.
+ * Files rotate at each UTC hour and past an eighth of max_gb; each ends with
+ * a complete zstd frame (checksummed). */
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/mem.h"
@@ -175,6 +178,7 @@ td_recdir_t *td_recdir_new(uv_loop_t *loop, const td_recdir_cfg_t *cfg, char *er
     d->max_bytes = cfg->max_gb > 0 ? (uint64_t)(cfg->max_gb * 1e9) : 0;
     d->rotate_bytes = d->max_bytes / 8;
     d->level = cfg->level ? cfg->level : 3;
+    d->workers = cfg->workers;
     d->out_cap = ZSTD_CStreamOutSize();
     d->out = td_xmalloc(d->out_cap);
     if (loop) {
@@ -208,6 +212,9 @@ td_rec_t *td_recdir_stream(td_recdir_t *d, const char *vendor, const char *url)
     }
     ZSTD_CCtx_setParameter(r->cc, ZSTD_c_compressionLevel, d->level);
     ZSTD_CCtx_setParameter(r->cc, ZSTD_c_checksumFlag, 1);
+    if (d->workers > 0 &&
+        !ZSTD_isError(ZSTD_CCtx_setParameter(r->cc, ZSTD_c_nbWorkers, d->workers)))
+        ZSTD_CCtx_setParameter(r->cc, ZSTD_c_jobSize, 512 << 10); /* the smallest */
     r->rl_err = (td_ratelimit_t)TD_RATELIMIT_INIT(60000, 3);
     r->next = d->recs;
     d->recs = r;

@@ -383,7 +383,8 @@ td_sim_t *td_sim_new(uv_loop_t *loop, const td_sim_cfg_t *cfg, char *err, size_t
 static int start_frames(td_sim_t *s)
 {
     char err[512], url[160];
-    td_recdir_cfg_t rc = {.dir = s->cfg->record_frames, .writer = "tickerd sim " TD_VERSION};
+    td_recdir_cfg_t rc = {
+        .dir = s->cfg->record_frames, .workers = 1, .writer = "tickerd sim " TD_VERSION};
     s->frames = td_recdir_new(s->loop, &rc, err, sizeof err);
     if (!s->frames) {
         TD_ERR("%s", err);

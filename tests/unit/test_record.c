@@ -10,6 +10,7 @@
 #include "record/record.h"
 
 #include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +25,8 @@ static char dir[64];
 
 static int setup(void **state)
 {
-    (void)state;
     snprintf(dir, sizeof dir, "/tmp/td_rec_test.XXXXXX");
+    if (!*state) *state = (void *)(intptr_t)0;
     return mkdtemp(dir) ? 0 : -1;
 }
 
@@ -68,19 +69,24 @@ static size_t frame_text(char *out, size_t cap, int i)
                             100 + i % 7);
 }
 
-static td_recdir_t *open_dir(double max_gb)
+static td_recdir_t *open_dir_workers(double max_gb, int workers)
 {
     char err[256];
-    td_recdir_cfg_t c = {.dir = dir, .max_gb = max_gb, .writer = "test"};
+    td_recdir_cfg_t c = {.dir = dir, .max_gb = max_gb, .writer = "test", .workers = workers};
     td_recdir_t *d = td_recdir_new(NULL, &c, err, sizeof err);
     assert_non_null(d);
     return d;
 }
 
+static td_recdir_t *open_dir(double max_gb)
+{
+    return open_dir_workers(max_gb, 0);
+}
+
+/* state: the zstd worker threads (tickerd run uses 1) */
 static void frames_read_back_byte_for_byte(void **state)
 {
-    (void)state;
-    td_recdir_t *d = open_dir(0);
+    td_recdir_t *d = open_dir_workers(0, (int)(intptr_t)*state);
     td_rec_t *w = td_recdir_stream(d, "alpaca", "wss://stream.data.alpaca.markets/v2/iex?x=1");
     char buf[128];
     for (int i = 0; i < 5000; i++) {
@@ -331,6 +337,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(frames_read_back_byte_for_byte, setup, teardown),
+        cmocka_unit_test_prestate_setup_teardown(frames_read_back_byte_for_byte, setup, teardown,
+                                                 (void *)(intptr_t)1),
         cmocka_unit_test_setup_teardown(a_new_file_each_utc_hour, setup, teardown),
         cmocka_unit_test_setup_teardown(the_oldest_files_go_past_max_gb, setup, teardown),
         cmocka_unit_test_setup_teardown(a_torn_record_ends_the_file, setup, teardown),
