@@ -2,11 +2,15 @@
 """Record and replay: tickerd run --record writes every upstream frame,
 tickerd replay serves the files in the vendor's dialect, and a second
 tickerd fed by the replay publishes exactly the same bytes per channel; a
-torn tail ends a file with one log line."""
+torn tail ends a file with one log line; Polygon recordings, pacing and
+--from/--to; libtickerd reads a replay as it reads the vendor."""
 import json
 import time
+from pathlib import Path
 
-from harness import free_port, group_by_channel, read_record, wait_port
+import pytest
+
+from harness import Proc, free_port, group_by_channel, read_record, wait_port
 
 KEYS = {"APCA_API_KEY_ID": "PKTEST", "APCA_API_SECRET_KEY": "s3cr3t"}
 SUBS = "trades=*;quotes=*;bars=*;statuses=*;news=*"
@@ -157,3 +161,30 @@ def test_polygon_replay_paced_and_windowed(tickerd, tmp_path):
     assert got == sent[i:i + len(got)]  # one contiguous stretch
     ts = [json.loads(ev)["t"] / 1000 for ev in got]
     assert lo - 0.1 < ts[0] and ts[-1] < hi + 0.1
+
+
+@pytest.mark.parametrize("vendor,path", [("alpaca", "/v2/iex"), ("polygon", "/stocks")])
+def test_libtickerd_reads_a_replay(tickerd, tickerd_bin, tmp_path, vendor, path):
+    """libtickerd (examples/print_quotes) connects to tickerd replay as to the
+    vendor: its quotes are the recording's, in order."""
+    rec_dir, record = tmp_path / "frames", tmp_path / "sim.jsonl"
+    sim = tickerd.sim(rate=2000, count=4000, symbols=4, record=record, record_frames=rec_dir)
+    env = {"POLYGON_API_KEY": "k"} if vendor == "polygon" else KEYS
+    feed = {"feed": "polygon"} if vendor == "polygon" else {}
+    tickerd.run(url=[sim.url(path)], env=env, subscribe="quotes=AAPL,MSFT", stdout=True, **feed)
+    sim.wait_for_log(r"--count 4000 reached", timeout=30)
+    assert sim.stop() == 0
+    (f,) = rec_dir.glob("*.tdrec.zst")
+    replay = start_replay(tickerd, [f], "--speed", "max")
+    binary = Path(tickerd_bin).parent / "print_quotes"
+    args = (["--polygon"] if vendor == "polygon" else []) + ["--events", "50", "--seconds", "20",
+                                                              replay.url(), "AAPL", "MSFT"]
+    p = Proc([binary, *args], tmp_path, "print_quotes").start()
+    assert p.popen.wait(30) == 0, p.describe()
+    assert not p.sanitizer_reports(), p.describe(8000)
+    quotes = [line for line in p.stdout_lines() if line.startswith(b"quotes ")]
+    assert len(quotes) == 50
+    sym = "sym" if vendor == "polygon" else "S"
+    want = [json.loads(ev) for ev in read_record(record)]
+    want = [ev for ev in want if ev.get(sym) in ("AAPL", "MSFT")][:50]
+    assert [q.split()[1].decode() for q in quotes] == [ev[sym] for ev in want]
