@@ -64,14 +64,15 @@ static const td_opt_t replay_table[] = {
 static const td_opts_t replay_opts = {
     "replay", replay_table, "usage: tickerd replay FILE... [OPTIONS]",
     "Serves recordings (tickerd run --record DIR, tickerd sim --record-frames DIR: the\n"
-    "*.tdrec.zst files) as the recorded vendor would: the stream path and dialect of each file's\n"
-    "header (Alpaca /v2/iex, ..., Polygon /stocks, ...), with the vendor's greeting, auth,\n"
-    "subscriptions and errors, so tickerd run, the official SDKs and libtickerd connect to it\n"
-    "unchanged. The files of one path are played in the order of their start times. A stream\n"
-    "starts at its first subscription; each data frame is split again and its events go to\n"
-    "the connections whose subscription covers them. Control messages of the recording are\n"
-    "not replayed. A torn tail (a recorder that died mid-write) ends its file with one log\n"
-    "line. At the end of the recordings the connections stay open, with no more data."};
+    "*.tdrec.zst files) as the recorded vendor would: the stream path and dialect of each\n"
+    "file's header (Alpaca /v2/iex, ..., Polygon /stocks, ...), with the vendor's greeting,\n"
+    "auth, subscriptions and errors (JSON: no MessagePack mode, as tickerd sim), so tickerd\n"
+    "run, libtickerd and JSON clients connect to it unchanged. The files of one path are\n"
+    "played in the order of their start times. A stream starts at its first subscription;\n"
+    "each data frame is split again and its events go to the connections whose subscription\n"
+    "covers them. Control messages of the recording are not replayed. A torn tail (a\n"
+    "recorder that died mid-write) ends its file with one log line. At the end of the\n"
+    "recordings the connections stay open, with no more data."};
 
 /* Which argv entries are option values: --name VALUE for non-bool options. */
 static int takes_value(const char *arg)
