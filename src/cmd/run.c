@@ -194,7 +194,8 @@ static const td_opt_t run_table[] = {
      "(one per stream and UTC hour, VENDOR_PATH_YYYYMMDDTHHMMSSZ.tdrec.zst), for tickerd "
      "replay"},
     {"record-max-gb", TD_OPT_DOUBLE, O(record_max_gb), 0, 1e9, "10", "GB", NULL, 0,
-     "the recordings in --record DIR, at most (the oldest files are deleted); 0: no bound"},
+     "the recordings (*.tdrec.zst) in --record DIR, at most: the oldest files are deleted "
+     "(give each tickerd its own DIR); 0: no bound"},
     {"ha-lease", TD_OPT_STR, O(ha_lease), 0, 0, NULL, "NAME", NULL, 0,
      "high availability: instances with the same NAME (and --redis) compete for a lease in "
      "Redis; only the holder connects upstream and publishes, the others stand by (their "
