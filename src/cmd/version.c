@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <uv.h>
+#include <zstd.h>
 
 int td_cmd_version(void)
 {
@@ -25,6 +26,7 @@ int td_cmd_version(void)
     printf("libpq %d.%d\n", pq / 10000, pq % 10000);
     printf("sqlite %s\n", sqlite3_libversion());
     printf("msgpack-c %s\n", msgpack_version());
+    printf("zstd %s\n", ZSTD_versionString());
     printf("TLS %s\n", cv->ssl_version ? cv->ssl_version : "none");
     return 0;
 }
