@@ -313,6 +313,17 @@ static void on_metrics(void *ud, td_buf_t *o)
         td_buf_appendf(o, "tickerd_poll_effective_period_seconds %.3f\n", ps.effective_period_s);
     }
     if (a->redis) metrics_redis(a, o);
+    if (a->rec) {
+        td_rec_stats_t rs;
+        td_recdir_stats(a->rec, &rs);
+        metric(o, "record_frames_total", "counter", rs.frames, "upstream messages recorded");
+        metric(o, "record_bytes_total", "counter", rs.bytes_out,
+               "compressed bytes written to the recordings");
+        metric(o, "record_errors_total", "counter", rs.errors,
+               "recording write errors (each ends its file)");
+        metric(o, "record_files_deleted_total", "counter", rs.deleted,
+               "recordings deleted to stay under --record-max-gb");
+    }
     metrics_upstream_detail(a, o);
 }
 

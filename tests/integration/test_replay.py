@@ -5,7 +5,9 @@ tickerd fed by the replay publishes exactly the same bytes per channel; a
 torn tail ends a file with one log line; Polygon recordings, pacing and
 --from/--to; libtickerd reads a replay as it reads the vendor."""
 import json
+import re
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -188,3 +190,26 @@ def test_libtickerd_reads_a_replay(tickerd, tickerd_bin, tmp_path, vendor, path)
     want = [json.loads(ev) for ev in read_record(record)]
     want = [ev for ev in want if ev.get(sym) in ("AAPL", "MSFT")][:50]
     assert [q.split()[1].decode() for q in quotes] == [ev[sym] for ev in want]
+
+
+def test_record_metrics(tickerd, tmp_path):
+    """/metrics counts what --record wrote; every series is documented."""
+    sim = tickerd.sim(rate=1000, symbols=4)
+    port = free_port()
+    run = tickerd.run(url=[sim.url("/v2/iex")], env=KEYS, subscribe="quotes=*",
+                      record=tmp_path / "rec", metrics_listen=f"127.0.0.1:{port}")
+    wait_port(port, timeout=15, proc=run)
+    run.wait_for_log(r"subscribed, streaming", timeout=15)
+    text = ""
+    for _ in range(50):  # the first flush (200 ms) and a few frames
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        m = re.search(r"^tickerd_record_bytes_total (\d+)$", text, re.M)
+        if m and int(m[1]) > 0:
+            break
+        time.sleep(0.1)
+    frames = int(re.search(r"^tickerd_record_frames_total (\d+)$", text, re.M)[1])
+    assert frames > 3 and int(m[1]) > 0, text
+    assert re.search(r"^tickerd_record_errors_total 0$", text, re.M)
+    ops = (Path(__file__).parents[2] / "docs/OPERATIONS.md").read_text()
+    for name in re.findall(r"^(tickerd_record_\w+) ", text, re.M):
+        assert f"`{name}`" in ops, name
