@@ -260,11 +260,11 @@ static int due(td_sim_replay_t *rp, uint64_t now_ns)
     return (double)(t - rp->rec_t0) <= elapsed;
 }
 
-void td__sim_replay_run(td_sim_stream_t *st, uint64_t now_ns)
+int td__sim_replay_run(td_sim_stream_t *st, uint64_t now_ns)
 {
     td_sim_replay_t *rp = st->rp;
     const td_sim_cfg_t *cfg = st->sim->cfg;
-    if (rp->done) return;
+    if (rp->done) return 0;
     for (unsigned n = 0;; n++) {
         if ((n & 63) == 63 && uv_hrtime() - now_ns > BUDGET_NS) break; /* the loop serves too */
         if (!rp->have_next) {
@@ -286,4 +286,5 @@ void td__sim_replay_run(td_sim_stream_t *st, uint64_t now_ns)
     }
     for (td_sim_sess_t *s = st->sessions; s; s = s->next)
         if (s->wake) td__sim_sess_wake(s);
+    return !rp->done;
 }

@@ -178,18 +178,22 @@ static void tick_cb(uv_timer_t *t)
 {
     td_sim_t *sim = t->data;
     uint64_t now = uv_hrtime();
+    int busy = 0; /* a started stream has more to send */
     for (int i = 0; i < TD_SIM_NSTREAMS; i++) {
         td_sim_stream_t *st = &sim->streams[i];
-        if (st->started && st->rp)
-            td__sim_replay_run(st, now);
-        else if (st->started)
+        if (!st->started) continue;
+        if (st->rp) {
+            busy |= td__sim_replay_run(st, now);
+        } else {
             run_stream(sim, st, now);
+            busy = 1;
+        }
     }
     if (sim->rec_dirty) {
         fflush(sim->rec);
         sim->rec_dirty = 0;
     }
-    if (sim->count_done) {
+    if (sim->count_done || !busy) { /* --count reached, or every replay has ended */
         uv_timer_stop(&sim->tick);
         sim->tick_running = 0;
     }

@@ -261,8 +261,9 @@ typedef struct td_sim_replay_s td_sim_replay_t;
 int td__sim_replay_open(td_sim_t *sim, char *err, size_t errlen);
 /* The stream's first subscription: the replay starts. */
 void td__sim_replay_start(td_sim_stream_t *st);
-/* Sends what is due (or, at max speed, what the clients take). */
-void td__sim_replay_run(td_sim_stream_t *st, uint64_t now_ns);
+/* Sends what is due (or, at max speed, what the clients take). 0 once the
+ * recordings have ended, else 1. */
+int td__sim_replay_run(td_sim_stream_t *st, uint64_t now_ns);
 /* One line per stream: its files and time span, for the listening line. */
 void td__sim_replay_describe(const td_sim_stream_t *st, td_buf_t *out);
 void td__sim_replay_free(td_sim_replay_t *rp);
