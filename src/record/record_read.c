@@ -54,18 +54,15 @@ static int fill(td_rec_reader_t *r, size_t need)
         r->pos = 0;
     }
     while (r->dec.len - r->pos < need) {
-        if (r->zin.pos == r->zin.size) {
-            if (r->eof) return 0;
+        if (r->zin.pos == r->zin.size && !r->eof) {
             size_t got = fread(r->in, 1, r->in_cap, r->fp);
-            if (got == 0) {
-                r->eof = 1;
-                return 0;
-            }
+            if (got == 0) r->eof = 1;
             r->zin = (ZSTD_inBuffer){r->in, got, 0};
         }
         size_t room = ZSTD_DStreamOutSize();
         td_buf_reserve(&r->dec, room);
         ZSTD_outBuffer out = {r->dec.data + r->dec.len, room, 0};
+        size_t in_before = r->zin.pos;
         size_t rc = ZSTD_decompressStream(r->dc, &out, &r->zin);
         if (ZSTD_isError(rc)) {
             r->zerr = ZSTD_getErrorName(rc);
@@ -75,8 +72,13 @@ static int fill(td_rec_reader_t *r, size_t need)
                      ZSTD_getErrorName(rc));
             return -1;
         }
-        r->frame_left = rc;
+        if (out.pos || r->zin.pos != in_before) /* an idle call hints at a next frame */
+            r->frame_left = rc;
         r->dec.len += out.pos;
+        /* at the end of the input, the decoder may still hold output of what
+         * it read (a full output buffer last time): drained above, until it
+         * gives nothing more */
+        if (out.pos == 0 && r->eof && r->zin.pos == r->zin.size) return 0;
     }
     return 1;
 }
@@ -171,7 +173,7 @@ td_rec_reader_t *td_rec_reader_open(const char *file, char *err, size_t errlen)
 
 static td_rec_rc_t torn(td_rec_reader_t *r)
 {
-    char what[64] = "an incomplete zstd block";
+    char what[64] = "the zstd frame cut short";
     if (r->dec.len > r->pos)
         snprintf(what, sizeof what, "%zu bytes of an incomplete record", r->dec.len - r->pos);
     snprintf(r->err, sizeof r->err,

@@ -288,6 +288,33 @@ static void a_torn_block_ends_the_file(void **state)
     td_rec_reader_free(r);
 }
 
+/* What a process killed right after a flush leaves: every frame up to the
+ * flush is readable from the open file. state: the zstd workers. */
+static void a_flush_makes_everything_readable(void **state)
+{
+    td_recdir_t *d = open_dir_workers(0, (int)(intptr_t)*state);
+    td_rec_t *w = td_recdir_stream(d, "alpaca", "ws://h/v2/iex");
+    char buf[128], names[2][512], err[256];
+    int total = 0;
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 20000; i++, total++) { /* ~1 MB: past a 512 KiB job */
+            size_t n = frame_text(buf, sizeof buf, total);
+            td_rec_frame(w, buf, n, T0 + total, 0);
+        }
+        td_recdir_flush(d);
+        assert_int_equal(files(names, 2), 1);
+        td_rec_reader_t *r = td_rec_reader_open(names[0], err, sizeof err);
+        assert_non_null(r);
+        td_rec_frame_t f;
+        int got = 0;
+        while (td_rec_reader_next(r, &f) == TD_REC_FRAME)
+            got++;
+        assert_int_equal(got, total);
+        td_rec_reader_free(r);
+    }
+    td_recdir_close(d);
+}
+
 static void corrupt_files_are_refused_with_a_reason(void **state)
 {
     (void)state;
@@ -343,6 +370,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(the_oldest_files_go_past_max_gb, setup, teardown),
         cmocka_unit_test_setup_teardown(a_torn_record_ends_the_file, setup, teardown),
         cmocka_unit_test_setup_teardown(a_torn_block_ends_the_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_flush_makes_everything_readable, setup, teardown),
+        cmocka_unit_test_prestate_setup_teardown(a_flush_makes_everything_readable, setup, teardown,
+                                                 (void *)(intptr_t)1),
         cmocka_unit_test_setup_teardown(corrupt_files_are_refused_with_a_reason, setup, teardown),
         cmocka_unit_test(url_paths),
     };
