@@ -3,9 +3,12 @@
 tickerd replay serves the files in the vendor's dialect, and a second
 tickerd fed by the replay publishes exactly the same bytes per channel; a
 torn tail ends a file with one log line; Polygon recordings, pacing and
---from/--to; libtickerd reads a replay as it reads the vendor."""
+--from/--to; libtickerd reads a replay as it reads the vendor; a recorder
+killed mid-stream loses at most its last flush interval."""
 import json
+import os
 import re
+import signal
 import time
 import urllib.request
 from pathlib import Path
@@ -213,3 +216,28 @@ def test_record_metrics(tickerd, tmp_path):
     ops = (Path(__file__).parents[2] / "docs/OPERATIONS.md").read_text()
     for name in re.findall(r"^(tickerd_record_\w+) ", text, re.M):
         assert f"`{name}`" in ops, name
+
+
+def test_a_killed_recorder_loses_at_most_the_last_flush(tickerd, tmp_path):
+    """SIGKILL tickerd run --record mid-stream: the file is read up to its
+    tear (one log line), and what it replays is what the killed tickerd
+    published, less at most the last moments (the writer flushes every
+    200 ms)."""
+    sim = tickerd.sim(rate=4000, symbols=8, batch=10)
+    run = tickerd.run(url=[sim.url("/v2/iex")], env=KEYS, subscribe="trades=*;quotes=*",
+                      record=tmp_path / "rec", stdout=True)
+    run.wait_for_log(r"subscribed, streaming", timeout=15)
+    time.sleep(2.5)
+    os.kill(run.pid, signal.SIGKILL)
+    run.popen.wait(10)
+    live = [line[line.index(b',"data":') + 8:-1] for line in run.stdout_lines()]
+    (f,) = (tmp_path / "rec").glob("*.tdrec.zst")
+    replay = start_replay(tickerd, [f], "--speed", "max")
+    run2 = tickerd.run(url=[replay.url("/v2/iex")], env=KEYS, subscribe="trades=*;quotes=*",
+                       stdout=True)
+    replay.wait_for_log(r"end of the recordings", timeout=30)
+    assert replay.count_log(r"torn tail after \d+ records") == 1
+    got = [line[line.index(b',"data":') + 8:-1] for line in stdout_settled(run2)]
+    assert len(got) > 2000 and got == live[:len(got)]
+    # 4000 events/s: the last flush is at most 200 ms old (plus scheduling)
+    assert len(live) - len(got) < 4000 * 0.6, (len(live), len(got))
