@@ -2,7 +2,8 @@
 /* Fuzz target: Polygon client → server messages (the gateway's Polygon
  * dialect and the sim): td_polygon_server_parse, then the params through
  * td_polygon_topics_parse for every cluster, as gateway/client_polygon.c
- * does; the parse's work must be linear in the input (linear_check.h).
+ * does, and td_polygon_server_wants_gaps on what it accepts; the parse's
+ * work must be linear in the input (linear_check.h).
  * The first byte picks the cluster; the rest is the message. */
 #include "proto/polygon_server.h"
 
@@ -36,6 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = td_polygon_server_parse(s, n, &action, &params);
     td_fuzz_linear_check(t0, s, n, parse_again, "td_polygon_server_parse");
     if (rc != 0 && (action || params)) abort();
+    if (rc == 0 && (unsigned)td_polygon_server_wants_gaps(s, n) > 1) abort();
     if (params) {
         td_polygon_topics_t t = {0};
         const char *bad = NULL;

@@ -344,7 +344,7 @@ static void on_sighup(uv_signal_t *s, int signum)
 {
     app_t *a = s->data;
     (void)signum;
-    td_log_on_sighup();
+    td_log_on_sighup(a->gw != NULL);
     if (a->gw && !a->stopping) td__run_reload_gateway(a);
 }
 
@@ -754,6 +754,7 @@ int td_cmd_run(int argc, char **argv)
     char err[512];
     td_log_set_prefix("run");
     memset(a, 0, sizeof *a);
+    a->argc = argc, a->argv = argv;
     int rc = td_opts_parse(&run_opts, &a->cfg, argc, argv, err, sizeof err);
     for (int i = 1; i < argc; i++) {
         if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)

@@ -68,10 +68,12 @@ typedef struct app_s {
     td_poll_t *poll;
     td_stdout_sink_t *out;
     td_gateway_t *gw;
-    td_gateway_t *metrics;                    /* --metrics-listen: /metrics and /healthz only */
-    struct td_jwt_key_s *jwt;                 /* --jwt-hs256-secret or --jwt-public-key */
-    int key_flag;                             /* --key given on the command line */
-    const char *config_path;                  /* -c FILE, for its [clients] section */
+    td_gateway_t *metrics;    /* --metrics-listen: /metrics and /healthz only */
+    struct td_jwt_key_s *jwt; /* --jwt-hs256-secret or --jwt-public-key */
+    int key_flag;             /* --key given on the command line */
+    const char *config_path;  /* -c FILE, for its [clients] section */
+    int argc;                 /* the command line, parsed again on SIGHUP */
+    char **argv;
     td_strlist_t client_keys, client_secrets; /* --client and [clients] */
     uv_signal_t sigint, sigterm, sighup;
     uv_timer_t stats;

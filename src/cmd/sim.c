@@ -236,7 +236,7 @@ static void on_sighup(uv_signal_t *h, int signum)
 {
     (void)h;
     (void)signum;
-    td_log_on_sighup();
+    td_log_on_sighup(0);
 }
 
 static int run(sim_opts_t *o)

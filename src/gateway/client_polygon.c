@@ -10,7 +10,8 @@
  * "not authorized", "invalid JSON", "unknown action: X", "already
  * authenticated", "missing params", "invalid subscription: X", "symbol
  * limit exceeded", "subscribe rate limit exceeded" (sub_rate.c), "message too
- * large", "slow client" (then 1008). */
+ * large", "slow client" (then 1008). tickerd's extension: "gaps":true on a
+ * subscribe asks for gap notices, sent as status "gap" (gateway.c). */
 #include "core/log.h"
 #include "core/mem.h"
 #include "gateway/gw_int.h"
@@ -210,6 +211,7 @@ void td__gw_pclient_message(gw_client_t *c, const char *msg, size_t len, int bin
         td__gw_client_auth(c, params, params ? strlen(params) : 0, NULL, 0, "message");
     } else if (action && (!strcmp(action, "subscribe") || !strcmp(action, "unsubscribe"))) {
         do_sub(c, params, action[0] == 's');
+        if (action[0] == 's' && c->authed && td_polygon_server_wants_gaps(msg, len)) c->gaps = 1;
     } else {
         td_buf_t m = TD_BUF_INIT;
         td_buf_appendf(&m, "unknown action: %.64s", action ? action : "(none)");

@@ -384,14 +384,20 @@ void td_gateway_notice(td_gateway_t *g, const char *json, size_t n)
 {
     static const char head[] = "{\"type\":\"gap\",";
     if (n < sizeof head || memcmp(json, head, sizeof head - 1) != 0) return;
-    td_buf_t b = TD_BUF_INIT;
-    td_buf_appends(&b, "[{\"T\":\"gap\",");
-    td_buf_append(&b, json + sizeof head - 1, n - (sizeof head - 1));
-    td_buf_appendc(&b, ']');
+    const char *rest = json + sizeof head - 1;
+    size_t rn = n - (sizeof head - 1);
+    td_buf_t b[2] = {TD_BUF_INIT, TD_BUF_INIT}; /* Alpaca's frame, Polygon's */
+    td_buf_appends(&b[0], "[{\"T\":\"gap\",");
+    td_buf_appends(&b[1], "[{\"ev\":\"status\",\"status\":\"gap\",\"message\":\"gap notice\",");
+    for (int i = 0; i < 2; i++) {
+        td_buf_append(&b[i], rest, rn);
+        td_buf_appendc(&b[i], ']');
+    }
     for (gw_client_t *c = g->clients; c; c = c->next)
         if (c->gaps && c->authed && !c->closing && !c->dead)
-            td__gw_client_send_ctl(c, b.data, b.len);
-    td_buf_free(&b);
+            td__gw_client_send_ctl(c, b[!!c->polygon].data, b[!!c->polygon].len);
+    td_buf_free(&b[0]);
+    td_buf_free(&b[1]);
 }
 
 static void cron_cb(uv_timer_t *t)

@@ -145,6 +145,18 @@ void td_gateway_set_keys(td_gateway_t *g, const char *const *keys, const char *c
 /* Replaces the token key (NULL: none), borrowed, for new auths; clients
  * authenticated with a token keep their claims. */
 void td_gateway_set_jwt(td_gateway_t *g, const struct td_jwt_key_s *jwt);
+/* What a reload may change besides keys, token key and certificate (the
+ * fields of the same names in td_gateway_cfg_t; origins borrowed likewise). */
+typedef struct td_gateway_limits_s {
+    const char *const *origins;
+    size_t norigins, max_per_ip, max_clients, max_symbols;
+    double conn_rate, conn_burst, auth_timeout_s, sub_rate, sub_burst;
+} td_gateway_limits_t;
+/* Applies l to new upgrades and auths, and to connected clients where it
+ * can: their auth deadline, their subscribe bucket (rate and burst, its
+ * tokens capped), their address counts (a per-address limit turned on
+ * counts the open connections; clients over a lowered limit stay). */
+void td_gateway_set_limits(td_gateway_t *g, const td_gateway_limits_t *l);
 /* The port listened on (after start). */
 int td_gateway_port(const td_gateway_t *g);
 int td_gateway_tls_port(const td_gateway_t *g); /* the TLS one; 0: none */

@@ -57,6 +57,14 @@ int td_polygon_server_parse(const char *msg, size_t len, char **action, char **p
     return 0;
 }
 
+int td_polygon_server_wants_gaps(const char *msg, size_t len)
+{
+    static const char *const names[] = {"gaps"};
+    td_json_span_t v[1] = {{0}};
+    if (td_json_top_members(msg, msg + len, names, 1, v) != 0 || !v[0].p) return 0;
+    return v[0].e - v[0].p == 4 && memcmp(v[0].p, "true", 4) == 0;
+}
+
 /* ---- topics --------------------------------------------------------------- */
 
 static void topic_cb(void *ud, td_kind_t kind, const char *sym, size_t len)

@@ -41,6 +41,10 @@ void td_polygon_server_topic_text(td_buf_t *b, td_polygon_cluster_t c, int add, 
  * nesting deeper than TD_JSON_MAX_DEPTH (64) is malformed. Returns 0, or -1
  * if msg is not one strict JSON object (nothing is set). */
 int td_polygon_server_parse(const char *msg, size_t len, char **action, char **params);
+/* Whether the message (an object td_polygon_server_parse accepted) has the
+ * top-level member "gaps" with the value true: tickerd's extension on a
+ * gateway subscribe asking for gap notices. The first occurrence wins. */
+int td_polygon_server_wants_gaps(const char *msg, size_t len);
 
 /* The topics of a params list, in order (td_polygon_params_each). */
 typedef struct td_polygon_topic_s {
