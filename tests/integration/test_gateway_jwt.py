@@ -279,12 +279,17 @@ def test_polygon_token_and_restricted_topics(tickerd):
         await recv(ws)
         assert await recv(ws) == AUTH_OK
         await ws.close()
-        ws = await connect(gw.url("/stocks"))
-        await recv(ws)
-        await ws.send(json.dumps({"action": "auth", "params": token(ttl=-1)}))
-        assert await recv(ws) == AUTH_FAILED
-        await expect_closed(ws)
+        now = int(time.time())
+        for bad in (token(ttl=-1), token(secret="another-secret-of-at-least-32-bytes"),
+                    raw_token({"alg": "none"}, {"sub": "x", "exp": now + 60}, b"")):
+            ws = await connect(gw.url("/stocks"))
+            await recv(ws)
+            await ws.send(json.dumps({"action": "auth", "params": bad}))
+            assert await recv(ws) == AUTH_FAILED
+            await expect_closed(ws)
     run(go())
+    for why in ("expired", "bad signature", "algorithm not accepted"):
+        assert gw.count_log(rf"token refused \(message\): {why}") >= 1, why
 
 
 # ------------------------------------------------------------ limits ----
@@ -316,7 +321,15 @@ def test_max_clients_per_ip_refuses_at_the_upgrade(tickerd):
         assert await auth(ws, *DEMO) == AUTHENTICATED
         assert await subscribe(ws, quotes=["MSFT"]) == confirmation(quotes=["MSFT"])
         assert len(await quotes_of(ws)) == 3
-        for w in opened[1:]:
+        # another address (127.0.0.2 is loopback too) is not limited by this one's count
+        other = await websockets.connect(gw.url("/v2/iex"), local_addr=("127.0.0.2", 0),
+                                         max_size=None, ping_interval=None, open_timeout=5)
+        assert await recv(other) == CONNECTED
+        assert await auth(other, *DEMO) == AUTHENTICATED
+        assert await subscribe(other, quotes=["TSLA"]) == confirmation(quotes=["TSLA"])
+        assert len(await quotes_of(other)) == 3
+        assert len(await quotes_of(first)) == 3
+        for w in opened[1:] + [other]:
             await w.close()
         assert await try_open(gw.url("/v2/iex")) != 429  # room again
     run(go(), timeout=120)

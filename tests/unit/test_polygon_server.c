@@ -52,7 +52,7 @@ static void test_wants_gaps(void **state)
 {
     (void)state;
     assert_int_equal(gaps("{\"action\":\"subscribe\",\"params\":\"T.AAPL\",\"gaps\":true}"), 1);
-    assert_int_equal(gaps(" { \"g\u0061ps\" : true } "), 1);
+    assert_int_equal(gaps(" { \"g\\u0061ps\" : true } "), 1);
     assert_int_equal(gaps("{\"action\":\"subscribe\",\"params\":\"T.AAPL\"}"), 0);
     assert_int_equal(gaps("{\"gaps\":\"true\"}"), 0);
     assert_int_equal(gaps("{\"gaps\":1}"), 0);
