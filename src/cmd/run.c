@@ -171,6 +171,9 @@ static const td_opt_t run_table[] = {
      "TICKERD_JWT_HS256_SECRET", TD_OPT_SECRET,
      "clients of --listen may authenticate with a JWT signed HS256 with this secret (Alpaca: key "
      "\"jwt\", the token as secret; Polygon: the token as key; browsers: ?token=)"},
+    {"jwt-hs256-secret-file", TD_OPT_STR, O(jwt_hs256_secret_file), 0, 0, NULL, "PATH", NULL, 0,
+     "the same with the secret read from this file (one line; e.g. a mounted secret), read "
+     "again on SIGHUP"},
     {"jwt-public-key", TD_OPT_STR, O(jwt_public_key), 0, 0, NULL, "PEM", NULL, 0,
      "the same with tokens signed RS256 (an RSA public key) or ES256 (a P-256 one)"},
     {"allow-origin", TD_OPT_LIST, O(allow_origin), 0, 0, NULL, "ORIGIN", NULL, 0,

@@ -46,7 +46,7 @@ typedef struct run_cfg_s {
     double client_auth_timeout, client_buffer_soft_seconds;
     char *ha_lease; /* --ha-lease NAME: active/standby on one vendor account */
     double ha_ttl;
-    char *jwt_hs256_secret, *jwt_public_key;
+    char *jwt_hs256_secret, *jwt_hs256_secret_file, *jwt_public_key;
     char *listen_tls, *tls_cert, *tls_key;
     int permessage_deflate;
     td_strlist_t allow_origin;

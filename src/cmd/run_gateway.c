@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "gateway/jwt.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,20 +357,53 @@ static int setup_metrics(app_t *a)
     return td_gateway_start(a->metrics);
 }
 
-/* The token key of c into *out (NULL: none): --jwt-hs256-secret or
- * --jwt-public-key (not both). 0, or -1 (logged). */
-static int load_jwt(const run_cfg *c, td_jwt_key_t **out)
+/* --jwt-hs256-secret-file: its first line (without the line end) into
+ * buf. 0, or -1 (logged). */
+static int read_secret_file(const char *path, char *buf, size_t cap)
 {
-    char err[256];
-    *out = NULL;
-    if (c->jwt_hs256_secret && c->jwt_public_key) {
-        TD_ERR("--jwt-hs256-secret and --jwt-public-key: give one");
+    FILE *f = fopen(path, "r");
+    struct stat st;
+    if (!f) {
+        TD_ERR("--jwt-hs256-secret-file '%s': %s", path, strerror(errno));
         return -1;
     }
-    if (c->jwt_hs256_secret) {
-        if (strlen(c->jwt_hs256_secret) < 32)
-            TD_WARN("--jwt-hs256-secret is shorter than 32 bytes: easy to guess");
-        *out = td_jwt_key_hs256(c->jwt_hs256_secret, strlen(c->jwt_hs256_secret));
+    size_t n = fread(buf, 1, cap - 1, f);
+    int more = fgetc(f) != EOF, failed = ferror(f);
+    if (fstat(fileno(f), &st) == 0 && (st.st_mode & S_IROTH))
+        TD_WARN("--jwt-hs256-secret-file '%s': every user of this machine may read it "
+                "(chmod 600 it)",
+                path);
+    fclose(f);
+    buf[n] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    const char *why = failed  ? "cannot read it"
+                      : more  ? "longer than 4 KiB"
+                      : !*buf ? "empty"
+                              : NULL;
+    if (why) TD_ERR("--jwt-hs256-secret-file '%s': %s", path, why);
+    return why ? -1 : 0;
+}
+
+/* The token key of c into *out (NULL: none): --jwt-hs256-secret,
+ * --jwt-hs256-secret-file or --jwt-public-key (one). 0, or -1 (logged). */
+static int load_jwt(const run_cfg *c, td_jwt_key_t **out)
+{
+    char err[256], file[4097];
+    const char *secret = c->jwt_hs256_secret;
+    *out = NULL;
+    if (!!c->jwt_hs256_secret + !!c->jwt_hs256_secret_file + !!c->jwt_public_key > 1) {
+        TD_ERR("--jwt-hs256-secret, --jwt-hs256-secret-file and --jwt-public-key: give one");
+        return -1;
+    }
+    if (c->jwt_hs256_secret_file) {
+        if (read_secret_file(c->jwt_hs256_secret_file, file, sizeof file) != 0) return -1;
+        secret = file;
+    }
+    if (secret) {
+        if (strlen(secret) < 32)
+            TD_WARN("the HS256 secret is shorter than 32 bytes: easy to guess");
+        *out = td_jwt_key_hs256(secret, strlen(secret));
+        memset(file, 0, sizeof file);
     } else if (c->jwt_public_key && !(*out = td_jwt_key_pem(c->jwt_public_key, err, sizeof err))) {
         TD_ERR("--jwt-public-key: %s", err);
         return -1;
@@ -440,6 +474,7 @@ static int setup_gateway(app_t *a)
  * gateway's limits) and the TLS certificate. Others need a restart. */
 static const char *const reloadable[] = {"client",
                                          "jwt-hs256-secret",
+                                         "jwt-hs256-secret-file",
                                          "jwt-public-key",
                                          "allow-origin",
                                          "max-clients",
@@ -512,6 +547,7 @@ static void take_reloadable(run_cfg *cur, run_cfg *nc)
 #define TAKE(f) (cur->f = nc->f, nc->f = t.f)
     TAKE(client);
     TAKE(jwt_hs256_secret);
+    TAKE(jwt_hs256_secret_file);
     TAKE(jwt_public_key);
     TAKE(allow_origin);
     TAKE(max_clients);

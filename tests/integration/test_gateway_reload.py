@@ -125,3 +125,37 @@ def test_sighup_reloads_limits_and_secret(tickerd, tmp_path):
     assert gw.count_log(r"tickerd\.conf:3: .*max-clients-per-ip") == 1
     assert gw.count_log(r"reload: --snapshot-cache changed: not applied until a restart") == 1
     assert gw.count_log(r"was removed: closing") == 1
+
+
+def test_sighup_rereads_the_secret_file(tickerd, tmp_path):
+    secret = tmp_path / "jwt.secret"
+    secret.write_text(OLD + "\n")
+    secret.chmod(0o600)
+    sim = tickerd.sim(rate=200, symbols=10)
+    gw = tickerd.run(listen=True, url=[sim.url("/v2/iex")], env=KEYS, client=["demo:demo"],
+                     jwt_hs256_secret_file=str(secret))
+
+    def reload_and_wait(n):
+        gw.signal(signal.SIGHUP)
+        gw.wait_for_log(r"SIGHUP: reloading", count=n)
+        gw.wait_for_log(r"reload: (1 client keys|invalid configuration)", count=n)
+
+    async def go():
+        held = await connect(gw.url("/v2/iex"))
+        assert await recv(held) == CONNECTED
+        assert await auth(held, "jwt", jwt_issue.make_token(OLD, "held", 60)) == AUTHENTICATED
+        assert await subscribe(held, quotes=["AAPL"]) == confirmation(quotes=["AAPL"])
+        assert await token_auth(gw, OLD) == AUTHENTICATED
+        secret.write_text(NEW + "\n")
+        await asyncio.get_running_loop().run_in_executor(None, reload_and_wait, 1)
+        assert await token_auth(gw, NEW) == AUTHENTICATED
+        assert await token_auth(gw, OLD) == error_frame(402)
+        assert len(await quotes_of(held)) == 3  # authenticated before: keeps streaming
+        secret.write_text("\n")  # empty: refused, the secret stays
+        await asyncio.get_running_loop().run_in_executor(None, reload_and_wait, 2)
+        assert await token_auth(gw, NEW) == AUTHENTICATED
+        await held.close()
+    run(go(), timeout=60)
+    assert gw.count_log(r"jwt\.secret': empty") == 1
+    assert gw.count_log(r"the old one is kept") == 1
+    assert gw.count_log(OLD) == 0 and gw.count_log(NEW) == 0  # never logged
