@@ -139,7 +139,8 @@ void td_gateway_stats(const td_gateway_t *g, td_gateway_stats_t *out);
  * for an Alpaca client. */
 void td_gateway_notice(td_gateway_t *g, const char *json, size_t n);
 /* Replaces the client keys (borrowed, as in the cfg); clients that
- * authenticated with a key no longer there are closed with the auth error. */
+ * authenticated with a key no longer there, or whose secret changed, are
+ * closed with the auth error. */
 void td_gateway_set_keys(td_gateway_t *g, const char *const *keys, const char *const *secrets,
                          size_t n);
 /* Replaces the token key (NULL: none), borrowed, for new auths; clients

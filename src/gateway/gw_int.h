@@ -173,6 +173,7 @@ typedef struct gw_client_s {
     gw_guard_t guard;
     int addr_counted;     /* counted in its address's open connections (limits.c) */
     char *auth_key;       /* the key it authenticated with (reloads); NULL: a token */
+    char *auth_secret;    /*   and its secret (Alpaca paths; NULL on Polygon's) */
     td_jwt_claims_t *jwt; /* the claims of the token it authenticated with; NULL: a key */
 } gw_client_t;
 

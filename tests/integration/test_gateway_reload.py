@@ -2,9 +2,10 @@
 """SIGHUP re-reads the gateway's limits and token secret from the -c file:
 --allow-origin, --max-clients-per-ip (turned on: the open connections
 count), --client-auth-timeout, --client-subscribe-rate/-burst (connected
-clients too) and --jwt-hs256-secret apply at once; a removed client key
-closes its clients with 402; an option a reload cannot apply is named in
-a warning; an invalid file is refused with file:line and changes nothing."""
+clients too) and --jwt-hs256-secret apply at once; a removed client key or
+a changed secret closes its clients with 402; an option a reload cannot
+apply is named in a warning; an invalid file is refused with file:line and
+changes nothing. --jwt-hs256-secret-file is read again too."""
 
 import asyncio
 import json
@@ -28,6 +29,7 @@ client-subscribe-burst = 1000
 [clients]
 demo = demo
 PKTWO = two
+PKTHREE = three
 """
 
 AFTER = f"""[run]
@@ -40,6 +42,7 @@ client-subscribe-burst = 2
 snapshot-cache = 7
 [clients]
 demo = demo
+PKTHREE = rotated
 """
 
 
@@ -82,6 +85,7 @@ def test_sighup_reloads_limits_and_secret(tickerd, tmp_path):
         keep = await authed_ws()
         assert await subscribe(keep, quotes=["AAPL"]) == confirmation(quotes=["AAPL"])
         two = await authed_ws(key=("PKTWO", "two"))
+        three = await authed_ws(key=("PKTHREE", "three"))
         x = await authed_ws()
         assert await status_of(url, {"Origin": "http://b.example"}) == 403
         assert await token_auth(gw, OLD) == AUTHENTICATED
@@ -89,8 +93,9 @@ def test_sighup_reloads_limits_and_secret(tickerd, tmp_path):
 
         conf.write_text(AFTER)
         gw.signal(signal.SIGHUP)
-        await wait_log(r"reload: 1 client keys, tokens HS256, limits applied")
+        await wait_log(r"reload: 2 client keys, tokens HS256, limits applied")
         assert error_frame(402) in await expect_closed(two)  # its key was removed
+        assert error_frame(402) in await expect_closed(three)  # its secret changed
         await asyncio.sleep(0.3)
         # keep and x were open before the per-address limit: they count
         a = await authed_ws({"Origin": "http://b.example"})
@@ -125,6 +130,7 @@ def test_sighup_reloads_limits_and_secret(tickerd, tmp_path):
     assert gw.count_log(r"tickerd\.conf:3: .*max-clients-per-ip") == 1
     assert gw.count_log(r"reload: --snapshot-cache changed: not applied until a restart") == 1
     assert gw.count_log(r"was removed: closing") == 1
+    assert gw.count_log(r"its key PKTH\.\.\. was given another secret: closing") == 1
 
 
 def test_sighup_rereads_the_secret_file(tickerd, tmp_path):
