@@ -87,6 +87,16 @@ typedef struct app_s {
     uint64_t sd_last_watchdog; /* uv_now of the last WATCHDOG=1 */
 } app_t;
 
+/* run_check.c: every check of the configuration as a whole, shared by the
+ * startup and --check-config (nothing connected, bound or resolved): each
+ * error logged (FILE:LINE first if the option came from the -c file).
+ * Fills a->subs, a->client_keys/secrets and a->jwt. 0 or -1. */
+int td__run_check(app_t *a, const td_opts_t *o);
+/* Client credentials: [clients] of the -c file, then --client (0, or -1
+ * logged); "N/WINDOW,..." of --quota into pc (0 or -1). */
+int td__run_load_clients(app_t *a, const char *config);
+int td__run_parse_quota(const char *spec, td_poll_cfg_t *pc);
+
 /* run.c: the feeds of --url (0 or -1, logged), a Redis source on `url`
  * (NULL, logged) and where both hand their events. */
 int td__run_setup_feeds(app_t *a);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* tickerd run: the gateway's wiring: client keys ([clients] and --client),
- * /healthz and /metrics (on --listen, and alone on --metrics-listen). */
+/* tickerd run: the gateway's wiring: /healthz and /metrics (on --listen,
+ * and alone on --metrics-listen), reloads on SIGHUP. */
 #include "cmd/run_app.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -17,70 +17,6 @@
 #endif
 
 /* ---- the gateway ----------------------------------------------------------- */
-
-static int add_client(app_t *a, const char *key, const char *secret, char *err, size_t errlen)
-{
-    if (td_opt_check_credential(key, secret, err, errlen) != 0) return -1;
-    for (size_t i = 0; i < a->client_keys.n; i++)
-        if (strcmp(a->client_keys.v[i], key) == 0) {
-            snprintf(err, errlen, "client key '%s' given twice", key);
-            return -1;
-        }
-    td_strlist_push(&a->client_keys, key);
-    td_strlist_push(&a->client_secrets, secret);
-    return 0;
-}
-
-typedef struct {
-    app_t *a;
-    char err[256];
-    int failed;
-} clients_ini;
-
-static int on_clients_ini(void *user, const char *section, const char *name, const char *value)
-{
-    clients_ini *ci = user;
-    if (ci->failed || strcmp(section, "clients") != 0) return 1;
-    if (add_client(ci->a, name, value, ci->err, sizeof ci->err) != 0) {
-        ci->failed = 1;
-        return 0;
-    }
-    return 1;
-}
-
-/* Client credentials: lines KEY = SECRET of [clients] in the -c file, then
- * every --client KEY:SECRET. */
-static int load_clients(app_t *a, const char *config)
-{
-    char err[256];
-    if (config) {
-        clients_ini ci = {a, "", 0};
-        char why[64];
-        int rc = td_ini_parse(config, on_clients_ini, &ci, why, sizeof why);
-        if (rc != 0) {
-            TD_ERR("%s:%d: [clients]: %s", config, rc,
-                   *why        ? why
-                   : ci.failed ? ci.err
-                               : "cannot read");
-            return -1;
-        }
-    }
-    for (size_t i = 0; i < a->cfg.client.n; i++) {
-        char *kv = a->cfg.client.v[i], *colon = strchr(kv, ':');
-        if (!colon) {
-            TD_ERR("--client: expected KEY:SECRET");
-            return -1;
-        }
-        *colon = '\0';
-        int rc = add_client(a, kv, colon + 1, err, sizeof err);
-        *colon = ':';
-        if (rc != 0) {
-            TD_ERR("--client: %s", err);
-            return -1;
-        }
-    }
-    return 0;
-}
 
 /* /healthz: 200 if every upstream is streaming, else 503. */
 static int on_health(void *ud, td_buf_t *out)
@@ -355,33 +291,12 @@ static int setup_metrics(app_t *a)
     return td_gateway_start(a->metrics);
 }
 
-/* The token key: --jwt-hs256-secret or --jwt-public-key (not both). */
-static int load_jwt(app_t *a)
-{
-    const run_cfg *c = &a->cfg;
-    char err[256];
-    if (c->jwt_hs256_secret && c->jwt_public_key) {
-        TD_ERR("--jwt-hs256-secret and --jwt-public-key: give one");
-        return -1;
-    }
-    if (c->jwt_hs256_secret) {
-        if (strlen(c->jwt_hs256_secret) < 32)
-            TD_WARN("--jwt-hs256-secret is shorter than 32 bytes: easy to guess");
-        a->jwt = td_jwt_key_hs256(c->jwt_hs256_secret, strlen(c->jwt_hs256_secret));
-    } else if (c->jwt_public_key &&
-               !(a->jwt = td_jwt_key_pem(c->jwt_public_key, err, sizeof err))) {
-        TD_ERR("--jwt-public-key: %s", err);
-        return -1;
-    }
-    if (a->jwt) TD_INFO("gateway: tokens accepted (%s)", td_jwt_key_alg(a->jwt));
-    return 0;
-}
-
 static int setup_gateway(app_t *a)
 {
     run_cfg *c = &a->cfg;
     char err[512];
-    if (load_clients(a, a->config_path) != 0 || load_jwt(a) != 0) return -1;
+    /* client keys and the token key: loaded by td__run_check */
+    if (a->jwt) TD_INFO("gateway: tokens accepted (%s)", td_jwt_key_alg(a->jwt));
     td_bus_cache_kinds(a->bus, (1u << TD_KIND_QUOTE) | (1u << TD_KIND_TRADE) | (1u << TD_KIND_BAR) |
                                    (1u << TD_KIND_DAILY_BAR) | (1u << TD_KIND_STATUS));
     td_bus_cache_max(a->bus, (size_t)c->snapshot_cache);
@@ -440,7 +355,7 @@ static void reload_keys(app_t *a)
     td_strlist_t keys = a->client_keys, secrets = a->client_secrets;
     memset(&a->client_keys, 0, sizeof a->client_keys);
     memset(&a->client_secrets, 0, sizeof a->client_secrets);
-    if (load_clients(a, a->config_path) != 0) {
+    if (td__run_load_clients(a, a->config_path) != 0) {
         TD_ERR("reload: client keys unchanged");
         td_strlist_free(&a->client_keys);
         td_strlist_free(&a->client_secrets);

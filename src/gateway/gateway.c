@@ -419,6 +419,13 @@ int td__gw_parse_addr(const char *flag, const char *s, char *host, size_t cap, i
     return 0;
 }
 
+int td_gateway_check_addr(const char *flag, const char *addr, char *err, size_t errlen)
+{
+    char host[64]; /* as the gateway's */
+    int port;
+    return td__gw_parse_addr(flag, addr, host, sizeof host, &port, err, errlen);
+}
+
 static int parse_listen(td_gateway_t *g, const char *s, char *err, size_t errlen)
 {
     return td__gw_parse_addr("listen", s, g->host, sizeof g->host, &g->port, err, errlen);

@@ -153,4 +153,10 @@ int td_gateway_tls_port(const td_gateway_t *g); /* the TLS one; 0: none */
  * (then nothing changed). */
 int td_gateway_reload_tls(td_gateway_t *g, char *err, size_t errlen);
 
+/* What td_gateway_new and its start check, alone (nothing bound): an
+ * address of --FLAG (IPV4:PORT), and a certificate chain with its key
+ * (both PEM, matching). 0, or -1 with a message in err. */
+int td_gateway_check_addr(const char *flag, const char *addr, char *err, size_t errlen);
+int td_gateway_check_tls(const char *cert, const char *key, char *err, size_t errlen);
+
 #endif
