@@ -11,6 +11,11 @@
 # secret: demo / demo) on 127.0.0.1:8080 or the next free port. Ctrl-C stops
 # both and exits 0. Nothing but events is written to stdout.
 set -euo pipefail
+# On a terminal, the demo runs in a foreground process group of its own, so
+# that Ctrl-C reaches the demo and not make (scripts/foreground.py says why).
+if [ -z "${TICKERD_DEMO_FG:-}" ] && command -v python3 >/dev/null; then
+  TICKERD_DEMO_FG=1 exec python3 "$(dirname "$0")/foreground.py" "$0" "$@"
+fi
 bin=${1:-build/release/tickerd}
 # First free port from 18765 up (bash's /dev/tcp: no other tool needed).
 port=${SIM_PORT:-18765}
