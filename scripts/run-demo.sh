@@ -60,4 +60,5 @@ APCA_API_KEY_ID=demo APCA_API_SECRET_KEY=demo "$bin" run -c "$conf" \
   --url "ws://127.0.0.1:$port/v1beta1/news" \
   --subscribe 'trades=*;quotes=*;bars=*;statuses=*;news=*' \
   --listen "127.0.0.1:$gw" --web-root "${WEB_ROOT:-web}" \
+  --rest-url "http://127.0.0.1:$port" \
   --stdout --stats-interval 1 "${@:2}"

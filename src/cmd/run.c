@@ -189,6 +189,12 @@ static const td_opt_t run_table[] = {
     {"metrics-listen", TD_OPT_STR, O(metrics_listen), 0, 0, NULL, "HOST:PORT", NULL, 0,
      "serve /metrics and /healthz (only) on an address of their own, e.g. for a publisher "
      "without --listen"},
+    {"rest-url", TD_OPT_STR, O(rest_url), 0, 0, NULL, "URL", NULL, 0,
+     "the vendor's REST data API (Alpaca: https://data.alpaca.markets; the sim: "
+     "http://HOST:PORT): the gateway of --listen then serves GET /v2/stocks/snapshots?symbols=... "
+     "with each symbol's dailyBar and prevDailyBar (the previous close), from the vendor's "
+     "daily bars, to its clients (their key and secret as Alpaca's REST headers); the quote "
+     "board's Chg is against that close"},
     {"ha-lease", TD_OPT_STR, O(ha_lease), 0, 0, NULL, "NAME", NULL, 0,
      "high availability: instances with the same NAME (and --redis) compete for a lease in "
      "Redis; only the holder connects upstream and publishes, the others stand by (their "
@@ -577,6 +583,7 @@ static int setup(app_t *a)
     if (c->ha_lease && td__run_setup_ha(a) != 0) return -1;
     if (!av && !c->source && !c->ha_lease && td__run_setup_feeds(a) != 0) return -1;
     if (c->source && !(a->source = td__run_new_source(a, c->source))) return -1;
+    if (c->rest_url) td__run_prev_setup(a);
     td_bus_on_interest(a->bus, on_interest, a);
     pin_static(a);
     return c->listen || c->metrics_listen ? td__run_setup_gateway(a) : 0;
@@ -640,6 +647,7 @@ static void teardown(app_t *a)
     td_redis_source_free(a->source);
     td__run_free_ha(a);
     td_poll_free(a->poll);
+    td__run_prev_free(a);
     td_http_free(a->http);
     td_stdout_sink_free(a->out);
     td_strlist_free(&a->client_keys);

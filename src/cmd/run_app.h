@@ -44,6 +44,7 @@ typedef struct run_cfg_s {
     int64_t client_subscribe_rate, client_subscribe_burst, snapshot_cache;
     int64_t client_buffer_hard, client_buffer_soft, client_conflate_after;
     double client_auth_timeout, client_buffer_soft_seconds;
+    char *rest_url; /* the vendor's REST data API: previous closes for /v2/stocks/snapshots */
     char *ha_lease; /* --ha-lease NAME: active/standby on one vendor account */
     double ha_ttl;
     char *jwt_hs256_secret, *jwt_public_key;
@@ -78,6 +79,7 @@ typedef struct app_s {
     int stopping, pending, exit_code;
     uint64_t last_count[TD_KIND__COUNT], last_published, last_frames, last_out;
     uint64_t last_stats_ms;
+    struct run_prev_s *prev;       /* --rest-url: the previous closes (run_prevclose.c) */
     td_ha_t *ha;                   /* --ha-lease */
     td_bus_consumer_t *ha_pin;     /* the interest inherited from the previous holder */
     struct run_retired_s *retired; /* feeds and sources stopped on a role change */
@@ -118,6 +120,12 @@ int td__run_setup_gateway(app_t *a);
 /* SIGHUP: client keys from the -c file, the token key and the TLS
  * certificate re-read; anything invalid is refused (logged) and kept. */
 void td__run_reload_gateway(app_t *a);
+
+/* run_prevclose.c (--rest-url): the cache and its HTTP client (a->http);
+ * the gateway's GET /v2/stocks/snapshots (td_gateway_cb_t.snapshots). */
+void td__run_prev_setup(app_t *a);
+void td__run_prev_free(app_t *a);
+int td__run_snapshots(void *ud, const char *symbols, td_buf_t *out);
 
 /* The service manager's notifications (run_notify.c): the timer starts
  * with the feeds, and closes at shutdown. */

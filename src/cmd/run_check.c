@@ -146,6 +146,16 @@ static void check_gateway(check_t *k)
     if (c->metrics_listen &&
         td_gateway_check_addr("metrics-listen", c->metrics_listen, err, sizeof err) != 0)
         bad(k, "metrics-listen", "%s", err);
+    if (c->rest_url && !c->listen)
+        bad(k, "rest-url", "--rest-url needs --listen (its gateway serves the snapshots)");
+    if (c->rest_url && strncmp(c->rest_url, "http://", 7) != 0 &&
+        strncmp(c->rest_url, "https://", 8) != 0)
+        bad(k, "rest-url", "--rest-url: expected http(s)://HOST[:PORT], not '%s'", c->rest_url);
+    if (c->rest_url && strcmp(c->feed, "alpaca") != 0)
+        bad(k, "rest-url", "--rest-url: Alpaca's REST data API only (--feed alpaca)");
+    if (c->rest_url && c->source && (!c->key || !*c->key || !c->secret || !*c->secret))
+        bad(k, "rest-url",
+            "--rest-url needs the vendor's key and secret (APCA_API_KEY_ID, APCA_API_SECRET_KEY)");
     if (!c->listen) return;
     if (td__run_load_clients(a, a->config_path) != 0) k->errors++;
     load_jwt(k);

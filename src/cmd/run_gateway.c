@@ -276,7 +276,8 @@ static const char *web_root(const run_cfg *c, char *buf, size_t cap)
     return "web";
 }
 
-static const td_gateway_cb_t http_cb = {on_metrics, on_health};
+static const td_gateway_cb_t http_cb = {on_metrics, on_health, NULL};
+static const td_gateway_cb_t http_rest_cb = {on_metrics, on_health, td__run_snapshots};
 
 /* --metrics-listen: a gateway that serves only its HTTP handlers. */
 static int setup_metrics(app_t *a)
@@ -340,7 +341,8 @@ static int setup_gateway(app_t *a)
         .tls_key = c->tls_key,
         .deflate = c->permessage_deflate,
     };
-    a->gw = td_gateway_new(&a->loop, a->ctx, a->bus, &gc, &http_cb, a, err, sizeof err);
+    a->gw = td_gateway_new(&a->loop, a->ctx, a->bus, &gc, a->prev ? &http_rest_cb : &http_cb, a,
+                           err, sizeof err);
     if (!a->gw) {
         TD_ERR("%s", err);
         return -1;

@@ -86,6 +86,12 @@ typedef struct td_gateway_cb_s {
     /* Appends the JSON body of /healthz to out; returns the HTTP status
      * (200 healthy, 503 not). May be NULL (404). */
     int (*health)(void *ud, td_buf_t *out);
+    /* GET /v2/stocks/snapshots?symbols=A,B (Alpaca's REST shape), for a
+     * request with a client's credentials (the headers APCA-API-KEY-ID and
+     * APCA-API-SECRET-KEY, or key "jwt" and a token as the secret): appends
+     * the JSON body to out and returns the HTTP status. symbols is the
+     * query's value ("" if absent). May be NULL (404). */
+    int (*snapshots)(void *ud, const char *symbols, td_buf_t *out);
 } td_gateway_cb_t;
 
 /* Upper bounds (bytes) of the client queue histogram's buckets; the last
