@@ -30,6 +30,7 @@
   const BACKOFF_MAX_MS = 30000;
   const DEFAULT_SYMBOLS = ['AAPL', 'MSFT', 'TSLA'];
   const SYMBOL_RE = /^[A-Z0-9][A-Z0-9./-]{0,15}$/;
+  const STOCK_RE = /^[A-Z0-9.-]{1,64}$/; // what stock snapshots take (crypto pairs: not here)
   const SVG_NS = 'http://www.w3.org/2000/svg';
 
   const params = new URLSearchParams(location.search);
@@ -334,7 +335,8 @@
       if (el.chg.textContent !== text) el.chg.textContent = text;
     } else if (!t.prev) {
       delete el.chg.dataset.sign;
-      el.chg.title = prevUnavailable || 'previous close not known yet';
+      el.chg.title = !STOCK_RE.test(t.sym) ? `no previous close for ${t.sym}: stocks only`
+        : prevUnavailable || 'previous close not known yet';
     }
     if (t.ts) {
       const text = fmtTime(t.ts);
@@ -405,7 +407,7 @@
   }
 
   function prevMissing() {
-    return [...tickers.values()].filter((t) => !t.prev).map((t) => t.sym);
+    return [...tickers.values()].filter((t) => !t.prev && STOCK_RE.test(t.sym)).map((t) => t.sym);
   }
 
   function noPrev(why) {
