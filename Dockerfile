@@ -28,7 +28,8 @@ RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
 # The installed layout: bin/tickerd finds ../share/tickerd/web by itself.
 COPY --from=build /src/build/release/tickerd /usr/local/bin/tickerd
 COPY --from=build /src/web /usr/local/share/tickerd/web
-USER tickerd
+# numeric, so that a runtime checking runAsNonRoot can tell without /etc/passwd
+USER 10001
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/tickerd"]
 CMD ["--help"]
