@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "proto/bars.h"
+#include "proto/snapshot.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -67,32 +68,6 @@ static prev_entry *find(struct run_prev_s *p, const char *sym, size_t n)
     memcpy(e->sym, sym, n);
     e->state = P_WANTED;
     return e;
-}
-
-/* The symbols Alpaca's REST takes: letters, digits and . / - (crypto pairs
- * are not served here: their bars are another endpoint). */
-static int symbol_ok(const char *s, size_t n)
-{
-    if (n == 0 || n > TD_BARS_MAX_SYM) return 0;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (!((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '-'))
-            return 0;
-    }
-    return 1;
-}
-
-static void bar_json(td_buf_t *b, const char *name, const td_bar_t *bar)
-{
-    char ts[40];
-    td_rfc3339_format(ts, bar->ts_ns);
-    td_buf_appendf(b,
-                   "\"%s\":{\"t\":\"%s\",\"o\":%.10g,\"h\":%.10g,\"l\":%.10g,\"c\":%.10g,"
-                   "\"v\":%.10g",
-                   name, ts, bar->open, bar->high, bar->low, bar->close, bar->volume);
-    if (bar->trade_count >= 0) td_buf_appendf(b, ",\"n\":%lld", (long long)bar->trade_count);
-    if (bar->vwap == bar->vwap) td_buf_appendf(b, ",\"vw\":%.10g", bar->vwap);
-    td_buf_appendc(b, '}');
 }
 
 /* The answer to one batch: the last two bars of each of its symbols. */
@@ -183,45 +158,48 @@ static void fetch(app_t *a)
     td_buf_free(&url);
 }
 
+typedef struct {
+    app_t *a;
+    td_buf_t *out;
+    size_t n, wanted;
+} answer_t;
+
+/* One symbol of the answer: its bars if known; else null (and fetched). */
+static void answer_one(void *ud, const char *sym, size_t n)
+{
+    answer_t *an = ud;
+    struct run_prev_s *p = an->a->prev;
+    uint64_t now = uv_now(&an->a->loop);
+    prev_entry *e = find(p, sym, n);
+    if (e && ((e->state == P_OK && now - e->at_ms > FRESH_MS) ||
+              (e->state == P_NONE && now - e->at_ms > RETRY_MS)))
+        e->state = P_WANTED;
+    an->wanted += e && e->state == P_WANTED;
+    td_buf_appendf(an->out, "%s\"%.*s\":", an->n++ ? "," : "", (int)n, sym);
+    if (e && e->had) {
+        td_buf_appendc(an->out, '{');
+        td_snapshot_bar_json(an->out, "dailyBar", &e->daily);
+        td_buf_appendc(an->out, ',');
+        td_snapshot_bar_json(an->out, "prevDailyBar", &e->prev);
+        td_buf_appendc(an->out, '}');
+    } else {
+        td_buf_appends(an->out, "null");
+    }
+}
+
 int td__run_snapshots(void *ud, const char *symbols, td_buf_t *out)
 {
-    app_t *a = ud;
-    struct run_prev_s *p = a->prev;
-    uint64_t now = uv_now(&a->loop);
-    const char *s = symbols;
-    size_t asked = 0, wanted = 0;
+    answer_t an = {ud, out, 0, 0};
+    const char *why;
+    if (td_snapshot_symbols(symbols, MAX_PER_ASK, NULL, NULL, &why) < 0) {
+        td_buf_appendf(out, "{\"message\":\"%s\"}\n", why);
+        return 400;
+    }
     td_buf_appendc(out, '{');
-    while (*s) {
-        size_t n = strcspn(s, ",");
-        if (!symbol_ok(s, n) || ++asked > MAX_PER_ASK) {
-            out->len = 0;
-            td_buf_appendf(out, "{\"message\":\"%s\"}\n",
-                           asked > MAX_PER_ASK ? "at most 200 symbols per request"
-                                               : "invalid symbol");
-            return 400;
-        }
-        prev_entry *e = find(p, s, n);
-        if (e && ((e->state == P_OK && now - e->at_ms > FRESH_MS) ||
-                  (e->state == P_NONE && now - e->at_ms > RETRY_MS)))
-            e->state = P_WANTED;
-        wanted += e && e->state == P_WANTED;
-        td_buf_appendf(out, "%s\"%.*s\":", asked > 1 ? "," : "", (int)n, s);
-        if (e && e->had) {
-            td_buf_appendc(out, '{');
-            bar_json(out, "dailyBar", &e->daily);
-            td_buf_appendc(out, ',');
-            bar_json(out, "prevDailyBar", &e->prev);
-            td_buf_appendc(out, '}');
-        } else {
-            td_buf_appends(out, "null");
-        }
-        s += n + (s[n] == ',');
-    }
+    td_snapshot_symbols(symbols, MAX_PER_ASK, answer_one, &an, &why);
     td_buf_appends(out, "}\n");
-    while (wanted) { /* batches of BATCH */
-        fetch(a);
-        wanted = wanted > BATCH ? wanted - BATCH : 0;
-    }
+    for (size_t w = an.wanted; w; w = w > BATCH ? w - BATCH : 0)
+        fetch(an.a); /* batches of BATCH */
     return 200;
 }
 

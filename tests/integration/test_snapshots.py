@@ -44,6 +44,9 @@ def test_snapshots_give_the_previous_close_from_the_vendors_daily_bars(tickerd):
     assert get(f"{base}?symbols=AAPL", {**CLIENT, "APCA-API-SECRET-KEY": "wrong"})[0] == 403
     status, body = get(f"{base}?symbols=AAPL,bad%20sym", CLIENT)
     assert status == 400 and body == {"message": "invalid symbol"}, body
+    many = ",".join(f"S{i}" for i in range(201))
+    status, body = get(f"{base}?symbols={many}", CLIENT)
+    assert status == 400 and body == {"message": "too many symbols"}, body
     # first asked: null (fetch started), then the bars
     deadline = time.monotonic() + 10
     while True:
