@@ -192,6 +192,12 @@ static const td_opt_t run_table[] = {
     {"metrics-listen", TD_OPT_STR, O(metrics_listen), 0, 0, NULL, "HOST:PORT", NULL, 0,
      "serve /metrics and /healthz (only) on an address of their own, e.g. for a publisher "
      "without --listen"},
+    {"rest-url", TD_OPT_STR, O(rest_url), 0, 0, NULL, "URL", NULL, 0,
+     "the vendor's REST data API (Alpaca: https://data.alpaca.markets; the sim: "
+     "http://HOST:PORT): the gateway of --listen then serves GET /v2/stocks/snapshots?symbols=... "
+     "with each symbol's dailyBar and prevDailyBar (the previous close), from the vendor's "
+     "daily bars, to its clients (their key and secret as Alpaca's REST headers); the quote "
+     "board's Chg is against that close"},
     {"ha-lease", TD_OPT_STR, O(ha_lease), 0, 0, NULL, "NAME", NULL, 0,
      "high availability: instances with the same NAME (and --redis) compete for a lease in "
      "Redis; only the holder connects upstream and publishes, the others stand by (their "
@@ -455,42 +461,6 @@ static int make_lws(app_t *a)
     return a->ctx ? 0 : -1;
 }
 
-/* "5/min,25/day" (WINDOW: min, h, day, or seconds like "2s"): windows of an
- * hour or more set the long (daily) quota, shorter ones the short one. */
-static int parse_quota(const char *spec, td_poll_cfg_t *pc)
-{
-    const char *p = spec;
-    while (*p) {
-        char *end;
-        unsigned long n = strtoul(p, &end, 10);
-        if (end == p || *end != '/') return -1;
-        p = end + 1;
-        double secs;
-        if (strncmp(p, "min", 3) == 0)
-            secs = 60, p += 3;
-        else if (strncmp(p, "day", 3) == 0)
-            secs = 86400, p += 3;
-        else if (*p == 'h')
-            secs = 3600, p += 1;
-        else if ((secs = strtod(p, &end)) > 0 && *end == 's')
-            p = end + 1;
-        else
-            return -1;
-        if (secs >= 3600) { /* the long window (day) */
-            pc->per_day = (uint32_t)n;
-            pc->day_s = secs;
-        } else { /* the short one (minute) */
-            pc->per_minute = (uint32_t)n;
-            pc->minute_s = secs;
-        }
-        if (*p == ',')
-            p++;
-        else if (*p)
-            return -1;
-    }
-    return 0;
-}
-
 /* A permanent error for a polled ticker reaches its subscribers on its
  * quotes channel, as an Alpaca-style error object naming the symbol. */
 static void on_poll_error(void *ud, const char *sym, size_t n, const char *why)
@@ -521,7 +491,7 @@ static int setup_poll(app_t *a)
     char err[256];
     td_poll_cfg_t pc = {
         .url = c->url.v[0], .key = c->key, .interval_s = c->poll_interval, .timeout_s = 10};
-    if (c->url.n != 1 || parse_quota(c->quota, &pc) != 0) {
+    if (c->url.n != 1 || td__run_parse_quota(c->quota, &pc) != 0) {
         TD_ERR(c->url.n != 1 ? "--feed alphavantage takes one --url (http://HOST:PORT/query)"
                              : "--quota: expected N/WINDOW[,N/WINDOW] like 5/min,25/day");
         return -1;
@@ -533,51 +503,6 @@ static int setup_poll(app_t *a)
         TD_ERR("%s", err);
         return -1;
     }
-    return 0;
-}
-
-/* The options that must agree (feed, keys, upstream vs source, sinks). 0,
- * or -1 after one clear line. */
-static int check_cfg(app_t *a, int polygon, int av)
-{
-    run_cfg *c = &a->cfg;
-    /* A vendor's own variable wins over the generic key (not over --key). */
-    const char *vkey = getenv(polygon ? "POLYGON_API_KEY" : "ALPHAVANTAGE_API_KEY");
-    if ((polygon || av) && vkey && *vkey && !a->key_flag) {
-        free(c->key);
-        c->key = td_xstrdup(vkey);
-    }
-    if (c->source && c->url.n) {
-        TD_ERR("--source and --url exclude each other: events come from Redis or from a vendor");
-        return -1;
-    }
-    if (c->source && c->redis) {
-        TD_ERR("--source with --redis would publish back what it reads; use one or the other");
-        return -1;
-    }
-    if (!c->source && c->url.n == 0) {
-        TD_ERR("no upstream: give --url ws://HOST:PORT/v2/iex, or --source redis://HOST:PORT "
-               "(see tickerd run --help)");
-        return -1;
-    }
-    if (!c->source && (polygon || av) && (!c->key || !*c->key)) {
-        TD_ERR("no vendor key: set %s (or key in the config file)",
-               polygon ? "POLYGON_API_KEY" : "ALPHAVANTAGE_API_KEY");
-        return -1;
-    }
-    if (!c->source && !polygon && !av && (!c->key || !*c->key || !c->secret || !*c->secret)) {
-        TD_ERR("no vendor credentials: set APCA_API_KEY_ID and APCA_API_SECRET_KEY (or key and "
-               "secret in the config file)");
-        return -1;
-    }
-    if (!c->redis && !c->to_stdout && !c->listen)
-        TD_WARN("no sink: add --redis URL, --stdout or --listen ADDR:PORT");
-    FILE *ca = c->ca_file ? fopen(c->ca_file, "r") : NULL;
-    if (c->ca_file && !ca) { /* lws would only log it and fail every handshake */
-        TD_ERR("--ca-file '%s': %s", c->ca_file, strerror(errno));
-        return -1;
-    }
-    if (ca) fclose(ca);
     return 0;
 }
 
@@ -647,25 +572,9 @@ int td__run_setup_feeds(app_t *a)
 
 static int setup(app_t *a)
 {
-    char err[512];
     run_cfg *c = &a->cfg;
-    int polygon = strcmp(c->feed, "polygon") == 0, av = strcmp(c->feed, "alphavantage") == 0;
-    if (!polygon && !av && strcmp(c->feed, "alpaca") != 0) {
-        TD_ERR("unknown --feed '%s' (alpaca, polygon or alphavantage)", c->feed);
-        return -1;
-    }
-    if (check_cfg(a, polygon, av) != 0) return -1;
-    const char *spec = c->subscribe ? c->subscribe
-                       : c->listen  ? ""
-                                    : "trades=*;quotes=*;bars=*;statuses=*";
-    if (td_subset_parse(&a->subs, spec, err, sizeof err) != 0) {
-        TD_ERR("--subscribe: %s", err);
-        return -1;
-    }
-    if ((c->redis || c->to_stdout) && td_subset_empty(&a->subs))
-        TD_WARN("nothing is subscribed upstream but what gateway clients ask for%s: --redis and "
-                "--stdout publish only that (give --subscribe to publish a fixed set)",
-                c->subscribe ? "" : " (the default with --listen)");
+    int av = strcmp(c->feed, "alphavantage") == 0;
+    if (td__run_check(a, &run_opts) != 0) return -1;
     if (make_lws(a) != 0) {
         TD_ERR("cannot create the libwebsockets context");
         return -1;
@@ -677,6 +586,7 @@ static int setup(app_t *a)
     if (c->ha_lease && td__run_setup_ha(a) != 0) return -1;
     if (!av && !c->source && !c->ha_lease && td__run_setup_feeds(a) != 0) return -1;
     if (c->source && !(a->source = td__run_new_source(a, c->source))) return -1;
+    if (c->rest_url) td__run_prev_setup(a);
     td_bus_on_interest(a->bus, on_interest, a);
     pin_static(a);
     return c->listen || c->metrics_listen ? td__run_setup_gateway(a) : 0;
@@ -740,6 +650,7 @@ static void teardown(app_t *a)
     td_redis_source_free(a->source);
     td__run_free_ha(a);
     td_poll_free(a->poll);
+    td__run_prev_free(a);
     td_http_free(a->http);
     td_stdout_sink_free(a->out);
     td_strlist_free(&a->client_keys);
@@ -750,6 +661,22 @@ static void teardown(app_t *a)
     if (uv_loop_close(&a->loop) != 0) TD_WARN("event loop closed with handles still open");
 }
 
+/* --check-config: every check of the startup (td__run_check), nothing
+ * created, connected or bound. 0 or 2. */
+static int check_only(app_t *a)
+{
+    td_subset_init(&a->subs);
+    int rc = td__run_check(a, &run_opts);
+    td_jwt_key_free(a->jwt);
+    td_strlist_free(&a->client_keys);
+    td_strlist_free(&a->client_secrets);
+    td_subset_free(&a->subs);
+    td_opts_free(&run_opts, &a->cfg);
+    if (rc != 0) return 2;
+    printf("tickerd run: configuration ok\n");
+    return 0;
+}
+
 int td_cmd_run(int argc, char **argv)
 {
     static app_t app; /* large; and reachable from signal handlers while debugging */
@@ -758,25 +685,19 @@ int td_cmd_run(int argc, char **argv)
     td_log_set_prefix("run");
     memset(a, 0, sizeof *a);
     a->argc = argc, a->argv = argv;
-    int rc = td_opts_parse(&run_opts, &a->cfg, argc, argv, err, sizeof err);
+    int rc = td_opts_parse_checked(&run_opts, &a->cfg, argc, argv, err, sizeof err);
     for (int i = 1; i < argc; i++) {
         if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
             a->config_path = argv[++i];
         else if (strncmp(argv[i], "--key", 5) == 0 && (!argv[i][5] || argv[i][5] == '='))
             a->key_flag = 1;
     }
-    if (rc != 0) {
+    if (rc != 0 && rc != TD_OPTS_CHECK) {
         if (rc < 0) fprintf(stderr, "tickerd run: %s\n", err);
         td_opts_free(&run_opts, &a->cfg);
         return rc < 0 ? 2 : 0;
     }
-    if (a->cfg.redis_history > 0 && a->cfg.redis &&
-        strncmp(a->cfg.redis, "redis+cluster://", 16) == 0) {
-        fprintf(stderr, "tickerd run: --redis-history is not supported with redis+cluster:// "
-                        "(use one Redis, or redis+sentinel://)\n");
-        td_opts_free(&run_opts, &a->cfg);
-        return 2;
-    }
+    if (rc == TD_OPTS_CHECK) return check_only(a);
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&a->loop);
     td_subset_init(&a->subs);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* tickerd run: the gateway's wiring: client keys ([clients] and --client),
- * /healthz and /metrics (on --listen, and alone on --metrics-listen). */
+/* tickerd run: the gateway's wiring: /healthz and /metrics (on --listen,
+ * and alone on --metrics-listen), reloads on SIGHUP. */
 #include "cmd/cmd.h"
 #include "cmd/run_app.h"
 #include "core/buf.h"
@@ -19,70 +19,6 @@
 #endif
 
 /* ---- the gateway ----------------------------------------------------------- */
-
-static int add_client(app_t *a, const char *key, const char *secret, char *err, size_t errlen)
-{
-    if (td_opt_check_credential(key, secret, err, errlen) != 0) return -1;
-    for (size_t i = 0; i < a->client_keys.n; i++)
-        if (strcmp(a->client_keys.v[i], key) == 0) {
-            snprintf(err, errlen, "client key '%s' given twice", key);
-            return -1;
-        }
-    td_strlist_push(&a->client_keys, key);
-    td_strlist_push(&a->client_secrets, secret);
-    return 0;
-}
-
-typedef struct {
-    app_t *a;
-    char err[256];
-    int failed;
-} clients_ini;
-
-static int on_clients_ini(void *user, const char *section, const char *name, const char *value)
-{
-    clients_ini *ci = user;
-    if (ci->failed || strcmp(section, "clients") != 0) return 1;
-    if (add_client(ci->a, name, value, ci->err, sizeof ci->err) != 0) {
-        ci->failed = 1;
-        return 0;
-    }
-    return 1;
-}
-
-/* Client credentials into a->client_keys/secrets: lines KEY = SECRET of
- * [clients] in the -c file, then every --client KEY:SECRET of c. */
-static int load_clients(app_t *a, const run_cfg *c, const char *config)
-{
-    char err[256];
-    if (config) {
-        clients_ini ci = {a, "", 0};
-        char why[64];
-        int rc = td_ini_parse(config, on_clients_ini, &ci, why, sizeof why);
-        if (rc != 0) {
-            TD_ERR("%s:%d: [clients]: %s", config, rc,
-                   *why        ? why
-                   : ci.failed ? ci.err
-                               : "cannot read");
-            return -1;
-        }
-    }
-    for (size_t i = 0; i < c->client.n; i++) {
-        char *kv = c->client.v[i], *colon = strchr(kv, ':');
-        if (!colon) {
-            TD_ERR("--client: expected KEY:SECRET");
-            return -1;
-        }
-        *colon = '\0';
-        int rc = add_client(a, kv, colon + 1, err, sizeof err);
-        *colon = ':';
-        if (rc != 0) {
-            TD_ERR("--client: %s", err);
-            return -1;
-        }
-    }
-    return 0;
-}
 
 /* /healthz: 200 if every upstream is streaming, else 503. */
 static int on_health(void *ud, td_buf_t *out)
@@ -342,7 +278,8 @@ static const char *web_root(const run_cfg *c, char *buf, size_t cap)
     return "web";
 }
 
-static const td_gateway_cb_t http_cb = {on_metrics, on_health};
+static const td_gateway_cb_t http_cb = {on_metrics, on_health, NULL};
+static const td_gateway_cb_t http_rest_cb = {on_metrics, on_health, td__run_snapshots};
 
 /* --metrics-listen: a gateway that serves only its HTTP handlers. */
 static int setup_metrics(app_t *a)
@@ -357,66 +294,12 @@ static int setup_metrics(app_t *a)
     return td_gateway_start(a->metrics);
 }
 
-/* --jwt-hs256-secret-file: its first line (without the line end) into
- * buf. 0, or -1 (logged). */
-static int read_secret_file(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "r");
-    struct stat st;
-    if (!f) {
-        TD_ERR("--jwt-hs256-secret-file '%s': %s", path, strerror(errno));
-        return -1;
-    }
-    size_t n = fread(buf, 1, cap - 1, f);
-    int more = fgetc(f) != EOF, failed = ferror(f);
-    if (fstat(fileno(f), &st) == 0 && (st.st_mode & S_IROTH))
-        TD_WARN("--jwt-hs256-secret-file '%s': every user of this machine may read it "
-                "(chmod 600 it)",
-                path);
-    fclose(f);
-    buf[n] = '\0';
-    buf[strcspn(buf, "\r\n")] = '\0';
-    const char *why = failed  ? "cannot read it"
-                      : more  ? "longer than 4 KiB"
-                      : !*buf ? "empty"
-                              : NULL;
-    if (why) TD_ERR("--jwt-hs256-secret-file '%s': %s", path, why);
-    return why ? -1 : 0;
-}
-
-/* The token key of c into *out (NULL: none): --jwt-hs256-secret,
- * --jwt-hs256-secret-file or --jwt-public-key (one). 0, or -1 (logged). */
-static int load_jwt(const run_cfg *c, td_jwt_key_t **out)
-{
-    char err[256], file[4097];
-    const char *secret = c->jwt_hs256_secret;
-    *out = NULL;
-    if (!!c->jwt_hs256_secret + !!c->jwt_hs256_secret_file + !!c->jwt_public_key > 1) {
-        TD_ERR("--jwt-hs256-secret, --jwt-hs256-secret-file and --jwt-public-key: give one");
-        return -1;
-    }
-    if (c->jwt_hs256_secret_file) {
-        if (read_secret_file(c->jwt_hs256_secret_file, file, sizeof file) != 0) return -1;
-        secret = file;
-    }
-    if (secret) {
-        if (strlen(secret) < 32)
-            TD_WARN("the HS256 secret is shorter than 32 bytes: easy to guess");
-        *out = td_jwt_key_hs256(secret, strlen(secret));
-        memset(file, 0, sizeof file);
-    } else if (c->jwt_public_key && !(*out = td_jwt_key_pem(c->jwt_public_key, err, sizeof err))) {
-        TD_ERR("--jwt-public-key: %s", err);
-        return -1;
-    }
-    if (*out) TD_INFO("gateway: tokens accepted (%s)", td_jwt_key_alg(*out));
-    return 0;
-}
-
 static int setup_gateway(app_t *a)
 {
     run_cfg *c = &a->cfg;
     char err[512];
-    if (load_clients(a, c, a->config_path) != 0 || load_jwt(c, &a->jwt) != 0) return -1;
+    /* client keys and the token key: loaded by td__run_check */
+    if (a->jwt) TD_INFO("gateway: tokens accepted (%s)", td_jwt_key_alg(a->jwt));
     td_bus_cache_kinds(a->bus, (1u << TD_KIND_QUOTE) | (1u << TD_KIND_TRADE) | (1u << TD_KIND_BAR) |
                                    (1u << TD_KIND_DAILY_BAR) | (1u << TD_KIND_STATUS));
     td_bus_cache_max(a->bus, (size_t)c->snapshot_cache);
@@ -460,7 +343,8 @@ static int setup_gateway(app_t *a)
         .tls_key = c->tls_key,
         .deflate = c->permessage_deflate,
     };
-    a->gw = td_gateway_new(&a->loop, a->ctx, a->bus, &gc, &http_cb, a, err, sizeof err);
+    a->gw = td_gateway_new(&a->loop, a->ctx, a->bus, &gc, a->prev ? &http_rest_cb : &http_cb, a,
+                           err, sizeof err);
     if (!a->gw) {
         TD_ERR("%s", err);
         return -1;
@@ -577,10 +461,13 @@ static int reload_parse(app_t *a, run_cfg *nc, td_jwt_key_t **jwt)
     td_strlist_t keys = a->client_keys, secrets = a->client_secrets;
     memset(&a->client_keys, 0, sizeof a->client_keys);
     memset(&a->client_secrets, 0, sizeof a->client_secrets);
-    rc = load_clients(a, nc, a->config_path);
+    rc = td__run_load_clients(a, nc, a->config_path);
     td_strlist_t nk = a->client_keys, ns = a->client_secrets;
     a->client_keys = keys, a->client_secrets = secrets;
-    if (rc == 0 && load_jwt(nc, jwt) == 0) {
+    const char *opt;
+    if (rc == 0 && td__run_load_jwt(nc, jwt, &opt, err, sizeof err) != 0)
+        TD_ERR("reload: %s", err);
+    else if (rc == 0) {
         td_strlist_free(&keys); /* the gateway borrows them: replaced next */
         td_strlist_free(&secrets);
         a->client_keys = nk, a->client_secrets = ns;

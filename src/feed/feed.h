@@ -98,6 +98,10 @@ typedef struct td_feed_stats_s {
 /* The protocol entry the lws context must list for feeds to work. */
 extern const struct lws_protocols td_feed_protocol;
 
+/* What td_feed_new checks of a dialect and URL, alone (nothing is
+ * allocated, resolved or connected): 0, or -1 with a message in err. */
+int td_feed_check_url(const char *dialect, const char *url, char *err, size_t errlen);
+
 /* Returns NULL with a message in err if the config is unusable. */
 td_feed_t *td_feed_new(struct lws_context *ctx, uv_loop_t *loop, const td_feed_cfg_t *cfg,
                        const td_feed_cb_t *cb, void *ud, char *err, size_t errlen);

@@ -192,6 +192,22 @@ static int serve_file(td_gateway_t *g, struct lws *wsi, const char *uri)
     return rc > 0 && lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+/* GET /v2/stocks/snapshots?symbols=...: for a client's credentials only,
+ * as the stream (Alpaca's REST headers). */
+static int snapshots(td_gateway_t *g, struct lws *wsi, td_buf_t *b)
+{
+    static const char denied[] = "{\"message\":\"forbidden\"}\n";
+    char k[TD_JWT_MAX_TOKEN + 1], sec[TD_JWT_MAX_TOKEN + 1], buf[4096];
+    const char *hk, *hs, *syms;
+    td_lws_alpaca_keys(wsi, k, sec, sizeof k, &hk, &hs);
+    int ok = td__gw_rest_auth(g, hk, hs);
+    memset(sec, 0, sizeof sec);
+    if (!ok) return http_reply(wsi, 403, "application/json", denied, sizeof denied - 1);
+    if (!(syms = lws_get_urlarg_by_name(wsi, "symbols=", buf, sizeof buf))) syms = "";
+    int status = g->cb.snapshots(g->ud, syms, b);
+    return http_reply(wsi, status, "application/json", b->data ? b->data : "", b->len);
+}
+
 static int http_request(td_gateway_t *g, struct lws *wsi, const char *uri)
 {
     td_buf_t b = TD_BUF_INIT;
@@ -199,6 +215,8 @@ static int http_request(td_gateway_t *g, struct lws *wsi, const char *uri)
     if (strcmp(uri, "/healthz") == 0 && g->cb.health) {
         int status = g->cb.health(g->ud, &b);
         rc = http_reply(wsi, status, "application/json", b.data ? b.data : "", b.len);
+    } else if (strcmp(uri, "/v2/stocks/snapshots") == 0 && g->cb.snapshots) {
+        rc = snapshots(g, wsi, &b);
     } else if (strcmp(uri, "/metrics") == 0 && g->cb.metrics) {
         g->cb.metrics(g->ud, &b);
         rc = http_reply(wsi, 200, "text/plain; version=0.0.4; charset=utf-8", b.data ? b.data : "",
@@ -423,6 +441,13 @@ int td__gw_parse_addr(const char *flag, const char *s, char *host, size_t cap, i
     host[colon - s] = '\0';
     *port = (int)p;
     return 0;
+}
+
+int td_gateway_check_addr(const char *flag, const char *addr, char *err, size_t errlen)
+{
+    char host[64]; /* as the gateway's */
+    int port;
+    return td__gw_parse_addr(flag, addr, host, sizeof host, &port, err, errlen);
 }
 
 static int parse_listen(td_gateway_t *g, const char *s, char *err, size_t errlen)

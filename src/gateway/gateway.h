@@ -86,6 +86,12 @@ typedef struct td_gateway_cb_s {
     /* Appends the JSON body of /healthz to out; returns the HTTP status
      * (200 healthy, 503 not). May be NULL (404). */
     int (*health)(void *ud, td_buf_t *out);
+    /* GET /v2/stocks/snapshots?symbols=A,B (Alpaca's REST shape), for a
+     * request with a client's credentials (the headers APCA-API-KEY-ID and
+     * APCA-API-SECRET-KEY, or key "jwt" and a token as the secret): appends
+     * the JSON body to out and returns the HTTP status. symbols is the
+     * query's value ("" if absent). May be NULL (404). */
+    int (*snapshots)(void *ud, const char *symbols, td_buf_t *out);
 } td_gateway_cb_t;
 
 /* Upper bounds (bytes) of the client queue histogram's buckets; the last
@@ -165,5 +171,11 @@ int td_gateway_tls_port(const td_gateway_t *g); /* the TLS one; 0: none */
  * for new handshakes; connected clients keep theirs. 0, or -1 with err
  * (then nothing changed). */
 int td_gateway_reload_tls(td_gateway_t *g, char *err, size_t errlen);
+
+/* What td_gateway_new and its start check, alone (nothing bound): an
+ * address of --FLAG (IPV4:PORT), and a certificate chain with its key
+ * (both PEM, matching). 0, or -1 with a message in err. */
+int td_gateway_check_addr(const char *flag, const char *addr, char *err, size_t errlen);
+int td_gateway_check_tls(const char *cert, const char *key, char *err, size_t errlen);
 
 #endif

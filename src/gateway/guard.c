@@ -316,3 +316,15 @@ void td__gw_guard_cron(gw_client_t *c, uint64_t now)
     drop_pending(gd);
     if (!c->closing) lws_rx_flow_control(c->wsi, 1);
 }
+
+int td__gw_rest_auth(const td_gateway_t *g, const char *key, const char *secret)
+{
+    if (!key || !secret) return 0;
+    if (strcmp(key, "jwt") != 0 || !g->cfg.jwt)
+        return key_ok(g, key, strlen(key), secret, strlen(secret));
+    td_jwt_claims_t cl;
+    td_jwt_claims_init(&cl);
+    int rc = td_jwt_verify(g->cfg.jwt, secret, strlen(secret), wall_s(), &cl);
+    td_jwt_claims_free(&cl);
+    return rc == TD_JWT_OK;
+}

@@ -217,6 +217,9 @@ void td__gw_guard_free(gw_client_t *c);
 /* Checks key (and secret, unless NULL: Polygon), lengths given, and
  * authenticates, or queues the error (402, 403, 406); held back first if
  * the client's address is being throttled. */
+/* Whether key and secret are a client's credentials, or key "jwt" and a
+ * valid token as the secret (REST requests: no claims kept). */
+int td__gw_rest_auth(const td_gateway_t *g, const char *key, const char *secret);
 void td__gw_client_auth(gw_client_t *c, const char *key, size_t key_len, const char *secret,
                         size_t secret_len, const char *how);
 /* Received len bytes (final: the end of a message). Returns 0, or -1 if

@@ -86,6 +86,15 @@ static int load_pair(SSL_CTX *ctx, const char *cert, const char *key, char *err,
     return -1;
 }
 
+int td_gateway_check_tls(const char *cert, const char *key, char *err, size_t errlen)
+{
+    SSL_CTX *scratch = SSL_CTX_new(TLS_server_method());
+    int rc = scratch ? load_pair(scratch, cert, key, err, errlen) : -1;
+    if (!scratch) snprintf(err, errlen, "cannot create a TLS context");
+    SSL_CTX_free(scratch);
+    return rc;
+}
+
 int td_gateway_reload_tls(td_gateway_t *g, char *err, size_t errlen)
 {
     if (!g->tls_ctx) {
