@@ -74,8 +74,8 @@ static const td_opt_t run_table[] = {
     {"redis-history", TD_OPT_INT, O(redis_history), 0, 100000000, "0", "N", NULL, 0,
      "also append each event to the stream <prefix>history:<kind>.<SYMBOL> (XADD, same "
      "pipeline, field e), trimmed to about N entries, so that a consumer can resume with XREAD "
-     "from the last ID it processed; gap notices go there too (field g); 0: off; not "
-     "with redis+cluster:// (refused at startup)"},
+     "from the last ID it processed; gap notices go there too (field g); 0: off; on "
+     "redis+cluster:// the stream is <prefix>history:{<channel>} (on the channel's shard)"},
     {"channel-prefix", TD_OPT_STR, O(channel_prefix), 0, 0, "", "PREFIX", NULL, 0,
      "prefix of every Redis channel and stdout channel name"},
     {"stdout", TD_OPT_BOOL, O(to_stdout), 0, 0, "no", NULL, NULL, 0,
@@ -765,13 +765,6 @@ int td_cmd_run(int argc, char **argv)
         if (rc < 0) fprintf(stderr, "tickerd run: %s\n", err);
         td_opts_free(&run_opts, &a->cfg);
         return rc < 0 ? 2 : 0;
-    }
-    if (a->cfg.redis_history > 0 && a->cfg.redis &&
-        strncmp(a->cfg.redis, "redis+cluster://", 16) == 0) {
-        fprintf(stderr, "tickerd run: --redis-history is not supported with redis+cluster:// "
-                        "(use one Redis, or redis+sentinel://)\n");
-        td_opts_free(&run_opts, &a->cfg);
-        return 2;
     }
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&a->loop);

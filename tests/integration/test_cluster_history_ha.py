@@ -1,0 +1,86 @@
+# SPDX-License-Identifier: Apache-2.0
+"""History and the HA lease on a Redis Cluster (redis+cluster://, 3
+primaries): each channel's history stream is history:{<channel>}, on the
+channel's own shard, with exactly the channel's events in order; two
+instances sharing a lease on the cluster have one active, and kill -9 of
+the active hands over to the other within the ttl + 1 s."""
+import re
+import time
+
+import pytest
+
+from harness import RedisCluster, ShardedCollector, read_record
+from test_ha import health, kill_and_wait_resumed, sim_opens
+from test_redis_cluster import CHANNELS, SYMBOLS, start_run
+from test_run_redis import expected_for, wait_sim_done
+
+ENV = {"APCA_API_KEY_ID": "k", "APCA_API_SECRET_KEY": "s"}
+TTL = 1.5
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    c = RedisCluster(tmp_path_factory.mktemp("cluster"), replicas=0)
+    try:
+        yield c.start()
+    finally:
+        c.stop()
+
+
+def flush(cluster):
+    for port in {p for _, _, p, _ in cluster.slots()}:
+        cluster.node(port).client().flushall()
+
+
+def test_history_on_the_channels_shard(tickerd, cluster, tmp_path):
+    flush(cluster)
+    assert len({cluster.owner(ch) for ch in CHANNELS}) == 3, "the channels span every shard"
+    rec = tmp_path / "sim.jsonl"
+    sim = tickerd.sim(record=rec, rate=3000, count=4000, symbols=len(SYMBOLS), batch=20)
+    run = start_run(tickerd, sim, cluster, redis_history=100000)
+    run.wait_for_log(r"slot map: 3 primaries")
+    wait_sim_done(sim, 4000)
+    want = expected_for(read_record(rec), CHANNELS)
+    for ch in CHANNELS:
+        key = "history:{" + ch + "}"
+        assert cluster.keyslot(key) == cluster.keyslot(ch)
+        node = cluster.node(cluster.owner(ch)).client()
+        deadline = time.monotonic() + 20
+        while node.xlen(key) < len(want[ch]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        got = [f[b"e"] for _, f in node.xrange(key)]
+        assert got == want[ch], f"{ch}: {len(got)} in history, {len(want[ch])} sent"
+    assert run.count_log(r"XADD rejected") == 0
+
+
+def start_ha(tickerd, sim, cluster, name):
+    return tickerd.run(url=sim.url("/v2/iex"), redis=cluster.url, ha_lease="acct", ha_ttl=TTL,
+                       subscribe="trades=AAPL,MSFT,AMZN,NVDA", listen=True, client="c:d",
+                       stats_interval=0, backoff_min=0.05, backoff_max=0.3, env=ENV, name=name)
+
+
+def test_lease_on_a_cluster_one_active_then_takeover(tickerd, cluster):
+    flush(cluster)
+    chans = [f"trades.{s}" for s in ("AAPL", "MSFT", "AMZN", "NVDA")]
+    coll = ShardedCollector(cluster, chans).start()
+    try:
+        sim = tickerd.sim(rate=400, symbols=4, max_conns=1)
+        a = start_ha(tickerd, sim, cluster, "ha-a")
+        a.wait_for_log(r"now ACTIVE \(acquired the free lease\), fencing token 1")
+        a.wait_for_log(r"subscribed, streaming")
+        b = start_ha(tickerd, sim, cluster, "ha-b")
+        b.wait_for_log(r"ha: lease acct held by \S+:1; standing by")
+        lease = cluster.node(cluster.owner("lease:{acct}")).client()
+        assert lease.get("lease:{acct}:token") == b"1"
+        assert lease.get("lease:{acct}").endswith(b":1")
+        time.sleep(2 * TTL)  # renewals and acquire attempts
+        assert sim_opens(sim) == 1, sim.describe()
+        roles = [health(p)["ha"]["role"] for p in (a, b)]
+        assert roles == ["active", "standby"], roles
+        coll.wait_count(20, timeout=10)
+        kill_and_wait_resumed(a, coll, TTL)
+        b.wait_for_log(r"now ACTIVE \(took over the lease\), fencing token 2")
+        assert health(b)["ha"]["fencing_token"] == 2
+        assert len(re.findall(rb"error 406", sim.stderr())) == 0
+    finally:
+        coll.stop()
