@@ -1,0 +1,144 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Resume from history: a gateway client that subscribes with
+"since":{"quotes.AAPL":"<stream id>"} gets the channel's history after that
+id, then live, each event carrying "stream_id"; checked against Redis's
+XRANGE and the simulator's record: no duplicate, no hole at the seam, and a
+client that goes away for 5 s and comes back with its last id loses
+nothing."""
+import asyncio
+import json
+import time
+
+from harness import read_record
+from simclient import AUTHENTICATED, CONNECTED, auth, connect, recv, recv_ctl, run, split_array
+from test_run_redis import wait_sim_done
+
+KEYS = {"APCA_API_KEY_ID": "PKTEST", "APCA_API_SECRET_KEY": "s3cr3t"}
+KEY = "history:quotes.AAPL"
+
+
+def start(tickerd, redis, tmp_path, count, rate, **opts):
+    rec = tmp_path / "sim.jsonl"
+    sim = tickerd.sim(record=rec, rate=rate, count=count, symbols=4)
+    gw = tickerd.run(url=[sim.url("/v2/iex")], env=KEYS, redis=redis.url, listen=True,
+                     client=["demo:demo"], subscribe="quotes=*", **opts)
+    return sim, gw, rec
+
+
+def sim_quotes(rec):
+    return [e for e in read_record(rec)
+            if json.loads(e).get("T") == "q" and json.loads(e)["S"] == "AAPL"]
+
+
+async def sim_done(sim, count):
+    await asyncio.get_running_loop().run_in_executor(None, wait_sim_done, sim, count)
+
+
+def wait_xlen(r, n, timeout=20):
+    deadline = time.monotonic() + timeout
+    while r.xlen(KEY) < n and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert r.xlen(KEY) >= n
+
+
+def strip_id(text):
+    """(stream id, the vendor's bytes) of an event the gateway sent."""
+    head, sep, tail = text.rpartition(',"stream_id":"')
+    assert sep and tail.endswith('"}'), text
+    return tail[:-2], (head + "}").encode()
+
+
+async def open_since(gw, since):
+    ws = await connect(gw.url("/v2/iex"))
+    assert await recv(ws) == CONNECTED
+    assert await auth(ws, "demo", "demo") == AUTHENTICATED
+    await ws.send(json.dumps({"action": "subscribe", "quotes": ["AAPL"],
+                              "since": {"quotes.AAPL": since}}))
+    conf = json.loads(await recv_ctl(ws))[0]
+    assert conf["T"] == "subscription" and conf["quotes"] == ["AAPL"], conf
+    return ws
+
+
+async def read_for(ws, got, seconds=None, quiet=None):
+    """Appends (id, bytes) of each event until `seconds` passed, or until
+    nothing came for `quiet` seconds."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + (seconds or 60)
+    while loop.time() < end:
+        try:
+            text = await recv(ws, quiet or max(0.01, end - loop.time()))
+        except asyncio.TimeoutError:
+            if quiet:
+                return
+            continue
+        got += [strip_id(e) for e in split_array(text)]
+
+
+def test_since_replays_history_then_live_without_seam(tickerd, redis, tmp_path):
+    sim, gw, rec = start(tickerd, redis, tmp_path, count=5000, rate=500, redis_history=100000)
+    r = redis.client()
+    wait_xlen(r, 60)
+    before = r.xrange(KEY, count=30)
+    since = before[19][0].decode()  # resume after the 20th entry
+    got = []
+
+    async def scenario():
+        ws = await open_since(gw, since)
+        await read_for(ws, got, seconds=1)
+        assert got, "nothing replayed"
+        await sim_done(sim, 5000)
+        await read_for(ws, got, quiet=1.5)
+        await ws.close()
+
+    run(scenario(), timeout=60)
+    hist = [(i.decode(), f[b"e"]) for i, f in r.xrange(KEY)]
+    assert got == hist[20:], f"{len(got)} received, {len(hist) - 20} after the id"
+    assert [e for _, e in hist] == sim_quotes(rec)  # the history is what the sim sent
+    assert len(got) > 100
+    assert gw.count_log(r"since refused") == 0
+
+
+def test_a_client_away_for_5_s_resumes_from_its_last_id_and_loses_nothing(tickerd, redis,
+                                                                         tmp_path):
+    sim, gw, rec = start(tickerd, redis, tmp_path, count=8000, rate=800, redis_history=100000)
+    got = []
+
+    async def scenario():
+        ws = await open_since(gw, "0")  # the whole history, then live
+        await read_for(ws, got, seconds=1.5)
+        await ws.close()
+        assert got
+        await asyncio.sleep(5)  # away: events keep coming
+        ws = await open_since(gw, got[-1][0])
+        await sim_done(sim, 8000)
+        await read_for(ws, got, quiet=1.5)
+        await ws.close()
+
+    run(scenario(), timeout=60)
+    assert [e for _, e in got] == sim_quotes(rec)
+    ids = [i for i, _ in got]
+    assert len(set(ids)) == len(ids)
+
+
+def test_since_without_history_is_refused_in_the_dialect(tickerd, redis, tmp_path):
+    sim, gw, rec = start(tickerd, redis, tmp_path, count=2000, rate=500)
+
+    async def scenario():
+        ws = await connect(gw.url("/v2/iex"))
+        await recv(ws)
+        await auth(ws, "demo", "demo")
+        await ws.send(json.dumps({"action": "subscribe", "quotes": ["AAPL"],
+                                  "since": {"quotes.AAPL": "0"}}))
+        ctl = [json.loads(await recv_ctl(ws))[0] for _ in range(2)]
+        assert {"T": "subscription"}.items() <= ctl[0].items(), ctl
+        assert ctl[1]["T"] == "error" and ctl[1]["code"] == 400, ctl
+        assert "--redis-history" in ctl[1]["msg"], ctl
+        # the subscription itself stands: live events, without stream ids
+        text = await recv(ws, 5)
+        assert '"stream_id"' not in text and '"S":"AAPL"' in text
+        # a malformed since is a 400 like any bad message
+        await ws.send(json.dumps({"action": "subscribe", "since": {"quotesAAPL": "1-0"}}))
+        assert json.loads(await recv_ctl(ws))[0]["code"] == 400
+        await ws.close()
+
+    run(scenario(), timeout=30)
