@@ -10,6 +10,7 @@ import json
 import time
 
 from harness import read_record
+from test_client import run_example
 from simclient import AUTHENTICATED, CONNECTED, auth, connect, recv, recv_ctl, run, split_array
 from test_run_redis import wait_sim_done
 
@@ -142,3 +143,28 @@ def test_since_without_history_is_refused_in_the_dialect(tickerd, redis, tmp_pat
         await ws.close()
 
     run(scenario(), timeout=30)
+
+
+def test_libtickerd_resume_from_reports_ids_and_resumes_where_it_stopped(tickerd, tickerd_bin,
+                                                                          redis, tmp_path):
+    """print_quotes --since (tickerd_client_resume_from): 40 quotes of AAPL
+    from the start of history, stop, wait, run again from the last id: the
+    ids of both runs are exactly the history's, in order."""
+    sim, gw, rec = start(tickerd, redis, tmp_path, count=6000, rate=600, redis_history=100000)
+    r = redis.client()
+    wait_xlen(r, 20)
+    env = {"APCA_API_KEY_ID": "demo", "APCA_API_SECRET_KEY": "demo"}
+    url = f"ws://127.0.0.1:{gw.port}"
+
+    def ids(lines):
+        out = [line.rsplit(" id=", 1)[1] for line in lines if line.startswith("quotes AAPL ")]
+        assert len(out) == len([line for line in lines if line.startswith("quotes ")]), lines
+        return out
+
+    first = ids(run_example(tickerd_bin, tmp_path, "print_quotes", "--events", "40", "--since",
+                            "0", url, "AAPL", env=env))
+    time.sleep(2)  # stopped: events keep coming
+    second = ids(run_example(tickerd_bin, tmp_path, "print_quotes", "--events", "40", "--since",
+                             first[-1], url, "AAPL", env=env))
+    hist = [i.decode() for i, _ in r.xrange(KEY)]
+    assert first + second == hist[:80]
