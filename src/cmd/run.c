@@ -75,7 +75,9 @@ static const td_opt_t run_table[] = {
      "also append each event to the stream <prefix>history:<kind>.<SYMBOL> (XADD, same "
      "pipeline, field e), trimmed to about N entries, so that a consumer can resume with XREAD "
      "from the last ID it processed; gap notices go there too (field g); 0: off; on "
-     "redis+cluster:// the stream is <prefix>history:{<channel>} (on the channel's shard)"},
+     "redis+cluster:// the stream is <prefix>history:{<channel>} (on the channel's shard). "
+     "Gateway clients may then resume with \"since\" (read from --redis; on a --source "
+     "gateway, set it to say the publisher keeps history, read from --source)"},
     {"channel-prefix", TD_OPT_STR, O(channel_prefix), 0, 0, "", "PREFIX", NULL, 0,
      "prefix of every Redis channel and stdout channel name"},
     {"stdout", TD_OPT_BOOL, O(to_stdout), 0, 0, "no", NULL, NULL, 0,
