@@ -5,12 +5,13 @@ channel's own shard, with exactly the channel's events in order; two
 instances sharing a lease on the cluster have one active, and kill -9 of
 the active hands over to the other within the ttl + 1 s."""
 import re
+import signal
 import time
 
 import pytest
 
 from harness import RedisCluster, ShardedCollector, read_record
-from test_ha import health, kill_and_wait_resumed, sim_opens
+from test_ha import health, kill_and_wait_resumed, metric, sim_opens
 from test_redis_cluster import CHANNELS, SYMBOLS, start_run
 from test_run_redis import expected_for, wait_sim_done
 
@@ -59,17 +60,24 @@ def start_ha(tickerd, sim, cluster, name):
                        stats_interval=0, backoff_min=0.05, backoff_max=0.3, env=ENV, name=name)
 
 
+CHANS = [f"trades.{s}" for s in ("AAPL", "MSFT", "AMZN", "NVDA")]
+
+
+def two_on_cluster(tickerd, sim, cluster):
+    a = start_ha(tickerd, sim, cluster, "ha-a")
+    a.wait_for_log(r"now ACTIVE \(acquired the free lease\), fencing token 1")
+    a.wait_for_log(r"subscribed, streaming")
+    b = start_ha(tickerd, sim, cluster, "ha-b")
+    b.wait_for_log(r"ha: lease acct held by \S+:1; standing by")
+    return a, b
+
+
 def test_lease_on_a_cluster_one_active_then_takeover(tickerd, cluster):
     flush(cluster)
-    chans = [f"trades.{s}" for s in ("AAPL", "MSFT", "AMZN", "NVDA")]
-    coll = ShardedCollector(cluster, chans).start()
+    coll = ShardedCollector(cluster, CHANS).start()
     try:
         sim = tickerd.sim(rate=400, symbols=4, max_conns=1)
-        a = start_ha(tickerd, sim, cluster, "ha-a")
-        a.wait_for_log(r"now ACTIVE \(acquired the free lease\), fencing token 1")
-        a.wait_for_log(r"subscribed, streaming")
-        b = start_ha(tickerd, sim, cluster, "ha-b")
-        b.wait_for_log(r"ha: lease acct held by \S+:1; standing by")
+        a, b = two_on_cluster(tickerd, sim, cluster)
         lease = cluster.node(cluster.owner("lease:{acct}")).client()
         assert lease.get("lease:{acct}:token") == b"1"
         assert lease.get("lease:{acct}").endswith(b":1")
@@ -82,5 +90,31 @@ def test_lease_on_a_cluster_one_active_then_takeover(tickerd, cluster):
         b.wait_for_log(r"now ACTIVE \(took over the lease\), fencing token 2")
         assert health(b)["ha"]["fencing_token"] == 2
         assert len(re.findall(rb"error 406", sim.stderr())) == 0
+    finally:
+        coll.stop()
+
+
+def test_paused_active_on_a_cluster_fences_itself(tickerd, cluster):
+    """SIGSTOP the holder past its lease: on waking it fences itself before
+    publishing what its upstream socket collected meanwhile."""
+    flush(cluster)
+    coll = ShardedCollector(cluster, CHANS).start()
+    try:
+        sim = tickerd.sim(rate=400, symbols=4, max_conns=2)
+        a, b = two_on_cluster(tickerd, sim, cluster)
+        coll.wait_count(20, timeout=10)
+        before = metric(a, "tickerd_redis_published_total")
+        a.signal(signal.SIGSTOP)
+        b.wait_for_log(r"now ACTIVE \(took over the lease\), fencing token 2", timeout=TTL + 3)
+        time.sleep(TTL)  # A's upstream socket keeps filling
+        a.signal(signal.SIGCONT)
+        a.wait_for_log(r"now STANDBY \(lease (not renewed in time|lost)")
+        time.sleep(0.5)
+        after = metric(a, "tickerd_redis_published_total")
+        # what was in flight when it was paused, nothing of what it read on waking
+        assert after - before < 30, (before, after)
+        assert [health(p)["ha"]["role"] for p in (a, b)] == ["standby", "active"]
+        payloads = [m[1] for m in coll.snapshot()]
+        assert len(payloads) == len(set(payloads)), "an event was published twice"
     finally:
         coll.stop()
