@@ -10,7 +10,11 @@
  * One Redis connection per gateway (redis/conn; Sentinel followed) and one
  * XREAD in flight: COUNT per stream, BLOCK HIST_BLOCK_MS, one key per
  * distinct channel with the smallest cursor of the clients that follow it
- * (each client then takes the entries past its own cursor). A client whose
+ * (each client then takes the entries past its own cursor). On a cluster
+ * (keys of different slots cannot share an XREAD) the reader polls instead:
+ * one XREAD without BLOCK per stream, each to its slot's primary (the
+ * stream is history:{<channel>}), rounds back to back while they return
+ * entries, HIST_POLL_MS apart when they do not. A client whose
  * queue holds more than HIST_QUEUE_MAX bytes is left out of the next reads
  * until it drains, so a long replay never gets it closed as slow; its
  * history messages are never conflated. Each event goes out as the vendor's
@@ -19,12 +23,14 @@
  * clients that asked for gaps, as their control message. */
 #include "core/mem.h"
 #include "gateway/gw_int.h"
+#include "redis/cluster.h"
 #include "redis/conn.h"
 #include "redis/resp.h"
 #include "redis/sentinel.h"
 #include "redis/url.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +39,7 @@
 #define HIST_QUEUE_MAX ((size_t)256 << 10)
 #define HIST_MAX_KEYS  1024  /* streams per XREAD (more: read in turns) */
 #define HIST_NODES     65536 /* entries per XREAD, all streams: COUNT = this / keys */
+#define HIST_POLL_MS   10    /* cluster: between rounds that returned nothing */
 
 typedef struct gw_cursor_s {
     td_kind_t kind;
@@ -49,6 +56,10 @@ struct gw_hist_s {
     td_gateway_t *g;
     td_rconn_t *conn;
     td_rsentinel_t *sentinel;
+    td_rcluster_t *cl; /* redis+cluster:// (then conn is NULL): polling */
+    uv_timer_t poll;   /* cluster: the pause between empty rounds */
+    uint32_t pending;  /* cluster: XREADs of the round not answered yet */
+    int got;           /* cluster: the round returned entries */
     char *prefix;
     int inflight, closing, open;
     uint64_t rr; /* rotates the keys when there are more than HIST_MAX_KEYS */
@@ -252,7 +263,13 @@ static int key_channel(const td_gateway_t *g, const td_resp_node_t *k, td_kind_t
     if (k->type != TD_RESP_BULK || k->len < pl + 8 || memcmp(k->s, pre, pl) ||
         memcmp(k->s + pl, "history:", 8))
         return -1;
-    const char *p = k->s + pl + 8, *end = k->s + k->len, *dot = memchr(p, '.', (size_t)(end - p));
+    const char *p = k->s + pl + 8, *end = k->s + k->len;
+    if (g->hist->cl) { /* {<prefix><kind>.<SYM>} */
+        if (end - p < (ptrdiff_t)pl + 2 || *p != '{' || end[-1] != '}' || memcmp(p + 1, pre, pl))
+            return -1;
+        p += 1 + pl, end--;
+    }
+    const char *dot = memchr(p, '.', (size_t)(end - p));
     int kd = dot ? td_kind_parse(p, (size_t)(dot - p)) : -1;
     if (kd < 0) return -1;
     *kind = (td_kind_t)kd;
@@ -361,11 +378,78 @@ static void send_xread(struct gw_hist_s *h)
     free(w);
 }
 
+/* Cluster: one XREAD per stream, each to its slot's primary. */
+static void send_round(struct gw_hist_s *h)
+{
+    want_t *w;
+    size_t n = collect(h->g, &w);
+    char count[24], id[48];
+    snprintf(count, sizeof count, "%zu", n && HIST_NODES / n ? HIST_NODES / n : 1);
+    td_buf_t key = TD_BUF_INIT, cmd = TD_BUF_INIT;
+    h->got = 0;
+    for (size_t i = 0; i < n; i++) {
+        td_buf_reset(&key);
+        td_buf_appendf(&key, "%shistory:{%s%s.%s}", h->prefix, h->prefix, td_kind_name(w[i].kind),
+                       w[i].sym);
+        int il = snprintf(id, sizeof id, "%" PRIu64 "-%" PRIu64, w[i].ms, w[i].seq);
+        const char *argv[] = {"XREAD", "COUNT", count, "STREAMS", key.data, id};
+        const size_t lens[] = {5, 5, strlen(count), 7, key.len, (size_t)il};
+        td_buf_reset(&cmd);
+        td_resp_append_cmd(&cmd, 6, argv, lens);
+        char *p = td_rcluster_reserve(h->cl, td_rslot_key(key.data, key.len), cmd.len);
+        if (!p) break;
+        memcpy(p, cmd.data, cmd.len);
+        td_rcluster_commit(h->cl, 0);
+        h->pending++;
+    }
+    td_buf_free(&key);
+    td_buf_free(&cmd);
+    free(w);
+}
+
+static void on_poll(uv_timer_t *t)
+{
+    struct gw_hist_s *h = t->data;
+    td__gw_hist_kick(h->g);
+}
+
 void td__gw_hist_kick(td_gateway_t *g)
 {
     struct gw_hist_s *h = g->hist;
-    if (h && !h->inflight && !h->closing && td_rconn_state(h->conn) == TD_RCONN_READY)
-        send_xread(h);
+    if (!h || h->closing) return;
+    if (h->cl) {
+        if (!h->pending && !uv_is_active((uv_handle_t *)&h->poll)) send_round(h);
+        return;
+    }
+    if (!h->inflight && td_rconn_state(h->conn) == TD_RCONN_READY) send_xread(h);
+}
+
+/* Cluster: a round's XREAD answered (rd) or lost (NULL). */
+static void round_step(struct gw_hist_s *h, const td_resp_reader_t *rd)
+{
+    if (h->pending) h->pending--;
+    if (h->closing) return;
+    if (rd && rd->v[0].type == TD_RESP_ARRAY) {
+        h->got = 1;
+        on_xread(h->g, rd);
+    }
+    if (h->pending) return;
+    if (h->got)
+        td__gw_hist_kick(h->g);
+    else
+        uv_timer_start(&h->poll, on_poll, HIST_POLL_MS, 0);
+}
+
+static void on_cl_reply(void *ud, uint32_t tag, const td_resp_reader_t *rd)
+{
+    (void)tag;
+    round_step(ud, rd);
+}
+
+static void on_cl_lost(void *ud, uint32_t tag)
+{
+    (void)tag;
+    round_step(ud, NULL);
 }
 
 static void on_ready(void *ud, td_rconn_t *c)
@@ -402,16 +486,26 @@ int td__gw_hist_start(td_gateway_t *g, char *err, size_t errlen)
         td_redis_url_free(&u);
         return -1;
     }
-    if (u.scheme == TD_REDIS_CLUSTER) { /* one XREAD cannot span slots: not yet */
-        TD_WARN("gateway: \"since\" is not served from a Redis Cluster (%s): refused to clients",
-                u.masked);
-        td_redis_url_free(&u);
-        return 0;
-    }
     static const td_rconn_cb_t cb = {on_ready, on_reply, on_down};
     struct gw_hist_s *h = td_xcalloc(1, sizeof *h);
     h->g = g;
     h->prefix = td_xstrdup(cfg->history_prefix ? cfg->history_prefix : "");
+    if (u.scheme == TD_REDIS_CLUSTER) {
+        static const td_rcluster_cb_t ccb = {on_cl_reply, on_cl_lost, NULL};
+        td_rcluster_cfg_t cc = {.url = &u, .name = "gateway history"};
+        h->cl = td_rcluster_new(g->loop, &cc, &ccb, h, err, errlen);
+        td_redis_url_free(&u);
+        if (!h->cl) {
+            free(h->prefix);
+            free(h);
+            return -1;
+        }
+        uv_timer_init(g->loop, &h->poll);
+        h->poll.data = h;
+        g->hist = h;
+        td_rcluster_start(h->cl);
+        return 0;
+    }
     td_rconn_cfg_t cc = {.url = &u,
                          .ca_file = cfg->history_ca_file,
                          .cert_file = cfg->history_cert_file,
@@ -427,6 +521,8 @@ int td__gw_hist_start(td_gateway_t *g, char *err, size_t errlen)
         free(h);
         return -1;
     }
+    uv_timer_init(g->loop, &h->poll);
+    h->poll.data = h;
     g->hist = h;
     if (h->sentinel)
         td_rsentinel_start(h->sentinel);
@@ -441,15 +537,24 @@ static void hist_closed(void *ud)
     if (--h->open == 0 && h->done) h->done(h->done_ud);
 }
 
+static void poll_closed(uv_handle_t *t)
+{
+    hist_closed(t->data);
+}
+
 void td__gw_hist_close(td_gateway_t *g, void (*done)(void *ud), void *ud)
 {
     struct gw_hist_s *h = g->hist;
     h->closing = 1;
     h->done = done;
     h->done_ud = ud;
-    h->open = 1 + (h->sentinel != NULL);
+    h->open = 2 + (h->sentinel != NULL);
+    uv_close((uv_handle_t *)&h->poll, poll_closed);
     if (h->sentinel) td_rsentinel_close(h->sentinel, hist_closed, h);
-    td_rconn_close(h->conn, hist_closed, h);
+    if (h->cl)
+        td_rcluster_close(h->cl, hist_closed, h);
+    else
+        td_rconn_close(h->conn, hist_closed, h);
 }
 
 void td__gw_hist_free(td_gateway_t *g)
@@ -458,6 +563,7 @@ void td__gw_hist_free(td_gateway_t *g)
     if (!h) return;
     td_rconn_free(h->conn);
     td_rsentinel_free(h->sentinel);
+    td_rcluster_free(h->cl);
     free(h->prefix);
     free(h);
     g->hist = NULL;

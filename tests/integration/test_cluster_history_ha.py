@@ -11,6 +11,8 @@ import time
 import pytest
 
 from harness import RedisCluster, ShardedCollector, read_record
+from simclient import run
+from test_gateway_since import open_since, read_for, sim_done
 from test_ha import health, kill_and_wait_resumed, metric, sim_opens
 from test_redis_cluster import CHANNELS, SYMBOLS, start_run
 from test_run_redis import expected_for, wait_sim_done
@@ -52,6 +54,34 @@ def test_history_on_the_channels_shard(tickerd, cluster, tmp_path):
         got = [f[b"e"] for _, f in node.xrange(key)]
         assert got == want[ch], f"{ch}: {len(got)} in history, {len(want[ch])} sent"
     assert run.count_log(r"XADD rejected") == 0
+
+
+def test_since_from_a_cluster(tickerd, cluster, tmp_path):
+    """A gateway on a cluster serves "since" by polling each stream on its
+    shard: history after the id, then live, exactly the stream's entries."""
+    flush(cluster)
+    rec = tmp_path / "sim.jsonl"
+    sim = tickerd.sim(record=rec, rate=600, count=4000, symbols=4)
+    gw = start_run(tickerd, sim, cluster, redis_history=100000, subscribe="quotes=*",
+                   listen=True, client=["demo:demo"])
+    key, ch = "history:{quotes.AAPL}", "quotes.AAPL"
+    node = cluster.node(cluster.owner(ch)).client()
+    deadline = time.monotonic() + 20
+    while node.xlen(key) < 30 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    since = node.xrange(key, count=10)[9][0].decode()
+    got = []
+
+    async def scenario():
+        ws = await open_since(gw, since)
+        await read_for(ws, got, seconds=1)
+        await sim_done(sim, 4000)
+        await read_for(ws, got, quiet=1.5)
+        await ws.close()
+
+    run(scenario(), timeout=60)
+    hist = [(i.decode(), f[b"e"]) for i, f in node.xrange(key)]
+    assert len(hist) > 100 and got == hist[10:], f"{len(got)} received, {len(hist) - 10} after"
 
 
 def start_ha(tickerd, sim, cluster, name):
