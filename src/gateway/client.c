@@ -321,7 +321,7 @@ static void do_sub(gw_client_t *c, td_alpaca_client_msg_t *m)
     td__gw_client_send_ctl(c, b.data, b.len);
     TD_DEBUG("client #%llu subscription %s", ID(c), b.data);
     td_buf_free(&b);
-    if (m->action == TD_ALPACA_CLIENT_SUBSCRIBE) td__gw_since_subscribe(c, m);
+    if (m->action == TD_ALPACA_CLIENT_SUBSCRIBE) td__gw_since_add(c, m->since, m->nsince);
     if (m->action == TD_ALPACA_CLIENT_SUBSCRIBE) snapshot(c, &fresh, m);
     if (m->action == TD_ALPACA_CLIENT_SUBSCRIBE && m->gaps) c->gaps = 1;
     if (m->action == TD_ALPACA_CLIENT_UNSUBSCRIBE) td__gw_since_unsubscribe(c);

@@ -205,8 +205,9 @@ void td__gw_client_push(gw_client_t *c, gw_msg_t *m);
 
 /* The "since" entries of a subscribe just applied (channels the client now
  * has): each channel is read from its history stream after the id given,
- * then live; refused in the dialect without a history Redis. */
-void td__gw_since_subscribe(gw_client_t *c, const td_alpaca_client_msg_t *m);
+ * then live; refused in the dialect without a history Redis. Before the
+ * snapshots (none for a resumed channel). */
+void td__gw_since_add(gw_client_t *c, const td_alpaca_since_t *v, size_t n);
 /* After an unsubscribe: drops the cursors of channels no longer subscribed. */
 void td__gw_since_unsubscribe(gw_client_t *c);
 /* Whether ev's channel is served to c from history (not from the bus). */

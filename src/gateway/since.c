@@ -23,6 +23,7 @@
  * clients that asked for gaps, as their control message. */
 #include "core/mem.h"
 #include "gateway/gw_int.h"
+#include "proto/polygon_server.h"
 #include "redis/cluster.h"
 #include "redis/conn.h"
 #include "redis/resp.h"
@@ -103,27 +104,33 @@ int td__gw_since_owns(const gw_client_t *c, const td_event_t *ev)
     return cursor_of(c, ev->kind, ev->symbol, ev->symbol_len) != NULL;
 }
 
+/* An error in the client's dialect (not counted against its budget: the
+ * rest of its subscribe went through). */
 static void refuse(gw_client_t *c, const char *why)
 {
     td_buf_t b = TD_BUF_INIT;
-    td_buf_appends(&b, "[{\"T\":\"error\",\"code\":400,\"msg\":");
-    td_buf_append_json_str(&b, why, strlen(why));
-    td_buf_appends(&b, "}]");
+    if (c->polygon) {
+        td_polygon_server_status(&b, "error", why);
+    } else {
+        td_buf_appends(&b, "[{\"T\":\"error\",\"code\":400,\"msg\":");
+        td_buf_append_json_str(&b, why, strlen(why));
+        td_buf_appends(&b, "}]");
+    }
     td__gw_client_send_ctl(c, b.data, b.len);
     td_buf_free(&b);
     GW_LOG(TD_LOG_INFO, c->g, c, "client #%llu: since refused: %s", (unsigned long long)c->id, why);
 }
 
-void td__gw_since_subscribe(gw_client_t *c, const td_alpaca_client_msg_t *m)
+void td__gw_since_add(gw_client_t *c, const td_alpaca_since_t *v, size_t nv)
 {
-    if (!m->nsince) return;
+    if (!nv) return;
     if (!c->g->hist) {
         refuse(c, "since: this server keeps no history (tickerd run --redis-history)");
         return;
     }
     size_t skipped = 0;
-    for (size_t i = 0; i < m->nsince; i++) {
-        const td_alpaca_since_t *e = &m->since[i];
+    for (size_t i = 0; i < nv; i++) {
+        const td_alpaca_since_t *e = &v[i];
         size_t n = strlen(e->sym);
         uint64_t ms, seq;
         if (!td_subset_has(&c->sub, e->kind, e->sym, n) ||

@@ -99,6 +99,15 @@ int td_alpaca_client_parse(const char *s, size_t n, td_alpaca_client_msg_t *m);
  * decimal digits. */
 int td_alpaca_stream_id_ok(const char *s, size_t n);
 
+/* The value [v, ve) of a "since" member (validated JSON): null, or an
+ * object of "<word>.SYMBOL": "stream id", the word mapped to a kind by
+ * kind_of (-1: unknown; Alpaca: td_kind_parse, Polygon: the cluster's event
+ * prefix). Appends the entries to *out / *n (realloc'd; the caller frees
+ * *out, also after an error). Returns 0 or a negative TD_ALPACA_CLIENT_E*
+ * code. Shared by both dialects. */
+int td_since_parse(const char *v, const char *ve, int (*kind_of)(void *ud, const char *w, size_t n),
+                   void *kud, td_alpaca_since_t **out, size_t *n);
+
 /* Static text for a TD_ALPACA_CLIENT_* code. */
 const char *td_alpaca_client_strerror(int code);
 

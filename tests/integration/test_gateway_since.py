@@ -11,6 +11,7 @@ import time
 
 from harness import read_record
 from test_client import run_example
+from test_gateway_polygon import authed
 from simclient import AUTHENTICATED, CONNECTED, auth, connect, recv, recv_ctl, run, split_array
 from test_run_redis import wait_sim_done
 
@@ -168,3 +169,45 @@ def test_libtickerd_resume_from_reports_ids_and_resumes_where_it_stopped(tickerd
                              first[-1], url, "AAPL", env=env))
     hist = [i.decode() for i, _ in r.xrange(KEY)]
     assert first + second == hist[:80]
+
+
+def test_polygon_dialect_since(tickerd, redis, tmp_path):
+    """The Polygon dialect's "since": {"Q.AAPL": id} with params "Q.AAPL";
+    events are Polygon objects with "stream_id" added, exactly the history
+    after the id."""
+    sim = tickerd.sim(rate=400, count=3000, symbols=4)
+    gw = tickerd.run(feed="polygon", listen=True, url=[sim.url("/stocks")],
+                     env={"POLYGON_API_KEY": "PKVENDOR"}, client=["PKPOLY:x"], redis=redis.url,
+                     redis_history=100000, subscribe="quotes=*")
+    r = redis.client()
+    wait_xlen(r, 30)
+    since = r.xrange(KEY, count=10)[9][0].decode()
+    got = []
+
+    async def scenario():
+        ws = await authed(gw)
+        await ws.send(json.dumps({"action": "subscribe", "params": "Q.AAPL",
+                                  "since": {"Q.AAPL": since}}))
+        loop = asyncio.get_running_loop()
+        done = loop.run_in_executor(None, wait_sim_done, sim, 3000)
+        quiet_since = None
+        while not (done.done() and quiet_since and loop.time() - quiet_since > 1.5):
+            try:
+                text = await recv(ws, 0.5)
+            except asyncio.TimeoutError:
+                quiet_since = quiet_since or loop.time()
+                continue
+            quiet_since = None
+            got.extend(strip_id(e) for e in split_array(text) if '"ev":"Q"' in e)
+        await done
+        # a since naming a topic of another cluster's prefix is refused
+        await ws.send(json.dumps({"action": "subscribe", "params": "Q.MSFT",
+                                  "since": {"XQ.MSFT": "0"}}))
+        while '"status":"error"' not in (text := await recv(ws, 5)):
+            pass
+        assert "invalid since" in text
+        await ws.close()
+
+    run(scenario(), timeout=60)
+    hist = [(i.decode(), f[b"e"]) for i, f in r.xrange(KEY)]
+    assert len(hist) > 50 and got == hist[10:], f"{len(got)} received, {len(hist) - 10} after"
