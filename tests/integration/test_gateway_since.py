@@ -9,10 +9,12 @@ import asyncio
 import json
 import time
 
-from harness import read_record
-from test_client import run_example
+import harness
+from harness import free_port, read_record
+from test_client import example, run_example
 from test_gateway_polygon import authed
 from simclient import AUTHENTICATED, CONNECTED, auth, connect, recv, recv_ctl, run, split_array
+from test_ha import wait_until
 from test_run_redis import wait_sim_done
 
 KEYS = {"APCA_API_KEY_ID": "PKTEST", "APCA_API_SECRET_KEY": "s3cr3t"}
@@ -211,3 +213,41 @@ def test_polygon_dialect_since(tickerd, redis, tmp_path):
     run(scenario(), timeout=60)
     hist = [(i.decode(), f[b"e"]) for i, f in r.xrange(KEY)]
     assert len(hist) > 50 and got == hist[10:], f"{len(got)} received, {len(hist) - 10} after"
+
+
+def test_libtickerd_resumes_by_itself_across_a_gateway_restart(tickerd, tickerd_bin, redis,
+                                                               tmp_path):
+    """A publisher keeps history; a --source gateway serves "since". The
+    gateway is killed and started again on its port while print_quotes
+    runs: the library reconnects with the last id it delivered, and the ids
+    it printed are exactly the history's first 120, once each."""
+    sim = tickerd.sim(rate=300, count=20000, symbols=4)
+    tickerd.run(url=[sim.url("/v2/iex")], env=KEYS, redis=redis.url, redis_history=100000,
+                subscribe="quotes=*")
+    port = free_port()
+
+    def gateway():
+        return tickerd.run(source=redis.url, redis_history=1, listen=f"127.0.0.1:{port}",
+                           client=["demo:demo"], name="gw")
+
+    gw = gateway()
+    env = {"APCA_API_KEY_ID": "demo", "APCA_API_SECRET_KEY": "demo"}
+    p = harness.Proc([example(tickerd_bin, "print_quotes"), "--events", "120", "--since", "0",
+                      f"ws://127.0.0.1:{port}", "AAPL"], tmp_path, "print_quotes", env=env)
+    p.start()
+    try:
+        assert wait_until(lambda: b" id=" in p.stdout(), 20)
+        gw.popen.kill()
+        gw.popen.wait(5)
+        time.sleep(1)  # down: the client retries, events keep coming
+        gw = gateway()
+        p.popen.wait(60)
+    finally:
+        if p.popen.poll() is None:
+            p.kill()
+    assert p.returncode == 0 and not p.sanitizer_reports(), p.describe()
+    lines = [line.decode() for line in p.stdout_lines()]
+    ids = [line.rsplit(" id=", 1)[1] for line in lines if line.startswith("quotes AAPL ")]
+    assert any("disconnected" in line for line in lines), "the gateway restart went unseen"
+    hist = [i.decode() for i, _ in redis.client().xrange(KEY, count=120)]
+    assert ids == hist
