@@ -23,6 +23,7 @@
  * clients that asked for gaps, as their control message. */
 #include "core/mem.h"
 #include "gateway/gw_int.h"
+#include "proto/gap.h"
 #include "proto/polygon_server.h"
 #include "redis/cluster.h"
 #include "redis/conn.h"
@@ -46,7 +47,17 @@ typedef struct gw_cursor_s {
     td_kind_t kind;
     char sym[TD_ALPACA_CLIENT_SYMBOL_MAX + 1];
     uint64_t ms, seq; /* the last id delivered */
+    int checked;      /* its start was checked against the trimming (send_checks) */
 } gw_cursor_t;
+
+/* A check of a new cursor's start against what the trimming deleted: the
+ * XINFO STREAM sent for it. */
+typedef struct trim_check_s {
+    uint64_t client; /* gw_client_t.id */
+    td_kind_t kind;
+    char sym[TD_ALPACA_CLIENT_SYMBOL_MAX + 1];
+    uint64_t ms, seq; /* the id the client resumes after */
+} trim_check_t;
 
 struct gw_since_s {
     gw_cursor_t *v;
@@ -57,10 +68,12 @@ struct gw_hist_s {
     td_gateway_t *g;
     td_rconn_t *conn;
     td_rsentinel_t *sentinel;
-    td_rcluster_t *cl; /* redis+cluster:// (then conn is NULL): polling */
-    uv_timer_t poll;   /* cluster: the pause between empty rounds */
-    uint32_t pending;  /* cluster: XREADs of the round not answered yet */
-    int got;           /* cluster: the round returned entries */
+    td_rcluster_t *cl;    /* redis+cluster:// (then conn is NULL): polling */
+    uv_timer_t poll;      /* cluster: the pause between empty rounds */
+    uint32_t pending;     /* cluster: XREADs of the round not answered yet */
+    int got;              /* cluster: the round returned entries */
+    trim_check_t *checks; /* XINFO STREAMs in flight: [chead, nchecks) */
+    size_t nchecks, ccap, chead;
     char *prefix;
     int inflight, closing, open;
     uint64_t rr; /* rotates the keys when there are more than HIST_MAX_KEYS */
@@ -150,7 +163,7 @@ void td__gw_since_add(gw_client_t *c, const td_alpaca_since_t *v, size_t nv)
             u->kind = e->kind;
             memcpy(u->sym, e->sym, n + 1);
         }
-        u->ms = ms, u->seq = seq;
+        u->ms = ms, u->seq = seq, u->checked = 0;
     }
     if (skipped) refuse(c, "since: names a channel this subscription does not have");
     td__gw_hist_kick(c->g);
@@ -343,6 +356,119 @@ static size_t collect(td_gateway_t *g, want_t **wp)
     return n;
 }
 
+/* ---- trimmed history ---------------------------------------------------------------- */
+
+/* "<prefix>history:<channel>" (a cluster: "…history:{<prefix><channel>}"). */
+static void key_of(const struct gw_hist_s *h, td_buf_t *b, td_kind_t k, const char *sym)
+{
+    if (h->cl)
+        td_buf_appendf(b, "%shistory:{%s%s.%s}", h->prefix, h->prefix, td_kind_name(k), sym);
+    else
+        td_buf_appendf(b, "%shistory:%s.%s", h->prefix, td_kind_name(k), sym);
+}
+
+/* Queues one XINFO STREAM for cursor u of client c. */
+static void send_check(struct gw_hist_s *h, const gw_client_t *c, const gw_cursor_t *u,
+                       td_buf_t *key, td_buf_t *cmd)
+{
+    td_buf_reset(key);
+    key_of(h, key, u->kind, u->sym);
+    const char *argv[] = {"XINFO", "STREAM", key->data};
+    const size_t lens[] = {5, 6, key->len};
+    if (h->cl) {
+        td_buf_reset(cmd);
+        td_resp_append_cmd(cmd, 3, argv, lens);
+        char *p = td_rcluster_reserve(h->cl, td_rslot_key(key->data, key->len), cmd->len);
+        if (!p) return;
+        memcpy(p, cmd->data, cmd->len);
+        td_rcluster_commit(h->cl, (uint32_t)(1 + h->nchecks));
+        h->pending++;
+    } else if (td_rconn_command(h->conn, 3, argv, lens) != 0) {
+        return;
+    }
+    if (h->nchecks == h->ccap) {
+        h->ccap = h->ccap ? 2 * h->ccap : 8;
+        h->checks = td_xrealloc(h->checks, h->ccap * sizeof *h->checks);
+    }
+    trim_check_t *t = &h->checks[h->nchecks++];
+    *t = (trim_check_t){.client = c->id, .kind = u->kind, .ms = u->ms, .seq = u->seq};
+    memcpy(t->sym, u->sym, strlen(u->sym) + 1);
+}
+
+/* The trimming (MAXLEN) may have deleted entries past the id a client
+ * resumes after: if the stream's first entry (XINFO STREAM) is newer than
+ * that id, the entries between them are gone (unless the id was the very
+ * last one trimmed: "may"). Each new cursor (other than "0": everything
+ * kept) is checked once, before its first read (the XINFO goes first in
+ * the same pipeline, to the same node). */
+static void send_checks(struct gw_hist_s *h)
+{
+    td_buf_t key = TD_BUF_INIT, cmd = TD_BUF_INIT;
+    if (h->chead == h->nchecks) h->chead = h->nchecks = 0;
+    for (gw_client_t *c = h->g->clients; c; c = c->next) {
+        for (size_t i = 0; follows(c) && i < c->since->n; i++) {
+            gw_cursor_t *u = &c->since->v[i];
+            if (u->checked) continue;
+            u->checked = 1;
+            if (u->ms || u->seq) send_check(h, c, u, &key, &cmd);
+        }
+    }
+    td_buf_free(&key);
+    td_buf_free(&cmd);
+}
+
+/* Tells the client that entries between its id and `to` (the first kept)
+ * may be gone: a gap notice (Alpaca), an error status (Polygon). */
+static void trimmed(gw_client_t *c, const trim_check_t *t, uint64_t to_ms)
+{
+    td_buf_t b = TD_BUF_INIT, j = TD_BUF_INIT;
+    td_subset_t where;
+    td_subset_init(&where);
+    td_subset_add(&where, t->kind, t->sym, strlen(t->sym));
+    td_gap_t gap = {.feed = "history",
+                    .from_ns = (int64_t)t->ms * 1000000,
+                    .to_ns = (int64_t)to_ms * 1000000,
+                    .where = &where,
+                    .refill = "impossible",
+                    .lost = -1,
+                    .reason = "trimmed from the history (--redis-history N) before it was read"};
+    td_gap_json(&j, &gap);
+    if (c->polygon) {
+        td_buf_appendf(&b, "since: %s.%s: history trimmed after the id given: %s",
+                       td_kind_name(t->kind), t->sym, j.data);
+        refuse(c, b.data);
+    } else { /* {"type":"gap",...} → [{"T":"gap",...}] */
+        td_buf_appends(&b, "[{\"T\":\"gap\",");
+        td_buf_append(&b, j.data + 14, j.len - 14);
+        td_buf_appendc(&b, ']');
+        td__gw_client_send_ctl(c, b.data, b.len);
+        GW_LOG(TD_LOG_INFO, c->g, c, "client #%llu: since %s.%s: trimmed history told",
+               (unsigned long long)c->id, td_kind_name(t->kind), t->sym);
+    }
+    td_subset_free(&where);
+    td_buf_free(&j);
+    td_buf_free(&b);
+}
+
+/* The XINFO STREAM reply of check i. */
+static void on_check(struct gw_hist_s *h, size_t i, const td_resp_reader_t *rd)
+{
+    if (i >= h->nchecks) return;
+    const trim_check_t *t = &h->checks[i];
+    const td_resp_node_t *r = &rd->v[0];
+    for (uint32_t f = 0; r->type == TD_RESP_ARRAY && f + 1 < r->n; f += 2) {
+        const td_resp_node_t *k = td_resp_elem(rd, 0, f), *v = td_resp_elem(rd, 0, f + 1);
+        const td_resp_node_t *id =
+            v && v->type == TD_RESP_ARRAY ? td_resp_elem(rd, (size_t)(v - rd->v), 0) : NULL;
+        uint64_t ms, seq;
+        if (!td_resp_is(k, "first-entry") || !id || id->type != TD_RESP_BULK ||
+            id_parse(id->s, id->len, &ms, &seq) || !id_after(ms, seq, t->ms, t->seq))
+            continue;
+        for (gw_client_t *c = h->g->clients; c; c = c->next)
+            if (c->id == t->client && follows(c)) trimmed(c, t, ms);
+    }
+}
+
 /* XREAD COUNT c BLOCK b STREAMS <keys> <ids>: at most HIST_MAX_KEYS
  * streams, a window that moves on by that much each read. */
 static void send_xread(struct gw_hist_s *h)
@@ -368,6 +494,7 @@ static void send_xread(struct gw_hist_s *h)
         off[2 * i + 1] = b.len;
         td_buf_appendf(&b, "%" PRIu64 "-%" PRIu64, x->ms, x->seq);
     }
+    send_checks(h);
     const char *fixed[] = {"XREAD", "COUNT", count, "BLOCK", HIST_BLOCK_MS, "STREAMS"};
     for (int i = 0; i < 6; i++)
         argv[i] = fixed[i], lens[i] = strlen(fixed[i]);
@@ -394,10 +521,10 @@ static void send_round(struct gw_hist_s *h)
     snprintf(count, sizeof count, "%zu", n && HIST_NODES / n ? HIST_NODES / n : 1);
     td_buf_t key = TD_BUF_INIT, cmd = TD_BUF_INIT;
     h->got = 0;
+    send_checks(h);
     for (size_t i = 0; i < n; i++) {
         td_buf_reset(&key);
-        td_buf_appendf(&key, "%shistory:{%s%s.%s}", h->prefix, h->prefix, td_kind_name(w[i].kind),
-                       w[i].sym);
+        key_of(h, &key, w[i].kind, w[i].sym);
         int il = snprintf(id, sizeof id, "%" PRIu64 "-%" PRIu64, w[i].ms, w[i].seq);
         const char *argv[] = {"XREAD", "COUNT", count, "STREAMS", key.data, id};
         const size_t lens[] = {5, 5, strlen(count), 7, key.len, (size_t)il};
@@ -449,8 +576,9 @@ static void round_step(struct gw_hist_s *h, const td_resp_reader_t *rd)
 
 static void on_cl_reply(void *ud, uint32_t tag, const td_resp_reader_t *rd)
 {
-    (void)tag;
-    round_step(ud, rd);
+    struct gw_hist_s *h = ud;
+    if (tag && !h->closing) on_check(h, tag - 1, rd); /* an XINFO, not an XREAD */
+    round_step(h, tag ? NULL : rd);
 }
 
 static void on_cl_lost(void *ud, uint32_t tag)
@@ -471,6 +599,11 @@ static void on_reply(void *ud, td_rconn_t *c, const td_resp_reader_t *rd)
 {
     struct gw_hist_s *h = ud;
     (void)c;
+    if (h->chead < h->nchecks) { /* the XINFOs come before their XREAD */
+        if (!h->closing) on_check(h, h->chead, rd);
+        h->chead++;
+        return;
+    }
     h->inflight = 0;
     if (h->closing) return;
     on_xread(h->g, rd);
@@ -482,6 +615,7 @@ static void on_down(void *ud, td_rconn_t *c, uint64_t unanswered)
     struct gw_hist_s *h = ud;
     (void)c, (void)unanswered;
     h->inflight = 0; /* read again from the cursors once reconnected */
+    h->chead = h->nchecks = 0;
 }
 
 int td__gw_hist_start(td_gateway_t *g, char *err, size_t errlen)
@@ -571,6 +705,7 @@ void td__gw_hist_free(td_gateway_t *g)
     td_rconn_free(h->conn);
     td_rsentinel_free(h->sentinel);
     td_rcluster_free(h->cl);
+    free(h->checks);
     free(h->prefix);
     free(h);
     g->hist = NULL;

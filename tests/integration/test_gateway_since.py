@@ -251,3 +251,37 @@ def test_libtickerd_resumes_by_itself_across_a_gateway_restart(tickerd, tickerd_
     assert any("disconnected" in line for line in lines), "the gateway restart went unseen"
     hist = [i.decode() for i, _ in redis.client().xrange(KEY, count=120)]
     assert ids == hist
+
+
+def test_since_an_id_already_trimmed_says_so(tickerd, redis, tmp_path):
+    """--redis-history 50: an id older than what the stream still holds
+    gets a gap notice (feed "history", refill impossible) naming the window
+    that was trimmed, then what is kept."""
+    sim, gw, rec = start(tickerd, redis, tmp_path, count=20000, rate=2000, redis_history=50)
+    r = redis.client()
+    wait_xlen(r, 5)
+    old = r.xrange(KEY, count=1)[0][0].decode()
+    deadline = time.monotonic() + 20
+    while r.xrange(KEY, count=1)[0][0].decode() == old and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the trimming removed it
+    assert r.xrange(KEY, count=1)[0][0].decode() != old
+
+    async def scenario():
+        ws = await connect(gw.url("/v2/iex"))
+        await recv(ws)
+        await auth(ws, "demo", "demo")
+        await ws.send(json.dumps({"action": "subscribe", "quotes": ["AAPL"],
+                                  "since": {"quotes.AAPL": old}}))
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 5
+        while loop.time() < end:
+            for e in split_array(await recv(ws, 5)):
+                o = json.loads(e)
+                if o.get("T") == "gap":
+                    return o
+        raise AssertionError("no gap notice")
+
+    gap = run(scenario(), timeout=30)
+    assert gap["feed"] == "history" and gap["refill"] == "impossible", gap
+    assert gap["kinds"] == ["quotes"] and gap["symbols"] == ["AAPL"], gap
+    assert gap["from"] < gap["to"], gap
