@@ -74,8 +74,10 @@ static const td_opt_t run_table[] = {
     {"redis-history", TD_OPT_INT, O(redis_history), 0, 100000000, "0", "N", NULL, 0,
      "also append each event to the stream <prefix>history:<kind>.<SYMBOL> (XADD, same "
      "pipeline, field e), trimmed to about N entries, so that a consumer can resume with XREAD "
-     "from the last ID it processed; gap notices go there too (field g); 0: off; not "
-     "with redis+cluster:// (refused at startup)"},
+     "from the last ID it processed; gap notices go there too (field g); 0: off; on "
+     "redis+cluster:// the stream is <prefix>history:{<channel>} (on the channel's shard). "
+     "Gateway clients may then resume with \"since\" (read from --redis; on a --source "
+     "gateway, set it to say the publisher keeps history, read from --source)"},
     {"channel-prefix", TD_OPT_STR, O(channel_prefix), 0, 0, "", "PREFIX", NULL, 0,
      "prefix of every Redis channel and stdout channel name"},
     {"stdout", TD_OPT_BOOL, O(to_stdout), 0, 0, "no", NULL, NULL, 0,

@@ -248,11 +248,7 @@ static int check_redis_url(check_t *k, const char *opt, const char *url)
 static void check_redis(check_t *k, int av)
 {
     const run_cfg *c = &k->a->cfg;
-    int sink = c->redis ? check_redis_url(k, "redis", c->redis) : -1;
-    if (sink == TD_REDIS_CLUSTER && c->redis_history > 0)
-        bad(k, "redis-history",
-            "--redis-history is not supported with redis+cluster:// (use one Redis, or "
-            "redis+sentinel://)");
+    if (c->redis) check_redis_url(k, "redis", c->redis);
     int src = c->source ? check_redis_url(k, "source", c->source) : -1;
     if (src == TD_REDIS_SENTINEL)
         bad(k, "source", "--source takes redis://, rediss://, unix:// or redis+cluster://");
@@ -260,8 +256,6 @@ static void check_redis(check_t *k, int av)
     if (!c->redis || c->source || c->url.n == 0 || av)
         bad(k, "ha-lease",
             "--ha-lease needs --redis and a streaming --url (not --source, not alphavantage)");
-    else if (sink == TD_REDIS_CLUSTER)
-        bad(k, "ha-lease", "--ha-lease: redis+cluster:// is not supported for the lease");
     if (strlen(c->ha_lease) == 0 || strlen(c->ha_lease) > 128)
         bad(k, "ha-lease", "--ha-lease: a name of 1 to 128 bytes");
 }

@@ -206,6 +206,8 @@ static void on_metrics_gateway(app_t *a, td_buf_t *o)
     metric(o, "client_malformed_total", "counter", gs.malformed, "client messages answered 400");
     metric(o, "client_rejected_total", "counter", gs.rejected, "406 connection limit exceeded");
     metric(o, "client_snapshots_total", "counter", gs.snapshots, "last values sent on subscribe");
+    metric(o, "client_since_events_total", "counter", gs.since_events,
+           "events sent from Redis history to clients that subscribed with \"since\"");
     metric(o, "client_frames_out_total", "counter", gs.frames_out, "frames written to clients");
     metric(o, "client_token_auths_total", "counter", gs.token_auths,
            "clients authenticated with a token");
@@ -342,6 +344,13 @@ static int setup_gateway(app_t *a)
         .tls_cert = c->tls_cert,
         .tls_key = c->tls_key,
         .deflate = c->permessage_deflate,
+        /* "since": the history the Redis sink writes (or, with --source,
+         * the publisher's: --redis-history says it keeps one) */
+        .history_url = c->redis_history > 0 ? (c->redis ? c->redis : c->source) : NULL,
+        .history_prefix = c->channel_prefix,
+        .history_ca_file = c->redis_ca_file,
+        .history_cert_file = c->redis_cert,
+        .history_key_file = c->redis_key,
     };
     a->gw = td_gateway_new(&a->loop, a->ctx, a->bus, &gc, a->prev ? &http_rest_cb : &http_cb, a,
                            err, sizeof err);

@@ -173,6 +173,7 @@ td_feed_t *td_feed_new(struct lws_context *ctx, uv_loop_t *loop, const td_feed_c
     td_subset_init(&f->requested);
     td_subset_init(&f->confirmed);
     f->max_symbols = cfg->max_symbols;
+    f->since = cfg->since;
     f->max_message = cfg->max_message ? cfg->max_message : TD_FEED_MAX_MESSAGE;
     if (cfg->subs) filter_for_stream(f, cfg->subs, &f->want);
     td_backoff_init(&f->backoff, ms(cfg->backoff_min_s), ms(cfg->backoff_max_s));

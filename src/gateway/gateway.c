@@ -424,6 +424,7 @@ static void cron_cb(uv_timer_t *t)
     uint64_t now = uv_now(g->loop);
     for (gw_client_t *c = g->clients; c; c = c->next)
         td__gw_client_cron(c, now);
+    td__gw_hist_kick(g); /* clients that drained their queue read on */
 }
 
 int td__gw_parse_addr(const char *flag, const char *s, char *host, size_t cap, int *port, char *err,
@@ -520,6 +521,11 @@ int td_gateway_start(td_gateway_t *g)
         return 0;
     }
     uv_timer_start(&g->cron, cron_cb, CRON_MS, CRON_MS);
+    char err[512];
+    if (td__gw_hist_start(g, err, sizeof err) != 0) {
+        TD_ERR("gateway: history reader: %s", err);
+        return -1;
+    }
     TD_INFO("gateway: listening on ws://%s:%d (%s dialect: %s; %zu client key%s)%s%s", g->host,
             g->port, dialect_names[g->cfg.dialect], dialect_paths[g->cfg.dialect], g->cfg.nkeys,
             g->cfg.nkeys == 1 ? "" : "s", g->web_root ? "; web root " : "",
@@ -537,6 +543,14 @@ static void on_handle_closed(uv_handle_t *h)
         g->flush_open = 0;
     else
         g->spin_open = 0;
+    if (!g->cron_open && !g->flush_open && !g->spin_open && !g->hist_open && g->done)
+        g->done(g->done_ud);
+}
+
+static void hist_closed(void *ud)
+{
+    td_gateway_t *g = ud;
+    g->hist_open = 0;
     if (!g->cron_open && !g->flush_open && !g->spin_open && g->done) g->done(g->done_ud);
 }
 
@@ -552,6 +566,10 @@ void td_gateway_stop(td_gateway_t *g, void (*done)(void *ud), void *ud)
         lws_callback_on_writable(c->wsi);
     }
     cur_reset(g);
+    if (g->hist) {
+        g->hist_open = 1;
+        td__gw_hist_close(g, hist_closed, g);
+    }
     uv_close((uv_handle_t *)&g->cron, on_handle_closed);
     uv_close((uv_handle_t *)&g->flush, on_handle_closed);
     uv_close((uv_handle_t *)&g->spin, on_handle_closed);
@@ -568,6 +586,7 @@ void td_gateway_free(td_gateway_t *g)
     td_buf_free(&g->frame);
     td__gw_limits_free(g);
     td__gw_tls_free(g);
+    td__gw_hist_free(g);
     free(g->web_root);
     free(g);
 }

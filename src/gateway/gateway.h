@@ -78,6 +78,11 @@ typedef struct td_gateway_cfg_s {
      * Copied. The certificate and key may be reloaded (td_gateway_reload_tls). */
     const char *listen_tls, *tls_cert, *tls_key;
     int deflate; /* offer permessage-deflate (negotiated per client) */
+    /* "since" on a subscribe (history replay, gateway/since.c): the Redis
+     * that holds the history streams (redis/url.h syntax; NULL: "since" is
+     * refused), the channel prefix and TLS files. Borrowed until start. */
+    const char *history_url, *history_prefix;
+    const char *history_ca_file, *history_cert_file, *history_key_file;
 } td_gateway_cfg_t;
 
 typedef struct td_gateway_cb_s {
@@ -122,6 +127,7 @@ typedef struct td_gateway_stats_s {
     uint64_t refused_claims;       /* subscriptions refused by a token's claim */
     uint64_t token_expired_closes; /* live clients closed as their token expired */
     uint64_t sub_refused;          /* subscribes refused over the subscribe rate */
+    uint64_t since_events;         /* events sent from history ("since" subscriptions) */
 } td_gateway_stats_t;
 
 /* cfg and cb are copied (strings as documented above); bus and ctx are

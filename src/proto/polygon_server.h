@@ -12,6 +12,7 @@
 #define TD_PROTO_POLYGON_SERVER_H
 
 #include "core/buf.h"
+#include "proto/alpaca_client.h"
 #include "proto/polygon.h"
 
 #include <stddef.h>
@@ -45,6 +46,15 @@ int td_polygon_server_parse(const char *msg, size_t len, char **action, char **p
  * top-level member "gaps" with the value true: tickerd's extension on a
  * gateway subscribe asking for gap notices. The first occurrence wins. */
 int td_polygon_server_wants_gaps(const char *msg, size_t len);
+
+/* tickerd's "since" in a subscribe of cluster c,
+ * {"action":"subscribe","params":"AM.AAPL","since":{"AM.AAPL":"<stream id>"}}:
+ * the entries (td_since_parse; channels named with the cluster's event
+ * prefixes) in *out (malloc'd, NULL if none) and *n. msg must have passed
+ * td_polygon_server_parse. Returns 0 (no "since", or null: *n = 0) or -1
+ * if "since" is malformed (nothing set). */
+int td_polygon_server_since(td_polygon_cluster_t c, const char *msg, size_t len,
+                            td_alpaca_since_t **out, size_t *n);
 
 /* The topics of a params list, in order (td_polygon_params_each). */
 typedef struct td_polygon_topic_s {

@@ -158,10 +158,6 @@ CROSS = [
      "--source and --url exclude each other"),
     ("source+redis", ["source = redis://127.0.0.1:1", "redis = redis://127.0.0.1:1"], 1,
      "--source with --redis would publish back"),
-    ("cluster history", ["url = ws://127.0.0.1:1/v2/iex",
-                         "redis = redis+cluster://127.0.0.1:1,127.0.0.1:2",
-                         "redis-history = 1000"], 3,
-     "--redis-history is not supported with redis+cluster://"),
     ("sentinel source", ["source = redis+sentinel://127.0.0.1:1/m", "listen = 127.0.0.1:0"], 1,
      "--source takes redis://, rediss://, unix:// or redis+cluster://"),
     ("redis url", ["url = ws://127.0.0.1:1/v2/iex", "redis = http://127.0.0.1:1"], 2, "--redis: "),
@@ -193,8 +189,6 @@ CROSS = [
      "--jwt-hs256-secret, --jwt-hs256-secret-file and --jwt-public-key: give one"),
     ("ha lease", ["url = ws://127.0.0.1:1/v2/iex", "stdout = yes", "ha-lease = feed1"], 3,
      "--ha-lease needs --redis"),
-    ("ha cluster", ["url = ws://127.0.0.1:1/v2/iex", "redis = redis+cluster://127.0.0.1:1",
-                    "ha-lease = feed1"], 3, "redis+cluster:// is not supported for the lease"),
     ("metrics addr", ["url = ws://127.0.0.1:1/v2/iex", "stdout = yes",
                       "metrics-listen = 9100"], 3, "bad --metrics-listen '9100'"),
 ]
@@ -229,7 +223,7 @@ def test_check_config_runs_every_startup_check(tickerd_bin, tmp_path):
             assert errors[0].split(" run E ")[1] in r2.stderr, (name, r2.stderr)
     # every error at once, not only the first
     conf.write_text("[run]\nsource = redis://127.0.0.1:1\nredis = redis+cluster://127.0.0.1:1\n"
-                    "redis-history = 5\nlisten = 127.0.0.1:0\nlisten-tls = 127.0.0.1:0\n")
+                    "metrics-listen = 9100\nlisten = 127.0.0.1:0\nlisten-tls = 127.0.0.1:0\n")
     r = run(tickerd_bin, "run", "--check-config", "-c", conf, env=ENV)
     errors = [l for l in r.stderr.splitlines() if " run E " in l]
     assert r.returncode == 2 and len(errors) == 3, r.stderr
