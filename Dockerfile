@@ -6,7 +6,8 @@
 #       run --url wss://stream.data.alpaca.markets/v2/iex --listen 0.0.0.0:8080 --client demo:demo
 
 FROM debian:12 AS build
-# scripts/deps.sh build's packages (git: the commit --version prints)
+# scripts/deps.sh build's packages (git: the commit --version prints;
+# libhiredis-dev: CMake wants it for a benchmark, tickerd does not link it)
 RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
       libuv1-dev libwebsockets-dev libwebsockets-evlib-uv libhiredis-dev libcurl4-openssl-dev \
@@ -21,14 +22,15 @@ RUN cmake --preset release \
 
 FROM debian:12-slim
 RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
-      libuv1 libwebsockets17 libwebsockets-evlib-uv libhiredis0.14 libcurl4 libpq5 \
+      libuv1 libwebsockets17 libwebsockets-evlib-uv libcurl4 libpq5 \
       libsqlite3-0 libssl3 libinih1 libmsgpackc2 libzstd1 ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin tickerd
 # The installed layout: bin/tickerd finds ../share/tickerd/web by itself.
 COPY --from=build /src/build/release/tickerd /usr/local/bin/tickerd
 COPY --from=build /src/web /usr/local/share/tickerd/web
-USER tickerd
+# numeric, so that a runtime checking runAsNonRoot can tell without /etc/passwd
+USER 10001
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/tickerd"]
 CMD ["--help"]

@@ -17,21 +17,13 @@ published). One JSON line per run, then a summary line; every wait bounded.
 """
 import argparse
 import json
-import os
 import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests/integration"))
-sys.path.insert(0, str(ROOT / "bench"))
-import harness  # noqa: E402
-from e2e import proc_ticks  # noqa: E402
-from redis_cost import CLK_TCK, KEYS  # noqa: E402
+from benchlib import CLK_TCK, ROOT, Procs, harness, proc_ticks
 
 STOCKS = ROOT / "src/sim/gen.c"
 
@@ -114,39 +106,22 @@ def measure(args, kind, tmp):
     kinds = ("trades", "quotes", "corrections", "cancelErrors")  # what trades=*;quotes=* carry
     chans = [f"{k}.{s}" for k in kinds for s in symbols(500)]
     url, ports, cmd, sub, stop = target(kind, tmp, chans)
-    procs = []
     try:
-        sport = harness.free_port()
-        procs.append(subprocess.Popen(
-            [args.tickerd, "sim", "--listen", f"127.0.0.1:{sport}", "--rate", str(args.rate),
-             "--batch", "100", "--symbols", "500"], stdout=subprocess.DEVNULL,
-            stderr=open(Path(tmp) / "sim.err", "wb")))
-        harness.wait_port(sport)
-        run = subprocess.Popen(
-            [args.tickerd, "run", "--url", f"ws://127.0.0.1:{sport}/v2/iex", "--subscribe",
-             "trades=*;quotes=*", "--redis", url, "--stats-interval", "5"],
-            env={**os.environ, **KEYS}, stdout=subprocess.DEVNULL,
-            stderr=open(Path(tmp) / "run.err", "wb"))
-        procs.append(run)
-        time.sleep(args.warmup)
-        t0, p0, d0, c0 = time.monotonic(), calls(ports, cmd), sub.count, proc_ticks(run.pid)
-        time.sleep(args.seconds)
-        t1, p1, d1, c1 = time.monotonic(), calls(ports, cmd), sub.count, proc_ticks(run.pid)
-        if run.poll() is not None or p1 <= p0:
-            raise SystemExit("tickerd exited or published nothing:\n"
-                             + (Path(tmp) / "run.err").read_text()[-2000:])
-        n = p1 - p0
-        return {"target": kind, "primaries": len(ports), "window_s": round(t1 - t0, 2),
-                "published_per_s": round(n / (t1 - t0)),
-                "delivered_per_published": round((d1 - d0) / n, 4),
-                "cpu_us_per_event": round((c1 - c0) / CLK_TCK * 1e6 / n, 3)}
+        with Procs(args.tickerd, tmp) as procs:
+            sport = procs.sim(args.rate)
+            run = procs.run(sport, "--subscribe", "trades=*;quotes=*", "--redis", url,
+                            "--stats-interval", "5")
+            time.sleep(args.warmup)
+            t0, p0, d0, c0 = time.monotonic(), calls(ports, cmd), sub.count, proc_ticks(run.pid)
+            time.sleep(args.seconds)
+            t1, p1, d1, c1 = time.monotonic(), calls(ports, cmd), sub.count, proc_ticks(run.pid)
+            procs.check(run, p1 > p0)
+            n = p1 - p0
+            return {"target": kind, "primaries": len(ports), "window_s": round(t1 - t0, 2),
+                    "published_per_s": round(n / (t1 - t0)),
+                    "delivered_per_published": round((d1 - d0) / n, 4),
+                    "cpu_us_per_event": round((c1 - c0) / CLK_TCK * 1e6 / n, 3)}
     finally:
-        for p in reversed(procs):
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
         sub.close()
         stop()
 

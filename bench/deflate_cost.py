@@ -16,35 +16,25 @@ all over the same window after a warm-up. Prints one JSON line per mode; every w
 import argparse
 import asyncio
 import json
-import os
 import re
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests/integration"))
-import harness  # noqa: E402
+from benchlib import CLK_TCK, Procs, harness, proc_ticks
 
 import websockets  # noqa: E402
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-KEYS = {"APCA_API_KEY_ID": "PKBENCH", "APCA_API_SECRET_KEY": "bench"}
-
 
 def sample(pid, port):
-    with open(f"/proc/{pid}/stat") as f:
-        st = f.read().rsplit(")", 1)[1].split()
     ss = subprocess.run(["ss", "-tinH", "state", "established", f"( sport = :{port} )"],
                         capture_output=True, text=True, timeout=10).stdout
     wchar = sum(int(v) for v in re.findall(r"bytes_acked:(\d+)", ss))
     body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     events = sum(int(v) for v in re.findall(r"^tickerd_events_out_total\{[^}]*\} (\d+)$", body,
                                              re.M))
-    return (int(st[11]) + int(st[12])) / CLK_TCK, wchar, events
+    return proc_ticks(pid) / CLK_TCK, wchar, events
 
 
 async def client(url, stop):
@@ -74,38 +64,21 @@ async def drive(url, args, pid, port):
 
 
 def measure(args, tmp, deflate):
-    procs = []
-    try:
-        sport, gport = harness.free_port(), harness.free_port()
-        procs.append(subprocess.Popen(
-            [args.tickerd, "sim", "--listen", f"127.0.0.1:{sport}", "--rate", str(args.rate),
-             "--batch", "100", "--symbols", "500"], stdout=subprocess.DEVNULL,
-            stderr=open(Path(tmp) / "sim.err", "wb")))
-        harness.wait_port(sport)
-        run = subprocess.Popen(
-            [args.tickerd, "run", "--url", f"ws://127.0.0.1:{sport}/v2/iex", "--listen",
-             f"127.0.0.1:{gport}", "--client", "demo:demo", "--stats-interval", "60",
-             *(["--permessage-deflate"] if deflate else [])], env={**os.environ, **KEYS},
-            stdout=subprocess.DEVNULL, stderr=open(Path(tmp) / "run.err", "wb"))
-        procs.append(run)
-        harness.wait_port(gport)
-        cpu, wbytes, events = asyncio.run(asyncio.wait_for(
-            drive(f"ws://127.0.0.1:{gport}/v2/iex", args, run.pid, gport),
-            args.seconds + args.warmup + 30))
+    with Procs(args.tickerd, tmp) as procs:
+        try:
+            sport, gport = procs.sim(args.rate), harness.free_port()
+            run = procs.run(sport, "--listen", f"127.0.0.1:{gport}", "--client", "demo:demo",
+                            "--stats-interval", "60",
+                            *(["--permessage-deflate"] if deflate else []), listen_port=gport)
+            cpu, wbytes, events = asyncio.run(asyncio.wait_for(
+                drive(f"ws://127.0.0.1:{gport}/v2/iex", args, run.pid, gport),
+                args.seconds + args.warmup + 30))
+        except Exception:
+            print(procs.run_err(3000), file=sys.stderr)
+            raise
         return {"permessage_deflate": deflate, "clients": args.clients, "seconds": args.seconds,
                 "events_delivered": events, "bytes_per_event": round(wbytes / max(events, 1), 1),
                 "cpu_us_per_event": round(cpu * 1e6 / max(events, 1), 2)}
-    except Exception:
-        print((Path(tmp) / "run.err").read_text()[-3000:], file=sys.stderr)
-        raise
-    finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
 
 
 def main():

@@ -15,20 +15,13 @@ one JSON line; every wait is bounded.
 """
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests/integration"))
-import harness  # noqa: E402  (RedisServer, free_port, wait_port, proc_ticks of e2e)
-from e2e import proc_ticks  # noqa: E402
-
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-KEYS = {"APCA_API_KEY_ID": "PKBENCH", "APCA_API_SECRET_KEY": "bench"}
+from benchlib import CLK_TCK, Procs, harness, proc_ticks
 
 
 def publishes(r):
@@ -38,55 +31,37 @@ def publishes(r):
 
 def measure(args, tmp):
     redis = harness.RedisServer(Path(tmp) / "redis").start()
-    procs = []
     try:
-        sport = harness.free_port()
-        procs.append(subprocess.Popen(
-            [args.tickerd, "sim", "--listen", f"127.0.0.1:{sport}", "--rate", str(args.rate),
-             "--batch", "100", "--symbols", "500"], stdout=subprocess.DEVNULL,
-            stderr=open(Path(tmp) / "sim.err", "wb")))
-        harness.wait_port(sport)
-        procs.append(subprocess.Popen(["redis-cli", "-p", str(redis.port), "psubscribe", "*"],
-                                      stdout=subprocess.DEVNULL))
-        run = subprocess.Popen(
-            [args.tickerd, "run", "--url", f"ws://127.0.0.1:{sport}/v2/iex", "--subscribe",
-             "trades=*;quotes=*", "--redis", redis.url, "--stats-interval", "5",
-             *args.run_arg], env={**os.environ, **KEYS}, stdout=subprocess.DEVNULL,
-            stderr=open(Path(tmp) / "run.err", "wb"))
-        procs.append(run)
-        r = redis.client()
-        time.sleep(args.warmup)
-        perf = None
-        if args.perf:  # perf record -g of tickerd over the window
-            what = (["stat", "-e", args.perf[5:]] if args.perf.startswith("stat:")
-                    else ["record", "--call-graph", "dwarf,16384", "-o", args.perf[6:]]
-                    if args.perf.startswith("dwarf:") else ["record", "-g", "-o", args.perf])
-            perf = subprocess.Popen(["perf", *what, "-p", str(run.pid), "--", "sleep",
-                                     str(args.seconds)] if args.perf != "strace" else
-                                    ["timeout", "0.3", "strace", "-tt", "-p", str(run.pid)],
-                                    stdout=subprocess.DEVNULL,
-                                    stderr=open(Path(tmp) / "perf.txt", "wb"))
-        t0, p0, c0 = time.monotonic(), publishes(r), proc_ticks(run.pid)
-        time.sleep(args.seconds)
-        t1, p1, c1 = time.monotonic(), publishes(r), proc_ticks(run.pid)
-        if perf:
-            perf.wait(30)
-            sys.stderr.write((Path(tmp) / "perf.txt").read_text())
-        if run.poll() is not None or p1 <= p0:
-            raise SystemExit("tickerd exited or published nothing:\n"
-                             + (Path(tmp) / "run.err").read_text()[-2000:])
-        events = p1 - p0
-        cpu_us = (c1 - c0) / CLK_TCK * 1e6
-        return {"rate_asked": args.rate, "window_s": round(t1 - t0, 2), "published": events,
-                "published_per_s": round(events / (t1 - t0)), "cpu_s": (c1 - c0) / CLK_TCK,
-                "cpu_us_per_event": round(cpu_us / events, 3), "run_args": args.run_arg}
+        with Procs(args.tickerd, tmp) as procs:
+            sport = procs.sim(args.rate)
+            procs.start(["redis-cli", "-p", str(redis.port), "psubscribe", "*"], "redis-cli")
+            run = procs.run(sport, "--subscribe", "trades=*;quotes=*", "--redis", redis.url,
+                            "--stats-interval", "5", *args.run_arg)
+            r = redis.client()
+            time.sleep(args.warmup)
+            perf = None
+            if args.perf:  # perf record -g of tickerd over the window
+                what = (["stat", "-e", args.perf[5:]] if args.perf.startswith("stat:")
+                        else ["record", "--call-graph", "dwarf,16384", "-o", args.perf[6:]]
+                        if args.perf.startswith("dwarf:") else ["record", "-g", "-o", args.perf])
+                perf = subprocess.Popen(["perf", *what, "-p", str(run.pid), "--", "sleep",
+                                         str(args.seconds)] if args.perf != "strace" else
+                                        ["timeout", "0.3", "strace", "-tt", "-p", str(run.pid)],
+                                        stdout=subprocess.DEVNULL,
+                                        stderr=open(Path(tmp) / "perf.txt", "wb"))
+            t0, p0, c0 = time.monotonic(), publishes(r), proc_ticks(run.pid)
+            time.sleep(args.seconds)
+            t1, p1, c1 = time.monotonic(), publishes(r), proc_ticks(run.pid)
+            if perf:
+                perf.wait(30)
+                sys.stderr.write((Path(tmp) / "perf.txt").read_text())
+            procs.check(run, p1 > p0)
+            events = p1 - p0
+            cpu_us = (c1 - c0) / CLK_TCK * 1e6
+            return {"rate_asked": args.rate, "window_s": round(t1 - t0, 2), "published": events,
+                    "published_per_s": round(events / (t1 - t0)), "cpu_s": (c1 - c0) / CLK_TCK,
+                    "cpu_us_per_event": round(cpu_us / events, 3), "run_args": args.run_arg}
     finally:
-        for p in reversed(procs):
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
         redis.stop()
 
 

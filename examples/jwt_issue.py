@@ -13,6 +13,10 @@ CORS for --origin; the board's ?issuer=URL parameter fetches from it):
     TICKERD_JWT_HS256_SECRET=... examples/jwt_issue.py --serve 127.0.0.1:8081 \\
         --origin http://127.0.0.1:8080
 
+Over https (a board served by --listen-tls must fetch from https too):
+    ... --serve 127.0.0.1:8444 --origin https://127.0.0.1:8443 \\
+        --cert server.pem --key server.key
+
 The secret is read from TICKERD_JWT_HS256_SECRET, the same variable tickerd
 reads. The "tickerd" claim restricts kinds and symbols; without --kinds and
 --symbols the token allows everything.
@@ -66,8 +70,17 @@ def serve(addr, secret, args):
             self.end_headers()
             self.wfile.write(body)
 
-    print(f"serving tokens on http://{host}:{port}/token", file=sys.stderr)
-    ThreadingHTTPServer((host, int(port)), Handler).serve_forever()
+    server = ThreadingHTTPServer((host, int(port)), Handler)
+    scheme = "http"
+    if args.cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(args.cert, args.key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
+    print(f"serving tokens on {scheme}://{host}:{port}/token", file=sys.stderr, flush=True)
+    server.serve_forever()
 
 
 def split(s):
@@ -82,10 +95,14 @@ def main():
     p.add_argument("--symbols", help="comma-separated symbols, e.g. AAPL,MSFT")
     p.add_argument("--serve", metavar="HOST:PORT", help="serve GET /token instead of printing")
     p.add_argument("--origin", help="with --serve: the board's origin (CORS)")
+    p.add_argument("--cert", help="with --serve: serve https with this certificate chain (PEM)")
+    p.add_argument("--key", help="the private key of --cert (PEM)")
     args = p.parse_args()
     secret = os.environ.get("TICKERD_JWT_HS256_SECRET")
     if not secret:
         sys.exit("jwt_issue.py: set TICKERD_JWT_HS256_SECRET")
+    if args.cert and not (args.serve and args.key):
+        sys.exit("jwt_issue.py: --cert goes with --serve and --key")
     if args.serve:
         serve(args.serve, secret, args)
     else:

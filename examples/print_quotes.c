@@ -3,7 +3,11 @@
  * gateway), subscribes quotes for the given symbols and prints them.
  *
  *   print_quotes [--polygon] [--events N] [--seconds S] [--no-reconnect]
- *                [--max-retries N] ws://127.0.0.1:8765 AAPL MSFT
+ *                [--max-retries N] [--since ID] ws://127.0.0.1:8765 AAPL MSFT
+ *
+ * --since ID (a tickerd gateway with --redis-history): the quotes of each
+ * symbol after stream id ID from the gateway's history, then live; each
+ * line ends with " id=<stream id>", the point to resume from.
  *
  * Keys come from APCA_API_KEY_ID / APCA_API_SECRET_KEY (Polygon:
  * POLYGON_API_KEY), default "key" / "secret" (what tickerd sim accepts).
@@ -34,8 +38,9 @@ static void on_quote(tickerd_client_t *c, const tickerd_event_t *ev, void *user)
     tickerd_event_bid_size(ev, &bs);
     tickerd_event_ask_size(ev, &as);
     tickerd_event_timestamp_ns(ev, &t);
-    printf("%s %.*s bid=%.4f x %.0f ask=%.4f x %.0f t=%lld\n", ev->kind, (int)ev->symbol_len,
-           ev->symbol, bp, bs, ap, as, (long long)t);
+    printf("%s %.*s bid=%.4f x %.0f ask=%.4f x %.0f t=%lld%s%.*s\n", ev->kind, (int)ev->symbol_len,
+           ev->symbol, bp, bs, ap, as, (long long)t, ev->stream_id ? " id=" : "",
+           (int)ev->stream_id_len, ev->stream_id ? ev->stream_id : "");
     fflush(stdout);
     if (++app->events == app->max_events) tickerd_close(c);
 }
@@ -84,6 +89,7 @@ int main(int argc, char **argv)
                            .on_state = on_state,
                            .state_user = &app};
     double seconds = 0;
+    const char *since = NULL;
     int i = 1;
     for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
         if (strcmp(argv[i], "--polygon") == 0)
@@ -96,12 +102,14 @@ int main(int argc, char **argv)
             o.max_retries = atoi(argv[++i]);
         else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
             seconds = atof(argv[++i]);
+        else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc)
+            since = argv[++i];
         else
             break;
     }
     if (argc - i < 2) {
         fprintf(stderr, "usage: print_quotes [--polygon] [--events N] [--seconds S] "
-                        "[--no-reconnect] [--max-retries N] URL SYMBOL...\n");
+                        "[--no-reconnect] [--max-retries N] [--since ID] URL SYMBOL...\n");
         return 2;
     }
     o.url = argv[i++];
@@ -115,6 +123,11 @@ int main(int argc, char **argv)
         return 1;
     }
     const char *const *syms = (const char *const *)&argv[i];
+    for (int k = i; since && k < argc; k++)
+        if ((err = tickerd_client_resume_from(app.c, TICKERD_STOCK_QUOTES, argv[k], since)) != 0) {
+            fprintf(stderr, "print_quotes: --since %s refused (%d)\n", since, err);
+            return 2;
+        }
     if ((err = tickerd_subscribe(app.c, TICKERD_STOCK_QUOTES, syms, (size_t)(argc - i), on_quote,
                                  &app)) != 0) {
         fprintf(stderr, "print_quotes: subscribe failed (%d)\n", err);

@@ -38,7 +38,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int k = 0; k < TD_KIND__COUNT; k++)
             for (size_t i = 0; i < m.sub.k[k].n; i++)
                 if (!symbol_rule(m.sub.k[k].v[i]) || !strcmp(m.sub.k[k].v[i], "*")) abort();
-    } else if (m.action != TD_ALPACA_CLIENT_NONE || !td_subset_empty(&m.sub)) {
+        if (m.nsince > TD_ALPACA_SINCE_MAX) abort();
+        for (size_t i = 0; i < m.nsince; i++) /* "since": names and valid ids only */
+            if (!symbol_rule(m.since[i].sym) || !strcmp(m.since[i].sym, "*") ||
+                !td_alpaca_stream_id_ok(m.since[i].id, strlen(m.since[i].id)))
+                abort();
+    } else if (m.action != TD_ALPACA_CLIENT_NONE || !td_subset_empty(&m.sub) || m.nsince) {
         abort();
     }
     (void)td_alpaca_client_strerror(rc);

@@ -11,6 +11,11 @@
 # secret: demo / demo) on 127.0.0.1:8080 or the next free port. Ctrl-C stops
 # both and exits 0. Nothing but events is written to stdout.
 set -euo pipefail
+# On a terminal, the demo runs in a foreground process group of its own, so
+# that Ctrl-C reaches the demo and not make (scripts/foreground.py says why).
+if [ -z "${TICKERD_DEMO_FG:-}" ] && command -v python3 >/dev/null; then
+  TICKERD_DEMO_FG=1 exec python3 "$(dirname "$0")/foreground.py" "$0" "$@"
+fi
 bin=${1:-build/release/tickerd}
 # First free port from 18765 up (bash's /dev/tcp: no other tool needed).
 port=${SIM_PORT:-18765}
@@ -55,4 +60,5 @@ APCA_API_KEY_ID=demo APCA_API_SECRET_KEY=demo "$bin" run -c "$conf" \
   --url "ws://127.0.0.1:$port/v1beta1/news" \
   --subscribe 'trades=*;quotes=*;bars=*;statuses=*;news=*' \
   --listen "127.0.0.1:$gw" --web-root "${WEB_ROOT:-web}" \
+  --rest-url "http://127.0.0.1:$port" \
   --stdout --stats-interval 1 "${@:2}"

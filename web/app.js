@@ -11,8 +11,11 @@
 //                       (examples/jwt_issue.py --serve)
 //   ws=ws://HOST:PORT/v2/iex   another stream than this page's origin
 //
-// Chg is the change since this page loaded (from the first trade it saw): the
-// stream carries no previous close, and the column says so.
+// Chg is the change of the last trade against the previous close: the close of
+// the symbol's prevDailyBar, from GET /v2/stocks/snapshots?symbols=... on the
+// stream's host (Alpaca's REST shape and headers; tickerd serves it when run
+// with --rest-url), when the stream is on the page's own host. Without it, Chg
+// shows "—" and its tooltip says why.
 'use strict';
 
 (() => {
@@ -21,15 +24,30 @@
   const SPARK_H = 26;
   const CONNECT_TIMEOUT_MS = 5000; // no greeting / auth reply within this: drop and retry
   const NODATA_MS = 5000; // subscribed this long with no quote or trade: say so
+  const PREV_RETRY_MS = 2000; // previous closes not known yet: ask again after this
+  const PREV_SLOW_MS = 60000; // ... and after PREV_FAST_TRIES, this
   const BACKOFF_MIN_MS = 1000;
   const BACKOFF_MAX_MS = 30000;
   const DEFAULT_SYMBOLS = ['AAPL', 'MSFT', 'TSLA'];
   const SYMBOL_RE = /^[A-Z0-9][A-Z0-9./-]{0,15}$/;
+  const STOCK_RE = /^[A-Z0-9.-]{1,64}$/; // what stock snapshots take (crypto pairs: not here)
   const SVG_NS = 'http://www.w3.org/2000/svg';
 
   const params = new URLSearchParams(location.search);
   const wsURL = params.get('ws') ||
     `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v2/iex`;
+  const PREV_FAST_TRIES = 15;
+  // the previous closes: Alpaca's snapshots endpoint on the stream's host
+  const snapshotsURL = (() => {
+    try {
+      const u = new URL(wsURL);
+      // another host would need CORS, which the gateway does not answer
+      if (u.host !== location.host) return '';
+      return `${u.protocol === 'wss:' ? 'https:' : 'http:'}//${u.host}/v2/stocks/snapshots`;
+    } catch {
+      return '';
+    }
+  })();
   const key = params.get('key') || 'demo';
   const secret = params.get('secret') || 'demo';
   const issuer = params.get('issuer');
@@ -61,6 +79,10 @@
   let rafPending = false;
   let eventsThisSecond = 0;
   let fatal = ''; // why the server will not take us (402): no automatic retry
+  let prevTimer = 0;
+  let prevTries = 0;
+  let prevInFlight = false;
+  let prevUnavailable = ''; // why no previous close can be had (no endpoint, refused)
 
   // ---------- status ----------
   function setStatus(state, text, countdown = '') {
@@ -120,6 +142,7 @@
     rowsEl.append(t.tr);
     emptyEl.hidden = true;
     if (authed) send(subMsg('subscribe', [sym]));
+    schedulePrev(300);
     return true;
   }
 
@@ -203,7 +226,8 @@
       nodataTimer: 0,
       bp: null, bs: null, ap: null, as: null, // last quote
       p: null, s: null, // last trade
-      first: null, // first trade price seen this session (for Chg)
+      prev: null, // previous close (prevDailyBar.c) and its bar's start, for Chg
+      prevDay: '',
       ts: null, // vendor timestamp of the last update
       trades: [], // last SPARK_POINTS trade prices
       mids: [], // last SPARK_POINTS quote mid prices
@@ -303,12 +327,16 @@
         shown.size = sz;
       }
     }
-    if (t.p !== null && t.first) {
-      const pct = Math.round(((t.p - t.first) / t.first) * 10000) / 100;
+    if (t.p !== null && t.prev) {
+      const pct = Math.round(((t.p - t.prev) / t.prev) * 10000) / 100;
       const text = `${pct > 0 ? '+' : pct < 0 ? '−' : '±'}${Math.abs(pct).toFixed(2)}%`;
       el.chg.dataset.sign = pct > 0 ? 'up' : pct < 0 ? 'down' : 'flat';
-      el.chg.title = `since this page loaded: first trade seen ${fmtPx(t.first)}`;
+      el.chg.title = `vs the previous close ${fmtPx(t.prev)} (${t.prevDay})`;
       if (el.chg.textContent !== text) el.chg.textContent = text;
+    } else if (!t.prev) {
+      delete el.chg.dataset.sign;
+      el.chg.title = !STOCK_RE.test(t.sym) ? `no previous close for ${t.sym}: stocks only`
+        : prevUnavailable || 'previous close not known yet';
     }
     if (t.ts) {
       const text = fmtTime(t.ts);
@@ -372,6 +400,65 @@
     dirty.clear();
   }
 
+  // ---------- previous closes ----------
+  function schedulePrev(ms) {
+    if (prevUnavailable || prevTimer) return;
+    prevTimer = setTimeout(() => { prevTimer = 0; fetchPrev(); }, ms);
+  }
+
+  function prevMissing() {
+    return [...tickers.values()].filter((t) => !t.prev && STOCK_RE.test(t.sym)).map((t) => t.sym);
+  }
+
+  function noPrev(why) {
+    prevUnavailable = why;
+    for (const t of tickers.values()) markDirty(t.sym);
+  }
+
+  function fetchPrev() {
+    const syms = prevMissing();
+    if (!syms.length || prevInFlight || prevUnavailable) return;
+    if (!snapshotsURL) {
+      noPrev('no previous close: the stream is not on this page\'s host (?ws=)');
+      return;
+    }
+    prevInFlight = true;
+    const headers = token ? { 'APCA-API-KEY-ID': 'jwt', 'APCA-API-SECRET-KEY': token }
+      : { 'APCA-API-KEY-ID': key, 'APCA-API-SECRET-KEY': secret };
+    fetch(`${snapshotsURL}?symbols=${syms.map(encodeURIComponent).join(',')}`,
+      { headers, cache: 'no-store' })
+      .then((r) => {
+        if (r.status === 404) {
+          throw Object.assign(new Error('no previous close: the server has no ' +
+            '/v2/stocks/snapshots (run tickerd with --rest-url)'), { final: true });
+        }
+        if (r.status === 403 || r.status === 401) {
+          throw Object.assign(new Error('no previous close: /v2/stocks/snapshots refused ' +
+            'the credentials'), { final: true });
+        }
+        if (!r.ok) throw new Error(`/v2/stocks/snapshots: HTTP ${r.status}`);
+        return r.json();
+      })
+      .then((snap) => {
+        for (const [sym, s] of Object.entries(snap || {})) {
+          const t = tickers.get(sym);
+          const bar = s && s.prevDailyBar;
+          if (!t || !bar || typeof bar.c !== 'number' || !(bar.c > 0)) continue;
+          t.prev = bar.c;
+          t.prevDay = String(bar.t || '').slice(0, 10);
+          markDirty(sym);
+        }
+      })
+      .catch((e) => {
+        if (e.final) noPrev(e.message);
+        // a network error (e.g. another origin without CORS): try again later
+      })
+      .finally(() => {
+        prevInFlight = false;
+        if (prevMissing().length) schedulePrev(++prevTries < PREV_FAST_TRIES ? PREV_RETRY_MS : PREV_SLOW_MS);
+      });
+  }
+
   // ---------- protocol ----------
   function onEvent(ev) {
     switch (ev.T) {
@@ -425,7 +512,6 @@
         if (!t || typeof ev.p !== 'number') return;
         t.p = ev.p;
         t.s = ev.s;
-        if (t.first === null) t.first = ev.p;
         push(t.trades, ev.p);
         t.ts = ev.t;
         gotData(t);
@@ -569,6 +655,7 @@
   }, 1000);
 
   for (const s of initialSymbols()) addTicker(s, { quiet: true });
+  fetchPrev();
   emptyEl.hidden = tickers.size > 0;
   connect();
 })();

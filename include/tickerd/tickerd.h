@@ -103,6 +103,12 @@ typedef struct tickerd_event_s {
     size_t symbol_len;
     const char *json; /* the vendor's object, byte for byte; not NUL-terminated */
     size_t json_len;
+    /* From a tickerd gateway, on a channel resumed with
+     * tickerd_client_resume_from: the event's id in the channel's Redis
+     * history ("1700000000000-0"; also the object's last member,
+     * "stream_id"), not NUL-terminated. NULL otherwise. */
+    const char *stream_id;
+    size_t stream_id_len;
 } tickerd_event_t;
 
 /* Typed accessors, parsed from ev->json when called. Each returns 0 and sets
@@ -194,6 +200,17 @@ uv_loop_t *tickerd_loop(tickerd_client_t *c);
  * Returns 0, TICKERD_EINVAL, TICKERD_ENOTSUP or TICKERD_ECLOSED. */
 int tickerd_subscribe(tickerd_client_t *c, tickerd_service_t service, const char *const *symbols,
                       size_t n, tickerd_handler_t handler, void *user);
+/* tickerd's gateway only (Alpaca dialect; docs/CLIENT.md): read service's
+ * symbol from the gateway's Redis history after stream_id (exclusive; "0":
+ * all the history kept), then live, with no gap and no duplicate at the
+ * seam. Sent as "since" with the next subscribe naming the symbol, so call
+ * it before tickerd_subscribe (or before start). From then on each event of
+ * the channel reports its stream_id and becomes the resume point, so every
+ * reconnect resumes after the last event delivered; store the id to resume
+ * after a restart. Returns 0, TICKERD_EINVAL (not Alpaca, a wildcard, a
+ * malformed id), TICKERD_ENOTSUP or TICKERD_ECLOSED. */
+int tickerd_client_resume_from(tickerd_client_t *c, tickerd_service_t service, const char *symbol,
+                               const char *stream_id);
 /* Unsubscribes symbols[0..n) of service (n == 0: everything of the service,
  * wildcard and names). No event of a removed symbol reaches a handler after
  * this returns. Same return codes. */

@@ -42,6 +42,7 @@ typedef struct stream_s {
     int drop_pending;
     char fatal[160]; /* a vendor answer retrying cannot fix, pending */
     uint64_t connects_seen, seed;
+    td_feed_since_t since; /* channels resumed from a tickerd gateway's history */
 } stream_t;
 
 typedef struct retired_s {
@@ -264,6 +265,7 @@ static int new_feed(stream_t *s)
         .ping_interval_s = c->ping_interval,
         .ping_timeout_s = c->ping_timeout,
         .seed = s->seed++ + (uint64_t)s->asset * 7919,
+        .since = &s->since,
     };
     s->feed = td_feed_new(c->ctx, c->loop, &fc, &cb, s, err, sizeof err);
     if (!s->feed) {
@@ -353,6 +355,30 @@ static void on_check(uv_check_t *h)
 
 /* ------------------------------------------------------------ events ---- */
 
+static td_alpaca_since_t *since_of(stream_t *s, td_kind_t k, const char *sym, size_t n)
+{
+    for (size_t i = 0; i < s->since.n; i++) {
+        td_alpaca_since_t *e = &s->since.v[i];
+        if (e->kind == k && strlen(e->sym) == n && memcmp(e->sym, sym, n) == 0) return e;
+    }
+    return NULL;
+}
+
+/* An event of a resumed channel carries "stream_id" (the gateway adds it):
+ * reported, and kept as the channel's resume point. */
+static void resumed(stream_t *s, const td_event_t *ev, const char **sid, size_t *len)
+{
+    td_alpaca_since_t *e = since_of(s, ev->kind, ev->symbol, ev->symbol_len);
+    int is_str = 0;
+    if (!e || tdc_json_member(ev->payload, ev->payload_len, "stream_id", sid, len, &is_str) != 0 ||
+        !is_str || !td_alpaca_stream_id_ok(*sid, *len)) {
+        *sid = NULL, *len = 0;
+        return;
+    }
+    memcpy(e->id, *sid, *len);
+    e->id[*len] = '\0';
+}
+
 static void on_feed_event(void *ud, const td_event_t *ev)
 {
     stream_t *s = ud;
@@ -366,6 +392,9 @@ static void on_feed_event(void *ud, const td_event_t *ev)
     int svc = c->svc_of[s->asset][ev->kind];
     if (svc < 0 || !td_subset_has(&s->subs, ev->kind, ev->symbol, ev->symbol_len)) return;
     const handler_t *h = c->h[svc].fn ? &c->h[svc] : &c->dflt;
+    const char *sid = NULL;
+    size_t sid_len = 0;
+    if (s->since.n) resumed(s, ev, &sid, &sid_len);
     if (!h->fn) return;
     tickerd_event_t e = {
         .service = (tickerd_service_t)svc,
@@ -375,6 +404,8 @@ static void on_feed_event(void *ud, const td_event_t *ev)
         .symbol_len = ev->symbol_len,
         .json = ev->payload,
         .json_len = ev->payload_len,
+        .stream_id = sid,
+        .stream_id_len = sid_len,
     };
     h->fn(c, &e, h->user);
 }
@@ -431,6 +462,33 @@ TDC_API int tickerd_subscribe(tickerd_client_t *c, tickerd_service_t service,
         td_subset_add(&s->subs, k, symbols[i], strlen(symbols[i]));
     c->h[service] = (handler_t){handler, handler ? user : NULL};
     sync_wants(s);
+    return 0;
+}
+
+TDC_API int tickerd_client_resume_from(tickerd_client_t *c, tickerd_service_t service,
+                                       const char *symbol, const char *stream_id)
+{
+    int rc = check_call(c, service);
+    if (rc == 0 && (c->vendor != TICKERD_ALPACA || !symbol || !stream_id)) rc = TICKERD_EINVAL;
+    if (rc == 0) rc = check_symbols(&symbol, 1);
+    if (rc != 0) return rc;
+    size_t n = strlen(symbol), il = strlen(stream_id);
+    if (!td_alpaca_client_symbol_ok(symbol, n) || (n == 1 && *symbol == '*') ||
+        !td_alpaca_stream_id_ok(stream_id, il))
+        return TICKERD_EINVAL;
+    stream_t *s = &c->st[tdc_service_asset(service)];
+    td_kind_t k = tdc_upstream_kind(tdc_service_kind(service));
+    td_alpaca_since_t *e = since_of(s, k, symbol, n);
+    if (!e) {
+        if (s->since.n == s->since.cap) {
+            s->since.cap = s->since.cap ? 2 * s->since.cap : 4;
+            s->since.v = td_xrealloc(s->since.v, s->since.cap * sizeof *s->since.v);
+        }
+        e = &s->since.v[s->since.n++];
+        e->kind = k;
+        memcpy(e->sym, symbol, n + 1);
+    }
+    memcpy(e->id, stream_id, il + 1);
     return 0;
 }
 
@@ -619,6 +677,7 @@ static void free_fields(tickerd_client_t *c)
     for (int a = 0; a < TDC__ASSETS; a++) {
         td_subset_free(&c->st[a].subs);
         td_subset_free(&c->st[a].pushed);
+        free(c->st[a].since.v);
     }
     if (c->secret) memset(c->secret, 0, strlen(c->secret));
     free(c->base);

@@ -74,8 +74,10 @@ static const td_opt_t run_table[] = {
     {"redis-history", TD_OPT_INT, O(redis_history), 0, 100000000, "0", "N", NULL, 0,
      "also append each event to the stream <prefix>history:<kind>.<SYMBOL> (XADD, same "
      "pipeline, field e), trimmed to about N entries, so that a consumer can resume with XREAD "
-     "from the last ID it processed; gap notices go there too (field g); 0: off; not "
-     "with redis+cluster:// (refused at startup)"},
+     "from the last ID it processed; gap notices go there too (field g); 0: off; on "
+     "redis+cluster:// the stream is <prefix>history:{<channel>} (on the channel's shard). "
+     "Gateway clients may then resume with \"since\" (read from --redis; on a --source "
+     "gateway, set it to say the publisher keeps history, read from --source)"},
     {"channel-prefix", TD_OPT_STR, O(channel_prefix), 0, 0, "", "PREFIX", NULL, 0,
      "prefix of every Redis channel and stdout channel name"},
     {"stdout", TD_OPT_BOOL, O(to_stdout), 0, 0, "no", NULL, NULL, 0,
@@ -171,6 +173,9 @@ static const td_opt_t run_table[] = {
      "TICKERD_JWT_HS256_SECRET", TD_OPT_SECRET,
      "clients of --listen may authenticate with a JWT signed HS256 with this secret (Alpaca: key "
      "\"jwt\", the token as secret; Polygon: the token as key; browsers: ?token=)"},
+    {"jwt-hs256-secret-file", TD_OPT_STR, O(jwt_hs256_secret_file), 0, 0, NULL, "PATH", NULL, 0,
+     "the same with the secret read from this file (one line; e.g. a mounted secret), read "
+     "again on SIGHUP"},
     {"jwt-public-key", TD_OPT_STR, O(jwt_public_key), 0, 0, NULL, "PEM", NULL, 0,
      "the same with tokens signed RS256 (an RSA public key) or ES256 (a P-256 one)"},
     {"allow-origin", TD_OPT_LIST, O(allow_origin), 0, 0, NULL, "ORIGIN", NULL, 0,
@@ -196,6 +201,12 @@ static const td_opt_t run_table[] = {
     {"record-max-gb", TD_OPT_DOUBLE, O(record_max_gb), 0, 1e9, "10", "GB", NULL, 0,
      "the recordings (*.tdrec.zst) in --record DIR, at most: the oldest files are deleted "
      "(give each tickerd its own DIR); 0: no bound"},
+    {"rest-url", TD_OPT_STR, O(rest_url), 0, 0, NULL, "URL", NULL, 0,
+     "the vendor's REST data API (Alpaca: https://data.alpaca.markets; the sim: "
+     "http://HOST:PORT): the gateway of --listen then serves GET /v2/stocks/snapshots?symbols=... "
+     "with each symbol's dailyBar and prevDailyBar (the previous close), from the vendor's "
+     "daily bars, to its clients (their key and secret as Alpaca's REST headers); the quote "
+     "board's Chg is against that close"},
     {"ha-lease", TD_OPT_STR, O(ha_lease), 0, 0, NULL, "NAME", NULL, 0,
      "high availability: instances with the same NAME (and --redis) compete for a lease in "
      "Redis; only the holder connects upstream and publishes, the others stand by (their "
@@ -354,7 +365,7 @@ static void on_sighup(uv_signal_t *s, int signum)
 {
     app_t *a = s->data;
     (void)signum;
-    td_log_on_sighup();
+    td_log_on_sighup(a->gw != NULL);
     if (a->gw && !a->stopping) td__run_reload_gateway(a);
 }
 
@@ -462,42 +473,6 @@ static int make_lws(app_t *a)
     return a->ctx ? 0 : -1;
 }
 
-/* "5/min,25/day" (WINDOW: min, h, day, or seconds like "2s"): windows of an
- * hour or more set the long (daily) quota, shorter ones the short one. */
-static int parse_quota(const char *spec, td_poll_cfg_t *pc)
-{
-    const char *p = spec;
-    while (*p) {
-        char *end;
-        unsigned long n = strtoul(p, &end, 10);
-        if (end == p || *end != '/') return -1;
-        p = end + 1;
-        double secs;
-        if (strncmp(p, "min", 3) == 0)
-            secs = 60, p += 3;
-        else if (strncmp(p, "day", 3) == 0)
-            secs = 86400, p += 3;
-        else if (*p == 'h')
-            secs = 3600, p += 1;
-        else if ((secs = strtod(p, &end)) > 0 && *end == 's')
-            p = end + 1;
-        else
-            return -1;
-        if (secs >= 3600) { /* the long window (day) */
-            pc->per_day = (uint32_t)n;
-            pc->day_s = secs;
-        } else { /* the short one (minute) */
-            pc->per_minute = (uint32_t)n;
-            pc->minute_s = secs;
-        }
-        if (*p == ',')
-            p++;
-        else if (*p)
-            return -1;
-    }
-    return 0;
-}
-
 /* A permanent error for a polled ticker reaches its subscribers on its
  * quotes channel, as an Alpaca-style error object naming the symbol. */
 static void on_poll_error(void *ud, const char *sym, size_t n, const char *why)
@@ -528,7 +503,7 @@ static int setup_poll(app_t *a)
     char err[256];
     td_poll_cfg_t pc = {
         .url = c->url.v[0], .key = c->key, .interval_s = c->poll_interval, .timeout_s = 10};
-    if (c->url.n != 1 || parse_quota(c->quota, &pc) != 0) {
+    if (c->url.n != 1 || td__run_parse_quota(c->quota, &pc) != 0) {
         TD_ERR(c->url.n != 1 ? "--feed alphavantage takes one --url (http://HOST:PORT/query)"
                              : "--quota: expected N/WINDOW[,N/WINDOW] like 5/min,25/day");
         return -1;
@@ -540,51 +515,6 @@ static int setup_poll(app_t *a)
         TD_ERR("%s", err);
         return -1;
     }
-    return 0;
-}
-
-/* The options that must agree (feed, keys, upstream vs source, sinks). 0,
- * or -1 after one clear line. */
-static int check_cfg(app_t *a, int polygon, int av)
-{
-    run_cfg *c = &a->cfg;
-    /* A vendor's own variable wins over the generic key (not over --key). */
-    const char *vkey = getenv(polygon ? "POLYGON_API_KEY" : "ALPHAVANTAGE_API_KEY");
-    if ((polygon || av) && vkey && *vkey && !a->key_flag) {
-        free(c->key);
-        c->key = td_xstrdup(vkey);
-    }
-    if (c->source && c->url.n) {
-        TD_ERR("--source and --url exclude each other: events come from Redis or from a vendor");
-        return -1;
-    }
-    if (c->source && c->redis) {
-        TD_ERR("--source with --redis would publish back what it reads; use one or the other");
-        return -1;
-    }
-    if (!c->source && c->url.n == 0) {
-        TD_ERR("no upstream: give --url ws://HOST:PORT/v2/iex, or --source redis://HOST:PORT "
-               "(see tickerd run --help)");
-        return -1;
-    }
-    if (!c->source && (polygon || av) && (!c->key || !*c->key)) {
-        TD_ERR("no vendor key: set %s (or key in the config file)",
-               polygon ? "POLYGON_API_KEY" : "ALPHAVANTAGE_API_KEY");
-        return -1;
-    }
-    if (!c->source && !polygon && !av && (!c->key || !*c->key || !c->secret || !*c->secret)) {
-        TD_ERR("no vendor credentials: set APCA_API_KEY_ID and APCA_API_SECRET_KEY (or key and "
-               "secret in the config file)");
-        return -1;
-    }
-    if (!c->redis && !c->to_stdout && !c->listen)
-        TD_WARN("no sink: add --redis URL, --stdout or --listen ADDR:PORT");
-    FILE *ca = c->ca_file ? fopen(c->ca_file, "r") : NULL;
-    if (c->ca_file && !ca) { /* lws would only log it and fail every handshake */
-        TD_ERR("--ca-file '%s': %s", c->ca_file, strerror(errno));
-        return -1;
-    }
-    if (ca) fclose(ca);
     return 0;
 }
 
@@ -655,25 +585,9 @@ int td__run_setup_feeds(app_t *a)
 
 static int setup(app_t *a)
 {
-    char err[512];
     run_cfg *c = &a->cfg;
-    int polygon = strcmp(c->feed, "polygon") == 0, av = strcmp(c->feed, "alphavantage") == 0;
-    if (!polygon && !av && strcmp(c->feed, "alpaca") != 0) {
-        TD_ERR("unknown --feed '%s' (alpaca, polygon or alphavantage)", c->feed);
-        return -1;
-    }
-    if (check_cfg(a, polygon, av) != 0) return -1;
-    const char *spec = c->subscribe ? c->subscribe
-                       : c->listen  ? ""
-                                    : "trades=*;quotes=*;bars=*;statuses=*";
-    if (td_subset_parse(&a->subs, spec, err, sizeof err) != 0) {
-        TD_ERR("--subscribe: %s", err);
-        return -1;
-    }
-    if ((c->redis || c->to_stdout) && td_subset_empty(&a->subs))
-        TD_WARN("nothing is subscribed upstream but what gateway clients ask for%s: --redis and "
-                "--stdout publish only that (give --subscribe to publish a fixed set)",
-                c->subscribe ? "" : " (the default with --listen)");
+    int av = strcmp(c->feed, "alphavantage") == 0;
+    if (td__run_check(a, &run_opts) != 0) return -1;
     if (make_lws(a) != 0) {
         TD_ERR("cannot create the libwebsockets context");
         return -1;
@@ -686,6 +600,7 @@ static int setup(app_t *a)
     if (c->ha_lease && td__run_setup_ha(a) != 0) return -1;
     if (!av && !c->source && !c->ha_lease && td__run_setup_feeds(a) != 0) return -1;
     if (c->source && !(a->source = td__run_new_source(a, c->source))) return -1;
+    if (c->rest_url) td__run_prev_setup(a);
     td_bus_on_interest(a->bus, on_interest, a);
     pin_static(a);
     return c->listen || c->metrics_listen ? td__run_setup_gateway(a) : 0;
@@ -749,6 +664,7 @@ static void teardown(app_t *a)
     td_redis_source_free(a->source);
     td__run_free_ha(a);
     td_poll_free(a->poll);
+    td__run_prev_free(a);
     td_http_free(a->http);
     td_stdout_sink_free(a->out);
     td_strlist_free(&a->client_keys);
@@ -759,6 +675,22 @@ static void teardown(app_t *a)
     if (uv_loop_close(&a->loop) != 0) TD_WARN("event loop closed with handles still open");
 }
 
+/* --check-config: every check of the startup (td__run_check), nothing
+ * created, connected or bound. 0 or 2. */
+static int check_only(app_t *a)
+{
+    td_subset_init(&a->subs);
+    int rc = td__run_check(a, &run_opts);
+    td_jwt_key_free(a->jwt);
+    td_strlist_free(&a->client_keys);
+    td_strlist_free(&a->client_secrets);
+    td_subset_free(&a->subs);
+    td_opts_free(&run_opts, &a->cfg);
+    if (rc != 0) return 2;
+    printf("tickerd run: configuration ok\n");
+    return 0;
+}
+
 int td_cmd_run(int argc, char **argv)
 {
     static app_t app; /* large; and reachable from signal handlers while debugging */
@@ -766,25 +698,20 @@ int td_cmd_run(int argc, char **argv)
     char err[512];
     td_log_set_prefix("run");
     memset(a, 0, sizeof *a);
-    int rc = td_opts_parse(&run_opts, &a->cfg, argc, argv, err, sizeof err);
+    a->argc = argc, a->argv = argv;
+    int rc = td_opts_parse_checked(&run_opts, &a->cfg, argc, argv, err, sizeof err);
     for (int i = 1; i < argc; i++) {
         if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
             a->config_path = argv[++i];
         else if (strncmp(argv[i], "--key", 5) == 0 && (!argv[i][5] || argv[i][5] == '='))
             a->key_flag = 1;
     }
-    if (rc != 0) {
+    if (rc != 0 && rc != TD_OPTS_CHECK) {
         if (rc < 0) fprintf(stderr, "tickerd run: %s\n", err);
         td_opts_free(&run_opts, &a->cfg);
         return rc < 0 ? 2 : 0;
     }
-    if (a->cfg.redis_history > 0 && a->cfg.redis &&
-        strncmp(a->cfg.redis, "redis+cluster://", 16) == 0) {
-        fprintf(stderr, "tickerd run: --redis-history is not supported with redis+cluster:// "
-                        "(use one Redis, or redis+sentinel://)\n");
-        td_opts_free(&run_opts, &a->cfg);
-        return 2;
-    }
+    if (rc == TD_OPTS_CHECK) return check_only(a);
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&a->loop);
     td_subset_init(&a->subs);

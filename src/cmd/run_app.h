@@ -47,9 +47,10 @@ typedef struct run_cfg_s {
     double client_auth_timeout, client_buffer_soft_seconds;
     char *record; /* --record DIR */
     double record_max_gb;
+    char *rest_url; /* the vendor's REST data API: previous closes for /v2/stocks/snapshots */
     char *ha_lease; /* --ha-lease NAME: active/standby on one vendor account */
     double ha_ttl;
-    char *jwt_hs256_secret, *jwt_public_key;
+    char *jwt_hs256_secret, *jwt_hs256_secret_file, *jwt_public_key;
     char *listen_tls, *tls_cert, *tls_key;
     int permessage_deflate;
     td_strlist_t allow_origin;
@@ -72,16 +73,19 @@ typedef struct app_s {
     td_poll_t *poll;
     td_stdout_sink_t *out;
     td_gateway_t *gw;
-    td_gateway_t *metrics;                    /* --metrics-listen: /metrics and /healthz only */
-    struct td_jwt_key_s *jwt;                 /* --jwt-hs256-secret or --jwt-public-key */
-    int key_flag;                             /* --key given on the command line */
-    const char *config_path;                  /* -c FILE, for its [clients] section */
+    td_gateway_t *metrics;    /* --metrics-listen: /metrics and /healthz only */
+    struct td_jwt_key_s *jwt; /* --jwt-hs256-secret or --jwt-public-key */
+    int key_flag;             /* --key given on the command line */
+    const char *config_path;  /* -c FILE, for its [clients] section */
+    int argc;                 /* the command line, parsed again on SIGHUP */
+    char **argv;
     td_strlist_t client_keys, client_secrets; /* --client and [clients] */
     uv_signal_t sigint, sigterm, sighup;
     uv_timer_t stats;
     int stopping, pending, exit_code;
     uint64_t last_count[TD_KIND__COUNT], last_published, last_frames, last_out;
     uint64_t last_stats_ms;
+    struct run_prev_s *prev;       /* --rest-url: the previous closes (run_prevclose.c) */
     td_ha_t *ha;                   /* --ha-lease */
     td_bus_consumer_t *ha_pin;     /* the interest inherited from the previous holder */
     struct run_retired_s *retired; /* feeds and sources stopped on a role change */
@@ -90,6 +94,22 @@ typedef struct app_s {
     int sd_ready;
     uint64_t sd_last_watchdog; /* uv_now of the last WATCHDOG=1 */
 } app_t;
+
+/* run_check.c: every check of the configuration as a whole, shared by the
+ * startup and --check-config (nothing connected, bound or resolved): each
+ * error logged (FILE:LINE first if the option came from the -c file).
+ * Fills a->subs, a->client_keys/secrets and a->jwt. 0 or -1. */
+int td__run_check(app_t *a, const td_opts_t *o);
+/* Client credentials into a->client_keys/secrets: [clients] of the -c
+ * file, then --client of c (0, or -1 logged); "N/WINDOW,..." of --quota
+ * into pc (0 or -1). */
+int td__run_load_clients(app_t *a, const run_cfg *c, const char *config);
+/* The token key of c into *out (NULL: none): --jwt-hs256-secret,
+ * --jwt-hs256-secret-file or --jwt-public-key (one). 0, or -1 with err and
+ * the option to blame in *opt. */
+int td__run_load_jwt(const run_cfg *c, struct td_jwt_key_s **out, const char **opt, char *err,
+                     size_t errlen);
+int td__run_parse_quota(const char *spec, td_poll_cfg_t *pc);
 
 /* run.c: the feeds of --url (0 or -1, logged), a Redis source on `url`
  * (NULL, logged) and where both hand their events. */
@@ -114,6 +134,12 @@ int td__run_setup_gateway(app_t *a);
 /* SIGHUP: client keys from the -c file, the token key and the TLS
  * certificate re-read; anything invalid is refused (logged) and kept. */
 void td__run_reload_gateway(app_t *a);
+
+/* run_prevclose.c (--rest-url): the cache and its HTTP client (a->http);
+ * the gateway's GET /v2/stocks/snapshots (td_gateway_cb_t.snapshots). */
+void td__run_prev_setup(app_t *a);
+void td__run_prev_free(app_t *a);
+int td__run_snapshots(void *ud, const char *symbols, td_buf_t *out);
 
 /* The service manager's notifications (run_notify.c): the timer starts
  * with the feeds, and closes at shutdown. */

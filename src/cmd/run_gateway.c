@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* tickerd run: the gateway's wiring: client keys ([clients] and --client),
- * /healthz and /metrics (on --listen, and alone on --metrics-listen). */
+/* tickerd run: the gateway's wiring: /healthz and /metrics (on --listen,
+ * and alone on --metrics-listen), reloads on SIGHUP. */
+#include "cmd/cmd.h"
 #include "cmd/run_app.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "gateway/jwt.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,70 +19,6 @@
 #endif
 
 /* ---- the gateway ----------------------------------------------------------- */
-
-static int add_client(app_t *a, const char *key, const char *secret, char *err, size_t errlen)
-{
-    if (td_opt_check_credential(key, secret, err, errlen) != 0) return -1;
-    for (size_t i = 0; i < a->client_keys.n; i++)
-        if (strcmp(a->client_keys.v[i], key) == 0) {
-            snprintf(err, errlen, "client key '%s' given twice", key);
-            return -1;
-        }
-    td_strlist_push(&a->client_keys, key);
-    td_strlist_push(&a->client_secrets, secret);
-    return 0;
-}
-
-typedef struct {
-    app_t *a;
-    char err[256];
-    int failed;
-} clients_ini;
-
-static int on_clients_ini(void *user, const char *section, const char *name, const char *value)
-{
-    clients_ini *ci = user;
-    if (ci->failed || strcmp(section, "clients") != 0) return 1;
-    if (add_client(ci->a, name, value, ci->err, sizeof ci->err) != 0) {
-        ci->failed = 1;
-        return 0;
-    }
-    return 1;
-}
-
-/* Client credentials: lines KEY = SECRET of [clients] in the -c file, then
- * every --client KEY:SECRET. */
-static int load_clients(app_t *a, const char *config)
-{
-    char err[256];
-    if (config) {
-        clients_ini ci = {a, "", 0};
-        char why[64];
-        int rc = td_ini_parse(config, on_clients_ini, &ci, why, sizeof why);
-        if (rc != 0) {
-            TD_ERR("%s:%d: [clients]: %s", config, rc,
-                   *why        ? why
-                   : ci.failed ? ci.err
-                               : "cannot read");
-            return -1;
-        }
-    }
-    for (size_t i = 0; i < a->cfg.client.n; i++) {
-        char *kv = a->cfg.client.v[i], *colon = strchr(kv, ':');
-        if (!colon) {
-            TD_ERR("--client: expected KEY:SECRET");
-            return -1;
-        }
-        *colon = '\0';
-        int rc = add_client(a, kv, colon + 1, err, sizeof err);
-        *colon = ':';
-        if (rc != 0) {
-            TD_ERR("--client: %s", err);
-            return -1;
-        }
-    }
-    return 0;
-}
 
 /* /healthz: 200 if every upstream is streaming, else 503. */
 static int on_health(void *ud, td_buf_t *out)
@@ -268,6 +206,8 @@ static void on_metrics_gateway(app_t *a, td_buf_t *o)
     metric(o, "client_malformed_total", "counter", gs.malformed, "client messages answered 400");
     metric(o, "client_rejected_total", "counter", gs.rejected, "406 connection limit exceeded");
     metric(o, "client_snapshots_total", "counter", gs.snapshots, "last values sent on subscribe");
+    metric(o, "client_since_events_total", "counter", gs.since_events,
+           "events sent from Redis history to clients that subscribed with \"since\"");
     metric(o, "client_frames_out_total", "counter", gs.frames_out, "frames written to clients");
     metric(o, "client_token_auths_total", "counter", gs.token_auths,
            "clients authenticated with a token");
@@ -351,7 +291,8 @@ static const char *web_root(const run_cfg *c, char *buf, size_t cap)
     return "web";
 }
 
-static const td_gateway_cb_t http_cb = {on_metrics, on_health};
+static const td_gateway_cb_t http_cb = {on_metrics, on_health, NULL};
+static const td_gateway_cb_t http_rest_cb = {on_metrics, on_health, td__run_snapshots};
 
 /* --metrics-listen: a gateway that serves only its HTTP handlers. */
 static int setup_metrics(app_t *a)
@@ -366,33 +307,12 @@ static int setup_metrics(app_t *a)
     return td_gateway_start(a->metrics);
 }
 
-/* The token key: --jwt-hs256-secret or --jwt-public-key (not both). */
-static int load_jwt(app_t *a)
-{
-    const run_cfg *c = &a->cfg;
-    char err[256];
-    if (c->jwt_hs256_secret && c->jwt_public_key) {
-        TD_ERR("--jwt-hs256-secret and --jwt-public-key: give one");
-        return -1;
-    }
-    if (c->jwt_hs256_secret) {
-        if (strlen(c->jwt_hs256_secret) < 32)
-            TD_WARN("--jwt-hs256-secret is shorter than 32 bytes: easy to guess");
-        a->jwt = td_jwt_key_hs256(c->jwt_hs256_secret, strlen(c->jwt_hs256_secret));
-    } else if (c->jwt_public_key &&
-               !(a->jwt = td_jwt_key_pem(c->jwt_public_key, err, sizeof err))) {
-        TD_ERR("--jwt-public-key: %s", err);
-        return -1;
-    }
-    if (a->jwt) TD_INFO("gateway: tokens accepted (%s)", td_jwt_key_alg(a->jwt));
-    return 0;
-}
-
 static int setup_gateway(app_t *a)
 {
     run_cfg *c = &a->cfg;
     char err[512];
-    if (load_clients(a, a->config_path) != 0 || load_jwt(a) != 0) return -1;
+    /* client keys and the token key: loaded by td__run_check */
+    if (a->jwt) TD_INFO("gateway: tokens accepted (%s)", td_jwt_key_alg(a->jwt));
     td_bus_cache_kinds(a->bus, (1u << TD_KIND_QUOTE) | (1u << TD_KIND_TRADE) | (1u << TD_KIND_BAR) |
                                    (1u << TD_KIND_DAILY_BAR) | (1u << TD_KIND_STATUS));
     td_bus_cache_max(a->bus, (size_t)c->snapshot_cache);
@@ -435,8 +355,16 @@ static int setup_gateway(app_t *a)
         .tls_cert = c->tls_cert,
         .tls_key = c->tls_key,
         .deflate = c->permessage_deflate,
+        /* "since": the history the Redis sink writes (or, with --source,
+         * the publisher's: --redis-history says it keeps one) */
+        .history_url = c->redis_history > 0 ? (c->redis ? c->redis : c->source) : NULL,
+        .history_prefix = c->channel_prefix,
+        .history_ca_file = c->redis_ca_file,
+        .history_cert_file = c->redis_cert,
+        .history_key_file = c->redis_key,
     };
-    a->gw = td_gateway_new(&a->loop, a->ctx, a->bus, &gc, &http_cb, a, err, sizeof err);
+    a->gw = td_gateway_new(&a->loop, a->ctx, a->bus, &gc, a->prev ? &http_rest_cb : &http_cb, a,
+                           err, sizeof err);
     if (!a->gw) {
         TD_ERR("%s", err);
         return -1;
@@ -444,49 +372,157 @@ static int setup_gateway(app_t *a)
     return td_gateway_start(a->gw);
 }
 
-/* [clients] of the -c file and --client again; on an error (logged with
- * file:line) the old keys stay. */
-static void reload_keys(app_t *a)
+/* ---- SIGHUP ----------------------------------------------------------------- */
+
+/* What a reload applies: the client keys, the token key, these options (the
+ * gateway's limits) and the TLS certificate. Others need a restart. */
+static const char *const reloadable[] = {"client",
+                                         "jwt-hs256-secret",
+                                         "jwt-hs256-secret-file",
+                                         "jwt-public-key",
+                                         "allow-origin",
+                                         "max-clients",
+                                         "max-clients-per-ip",
+                                         "conn-rate-per-ip",
+                                         "conn-burst-per-ip",
+                                         "client-auth-timeout",
+                                         "client-max-symbols",
+                                         "client-subscribe-rate",
+                                         "client-subscribe-burst",
+                                         "log-level",
+                                         NULL};
+
+static int is_reloadable(const char *name)
 {
+    for (int i = 0; reloadable[i]; i++)
+        if (strcmp(reloadable[i], name) == 0) return 1;
+    return 0;
+}
+
+static int str_differ(const char *x, const char *y)
+{
+    return (x == NULL) != (y == NULL) || (x && strcmp(x, y) != 0);
+}
+
+/* One line per option that changed but is not applied by a reload. */
+static void warn_fixed(const run_cfg *old, const run_cfg *nc)
+{
+    for (const td_opt_t *t = td_cmd_run_opts()->table; t->name; t++) {
+        if (is_reloadable(t->name)) continue;
+        const char *x = (const char *)old + t->offset, *y = (const char *)nc + t->offset;
+        int differ = 0;
+        if (t->type == TD_OPT_STR) {
+            differ = str_differ(*(char *const *)x, *(char *const *)y);
+        } else if (t->type == TD_OPT_LIST) {
+            const td_strlist_t *p = (const td_strlist_t *)x, *q = (const td_strlist_t *)y;
+            differ = p->n != q->n;
+            for (size_t i = 0; !differ && i < p->n; i++)
+                differ = strcmp(p->v[i], q->v[i]) != 0;
+        } else {
+            size_t n = t->type == TD_OPT_INT      ? sizeof(int64_t)
+                       : t->type == TD_OPT_DOUBLE ? sizeof(double)
+                                                  : sizeof(int);
+            differ = memcmp(x, y, n) != 0;
+        }
+        if (differ) TD_WARN("reload: --%s changed: not applied until a restart", t->name);
+    }
+}
+
+static td_gateway_limits_t limits_of(const run_cfg *c)
+{
+    return (td_gateway_limits_t){
+        .origins = (const char *const *)c->allow_origin.v,
+        .norigins = c->allow_origin.n,
+        .max_per_ip = (size_t)c->max_clients_per_ip,
+        .max_clients = (size_t)c->max_clients,
+        .max_symbols = (size_t)c->client_max_symbols,
+        .conn_rate = c->conn_rate_per_ip,
+        .conn_burst = (double)c->conn_burst_per_ip,
+        .auth_timeout_s = c->client_auth_timeout,
+        .sub_rate = (double)c->client_subscribe_rate,
+        .sub_burst = (double)c->client_subscribe_burst,
+    };
+}
+
+/* Moves the reloadable options of nc into a->cfg (nc gets the old ones). */
+static void take_reloadable(run_cfg *cur, run_cfg *nc)
+{
+    run_cfg t = *cur;
+#define TAKE(f) (cur->f = nc->f, nc->f = t.f)
+    TAKE(client);
+    TAKE(jwt_hs256_secret);
+    TAKE(jwt_hs256_secret_file);
+    TAKE(jwt_public_key);
+    TAKE(allow_origin);
+    TAKE(max_clients);
+    TAKE(max_clients_per_ip);
+    TAKE(conn_rate_per_ip);
+    TAKE(conn_burst_per_ip);
+    TAKE(client_auth_timeout);
+    TAKE(client_max_symbols);
+    TAKE(client_subscribe_rate);
+    TAKE(client_subscribe_burst);
+    TAKE(log_level);
+#undef TAKE
+}
+
+/* The configuration as at startup (defaults, -c file, environment, flags)
+ * into nc, with its client keys and token key: 0, or -1 (logged with the
+ * file:line; nothing of the running gateway touched). */
+static int reload_parse(app_t *a, run_cfg *nc, td_jwt_key_t **jwt)
+{
+    char err[512];
+    memset(nc, 0, sizeof *nc);
+    int rc = td_opts_parse(td_cmd_run_opts(), nc, a->argc, a->argv, err, sizeof err);
+    if (rc != 0) {
+        TD_ERR("reload: %s", rc < 0 ? err : "nothing to do");
+        return -1;
+    }
     td_strlist_t keys = a->client_keys, secrets = a->client_secrets;
     memset(&a->client_keys, 0, sizeof a->client_keys);
     memset(&a->client_secrets, 0, sizeof a->client_secrets);
-    if (load_clients(a, a->config_path) != 0) {
-        TD_ERR("reload: client keys unchanged");
-        td_strlist_free(&a->client_keys);
-        td_strlist_free(&a->client_secrets);
-        a->client_keys = keys, a->client_secrets = secrets;
-        return;
+    rc = td__run_load_clients(a, nc, a->config_path);
+    td_strlist_t nk = a->client_keys, ns = a->client_secrets;
+    a->client_keys = keys, a->client_secrets = secrets;
+    const char *opt;
+    if (rc == 0 && td__run_load_jwt(nc, jwt, &opt, err, sizeof err) != 0)
+        TD_ERR("reload: %s", err);
+    else if (rc == 0) {
+        td_strlist_free(&keys); /* the gateway borrows them: replaced next */
+        td_strlist_free(&secrets);
+        a->client_keys = nk, a->client_secrets = ns;
+        return 0;
     }
-    td_gateway_set_keys(a->gw, (const char *const *)a->client_keys.v,
-                        (const char *const *)a->client_secrets.v, a->client_keys.n);
-    td_strlist_free(&keys);
-    td_strlist_free(&secrets);
-    TD_INFO("reload: %zu client keys", a->client_keys.n);
-}
-
-/* --jwt-public-key's file again (an HS256 secret comes from the
- * environment or the command line, which do not change). */
-static void reload_jwt(app_t *a)
-{
-    char err[256];
-    if (!a->cfg.jwt_public_key) return;
-    td_jwt_key_t *k = td_jwt_key_pem(a->cfg.jwt_public_key, err, sizeof err);
-    if (!k) {
-        TD_ERR("reload: --jwt-public-key: %s; the old key is kept", err);
-        return;
-    }
-    td_gateway_set_jwt(a->gw, k);
-    td_jwt_key_free(a->jwt);
-    a->jwt = k;
+    td_strlist_free(&nk);
+    td_strlist_free(&ns);
+    return -1;
 }
 
 void td__run_reload_gateway(app_t *a)
 {
     char err[512];
-    TD_INFO("SIGHUP: reloading the gateway's keys and certificate");
-    reload_keys(a);
-    reload_jwt(a);
+    run_cfg nc;
+    td_jwt_key_t *jwt = NULL;
+    TD_INFO("SIGHUP: reloading the gateway's keys, limits and certificate");
+    if (reload_parse(a, &nc, &jwt) != 0) {
+        TD_ERR("reload: invalid configuration; the old one is kept");
+        td_opts_free(td_cmd_run_opts(), &nc);
+    } else {
+        warn_fixed(&a->cfg, &nc);
+        take_reloadable(&a->cfg, &nc);
+        td_gateway_set_keys(a->gw, (const char *const *)a->client_keys.v,
+                            (const char *const *)a->client_secrets.v, a->client_keys.n);
+        td_gateway_set_jwt(a->gw, jwt);
+        td_jwt_key_free(a->jwt);
+        a->jwt = jwt;
+        td_gateway_limits_t l = limits_of(&a->cfg);
+        td_gateway_set_limits(a->gw, &l);
+        td_opts_free(td_cmd_run_opts(), &nc);
+        TD_INFO("reload: %zu client keys, tokens %s, limits applied", a->client_keys.n,
+                a->jwt ? td_jwt_key_alg(a->jwt) : "off");
+    }
+    /* the parse set up the log from the new file: keep its level only if taken */
+    td_log_setup(a->cfg.log_level, a->cfg.log_format, err, sizeof err);
     if (a->cfg.listen_tls && td_gateway_reload_tls(a->gw, err, sizeof err) != 0)
         TD_ERR("reload: TLS: %s; the old certificate is kept", err);
 }

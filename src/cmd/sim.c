@@ -240,7 +240,7 @@ static void on_sighup(uv_signal_t *h, int signum)
 {
     (void)h;
     (void)signum;
-    td_log_on_sighup();
+    td_log_on_sighup(0);
 }
 
 int td__cmd_sim_serve(const td_sim_cfg_t *cfg, const char *cmd)

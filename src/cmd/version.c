@@ -5,12 +5,12 @@
 #include "td_commit.h"
 
 #include <curl/curl.h>
-#include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 #include <libwebsockets.h>
 #include <msgpack.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <string.h>
 #include <uv.h>
 #include <zstd.h>
 
@@ -20,8 +20,10 @@ int td_cmd_version(void)
     int pq = PQlibVersion();
     printf("tickerd %s (commit %s)\n", TD_VERSION, TD_COMMIT);
     printf("libuv %s\n", uv_version_string());
-    printf("libwebsockets %s\n", lws_get_library_version());
-    printf("hiredis %d.%d.%d\n", HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
+    /* Debian's lws says "4.1.6-" (an empty git hash after the dash) */
+    const char *lws = lws_get_library_version();
+    size_t n = strlen(lws);
+    printf("libwebsockets %.*s\n", (int)(n && lws[n - 1] == '-' ? n - 1 : n), lws);
     printf("libcurl %s\n", cv->version);
     printf("libpq %d.%d\n", pq / 10000, pq % 10000);
     printf("sqlite %s\n", sqlite3_libversion());

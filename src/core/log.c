@@ -294,16 +294,16 @@ int td_log_reopen(void)
     return rc;
 }
 
-void td_log_on_sighup(void)
+void td_log_on_sighup(int reloads)
 {
+    const char *note =
+        reloads ? "" : " (the configuration is not reloaded: restart to apply changes)";
     int rc = td_log_reopen();
     if (rc == 0)
-        TD_INFO("caught SIGHUP: log file %s reopened; still running (the configuration is not "
-                "reloaded: restart to apply changes)",
-                log_path);
+        TD_INFO("caught SIGHUP: log file %s reopened; still running%s", log_path, note);
     else if (rc > 0)
-        TD_INFO("caught SIGHUP: logging to a pipe or terminal, nothing to reopen; still running "
-                "(the configuration is not reloaded: restart to apply changes)");
+        TD_INFO("caught SIGHUP: logging to a pipe or terminal, nothing to reopen; still running%s",
+                note);
     else
         TD_ERR("caught SIGHUP: cannot reopen log file %s: %s; still logging to the old one",
                log_path, strerror(errno));

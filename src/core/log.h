@@ -37,11 +37,12 @@ void td_log_status(const char *line);
 /* Log files: if stderr is a regular file at startup, td_log_note_file
  * remembers its path; td_log_reopen then opens that path again (appending,
  * creating it if it was rotated away) onto stderr. 0, 1 if there is no file
- * to reopen, -1 with errno. td_log_on_sighup does that and logs one line:
- * the SIGHUP handler of every long-running subcommand. */
+ * to reopen, -1 with errno. td_log_on_sighup does that and logs one line
+ * (saying the configuration is not reloaded unless `reloads`): the SIGHUP
+ * handler of every long-running subcommand. */
 void td_log_note_file(void);
 int td_log_reopen(void);
-void td_log_on_sighup(void);
+void td_log_on_sighup(int reloads);
 
 /* td_log_level_current is the most verbose level of any component: the
  * cheap first check; td__log then applies the component's own. */

@@ -15,6 +15,12 @@ const char *const td_opt_known_sections[] = {"run", "sim", "backfill", "clients"
 
 #define FIELD(cfg, opt, type) ((type *)((char *)(cfg) + (opt)->offset))
 
+/* td_opts_origin: "FILE:LINE" per option of the last parse ("" if not from
+ * the file). One parse at a time: the process parses its options once. */
+#define MAX_ORIGINS 256
+static char origins[MAX_ORIGINS][160];
+static const td_opts_t *origins_of;
+
 void td_strlist_push(td_strlist_t *l, const char *s)
 {
     l->v = td_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
@@ -193,10 +199,21 @@ static char *ini_read(char *str, int num, void *stream)
     return str;
 }
 
+/* The stream being parsed, for the handler's line number. */
+static const ini_stream *ini_cur;
+
+/* The line of the key the handler is called for. */
+static int ini_line(void)
+{
+    return ini_cur ? ini_cur->line + (ini_cur->cur > 0) : 0;
+}
+
 int td_ini_parse(const char *path, ini_handler handler, void *user, char *why, size_t whylen)
 {
     ini_stream s = {fopen(path, "r"), 0, 0, 0};
     if (!s.f) return -1;
+    const ini_stream *outer = ini_cur;
+    ini_cur = &s;
     /* Debian's inih takes these at run time: a heap buffer grown up to
      * TD_INI_MAX_LINE, and no continuation lines (an indented "key = value"
      * would otherwise extend the previous key's value). */
@@ -205,6 +222,7 @@ int td_ini_parse(const char *path, ini_handler handler, void *user, char *why, s
     ini_max_line = TD_INI_MAX_LINE;
     ini_allow_multiline = false;
     int rc = ini_parse_stream(ini_read, &s, handler, user);
+    ini_cur = outer;
     fclose(s.f);
     if (why && whylen) *why = '\0';
     if (s.too_long) {
@@ -221,11 +239,14 @@ int td_ini_parse(const char *path, ini_handler handler, void *user, char *why, s
 typedef struct {
     const td_opts_t *o;
     void *cfg;
+    const char *path;
     char *err;
     size_t errlen;
     int failed;
     int secrets; /* the file holds a secret (a TD_OPT_SECRET key or [clients]) */
 } file_ctx;
+
+static void set_origin(const td_opts_t *o, const td_opt_t *t, const char *path, int line);
 
 static int on_ini(void *user, const char *section, const char *name, const char *value)
 {
@@ -261,7 +282,25 @@ static int on_ini(void *user, const char *section, const char *name, const char 
         c->failed = 1;
         return 0;
     }
+    set_origin(c->o, t, c->path, ini_line());
     return 1;
+}
+
+static void set_origin(const td_opts_t *o, const td_opt_t *t, const char *path, int line)
+{
+    size_t i = (size_t)(t - o->table);
+    if (o != origins_of || i >= MAX_ORIGINS) return;
+    if (path)
+        snprintf(origins[i], sizeof origins[i], "%s:%d", path, line);
+    else
+        origins[i][0] = '\0';
+}
+
+const char *td_opts_origin(const td_opts_t *o, const char *name)
+{
+    const td_opt_t *t = find(o, name);
+    size_t i = t ? (size_t)(t - o->table) : MAX_ORIGINS;
+    return o == origins_of && i < MAX_ORIGINS && origins[i][0] ? origins[i] : NULL;
 }
 
 /* Secrets in a file every user may read: say so (once per load). */
@@ -277,7 +316,7 @@ static void warn_readable(const char *path)
 int td_opts_load_file(const td_opts_t *o, void *cfg, const char *path, char *err, size_t errlen)
 {
     char msg[256] = "", why[64];
-    file_ctx c = {o, cfg, msg, sizeof msg, 0, 0};
+    file_ctx c = {o, cfg, path, msg, sizeof msg, 0, 0};
     int rc = td_ini_parse(path, on_ini, &c, why, sizeof why);
     if (rc == -1) {
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
@@ -329,8 +368,11 @@ static void apply_env(const td_opts_t *o, void *cfg, const unsigned char *given)
     char err[256];
     for (const td_opt_t *t = o->table; t->name; t++, i++) {
         const char *v = t->env ? getenv(t->env) : NULL;
-        if (v && *v && !given[i] && set_value(t, cfg, v, err, sizeof err) != 0)
+        if (!v || !*v || given[i]) continue;
+        if (set_value(t, cfg, v, err, sizeof err) != 0)
             TD_WARN("ignoring $%s: %s", t->env, err);
+        else
+            set_origin(o, t, NULL, 0);
     }
 }
 
@@ -382,6 +424,7 @@ static int parse_flag(const td_opts_t *o, void *cfg, int argc, char **argv, int 
     if (t->type == TD_OPT_LIST && !given[t - o->table]) /* flags replace the file's list */
         td_strlist_free(FIELD(cfg, t, td_strlist_t));
     if (set_value(t, cfg, val, err, errlen) != 0) return -1;
+    set_origin(o, t, NULL, 0);
     given[t - o->table] = 1;
     return 0;
 }
@@ -395,25 +438,37 @@ static int setup_log(const td_opts_t *o, void *cfg, char *err, size_t errlen)
                         fmt ? *FIELD(cfg, fmt, char *) : NULL, err, errlen);
 }
 
-static int parse_all(const td_opts_t *o, void *cfg, int argc, char **argv, char *err,
-                     size_t errlen);
+static int parse_all(const td_opts_t *o, void *cfg, int argc, char **argv, char *err, size_t errlen,
+                     int own_check);
 
 /* Warnings of the parse itself are held until the log format is known. */
 int td_opts_parse(const td_opts_t *o, void *cfg, int argc, char **argv, char *err, size_t errlen)
 {
     td_log_hold(1);
-    int rc = parse_all(o, cfg, argc, argv, err, errlen);
+    int rc = parse_all(o, cfg, argc, argv, err, errlen, 0);
     td_log_hold(0);
     return rc;
 }
 
-static int parse_all(const td_opts_t *o, void *cfg, int argc, char **argv, char *err, size_t errlen)
+int td_opts_parse_checked(const td_opts_t *o, void *cfg, int argc, char **argv, char *err,
+                          size_t errlen)
+{
+    td_log_hold(1);
+    int rc = parse_all(o, cfg, argc, argv, err, errlen, 1);
+    td_log_hold(0);
+    return rc;
+}
+
+static int parse_all(const td_opts_t *o, void *cfg, int argc, char **argv, char *err, size_t errlen,
+                     int own_check)
 {
     size_t nopts = 0;
     for (const td_opt_t *t = o->table; t->name; t++)
         nopts++;
     unsigned char *given = td_xcalloc(nopts + 1, 1);
     td_opts_defaults(o, cfg);
+    origins_of = o;
+    memset(origins, 0, sizeof origins);
 
     /* First pass: help and the config file, which flags then override. */
     int check = 0;
@@ -444,6 +499,7 @@ static int parse_all(const td_opts_t *o, void *cfg, int argc, char **argv, char 
     apply_env(o, cfg, given);
     free(given);
     if (setup_log(o, cfg, err, errlen) != 0) return -1;
+    if (check && own_check) return TD_OPTS_CHECK;
     if (check) { /* the file, environment and flags are valid: nothing started */
         printf("tickerd %s: configuration ok\n", o->section);
         return 1;

@@ -51,11 +51,23 @@ typedef struct td_opts_s {
     const char *about; /* paragraph after it */
 } td_opts_t;
 
+#define TD_OPTS_CHECK 2
+
 /* Parses defaults, then `-c FILE` (if given in argv), then the environment,
  * then the flags. Returns 0, 1 if --help was printed or --check-config found
  * everything valid (caller exits 0), or -1
  * with a one-line message in err. argv[0] is the subcommand name. */
 int td_opts_parse(const td_opts_t *o, void *cfg, int argc, char **argv, char *err, size_t errlen);
+/* The same for a subcommand that checks more than its options (how they
+ * combine, the files they name): with --check-config and valid options it
+ * returns TD_OPTS_CHECK instead of printing "configuration ok" itself. */
+int td_opts_parse_checked(const td_opts_t *o, void *cfg, int argc, char **argv, char *err,
+                          size_t errlen);
+
+/* Where option `name` got its value in the last td_opts_parse: "FILE:LINE"
+ * if from the -c file (and neither the environment nor a flag replaced it),
+ * else NULL (a flag, the environment or the default). */
+const char *td_opts_origin(const td_opts_t *o, const char *name);
 
 /* Lower-level steps, exposed for tests. */
 void td_opts_defaults(const td_opts_t *o, void *cfg);

@@ -82,7 +82,10 @@ void td_opt_doc_markdown(const td_opt_doc_t *d, FILE *out)
             "the section\nnamed after the subcommand. Precedence: default < file < environment < "
             "flag.\nDurations take `ms`, `s`, `min` or `h` (a bare number is seconds). "
             "`--check-config`\nvalidates the file and flags (exit 0, or 2 with `file:line`) and "
-            "starts nothing.\nA commented example with every key: `examples/tickerd.conf`.\n\n");
+            "starts nothing;\nfor `run` it also makes every check of the startup: options that "
+            "exclude or need\neach other, URLs and addresses, the files named (CA, "
+            "certificates, keys, the token\nkey, `[clients]`) and the vendor keys, connecting "
+            "nowhere.\nA commented example with every key: `examples/tickerd.conf`.\n\n");
     for (size_t i = 0; d->cmds[i]; i++)
         md_cmd(d->cmds[i], out);
     fprintf(out, "## Section `[clients]`\n\n`KEY = SECRET` lines: the credentials clients of "

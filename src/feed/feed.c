@@ -125,22 +125,38 @@ static uint32_t ms(double s)
     return (uint32_t)(s * 1000.0 + 0.5);
 }
 
-td_feed_t *td_feed_new(struct lws_context *ctx, uv_loop_t *loop, const td_feed_cfg_t *cfg,
-                       const td_feed_cb_t *cb, void *ud, char *err, size_t errlen)
+/* The dialect and the URL into f (its host and path, NULL on error). */
+static int dialect_and_url(td_feed_t *f, const char *dialect, const char *url, char *err,
+                           size_t errlen)
 {
-    td_feed_t *f = td_xcalloc(1, sizeof *f);
-    f->st.last_event_ms = td_mono_ms(); /* the age counts from start until a first event */
-    const char *dialect = cfg->dialect ? cfg->dialect : "alpaca";
+    dialect = dialect ? dialect : "alpaca";
     if (strcmp(dialect, "alpaca") == 0) {
         f->d = &td__feed_alpaca;
     } else if (strcmp(dialect, "polygon") == 0) {
         f->d = &td__feed_polygon;
     } else {
         snprintf(err, errlen, "unknown feed dialect '%s' (alpaca or polygon)", dialect);
-        free(f);
-        return NULL;
+        return -1;
     }
-    if (parse_url(f, cfg->url, err, errlen) != 0) {
+    return parse_url(f, url, err, errlen);
+}
+
+int td_feed_check_url(const char *dialect, const char *url, char *err, size_t errlen)
+{
+    td_feed_t f;
+    memset(&f, 0, sizeof f);
+    int rc = dialect_and_url(&f, dialect, url, err, errlen);
+    free(f.host);
+    free(f.path);
+    return rc;
+}
+
+td_feed_t *td_feed_new(struct lws_context *ctx, uv_loop_t *loop, const td_feed_cfg_t *cfg,
+                       const td_feed_cb_t *cb, void *ud, char *err, size_t errlen)
+{
+    td_feed_t *f = td_xcalloc(1, sizeof *f);
+    f->st.last_event_ms = td_mono_ms(); /* the age counts from start until a first event */
+    if (dialect_and_url(f, cfg->dialect, cfg->url, err, errlen) != 0) {
         free(f->host);
         free(f->path);
         free(f);
@@ -157,6 +173,7 @@ td_feed_t *td_feed_new(struct lws_context *ctx, uv_loop_t *loop, const td_feed_c
     td_subset_init(&f->requested);
     td_subset_init(&f->confirmed);
     f->max_symbols = cfg->max_symbols;
+    f->since = cfg->since;
     f->max_message = cfg->max_message ? cfg->max_message : TD_FEED_MAX_MESSAGE;
     if (cfg->subs) filter_for_stream(f, cfg->subs, &f->want);
     td_backoff_init(&f->backoff, ms(cfg->backoff_min_s), ms(cfg->backoff_max_s));

@@ -17,6 +17,7 @@
 #ifndef TD_FEED_FEED_H
 #define TD_FEED_FEED_H
 
+#include "proto/alpaca_client.h"
 #include "proto/event.h"
 #include "proto/sub.h"
 
@@ -36,6 +37,15 @@ typedef enum td_feed_state_e {
     TD_FEED_STOPPED,
 } td_feed_state_t;
 
+/* "since" (a tickerd gateway's history replay, Alpaca dialect): channels
+ * to resume and the stream id to resume each after. Owned by the feed's
+ * user, who keeps the ids current; read whenever a subscribe is built, so a
+ * reconnect resumes from the last id seen. */
+typedef struct td_feed_since_s {
+    td_alpaca_since_t *v;
+    size_t n, cap;
+} td_feed_since_t;
+
 typedef struct td_feed_cfg_s {
     const char *dialect;                 /* "alpaca" (default) or "polygon" */
     const char *url;                     /* ws://HOST:PORT/PATH or wss://…; copied */
@@ -52,6 +62,7 @@ typedef struct td_feed_cfg_s {
     uint32_t max_symbols;                /* the plan's limit of distinct symbols (0: none) */
     size_t max_message; /* bytes of one upstream message (0: TD_FEED_MAX_MESSAGE); a longer
                          * one is skipped whole, up to its final fragment, as malformed */
+    const td_feed_since_t *since; /* borrowed, must outlive the feed; NULL: none */
 } td_feed_cfg_t;
 
 /* An outage of a stream that had been streaming: from the last bytes
@@ -97,6 +108,10 @@ typedef struct td_feed_stats_s {
 
 /* The protocol entry the lws context must list for feeds to work. */
 extern const struct lws_protocols td_feed_protocol;
+
+/* What td_feed_new checks of a dialect and URL, alone (nothing is
+ * allocated, resolved or connected): 0, or -1 with a message in err. */
+int td_feed_check_url(const char *dialect, const char *url, char *err, size_t errlen);
 
 /* Returns NULL with a message in err if the config is unusable. */
 td_feed_t *td_feed_new(struct lws_context *ctx, uv_loop_t *loop, const td_feed_cfg_t *cfg,

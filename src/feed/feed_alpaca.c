@@ -36,9 +36,31 @@ static void build_auth(const td_feed_t *f, td_buf_t *b)
     td_alpaca_build_auth(b, f->key, f->secret);
 }
 
+/* tickerd's "since": the resumed channels of this part, with their ids,
+ * as one more member of the subscribe object. */
+static void add_since(const td_feed_t *f, td_buf_t *b, const td_subset_t *part)
+{
+    size_t n0 = b->len, added = 0;
+    if (!b->len || b->data[b->len - 1] != '}') return;
+    b->len--;
+    td_buf_appends(b, ",\"since\":{");
+    for (size_t i = 0; i < f->since->n; i++) {
+        const td_alpaca_since_t *e = &f->since->v[i];
+        if (!td_subset_has(part, e->kind, e->sym, strlen(e->sym))) continue;
+        char name[96];
+        int nl = snprintf(name, sizeof name, "%s.%s", td_kind_name(e->kind), e->sym);
+        if (added++) td_buf_appendc(b, ',');
+        td_buf_append_json_str(b, name, (size_t)nl);
+        td_buf_appendf(b, ":\"%s\"", e->id);
+    }
+    td_buf_appends(b, "}}");
+    if (!added) b->len = n0, b->data[n0] = '\0';
+}
+
 static void build_sub(const td_feed_t *f, td_buf_t *b, const char *action, const td_subset_t *part)
 {
     td_alpaca_build_sub(b, action, part, f->kinds);
+    if (f->since && f->since->n && strcmp(action, "subscribe") == 0) add_since(f, b, part);
 }
 
 static void add_confirmed(void *ud, td_kind_t k, const char *sym, size_t n)

@@ -63,8 +63,9 @@ struct td_feed_s {
     int sub_note_open;
     size_t sub_expect; /* confirmations still expected for the first subscribe */
     uint64_t sub_messages;
-    td_subset_t requested; /* everything asked on this connection */
-    td_subset_t confirmed; /* the vendor's last confirmation */
+    td_subset_t requested;        /* everything asked on this connection */
+    td_subset_t confirmed;        /* the vendor's last confirmation */
+    const td_feed_since_t *since; /* cfg.since (borrowed) */
 
     td_feed_state_t state;
     td_backoff_t backoff;

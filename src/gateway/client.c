@@ -80,6 +80,7 @@ void td__gw_client_free(gw_client_t *c)
     td_subset_free(&c->sub);
     td_buf_free(&c->rx);
     td__gw_guard_free(c);
+    td__gw_since_free(c);
     free(c);
 }
 
@@ -180,16 +181,14 @@ static int class_ok(const gw_client_t *c, const td_event_t *ev)
     return pair == (c->cls == TD_ALPACA_STREAM_CRYPTO);
 }
 
-static void push_data(gw_client_t *c, gw_msg_t *m);
-
 static void snap_one(void *ud, const td_event_t *ev)
 {
     gw_client_t *c = ud;
-    if (c->closing || !class_ok(c, ev)) return;
+    if (c->closing || !class_ok(c, ev) || (c->since && td__gw_since_owns(c, ev))) return;
     gw_msg_t *m = td__gw_event_msg_once(c->g, ev, c->codec);
     if (!m) return;
     c->g->st.snapshots++;
-    push_data(c, m);
+    td__gw_client_push(c, m);
     td__gw_msg_unref(m);
 }
 
@@ -322,8 +321,10 @@ static void do_sub(gw_client_t *c, td_alpaca_client_msg_t *m)
     td__gw_client_send_ctl(c, b.data, b.len);
     TD_DEBUG("client #%llu subscription %s", ID(c), b.data);
     td_buf_free(&b);
+    if (m->action == TD_ALPACA_CLIENT_SUBSCRIBE) td__gw_since_add(c, m->since, m->nsince);
     if (m->action == TD_ALPACA_CLIENT_SUBSCRIBE) snapshot(c, &fresh, m);
     if (m->action == TD_ALPACA_CLIENT_SUBSCRIBE && m->gaps) c->gaps = 1;
+    if (m->action == TD_ALPACA_CLIENT_UNSUBSCRIBE) td__gw_since_unsubscribe(c);
     td_subset_free(&fresh);
 }
 
@@ -409,7 +410,7 @@ static void check_limits(gw_client_t *c, uint64_t now)
 }
 
 /* Takes no reference from the caller: the queue takes its own. */
-static void push_data(gw_client_t *c, gw_msg_t *m)
+void td__gw_client_push(gw_client_t *c, gw_msg_t *m)
 {
     /* A client that keeps up gets every quote; one that is behind gets the
      * newest value of each symbol in place of older unsent ones. */
@@ -425,13 +426,14 @@ void td__gw_client_on_event(void *ud, const td_event_t *ev)
 {
     gw_client_t *c = ud;
     if (c->closing || c->dead || !class_ok(c, ev)) return;
+    if (c->since && td__gw_since_owns(c, ev)) return; /* served from history */
     gw_msg_t *m = td__gw_event_msg(c->g, ev, c->codec);
     if (!m) return;
     if (ev->kind == TD_KIND_NEWS) { /* once per item, not once per symbol */
         if (m->id == c->last_news_id) return;
         c->last_news_id = m->id;
     }
-    push_data(c, m);
+    td__gw_client_push(c, m);
 }
 
 /* Control messages go alone (arrays of length 1); data events are batched

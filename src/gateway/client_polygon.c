@@ -10,7 +10,8 @@
  * "not authorized", "invalid JSON", "unknown action: X", "already
  * authenticated", "missing params", "invalid subscription: X", "symbol
  * limit exceeded", "subscribe rate limit exceeded" (sub_rate.c), "message too
- * large", "slow client" (then 1008). */
+ * large", "slow client" (then 1008). tickerd's extension: "gaps":true on a
+ * subscribe asks for gap notices, sent as status "gap" (gateway.c). */
 #include "core/log.h"
 #include "core/mem.h"
 #include "gateway/gw_int.h"
@@ -160,7 +161,18 @@ static void apply(gw_client_t *c, const td_polygon_topics_t *t, int add, td_subs
     td_buf_free(&m);
 }
 
-static void do_sub(gw_client_t *c, const char *params, int add)
+/* tickerd's "since" of a subscribe message (gateway/since.c). */
+static void since(gw_client_t *c, const char *msg, size_t len)
+{
+    td_alpaca_since_t *v;
+    size_t n;
+    if (td_polygon_server_since(c->cluster, msg, len, &v, &n) != 0)
+        refuse(c, "invalid since: an object of \"EV.TICKER\": \"stream id\"");
+    td__gw_since_add(c, v, n);
+    free(v);
+}
+
+static void do_sub(gw_client_t *c, const char *params, int add, const char *msg, size_t len)
 {
     if (!c->authed) {
         td__gw_client_error(c, 401, 0);
@@ -193,6 +205,7 @@ static void do_sub(gw_client_t *c, const char *params, int add)
         TD_DEBUG("client #%llu %s %s", ID(c), add ? "subscribe" : "unsubscribe",
                  log.len ? log.data : "(nothing)");
         td_buf_free(&log);
+        if (add) since(c, msg, len);
         if (add) td__gw_client_snapshot(c, &fresh);
         td_subset_free(&fresh);
     }
@@ -209,7 +222,8 @@ void td__gw_pclient_message(gw_client_t *c, const char *msg, size_t len, int bin
     } else if (action && strcmp(action, "auth") == 0) {
         td__gw_client_auth(c, params, params ? strlen(params) : 0, NULL, 0, "message");
     } else if (action && (!strcmp(action, "subscribe") || !strcmp(action, "unsubscribe"))) {
-        do_sub(c, params, action[0] == 's');
+        do_sub(c, params, action[0] == 's', msg, len);
+        if (action[0] == 's' && c->authed && td_polygon_server_wants_gaps(msg, len)) c->gaps = 1;
     } else {
         td_buf_t m = TD_BUF_INIT;
         td_buf_appendf(&m, "unknown action: %.64s", action ? action : "(none)");

@@ -192,6 +192,22 @@ static int serve_file(td_gateway_t *g, struct lws *wsi, const char *uri)
     return rc > 0 && lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+/* GET /v2/stocks/snapshots?symbols=...: for a client's credentials only,
+ * as the stream (Alpaca's REST headers). */
+static int snapshots(td_gateway_t *g, struct lws *wsi, td_buf_t *b)
+{
+    static const char denied[] = "{\"message\":\"forbidden\"}\n";
+    char k[TD_JWT_MAX_TOKEN + 1], sec[TD_JWT_MAX_TOKEN + 1], buf[4096];
+    const char *hk, *hs, *syms;
+    td_lws_alpaca_keys(wsi, k, sec, sizeof k, &hk, &hs);
+    int ok = td__gw_rest_auth(g, hk, hs);
+    memset(sec, 0, sizeof sec);
+    if (!ok) return http_reply(wsi, 403, "application/json", denied, sizeof denied - 1);
+    if (!(syms = lws_get_urlarg_by_name(wsi, "symbols=", buf, sizeof buf))) syms = "";
+    int status = g->cb.snapshots(g->ud, syms, b);
+    return http_reply(wsi, status, "application/json", b->data ? b->data : "", b->len);
+}
+
 static int http_request(td_gateway_t *g, struct lws *wsi, const char *uri)
 {
     td_buf_t b = TD_BUF_INIT;
@@ -199,6 +215,8 @@ static int http_request(td_gateway_t *g, struct lws *wsi, const char *uri)
     if (strcmp(uri, "/healthz") == 0 && g->cb.health) {
         int status = g->cb.health(g->ud, &b);
         rc = http_reply(wsi, status, "application/json", b.data ? b.data : "", b.len);
+    } else if (strcmp(uri, "/v2/stocks/snapshots") == 0 && g->cb.snapshots) {
+        rc = snapshots(g, wsi, &b);
     } else if (strcmp(uri, "/metrics") == 0 && g->cb.metrics) {
         g->cb.metrics(g->ud, &b);
         rc = http_reply(wsi, 200, "text/plain; version=0.0.4; charset=utf-8", b.data ? b.data : "",
@@ -384,14 +402,20 @@ void td_gateway_notice(td_gateway_t *g, const char *json, size_t n)
 {
     static const char head[] = "{\"type\":\"gap\",";
     if (n < sizeof head || memcmp(json, head, sizeof head - 1) != 0) return;
-    td_buf_t b = TD_BUF_INIT;
-    td_buf_appends(&b, "[{\"T\":\"gap\",");
-    td_buf_append(&b, json + sizeof head - 1, n - (sizeof head - 1));
-    td_buf_appendc(&b, ']');
+    const char *rest = json + sizeof head - 1;
+    size_t rn = n - (sizeof head - 1);
+    td_buf_t b[2] = {TD_BUF_INIT, TD_BUF_INIT}; /* Alpaca's frame, Polygon's */
+    td_buf_appends(&b[0], "[{\"T\":\"gap\",");
+    td_buf_appends(&b[1], "[{\"ev\":\"status\",\"status\":\"gap\",\"message\":\"gap notice\",");
+    for (int i = 0; i < 2; i++) {
+        td_buf_append(&b[i], rest, rn);
+        td_buf_appendc(&b[i], ']');
+    }
     for (gw_client_t *c = g->clients; c; c = c->next)
         if (c->gaps && c->authed && !c->closing && !c->dead)
-            td__gw_client_send_ctl(c, b.data, b.len);
-    td_buf_free(&b);
+            td__gw_client_send_ctl(c, b[!!c->polygon].data, b[!!c->polygon].len);
+    td_buf_free(&b[0]);
+    td_buf_free(&b[1]);
 }
 
 static void cron_cb(uv_timer_t *t)
@@ -400,6 +424,7 @@ static void cron_cb(uv_timer_t *t)
     uint64_t now = uv_now(g->loop);
     for (gw_client_t *c = g->clients; c; c = c->next)
         td__gw_client_cron(c, now);
+    td__gw_hist_kick(g); /* clients that drained their queue read on */
 }
 
 int td__gw_parse_addr(const char *flag, const char *s, char *host, size_t cap, int *port, char *err,
@@ -417,6 +442,13 @@ int td__gw_parse_addr(const char *flag, const char *s, char *host, size_t cap, i
     host[colon - s] = '\0';
     *port = (int)p;
     return 0;
+}
+
+int td_gateway_check_addr(const char *flag, const char *addr, char *err, size_t errlen)
+{
+    char host[64]; /* as the gateway's */
+    int port;
+    return td__gw_parse_addr(flag, addr, host, sizeof host, &port, err, errlen);
 }
 
 static int parse_listen(td_gateway_t *g, const char *s, char *err, size_t errlen)
@@ -489,6 +521,11 @@ int td_gateway_start(td_gateway_t *g)
         return 0;
     }
     uv_timer_start(&g->cron, cron_cb, CRON_MS, CRON_MS);
+    char err[512];
+    if (td__gw_hist_start(g, err, sizeof err) != 0) {
+        TD_ERR("gateway: history reader: %s", err);
+        return -1;
+    }
     TD_INFO("gateway: listening on ws://%s:%d (%s dialect: %s; %zu client key%s)%s%s", g->host,
             g->port, dialect_names[g->cfg.dialect], dialect_paths[g->cfg.dialect], g->cfg.nkeys,
             g->cfg.nkeys == 1 ? "" : "s", g->web_root ? "; web root " : "",
@@ -506,6 +543,14 @@ static void on_handle_closed(uv_handle_t *h)
         g->flush_open = 0;
     else
         g->spin_open = 0;
+    if (!g->cron_open && !g->flush_open && !g->spin_open && !g->hist_open && g->done)
+        g->done(g->done_ud);
+}
+
+static void hist_closed(void *ud)
+{
+    td_gateway_t *g = ud;
+    g->hist_open = 0;
     if (!g->cron_open && !g->flush_open && !g->spin_open && g->done) g->done(g->done_ud);
 }
 
@@ -521,6 +566,10 @@ void td_gateway_stop(td_gateway_t *g, void (*done)(void *ud), void *ud)
         lws_callback_on_writable(c->wsi);
     }
     cur_reset(g);
+    if (g->hist) {
+        g->hist_open = 1;
+        td__gw_hist_close(g, hist_closed, g);
+    }
     uv_close((uv_handle_t *)&g->cron, on_handle_closed);
     uv_close((uv_handle_t *)&g->flush, on_handle_closed);
     uv_close((uv_handle_t *)&g->spin, on_handle_closed);
@@ -537,6 +586,7 @@ void td_gateway_free(td_gateway_t *g)
     td_buf_free(&g->frame);
     td__gw_limits_free(g);
     td__gw_tls_free(g);
+    td__gw_hist_free(g);
     free(g->web_root);
     free(g);
 }

@@ -78,6 +78,11 @@ typedef struct td_gateway_cfg_s {
      * Copied. The certificate and key may be reloaded (td_gateway_reload_tls). */
     const char *listen_tls, *tls_cert, *tls_key;
     int deflate; /* offer permessage-deflate (negotiated per client) */
+    /* "since" on a subscribe (history replay, gateway/since.c): the Redis
+     * that holds the history streams (redis/url.h syntax; NULL: "since" is
+     * refused), the channel prefix and TLS files. Borrowed until start. */
+    const char *history_url, *history_prefix;
+    const char *history_ca_file, *history_cert_file, *history_key_file;
 } td_gateway_cfg_t;
 
 typedef struct td_gateway_cb_s {
@@ -86,6 +91,12 @@ typedef struct td_gateway_cb_s {
     /* Appends the JSON body of /healthz to out; returns the HTTP status
      * (200 healthy, 503 not). May be NULL (404). */
     int (*health)(void *ud, td_buf_t *out);
+    /* GET /v2/stocks/snapshots?symbols=A,B (Alpaca's REST shape), for a
+     * request with a client's credentials (the headers APCA-API-KEY-ID and
+     * APCA-API-SECRET-KEY, or key "jwt" and a token as the secret): appends
+     * the JSON body to out and returns the HTTP status. symbols is the
+     * query's value ("" if absent). May be NULL (404). */
+    int (*snapshots)(void *ud, const char *symbols, td_buf_t *out);
 } td_gateway_cb_t;
 
 /* Upper bounds (bytes) of the client queue histogram's buckets; the last
@@ -116,6 +127,7 @@ typedef struct td_gateway_stats_s {
     uint64_t refused_claims;       /* subscriptions refused by a token's claim */
     uint64_t token_expired_closes; /* live clients closed as their token expired */
     uint64_t sub_refused;          /* subscribes refused over the subscribe rate */
+    uint64_t since_events;         /* events sent from history ("since" subscriptions) */
 } td_gateway_stats_t;
 
 /* cfg and cb are copied (strings as documented above); bus and ctx are
@@ -139,12 +151,25 @@ void td_gateway_stats(const td_gateway_t *g, td_gateway_stats_t *out);
  * for an Alpaca client. */
 void td_gateway_notice(td_gateway_t *g, const char *json, size_t n);
 /* Replaces the client keys (borrowed, as in the cfg); clients that
- * authenticated with a key no longer there are closed with the auth error. */
+ * authenticated with a key no longer there, or whose secret changed, are
+ * closed with the auth error. */
 void td_gateway_set_keys(td_gateway_t *g, const char *const *keys, const char *const *secrets,
                          size_t n);
 /* Replaces the token key (NULL: none), borrowed, for new auths; clients
  * authenticated with a token keep their claims. */
 void td_gateway_set_jwt(td_gateway_t *g, const struct td_jwt_key_s *jwt);
+/* What a reload may change besides keys, token key and certificate (the
+ * fields of the same names in td_gateway_cfg_t; origins borrowed likewise). */
+typedef struct td_gateway_limits_s {
+    const char *const *origins;
+    size_t norigins, max_per_ip, max_clients, max_symbols;
+    double conn_rate, conn_burst, auth_timeout_s, sub_rate, sub_burst;
+} td_gateway_limits_t;
+/* Applies l to new upgrades and auths, and to connected clients where it
+ * can: their auth deadline, their subscribe bucket (rate and burst, its
+ * tokens capped), their address counts (a per-address limit turned on
+ * counts the open connections; clients over a lowered limit stay). */
+void td_gateway_set_limits(td_gateway_t *g, const td_gateway_limits_t *l);
 /* The port listened on (after start). */
 int td_gateway_port(const td_gateway_t *g);
 int td_gateway_tls_port(const td_gateway_t *g); /* the TLS one; 0: none */
@@ -152,5 +177,11 @@ int td_gateway_tls_port(const td_gateway_t *g); /* the TLS one; 0: none */
  * for new handshakes; connected clients keep theirs. 0, or -1 with err
  * (then nothing changed). */
 int td_gateway_reload_tls(td_gateway_t *g, char *err, size_t errlen);
+
+/* What td_gateway_new and its start check, alone (nothing bound): an
+ * address of --FLAG (IPV4:PORT), and a certificate chain with its key
+ * (both PEM, matching). 0, or -1 with a message in err. */
+int td_gateway_check_addr(const char *flag, const char *addr, char *err, size_t errlen);
+int td_gateway_check_tls(const char *cert, const char *key, char *err, size_t errlen);
 
 #endif

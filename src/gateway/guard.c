@@ -40,7 +40,8 @@ void td__gw_guard_free(gw_client_t *c)
     free(c->jwt);
     c->jwt = NULL;
     free(c->auth_key);
-    c->auth_key = NULL;
+    free(c->auth_secret);
+    c->auth_key = c->auth_secret = NULL;
 }
 
 void td_gateway_set_keys(td_gateway_t *g, const char *const *keys, const char *const *secrets,
@@ -54,8 +55,10 @@ void td_gateway_set_keys(td_gateway_t *g, const char *const *keys, const char *c
         size_t i = 0;
         while (i < n && strcmp(keys[i], c->auth_key) != 0)
             i++;
-        if (i < n) continue;
-        TD_INFO("client #%llu: its key %.4s... was removed: closing", ID(c), c->auth_key);
+        int changed = i < n && c->auth_secret && strcmp(secrets[i], c->auth_secret) != 0;
+        if (i < n && !changed) continue;
+        TD_INFO("client #%llu: its key %.4s... was %s: closing", ID(c), c->auth_key,
+                changed ? "given another secret" : "removed");
         td__gw_client_error(c, 402, 1);
     }
 }
@@ -249,7 +252,7 @@ static void auth_now(gw_client_t *c, const char *key, size_t kn, const char *sec
     }
     c->authed = 1;
     c->jwt = cl;
-    if (!cl) c->auth_key = dup_n(key, kn);
+    if (!cl) c->auth_key = dup_n(key, kn), c->auth_secret = c->polygon ? NULL : dup_n(secret, sn);
     g->st.authed++;
     if (c->polygon)
         td__gw_pclient_authed(c);
@@ -312,4 +315,16 @@ void td__gw_guard_cron(gw_client_t *c, uint64_t now)
     auth_now(c, gd->key, gd->key_len, gd->secret, gd->secret_len, gd->how);
     drop_pending(gd);
     if (!c->closing) lws_rx_flow_control(c->wsi, 1);
+}
+
+int td__gw_rest_auth(const td_gateway_t *g, const char *key, const char *secret)
+{
+    if (!key || !secret) return 0;
+    if (strcmp(key, "jwt") != 0 || !g->cfg.jwt)
+        return key_ok(g, key, strlen(key), secret, strlen(secret));
+    td_jwt_claims_t cl;
+    td_jwt_claims_init(&cl);
+    int rc = td_jwt_verify(g->cfg.jwt, secret, strlen(secret), wall_s(), &cl);
+    td_jwt_claims_free(&cl);
+    return rc == TD_JWT_OK;
 }

@@ -171,9 +171,11 @@ typedef struct gw_client_s {
     int rx_overflow, rx_binary;
     uint64_t events_sent, frames_sent, bytes_sent;
     gw_guard_t guard;
-    int addr_counted;     /* counted in its address's open connections (limits.c) */
-    char *auth_key;       /* the key it authenticated with (reloads); NULL: a token */
-    td_jwt_claims_t *jwt; /* the claims of the token it authenticated with; NULL: a key */
+    int addr_counted;         /* counted in its address's open connections (limits.c) */
+    char *auth_key;           /* the key it authenticated with (reloads); NULL: a token */
+    char *auth_secret;        /*   and its secret (Alpaca paths; NULL on Polygon's) */
+    td_jwt_claims_t *jwt;     /* the claims of the token it authenticated with; NULL: a key */
+    struct gw_since_s *since; /* channels served from history (since.c); NULL: none */
 } gw_client_t;
 
 gw_client_t *td__gw_client_new(td_gateway_t *g, struct lws *wsi, const char *path,
@@ -196,6 +198,29 @@ void td__gw_client_error(gw_client_t *c, int code, int close);
 void td__gw_client_close_after(gw_client_t *c);
 /* The bus callback (ud is the client). */
 void td__gw_client_on_event(void *ud, const td_event_t *ev);
+/* Queues an event message (the queue takes its own reference), with the
+ * queue limits applied. */
+void td__gw_client_push(gw_client_t *c, gw_msg_t *m);
+
+/* ---- "since": channels served from Redis history (since.c) ------------------ */
+
+/* The "since" entries of a subscribe just applied (channels the client now
+ * has): each channel is read from its history stream after the id given,
+ * then live; refused in the dialect without a history Redis. Before the
+ * snapshots (none for a resumed channel). */
+void td__gw_since_add(gw_client_t *c, const td_alpaca_since_t *v, size_t n);
+/* After an unsubscribe: drops the cursors of channels no longer subscribed. */
+void td__gw_since_unsubscribe(gw_client_t *c);
+/* Whether ev's channel is served to c from history (not from the bus). */
+int td__gw_since_owns(const gw_client_t *c, const td_event_t *ev);
+void td__gw_since_free(gw_client_t *c);
+/* The gateway's history reader: started with the gateway if
+ * cfg.history_url is set (0, or -1 with err); kicked when cursors change
+ * and by the cron (clients that drained); closed, then freed. */
+int td__gw_hist_start(td_gateway_t *g, char *err, size_t errlen);
+void td__gw_hist_kick(td_gateway_t *g);
+void td__gw_hist_close(td_gateway_t *g, void (*done)(void *ud), void *ud);
+void td__gw_hist_free(td_gateway_t *g);
 
 /* Shared by both dialects (client.c). */
 /* Queues a control frame given as JSON. */
@@ -216,6 +241,9 @@ void td__gw_guard_free(gw_client_t *c);
 /* Checks key (and secret, unless NULL: Polygon), lengths given, and
  * authenticates, or queues the error (402, 403, 406); held back first if
  * the client's address is being throttled. */
+/* Whether key and secret are a client's credentials, or key "jwt" and a
+ * valid token as the secret (REST requests: no claims kept). */
+int td__gw_rest_auth(const td_gateway_t *g, const char *key, const char *secret);
 void td__gw_client_auth(gw_client_t *c, const char *key, size_t key_len, const char *secret,
                         size_t secret_len, const char *how);
 /* Received len bytes (final: the end of a message). Returns 0, or -1 if
@@ -336,6 +364,8 @@ struct td_gateway_s {
     void *tls_ctx;    /* its SSL_CTX */
     gw_addr_t *addrs; /* connections per address (limits.c) */
     size_t naddrs, addrs_cap;
+    struct gw_hist_s *hist; /* the history reader (since.c); NULL: none */
+    int hist_open;
 };
 
 /* The shared message for ev in codec (made once per published event, or

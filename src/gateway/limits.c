@@ -117,3 +117,28 @@ void td__gw_limits_free(td_gateway_t *g)
     g->addrs = NULL;
     g->naddrs = g->addrs_cap = 0;
 }
+
+void td_gateway_set_limits(td_gateway_t *g, const td_gateway_limits_t *l)
+{
+    td_gateway_cfg_t *c = &g->cfg;
+    int count = l->max_per_ip && !c->max_per_ip;
+    c->origins = l->origins, c->norigins = l->norigins;
+    c->max_per_ip = l->max_per_ip, c->max_clients = l->max_clients;
+    c->max_symbols = l->max_symbols, c->auth_timeout_s = l->auth_timeout_s;
+    c->conn_rate = l->conn_rate, c->conn_burst = l->conn_burst;
+    c->sub_rate = l->sub_rate, c->sub_burst = l->sub_burst;
+    for (gw_client_t *cl = g->clients; cl; cl = cl->next) {
+        if (count && !cl->addr_counted) {
+            addr(g, cl->guard.peer, 1)->open++;
+            cl->addr_counted = 1;
+        }
+        td_bucket_t *b = &cl->sub_bucket;
+        if (b->rate <= 0) continue; /* not started: starts with the new values */
+        if (l->sub_rate <= 0) {
+            b->rate = 0;
+            continue;
+        }
+        b->rate = l->sub_rate, b->burst = l->sub_burst;
+        if (b->tokens > b->burst) b->tokens = b->burst;
+    }
+}

@@ -49,6 +49,10 @@ int td__gw_tls_start(td_gateway_t *g)
     info.ssl_cert_filepath = g->tls_cert;
     info.ssl_private_key_filepath = g->tls_key;
     info.ssl_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+    /* HTTP/1.1 only: lws would offer h2 to browsers, and its h2 path does not
+     * carry the gateway's static files (Chromium: ERR_HTTP2_FRAME_SIZE_ERROR);
+     * WebSockets over h2 (RFC 8441) gain nothing here. */
+    info.alpn = "http/1.1";
     g->tls_vh = lws_create_vhost(g->ctx, &info);
     if (!g->tls_vh) {
         TD_ERR("gateway: cannot listen with TLS on %s:%d (check --tls-cert '%s' and --tls-key "
@@ -80,6 +84,15 @@ static int load_pair(SSL_CTX *ctx, const char *cert, const char *key, char *err,
     snprintf(err, errlen, "certificate '%s' / key '%s': %s", cert, key, why);
     ERR_clear_error();
     return -1;
+}
+
+int td_gateway_check_tls(const char *cert, const char *key, char *err, size_t errlen)
+{
+    SSL_CTX *scratch = SSL_CTX_new(TLS_server_method());
+    int rc = scratch ? load_pair(scratch, cert, key, err, errlen) : -1;
+    if (!scratch) snprintf(err, errlen, "cannot create a TLS context");
+    SSL_CTX_free(scratch);
+    return rc;
 }
 
 int td_gateway_reload_tls(td_gateway_t *g, char *err, size_t errlen)

@@ -8,7 +8,9 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "redis/cluster.h"
 #include "redis/conn.h"
+#include "redis/resp.h"
 #include "redis/sentinel.h"
 #include "redis/url.h"
 
@@ -40,6 +42,9 @@ struct td_ha_s {
     uv_loop_t *loop;
     td_rconn_t *conn;
     td_rsentinel_t *sentinel;
+    td_rcluster_t *cl; /* redis+cluster:// (then conn is NULL) */
+    unsigned slot;     /* cluster: the lease keys' slot (hash tag {NAME}) */
+    td_buf_t cmd;      /* cluster: a command being formatted */
     td_ha_cb_t cb;
     void *ud;
     char *id, *name, *k_lease, *k_token, *k_interest;
@@ -88,12 +93,30 @@ void td_ha_spec_format(const td_subset_t *s, td_buf_t *out)
     }
 }
 
+/* The connection that carries the lease commands is ready (on a cluster:
+ * the one to the primary of the lease's slot). */
+static int lease_ready(const td_ha_t *h)
+{
+    if (!h->cl) return td_rconn_state(h->conn) == TD_RCONN_READY;
+    td_rconn_t *c = td_rcluster_conn(h->cl, td_rcluster_node_of(h->cl, h->slot));
+    return c && td_rconn_state(c) == TD_RCONN_READY;
+}
+
 static void send_cmd(td_ha_t *h, int op, int argc, const char *const *argv)
 {
     size_t lens[8];
     for (int i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
-    if (td_rconn_command(h->conn, argc, argv, lens) != 0) return;
+    if (h->cl) { /* to the slot's primary; MOVED and ASK are followed */
+        td_buf_reset(&h->cmd);
+        td_resp_append_cmd(&h->cmd, argc, argv, lens);
+        char *p = td_rcluster_reserve(h->cl, h->slot, h->cmd.len);
+        if (!p) return;
+        memcpy(p, h->cmd.data, h->cmd.len);
+        td_rcluster_commit(h->cl, (uint32_t)op);
+    } else if (td_rconn_command(h->conn, argc, argv, lens) != 0) {
+        return;
+    }
     h->op = op;
     h->op_sent_ms = td_mono_ms();
 }
@@ -152,7 +175,7 @@ static void tick_cb(uv_timer_t *t)
     td_ha_t *h = t->data;
     if (h->role == TD_HA_ACTIVE && td_mono_ms() >= h->deadline_ms)
         fence(h, "lease not renewed in time: stopped publishing");
-    if (h->op == OP_NONE && td_rconn_state(h->conn) == TD_RCONN_READY) send_lease_op(h);
+    if (h->op == OP_NONE && lease_ready(h)) send_lease_op(h);
     rearm(h);
 }
 
@@ -232,6 +255,30 @@ static void on_down(void *ud, td_rconn_t *c, uint64_t unanswered)
     h->op = OP_NONE; /* the deadline still runs: no renewal, no publishing after it */
 }
 
+static void on_cl_reply(void *ud, uint32_t tag, const td_resp_reader_t *rd)
+{
+    (void)tag;
+    on_reply(ud, NULL, rd);
+}
+
+static void on_cl_lost(void *ud, uint32_t tag)
+{
+    td_ha_t *h = ud;
+    int op = h->op;
+    (void)tag;
+    h->op = OP_NONE; /* the deadline still runs */
+    if (op == OP_RELEASE && h->stopping) uv_timer_start(&h->stop_timer, stop_finish, 0, 0);
+}
+
+/* redis+cluster://: command mode, one lease command at a time. */
+static int make_cluster(td_ha_t *h, const td_redis_url_t *u, double to, char *err, size_t errlen)
+{
+    static const td_rcluster_cb_t cb = {on_cl_reply, on_cl_lost, NULL};
+    td_rcluster_cfg_t cc = {.url = u, .name = "ha lease", .timeout_s = to, .max_inflight = 16};
+    h->cl = td_rcluster_new(h->loop, &cc, &cb, h, err, errlen);
+    return h->cl ? 0 : -1;
+}
+
 static td_rconn_t *make_conn(td_ha_t *h, const td_ha_cfg_t *cfg, char *err, size_t errlen)
 {
     td_redis_url_t u;
@@ -252,7 +299,7 @@ static td_rconn_t *make_conn(td_ha_t *h, const td_ha_cfg_t *cfg, char *err, size
                          .want_master = u.scheme == TD_REDIS_SENTINEL};
     td_rconn_t *c = NULL;
     if (u.scheme == TD_REDIS_CLUSTER)
-        snprintf(err, errlen, "%s: redis+cluster:// is not supported for the lease", u.masked);
+        make_cluster(h, &u, to, err, errlen);
     else
         c = td_rconn_new(h->loop, &cc, &cb, h, err, errlen);
     if (c && u.scheme == TD_REDIS_SENTINEL) h->sentinel = td_rsentinel_new(h->loop, &u, c);
@@ -260,10 +307,12 @@ static td_rconn_t *make_conn(td_ha_t *h, const td_ha_cfg_t *cfg, char *err, size
     return c;
 }
 
-static char *key_of(const char *prefix, const char *name, const char *suffix)
+/* <prefix>lease:NAME<suffix>; on a cluster <prefix>lease:{NAME}<suffix>:
+ * the hash tag puts the three keys in one slot, as the scripts need. */
+static char *key_of(const char *prefix, const char *name, const char *suffix, int tag)
 {
     td_buf_t b = TD_BUF_INIT;
-    td_buf_appendf(&b, "%slease:%s%s", prefix ? prefix : "", name, suffix);
+    td_buf_appendf(&b, tag ? "%slease:{%s}%s" : "%slease:%s%s", prefix ? prefix : "", name, suffix);
     td_buf_appendc(&b, '\0');
     return b.data;
 }
@@ -277,7 +326,7 @@ td_ha_t *td_ha_new(uv_loop_t *loop, const td_ha_cfg_t *cfg, const td_ha_cb_t *cb
     }
     td_ha_t *h = td_xcalloc(1, sizeof *h);
     h->loop = loop;
-    if (!(h->conn = make_conn(h, cfg, err, errlen))) {
+    if (!(h->conn = make_conn(h, cfg, err, errlen)) && !h->cl) {
         free(h);
         return NULL;
     }
@@ -289,9 +338,11 @@ td_ha_t *td_ha_new(uv_loop_t *loop, const td_ha_cfg_t *cfg, const td_ha_cb_t *cb
     snprintf(id, sizeof id, "%s:%ld", host, (long)getpid());
     h->id = td_xstrdup(cfg->id && *cfg->id ? cfg->id : id);
     h->name = td_xstrdup(cfg->name);
-    h->k_lease = key_of(cfg->prefix, cfg->name, "");
-    h->k_token = key_of(cfg->prefix, cfg->name, ":token");
-    h->k_interest = key_of(cfg->prefix, cfg->name, ":interest");
+    int tag = h->cl != NULL;
+    h->k_lease = key_of(cfg->prefix, cfg->name, "", tag);
+    h->k_token = key_of(cfg->prefix, cfg->name, ":token", tag);
+    h->k_interest = key_of(cfg->prefix, cfg->name, ":interest", tag);
+    h->slot = td_rslot_key(h->k_lease, strlen(h->k_lease));
     h->ttl_ms = (uint64_t)(cfg->ttl_s * 1000);
     h->period_ms = h->ttl_ms / 3 ? h->ttl_ms / 3 : 1;
     h->last_takeover_s = -1;
@@ -305,10 +356,14 @@ td_ha_t *td_ha_new(uv_loop_t *loop, const td_ha_cfg_t *cfg, const td_ha_cb_t *cb
 
 void td_ha_start(td_ha_t *h)
 {
-    if (h->sentinel)
+    if (h->sentinel) {
         td_rsentinel_start(h->sentinel);
-    else
+    } else if (h->cl) { /* no READY of its own: the tick waits for the slot's primary */
+        td_rcluster_start(h->cl);
+        uv_timer_start(&h->tick, tick_cb, 0, 0);
+    } else {
         td_rconn_start(h->conn);
+    }
 }
 
 int td_ha_gate(void *ud)
@@ -345,7 +400,7 @@ void td_ha_stats(const td_ha_t *h, td_ha_stats_t *out)
     out->fenced = h->fenced;
     out->refused_batches = h->refused;
     out->last_takeover_s = h->last_takeover_s;
-    out->connected = td_rconn_state(h->conn) == TD_RCONN_READY;
+    out->connected = lease_ready(h);
 }
 
 /* One of the handles (or the Redis connection) closed; `done` once all are. */
@@ -368,7 +423,10 @@ static void stop_finish(uv_timer_t *t)
         h->open_handles++;
         td_rsentinel_close(h->sentinel, conn_closed, h);
     }
-    td_rconn_close(h->conn, conn_closed, h);
+    if (h->cl)
+        td_rcluster_close(h->cl, conn_closed, h);
+    else
+        td_rconn_close(h->conn, conn_closed, h);
     uv_close((uv_handle_t *)&h->tick, close_cb);
     uv_close((uv_handle_t *)&h->stop_timer, close_cb);
 }
@@ -381,7 +439,7 @@ void td_ha_stop(td_ha_t *h, void (*done)(void *ud), void *ud)
     h->done_ud = ud;
     uv_timer_stop(&h->tick);
     uint64_t wait = 0;
-    if (h->role == TD_HA_ACTIVE && td_rconn_state(h->conn) == TD_RCONN_READY) {
+    if (h->role == TD_HA_ACTIVE && lease_ready(h)) {
         const char *argv[] = {"EVAL", RELEASE_LUA, "1", h->k_lease, h->value};
         send_cmd(h, OP_RELEASE, 5, argv);
         wait = RELEASE_WAIT_MS;
@@ -398,6 +456,8 @@ void td_ha_free(td_ha_t *h)
     if (!h) return;
     td_rconn_free(h->conn);
     td_rsentinel_free(h->sentinel);
+    td_rcluster_free(h->cl);
+    td_buf_free(&h->cmd);
     free(h->id);
     free(h->name);
     free(h->k_lease);

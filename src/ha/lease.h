@@ -65,7 +65,9 @@ typedef struct td_ha_stats_s {
     int connected;            /* the lease connection is ready */
 } td_ha_stats_t;
 
-/* NULL + err on a bad URL (cluster is refused) or TLS files. */
+/* NULL + err on a bad URL or TLS files. On redis+cluster:// the keys are
+ * <prefix>lease:{NAME}[:token|:interest] (one slot) and the commands go to
+ * that slot's primary. */
 td_ha_t *td_ha_new(uv_loop_t *loop, const td_ha_cfg_t *cfg, const td_ha_cb_t *cb, void *ud,
                    char *err, size_t errlen);
 void td_ha_start(td_ha_t *h);

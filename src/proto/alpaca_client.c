@@ -26,6 +26,9 @@ void td_alpaca_client_msg_init(td_alpaca_client_msg_t *m)
 void td_alpaca_client_msg_free(td_alpaca_client_msg_t *m)
 {
     td_subset_free(&m->sub);
+    free(m->since);
+    m->since = NULL;
+    m->nsince = 0;
     m->kinds = 0;
     m->action = TD_ALPACA_CLIENT_NONE;
 }
@@ -130,6 +133,68 @@ static int parse_cred(const char *v, const char *ve, char *out, size_t *len, int
     return 0;
 }
 
+int td_alpaca_stream_id_ok(const char *s, size_t n)
+{
+    size_t i = 0, d = 0;
+    for (int part = 0; part < 2; part++) {
+        for (d = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            d++;
+        if (d == 0 || d > 20) return 0;
+        if (i == n) return 1;
+        if (part == 1 || s[i++] != '-') return 0;
+    }
+    return 0;
+}
+
+typedef struct {
+    int (*kind_of)(void *ud, const char *word, size_t n);
+    void *kud;
+    td_alpaca_since_t **v;
+    size_t *n;
+} since_walk_t;
+
+/* One member of "since": "<channel word>.SYMBOL": "stream id". */
+static int since_cb(void *ud, const char *k, size_t n, int esc, const char *v, const char *ve)
+{
+    since_walk_t *w = ud;
+    char ch[96], id[TD_ALPACA_STREAM_ID_MAX + 1];
+    (void)esc;
+    long cl = decode_str(k, n, ch, sizeof ch - 1);
+    if (cl < 0 || *v != '"' || *w->n >= TD_ALPACA_SINCE_MAX) return TD_ALPACA_CLIENT_ESINCE;
+    long il = decode_str(v + 1, (size_t)(ve - v - 2), id, TD_ALPACA_STREAM_ID_MAX);
+    const char *dot = memchr(ch, '.', (size_t)cl);
+    if (il < 0 || !dot || !td_alpaca_stream_id_ok(id, (size_t)il)) return TD_ALPACA_CLIENT_ESINCE;
+    int kind = w->kind_of(w->kud, ch, (size_t)(dot - ch));
+    const char *sym = dot + 1;
+    size_t sl = (size_t)(ch + cl - sym), i = *w->n;
+    if (kind < 0 || !td_alpaca_client_symbol_ok(sym, sl) || (sl == 1 && *sym == '*'))
+        return TD_ALPACA_CLIENT_ESINCE;
+    if ((i & (i - 1)) == 0) /* 0, 1, 2, 4, ...: grow */
+        *w->v = td_xrealloc(*w->v, (i ? 2 * i : 1) * sizeof **w->v);
+    td_alpaca_since_t *e = &(*w->v)[(*w->n)++];
+    e->kind = (td_kind_t)kind;
+    memcpy(e->sym, sym, sl);
+    e->sym[sl] = '\0';
+    memcpy(e->id, id, (size_t)il + 1);
+    return 0;
+}
+
+int td_since_parse(const char *v, const char *ve, int (*kind_of)(void *ud, const char *w, size_t n),
+                   void *kud, td_alpaca_since_t **out, size_t *n)
+{
+    if (span_is(v, ve, "null")) return 0;
+    if (*v != '{') return TD_ALPACA_CLIENT_ESINCE;
+    since_walk_t w = {kind_of, kud, out, n};
+    int rc = td_json_each_member(v, ve, since_cb, &w);
+    return rc < 0 ? rc : 0;
+}
+
+static int alpaca_kind(void *ud, const char *word, size_t n)
+{
+    (void)ud;
+    return td_kind_parse(word, n);
+}
+
 static int action_cb(void *ud, const char *k, size_t n, int esc, const char *v, const char *ve)
 {
     (void)ud;
@@ -163,6 +228,10 @@ static int member_cb(void *ud, const char *k, size_t n, int esc, const char *v, 
         m->snapshot = span_is(v, ve, "true");
     } else if (strcmp(word, "gaps") == 0) {
         m->gaps = span_is(v, ve, "true");
+    } else if (strcmp(word, "since") == 0) {
+        rc = m->action == TD_ALPACA_CLIENT_SUBSCRIBE
+                 ? td_since_parse(v, ve, alpaca_kind, NULL, &m->since, &m->nsince)
+                 : 0;
     } else {
         rc = parse_list(v, ve, wl < 0 ? -1 : td_kind_parse(word, (size_t)wl), m);
     }

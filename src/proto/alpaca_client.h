@@ -30,7 +30,8 @@
     XX(EACTION, -2, "missing or unknown action")                                                   \
     XX(ESYMBOL, -3, "bad symbol")                                                                  \
     XX(ECHANNEL, -4, "unknown channel word")                                                       \
-    XX(ETOOLONG, -5, "key or secret too long")
+    XX(ETOOLONG, -5, "key or secret too long")                                                     \
+    XX(ESINCE, -6, "bad since: an object of \"kind.SYMBOL\": \"stream id\"")
 
 enum {
     TD_ALPACA_CLIENT_OK = 0,
@@ -45,6 +46,16 @@ typedef enum td_alpaca_client_action_e {
     TD_ALPACA_CLIENT_SUBSCRIBE,
     TD_ALPACA_CLIENT_UNSUBSCRIBE,
 } td_alpaca_client_action_t;
+
+#define TD_ALPACA_SINCE_MAX     1024 /* entries of one "since" object */
+#define TD_ALPACA_STREAM_ID_MAX 41   /* "<ms>-<seq>": two 20-digit numbers */
+
+/* One entry of "since": resume channel (kind, sym) after stream id `id`. */
+typedef struct td_alpaca_since_s {
+    td_kind_t kind;
+    char sym[TD_ALPACA_CLIENT_SYMBOL_MAX + 1];
+    char id[TD_ALPACA_STREAM_ID_MAX + 1];
+} td_alpaca_since_t;
 
 typedef struct td_alpaca_client_msg_s {
     td_alpaca_client_action_t action;
@@ -66,6 +77,12 @@ typedef struct td_alpaca_client_msg_s {
     /* tickerd's extension: "gaps":true on a subscribe asks for gap notices
      * (upstream outages) as {"T":"gap",...} messages. */
     int gaps;
+    /* tickerd's extension: "since":{"bars.AAPL":"1700000000000-0",...} on a
+     * subscribe: replay each channel's history after that stream id, then
+     * live (the gateway's history reader). Symbols are names, not "*"; ids
+     * are "<ms>" or "<ms>-<seq>" (decimal, at most 20 digits each). */
+    td_alpaca_since_t *since;
+    size_t nsince;
 } td_alpaca_client_msg_t;
 
 void td_alpaca_client_msg_init(td_alpaca_client_msg_t *m);
@@ -77,6 +94,19 @@ void td_alpaca_client_msg_free(td_alpaca_client_msg_t *m);
  * TD_ALPACA_CLIENT_OK or a negative TD_ALPACA_CLIENT_E* code; on error
  * m->action is NONE and m->sub is empty. */
 int td_alpaca_client_parse(const char *s, size_t n, td_alpaca_client_msg_t *m);
+
+/* A Redis stream id a client may give: "<ms>" or "<ms>-<seq>", each 1..20
+ * decimal digits. */
+int td_alpaca_stream_id_ok(const char *s, size_t n);
+
+/* The value [v, ve) of a "since" member (validated JSON): null, or an
+ * object of "<word>.SYMBOL": "stream id", the word mapped to a kind by
+ * kind_of (-1: unknown; Alpaca: td_kind_parse, Polygon: the cluster's event
+ * prefix). Appends the entries to *out / *n (realloc'd; the caller frees
+ * *out, also after an error). Returns 0 or a negative TD_ALPACA_CLIENT_E*
+ * code. Shared by both dialects. */
+int td_since_parse(const char *v, const char *ve, int (*kind_of)(void *ud, const char *w, size_t n),
+                   void *kud, td_alpaca_since_t **out, size_t *n);
 
 /* Static text for a TD_ALPACA_CLIENT_* code. */
 const char *td_alpaca_client_strerror(int code);

@@ -57,6 +57,37 @@ int td_polygon_server_parse(const char *msg, size_t len, char **action, char **p
     return 0;
 }
 
+int td_polygon_server_wants_gaps(const char *msg, size_t len)
+{
+    static const char *const names[] = {"gaps"};
+    td_json_span_t v[1] = {{0}};
+    if (td_json_top_members(msg, msg + len, names, 1, v) != 0 || !v[0].p) return 0;
+    return v[0].e - v[0].p == 4 && memcmp(v[0].p, "true", 4) == 0;
+}
+
+static int polygon_kind(void *ud, const char *word, size_t n)
+{
+    return td_polygon_kind(*(const td_polygon_cluster_t *)ud, word, n);
+}
+
+int td_polygon_server_since(td_polygon_cluster_t c, const char *msg, size_t len,
+                            td_alpaca_since_t **out, size_t *n)
+{
+    static const char *const names[] = {"since"};
+    td_json_span_t v[1] = {{0}};
+    *out = NULL;
+    *n = 0;
+    if (td_json_top_members(msg, msg + len, names, 1, v) != 0) return -1;
+    if (!v[0].p) return 0;
+    if (td_since_parse(v[0].p, v[0].e, polygon_kind, &c, out, n) != 0) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- topics --------------------------------------------------------------- */
 
 static void topic_cb(void *ud, td_kind_t kind, const char *sym, size_t len)

@@ -12,6 +12,7 @@
 #define TD_PROTO_POLYGON_SERVER_H
 
 #include "core/buf.h"
+#include "proto/alpaca_client.h"
 #include "proto/polygon.h"
 
 #include <stddef.h>
@@ -41,6 +42,19 @@ void td_polygon_server_topic_text(td_buf_t *b, td_polygon_cluster_t c, int add, 
  * nesting deeper than TD_JSON_MAX_DEPTH (64) is malformed. Returns 0, or -1
  * if msg is not one strict JSON object (nothing is set). */
 int td_polygon_server_parse(const char *msg, size_t len, char **action, char **params);
+/* Whether the message (an object td_polygon_server_parse accepted) has the
+ * top-level member "gaps" with the value true: tickerd's extension on a
+ * gateway subscribe asking for gap notices. The first occurrence wins. */
+int td_polygon_server_wants_gaps(const char *msg, size_t len);
+
+/* tickerd's "since" in a subscribe of cluster c,
+ * {"action":"subscribe","params":"AM.AAPL","since":{"AM.AAPL":"<stream id>"}}:
+ * the entries (td_since_parse; channels named with the cluster's event
+ * prefixes) in *out (malloc'd, NULL if none) and *n. msg must have passed
+ * td_polygon_server_parse. Returns 0 (no "since", or null: *n = 0) or -1
+ * if "since" is malformed (nothing set). */
+int td_polygon_server_since(td_polygon_cluster_t c, const char *msg, size_t len,
+                            td_alpaca_since_t **out, size_t *n);
 
 /* The topics of a params list, in order (td_polygon_params_each). */
 typedef struct td_polygon_topic_s {

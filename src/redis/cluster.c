@@ -65,6 +65,8 @@ struct td_rcluster_s {
     uv_timer_t tick;
     uv_prepare_t prep;
     td_buf_t scratch;
+    int (*gate)(void *ud); /* NULL, or asked before handing commands out */
+    void *gate_ud;
     void (*done)(void *ud);
     void *done_ud;
     td_rcluster_stats_t st;
@@ -188,11 +190,32 @@ static void reroute_waiting(td_rcluster_t *cl, node_t *n, int all)
 
 /* ---- command mode: sending and replies ------------------------------------ */
 
+/* The gate refused: every waiting command of the primaries is dropped
+ * (those waiting for a slot owner meet the gate once routed). */
+static void drop_waiting(td_rcluster_t *cl)
+{
+    for (size_t i = 1; i < cl->nnodes; i++) {
+        node_t *n = cl->nodes[i];
+        if (!n || !waiting(n)) continue;
+        for (size_t k = n->eh + n->esent; k < n->eh + n->en; k++) {
+            cl->queued -= n->ents[k].len;
+            cl->cb.on_lost(cl->ud, n->ents[k].tag | TD_RCLUSTER_FENCED);
+        }
+        n->b.len = n->sent;
+        n->en = n->esent;
+        if (n->en == 0) n->eh = n->head = n->sent = n->b.len = 0;
+    }
+}
+
 static void on_prep(uv_prepare_t *h)
 {
     td_rcluster_t *cl = h->data;
     uv_prepare_stop(h); /* restarted by a commit, a reply or a connection */
     cl->prep_on = 0;
+    if (cl->gate && !cl->gate(cl->gate_ud)) {
+        drop_waiting(cl);
+        return;
+    }
     for (size_t i = 1; i < cl->nnodes; i++) {
         node_t *n = cl->nodes[i];
         td_buf_t *out = n && waiting(n) ? td_rconn_out(n->conn) : NULL;
@@ -635,6 +658,12 @@ td_rconn_t *td_rcluster_conn(const td_rcluster_t *cl, int node)
 {
     const node_t *n = node_at(cl, node);
     return n ? n->conn : NULL;
+}
+
+void td_rcluster_set_gate(td_rcluster_t *cl, int (*gate)(void *ud), void *ud)
+{
+    cl->gate = gate;
+    cl->gate_ud = ud;
 }
 
 void td_rcluster_stats(const td_rcluster_t *cl, td_rcluster_stats_t *out)

@@ -87,6 +87,13 @@ void td_rcluster_commit(td_rcluster_t *cl, uint32_t tag);
 int td_rcluster_node_of(const td_rcluster_t *cl, unsigned slot);
 td_rconn_t *td_rcluster_conn(const td_rcluster_t *cl, int node);
 
+/* Command mode: a gate asked before the waiting commands are handed to the
+ * connections (once per loop turn with commands; HA fencing): 0 drops every
+ * command not yet sent, each reported through on_lost with its tag |
+ * TD_RCLUSTER_FENCED. gate NULL: none. */
+#define TD_RCLUSTER_FENCED 0x80000000u
+void td_rcluster_set_gate(td_rcluster_t *cl, int (*gate)(void *ud), void *ud);
+
 void td_rcluster_stats(const td_rcluster_t *cl, td_rcluster_stats_t *out);
 /* "up" (every slot served by a connected primary), "partial" or "down". */
 const char *td_rcluster_status(const td_rcluster_t *cl);

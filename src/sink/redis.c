@@ -523,7 +523,7 @@ static size_t append_history(const td_redis_sink_t *s, char *p, const td_event_t
 
 /* ---- redis+cluster:// ------------------------------------------------------ */
 
-enum { TAG_SPUBLISH, TAG_HSET, TAG_NOTICE };
+enum { TAG_SPUBLISH, TAG_HSET, TAG_NOTICE, TAG_XADD };
 
 static void on_cl_reply(void *ud, uint32_t tag, const td_resp_reader_t *rd)
 {
@@ -533,14 +533,42 @@ static void on_cl_reply(void *ud, uint32_t tag, const td_resp_reader_t *rd)
         s->published += tag == TAG_SPUBLISH;
         return;
     }
-    log_error(s, tag == TAG_HSET ? "HSET" : "SPUBLISH", r);
+    log_error(s, tag == TAG_HSET ? "HSET" : tag == TAG_XADD ? "XADD" : "SPUBLISH", r);
     if (tag == TAG_SPUBLISH) s->dropped++, s->rejected++;
 }
 
 static void on_cl_lost(void *ud, uint32_t tag)
 {
     td_redis_sink_t *s = ud;
+    if (tag & TD_RCLUSTER_FENCED) { /* refused by the gate */
+        if ((tag & ~TD_RCLUSTER_FENCED) == TAG_SPUBLISH) s->dropped++, s->fenced++;
+        return;
+    }
     if (tag == TAG_SPUBLISH) s->dropped++, s->lost += !s->stopping; /* at stop: pending */
+}
+
+/* Cluster history: "XADD <prefix>history:{<channel>} MAXLEN ~ N * e <payload>"
+ * for the channel's slot (s->chan holds the channel): the hash tag is the
+ * channel's name, so the stream lives on the channel's shard and goes in the
+ * same pipeline as its SPUBLISH. */
+static void cluster_history(td_redis_sink_t *s, unsigned slot, const td_event_t *ev)
+{
+    size_t cl = s->chan.len, pl = ev->payload_len, kl = s->prefix_len + 9 + cl + 1;
+    size_t n = 14 + 1 + td_uint_digits(kl) + 2 + kl + 2 + s->hist_mid_len + 1 + td_uint_digits(pl) +
+               2 + pl + 2;
+    char *p = td_rcluster_reserve(s->cl, slot, n);
+    if (!p) return;
+    memcpy(p, "*8\r\n$4\r\nXADD\r\n$", 15);
+    p = td_put_uint(p + 15, kl);
+    *p++ = '\r', *p++ = '\n';
+    memcpy(p, s->prefix, s->prefix_len);
+    memcpy(p += s->prefix_len, "history:{", 9);
+    memcpy(p += 9, s->chan.data, cl);
+    p += cl;
+    *p++ = '}', *p++ = '\r', *p++ = '\n';
+    memcpy(p, s->hist_mid, s->hist_mid_len);
+    put_bulk(p + s->hist_mid_len, ev->payload, pl);
+    td_rcluster_commit(s->cl, TAG_XADD);
 }
 
 /* SPUBLISH to the primary of the channel's slot, HSET to the hash's. */
@@ -555,7 +583,8 @@ static void cluster_publish(td_redis_sink_t *s, const td_event_t *ev)
     td_buf_append(&s->chan, td_kind_name(ev->kind), kl);
     td_buf_appendc(&s->chan, '.');
     td_buf_append(&s->chan, ev->symbol, sl);
-    char *p = td_rcluster_reserve(s->cl, td_rslot_key(s->chan.data, s->chan.len), n);
+    unsigned slot = td_rslot_key(s->chan.data, s->chan.len);
+    char *p = td_rcluster_reserve(s->cl, slot, n);
     if (!p) {
         drop_full(s);
         return;
@@ -563,6 +592,7 @@ static void cluster_publish(td_redis_sink_t *s, const td_event_t *ev)
     memcpy(p, "*3\r\n$8\r\nSPUBLISH\r\n", 18);
     put_bulk(put_name(s, p + 18, "", 0, ev, 1), ev->payload, pl);
     td_rcluster_commit(s->cl, TAG_SPUBLISH);
+    if (s->history) cluster_history(s, slot, ev);
     if (!s->last_values) return;
     n = 4 + 10 + 1 + td_uint_digits(hl) + 2 + hl + 2 + 1 + td_uint_digits(sl) + 2 + sl + 2 + body;
     if (!(p = td_rcluster_reserve(s->cl, s->hslot[ev->kind], n))) return;
@@ -613,17 +643,48 @@ void td_redis_sink_publish(td_redis_sink_t *s, const td_event_t *ev)
     kick(s);
 }
 
-/* XADD <prefix>history:<kind>.<sym> MAXLEN ~ N * g <json> into s->note. */
-static void notice_xadd(td_redis_sink_t *s, td_kind_t k, const char *sym, const char *json,
-                        size_t n)
+/* XADD <history key> MAXLEN ~ N * g <json> into s->note; the key is
+ * <prefix>history:<kind>.<sym>, on a cluster <prefix>history:{<channel>}.
+ * Returns the key's slot, or -1 (a name too long: nothing appended). */
+static int notice_xadd(td_redis_sink_t *s, td_kind_t k, const char *sym, const char *json, size_t n)
 {
     char key[512], num[24];
-    int kl = snprintf(key, sizeof key, "%shistory:%s.%s", s->prefix, td_kind_name(k), sym);
+    const char *kn = td_kind_name(k);
+    int kl = s->cl ? snprintf(key, sizeof key, "%shistory:{%s%s.%s}", s->prefix, s->prefix, kn, sym)
+                   : snprintf(key, sizeof key, "%shistory:%s.%s", s->prefix, kn, sym);
     int nl = snprintf(num, sizeof num, "%u", s->history);
-    if (kl < 0 || (size_t)kl >= sizeof key) return;
+    if (kl < 0 || (size_t)kl >= sizeof key) return -1;
     const char *argv[] = {"XADD", key, "MAXLEN", "~", num, "*", "g", json};
     const size_t lens[] = {4, (size_t)kl, 6, 1, (size_t)nl, 1, 1, n};
     td_resp_append_cmd(&s->note, 8, argv, lens);
+    return (int)td_rslot_key(key, (size_t)kl);
+}
+
+/* Copies s->note as one command for slot. */
+static void cluster_note(td_redis_sink_t *s, unsigned slot, uint32_t tag)
+{
+    char *p = td_rcluster_reserve(s->cl, slot, s->note.len);
+    if (!p) return;
+    memcpy(p, s->note.data, s->note.len);
+    td_rcluster_commit(s->cl, tag);
+}
+
+/* A notice on a cluster: SPUBLISH on the gaps channel's shard, and one XADD
+ * per channel named, each to its own shard. */
+static void cluster_notice(td_redis_sink_t *s, const char *ch, size_t cl, const char *json,
+                           size_t n, const td_subset_t *where)
+{
+    const char *cargv[] = {"SPUBLISH", ch, json};
+    const size_t clens[] = {8, cl, n};
+    td_buf_reset(&s->note);
+    td_resp_append_cmd(&s->note, 3, cargv, clens);
+    cluster_note(s, td_rslot_key(ch, cl), TAG_NOTICE);
+    for (int k = 0; s->history && where && k < TD_KIND__COUNT; k++)
+        for (size_t i = 0; i < where->k[k].n; i++) {
+            td_buf_reset(&s->note);
+            int slot = notice_xadd(s, (td_kind_t)k, where->k[k].v[i], json, n);
+            if (slot >= 0) cluster_note(s, (unsigned)slot, TAG_XADD);
+        }
 }
 
 void td_redis_sink_notice(td_redis_sink_t *s, const char *json, size_t n, const td_subset_t *where)
@@ -632,15 +693,8 @@ void td_redis_sink_notice(td_redis_sink_t *s, const char *json, size_t n, const 
     char ch[256];
     int cl = snprintf(ch, sizeof ch, "%stickerd.gaps", s->prefix);
     if (cl < 0 || (size_t)cl >= sizeof ch) return;
-    if (s->cl) { /* SPUBLISH on the channel's shard; no history on a cluster (run refuses it) */
-        const char *cargv[] = {"SPUBLISH", ch, json};
-        const size_t clens[] = {8, (size_t)cl, n};
-        td_buf_reset(&s->note);
-        td_resp_append_cmd(&s->note, 3, cargv, clens);
-        char *p = td_rcluster_reserve(s->cl, td_rslot_key(ch, (size_t)cl), s->note.len);
-        if (!p) return;
-        memcpy(p, s->note.data, s->note.len);
-        td_rcluster_commit(s->cl, TAG_NOTICE);
+    if (s->cl) {
+        cluster_notice(s, ch, (size_t)cl, json, n, where);
         return;
     }
     const char *argv[] = {"PUBLISH", ch, json};
@@ -688,6 +742,7 @@ void td_redis_sink_stats(const td_redis_sink_t *s, td_redis_sink_stats_t *out)
     out->lost = s->lost;
     out->reconnects = s->reconnects;
     out->gaps = s->gaps;
+    out->fenced = s->fenced;
     if (s->cl) {
         cluster_stats(s, out);
         return;
@@ -713,6 +768,7 @@ void td_redis_sink_set_gate(td_redis_sink_t *s, int (*gate)(void *ud), void *ud)
 {
     s->gate = gate;
     s->gate_ud = ud;
+    if (s->cl) td_rcluster_set_gate(s->cl, gate, ud);
 }
 
 void td_redis_sink_stop(td_redis_sink_t *s, void (*done)(void *ud), void *ud)

@@ -64,6 +64,21 @@ async function waitForPort(port, child, ms = STEP_MS) {
   throw new Error(`nothing listening on 127.0.0.1:${port} after ${ms} ms`);
 }
 
+let lastSimPort = 0; // the last sim started, for its REST history
+
+/** The close of the daily bar before the latest one (Alpaca's snapshot
+ * prevDailyBar), asked of the sim's REST history directly. */
+async function simPrevClose(sym) {
+  const start = new Date(Date.now() - 14 * 86400e3).toISOString().slice(0, 10);
+  const res = await fetch(`http://127.0.0.1:${lastSimPort}/v2/stocks/bars?symbols=${sym}` +
+    `&timeframe=1Day&start=${start}&limit=10000`,
+  { headers: { 'APCA-API-KEY-ID': 'PKVENDOR', 'APCA-API-SECRET-KEY': 'vendor' } });
+  assert.equal(res.status, 200);
+  const bars = (await res.json()).bars[sym];
+  assert.ok(bars.length >= 2, JSON.stringify(bars));
+  return { close: bars[bars.length - 2].c, day: bars[bars.length - 2].t.slice(0, 10) };
+}
+
 /** Starts `tickerd sim`; returns its ws:// URL for /v2/iex. */
 async function startSim(extra = []) {
   if (!fs.existsSync(TICKERD)) {
@@ -81,6 +96,7 @@ async function startSim(extra = []) {
     throw new Error(`${e.message}\n${TICKERD} ${args.join(' ')}\n${errText}`);
   });
   log('sim on', port, extra.join(' '));
+  lastSimPort = port;
   return `ws://127.0.0.1:${port}/v2/iex`;
 }
 
@@ -123,10 +139,12 @@ async function startStatic() {
 
 /** Starts `tickerd run` with its gateway in front of the sim at `simWs`, from
  * the repository root so that it serves web/; returns the page's base URL. */
-async function startGateway(simWs) {
+async function startGateway(simWs, { rest = true } = {}) {
   const port = await freePort();
   const args = ['run', '--listen', `127.0.0.1:${port}`, '--url', simWs, '--client', 'demo:demo',
     '--stats-interval', '0'];
+  // the previous closes from the sim's REST daily bars (as from Alpaca's data API)
+  if (rest) args.push('--rest-url', simWs.replace(/^ws:/, 'http:').replace(/\/v2\/iex$/, ''));
   const env = { ...process.env, APCA_API_KEY_ID: 'PKVENDOR', APCA_API_SECRET_KEY: 'vendor' };
   const child = spawn(TICKERD, args, { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: path.resolve(WEB, '..') });
   let errText = '';
@@ -144,10 +162,10 @@ async function startGateway(simWs) {
 /** URL of the board with the given query parameters: served by tickerd's
  * gateway in front of the sim (viaGateway), or by a static server with the
  * page talking to the sim directly (for the sim's fault options). */
-async function boardURL(query, simExtra = [], { viaGateway = false } = {}) {
+async function boardURL(query, simExtra = [], { viaGateway = false, rest = true } = {}) {
   if (GATEWAY) return `${GATEWAY.replace(/\/?$/, '/')}?${new URLSearchParams(query)}`;
   if (viaGateway) {
-    const base = await startGateway(await startSim(simExtra));
+    const base = await startGateway(await startSim(simExtra), { rest });
     return `${base}?${new URLSearchParams(query)}`.replace(/%2C/g, ',');
   }
   const [ws, base] = await Promise.all([startSim(simExtra), startStatic()]);
@@ -353,28 +371,25 @@ test('402 auth failed: says why and stops retrying', { timeout: 20_000, skip: !!
   await page.context().close();
 });
 
-test('Chg is since load (labelled so), no-data state, sparklines fill their column',
-  { timeout: 30_000 }, async () => {
+test('Chg is against the previous close, no-data state, sparklines fill their column',
+  { timeout: 40_000, skip: !!GATEWAY && 'own gateway' }, async () => {
     const page = await newPage();
     // ZZZZ is a valid symbol that the sim never trades
     const url = await boardURL({ symbols: 'AAPL,ZZZZ' }, [], { viaGateway: true });
     await page.goto(url, { waitUntil: 'load' });
     await waitPopulated(page, 'AAPL');
-    const head = page.locator('#board thead th.chg');
-    assert.match(await head.textContent(), /Chg\s*since load/);
-    assert.match(await head.getAttribute('title'), /not since the previous close/);
-
-    // Chg = (last - first trade this page received) / first, as displayed
-    await page.waitForTimeout(1500);
+    const prev = await simPrevClose('AAPL');
+    // Chg = (last - previous close) / previous close, as displayed
+    await page.waitForFunction(() => /%$/.test(
+      document.querySelector('#rows tr[data-symbol="AAPL"] td.chg').textContent));
+    await page.waitForTimeout(500);
     const shown = await page.locator('#rows tr[data-symbol="AAPL"]').evaluate((tr) => ({
       chg: tr.querySelector('td.chg').textContent,
       title: tr.querySelector('td.chg').title,
       last: tr.querySelector('td.last .px').textContent,
     }));
-    const first = page.received.find((e) => e.T === 't' && e.S === 'AAPL');
-    assert.ok(first, 'a trade of AAPL was received');
-    assert.equal(shown.title, `since this page loaded: first trade seen ${first.p.toFixed(2)}`);
-    const pct = Math.round(((Number(shown.last) - first.p) / first.p) * 10000) / 100;
+    assert.equal(shown.title, `vs the previous close ${prev.close.toFixed(2)} (${prev.day})`);
+    const pct = Math.round(((Number(shown.last) - prev.close) / prev.close) * 10000) / 100;
     const sign = pct > 0 ? '+' : pct < 0 ? '−' : '±';
     assert.equal(shown.chg, `${sign}${Math.abs(pct).toFixed(2)}%`, JSON.stringify(shown));
 
@@ -399,6 +414,19 @@ test('Chg is since load (labelled so), no-data state, sparklines fill their colu
     assert.ok(Math.abs(geo.svg - geo.inner) <= 1, `svg ${geo.svg}px fills the cell's ${geo.inner}px`);
     assert.ok(geo.n >= 2 && geo.x0 <= 4 && geo.x1 >= geo.vb - 4, JSON.stringify(geo));
     assert.deepEqual(page.problems, [], 'no console errors');
+    await page.context().close();
+  });
+
+test('without a previous close Chg says why, never a change since load',
+  { timeout: 30_000, skip: !!GATEWAY && 'own gateway' }, async () => {
+    const page = await newPage();
+    const url = await boardURL({ symbols: 'AAPL' }, [], { viaGateway: true, rest: false });
+    await page.goto(url, { waitUntil: 'load' });
+    await waitPopulated(page, 'AAPL');
+    await page.waitForFunction(() => /--rest-url/.test(
+      document.querySelector('#rows tr[data-symbol="AAPL"] td.chg').title));
+    await page.waitForTimeout(1000);
+    assert.equal(await page.locator('#rows tr[data-symbol="AAPL"] td.chg').textContent(), '—');
     await page.context().close();
   });
 

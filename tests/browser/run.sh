@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Headless-browser test of web/ (the live quote board) against `tickerd sim`.
+# Headless-browser test of web/ (the live quote board) against `tickerd sim`, and
+# (board_tls.test.mjs) over https/wss from --listen-tls with a token from the example
+# issuer, Chromium trusting the throwaway certificate by its SPKI hash.
 # Installs Debian's chromium if missing (as scripts/deps.sh does) and playwright-core
 # (pinned in package.json/package-lock.json) if node_modules is missing, then runs
 # `node --test`. Never downloads a browser of its own.

@@ -24,10 +24,10 @@ def example(tickerd_bin, name):
     return path
 
 
-def run_example(tickerd_bin, tmp_path, name, *args, timeout=30):
+def run_example(tickerd_bin, tmp_path, name, *args, timeout=30, env=None):
     """Runs an example to its end; returns its stdout lines (str). Fails on
     a non-zero exit or a sanitizer report."""
-    p = harness.Proc([example(tickerd_bin, name), *args], tmp_path, name)
+    p = harness.Proc([example(tickerd_bin, name), *args], tmp_path, name, env=env)
     p.start()
     try:
         p.popen.wait(timeout)

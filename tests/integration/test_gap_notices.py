@@ -184,3 +184,51 @@ def test_gateway_clients_that_opted_in_get_the_notice(tickerd):
         assert set(n) == {"T", "feed", "from", "to", "kinds", "symbols", "refill", "lost", "reason"}
         assert n["feed"] == url and n["kinds"] == ["quotes"] and n["symbols"] == ["AAPL"]
         assert ns(n["from"]) < ns(n["to"])
+
+
+def test_polygon_gateway_clients_opt_in_with_gaps_true(tickerd):
+    """The Polygon dialect's form: "gaps":true on a subscribe; notices come
+    as status "gap" with the same fields; clients that did not ask get none."""
+    import websockets
+    from simclient import recv, run as arun
+    sim = tickerd.sim(rate=200, symbols=3, drop_every=2)
+    url = sim.url("/stocks")
+    gw = tickerd.run(feed="polygon", url=[url], env={"POLYGON_API_KEY": "PKVENDOR"}, listen=True,
+                     client=["PKPOLY:x"], backoff_min=0.1, backoff_max=0.2)
+
+    async def authed():
+        ws = await websockets.connect(gw.url("/stocks"), max_size=None, ping_interval=None,
+                                      open_timeout=5, close_timeout=2)
+        assert json.loads(await recv(ws))[0]["status"] == "connected"
+        await ws.send('{"action":"auth","params":"PKPOLY"}')
+        assert json.loads(await recv(ws))[0]["status"] == "auth_success"
+        return ws
+
+    async def scenario():
+        want, other = await authed(), await authed()
+        await want.send('{"action":"subscribe","params":"T.AAPL","gaps":true}')
+        await other.send('{"action":"subscribe","params":"T.AAPL"}')
+
+        async def gaps_of(ws, seconds):
+            found, end = [], time.monotonic() + seconds
+            while time.monotonic() < end:
+                try:
+                    frame = await recv(ws, max(0.05, end - time.monotonic()))
+                except Exception:
+                    break
+                found += [m for m in json.loads(frame)
+                          if m.get("ev") == "status" and m.get("status") == "gap"]
+            return found
+
+        mine, theirs = await asyncio.gather(gaps_of(want, 8), gaps_of(other, 8))
+        await want.close()
+        await other.close()
+        return mine, theirs
+
+    mine, theirs = arun(scenario(), timeout=30)
+    assert len(mine) >= 2 and theirs == []
+    for n in mine:
+        assert set(n) == {"ev", "status", "message", "feed", "from", "to", "kinds", "symbols",
+                          "refill", "lost", "reason"}
+        assert n["feed"] == url and n["kinds"] == ["trades"] and n["symbols"] == ["AAPL"]
+        assert ns(n["from"]) < ns(n["to"])

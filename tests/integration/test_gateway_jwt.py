@@ -183,6 +183,82 @@ def test_rs256_token_and_hs_rs_confusion(tickerd, tmp_path):
     assert gw.count_log(r"token refused \(message\): expired") == 1
 
 
+def der_to_raw(der):
+    """An ECDSA signature (DER SEQUENCE of INTEGER r, s) as JWS wants it: r || s, 32 bytes each."""
+    assert der[0] == 0x30
+    i, out = 2 if der[1] < 0x80 else 3, b""
+    for _ in range(2):
+        assert der[i] == 0x02
+        n = der[i + 1]
+        out += der[i + 2:i + 2 + n].lstrip(b"\0").rjust(32, b"\0")
+        i += 2 + n
+    return out
+
+
+def signed_token(dir, alg, key, claims, raw=True):
+    """A token with header alg signed by openssl with the PEM private key `key` (SHA-256)."""
+    head = b64url(json.dumps({"alg": alg, "typ": "JWT"}).encode())
+    body = b64url(json.dumps(claims).encode())
+    with open(os.path.join(dir, "in"), "w") as f:
+        f.write(f"{head}.{body}")
+    openssl("dgst", "-sha256", "-sign", key, "-out", "sig", "in", cwd=dir)
+    with open(os.path.join(dir, "sig"), "rb") as f:
+        sig = f.read()
+    return f"{head}.{body}.{b64url(der_to_raw(sig) if raw and alg == 'ES256' else sig)}"
+
+
+def test_es256_token_and_algorithm_confusion(tickerd, tmp_path):
+    d = str(tmp_path)
+    for name in ("ec", "other"):
+        openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out",
+                f"{name}.pem", cwd=d)
+    openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "rsa.pem",
+            cwd=d)
+    openssl("pkey", "-in", "ec.pem", "-pubout", "-out", "pub.pem", cwd=d)
+    sim, gw = start_alpaca(tickerd, jwt_public_key=os.path.join(d, "pub.pem"))
+    assert gw.wait_for_log(r"tokens accepted \(ES256\)")
+    with open(os.path.join(d, "pub.pem")) as f:
+        pub = f.read()
+    exp = int(time.time()) + 60
+    good = {"sub": "es", "exp": exp, "tickerd": {"kinds": ["quotes"], "symbols": ["AAPL"]}}
+
+    async def go():
+        ws = await authed(gw, key=("jwt", signed_token(d, "ES256", "ec.pem", good)))
+        assert await subscribe(ws, quotes=["AAPL"]) == confirmation(quotes=["AAPL"])
+        await ws.send(json.dumps({"action": "subscribe", "quotes": ["*"]}))
+        assert await recv_ctl(ws) == error_frame(409)  # the claim holds with ES256 too
+        assert all('"S":"AAPL"' in q for q in await quotes_of(ws))
+        await ws.close()
+        # HS256 keyed with the public key's text, RS256, and none: the key fixes ES256
+        await refused_alpaca(gw, jwt_issue.make_token(pub, "mallory", 60))
+        await refused_alpaca(gw, signed_token(d, "RS256", "rsa.pem", good))
+        await refused_alpaca(gw, raw_token({"alg": "none"}, good, b""))
+        # another P-256 key; the DER signature openssl writes instead of r || s; expired
+        await refused_alpaca(gw, signed_token(d, "ES256", "other.pem", good))
+        await refused_alpaca(gw, signed_token(d, "ES256", "ec.pem", good, raw=False))
+        await refused_alpaca(gw, signed_token(d, "ES256", "ec.pem", {**good, "exp": exp - 120}))
+    run(go())
+    assert gw.count_log(r"token refused \(message\): algorithm not accepted") == 3
+    assert gw.count_log(r"token refused \(message\): (bad signature|malformed token)") == 2
+    assert gw.count_log(r"token refused \(message\): expired") == 1
+
+
+def test_hs256_secret_refuses_rs256_and_es256_tokens(tickerd, tmp_path):
+    d = str(tmp_path)
+    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "ec.pem",
+            cwd=d)
+    openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "rsa.pem",
+            cwd=d)
+    sim, gw = alpaca(tickerd)
+    claims = {"sub": "x", "exp": int(time.time()) + 60}
+
+    async def go():
+        await refused_alpaca(gw, signed_token(d, "ES256", "ec.pem", claims))
+        await refused_alpaca(gw, signed_token(d, "RS256", "rsa.pem", claims))
+    run(go())
+    assert gw.count_log(r"token refused \(message\): algorithm not accepted") == 2
+
+
 # ------------------------------------------------------------ Polygon ----
 
 def test_polygon_token_and_restricted_topics(tickerd):
@@ -203,12 +279,17 @@ def test_polygon_token_and_restricted_topics(tickerd):
         await recv(ws)
         assert await recv(ws) == AUTH_OK
         await ws.close()
-        ws = await connect(gw.url("/stocks"))
-        await recv(ws)
-        await ws.send(json.dumps({"action": "auth", "params": token(ttl=-1)}))
-        assert await recv(ws) == AUTH_FAILED
-        await expect_closed(ws)
+        now = int(time.time())
+        for bad in (token(ttl=-1), token(secret="another-secret-of-at-least-32-bytes"),
+                    raw_token({"alg": "none"}, {"sub": "x", "exp": now + 60}, b"")):
+            ws = await connect(gw.url("/stocks"))
+            await recv(ws)
+            await ws.send(json.dumps({"action": "auth", "params": bad}))
+            assert await recv(ws) == AUTH_FAILED
+            await expect_closed(ws)
     run(go())
+    for why in ("expired", "bad signature", "algorithm not accepted"):
+        assert gw.count_log(rf"token refused \(message\): {why}") >= 1, why
 
 
 # ------------------------------------------------------------ limits ----
@@ -240,7 +321,15 @@ def test_max_clients_per_ip_refuses_at_the_upgrade(tickerd):
         assert await auth(ws, *DEMO) == AUTHENTICATED
         assert await subscribe(ws, quotes=["MSFT"]) == confirmation(quotes=["MSFT"])
         assert len(await quotes_of(ws)) == 3
-        for w in opened[1:]:
+        # another address (127.0.0.2 is loopback too) is not limited by this one's count
+        other = await websockets.connect(gw.url("/v2/iex"), local_addr=("127.0.0.2", 0),
+                                         max_size=None, ping_interval=None, open_timeout=5)
+        assert await recv(other) == CONNECTED
+        assert await auth(other, *DEMO) == AUTHENTICATED
+        assert await subscribe(other, quotes=["TSLA"]) == confirmation(quotes=["TSLA"])
+        assert len(await quotes_of(other)) == 3
+        assert len(await quotes_of(first)) == 3
+        for w in opened[1:] + [other]:
             await w.close()
         assert await try_open(gw.url("/v2/iex")) != 429  # room again
     run(go(), timeout=120)

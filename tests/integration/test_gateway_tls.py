@@ -82,7 +82,7 @@ def test_wss_streams_and_sighup_reloads_cert_and_keys(tickerd, tmp_path):
         await again.close()
         await keep.close()
     run(go(), timeout=60)
-    assert gw.count_log(r"tickerd\.conf:2: \[clients\]") == 1
+    assert gw.count_log(r"tickerd\.conf:2: bad client key") == 1
     assert gw.count_log(r"was removed: closing") == 1
 
 

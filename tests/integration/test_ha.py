@@ -70,20 +70,26 @@ def test_one_active_one_standby(tickerd, redis, redis_collector):
     assert redis.client().get("lease:acct:interest") == b"trades=*"
 
 
+def kill_and_wait_resumed(proc, coll, ttl):
+    """SIGKILL (no release: the lease has to expire); publishing resumes
+    within ttl + 1 s."""
+    proc.popen.kill()
+    proc.popen.wait(5)
+    t0 = time.monotonic()
+    time.sleep(0.1)
+    n = len(coll.snapshot())
+    assert wait_until(lambda: len(coll.snapshot()) > n + 10, ttl + 3)
+    took = time.monotonic() - t0
+    assert took < ttl + 1.0, f"publishing resumed {took:.2f} s after the kill"
+
+
 def test_kill_the_active_the_standby_takes_over(tickerd, redis, redis_collector):
     sim = tickerd.sim(rate=200, symbols=4, max_conns=1)
     coll = redis_collector(redis, patterns=("trades.*",))
     # B subscribes nothing itself: what it publishes is the interest A stored
     a, b = two_instances(tickerd, sim, redis, b_subscribe="")
     coll.wait_count(20)
-    a.popen.kill()  # SIGKILL: no release, the lease has to expire
-    a.popen.wait(5)
-    t0 = time.monotonic()
-    time.sleep(0.1)
-    n = len(coll.snapshot())
-    assert wait_until(lambda: len(coll.snapshot()) > n + 10, TTL + 3)
-    took = time.monotonic() - t0
-    assert took < TTL + 1.0, f"publishing resumed {took:.2f} s after the kill"
+    kill_and_wait_resumed(a, coll, TTL)
     b.wait_for_log(r"now ACTIVE \(took over the lease\), fencing token 2")
     b.wait_for_log(r'subscribed, streaming .*"trades":\["\*"\]')
     hb = health(b)["ha"]

@@ -88,7 +88,7 @@ def test_version_names_commit_and_libraries(tickerd_bin):
                           text=True).stdout.strip()
     commit = re.search(r"\(commit ([0-9a-f]+)", r.stdout).group(1)
     assert head.startswith(commit), (head, r.stdout)
-    for lib in ("libuv", "libwebsockets", "hiredis", "libcurl", "libpq", "sqlite", "OpenSSL"):
+    for lib in ("libuv", "libwebsockets", "libcurl", "libpq", "sqlite", "OpenSSL"):
         assert re.search(rf"(^|\n|\s){lib}[ /][0-9]", r.stdout), (lib, r.stdout)
 
 
@@ -98,10 +98,17 @@ def test_check_config_accepts_every_example(tickerd_bin):
     confs = sorted(REPO.glob("examples/*.conf"))
     assert confs
     for conf in confs:
-        for cmd in ("run", "sim", "backfill"):
+        for cmd in ("sim", "backfill"):
             r = run(tickerd_bin, cmd, "--check-config", "-c", conf)
             assert r.returncode == 0, (conf, cmd, r.stderr)
             assert "configuration ok" in r.stdout
+        # the reference comments every option out: `run` needs an upstream
+        # (and the vendor keys, here from the environment) on top of it
+        r = run(tickerd_bin, "run", "--check-config", "-c", conf)
+        assert r.returncode == 2 and "no upstream" in r.stderr, r.stderr
+        r = run(tickerd_bin, "run", "--check-config", "-c", conf, "--url",
+                "ws://127.0.0.1:8765/v2/iex", env=ENV)
+        assert r.returncode == 0 and "configuration ok" in r.stdout, r.stderr
 
 
 def test_check_config_names_file_line_and_connects_nowhere(tickerd_bin, tmp_path):
@@ -131,6 +138,105 @@ def test_check_config_names_file_line_and_connects_nowhere(tickerd_bin, tmp_path
     conf.write_text("[run]\n[clients]\nbad key = s\n")
     r = run(tickerd_bin, "run", "--check-config", "-c", conf)
     assert r.returncode == 2 and f"{conf}:3: bad client key" in r.stderr, r.stderr
+
+
+def self_signed(dir):
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", "k.pem", "-out", "c.pem",
+                    "-days", "1", "-subj", "/CN=127.0.0.1"], cwd=dir, check=True,
+                   capture_output=True, timeout=30)
+    return dir / "c.pem", dir / "k.pem"
+
+
+# Each class of error `run` finds at startup beyond the options themselves:
+# (the [run] lines after the first, what the error line says). The line
+# number of the option named is checked: the first line is [run], so the
+# culprit's line is `at` + 1.
+CROSS = [
+    ("conflict", ["url = ws://127.0.0.1:1/v2/iex", "stdout = yes",
+                  "source = redis://127.0.0.1:1"], 3,
+     "--source and --url exclude each other"),
+    ("source+redis", ["source = redis://127.0.0.1:1", "redis = redis://127.0.0.1:1"], 1,
+     "--source with --redis would publish back"),
+    ("sentinel source", ["source = redis+sentinel://127.0.0.1:1/m", "listen = 127.0.0.1:0"], 1,
+     "--source takes redis://, rediss://, unix:// or redis+cluster://"),
+    ("redis url", ["url = ws://127.0.0.1:1/v2/iex", "redis = http://127.0.0.1:1"], 2, "--redis: "),
+    ("rediss ca", ["url = ws://127.0.0.1:1/v2/iex", "redis = rediss://127.0.0.1:1",
+                   "redis-ca-file = {tmp}/missing.pem"], 3,
+     "--redis-ca-file '{tmp}/missing.pem': No such file"),
+    ("upstream url", ["url = http://127.0.0.1:1/v2/iex", "stdout = yes"], 1,
+     "scheme must be ws or wss"),
+    ("polygon path", ["feed = polygon", "url = ws://127.0.0.1:1/v2/iex", "stdout = yes"], 2,
+     "not a Polygon cluster"),
+    ("quota", ["feed = alphavantage", "url = http://127.0.0.1:1/query", "stdout = yes",
+               "quota = 5/fortnight"], 4, "--quota: expected N/WINDOW"),
+    ("ca file", ["url = wss://127.0.0.1:1/v2/iex", "stdout = yes",
+                 "ca-file = {tmp}/nope.pem"], 3, "--ca-file '{tmp}/nope.pem'"),
+    ("subscribe", ["url = ws://127.0.0.1:1/v2/iex", "stdout = yes", "subscribe = trade=AAPL"], 3,
+     "--subscribe: "),
+    ("listen addr", ["url = ws://127.0.0.1:1/v2/iex", "listen = localhost"], 2,
+     "bad --listen 'localhost'"),
+    ("tls without listen", ["url = ws://127.0.0.1:1/v2/iex", "stdout = yes",
+                            "listen-tls = 127.0.0.1:0"], 3, "--listen-tls needs --listen"),
+    ("tls files", ["url = ws://127.0.0.1:1/v2/iex", "listen = 127.0.0.1:0",
+                   "listen-tls = 127.0.0.1:0", "tls-cert = {tmp}/c.pem",
+                   "tls-key = {tmp}/other.pem"], 4, "--tls-cert/--tls-key: certificate"),
+    ("jwt key", ["url = ws://127.0.0.1:1/v2/iex", "listen = 127.0.0.1:0",
+                 "jwt-public-key = {tmp}/c.pem"], 3, "--jwt-public-key: "),
+    ("jwt both", ["url = ws://127.0.0.1:1/v2/iex", "listen = 127.0.0.1:0",
+                  "jwt-hs256-secret = 0123456789abcdef0123456789abcdef",
+                  "jwt-public-key = {tmp}/pub.pem"], 4,
+     "--jwt-hs256-secret, --jwt-hs256-secret-file and --jwt-public-key: give one"),
+    ("ha lease", ["url = ws://127.0.0.1:1/v2/iex", "stdout = yes", "ha-lease = feed1"], 3,
+     "--ha-lease needs --redis"),
+    ("metrics addr", ["url = ws://127.0.0.1:1/v2/iex", "stdout = yes",
+                      "metrics-listen = 9100"], 3, "bad --metrics-listen '9100'"),
+]
+
+
+def test_check_config_runs_every_startup_check(tickerd_bin, tmp_path):
+    """--check-config finds what `run` would refuse at startup, with the
+    file:line of the option, and exits 2; `run` itself refuses the same
+    configuration with the same line (one shared check)."""
+    cert, key = self_signed(tmp_path)
+    other = tmp_path / "other.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-out", str(other)], check=True,
+                   capture_output=True, timeout=30)
+    subprocess.run(["openssl", "pkey", "-in", str(other), "-pubout", "-out",
+                    str(tmp_path / "pub.pem")], check=True, capture_output=True, timeout=30)
+    conf = tmp_path / "t.conf"
+    for name, lines, at, want in CROSS:
+        text = "[run]\n" + "\n".join(lines).replace("{tmp}", str(tmp_path)) + "\n"
+        want = want.replace("{tmp}", str(tmp_path))
+        conf.write_text(text)
+        # the same lines with a valid upstream/sink pass: the error is the line's
+        r = run(tickerd_bin, "run", "--check-config", "-c", conf, env=ENV)
+        assert r.returncode == 2, (name, r.stdout, r.stderr)
+        errors = [l for l in r.stderr.splitlines() if " run E " in l]
+        assert len(errors) == 1, (name, r.stderr)
+        assert f"{conf}:{at + 1}: " in errors[0] and want in errors[0], (name, errors[0])
+        assert "configuration ok" not in r.stdout
+        if name in ("conflict", "tls files", "jwt key", "ha lease"):
+            r2 = run(tickerd_bin, "run", "-c", conf, env=ENV)
+            assert r2.returncode == 2, (name, r2.stderr)
+            assert errors[0].split(" run E ")[1] in r2.stderr, (name, r2.stderr)
+    # every error at once, not only the first
+    conf.write_text("[run]\nsource = redis://127.0.0.1:1\nredis = redis+cluster://127.0.0.1:1\n"
+                    "metrics-listen = 9100\nlisten = 127.0.0.1:0\nlisten-tls = 127.0.0.1:0\n")
+    r = run(tickerd_bin, "run", "--check-config", "-c", conf, env=ENV)
+    errors = [l for l in r.stderr.splitlines() if " run E " in l]
+    assert r.returncode == 2 and len(errors) == 3, r.stderr
+    # flags and the environment name no file line
+    r = run(tickerd_bin, "run", "--check-config", "--url", "ws://127.0.0.1:1/v2/iex",
+            "--source", "redis://127.0.0.1:1", env=ENV)
+    assert r.returncode == 2 and " run E --source and --url exclude" in r.stderr, r.stderr
+    # a valid TLS gateway passes
+    conf.write_text(f"[run]\nurl = ws://127.0.0.1:1/v2/iex\nlisten = 127.0.0.1:0\n"
+                    f"listen-tls = 127.0.0.1:0\ntls-cert = {cert}\ntls-key = {key}\n"
+                    f"jwt-public-key = {tmp_path}/pub.pem\n[clients]\ndemo = demo\n")
+    r = run(tickerd_bin, "run", "--check-config", "-c", conf, env=ENV)
+    assert r.returncode == 0 and "configuration ok" in r.stdout, r.stderr
 
 
 # ---- logs ---------------------------------------------------------------------------
@@ -321,7 +427,7 @@ def test_installed_unit_runs_to_readiness_and_stops_cleanly(tickerd_bin, tickerd
         f.write(f"[run]\nurl = {sim.url('/v2/iex')}\nlisten = 127.0.0.1:{gw}\n"
                 "subscribe = trades=*\n[clients]\ndemo = demo\n")
     os.chmod(source, 0o600)
-    r = run(prefix / "bin/tickerd", "run", "--check-config", "-c", source)
+    r = run(prefix / "bin/tickerd", "run", "--check-config", "-c", source, env=ENV)
     assert r.returncode == 0, r.stderr
     creds = tmp_path / "credentials"  # what LoadCredential= gives the service
     creds.mkdir()

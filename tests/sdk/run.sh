@@ -3,7 +3,8 @@
 # The official Alpaca JavaScript SDK (@alpacahq/alpaca-trade-api) against
 # tickerd's gateway in MessagePack mode, and the official Polygon.io client
 # (@polygon.io/client-js) against its Polygon paths; both pinned in
-# package.json/package-lock.json.
+# package.json/package-lock.json; and both over wss:// to --listen-tls with a
+# throwaway CA (openssl) and tokens from examples/jwt_issue.py (wss_token.test.mjs).
 # Installs node_modules if missing, then runs `node --test`; exits non-zero on failure.
 #
 # Env: TICKERD (default build/asan-ubsan/tickerd), VERBOSE=1.

@@ -277,6 +277,51 @@ static void test_unknown_channel(void **state)
     expect("{\"action\":\"subscribe\",\"foo\":null,\"bar\":[],\"baz\":3}", 0);
 }
 
+static void test_since(void **state)
+{
+    (void)state;
+    td_alpaca_client_msg_t m;
+    td_alpaca_client_msg_init(&m);
+    assert_int_equal(parse(&m, "{\"action\":\"subscribe\",\"bars\":[\"AAPL\"],\"since\":"
+                               "{\"bars.AAPL\":\"1700000000000-3\",\"trades.BTC/USD\":\"17\"}}"),
+                     0);
+    assert_int_equal(m.nsince, 2);
+    assert_int_equal(m.since[0].kind, TD_KIND_BAR);
+    assert_string_equal(m.since[0].sym, "AAPL");
+    assert_string_equal(m.since[0].id, "1700000000000-3");
+    assert_int_equal(m.since[1].kind, TD_KIND_TRADE);
+    assert_string_equal(m.since[1].sym, "BTC/USD");
+    assert_string_equal(m.since[1].id, "17");
+    assert_true(has(&m, TD_KIND_BAR, "AAPL"));
+    /* null is no since; on an unsubscribe it is ignored */
+    assert_int_equal(parse(&m, "{\"action\":\"subscribe\",\"since\":null}"), 0);
+    assert_int_equal(m.nsince, 0);
+    assert_int_equal(parse(&m, "{\"action\":\"unsubscribe\",\"since\":{\"x\":1}}"), 0);
+    assert_int_equal(m.nsince, 0);
+    static const char *const bad[] = {
+        "{\"action\":\"subscribe\",\"since\":[]}",
+        "{\"action\":\"subscribe\",\"since\":{\"barsAAPL\":\"1-0\"}}",
+        "{\"action\":\"subscribe\",\"since\":{\"nope.AAPL\":\"1-0\"}}",
+        "{\"action\":\"subscribe\",\"since\":{\"bars.*\":\"1-0\"}}",
+        "{\"action\":\"subscribe\",\"since\":{\"bars.\":\"1-0\"}}",
+        "{\"action\":\"subscribe\",\"since\":{\"bars.AAPL\":1}}",
+        "{\"action\":\"subscribe\",\"since\":{\"bars.AAPL\":\"1-\"}}",
+        "{\"action\":\"subscribe\",\"since\":{\"bars.AAPL\":\"-1\"}}",
+        "{\"action\":\"subscribe\",\"since\":{\"bars.AAPL\":\"1-2-3\"}}",
+        "{\"action\":\"subscribe\",\"since\":{\"bars.AAPL\":\"$\"}}",
+        "{\"action\":\"subscribe\",\"since\":{\"bars.AAPL\":\"123456789012345678901\"}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(parse(&m, bad[i]), TD_ALPACA_CLIENT_ESINCE);
+        assert_int_equal(m.nsince, 0);
+        assert_null(m.since);
+    }
+    assert_true(td_alpaca_stream_id_ok("0", 1));
+    assert_true(td_alpaca_stream_id_ok("12345678901234567890-12345678901234567890", 41));
+    assert_false(td_alpaca_stream_id_ok("", 0));
+    td_alpaca_client_msg_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +336,7 @@ int main(void)
         cmocka_unit_test(test_bad_action),
         cmocka_unit_test(test_bad_symbols),
         cmocka_unit_test(test_unknown_channel),
+        cmocka_unit_test(test_since),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -474,6 +474,16 @@ static void test_opt_precedence(void **state)
     assert_string_equal(c.key, "filekey");
     assert_int_equal(c.verbose, 1);
     assert_int_equal(c.sub.n, 2);
+    /* where each value came from: FILE:LINE, or NULL for a default */
+    char at[96];
+    snprintf(at, sizeof at, "%s:4", ini_path);
+    assert_string_equal(td_opts_origin(&opts, "url"), at);
+    snprintf(at, sizeof at, "%s:7", ini_path);
+    assert_string_equal(td_opts_origin(&opts, "verbose"), at);
+    snprintf(at, sizeof at, "%s:9", ini_path);
+    assert_string_equal(td_opts_origin(&opts, "subscribe"), at); /* its last line */
+    assert_null(td_opts_origin(&opts, "timeout"));
+    assert_null(td_opts_origin(&opts, "nosuch"));
     td_opts_free(&opts, &c);
 
     /* env beats the file; a flag beats both, wherever -c is on the line. */
@@ -482,6 +492,8 @@ static void test_opt_precedence(void **state)
     assert_int_equal(parse(&c, err, 3, a1), 0);
     assert_int_equal(c.port, 2222);
     assert_string_equal(c.key, "envkey");
+    assert_null(td_opts_origin(&opts, "port")); /* the environment's */
+    assert_non_null(td_opts_origin(&opts, "url"));
     td_opts_free(&opts, &c);
 
     const char *a2[] = {"run",    "--port",      "3333",     "--no-verbose", "--url",
@@ -493,6 +505,15 @@ static void test_opt_precedence(void **state)
     assert_int_equal(c.verbose, 0);
     assert_int_equal(c.sub.n, 1); /* flags replace the file's list */
     assert_string_equal(c.sub.v[0], "trades=X");
+    assert_null(td_opts_origin(&opts, "url")); /* a flag's */
+    assert_null(td_opts_origin(&opts, "subscribe"));
+    td_opts_free(&opts, &c);
+
+    /* --check-config: td_opts_parse says ok itself; _checked leaves it to
+     * the caller's own checks */
+    const char *a3[] = {"run", "-c", ini_path, "--check-config"};
+    memset(&c, 0, sizeof c);
+    assert_int_equal(td_opts_parse_checked(&opts, &c, 4, (char **)a3, err, 256), TD_OPTS_CHECK);
     td_opts_free(&opts, &c);
 
     /* A bad environment value is ignored (with a warning), not fatal. */

@@ -168,6 +168,24 @@ static void test_claims_restriction(void **state)
     td_jwt_claims_free(&c);
 }
 
+/* The public half of pk through a PEM file and td_jwt_key_pem; the PEM
+ * text into pem (cap bytes) if not NULL. */
+static td_jwt_key_t *pem_key(EVP_PKEY *pk, char *pem, size_t cap)
+{
+    char path[] = "/tmp/td_jwt_XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w+");
+    assert_true(PEM_write_PUBKEY(f, pk));
+    rewind(f);
+    if (pem) pem[fread(pem, 1, cap - 1, f)] = '\0';
+    fclose(f);
+    char err[256];
+    td_jwt_key_t *k = td_jwt_key_pem(path, err, sizeof err);
+    unlink(path);
+    assert_non_null(k);
+    return k;
+}
+
 /* An ES256 token signed with a fresh P-256 key, whose public half is
  * written to a PEM file for td_jwt_key_pem. */
 static void test_es256(void **state)
@@ -175,15 +193,7 @@ static void test_es256(void **state)
     (void)state;
     EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     assert_non_null(pk);
-    char path[] = "/tmp/td_jwt_XXXXXX";
-    int fd = mkstemp(path);
-    FILE *f = fdopen(fd, "w");
-    assert_true(PEM_write_PUBKEY(f, pk));
-    fclose(f);
-    char err[256];
-    td_jwt_key_t *k = td_jwt_key_pem(path, err, sizeof err);
-    unlink(path);
-    assert_non_null(k);
+    td_jwt_key_t *k = pem_key(pk, NULL, 0);
     assert_string_equal(td_jwt_key_alg(k), "ES256");
 
     char tok[2048];
@@ -221,13 +231,67 @@ static void test_es256(void **state)
     EVP_PKEY_free(pk);
 }
 
+/* tok + "." + base64url of n bytes of `byte`. */
+static void with_sig(char *tok, int byte, size_t n)
+{
+    unsigned char sig[512];
+    memset(sig, byte, n);
+    strcat(tok, ".");
+    b64url(sig, n, tok + strlen(tok));
+}
+
+/* Each key fixes its algorithm: RS256 and ES256 tokens under the other's key,
+ * HS256 tokens keyed with the public key's PEM text, and "none", are
+ * refused by the header; an ES256 signature of the wrong size or of zeros
+ * is a bad signature. */
+static void test_key_confusion(void **state)
+{
+    (void)state;
+    static const char claims[] = "{\"exp\":1700000060}";
+    EVP_PKEY *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    assert_non_null(ec);
+    assert_non_null(rsa);
+    char epem[1024], rpem[1024], tok[2048];
+    td_jwt_key_t *ek = pem_key(ec, epem, sizeof epem), *rk = pem_key(rsa, rpem, sizeof rpem);
+    assert_string_equal(td_jwt_key_alg(rk), "RS256");
+    td_jwt_claims_t c;
+    td_jwt_claims_init(&c);
+    signing_input("{\"alg\":\"RS256\"}", claims, tok);
+    with_sig(tok, 1, 256);
+    assert_int_equal(verify(ek, tok, &c), TD_JWT_ALG);
+    assert_int_equal(verify(rk, tok, &c), TD_JWT_SIGNATURE);
+    signing_input("{\"alg\":\"ES256\"}", claims, tok);
+    with_sig(tok, 1, 64);
+    assert_int_equal(verify(rk, tok, &c), TD_JWT_ALG);
+    assert_int_equal(verify(ek, tok, &c), TD_JWT_SIGNATURE);
+    signing_input("{\"alg\":\"ES256\"}", claims, tok);
+    with_sig(tok, 0, 64); /* r = s = 0 */
+    assert_int_equal(verify(ek, tok, &c), TD_JWT_SIGNATURE);
+    signing_input("{\"alg\":\"ES256\"}", claims, tok);
+    with_sig(tok, 0x30, 70); /* DER-sized, as openssl dgst writes */
+    assert_int_equal(verify(ek, tok, &c), TD_JWT_SIGNATURE);
+    hs256("{\"alg\":\"HS256\"}", claims, epem, tok);
+    assert_int_equal(verify(ek, tok, &c), TD_JWT_ALG);
+    hs256("{\"alg\":\"HS256\"}", claims, rpem, tok);
+    assert_int_equal(verify(rk, tok, &c), TD_JWT_ALG);
+    signing_input("{\"alg\":\"none\"}", claims, tok);
+    strcat(tok, ".");
+    assert_int_equal(verify(ek, tok, &c), TD_JWT_ALG);
+    assert_int_equal(verify(rk, tok, &c), TD_JWT_ALG);
+    td_jwt_claims_free(&c);
+    td_jwt_key_free(ek);
+    td_jwt_key_free(rk);
+    EVP_PKEY_free(ec);
+    EVP_PKEY_free(rsa);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_b64url_strict),
-        cmocka_unit_test(test_hs256),
-        cmocka_unit_test(test_claims_restriction),
-        cmocka_unit_test(test_es256),
+        cmocka_unit_test(test_b64url_strict),      cmocka_unit_test(test_hs256),
+        cmocka_unit_test(test_claims_restriction), cmocka_unit_test(test_es256),
+        cmocka_unit_test(test_key_confusion),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

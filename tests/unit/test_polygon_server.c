@@ -42,6 +42,25 @@ static void test_parse(void **state)
     assert_null(p);
 }
 
+static int gaps(const char *s)
+{
+    return td_polygon_server_wants_gaps(s, strlen(s));
+}
+
+/* tickerd's "gaps":true on a subscribe: only the literal true, at the top. */
+static void test_wants_gaps(void **state)
+{
+    (void)state;
+    assert_int_equal(gaps("{\"action\":\"subscribe\",\"params\":\"T.AAPL\",\"gaps\":true}"), 1);
+    assert_int_equal(gaps(" { \"g\\u0061ps\" : true } "), 1);
+    assert_int_equal(gaps("{\"action\":\"subscribe\",\"params\":\"T.AAPL\"}"), 0);
+    assert_int_equal(gaps("{\"gaps\":\"true\"}"), 0);
+    assert_int_equal(gaps("{\"gaps\":1}"), 0);
+    assert_int_equal(gaps("{\"gaps\":false,\"gaps\":true}"), 0); /* the first counts */
+    assert_int_equal(gaps("{\"x\":{\"gaps\":true}}"), 0);
+    assert_int_equal(gaps("{\"gaps\":true"), 0);
+}
+
 /* A key with a NUL byte is never a key: as a C string "PK1\u0000junk"
  * would read as "PK1". */
 static void test_nul(void **state)
@@ -85,6 +104,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_nul),
+        cmocka_unit_test(test_wants_gaps),
         cmocka_unit_test(test_deep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
