@@ -167,15 +167,14 @@ static void on_retired_stopped(void *ud)
 }
 
 /* Stops the stream's feed for good. It is freed once its handles are closed
- * if it had no connection left (lws holds no pointer to it), otherwise when
- * the lws context is gone. */
+ * (its connection is one of them). */
 static void retire(stream_t *s)
 {
     tickerd_client_t *c = s->c;
     retired_t *r = td_xcalloc(1, sizeof *r);
     r->c = c;
     r->feed = s->feed;
-    r->freeable = s->seen == TD_FEED_WAITING && !s->fatal[0];
+    r->freeable = 1;
     r->next = c->retired;
     c->retired = r;
     c->pending++;
@@ -254,6 +253,7 @@ static int new_feed(stream_t *s)
     td_feed_cfg_t fc = {
         .dialect = c->vendor == TICKERD_POLYGON ? "polygon" : "alpaca",
         .url = url,
+        .ca_file = c->ca_file,
         .key = c->key,
         .secret = c->secret,
         .subs = &want,
@@ -265,7 +265,7 @@ static int new_feed(stream_t *s)
         .ping_timeout_s = c->ping_timeout,
         .seed = s->seed++ + (uint64_t)s->asset * 7919,
     };
-    s->feed = td_feed_new(c->ctx, c->loop, &fc, &cb, s, err, sizeof err);
+    s->feed = td_feed_new(c->loop, &fc, &cb, s, err, sizeof err);
     if (!s->feed) {
         td_subset_free(&want);
         s->down = 1;
@@ -641,7 +641,8 @@ TDC_API tickerd_client_t *tickerd_client_new(const tickerd_options_t *opts, int 
     c->owns_loop = opts->loop == NULL;
     c->loop = c->owns_loop ? &c->own_loop : opts->loop;
     if (c->owns_loop) uv_loop_init(c->loop);
-    c->protos[0] = td_feed_protocol;
+    /* the feeds do not use lws (feed/ws_conn.c); the context stays for now */
+    c->protos[0] = (struct lws_protocols){"td-client", lws_callback_http_dummy, 0, 0, 0, NULL, 0};
     td_lws_ctx_cfg_t lc = {.loop = c->loop,
                            .protocols = c->protos,
                            .ca_file = c->ca_file,
