@@ -34,7 +34,8 @@ static int on_msg(void *ud, const char *p, size_t n, int binary)
 {
     run_t *x = ud;
     int in_buf = p >= x->lo && p + n <= x->hi;
-    int in_frag = p >= x->r->frag.data && p + n <= x->r->frag.data + x->r->frag.len;
+    int in_frag =
+        x->r->frag.data && p >= x->r->frag.data && p + n <= x->r->frag.data + x->r->frag.len;
     if (n > x->r->max_message || (n && !in_buf && !in_frag)) abort();
     mix(x, p, n, 1000u + (unsigned)binary);
     return 0;
