@@ -37,7 +37,7 @@ struct td_wsconn_s {
     phase_t phase;
     int closing;
     td_feed_retry_t reason;
-    char why[320];
+    char why[512];
     td_rtls_t *tls;
     td_buf_t in;     /* plaintext from the server not yet read */
     td_buf_t cipher; /* TLS: what the socket delivered */
