@@ -176,7 +176,9 @@ static void expect_error(const char *bytes, size_t n, const char *want)
 static void test_protocol_errors(void **state)
 {
     (void)state;
-    expect_error("\x81\x82\x01\x02\x03\x04" "ab", 8, "ERR:masked frame");
+    expect_error("\x81\x82\x01\x02\x03\x04"
+                 "ab",
+                 8, "ERR:masked frame");
     expect_error("\xc1\x01x", 3, "ERR:reserved bits");
     expect_error("\x91\x01x", 3, "ERR:reserved bits");
     expect_error("\x83\x01x", 3, "ERR:unknown data opcode");
