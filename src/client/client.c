@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* libtickerd's client: one td_feed_t per vendor stream in use, over one lws
- * context on the client's loop.
+/* libtickerd's client: one td_feed_t per vendor stream in use, on the
+ * client's loop (the feeds are tickerd's own WebSocket clients; the lws
+ * context the client still creates carries no feed protocol).
  *
  * The feed reconnects by itself; the client watches each feed's state (at
  * every loop turn, from a prepare and a check handle, and before each event)
@@ -12,7 +13,7 @@
  * survive reconnects.
  *
  * Anything that opens or retires a feed runs from the prepare/check
- * handles, never inside a libwebsockets callback. */
+ * handles, never inside a feed's callback. */
 #include "client/client_int.h"
 #include "client/lws_ctx.h"
 #include "core/log.h"
