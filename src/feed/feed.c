@@ -138,7 +138,6 @@ td_feed_t *td_feed_new(uv_loop_t *loop, const td_feed_cfg_t *cfg, const td_feed_
         free(f);
         return NULL;
     }
-    f->ca_file = cfg->ca_file ? td_xstrdup(cfg->ca_file) : NULL;
     f->loop = loop;
     f->cb = *cb;
     f->ud = ud;
@@ -659,7 +658,6 @@ void td_feed_free(td_feed_t *f)
 {
     if (!f) return;
     td_rtls_ctx_free(f->tls_ctx);
-    free(f->ca_file);
     td_buf_free(&f->sub_note);
     td_subset_free(&f->want);
     td_subset_free(&f->requested);

@@ -34,8 +34,7 @@ typedef struct td_rtls_ctx_s td_rtls_ctx_t;
 struct td_feed_s {
     uv_loop_t *loop;
     td_wsconn_t *conn;      /* the connection (NULL: none, or it is closing) */
-    td_rtls_ctx_t *tls_ctx; /* wss: the verification setup */
-    char *ca_file;          /* wss: PEM CAs instead of the system's (NULL: system) */
+    td_rtls_ctx_t *tls_ctx; /* wss: CAs and verification (cfg->ca_file or the system) */
     td_feed_cb_t cb;
     void *ud;
 
