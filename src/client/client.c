@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* libtickerd's client: one td_feed_t per vendor stream in use, over one lws
- * context on the client's loop.
+/* libtickerd's client: one td_feed_t per vendor stream in use, on the
+ * client's loop (the feeds are tickerd's own WebSocket clients; the lws
+ * context the client still creates carries no feed protocol).
  *
  * The feed reconnects by itself; the client watches each feed's state (at
  * every loop turn, from a prepare and a check handle, and before each event)
@@ -12,7 +13,7 @@
  * survive reconnects.
  *
  * Anything that opens or retires a feed runs from the prepare/check
- * handles, never inside a libwebsockets callback. */
+ * handles, never inside a feed's callback. */
 #include "client/client_int.h"
 #include "client/lws_ctx.h"
 #include "core/log.h"
@@ -168,15 +169,14 @@ static void on_retired_stopped(void *ud)
 }
 
 /* Stops the stream's feed for good. It is freed once its handles are closed
- * if it had no connection left (lws holds no pointer to it), otherwise when
- * the lws context is gone. */
+ * (its connection is one of them). */
 static void retire(stream_t *s)
 {
     tickerd_client_t *c = s->c;
     retired_t *r = td_xcalloc(1, sizeof *r);
     r->c = c;
     r->feed = s->feed;
-    r->freeable = s->seen == TD_FEED_WAITING && !s->fatal[0];
+    r->freeable = 1;
     r->next = c->retired;
     c->retired = r;
     c->pending++;
@@ -255,6 +255,7 @@ static int new_feed(stream_t *s)
     td_feed_cfg_t fc = {
         .dialect = c->vendor == TICKERD_POLYGON ? "polygon" : "alpaca",
         .url = url,
+        .ca_file = c->ca_file,
         .key = c->key,
         .secret = c->secret,
         .subs = &want,
@@ -267,7 +268,7 @@ static int new_feed(stream_t *s)
         .seed = s->seed++ + (uint64_t)s->asset * 7919,
         .since = &s->since,
     };
-    s->feed = td_feed_new(c->ctx, c->loop, &fc, &cb, s, err, sizeof err);
+    s->feed = td_feed_new(c->loop, &fc, &cb, s, err, sizeof err);
     if (!s->feed) {
         td_subset_free(&want);
         s->down = 1;
@@ -700,7 +701,8 @@ TDC_API tickerd_client_t *tickerd_client_new(const tickerd_options_t *opts, int 
     c->owns_loop = opts->loop == NULL;
     c->loop = c->owns_loop ? &c->own_loop : opts->loop;
     if (c->owns_loop) uv_loop_init(c->loop);
-    c->protos[0] = td_feed_protocol;
+    /* the feeds do not use lws (feed/ws_conn.c); the context stays for now */
+    c->protos[0] = (struct lws_protocols){"td-client", lws_callback_http_dummy, 0, 0, 0, NULL, 0};
     td_lws_ctx_cfg_t lc = {.loop = c->loop,
                            .protocols = c->protos,
                            .ca_file = c->ca_file,

@@ -445,22 +445,15 @@ static unsigned fd_limit(void)
     return rl.rlim_cur < 4096 ? 4096 : (unsigned)rl.rlim_cur;
 }
 
-/* lws reads an upstream connection at most this much per POLLIN (both the
- * protocol's rx_buffer_size and pt_serv_buf_size limit it; lws's default is
- * 4 KiB, ~30 events). Everything read joins the gateway clients' queues
- * before they are next written, so under load a bigger read means more
- * events per client frame (fewer sendto calls): with 64 KiB the gateway
- * saturated at 1,000 clients and 576 k events/s delivered, with 256 KiB it
- * passed 1.15 M/s (BENCHMARKS.md §5–7). When the upstream is not behind,
- * reads are as small as before. Costs 256 KiB per process and per upstream
- * connection, not per client. */
+/* lws's per-thread service buffer (its default is 4 KiB): the gateway's
+ * and the HTTP endpoints' connections are read through it. The upstream
+ * feeds read on their own (feed/ws_conn.c, 256 KiB per read). */
 #define UPSTREAM_READ (256 * 1024)
 
 static int make_lws(app_t *a)
 {
     static struct lws_protocols list[2]; /* lws keeps the pointer; the last entry is zeros */
-    list[0] = td_feed_protocol;
-    list[0].rx_buffer_size = UPSTREAM_READ;
+    list[0] = (struct lws_protocols){"td-default", lws_callback_http_dummy, 0, 0, 0, NULL, 0};
     td_lws_ctx_cfg_t lc = {
         .loop = &a->loop,
         .protocols = list,
@@ -554,6 +547,7 @@ int td__run_setup_feeds(app_t *a)
         td_feed_cfg_t fc = {
             .dialect = c->feed,
             .url = c->url.v[i],
+            .ca_file = c->ca_file,
             .key = c->key,
             .secret = c->secret,
             .subs = NULL, /* the static set arrives through the pinned interest */
@@ -572,7 +566,7 @@ int td__run_setup_feeds(app_t *a)
             .max_symbols = (uint32_t)c->upstream_max_symbols,
             .max_message = (size_t)c->upstream_max_message,
         };
-        a->feeds[i] = td_feed_new(a->ctx, &a->loop, &fc, &fcb, a, err, sizeof err);
+        a->feeds[i] = td_feed_new(&a->loop, &fc, &fcb, a, err, sizeof err);
         if (!a->feeds[i]) {
             TD_ERR("%s", err);
             return -1;

@@ -5,11 +5,13 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
-#include "core/lws_util.h"
 #include "core/mem.h"
 #include "core/rng.h"
+#include "core/tls.h"
+#include "proto/ws_client.h"
 
 #include <arpa/inet.h>
+#include <libwebsockets.h> /* lws_parse_uri */
 #include <netdb.h>
 #include <sys/socket.h>
 #include <stdlib.h>
@@ -57,26 +59,10 @@ void td__feed_set_state(td_feed_t *f, td_feed_state_t s)
 
 void td__feed_queue(td_feed_t *f, const char *p, size_t n)
 {
-    omsg *m = td_xmalloc(sizeof *m + LWS_PRE + n);
-    m->next = NULL;
-    m->len = n;
-    memcpy(m->data + LWS_PRE, p, n);
-    if (f->out_tail)
-        f->out_tail->next = m;
-    else
-        f->out_head = m;
-    f->out_tail = m;
-    if (f->wsi) lws_callback_on_writable(f->wsi);
-}
-
-static void clear_out(td_feed_t *f)
-{
-    while (f->out_head) {
-        omsg *n = f->out_head->next;
-        free(f->out_head);
-        f->out_head = n;
-    }
-    f->out_tail = NULL;
+    /* Only once the connection is open (the dialect answers the greeting):
+     * a message for a connection that is gone has no one to go to. */
+    if (td__feed_conn_send(f, TD_WS_TEXT, p, n) != 0)
+        TD_DEBUG("upstream %s: no connection: message of %zu bytes dropped", f->url, n);
 }
 
 /* Keeps from `all` what this stream carries (the dialect decides). */
@@ -151,8 +137,8 @@ int td_feed_check_url(const char *dialect, const char *url, char *err, size_t er
     return rc;
 }
 
-td_feed_t *td_feed_new(struct lws_context *ctx, uv_loop_t *loop, const td_feed_cfg_t *cfg,
-                       const td_feed_cb_t *cb, void *ud, char *err, size_t errlen)
+td_feed_t *td_feed_new(uv_loop_t *loop, const td_feed_cfg_t *cfg, const td_feed_cb_t *cb, void *ud,
+                       char *err, size_t errlen)
 {
     td_feed_t *f = td_xcalloc(1, sizeof *f);
     f->st.last_event_ms = td_mono_ms(); /* the age counts from start until a first event */
@@ -162,7 +148,12 @@ td_feed_t *td_feed_new(struct lws_context *ctx, uv_loop_t *loop, const td_feed_c
         free(f);
         return NULL;
     }
-    f->ctx = ctx;
+    if (f->tls && !(f->tls_ctx = td_rtls_ctx_new(cfg->ca_file, NULL, NULL, err, errlen))) {
+        free(f->host);
+        free(f->path);
+        free(f);
+        return NULL;
+    }
     f->loop = loop;
     f->cb = *cb;
     f->ud = ud;
@@ -241,32 +232,6 @@ static void schedule_reconnect(td_feed_t *f, td_feed_retry_t reason, const char 
     uv_timer_start(&f->retry_timer, on_retry, delay, 0);
 }
 
-/* Opens the WebSocket to f->addr (numeric: lws then resolves nothing on
- * the loop); the Host header, SNI and certificate check use the name. */
-static void open_ws(td_feed_t *f)
-{
-    struct lws_client_connect_info ci;
-    memset(&ci, 0, sizeof ci);
-    ci.context = f->ctx;
-    ci.address = f->addr;
-    ci.port = f->port;
-    ci.path = f->path;
-    ci.host = f->host;
-    ci.origin = f->host;
-    ci.ssl_connection = f->tls ? LCCSCF_USE_SSL : 0;
-    ci.protocol = NULL;
-    ci.local_protocol_name = td_feed_protocol.name;
-    ci.opaque_user_data = f;
-    ci.pwsi = &f->wsi;
-    TD_DEBUG("upstream %s: connecting to %s", f->url, f->addr);
-    /* lws may already have reported the failure through the callback (which
-     * scheduled the retry); schedule only if it did not. */
-    if (!lws_client_connect_via_info(&ci) && f->state == TD_FEED_CONNECTING) {
-        f->wsi = NULL;
-        schedule_reconnect(f, TD_FEED_RETRY_CONNECT, "connect failed");
-    }
-}
-
 /* A name lookup in libuv's thread pool. Abandoned (timeout, stop) by
  * clearing f; the callback then only frees it. */
 typedef struct resolve_req_s {
@@ -305,7 +270,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     uv_ip4_name((const struct sockaddr_in *)res->ai_addr, f->addr, sizeof f->addr);
     uv_freeaddrinfo(res);
     TD_DEBUG("upstream %s: %s is %s", f->url, f->host, f->addr);
-    open_ws(f);
+    td__feed_conn_open(f);
 }
 
 static void on_resolve_timeout(uv_timer_t *t)
@@ -321,20 +286,16 @@ static void on_resolve_timeout(uv_timer_t *t)
 static void connect_now(td_feed_t *f)
 {
     f->established_ms = 0;
-    f->cert_rejected = 0;
     f->kill_why[0] = '\0';
-    f->rx.len = 0;
-    f->rx_skipping = 0;
-    clear_out(f);
     td__feed_set_state(f, TD_FEED_CONNECTING);
     struct in_addr a4;
     if (inet_pton(AF_INET, f->host, &a4) == 1) { /* numeric: nothing to look up */
         snprintf(f->addr, sizeof f->addr, "%s", f->host);
-        open_ws(f);
+        td__feed_conn_open(f);
         return;
     }
     /* getaddrinfo blocks for as long as the resolver takes: never on the
-     * loop (lws would call it there). IPv4 only, as the lws context. */
+     * loop. IPv4 only. */
     resolve_req *r = td_xcalloc(1, sizeof *r);
     struct addrinfo hints;
     memset(&hints, 0, sizeof hints);
@@ -355,17 +316,24 @@ static void connect_now(td_feed_t *f)
 
 void td__feed_kill(td_feed_t *f, const char *why)
 {
-    if (!f->wsi) return;
+    if (!f->conn) return;
     TD_WARN("upstream %s: %s; closing", f->url, why);
     snprintf(f->kill_why, sizeof f->kill_why, "closed by tickerd: %s", why);
-    lws_set_timeout(f->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    td__feed_conn_close(f, TD_FEED_RETRY_KILLED, f->kill_why);
 }
+
+#define CONNECT_TIMEOUT_MS 10000
 
 static void on_watchdog(uv_timer_t *t)
 {
     td_feed_t *f = t->data;
-    if (!f->wsi || !f->established_ms) return;
     uint64_t now = td_mono_ms();
+    if (f->conn && !f->established_ms && now - f->conn_started_ms > CONNECT_TIMEOUT_MS) {
+        td__feed_conn_close(f, TD_FEED_RETRY_CONNECT,
+                            "connect failed: no TCP, TLS or upgrade answer within 10s");
+        return;
+    }
+    if (!f->conn || !f->established_ms) return;
     if (f->state < TD_FEED_STREAMING && now - f->established_ms > 15000) {
         td__feed_kill(f, "no greeting, auth or subscription answer within 15s");
         return;
@@ -386,9 +354,8 @@ static void on_watchdog(uv_timer_t *t)
         return;
     }
     if (now - f->last_rx_ms >= f->ping_interval_ms) {
-        f->ping_due = 1;
         f->ping_sent_ms = now;
-        lws_callback_on_writable(f->wsi);
+        td__feed_conn_send(f, TD_WS_PING, NULL, 0);
     }
 }
 
@@ -623,7 +590,7 @@ void td__feed_event(td_feed_t *f, const td_event_t *ev)
     f->cb.on_event(f->ud, ev);
 }
 
-static void handle_message(td_feed_t *f, const char *p, size_t n)
+void td__feed_message(td_feed_t *f, const char *p, size_t n)
 {
     if (f->rec) td_rec_frame(f->rec, p, n, td_now_ns(), 0);
     int rc = f->d->read(f, p, n);
@@ -646,66 +613,32 @@ static void handle_message(td_feed_t *f, const char *p, size_t n)
 
 /* A message past max_message is skipped whole: this fragment and every
  * following one up to its final fragment, counted once as malformed. */
-static void on_receive(td_feed_t *f, struct lws *wsi, const char *in, size_t len)
+void td__feed_skipped(td_feed_t *f, uint64_t n, int first)
 {
-    int final = td_lws_rx_final(wsi);
-    f->last_rx_ms = td_mono_ms();
-    if (f->rx_skipping) {
-        f->st.bytes += len;
-        if (final) f->rx_skipping = 0;
-        return;
-    }
-    if (final && f->rx.len == 0 && len <= f->max_message) { /* the common case: no copy */
-        handle_message(f, in, len);
-        return;
-    }
-    if (f->rx.len + len > f->max_message) {
-        uint64_t suppressed;
-        if (td_ratelimit_ok(&f->rl_malformed, f->last_rx_ms, &suppressed))
-            TD_WARN("upstream %s: message over %zu bytes skipped whole (--upstream-max-message; "
-                    "%llu suppressed)",
-                    f->url, f->max_message, (unsigned long long)suppressed);
-        f->st.bytes += f->rx.len + len;
-        f->st.frames++;
-        f->st.malformed++;
-        f->rx.len = 0;
-        td_buf_free(&f->rx);
-        f->rx_skipping = !final;
-        return;
-    }
-    td_buf_append(&f->rx, in, len);
-    if (final) {
-        handle_message(f, f->rx.data, f->rx.len);
-        f->rx.len = 0;
-        if (f->rx.cap > (1u << 20)) td_buf_free(&f->rx); /* do not keep a huge buffer */
-    }
+    f->st.bytes += n;
+    if (!first) return;
+    uint64_t suppressed;
+    if (td_ratelimit_ok(&f->rl_malformed, f->last_rx_ms, &suppressed))
+        TD_WARN("upstream %s: message over %zu bytes skipped whole (--upstream-max-message; "
+                "%llu suppressed)",
+                f->url, f->max_message, (unsigned long long)suppressed);
+    f->st.frames++;
+    f->st.malformed++;
 }
 
-static int on_writeable(td_feed_t *f, struct lws *wsi)
+void td__feed_established(td_feed_t *f)
 {
-    if (f->ping_due) {
-        unsigned char ping[LWS_PRE + 4];
-        f->ping_due = 0;
-        if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0) return -1;
-    } else if (f->out_head) {
-        omsg *m = f->out_head;
-        if (lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT) < (int)m->len) return -1;
-        f->out_head = m->next;
-        if (!f->out_head) f->out_tail = NULL;
-        free(m);
-    }
-    if (f->out_head || f->ping_due) lws_callback_on_writable(wsi);
-    return 0;
+    f->established_ms = f->last_rx_ms = td_mono_ms();
+    f->st.connects++;
+    if (f->st.connects > 1) f->st.reconnects++;
+    TD_INFO("upstream %s: connected", f->url);
+    td__feed_set_state(f, TD_FEED_AUTHENTICATING);
 }
 
-static void on_closed(td_feed_t *f, struct lws *wsi, td_feed_retry_t reason, const char *why)
+void td__feed_closed(td_feed_t *f, td_feed_retry_t reason, const char *why)
 {
-    if (f->wsi != wsi && f->wsi) return;
-    f->wsi = NULL;
     f->ping_sent_ms = 0;
-    f->ping_due = 0;
     flush_sub_note(f);
-    clear_out(f);
     if (f->stopping) {
         td__feed_set_state(f, TD_FEED_STOPPED);
         return;
@@ -716,79 +649,14 @@ static void on_closed(td_feed_t *f, struct lws *wsi, td_feed_retry_t reason, con
         schedule_reconnect(f, reason, why);
 }
 
-/* Why a connection attempt failed, in words: the socket's own error
- * (connection refused, ...), a refused certificate, or a TLS handshake
- * that went wrong (lws's own text is a meaningless "SSL err 1"). */
-static void connect_error_text(td_feed_t *f, struct lws *wsi, const char *in, char *why, size_t n)
+void td__feed_handle_closed(td_feed_t *f)
 {
-    const char *text = in ? in : "unknown error";
-    int err = 0;
-    socklen_t len = sizeof err;
-    lws_sockfd_type fd = lws_get_socket_fd(wsi);
-    if (f->cert_rejected)
-        snprintf(why, n,
-                 "connect failed: TLS certificate verification failed for %s (the lws "
-                 "\"SSL error\" line says why; check --ca-file)",
-                 f->host);
-    else if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err)
-        snprintf(why, n, "connect to %s:%d failed: %s", f->addr, f->port, strerror(err));
-    else if (f->tls && strstr(text, "SSL"))
-        snprintf(why, n,
-                 "TLS handshake failed: the server did not speak TLS (a ws:// server "
-                 "behind a wss:// URL?)");
-    else
-        snprintf(why, n, "connect failed: %s", text);
+    if (--f->open_handles == 0 && f->stop_done) f->stop_done(f->stop_ud);
 }
-
-static int feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                         size_t len)
-{
-    td_feed_t *f = wsi ? lws_get_opaque_user_data(wsi) : NULL;
-    char why[160];
-    if (!f) return lws_callback_http_dummy(wsi, reason, user, in, len);
-    switch (reason) {
-    case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
-        /* len is OpenSSL's preverify_ok; the verdict stays OpenSSL's (the
-         * dummy handler below returns 0), this only names the failure. */
-        if (!len) f->cert_rejected = 1;
-        break;
-    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-        connect_error_text(f, wsi, in, why, sizeof why);
-        on_closed(f, wsi, TD_FEED_RETRY_CONNECT, why);
-        break;
-    case LWS_CALLBACK_CLIENT_ESTABLISHED:
-        f->established_ms = f->last_rx_ms = td_mono_ms();
-        f->st.connects++;
-        if (f->st.connects > 1) f->st.reconnects++;
-        TD_INFO("upstream %s: connected", f->url);
-        td__feed_set_state(f, TD_FEED_AUTHENTICATING);
-        break;
-    case LWS_CALLBACK_CLIENT_RECEIVE:
-        on_receive(f, wsi, in, len);
-        break;
-    case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
-        f->last_rx_ms = td_mono_ms();
-        break;
-    case LWS_CALLBACK_CLIENT_WRITEABLE:
-        return on_writeable(f, wsi);
-    case LWS_CALLBACK_CLIENT_CLOSED:
-        on_closed(f, wsi, TD_FEED_RETRY_CLOSED, "connection closed");
-        break;
-    case LWS_CALLBACK_WSI_DESTROY:
-        if (f->wsi == wsi) on_closed(f, wsi, TD_FEED_RETRY_CLOSED, "connection lost");
-        break;
-    default:
-        break;
-    }
-    return lws_callback_http_dummy(wsi, reason, user, in, len);
-}
-
-const struct lws_protocols td_feed_protocol = {"td-feed", feed_callback, 0, 1 << 16, 0, NULL, 0};
 
 static void on_handle_closed(uv_handle_t *h)
 {
-    td_feed_t *f = h->data;
-    if (--f->open_handles == 0 && f->stop_done) f->stop_done(f->stop_ud);
+    td__feed_handle_closed(h->data);
 }
 
 void td_feed_stop(td_feed_t *f, void (*done)(void *ud), void *ud)
@@ -797,7 +665,7 @@ void td_feed_stop(td_feed_t *f, void (*done)(void *ud), void *ud)
     f->stop_done = done;
     f->stop_ud = ud;
     abandon_resolve(f);
-    if (f->wsi) lws_set_timeout(f->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    td__feed_conn_close(f, TD_FEED_RETRY_CLOSED, "stopped");
     uv_close((uv_handle_t *)&f->resolve_timer, on_handle_closed);
     uv_close((uv_handle_t *)&f->retry_timer, on_handle_closed);
     uv_close((uv_handle_t *)&f->watchdog, on_handle_closed);
@@ -807,8 +675,7 @@ void td_feed_stop(td_feed_t *f, void (*done)(void *ud), void *ud)
 void td_feed_free(td_feed_t *f)
 {
     if (!f) return;
-    clear_out(f);
-    td_buf_free(&f->rx);
+    td_rtls_ctx_free(f->tls_ctx);
     td_buf_free(&f->sub_note);
     td_subset_free(&f->want);
     td_subset_free(&f->requested);

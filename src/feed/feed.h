@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The upstream feed: one WebSocket connection to a vendor stream (Alpaca
- * dialect), on libwebsockets over the caller's libuv loop.
+ * or Polygon dialect) over the caller's libuv loop: a libuv TCP stream,
+ * OpenSSL over memory BIOs for wss:// and tickerd's own frame codec
+ * (feed/ws_conn.c, proto/ws_client.c).
  *
  * The host name is looked up off the loop (libuv's thread pool), with a
- * timeout; lws connects to the address, with the name in Host, SNI and the
- * certificate check.
+ * timeout; the connection goes to the address, with the name in Host, SNI
+ * and the certificate check.
  *
  * connect → greeting → auth → subscribe (the current set) → stream. On any
  * drop it reconnects with exponential backoff and jitter (reset once a
@@ -21,7 +23,6 @@
 #include "proto/event.h"
 #include "proto/sub.h"
 
-#include <libwebsockets.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -49,6 +50,7 @@ typedef struct td_feed_since_s {
 typedef struct td_feed_cfg_s {
     const char *dialect;                 /* "alpaca" (default) or "polygon" */
     const char *url;                     /* ws://HOST:PORT/PATH or wss://…; copied */
+    const char *ca_file;                 /* wss: PEM CAs replacing the system's (NULL: system) */
     const char *key;                     /* copied; never logged */
     const char *secret;                  /* copied; never logged */
     const td_subset_t *subs;             /* what to subscribe; copied, filtered per stream */
@@ -106,19 +108,16 @@ typedef struct td_feed_stats_s {
     td_feed_state_t state;
 } td_feed_stats_t;
 
-/* The protocol entry the lws context must list for feeds to work. */
-extern const struct lws_protocols td_feed_protocol;
-
 /* What td_feed_new checks of a dialect and URL, alone (nothing is
  * allocated, resolved or connected): 0, or -1 with a message in err. */
 int td_feed_check_url(const char *dialect, const char *url, char *err, size_t errlen);
 
 /* Returns NULL with a message in err if the config is unusable. */
-td_feed_t *td_feed_new(struct lws_context *ctx, uv_loop_t *loop, const td_feed_cfg_t *cfg,
-                       const td_feed_cb_t *cb, void *ud, char *err, size_t errlen);
+td_feed_t *td_feed_new(uv_loop_t *loop, const td_feed_cfg_t *cfg, const td_feed_cb_t *cb, void *ud,
+                       char *err, size_t errlen);
 void td_feed_start(td_feed_t *f);
 /* Stops reconnecting, closes the connection and the feed's handles; `done`
- * runs once they are closed. The lws context may be destroyed after _stop. */
+ * runs once they are closed (the connection too). */
 void td_feed_stop(td_feed_t *f, void (*done)(void *ud), void *ud);
 void td_feed_free(td_feed_t *f);
 void td_feed_stats(const td_feed_t *f, td_feed_stats_t *out);

@@ -29,23 +29,19 @@ typedef struct td_feed_dialect_s {
 
 extern const td_feed_dialect_t td__feed_alpaca, td__feed_polygon;
 
-/* An outgoing message with the LWS_PRE headroom lws_write needs. */
-typedef struct omsg_s {
-    struct omsg_s *next;
-    size_t len;
-    unsigned char data[];
-} omsg;
+typedef struct td_wsconn_s td_wsconn_t; /* feed/ws_conn.c */
+typedef struct td_rtls_ctx_s td_rtls_ctx_t;
 
 struct td_feed_s {
     uv_loop_t *loop;
-    struct lws_context *ctx;
-    struct lws *wsi;
+    td_wsconn_t *conn;      /* the connection (NULL: none, or it is closing) */
+    td_rtls_ctx_t *tls_ctx; /* wss: CAs and verification (cfg->ca_file or the system) */
     td_feed_cb_t cb;
     void *ud;
 
     char *url, *host, *path, *key, *secret;
     int port, tls;
-    char addr[64];                   /* host's IPv4 address, numeric, for lws */
+    char addr[64];                   /* host's IPv4 address, numeric */
     struct resolve_req_s *resolving; /* a name lookup in flight (feed.c) */
     uv_timer_t resolve_timer;        /* gives up on a lookup after resolve_timeout_ms */
     uint32_t resolve_timeout_ms;
@@ -72,17 +68,14 @@ struct td_feed_s {
     td_rng_t rng;
     uint32_t backoff_max_ms, healthy_ms, conn_limit_ms, ping_interval_ms, ping_timeout_ms;
     uint64_t established_ms, last_rx_ms, ping_sent_ms;
-    int ping_due, conn_limit_hit, fatal, stopping;
-    int cert_rejected;   /* this connection's TLS handshake refused the server's certificate */
+    uint64_t conn_started_ms; /* the current connection attempt began */
+    int conn_limit_hit, fatal, stopping;
     char kill_why[192];  /* why we closed this connection (the reconnect line says it) */
     int streamed;        /* has streamed: a later outage is a gap */
     int64_t gap_from_ns; /* an outage open since (0: none) */
     char gap_why[192];
 
-    td_buf_t rx;        /* reassembles fragmented messages */
     size_t max_message; /* bytes of one message; a longer one is skipped whole */
-    int rx_skipping;    /* inside a message over max_message: drop up to its end */
-    omsg *out_head, *out_tail;
 
     uv_timer_t retry_timer, watchdog;
     int open_handles;
@@ -103,6 +96,21 @@ void td__feed_fatal(td_feed_t *f, const char *why);
 /* One message from the vendor through the dialect's reader, as if it had
  * arrived on the socket (libtickerd's in-memory test hook). */
 int td__feed_read(td_feed_t *f, const char *p, size_t n);
+/* The connection (ws_conn.c) to feed.c: the upgrade succeeded; a complete
+ * message (the one place messages reach the dialect); bytes of a message
+ * over max_message dropped (first: a new one); the connection is gone (it
+ * was detached before); a handle of the feed finished closing. */
+void td__feed_established(td_feed_t *f);
+void td__feed_message(td_feed_t *f, const char *p, size_t n);
+void td__feed_skipped(td_feed_t *f, uint64_t n, int first);
+void td__feed_closed(td_feed_t *f, td_feed_retry_t reason, const char *why);
+void td__feed_handle_closed(td_feed_t *f);
+/* feed.c to the connection: open one to f->addr (TLS for wss://, then the
+ * upgrade); send a frame (-1 if no connection is open); close it (the feed
+ * hears of it through td__feed_closed, from the loop). */
+void td__feed_conn_open(td_feed_t *f);
+int td__feed_conn_send(td_feed_t *f, int opcode, const char *p, size_t n);
+void td__feed_conn_close(td_feed_t *f, td_feed_retry_t reason, const char *why);
 /* Authenticated: subscribe what is wanted. */
 void td__feed_authenticated(td_feed_t *f);
 /* Another instance holds the account's connection: say so once and back off

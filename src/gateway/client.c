@@ -138,6 +138,11 @@ void td__gw_client_close_after(gw_client_t *c)
     c->closing = 1;
     /* a client that does not read never gets writeable: lws closes it */
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 2);
+    /* Called from the bus (outside lws's own service, e.g. while the
+     * upstream feed is read): lws 4.1 re-arms its timer on the loop only
+     * after it services one of its sockets, so wake it or the timeout waits
+     * for the client's next byte (possibly forever). */
+    lws_cancel_service(lws_get_context(c->wsi));
 }
 
 /* ---- open ------------------------------------------------------------------------- */

@@ -13,7 +13,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/rng.h"
-#include "redis/tls.h"
+#include "core/tls.h"
 
 #include <errno.h>
 #include <signal.h>

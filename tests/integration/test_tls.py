@@ -112,7 +112,7 @@ def test_other_ca_is_refused_and_retried(tickerd, pki):
     sim = tls_sim(tickerd, pki, rate=500, symbols=3)
     run = start_run(tickerd, sim, ca_file=pki["otherca"])
     assert_refused_and_retrying(run, sim)
-    assert run.count_log(r"lws: SSL error: unable to get local issuer certificate") >= 3
+    assert run.count_log(CERT_REFUSED + r": unable to get local issuer certificate") >= 3
     assert run.count_log(r"reconnecting in [0-9.]+s") >= 3
 
 
@@ -131,7 +131,7 @@ def test_certificate_for_another_name_is_refused(tickerd, pki):
     sim = tls_sim(tickerd, pki, cert="wrong_cert", key="wrong_key", rate=500, symbols=3)
     run = start_run(tickerd, sim, ca_file=pki["ca"])
     assert_refused_and_retrying(run, sim)
-    assert run.count_log(r"lws: SSL error: IP address mismatch") >= 3
+    assert run.count_log(CERT_REFUSED + r": IP address mismatch") >= 3
 
 
 def test_missing_ca_file_is_a_config_error(tickerd, pki, tmp_path):

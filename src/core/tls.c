@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "redis/tls.h"
+#include "core/tls.h"
 #include "core/mem.h"
 
 #include <arpa/inet.h>
@@ -45,7 +45,9 @@ td_rtls_ctx_t *td_rtls_ctx_new(const char *ca_file, const char *cert, const char
     int ok = ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
                      : SSL_CTX_set_default_verify_paths(ctx);
     if (!ok) {
-        ssl_reason(err, errlen, ca_file ? "--redis-ca-file" : "system CAs", "cannot load");
+        char what[300];
+        snprintf(what, sizeof what, "CA file '%s'", ca_file ? ca_file : "");
+        ssl_reason(err, errlen, ca_file ? what : "system CAs", "cannot load");
         goto fail;
     }
     if ((cert != NULL) != (key != NULL)) {
@@ -132,6 +134,12 @@ int td_rtls_handshake(td_rtls_t *t, td_buf_t *wire, char *err, size_t errlen)
         ssl_reason(err, errlen, "TLS handshake failed", "the server did not speak TLS");
     }
     return -1;
+}
+
+const char *td_rtls_verify_error(const td_rtls_t *t)
+{
+    long v = SSL_get_verify_result(t->ssl);
+    return v == X509_V_OK ? NULL : X509_verify_cert_error_string(v);
 }
 
 int td_rtls_read(td_rtls_t *t, td_buf_t *plain, char *err, size_t errlen)
