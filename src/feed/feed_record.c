@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* --record: the feed hands every complete upstream message to its writer
- * (feed.c, handle_message) before the dialect reads it. */
+ * (feed.c, td__feed_message) before the dialect reads it. */
 #include "feed/feed_int.h"
 #include "record/record.h"
 
