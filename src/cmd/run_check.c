@@ -10,7 +10,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "gateway/jwt.h"
-#include "redis/tls.h"
+#include "core/tls.h"
 #include "redis/url.h"
 
 #include <errno.h>
