@@ -418,6 +418,7 @@
   function fetchPrev() {
     const syms = prevMissing();
     if (!syms.length || prevInFlight || prevUnavailable) return;
+    if (issuer && !token) return; // asked again once the issuer's token is here
     if (!snapshotsURL) {
       noPrev('no previous close: the stream is not on this page\'s host (?ws=)');
       return;
@@ -551,6 +552,7 @@
       .then((j) => {
         token = String(j.token || '');
         openSocket();
+        fetchPrev();
       })
       .catch((e) => {
         showError(`token issuer ${issuer}: ${e.message}`);

@@ -102,7 +102,8 @@ before(async () => {
   await start('gateway', TICKERD, ['run', '--url', `ws://127.0.0.1:${ports.sim}/v2/iex`,
     '--listen', `127.0.0.1:${ports.plain}`, '--listen-tls', `127.0.0.1:${ports.tls}`,
     '--tls-cert', path.join(tmp, 'server.pem'), '--tls-key', path.join(tmp, 'server.key'),
-    '--allow-origin', board, '--stats-interval', '0'], ports.tls,
+    '--allow-origin', board, '--rest-url', `http://127.0.0.1:${ports.sim}`,
+    '--stats-interval', '0'], ports.tls,
   { APCA_API_KEY_ID: 'PKVENDOR', APCA_API_SECRET_KEY: 'vendor', TICKERD_JWT_HS256_SECRET: SECRET });
   await start('issuer', 'python3', [path.join(ROOT, 'examples', 'jwt_issue.py'), '--serve',
     `127.0.0.1:${ports.issuer}`, '--origin', board, '--sub', 'board', '--ttl', '600',
@@ -137,6 +138,7 @@ async function newPage() {
   p.problems = [];
   p.on('console', (m) => { if (m.type() === 'error') p.problems.push(`console.error: ${m.text()}`); });
   p.on('pageerror', (e) => p.problems.push(`pageerror: ${e.message}`));
+  p.on('response', (r) => { if (r.status() >= 400) p.problems.push(`HTTP ${r.status()} ${r.url()}`); });
   p.sockets = [];
   p.sent = [];
   p.on('websocket', (ws) => {
