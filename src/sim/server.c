@@ -2,6 +2,7 @@
 /* The simulator's server: the lws context on the caller's libuv loop, the
  * stream paths, the generator tick that fans events out to the sessions, the
  * housekeeping timer and the record file. */
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/lws_util.h"
 #include "core/lws_log.h"
@@ -119,6 +120,48 @@ static void deliver(td_sim_t *sim, td_sim_stream_t *st, const td_sim_ev_t *ev)
     }
 }
 
+/* --bar-seconds: the bars of every period over since the last call, one per
+ * symbol some session wants, from the history source (so the stream and
+ * the REST endpoints agree bar for bar). The first call only notes the
+ * period in progress. */
+static void stream_bars(td_sim_t *sim, td_sim_stream_t *st)
+{
+    int64_t step = sim->cfg->bar_seconds, now = td_now_ns() / 1000000000;
+    int64_t cur = now - now % step;
+    if (!st->bar_t) st->bar_t = cur;
+    if (st->bar_t >= cur) return;
+    if (st->any_dirty) rebuild_any(st);
+    size_t nsyms = td__sim_gen_nsyms(st->gen);
+    const td_sim_hdata_t *d = td__sim_hist_data(sim->hist);
+    const uint8_t *row = st->any + (size_t)TD_KIND_BAR * nsyms;
+    for (; st->bar_t < cur; st->bar_t += step)
+        for (size_t i = 0; i < nsyms; i++) {
+            if (!row[i]) continue;
+            size_t len;
+            char name[32];
+            const char *sym = td__sim_gen_symbol(st->gen, i, &len);
+            snprintf(name, sizeof name, "%.*s", (int)len, sym);
+            td_sim_bar_t b;
+            td__sim_hdata_bar(d, name, td__sim_hdata_base(d, name), step, st->bar_t, &b);
+            td_buf_t *o = &sim->scratch;
+            td_buf_reset(o);
+            td_buf_appends(o, "{\"T\":\"b\",\"S\":");
+            td_buf_append_json_str(o, name, len);
+            td_buf_appendc(o, ',');
+            size_t at = o->len;
+            td__sim_hdata_bar_json(&b, 0, o); /* {"t":...}: drop its '{' */
+            memmove(o->data + at, o->data + at + 1, o->len - at - 1);
+            o->len--;
+            o->data[o->len] = '\0';
+            sim->built++;
+            record(sim, o->data, o->len);
+            td_sim_ev_t ev = {.kind = TD_KIND_BAR, .sym = (uint32_t)i};
+            for (td_sim_sess_t *s = st->sessions; s; s = s->next)
+                if (!s->no_more_data && wants(s->want, nsyms, &ev))
+                    td__sim_sess_push_event(s, o->data, o->len);
+        }
+}
+
 static void run_stream(td_sim_t *sim, td_sim_stream_t *st, uint64_t now_ns)
 {
     const td_sim_cfg_t *cfg = sim->cfg;
@@ -141,8 +184,11 @@ static void run_stream(td_sim_t *sim, td_sim_stream_t *st, uint64_t now_ns)
         td__sim_gen_next(st->gen, &ev);
         sim->generated++;
         st->produced++;
+        if (ev.kind == TD_KIND_BAR && cfg->bar_seconds > 0 && st->cls == TD_SIM_STOCK)
+            continue; /* the bars come from stream_bars */
         if (wants(st->any, nsyms, &ev)) deliver(sim, st, &ev);
     }
+
     for (td_sim_sess_t *s = st->sessions; s; s = s->next)
         if (s->wake) td__sim_sess_wake(s);
 }
@@ -152,7 +198,15 @@ static void tick_cb(uv_timer_t *t)
     td_sim_t *sim = t->data;
     uint64_t now = uv_hrtime();
     for (int i = 0; i < TD_SIM_NSTREAMS; i++)
-        if (sim->streams[i].started) run_stream(sim, &sim->streams[i], now);
+        if (sim->streams[i].started) {
+            td_sim_stream_t *st = &sim->streams[i];
+            run_stream(sim, st, now);
+            if (sim->cfg->bar_seconds > 0 && st->cls == TD_SIM_STOCK) {
+                stream_bars(sim, st);
+                for (td_sim_sess_t *s = st->sessions; s; s = s->next)
+                    if (s->wake) td__sim_sess_wake(s);
+            }
+        }
     if (sim->rec_dirty) {
         fflush(sim->rec);
         sim->rec_dirty = 0;

@@ -64,6 +64,9 @@ typedef struct td_sim_cfg_s {
     int hist_retry_after;    /* a 429 carries Retry-After */
     double hist_5xx_percent; /* each history request fails with this probability (%) */
     int hist_repeat_token;   /* a continued page names itself as the next one (a loop) */
+    int hist_forbidden;      /* every Alpaca/Polygon history request answers 403 */
+    int64_t bar_seconds;     /* >0: stock minute bars streamed from the history source, one
+                                per symbol per this many seconds (the REST "1Min" too) */
 } td_sim_cfg_t;
 
 typedef struct td_sim_s td_sim_t;

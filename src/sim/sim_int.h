@@ -187,6 +187,7 @@ void td__sim_avdata_intraday(const td_sim_avdata_t *d, size_t i, int iv, int ful
 /* ---- history REST (rest_hist.c, rest_hist_vendor.c, rest_hist_data.c) ---- */
 
 typedef struct td_sim_hist_s td_sim_hist_t;
+typedef struct td_sim_hdata_s td_sim_hdata_t;
 
 /* NULL with a message in err if the --hist-* / --*-rate options are unusable. */
 td_sim_hist_t *td__sim_hist_new(const td_sim_cfg_t *cfg, char *err, size_t errlen);
@@ -194,6 +195,8 @@ td_sim_hist_t *td__sim_hist_new(const td_sim_cfg_t *cfg, char *err, size_t errle
  * (borrowed, may be NULL). */
 void td__sim_hist_start(td_sim_hist_t *h, const char *base_url, FILE *rec);
 void td__sim_hist_free(td_sim_hist_t *h);
+/* The deterministic bars the history endpoints serve (streamed bars too). */
+const td_sim_hdata_t *td__sim_hist_data(const td_sim_hist_t *h);
 /* Whether `uri` is one of the history paths. */
 int td__sim_hist_path(const char *uri);
 int td__sim_hist_http(td_sim_hist_t *h, struct lws *wsi, const char *uri, td_sim_reply_t **slot);
@@ -219,11 +222,11 @@ typedef struct td_sim_hcall_s {
     int64_t first, last; /* unix seconds of the first and last bar served */
     int conn;            /* the connection's socket (keep-alive: the same for its calls) */
     int repeat_token;    /* --hist-repeat-token */
+    int64_t minute;      /* seconds of the timeframe "1Min" (--bar-seconds, else 60) */
 } td_sim_hcall_t;
 
 const char *td__sim_hq_get(const td_sim_hcall_t *c, const char *name);
 
-typedef struct td_sim_hdata_s td_sim_hdata_t;
 typedef struct {
     int64_t t, o, h, l, c, vw; /* prices in 1e-4 units */
     uint64_t v, n;
@@ -268,6 +271,7 @@ struct td_sim_stream_s {
     uint64_t t0_ns;
     uint64_t produced;
     double rate;
+    int64_t bar_t; /* --bar-seconds: start of the next period whose bars are sent */
 };
 
 #define TD_SIM_NSTREAMS 10
