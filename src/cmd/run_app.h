@@ -52,6 +52,8 @@ typedef struct run_cfg_s {
     td_strlist_t allow_origin;
     int64_t max_clients_per_ip, conn_burst_per_ip;
     double conn_rate_per_ip;
+    char *refill, *refill_url, *refill_rate; /* refill after outages (run_refill.c) */
+    double refill_delay, refill_bar_seconds;
 } run_cfg;
 
 typedef struct app_s {
@@ -84,7 +86,10 @@ typedef struct app_s {
     uv_timer_t ha_reap;            /* frees them once closed */
     uv_timer_t sd_timer;           /* readiness and watchdog for the service manager */
     int sd_ready;
-    uint64_t sd_last_watchdog; /* uv_now of the last WATCHDOG=1 */
+    uint64_t sd_last_watchdog;  /* uv_now of the last WATCHDOG=1 */
+    struct td_refill_s *refill; /* --refill (run_refill.c) */
+    int64_t takeover_from_ns;   /* HA: a takeover window open since (0: none) */
+    uint64_t takeover_token;
 } app_t;
 
 /* run.c: the feeds of --url (0 or -1, logged), a Redis source on `url`
@@ -102,6 +107,17 @@ void td__run_stop_ha(app_t *a, void (*done)(void *ud));
 void td__run_free_ha(app_t *a);
 int td__run_ha_health(app_t *a, td_buf_t *out);
 void td__run_ha_metrics(app_t *a, td_buf_t *o);
+
+/* run_refill.c: --refill. Setup (0 or -1, logged; taps the bus), stop
+ * (counts in a->pending), free. td__run_gap publishes the notices of an
+ * outage [from_ns, to_ns] of `where` (label: the feed's URL) and starts its
+ * refill; td__run_takeover_* open and close an HA takeover's window. */
+int td__run_setup_refill(app_t *a);
+void td__run_stop_refill(app_t *a, void (*done)(void *ud));
+void td__run_free_refill(app_t *a);
+void td__run_gap(app_t *a, const char *label, int64_t from_ns, int64_t to_ns,
+                 const td_subset_t *where, const char *why);
+void td__run_refill_metrics(app_t *a, td_buf_t *o);
 
 /* Creates and starts the gateway (--listen). Returns 0 or -1 (logged). */
 int td__run_setup_gateway(app_t *a);
