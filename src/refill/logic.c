@@ -6,6 +6,7 @@
 #include "core/mem.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,13 +136,15 @@ int td_refill_event_time(const char *payload, size_t n, int64_t *ns)
     const char *v = member(payload, n, "t", &len, &str);
     if (v && str) return td_rfc3339_parse(v, len, ns) == 0 ? 0 : -1;
     v = member(payload, n, "s", &len, &str);
-    if (!v || str || len == 0 || len > 15) return -1;
+    int neg = v && len && *v == '-';
+    if (!v || str || len == (size_t)neg || len > 15) return -1;
     int64_t ms = 0;
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = (size_t)neg; i < len; i++) {
         if (v[i] < '0' || v[i] > '9') return -1;
         ms = ms * 10 + (v[i] - '0');
     }
-    *ns = ms * 1000000;
+    if (ms > INT64_MAX / 1000000) return -1; /* past year 2262: not a time in ns */
+    *ns = (neg ? -ms : ms) * 1000000;
     return 0;
 }
 
