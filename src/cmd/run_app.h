@@ -89,7 +89,8 @@ typedef struct app_s {
     uint64_t sd_last_watchdog;  /* uv_now of the last WATCHDOG=1 */
     struct td_refill_s *refill; /* --refill (run_refill.c) */
     int64_t takeover_from_ns;   /* HA: a takeover window open since (0: none) */
-    uint64_t takeover_token;
+    int64_t last_seen_ns;       /* HA standby: when the active's last event arrived */
+    uint64_t takeovers_seen;    /* HA: takeovers already given a refill */
 } app_t;
 
 /* run.c: the feeds of --url (0 or -1, logged), a Redis source on `url`
@@ -111,13 +112,17 @@ void td__run_ha_metrics(app_t *a, td_buf_t *o);
 /* run_refill.c: --refill. Setup (0 or -1, logged; taps the bus), stop
  * (counts in a->pending), free. td__run_gap publishes the notices of an
  * outage [from_ns, to_ns] of `where` (label: the feed's URL) and starts its
- * refill; td__run_takeover_* open and close an HA takeover's window. */
+ * refill. */
 int td__run_setup_refill(app_t *a);
 void td__run_stop_refill(app_t *a, void (*done)(void *ud));
 void td__run_free_refill(app_t *a);
 void td__run_gap(app_t *a, const char *label, int64_t from_ns, int64_t to_ns,
                  const td_subset_t *where, const char *why);
 void td__run_refill_metrics(app_t *a, td_buf_t *o);
+/* HA: this instance just became active (token): if it took the lease over,
+ * the window from the previous holder's last event (as this standby saw it
+ * come from Redis) to its own first event is refilled, with the notices. */
+void td__run_takeover(app_t *a, uint64_t token);
 
 /* Creates and starts the gateway (--listen). Returns 0 or -1 (logged). */
 int td__run_setup_gateway(app_t *a);

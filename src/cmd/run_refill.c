@@ -11,6 +11,7 @@
  * Redis history, the field r = 1. */
 #include "backfill/backfill.h"
 #include "cmd/run_app.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "proto/gap.h"
 #include "refill/refill.h"
@@ -88,9 +89,49 @@ static void on_refill_done(void *ud, const td_refill_job_t *j)
     notice(a, j->label, j->from_ns, j->to_ns, j->what, j->outcome, done ? 0 : -1, j->why, j->token);
 }
 
+static void add_to_set(void *ud, td_kind_t kind, const char *sym, size_t n)
+{
+    td_subset_add(ud, kind, sym, n);
+}
+
+/* The takeover window closes at the new holder's first event. */
+static void close_takeover(app_t *a)
+{
+    td_subset_t s;
+    td_subset_init(&s);
+    td_bus_interest_each(a->bus, add_to_set, &s);
+    int64_t from = a->takeover_from_ns;
+    a->takeover_from_ns = 0;
+    td__run_gap(a, a->cfg.url.v[0], from, td_now_ns(), &s,
+                "HA takeover: the previous holder stopped publishing");
+    td_subset_free(&s);
+}
+
+void td__run_takeover(app_t *a, uint64_t token)
+{
+    td_ha_stats_t hs;
+    td_ha_stats(a->ha, &hs);
+    if (!a->refill || hs.takeovers == a->takeovers_seen) return; /* a free lease: no gap */
+    a->takeovers_seen = hs.takeovers;
+    int64_t now = td_now_ns(), ttl = (int64_t)(a->cfg.ha_ttl * 1e9);
+    /* nothing seen from the previous holder: its lease expired after at most a ttl */
+    a->takeover_from_ns = a->last_seen_ns ? a->last_seen_ns : now - ttl;
+    TD_INFO("ha: refill of the takeover window from %.3f s ago (fencing token %llu)",
+            (double)(now - a->takeover_from_ns) / 1e9, (unsigned long long)token);
+}
+
+/* Every event: remembered (dedupe); while standby, the time of the
+ * active's last one; once active after a takeover, the first one closes
+ * the window. */
 static void tap(void *ud, const td_event_t *ev)
 {
-    td_refill_seen(ud, ev);
+    app_t *a = ud;
+    td_refill_seen(a->refill, ev);
+    if (!a->ha) return;
+    if (td_ha_role(a->ha) != TD_HA_ACTIVE)
+        a->last_seen_ns = td_now_ns();
+    else if (a->takeover_from_ns)
+        close_takeover(a);
 }
 
 int td__run_setup_refill(app_t *a)
@@ -130,7 +171,7 @@ int td__run_setup_refill(app_t *a)
         TD_ERR("%s", err);
         return -1;
     }
-    td_bus_tap(a->bus, tap, a->refill);
+    td_bus_tap(a->bus, tap, a);
     TD_INFO("refill after outages from %s (%s, at most %s)", base, c->refill,
             c->refill_rate && *c->refill_rate ? c->refill_rate : "no rate limit");
     return 0;
