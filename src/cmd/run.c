@@ -77,10 +77,13 @@ static const td_opt_t run_table[] = {
      "from the last ID it processed; gap notices go there too (field g); 0: off; not "
      "with redis+cluster:// (refused at startup)"},
     {"refill", TD_OPT_STR, O(refill), 0, 0, "bars", "KINDS", NULL, 0,
-     "after an upstream outage, fetch the window's bars from the vendor's REST history "
-     "(Alpaca /v2/stocks/bars, Polygon aggregates) and publish those not delivered live, marked "
-     "\"refilled\":true (history field r=1); gap notices say pending, then done, partial or "
-     "impossible; none: off (trades and quotes are not refilled yet)"},
+     "after an upstream outage, fetch the window's events of these kinds (bars, trades, quotes; "
+     "trades and quotes: Alpaca only) from the vendor's REST history and publish those not "
+     "delivered live, marked \"refilled\":true (history field r=1); gap notices say pending, "
+     "then done, partial or impossible; none: off"},
+    {"refill-max-symbols", TD_OPT_INT, O(refill_max_symbols), 0, 100000, "100", "N", NULL, 0,
+     "a wildcard subscription's trades or quotes are refilled for at most N symbols (those "
+     "seen first; 0: no limit); a wildcard's bars: every symbol seen"},
     {"refill-url", TD_OPT_STR, O(refill_url), 0, 0, NULL, "URL", NULL, 0,
      "REST base URL of the refill (default: from the first --url: https://data.alpaca.markets, "
      "https://api.polygon.io, or http(s)://HOST:PORT of a simulator)"},

@@ -54,6 +54,7 @@ typedef struct run_cfg_s {
     double conn_rate_per_ip;
     char *refill, *refill_url, *refill_rate; /* refill after outages (run_refill.c) */
     double refill_delay, refill_bar_seconds;
+    int64_t refill_max_symbols;
 } run_cfg;
 
 typedef struct app_s {

@@ -146,6 +146,11 @@ int td__run_setup_refill(app_t *a)
     int polygon = strcmp(c->feed, "polygon") == 0;
     if (!kinds || c->source || c->url.n == 0 || (!polygon && strcmp(c->feed, "alpaca") != 0))
         return 0; /* nothing to refill from */
+    unsigned ticks = kinds & (1u << TD_KIND_TRADE | 1u << TD_KIND_QUOTE);
+    if (polygon && ticks) {
+        TD_ERR("--refill trades/quotes: Alpaca only (Polygon: bars)");
+        return -1;
+    }
     if (c->refill_url)
         snprintf(base, sizeof base, "%s", c->refill_url);
     else if (td_refill_rest_base(c->url.v[0], base, sizeof base) != 0) {
@@ -162,6 +167,8 @@ int td__run_setup_refill(app_t *a)
                           .key = c->key,
                           .secret = c->secret,
                           .kinds = kinds,
+                          .max_symbols = (uint32_t)c->refill_max_symbols,
+                          .remember = ticks ? 1u << 19 : 0,
                           .rate_n = rn,
                           .rate_s = rs,
                           .delay_s = c->refill_delay,

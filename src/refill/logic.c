@@ -4,6 +4,7 @@
 
 #include "core/clock.h"
 #include "core/mem.h"
+#include "proto/ticks.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -103,52 +104,45 @@ uint64_t td_refill_key(td_kind_t kind, const char *sym, size_t n, int64_t ts_ns)
 
 /* ---- the live event's time -------------------------------------------------- */
 
-/* The value of the top-level member `name` (a string's content, or a
- * number's text) of a flat JSON object, found by its quoted name. */
-static const char *member(const char *p, size_t n, const char *name, size_t *len, int *str)
-{
-    size_t nl = strlen(name);
-    for (size_t i = 0; i + nl + 3 < n; i++) {
-        if (p[i] != '"' || memcmp(p + i + 1, name, nl) != 0 || p[i + 1 + nl] != '"') continue;
-        size_t j = i + nl + 2;
-        while (j < n && p[j] == ' ')
-            j++;
-        if (j >= n || p[j] != ':') continue; /* a string value, not a name */
-        for (j++; j < n && p[j] == ' ';)
-            j++;
-        if (j >= n) return NULL;
-        *str = p[j] == '"';
-        size_t k = j + *str;
-        size_t e = k;
-        while (e < n && (*str ? p[e] != '"' : (p[e] != ',' && p[e] != '}')))
-            e++;
-        if (e >= n) return NULL;
-        *len = e - k;
-        return p + k;
-    }
-    return NULL;
-}
-
 int td_refill_event_time(const char *payload, size_t n, int64_t *ns)
 {
-    size_t len;
-    int str;
-    const char *v = member(payload, n, "t", &len, &str);
-    if (v && str) return td_rfc3339_parse(v, len, ns) == 0 ? 0 : -1;
-    v = member(payload, n, "s", &len, &str);
-    int neg = v && len && *v == '-';
-    if (!v || str || len == (size_t)neg || len > 15) return -1;
-    int64_t ms = 0;
-    for (size_t i = (size_t)neg; i < len; i++) {
-        if (v[i] < '0' || v[i] > '9') return -1;
-        ms = ms * 10 + (v[i] - '0');
-    }
-    if (ms > INT64_MAX / 1000000) return -1; /* past year 2262: not a time in ns */
-    *ns = (neg ? -ms : ms) * 1000000;
-    return 0;
+    int has_id;
+    uint64_t id;
+    return td_ticks_event_fields(payload, n, ns, &has_id, &id);
+}
+
+int td_refill_event_id(const char *payload, size_t n, uint64_t *id)
+{
+    int64_t ns;
+    int has_id = 0;
+    if (td_ticks_event_fields(payload, n, &ns, &has_id, id) != 0 && !has_id) return -1;
+    return has_id ? 0 : -1;
+}
+
+uint64_t td_refill_tick_key(td_kind_t kind, const char *sym, size_t n, int64_t ts_ns, uint64_t id)
+{
+    uint64_t h = td_refill_key(kind, sym, n, ts_ns) ^ (id * 0x9e3779b97f4a7c15ULL);
+    h ^= h >> 33;
+    return h * 0xff51afd7ed558ccdULL;
 }
 
 /* ---- record -> event ---------------------------------------------------------- */
+
+void td_refill_tick_json(td_kind_t kind, const char *sym, const char *rec, size_t rec_len,
+                         td_buf_t *out)
+{
+    td_buf_appends(out, kind == TD_KIND_TRADE ? "{\"T\":\"t\",\"S\":" : "{\"T\":\"q\",\"S\":");
+    td_buf_append_json_str(out, sym, strlen(sym));
+    /* the record's members: between its braces (whitespace kept) */
+    const char *p = rec + 1, *e = rec + rec_len - 1;
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    if (p < e) {
+        td_buf_appendc(out, ',');
+        td_buf_append(out, p, (size_t)(e - p));
+    }
+    td_buf_appends(out, ",\"refilled\":true}");
+}
 
 static void num(td_buf_t *out, const char *name, double v)
 {
@@ -198,12 +192,13 @@ int td_refill_parse_kinds(const char *s, unsigned *kinds, char *err, size_t errl
         if (n == 4 && memcmp(p, "none", 4) == 0) {
         } else if (n == 4 && memcmp(p, "bars", 4) == 0) {
             *kinds |= 1u << TD_KIND_BAR;
-        } else if ((n == 6 && memcmp(p, "trades", 6) == 0) ||
-                   (n == 6 && memcmp(p, "quotes", 6) == 0)) {
-            snprintf(err, errlen, "--refill %.*s: not refilled yet (only bars)", (int)n, p);
-            return -1;
+        } else if (n == 6 && memcmp(p, "trades", 6) == 0) {
+            *kinds |= 1u << TD_KIND_TRADE;
+        } else if (n == 6 && memcmp(p, "quotes", 6) == 0) {
+            *kinds |= 1u << TD_KIND_QUOTE;
         } else {
-            snprintf(err, errlen, "--refill: unknown kind '%.*s' (bars, or none)", (int)n, p);
+            snprintf(err, errlen, "--refill: unknown kind '%.*s' (bars, trades, quotes or none)",
+                     (int)n, p);
             return -1;
         }
         p += n + (p[n] == ',');

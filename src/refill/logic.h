@@ -44,6 +44,20 @@ uint64_t td_refill_key(td_kind_t kind, const char *sym, size_t n, int64_t ts_ns)
  * bar's start in Unix ms): 0 and *ns, or -1 if absent or malformed. */
 int td_refill_event_time(const char *payload, size_t n, int64_t *ns);
 
+/* A trade's "i" (an unsigned integer member of the event): 0 and *id, or
+ * -1. */
+int td_refill_event_id(const char *payload, size_t n, uint64_t *id);
+
+/* The key of a trade or quote: (kind, symbol, time) and the trade id (0 for
+ * quotes). */
+uint64_t td_refill_tick_key(td_kind_t kind, const char *sym, size_t n, int64_t ts_ns, uint64_t id);
+
+/* A REST trade or quote record (a JSON object, its bytes) as the stream's
+ * event: {"T":"t"|"q","S":SYM,<the record's members>,"refilled":true}.
+ * Appended to out. */
+void td_refill_tick_json(td_kind_t kind, const char *sym, const char *rec, size_t rec_len,
+                         td_buf_t *out);
+
 /* A REST bar as the stream's minute bar, marked as refilled:
  *   polygon 0: {"T":"b","S":SYM,"o":..,"h":..,"l":..,"c":..,"v":..,"t":RFC3339,
  *               ["n":..,]["vw":..,]"refilled":true}

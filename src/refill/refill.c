@@ -9,6 +9,7 @@
 #include "core/opt.h"
 #include "http/http.h"
 #include "proto/bars.h"
+#include "proto/ticks.h"
 #include "refill/logic.h"
 
 #include <stdlib.h>
@@ -18,12 +19,14 @@
 #define TRIES         3   /* per request: 5xx and transport errors */
 #define TRIES_429     6
 #define SEEN_SYMS_MAX 100000
+static const td_kind_t PHASES[] = {TD_KIND_BAR, TD_KIND_TRADE, TD_KIND_QUOTE};
 
 typedef struct job_s {
     struct job_s *next;
     int64_t from_ns, to_ns, t0, t1;
     td_subset_t what;  /* what the job covers (bars) */
-    td_strlist_t syms; /* the bar symbols to fetch, in request order */
+    int phase;         /* index into PHASES: the kind being fetched (-1: not started) */
+    td_strlist_t syms; /* the phase's symbols, in request order */
     size_t next_sym;   /* the next group starts here */
     size_t group0, group_n;
     char *label;
@@ -48,8 +51,9 @@ struct td_refill_s {
     job_t *head, *tail;
     int running; /* the head job has started (delay over) */
     td_seen_t seen;
-    td_subset_t seen_syms; /* symbols with bars delivered (kind BAR) */
-    uint64_t *times;       /* ring of the last rate_n request starts (ms) */
+    td_subset_t seen_syms; /* symbols seen in events of the refilled kinds */
+    td_ticks_page_t ticks;
+    uint64_t *times; /* ring of the last rate_n request starts (ms) */
     size_t ntimes, tpos;
     uint64_t window_ms;
     td_bars_page_t page;
@@ -121,9 +125,16 @@ void td_refill_seen(td_refill_t *r, const td_event_t *ev)
     if (!(r->cfg.kinds & (1u << ev->kind))) return;
     int64_t ns;
     if (td_refill_event_time(ev->payload, ev->payload_len, &ns) != 0) return;
-    td_seen_add(&r->seen, td_refill_key(ev->kind, ev->symbol, ev->symbol_len, ns));
-    if (r->seen_syms.k[TD_KIND_BAR].n < SEEN_SYMS_MAX)
-        td_subset_add(&r->seen_syms, TD_KIND_BAR, ev->symbol, ev->symbol_len);
+    if (ev->kind == TD_KIND_BAR) {
+        td_seen_add(&r->seen, td_refill_key(ev->kind, ev->symbol, ev->symbol_len, ns));
+    } else {
+        uint64_t id = 0;
+        if (ev->kind == TD_KIND_TRADE) (void)td_refill_event_id(ev->payload, ev->payload_len, &id);
+        td_seen_add(&r->seen, td_refill_tick_key(ev->kind, ev->symbol, ev->symbol_len, ns, id));
+    }
+    if (r->seen_syms.k[ev->kind].n < SEEN_SYMS_MAX &&
+        !td_subset_names(&r->seen_syms, ev->kind, ev->symbol, ev->symbol_len))
+        td_subset_add(&r->seen_syms, ev->kind, ev->symbol, ev->symbol_len);
 }
 
 void td_refill_covered(const td_refill_t *r, const td_subset_t *what, td_subset_t *out)
@@ -158,14 +169,7 @@ int td_refill_start(td_refill_t *r, int64_t from_ns, int64_t to_ns, const td_sub
         job_free(j);
         return -1;
     }
-    const td_symset_t *b = &j->what.k[TD_KIND_BAR];
-    const td_symset_t *src = b->all ? &r->seen_syms.k[TD_KIND_BAR] : b;
-    for (size_t i = 0; i < src->n; i++)
-        td_strlist_push(&j->syms, src->v[i]);
-    if (b->all) /* named ones too (seen_syms may lack a quiet symbol) */
-        for (size_t i = 0; i < b->n; i++)
-            if (!td_subset_names(&r->seen_syms, TD_KIND_BAR, b->v[i], strlen(b->v[i])))
-                td_strlist_push(&j->syms, b->v[i]);
+    j->phase = -1;
     j->from_ns = from_ns;
     j->to_ns = to_ns;
     j->label = td_xstrdup(label ? label : "");
@@ -212,7 +216,11 @@ static void finish(td_refill_t *r)
 static void group_failed(td_refill_t *r, job_t *j, const char *why)
 {
     j->failed_groups++;
-    if (!j->why[0]) snprintf(j->why, sizeof j->why, "%s", why);
+    if (!j->why[0]) { /* the first failure, truncated */
+        size_t n = strnlen(why, sizeof j->why - 1);
+        memcpy(j->why, why, n);
+        j->why[n] = '\0';
+    }
     TD_WARN("refill %s: %s", j->label, why);
     j->page[0] = '\0';
     j->group_n = 0;
@@ -228,14 +236,16 @@ static void url_alpaca(td_refill_t *r, job_t *j)
     td_rfc3339_format(t0, j->t0);
     td_rfc3339_format(t1, j->t1);
     int crypto = strchr(j->syms.v[j->group0], '/') != NULL;
-    td_buf_appendf(u, "%s%s?symbols=", r->base,
-                   crypto ? "/v1beta3/crypto/us/bars" : "/v2/stocks/bars");
+    td_kind_t k = PHASES[j->phase];
+    const char *what = k == TD_KIND_BAR ? "bars" : k == TD_KIND_TRADE ? "trades" : "quotes";
+    td_buf_appendf(u, "%s%s%s?symbols=", r->base, crypto ? "/v1beta3/crypto/us/" : "/v2/stocks/",
+                   what);
     for (size_t i = 0; i < j->group_n; i++) {
         if (i) td_buf_appends(u, "%2C");
         const char *s = j->syms.v[j->group0 + i];
         td_buf_append_url(u, s, strlen(s));
     }
-    td_buf_appends(u, "&timeframe=1Min&start=");
+    td_buf_appends(u, k == TD_KIND_BAR ? "&timeframe=1Min&start=" : "&start=");
     td_buf_append_url(u, t0, strlen(t0));
     td_buf_appends(u, "&end=");
     td_buf_append_url(u, t1, strlen(t1));
@@ -316,6 +326,45 @@ static void send_request(td_refill_t *r, job_t *j)
     if (!r->req) group_failed(r, j, "the HTTP request could not be started");
 }
 
+/* The symbols of kind k the job fetches: those named, or for a wildcard
+ * those seen (bars: all of them; trades and quotes: at most max_symbols). */
+static void phase_symbols(td_refill_t *r, job_t *j, td_kind_t k)
+{
+    const td_symset_t *w = &j->what.k[k], *seen = &r->seen_syms.k[k];
+    size_t cap = k == TD_KIND_BAR || !r->cfg.max_symbols ? SIZE_MAX : r->cfg.max_symbols;
+    td_strlist_free(&j->syms);
+    for (size_t i = 0; i < w->n && j->syms.n < cap; i++)
+        td_strlist_push(&j->syms, w->v[i]);
+    for (size_t i = 0; w->all && i < seen->n && j->syms.n < cap; i++)
+        if (!td_subset_names(&j->what, k, seen->v[i], strlen(seen->v[i])))
+            td_strlist_push(&j->syms, seen->v[i]);
+    if (w->all && j->syms.n == cap && seen->n + w->n > cap && !j->why[0])
+        snprintf(j->why, sizeof j->why, "%s of at most %zu symbols (--refill-max-symbols)",
+                 td_kind_name(k), cap);
+}
+
+/* Moves the head job to its next kind with something to fetch: 0, or -1 if
+ * none is left. */
+static int next_phase(td_refill_t *r, job_t *j)
+{
+    while (++j->phase < (int)TD_ARRAY_LEN(PHASES)) {
+        td_kind_t k = PHASES[j->phase];
+        if (!j->what.k[k].n && !j->what.k[k].all) continue;
+        if (k == TD_KIND_BAR) {
+            if (td_refill_bar_window(j->from_ns, j->to_ns, r->cfg.bar_ns, &j->t0, &j->t1))
+                continue; /* no bar complete in the window */
+        } else {
+            j->t0 = j->from_ns - 1000000000; /* the last second before: deduped */
+            j->t1 = j->to_ns;
+        }
+        phase_symbols(r, j, k);
+        j->next_sym = j->group_n = 0;
+        j->page[0] = '\0';
+        if (j->syms.n) return 0;
+    }
+    return -1;
+}
+
 /* Starts the head job if its delay is over, and its next request when the
  * rate limit allows. */
 static void kick(td_refill_t *r)
@@ -324,16 +373,16 @@ static void kick(td_refill_t *r)
     if (r->stopping || !j || r->req) return;
     if (!r->running) {
         r->running = 1;
-        if (td_refill_bar_window(j->from_ns, j->to_ns, r->cfg.bar_ns, &j->t0, &j->t1) != 0 ||
-            j->syms.n == 0) {
-            finish(r); /* no complete bar in the window, or no symbol: nothing to fetch */
+        if (next_phase(r, j) != 0) {
+            finish(r); /* nothing to fetch: no complete bar in the window, no symbol */
             return;
         }
     }
-    if (next_group(r, j) != 0) {
-        finish(r);
-        return;
-    }
+    while (next_group(r, j) != 0)
+        if (next_phase(r, j) != 0) {
+            finish(r);
+            return;
+        }
     uint64_t w = rate_wait(r);
     if (w) {
         uv_timer_start(&r->timer, on_timer, w, 0);
@@ -369,9 +418,53 @@ static void publish_page(td_refill_t *r, job_t *j)
     }
 }
 
+static void publish_ticks(td_refill_t *r, job_t *j, td_kind_t k)
+{
+    for (size_t i = 0; i < r->ticks.n; i++) {
+        const td_tick_t *t = &r->ticks.v[i];
+        if (t->ts_ns < j->t0 || t->ts_ns > j->t1) continue;
+        size_t sl = strlen(t->symbol);
+        uint64_t key = td_refill_tick_key(k, t->symbol, sl, t->ts_ns, t->has_id ? t->id : 0);
+        if (!td_seen_add(&r->seen, key)) {
+            j->skipped++;
+            r->st.skipped++;
+            continue;
+        }
+        r->ev.len = 0;
+        td_refill_tick_json(k, t->symbol, t->rec, t->rec_len, &r->ev);
+        td_event_t ev = {.kind = k,
+                         .symbol = t->symbol,
+                         .symbol_len = sl,
+                         .payload = r->ev.data,
+                         .payload_len = r->ev.len};
+        j->events++;
+        r->st.events++;
+        r->cb.on_event(r->ud, &ev);
+    }
+}
+
+/* A trades or quotes page; 0, or -1 (failed, handled). */
+static int on_ticks(td_refill_t *r, job_t *j, const td_http_result_t *res, td_kind_t k)
+{
+    if (td_ticks_parse_alpaca(res->body, res->body_len, k, &r->ticks) != 0) {
+        char why[400];
+        snprintf(why, sizeof why, "unreadable history answer (%s)", r->ticks.message);
+        group_failed(r, j, why);
+        return -1;
+    }
+    publish_ticks(r, j, k);
+    snprintf(r->page.next, sizeof r->page.next, "%s", r->ticks.next);
+    return 0;
+}
+
 /* A whole 200 answer: its bars, then the next page or group. */
 static void on_page(td_refill_t *r, job_t *j, const td_http_result_t *res)
 {
+    td_kind_t k = PHASES[j->phase];
+    if (k != TD_KIND_BAR) {
+        if (on_ticks(r, j, res, k) != 0) return;
+        goto next;
+    }
     const char *one = r->polygon ? j->syms.v[j->group0] : NULL;
     int rc = r->polygon ? td_bars_parse_polygon(res->body, res->body_len, one, &r->page)
                         : td_bars_parse_alpaca(res->body, res->body_len, NULL, &r->page);
@@ -382,6 +475,7 @@ static void on_page(td_refill_t *r, job_t *j, const td_http_result_t *res)
         return;
     }
     publish_page(r, j);
+next:
     if (r->page.next[0]) {
         snprintf(j->page, sizeof j->page, "%s", r->page.next);
     } else {
@@ -476,6 +570,7 @@ void td_refill_free(td_refill_t *r)
     td_seen_free(&r->seen);
     td_subset_free(&r->seen_syms);
     td_bars_page_free(&r->page);
+    td_ticks_page_free(&r->ticks);
     td_buf_free(&r->url);
     td_buf_free(&r->ev);
     free(r->times);

@@ -13,7 +13,8 @@
  * the N-th latest is a whole window old). libcurl's multi API on the loop
  * (http/): the loop never waits for the vendor, live events never wait for
  * a refill. Alpaca: /v2/stocks/bars (and /v1beta3/crypto/us/bars for
- * symbols with '/'), up to 100 symbols per request, next_page_token;
+ * symbols with '/'; /trades and /quotes likewise), up to 100 symbols per
+ * request, next_page_token;
  * Polygon: /v2/aggs/ticker/{T}/range/1/minute/{from}/{to}, next_url. A
  * request is retried on 429 (after Retry-After) and on 5xx or transport
  * errors (3 tries); another answer fails its symbols. */
@@ -33,7 +34,10 @@ typedef struct td_refill_cfg_s {
     const char *vendor;       /* "alpaca" or "polygon" */
     const char *base_url;     /* REST base, e.g. https://data.alpaca.markets; copied */
     const char *key, *secret; /* Alpaca key id and secret; Polygon: key. Copied */
-    unsigned kinds;           /* 1u << kind of what is refilled (bars only, now) */
+    unsigned kinds;           /* 1u << kind of what is refilled: bars, trades, quotes
+                                 (trades and quotes: Alpaca only) */
+    uint32_t max_symbols;     /* a wildcard's trades or quotes: at most this many symbols
+                                 (those seen first; 0: no limit) */
     double rate_n, rate_s;    /* at most rate_n requests per rate_s seconds (0: no limit) */
     double delay_s;           /* wait after the window closed before the first request */
     int64_t bar_ns;           /* length of a minute bar (60 s; the sim may compress it) */
@@ -84,8 +88,8 @@ void td_refill_stats(const td_refill_t *r, td_refill_stats_t *out);
 void td_refill_stop(td_refill_t *r, void (*done)(void *ud), void *ud);
 void td_refill_free(td_refill_t *r);
 
-/* "bars,trades,quotes" -> kind bits; -1 with a message on an unknown or
- * not yet refillable word. */
+/* "bars,trades,quotes" (or "none") -> kind bits; -1 with a message on an
+ * unknown word. */
 int td_refill_parse_kinds(const char *s, unsigned *kinds, char *err, size_t errlen);
 /* The REST base URL of a stream URL: wss://stream.data.alpaca.markets/...
  * -> https://data.alpaca.markets, wss://socket.polygon.io/... ->

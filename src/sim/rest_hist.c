@@ -36,6 +36,7 @@ struct td_sim_hist_s {
     char base_url[128];
     FILE *rec;
     td_sim_reply_t *reqs;
+    const td_sim_ticks_t *ticks;
 };
 
 /* ---- lifecycle ----------------------------------------------------------------- */
@@ -74,6 +75,11 @@ void td__sim_hist_start(td_sim_hist_t *h, const char *base_url, FILE *rec)
 {
     snprintf(h->base_url, sizeof h->base_url, "%s", base_url);
     h->rec = rec;
+}
+
+void td__sim_hist_set_ticks(td_sim_hist_t *h, const td_sim_ticks_t *ticks)
+{
+    h->ticks = ticks;
 }
 
 const td_sim_hdata_t *td__sim_hist_data(const td_sim_hist_t *h)
@@ -311,6 +317,7 @@ int td__sim_hist_http(td_sim_hist_t *h, struct lws *wsi, const char *uri, td_sim
     c->conn = (int)lws_get_socket_fd(wsi);
     c->repeat_token = h->cfg->hist_repeat_token;
     c->minute = h->cfg->bar_seconds > 0 ? h->cfg->bar_seconds : 60;
+    c->ticks = h->ticks;
     parse_query(wsi, c);
     if (auth(h, wsi, c, vendor) == 0 && limit(h, r, c, vendor) == 0 &&
         inject_5xx(h, c, vendor) == 0) {

@@ -154,6 +154,11 @@ static void alpaca_page(const td_sim_hdata_t *d, td_sim_hcall_t *c, apage_t *p, 
 
 void td__sim_hist_alpaca(const td_sim_hdata_t *d, td_sim_hcall_t *c)
 {
+    int trades = strcmp(c->uri, "/v2/stocks/trades") == 0;
+    if (trades || strcmp(c->uri, "/v2/stocks/quotes") == 0) {
+        if (!c->ticks) return fail(c, 404, "not_found", "trades and quotes need --bar-seconds");
+        return td__sim_hist_ticks(c->ticks, c, trades ? TD_KIND_TRADE : TD_KIND_QUOTE);
+    }
     int multi = strcmp(c->uri, "/v2/stocks/bars") == 0;
     const char *rest = c->uri + 11, *slash = strchr(rest, '/');
     if (!multi && (!slash || slash == rest || strcmp(slash, "/bars") != 0))

@@ -103,11 +103,21 @@ static void record(td_sim_t *sim, const char *p, size_t n)
     sim->rec_dirty = 1;
 }
 
-/* Builds the event once, for the first session that wants it. */
+/* Builds the event once, for the first session that wants it (or at once
+ * for the trades and quotes ring). */
 static void deliver(td_sim_t *sim, td_sim_stream_t *st, const td_sim_ev_t *ev)
 {
     size_t nsyms = td__sim_gen_nsyms(st->gen), len = 0;
     int built = 0;
+    if (sim->ticks && st->cls == TD_SIM_STOCK &&
+        (ev->kind == TD_KIND_TRADE || ev->kind == TD_KIND_QUOTE)) {
+        len = td__sim_gen_build(st->gen, ev, &sim->scratch);
+        built = 1;
+        sim->built++;
+        td__sim_ticks_push(sim->ticks, ev->kind, sim->scratch.data, len);
+        if (!wants(st->any, nsyms, ev)) return;
+        record(sim, sim->scratch.data, len);
+    }
     for (td_sim_sess_t *s = st->sessions; s; s = s->next) {
         if (s->no_more_data || !wants(s->want, nsyms, ev)) continue;
         if (!built) {
@@ -186,7 +196,7 @@ static void run_stream(td_sim_t *sim, td_sim_stream_t *st, uint64_t now_ns)
         st->produced++;
         if (ev.kind == TD_KIND_BAR && cfg->bar_seconds > 0 && st->cls == TD_SIM_STOCK)
             continue; /* the bars come from stream_bars */
-        if (wants(st->any, nsyms, &ev)) deliver(sim, st, &ev);
+        if (sim->ticks || wants(st->any, nsyms, &ev)) deliver(sim, st, &ev);
     }
 
     for (td_sim_sess_t *s = st->sessions; s; s = s->next)
@@ -412,6 +422,10 @@ int td_sim_start(td_sim_t *s)
     snprintf(base, sizeof base, "%s://%s:%d", s->cfg->tls_cert ? "https" : "http", s->host,
              s->port);
     td__sim_hist_start(s->hist, base, td__sim_av_rec(s->av));
+    if (s->cfg->bar_seconds > 0) {
+        s->ticks = td__sim_ticks_new(1u << 16);
+        td__sim_hist_set_ticks(s->hist, s->ticks);
+    }
     td_lws_log_init(1);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
@@ -496,6 +510,7 @@ void td_sim_free(td_sim_t *s)
     if (s->rec) fclose(s->rec);
     td__sim_av_free(s->av);
     td__sim_hist_free(s->hist);
+    td__sim_ticks_free(s->ticks);
     td_buf_free(&s->scratch);
     free(s);
 }

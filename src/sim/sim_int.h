@@ -188,6 +188,7 @@ void td__sim_avdata_intraday(const td_sim_avdata_t *d, size_t i, int iv, int ful
 
 typedef struct td_sim_hist_s td_sim_hist_t;
 typedef struct td_sim_hdata_s td_sim_hdata_t;
+typedef struct td_sim_ticks_s td_sim_ticks_t;
 
 /* NULL with a message in err if the --hist-* / --*-rate options are unusable. */
 td_sim_hist_t *td__sim_hist_new(const td_sim_cfg_t *cfg, char *err, size_t errlen);
@@ -197,6 +198,15 @@ void td__sim_hist_start(td_sim_hist_t *h, const char *base_url, FILE *rec);
 void td__sim_hist_free(td_sim_hist_t *h);
 /* The deterministic bars the history endpoints serve (streamed bars too). */
 const td_sim_hdata_t *td__sim_hist_data(const td_sim_hist_t *h);
+/* The trades and quotes ring the history endpoints serve (may be NULL). */
+void td__sim_hist_set_ticks(td_sim_hist_t *h, const td_sim_ticks_t *ticks);
+
+/* rest_ticks.c (--bar-seconds): a ring of the last `cap` stock trades and
+ * quotes generated (the event's JSON as built), and GET
+ * /v2/stocks/trades|quotes from it. */
+td_sim_ticks_t *td__sim_ticks_new(size_t cap);
+void td__sim_ticks_free(td_sim_ticks_t *r);
+void td__sim_ticks_push(td_sim_ticks_t *r, td_kind_t kind, const char *ev, size_t n);
 /* Whether `uri` is one of the history paths. */
 int td__sim_hist_path(const char *uri);
 int td__sim_hist_http(td_sim_hist_t *h, struct lws *wsi, const char *uri, td_sim_reply_t **slot);
@@ -219,10 +229,11 @@ typedef struct td_sim_hcall_s {
     const char *outcome;
     char symbols[256];
     size_t rows;
-    int64_t first, last; /* unix seconds of the first and last bar served */
-    int conn;            /* the connection's socket (keep-alive: the same for its calls) */
-    int repeat_token;    /* --hist-repeat-token */
-    int64_t minute;      /* seconds of the timeframe "1Min" (--bar-seconds, else 60) */
+    int64_t first, last;         /* unix seconds of the first and last bar served */
+    int conn;                    /* the connection's socket (keep-alive: the same for its calls) */
+    int repeat_token;            /* --hist-repeat-token */
+    int64_t minute;              /* seconds of the timeframe "1Min" (--bar-seconds, else 60) */
+    const td_sim_ticks_t *ticks; /* trades and quotes (--bar-seconds), or NULL */
 } td_sim_hcall_t;
 
 const char *td__sim_hq_get(const td_sim_hcall_t *c, const char *name);
@@ -254,6 +265,7 @@ int td__sim_hdata_price(const td_sim_hdata_t *d, const char *exch, const char *c
 void td__sim_hist_alpaca(const td_sim_hdata_t *d, td_sim_hcall_t *c);
 void td__sim_hist_polygon(const td_sim_hdata_t *d, td_sim_hcall_t *c);
 void td__sim_hist_grid(const td_sim_hdata_t *d, td_sim_hcall_t *c);
+void td__sim_hist_ticks(const td_sim_ticks_t *r, td_sim_hcall_t *c, td_kind_t kind);
 
 /* ---- server (server.c) --------------------------------------------------- */
 
@@ -293,9 +305,10 @@ struct td_sim_s {
     uint64_t frames_sent, bytes_sent, events_sent;
     uint64_t stats_ms, stats_generated, stats_events_sent, stats_bytes;
     int count_done;
-    int evict_old;       /* --polygon-evict old */
-    td_sim_av_t *av;     /* GET /query */
-    td_sim_hist_t *hist; /* history REST */
+    int evict_old;         /* --polygon-evict old */
+    td_sim_av_t *av;       /* GET /query */
+    td_sim_hist_t *hist;   /* history REST */
+    td_sim_ticks_t *ticks; /* --bar-seconds: trades and quotes generated, for REST */
 };
 
 /* The stream has a subscriber: start its generator if it was idle. */

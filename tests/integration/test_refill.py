@@ -126,3 +126,60 @@ def test_forbidden_history_is_impossible_with_the_window(tickerd, redis, redis_c
     assert ns(final["from"]) < ns(final["to"]) < ns(final["from"]) + 5_000_000_000
     r = redis.client()
     assert not [f for sym in SYMS for _, f in r.xrange(f"history:bars.{sym}") if b"r" in f]
+
+
+def rest_ticks(sim, word, syms, t0, t1):
+    """The sim's REST trades or quotes of syms with t in [t0, t1] (ns)."""
+    fmt = lambda t: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t // STEP)) + \
+        f".{t % STEP:09d}Z"  # noqa: E731
+    url = (f"http://127.0.0.1:{sim.port}/v2/stocks/{word}?symbols={','.join(syms)}"
+           f"&start={fmt(t0)}&end={fmt(t1)}&limit=10000")
+    req = urllib.request.Request(url, headers={"APCA-API-KEY-ID": "k", "APCA-API-SECRET-KEY": "s"})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        body = json.load(r)
+    assert body["next_page_token"] is None
+    return body[word]
+
+
+def test_trades_and_quotes_refilled_exactly_once(tickerd, redis, redis_collector):
+    sim = tickerd.sim(rate=300, symbols=8, drop_every=3, bar_seconds=1)
+    coll = redis_collector(redis, channels=("tickerd.gaps",))
+    run = tickerd.run(url=[sim.url("/v2/iex")], env=KEYS, redis=redis.url, redis_history=100000,
+                      subscribe="trades=AAPL,MSFT;quotes=AAPL", backoff_min=0.6, backoff_max=0.9,
+                      refill="trades,quotes", refill_delay=0.3)
+    deadline = time.monotonic() + 25
+    while time.monotonic() < deadline:
+        if len([n for n in notices_of(coll) if n["refill"] != "pending"]) >= 3:
+            break
+        time.sleep(0.2)
+    notices = notices_of(coll)
+    run.stop()
+    final = [n for n in notices if n["refill"] != "pending"]
+    assert len(final) >= 3, run.describe()
+    for n in notices:
+        assert n["kinds"] == ["trades", "quotes"] and n["symbols"] == ["AAPL", "MSFT"], n
+    assert all(f["refill"] == "done" for f in final), final
+    assert len(notices) == 2 * len(final) or len(notices) == 2 * len(final) + 1
+    cutoff = ns(final[-1]["to"])
+    r = redis.client()
+    refilled = 0
+    for word, sym, key in (("trades", "AAPL", ("t", "i")), ("trades", "MSFT", ("t", "i")),
+                           ("quotes", "AAPL", ("t",))):
+        entries = [f for _, f in r.xrange(f"history:{word}.{sym}") if b"e" in f]
+        evs = [(json.loads(f[b"e"]), f.get(b"r")) for f in entries]
+        refilled += sum(1 for _, m in evs if m == b"1")
+        got = {}
+        for e, m in evs:
+            assert (m == b"1") == (e.get("refilled") is True)
+            k = tuple(e[x] for x in key)
+            assert k not in got, f"{word}.{sym}: {k} twice"
+            got[k] = {x: v for x, v in e.items() if x not in ("T", "S", "refilled")}
+        t0 = min(ns(e["t"]) for e, _ in evs)
+        want = {tuple(x[k] for k in key): x
+                for x in rest_ticks(sim, word, [sym], t0, cutoff).get(sym, [])}
+        have = {k: v for k, v in got.items() if ns(v["t"]) <= cutoff}
+        assert len(want) > 50
+        missing = sorted(set(want) - set(have))
+        assert not missing, f"{word}.{sym}: {len(missing)} missing, first {missing[:2]}"
+        assert have == want
+    assert refilled > 0

@@ -160,8 +160,10 @@ static void options(void **state)
     assert_int_equal(k, 1u << TD_KIND_BAR);
     assert_int_equal(td_refill_parse_kinds("none", &k, err, sizeof err), 0);
     assert_int_equal(k, 0);
-    assert_int_equal(td_refill_parse_kinds("bars,trades", &k, err, sizeof err), -1);
-    assert_non_null(strstr(err, "not refilled yet"));
+    assert_int_equal(td_refill_parse_kinds("bars,trades,quotes", &k, err, sizeof err), 0);
+    assert_int_equal(k, 1u << TD_KIND_BAR | 1u << TD_KIND_TRADE | 1u << TD_KIND_QUOTE);
+    assert_int_equal(td_refill_parse_kinds("bars,news", &k, err, sizeof err), -1);
+    assert_non_null(strstr(err, "unknown kind 'news'"));
     assert_int_equal(td_refill_parse_kinds("bras", &k, err, sizeof err), -1);
     char u[128];
     assert_int_equal(td_refill_rest_base("wss://stream.data.alpaca.markets/v2/sip", u, sizeof u),
