@@ -9,6 +9,8 @@ in three runs of the same length:
   refill   the same drops, --refill bars: after each reconnect tickerd
            fetches the window's bars of every symbol (wildcard, --symbols)
            from the sim's REST history and publishes them
+  all      the same drops, --refill bars,trades,quotes (every symbol):
+           the window's trades and quotes too, a bigger refill
 
 "refill" minus "drops" is what the refill costs the live events (the
 reconnects themselves cost the same in both). Latency = bench_sub's receive
@@ -60,7 +62,8 @@ def one_run(build, redis, out, tag, a):
                "--metrics-listen", f"127.0.0.1:{mport}", "--stats-interval", "0",
                "--backoff-min", "0.5", "--backoff-max", "0.6", "--refill-bar-seconds", "1",
                "--refill-delay", "0", "--refill-rate", "1000/1",
-               "--refill", "bars" if tag == "refill" else "none"]
+               "--refill-max-symbols", "0",
+               "--refill", {"refill": "bars", "all": "bars,trades,quotes"}.get(tag, "none")]
     with open(os.path.join(d, "commands.txt"), "w") as f:
         f.write(" ".join(sim_cmd) + "\nAPCA_API_KEY_ID=k APCA_API_SECRET_KEY=s " +
                 " ".join(repr(x) if ";" in x or "*" in x else x for x in run_cmd) + "\n")
@@ -104,12 +107,12 @@ def main():
     results = {"rate": a.rate, "seconds": a.seconds, "drop_every": a.drop_every,
                "symbols": a.symbols}
     try:
-        for tag in ("steady", "drops", "refill"):
+        for tag in ("steady", "drops", "refill", "all"):
             results[tag] = r = one_run(a.build, redis, a.out, tag, a)
             lat = "; ".join(f"{p}: p50 {v['p50_us']:.0f} us p99 {v['p99_us']:.0f} us "
                             f"p999 {v['p999_us']:.0f} us (n={v['samples']})"
                             for p, v in r["latency"].items() if v)
-            per = (f"; {r['refill_events']:.0f} bars refilled in {r['refill_requests']:.0f} "
+            per = (f"; {r['refill_events']:.0f} events refilled in {r['refill_requests']:.0f} "
                    f"calls" if r["refill_events"] else "")
             print(f"{tag:7s} reconnects {r['reconnects']}, tickerd CPU {r['cpu_s']:.2f} s{per}; "
                   f"{lat}", flush=True)

@@ -19,6 +19,7 @@
 #define TRIES         3   /* per request: 5xx and transport errors */
 #define TRIES_429     6
 #define SEEN_SYMS_MAX 100000
+#define SLICE         64 /* refilled events published per loop turn */
 static const td_kind_t PHASES[] = {TD_KIND_BAR, TD_KIND_TRADE, TD_KIND_QUOTE};
 
 typedef struct job_s {
@@ -53,6 +54,9 @@ struct td_refill_s {
     td_seen_t seen;
     td_subset_t seen_syms; /* symbols seen in events of the refilled kinds */
     td_ticks_page_t ticks;
+    td_buf_t body;   /* the answer being published (ticks point into it) */
+    size_t pub_i;    /* its next record to publish */
+    int draining;    /* publishing it, SLICE records per loop turn */
     uint64_t *times; /* ring of the last rate_n request starts (ms) */
     size_t ntimes, tpos;
     uint64_t window_ms;
@@ -370,7 +374,7 @@ static int next_phase(td_refill_t *r, job_t *j)
 static void kick(td_refill_t *r)
 {
     job_t *j = r->head;
-    if (r->stopping || !j || r->req) return;
+    if (r->stopping || !j || r->req || r->draining) return;
     if (!r->running) {
         r->running = 1;
         if (next_phase(r, j) != 0) {
@@ -393,97 +397,101 @@ static void kick(td_refill_t *r)
 
 /* ---- answers ----------------------------------------------------------------------- */
 
-static void publish_page(td_refill_t *r, job_t *j)
+/* One record of the page (bars or ticks) at r->pub_i: published unless
+ * outside the window or already delivered. */
+static void publish_one(td_refill_t *r, job_t *j, td_kind_t k, size_t i)
 {
-    for (size_t i = 0; i < r->page.n; i++) {
+    const char *sym;
+    int64_t ts;
+    uint64_t key;
+    r->ev.len = 0;
+    if (k == TD_KIND_BAR) {
         const td_bar_t *b = &r->page.bars[i];
-        if (b->ts_ns < j->t0 || b->ts_ns > j->t1) continue;
-        size_t sl = strlen(b->symbol);
-        uint64_t key = td_refill_key(TD_KIND_BAR, b->symbol, sl, b->ts_ns);
-        if (!td_seen_add(&r->seen, key)) {
-            j->skipped++;
-            r->st.skipped++;
-            continue;
-        }
-        r->ev.len = 0;
-        td_refill_bar_json(b, r->polygon, r->cfg.bar_ns, &r->ev);
-        td_event_t ev = {.kind = TD_KIND_BAR,
-                         .symbol = b->symbol,
-                         .symbol_len = sl,
-                         .payload = r->ev.data,
-                         .payload_len = r->ev.len};
-        j->events++;
-        r->st.events++;
-        r->cb.on_event(r->ud, &ev);
-    }
-}
-
-static void publish_ticks(td_refill_t *r, job_t *j, td_kind_t k)
-{
-    for (size_t i = 0; i < r->ticks.n; i++) {
+        sym = b->symbol;
+        ts = b->ts_ns;
+        key = td_refill_key(k, sym, strlen(sym), ts);
+    } else {
         const td_tick_t *t = &r->ticks.v[i];
-        if (t->ts_ns < j->t0 || t->ts_ns > j->t1) continue;
-        size_t sl = strlen(t->symbol);
-        uint64_t key = td_refill_tick_key(k, t->symbol, sl, t->ts_ns, t->has_id ? t->id : 0);
-        if (!td_seen_add(&r->seen, key)) {
-            j->skipped++;
-            r->st.skipped++;
-            continue;
-        }
-        r->ev.len = 0;
-        td_refill_tick_json(k, t->symbol, t->rec, t->rec_len, &r->ev);
-        td_event_t ev = {.kind = k,
-                         .symbol = t->symbol,
-                         .symbol_len = sl,
-                         .payload = r->ev.data,
-                         .payload_len = r->ev.len};
-        j->events++;
-        r->st.events++;
-        r->cb.on_event(r->ud, &ev);
+        sym = t->symbol;
+        ts = t->ts_ns;
+        key = td_refill_tick_key(k, sym, strlen(sym), ts, t->has_id ? t->id : 0);
     }
-}
-
-/* A trades or quotes page; 0, or -1 (failed, handled). */
-static int on_ticks(td_refill_t *r, job_t *j, const td_http_result_t *res, td_kind_t k)
-{
-    if (td_ticks_parse_alpaca(res->body, res->body_len, k, &r->ticks) != 0) {
-        char why[400];
-        snprintf(why, sizeof why, "unreadable history answer (%s)", r->ticks.message);
-        group_failed(r, j, why);
-        return -1;
-    }
-    publish_ticks(r, j, k);
-    snprintf(r->page.next, sizeof r->page.next, "%s", r->ticks.next);
-    return 0;
-}
-
-/* A whole 200 answer: its bars, then the next page or group. */
-static void on_page(td_refill_t *r, job_t *j, const td_http_result_t *res)
-{
-    td_kind_t k = PHASES[j->phase];
-    if (k != TD_KIND_BAR) {
-        if (on_ticks(r, j, res, k) != 0) return;
-        goto next;
-    }
-    const char *one = r->polygon ? j->syms.v[j->group0] : NULL;
-    int rc = r->polygon ? td_bars_parse_polygon(res->body, res->body_len, one, &r->page)
-                        : td_bars_parse_alpaca(res->body, res->body_len, NULL, &r->page);
-    if (rc != 0) {
-        char why[400];
-        snprintf(why, sizeof why, "unreadable history answer (%s)", r->page.message);
-        group_failed(r, j, why);
+    if (ts < j->t0 || ts > j->t1) return;
+    if (!td_seen_add(&r->seen, key)) {
+        j->skipped++;
+        r->st.skipped++;
         return;
     }
-    publish_page(r, j);
-next:
-    if (r->page.next[0]) {
-        snprintf(j->page, sizeof j->page, "%s", r->page.next);
+    if (k == TD_KIND_BAR)
+        td_refill_bar_json(&r->page.bars[i], r->polygon, r->cfg.bar_ns, &r->ev);
+    else
+        td_refill_tick_json(k, sym, r->ticks.v[i].rec, r->ticks.v[i].rec_len, &r->ev);
+    td_event_t ev = {.kind = k,
+                     .symbol = sym,
+                     .symbol_len = strlen(sym),
+                     .payload = r->ev.data,
+                     .payload_len = r->ev.len};
+    j->events++;
+    r->st.events++;
+    r->cb.on_event(r->ud, &ev);
+}
+
+static void on_drain(uv_timer_t *t);
+
+/* Publishes the page SLICE records per loop turn (a 1 ms timer between
+ * slices), so that live events are never queued behind a whole page in the
+ * sinks; then the next page or group. */
+static void drain(td_refill_t *r)
+{
+    job_t *j = r->head;
+    td_kind_t k = PHASES[j->phase];
+    size_t n = k == TD_KIND_BAR ? r->page.n : r->ticks.n;
+    for (size_t end = r->pub_i + SLICE; r->pub_i < n && r->pub_i < end; r->pub_i++)
+        publish_one(r, j, k, r->pub_i);
+    if (r->pub_i < n) {
+        uv_timer_start(&r->timer, on_drain, 1, 0);
+        return;
+    }
+    r->draining = 0;
+    const char *next = k == TD_KIND_BAR ? r->page.next : r->ticks.next;
+    if (next[0]) {
+        snprintf(j->page, sizeof j->page, "%s", next);
     } else {
         j->page[0] = '\0';
         j->group_n = 0;
         j->ok_groups++;
     }
     kick(r);
+}
+
+static void on_drain(uv_timer_t *t)
+{
+    td_refill_t *r = t->data;
+    if (!r->stopping && r->head) drain(r);
+}
+
+/* A whole 200 answer: parsed from a copy of its body (its records are
+ * published over several loop turns), then drained. */
+static void on_page(td_refill_t *r, job_t *j, const td_http_result_t *res)
+{
+    td_kind_t k = PHASES[j->phase];
+    r->body.len = 0;
+    td_buf_append(&r->body, res->body, res->body_len);
+    const char *body = r->body.data ? r->body.data : "";
+    const char *one = r->polygon ? j->syms.v[j->group0] : NULL;
+    int rc = k != TD_KIND_BAR ? td_ticks_parse_alpaca(body, res->body_len, k, &r->ticks)
+             : r->polygon     ? td_bars_parse_polygon(body, res->body_len, one, &r->page)
+                              : td_bars_parse_alpaca(body, res->body_len, NULL, &r->page);
+    if (rc != 0) {
+        char why[400];
+        snprintf(why, sizeof why, "unreadable history answer (%s)",
+                 k != TD_KIND_BAR ? r->ticks.message : r->page.message);
+        group_failed(r, j, why);
+        return;
+    }
+    r->pub_i = 0;
+    r->draining = 1;
+    drain(r);
 }
 
 /* 429, 5xx, transport errors: the same request later, a bounded number of
@@ -571,6 +579,7 @@ void td_refill_free(td_refill_t *r)
     td_subset_free(&r->seen_syms);
     td_bars_page_free(&r->page);
     td_ticks_page_free(&r->ticks);
+    td_buf_free(&r->body);
     td_buf_free(&r->url);
     td_buf_free(&r->ev);
     free(r->times);

@@ -115,7 +115,27 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The records of `kind` for the symbols of q, by symbol then time. */
+static const tick_t *at(const td_sim_ticks_t *r, size_t k)
+{
+    return &r->v[(r->head + k) % r->cap];
+}
+
+/* The ring's first entry at or after t (entries are in time order). */
+static size_t first_at(const td_sim_ticks_t *r, int64_t t)
+{
+    size_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (at(r, mid)->t < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The records of `kind` for the symbols of q, by symbol then time: one pass
+ * over the window's entries, each filed under its symbol. */
 void td__sim_hist_ticks(const td_sim_ticks_t *r, td_sim_hcall_t *c, td_kind_t kind)
 {
     tq_t q;
@@ -125,23 +145,39 @@ void td__sim_hist_ticks(const td_sim_ticks_t *r, td_sim_hcall_t *c, td_kind_t ki
     for (char *s = strtok_r(q.syms, ",", &save); s && ns < 100; s = strtok_r(NULL, ",", &save))
         sv[ns++] = s;
     qsort(sv, ns, sizeof *sv, cmp_str);
+    size_t *cnt = td_xcalloc(ns + 1, sizeof *cnt), nm = 0;
+    uint32_t *idx = NULL, *sym_of = NULL;
+    size_t k0 = r ? first_at(r, q.start) : 0, k1 = k0;
+    while (r && k1 < r->n && at(r, k1)->t <= q.end)
+        k1++;
+    if (k1 > k0) {
+        idx = td_xmalloc((k1 - k0) * sizeof *idx);
+        sym_of = td_xmalloc((k1 - k0) * sizeof *sym_of);
+    }
+    for (size_t k = k0; k < k1; k++) {
+        const tick_t *t = at(r, k);
+        if (t->kind != kind) continue;
+        const char *key = t->sym;
+        char **hit = bsearch(&key, sv, ns, sizeof *sv, cmp_str);
+        if (!hit) continue;
+        idx[nm] = (uint32_t)k;
+        sym_of[nm++] = (uint32_t)(hit - sv);
+        cnt[hit - sv]++;
+    }
     td_buf_t *o = c->out;
-    const char *word = kind == TD_KIND_TRADE ? "trades" : "quotes";
-    td_buf_appendf(o, "{\"%s\":{", word);
+    td_buf_appendf(o, "{\"%s\":{", kind == TD_KIND_TRADE ? "trades" : "quotes");
     long seen = 0, out = 0;
     int more = 0;
     for (size_t i = 0; i < ns && !more; i++) {
-        if (i && !strcmp(sv[i], sv[i - 1])) continue;
+        if ((i && !strcmp(sv[i], sv[i - 1])) || !cnt[i]) continue;
         int open = 0;
-        for (size_t k = 0; r && k < r->n; k++) {
-            const tick_t *t = &r->v[(r->head + k) % r->cap];
-            if (t->kind != kind || t->t < q.start || t->t > q.end || strcmp(t->sym, sv[i]))
-                continue;
-            if (seen++ < q.skip) continue;
+        for (size_t m = 0; m < nm; m++) {
+            if (sym_of[m] != i || seen++ < q.skip) continue;
             if (out == q.limit) {
                 more = 1;
                 break;
             }
+            const tick_t *t = at(r, idx[m]);
             if (!open) td_buf_appendf(o, "%s\"%s\":[", out ? "," : "", sv[i]);
             td_buf_appendf(o, "%s%.*s", open ? "," : "", (int)t->len, t->json);
             open = 1;
@@ -151,6 +187,9 @@ void td__sim_hist_ticks(const td_sim_ticks_t *r, td_sim_hcall_t *c, td_kind_t ki
         }
         if (open) td_buf_appendc(o, ']');
     }
+    free(cnt);
+    free(idx);
+    free(sym_of);
     td_buf_appends(o, "},\"next_page_token\":");
     if (more) {
         char raw[32], tok[64];
