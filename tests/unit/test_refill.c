@@ -9,6 +9,7 @@
 #include "proto/alpaca.h"
 #include "refill/logic.h"
 #include "refill/refill.h"
+#include "proto/ticks.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -151,6 +152,53 @@ static void bar_json_is_the_stream_shape(void **state)
     td_buf_free(&o);
 }
 
+static void trades_body_to_stream_events(void **state)
+{
+    (void)state;
+    const char *body = "{\"trades\":{\"AAPL\":[{\"i\":17,\"x\":\"V\",\"p\":140.1,\"s\":12,\"t\":"
+                       "\"2024-12-05T12:00:00.5Z\"}, {\"t\":\"2024-12-05T12:00:01Z\",\"i\":18 }],"
+                       "\"MSFT\":null},\"next_page_token\":\"abc\"}";
+    td_ticks_page_t pg = {0};
+    assert_int_equal(td_ticks_parse_alpaca(body, strlen(body), TD_KIND_TRADE, &pg), 0);
+    assert_int_equal(pg.n, 2);
+    assert_string_equal(pg.next, "abc");
+    assert_string_equal(pg.v[0].symbol, "AAPL");
+    assert_true(pg.v[0].ts_ns == T0 + S / 2 && pg.v[0].has_id && pg.v[0].id == 17);
+    assert_true(pg.v[1].ts_ns == T0 + S && pg.v[1].id == 18);
+    td_buf_t o = TD_BUF_INIT;
+    td_refill_tick_json(TD_KIND_TRADE, "AAPL", pg.v[0].rec, pg.v[0].rec_len, &o);
+    assert_string_equal(o.data, "{\"T\":\"t\",\"S\":\"AAPL\",\"i\":17,\"x\":\"V\",\"p\":140.1,"
+                                "\"s\":12,\"t\":\"2024-12-05T12:00:00.5Z\",\"refilled\":true}");
+    uint64_t id;
+    int64_t ns;
+    assert_int_equal(td_refill_event_id(o.data, o.len, &id), 0);
+    assert_true(id == 17);
+    assert_int_equal(td_refill_event_time(o.data, o.len, &ns), 0);
+    assert_true(ns == T0 + S / 2);
+    /* the same trade live and refilled: one key */
+    assert_true(td_refill_tick_key(TD_KIND_TRADE, "AAPL", 4, ns, id) ==
+                td_refill_tick_key(TD_KIND_TRADE, "AAPL", 4, T0 + S / 2, 17));
+    assert_true(td_refill_tick_key(TD_KIND_TRADE, "AAPL", 4, ns, 17) !=
+                td_refill_tick_key(TD_KIND_TRADE, "AAPL", 4, ns, 18));
+    /* errors: a quotes body asked as trades, a record with "S", a 403 body */
+    const char *bad[] = {"{\"quotes\":{}}",
+                         "{\"trades\":{\"A\":[{\"t\":\"2024-12-05T12:00:00Z\",\"S\":1}]}}",
+                         "{\"trades\":{\"A\":[{\"p\":1}]}}", "{\"trades\":[]}", "[]"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(td_ticks_parse_alpaca(bad[i], strlen(bad[i]), TD_KIND_TRADE, &pg), -1);
+        assert_int_equal(pg.n, 0);
+    }
+    assert_int_equal(td_ticks_parse_alpaca("{\"message\":\"forbidden\"}", 23, TD_KIND_QUOTE, &pg),
+                     -1);
+    assert_int_equal(pg.status, TD_BARS_INVALID);
+    assert_int_equal(
+        td_ticks_parse_alpaca("{\"quotes\":{},\"next_page_token\":null}", 36, TD_KIND_QUOTE, &pg),
+        0);
+    assert_int_equal(pg.status, TD_BARS_EMPTY);
+    td_ticks_page_free(&pg);
+    td_buf_free(&o);
+}
+
 static void options(void **state)
 {
     (void)state;
@@ -188,6 +236,7 @@ int main(void)
         cmocka_unit_test(keys_differ_by_kind_symbol_and_time),
         cmocka_unit_test(live_event_time),
         cmocka_unit_test(bar_json_is_the_stream_shape),
+        cmocka_unit_test(trades_body_to_stream_events),
         cmocka_unit_test(options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
