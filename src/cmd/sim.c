@@ -149,7 +149,8 @@ static const td_opt_t sim_table[] = {
      "every Alpaca bars, trades, quotes and Polygon aggregates request answers 403 (a plan "
      "without history): nothing can be refilled"},
     {"bar-seconds", TD_OPT_INT, S(bar_seconds), 0, 60, "0", "SECONDS", NULL, 0,
-     "Alpaca stock streams: minute bars (b) are no longer drawn from the random walk but are "
+     "stock streams: minute bars (Alpaca b, Polygon /stocks AM) are no longer drawn from the "
+     "random walk but are "
      "the history endpoints' bars, one per wanted symbol per period, sent once the period is "
      "over; the period is SECONDS long and the REST timeframe NMin means N periods (60: real "
      "minutes; less compresses time for tests); the last 65536 stock trades and quotes generated "

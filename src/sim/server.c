@@ -155,14 +155,18 @@ static void stream_bars(td_sim_t *sim, td_sim_stream_t *st)
             td__sim_hdata_bar(d, name, td__sim_hdata_base(d, name), step, st->bar_t, &b);
             td_buf_t *o = &sim->scratch;
             td_buf_reset(o);
-            td_buf_appends(o, "{\"T\":\"b\",\"S\":");
-            td_buf_append_json_str(o, name, len);
-            td_buf_appendc(o, ',');
-            size_t at = o->len;
-            td__sim_hdata_bar_json(&b, 0, o); /* {"t":...}: drop its '{' */
-            memmove(o->data + at, o->data + at + 1, o->len - at - 1);
-            o->len--;
-            o->data[o->len] = '\0';
+            if (st->poly) {
+                td__sim_hdata_am_json(&b, name, step, o);
+            } else {
+                td_buf_appends(o, "{\"T\":\"b\",\"S\":");
+                td_buf_append_json_str(o, name, len);
+                td_buf_appendc(o, ',');
+                size_t at = o->len;
+                td__sim_hdata_bar_json(&b, 0, o); /* {"t":...}: drop its '{' */
+                memmove(o->data + at, o->data + at + 1, o->len - at - 1);
+                o->len--;
+                o->data[o->len] = '\0';
+            }
             sim->built++;
             record(sim, o->data, o->len);
             td_sim_ev_t ev = {.kind = TD_KIND_BAR, .sym = (uint32_t)i};
@@ -194,7 +198,8 @@ static void run_stream(td_sim_t *sim, td_sim_stream_t *st, uint64_t now_ns)
         td__sim_gen_next(st->gen, &ev);
         sim->generated++;
         st->produced++;
-        if (ev.kind == TD_KIND_BAR && cfg->bar_seconds > 0 && st->cls == TD_SIM_STOCK)
+        if (ev.kind == TD_KIND_BAR && cfg->bar_seconds > 0 &&
+            (st->cls == TD_SIM_STOCK || st->cls == TD_SIM_PSTOCKS))
             continue; /* the bars come from stream_bars */
         if (sim->ticks || wants(st->any, nsyms, &ev)) deliver(sim, st, &ev);
     }
@@ -211,7 +216,8 @@ static void tick_cb(uv_timer_t *t)
         if (sim->streams[i].started) {
             td_sim_stream_t *st = &sim->streams[i];
             run_stream(sim, st, now);
-            if (sim->cfg->bar_seconds > 0 && st->cls == TD_SIM_STOCK) {
+            if (sim->cfg->bar_seconds > 0 &&
+                (st->cls == TD_SIM_STOCK || st->cls == TD_SIM_PSTOCKS)) {
                 stream_bars(sim, st);
                 for (td_sim_sess_t *s = st->sessions; s; s = s->next)
                     if (s->wake) td__sim_sess_wake(s);

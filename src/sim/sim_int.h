@@ -256,6 +256,7 @@ int64_t td__sim_hdata_base(const td_sim_hdata_t *d, const char *sym);
 void td__sim_hdata_bar(const td_sim_hdata_t *d, const char *sym, int64_t base, int64_t step,
                        int64_t t, td_sim_bar_t *b);
 void td__sim_hdata_bar_json(const td_sim_bar_t *b, int polygon, td_buf_t *out);
+void td__sim_hdata_am_json(const td_sim_bar_t *b, const char *sym, int64_t step, td_buf_t *out);
 void td__sim_hdata_exchanges(td_buf_t *out);
 void td__sim_hdata_coins(td_buf_t *out);
 /* The grid price object; returns the HTTP status (200, 400, 404). */

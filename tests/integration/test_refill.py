@@ -183,3 +183,41 @@ def test_trades_and_quotes_refilled_exactly_once(tickerd, redis, redis_collector
         assert not missing, f"{word}.{sym}: {len(missing)} missing, first {missing[:2]}"
         assert have == want
     assert refilled > 0
+
+
+def test_polygon_bars_refilled_from_aggregates(tickerd, redis, redis_collector):
+    """The same on a Polygon upstream: AM bars streamed from the aggregates'
+    source, the outage refilled from /v2/aggs/ticker/.../range/1/minute."""
+    sim = tickerd.sim(rate=200, symbols=8, drop_every=3, bar_seconds=1)
+    coll = redis_collector(redis, channels=("tickerd.gaps",))
+    run = tickerd.run(feed="polygon", url=[sim.url("/stocks")], env={"POLYGON_API_KEY": "pk"},
+                      redis=redis.url, redis_history=100000, subscribe="bars=AAPL,MSFT",
+                      backoff_min=0.6, backoff_max=0.9, refill_bar_seconds=1, refill_delay=0.3)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if len([n for n in notices_of(coll) if n["refill"] != "pending"]) >= 3:
+            break
+        time.sleep(0.2)
+    notices = notices_of(coll)
+    run.stop()
+    final = [n for n in notices if n["refill"] != "pending"]
+    assert len(final) >= 3 and all(f["refill"] == "done" for f in final), run.describe()
+    cutoff = ns(final[-1]["to"]) - 2 * STEP
+    r = redis.client()
+    refilled = 0
+    for sym in ("AAPL", "MSFT"):
+        evs = [(json.loads(f[b"e"]), f.get(b"r")) for _, f in r.xrange(f"history:bars.{sym}")
+               if b"e" in f]
+        refilled += sum(1 for _, m in evs if m == b"1")
+        starts = [e["s"] for e, _ in evs]
+        assert len(starts) == len(set(starts)), f"{sym}: a bar twice"
+        have = {e["s"]: (e["o"], e["h"], e["l"], e["c"], e["v"]) for e, _ in evs
+                if e["s"] * 1_000_000 <= cutoff}
+        url = (f"http://127.0.0.1:{sim.port}/v2/aggs/ticker/{sym}/range/1/minute/"
+               f"{min(starts)}/{cutoff // 1_000_000}?apiKey=pk&limit=50000")
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            rest = json.load(resp)["results"]
+        want = {b["t"]: (b["o"], b["h"], b["l"], b["c"], b["v"]) for b in rest}
+        assert len(want) >= 8
+        assert have == want, f"{sym}: missing {sorted(set(want) - set(have))[:3]}"
+    assert refilled > 0
