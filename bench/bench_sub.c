@@ -23,10 +23,12 @@ static int cmp_i64(const void *a, const void *b)
 }
 
 /* Latency of a trade or quote from its "t" field (their send time at the
- * simulator); -1 for other messages (a bar's "t" is the bar's minute). */
+ * simulator); -1 for other messages (a bar's "t" is the bar's minute) and
+ * for refilled ones (tickerd --refill). */
 static int64_t latency_ns(const char *p, size_t n, int64_t now)
 {
     if (!memmem(p, n, "\"T\":\"t\"", 7) && !memmem(p, n, "\"T\":\"q\"", 7)) return -1;
+    if (memmem(p, n, "\"refilled\":true", 15)) return -1; /* its "t" is the original's: old */
     const char *t = memmem(p, n, "\"t\":\"", 5);
     if (!t) return -1;
     t += 5;

@@ -78,6 +78,26 @@ static const td_opt_t run_table[] = {
      "redis+cluster:// the stream is <prefix>history:{<channel>} (on the channel's shard). "
      "Gateway clients may then resume with \"since\" (read from --redis; on a --source "
      "gateway, set it to say the publisher keeps history, read from --source)"},
+    {"refill", TD_OPT_STR, O(refill), 0, 0, "bars", "KINDS", NULL, 0,
+     "after an upstream outage, fetch the window's events of these kinds (bars, trades, quotes; "
+     "trades and quotes: Alpaca only) from the vendor's REST history and publish those not "
+     "delivered live, marked \"refilled\":true (history field r=1); gap notices say pending, "
+     "then done, partial or impossible; none: off"},
+    {"refill-max-symbols", TD_OPT_INT, O(refill_max_symbols), 0, 100000, "100", "N", NULL, 0,
+     "a wildcard subscription's trades or quotes are refilled for at most N symbols (those "
+     "seen first; 0: no limit); a wildcard's bars: every symbol seen"},
+    {"refill-url", TD_OPT_STR, O(refill_url), 0, 0, NULL, "URL", NULL, 0,
+     "REST base URL of the refill (default: from the first --url: https://data.alpaca.markets, "
+     "https://api.polygon.io, or http(s)://HOST:PORT of a simulator)"},
+    {"refill-rate", TD_OPT_STR, O(refill_rate), 0, 0, "200/min", "N/WINDOW", NULL, 0,
+     "refill REST calls allowed per sliding window (the vendor's limit; the backfill's rule)"},
+    {"refill-delay", TD_OPT_DOUBLE, O(refill_delay), 0, 600, "3", "SECONDS", NULL, TD_OPT_DURATION,
+     "wait this long after the stream is back before fetching (bars of the window's end "
+     "arrive live first and are not fetched twice)"},
+    {"refill-bar-seconds", TD_OPT_DOUBLE, O(refill_bar_seconds), 0.001, 3600, "60", "SECONDS", NULL,
+     0,
+     "length of the vendor's minute bar (60; a simulator run with --bar-seconds compresses "
+     "it)"},
     {"channel-prefix", TD_OPT_STR, O(channel_prefix), 0, 0, "", "PREFIX", NULL, 0,
      "prefix of every Redis channel and stdout channel name"},
     {"stdout", TD_OPT_BOOL, O(to_stdout), 0, 0, "no", NULL, NULL, 0,
@@ -266,23 +286,10 @@ static void to_stdout(void *ud, const td_event_t *ev)
     td_stdout_sink_publish(ud, ev);
 }
 
-/* An upstream outage: one notice on <prefix>tickerd.gaps (and in the
- * history of the channels it concerns). Nothing refills it (yet). */
+/* An upstream outage: its gap notices and refill (run_refill.c). */
 static void on_feed_gap(void *ud, td_feed_t *f, const td_feed_gap_t *g)
 {
-    app_t *a = ud;
-    td_buf_t b = {0};
-    td_gap_t n = {.feed = td_feed_url(f),
-                  .from_ns = g->from_ns,
-                  .to_ns = g->to_ns,
-                  .where = g->subs,
-                  .refill = "impossible",
-                  .lost = -1,
-                  .reason = g->why};
-    td_gap_json(&b, &n);
-    if (a->redis) td_redis_sink_notice(a->redis, b.data, b.len, g->subs);
-    if (a->gw) td_gateway_notice(a->gw, b.data, b.len);
-    td_buf_free(&b);
+    td__run_gap(ud, td_feed_url(f), g->from_ns, g->to_ns, g->subs, g->why);
 }
 
 static void shutdown_app(app_t *a, int code);
@@ -325,6 +332,7 @@ static void shutdown_app(app_t *a, int code)
         td_poll_stop(a->poll, on_stopped, a);
     }
     if (a->ha) td__run_stop_ha(a, on_stopped);
+    td__run_stop_refill(a, on_stopped);
     if (a->http) {
         a->pending++;
         td_http_stop(a->http, on_stopped, a);
@@ -592,6 +600,7 @@ static int setup(app_t *a)
     if (c->redis && !a->redis) return -1;
     if (av && !c->source && setup_poll(a) != 0) return -1;
     if (c->ha_lease && td__run_setup_ha(a) != 0) return -1;
+    if (td__run_setup_refill(a) != 0) return -1;
     if (!av && !c->source && !c->ha_lease && td__run_setup_feeds(a) != 0) return -1;
     if (c->source && !(a->source = td__run_new_source(a, c->source))) return -1;
     if (c->rest_url) td__run_prev_setup(a);
@@ -657,6 +666,7 @@ static void teardown(app_t *a)
     td_redis_sink_free(a->redis);
     td_redis_source_free(a->source);
     td__run_free_ha(a);
+    td__run_free_refill(a);
     td_poll_free(a->poll);
     td__run_prev_free(a);
     td_http_free(a->http);

@@ -56,6 +56,9 @@ typedef struct run_cfg_s {
     td_strlist_t allow_origin;
     int64_t max_clients_per_ip, conn_burst_per_ip;
     double conn_rate_per_ip;
+    char *refill, *refill_url, *refill_rate; /* refill after outages (run_refill.c) */
+    double refill_delay, refill_bar_seconds;
+    int64_t refill_max_symbols;
 } run_cfg;
 
 typedef struct app_s {
@@ -92,7 +95,11 @@ typedef struct app_s {
     uv_timer_t ha_reap;            /* frees them once closed */
     uv_timer_t sd_timer;           /* readiness and watchdog for the service manager */
     int sd_ready;
-    uint64_t sd_last_watchdog; /* uv_now of the last WATCHDOG=1 */
+    uint64_t sd_last_watchdog;  /* uv_now of the last WATCHDOG=1 */
+    struct td_refill_s *refill; /* --refill (run_refill.c) */
+    int64_t takeover_from_ns;   /* HA: a takeover window open since (0: none) */
+    int64_t last_seen_ns;       /* HA standby: when the active's last event arrived */
+    uint64_t takeovers_seen;    /* HA: takeovers already given a refill */
 } app_t;
 
 /* run_check.c: every check of the configuration as a whole, shared by the
@@ -128,6 +135,27 @@ void td__run_stop_ha(app_t *a, void (*done)(void *ud));
 void td__run_free_ha(app_t *a);
 int td__run_ha_health(app_t *a, td_buf_t *out);
 void td__run_ha_metrics(app_t *a, td_buf_t *o);
+
+/* run_refill.c: --refill. Setup (0 or -1, logged; taps the bus), stop
+ * (counts in a->pending), free. td__run_gap publishes the notices of an
+ * outage [from_ns, to_ns] of `where` (label: the feed's URL) and starts its
+ * refill. */
+int td__run_setup_refill(app_t *a);
+/* The refill's configuration from c into rc (base: its REST URL's room):
+ * 1, 0 if nothing is to be refilled, or -1 with err and the option to
+ * blame in *opt (also run by --check-config). */
+struct td_refill_cfg_s;
+int td__run_refill_config(const run_cfg *c, struct td_refill_cfg_s *rc, char *base, size_t baselen,
+                          const char **opt, char *err, size_t errlen);
+void td__run_stop_refill(app_t *a, void (*done)(void *ud));
+void td__run_free_refill(app_t *a);
+void td__run_gap(app_t *a, const char *label, int64_t from_ns, int64_t to_ns,
+                 const td_subset_t *where, const char *why);
+void td__run_refill_metrics(app_t *a, td_buf_t *o);
+/* HA: this instance just became active (token): if it took the lease over,
+ * the window from the previous holder's last event (as this standby saw it
+ * come from Redis) to its own first event is refilled, with the notices. */
+void td__run_takeover(app_t *a, uint64_t token);
 
 /* Creates and starts the gateway (--listen). Returns 0 or -1 (logged). */
 int td__run_setup_gateway(app_t *a);

@@ -12,6 +12,7 @@
 #include "gateway/jwt.h"
 #include "core/tls.h"
 #include "redis/url.h"
+#include "refill/refill.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -345,6 +346,16 @@ static void check_files(check_t *k)
     if (c->ca_file) readable(k, "ca-file", c->ca_file); /* else lws fails every handshake */
 }
 
+/* --refill and its options, as td__run_setup_refill reads them. */
+static void check_refill(check_t *k)
+{
+    char err[512], base[512];
+    const char *opt;
+    td_refill_cfg_t rc;
+    if (td__run_refill_config(&k->a->cfg, &rc, base, sizeof base, &opt, err, sizeof err) < 0)
+        bad(k, opt, "%s", err);
+}
+
 int td__run_check(app_t *a, const td_opts_t *o)
 {
     check_t k = {a, o, 0};
@@ -365,6 +376,7 @@ int td__run_check(app_t *a, const td_opts_t *o)
     check_redis(&k, av);
     check_files(&k);
     check_gateway(&k);
+    check_refill(&k);
     if (!c->redis && !c->to_stdout && !c->listen)
         TD_WARN("no sink: add --redis URL, --stdout or --listen ADDR:PORT");
     const char *spec = c->subscribe ? c->subscribe

@@ -240,6 +240,7 @@ static void on_metrics(void *ud, td_buf_t *o)
     if (a->gw) on_metrics_gateway(a, o);
     metrics_upstreams(a, o);
     if (a->ha) td__run_ha_metrics(a, o);
+    td__run_refill_metrics(a, o);
     if (a->poll) {
         td_poll_stats_t ps;
         td_poll_stats(a->poll, &ps);

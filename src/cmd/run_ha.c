@@ -103,7 +103,7 @@ static void pin_inherited(app_t *a, const char *spec)
     td_subset_free(&s);
 }
 
-static void become_active(app_t *a, const char *inherited)
+static void become_active(app_t *a, const char *inherited, uint64_t token)
 {
     if (a->source) {
         run_retired_t *r = retire(a);
@@ -118,6 +118,7 @@ static void become_active(app_t *a, const char *inherited)
     }
     td_bus_interest_each(a->bus, want_feeds, a);
     pin_inherited(a, inherited);
+    td__run_takeover(a, token);
     for (size_t i = 0; i < a->nfeeds; i++)
         td_feed_start(a->feeds[i]);
 }
@@ -138,7 +139,10 @@ static void become_standby(app_t *a)
     a->nfeeds = 0;
     if (a->ha_pin) td_bus_detach(a->bus, a->ha_pin);
     a->ha_pin = NULL;
-    if (a->cfg.listen && !a->source && (a->source = td__run_new_source(a, a->cfg.redis))) {
+    /* with --refill too: what the active published is what a takeover
+     * refill must not publish again */
+    if ((a->cfg.listen || a->refill) && !a->source &&
+        (a->source = td__run_new_source(a, a->cfg.redis))) {
         td_bus_interest_each(a->bus, want_source, a);
         td_redis_source_start(a->source);
     }
@@ -147,10 +151,9 @@ static void become_standby(app_t *a)
 static void on_role(void *ud, td_ha_role_t role, uint64_t token, const char *inherited)
 {
     app_t *a = ud;
-    (void)token; /* logged by the lease */
     if (a->stopping) return;
     if (role == TD_HA_ACTIVE)
-        become_active(a, inherited);
+        become_active(a, inherited, token);
     else
         become_standby(a);
 }

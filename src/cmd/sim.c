@@ -149,6 +149,17 @@ static const td_opt_t sim_table[] = {
     {"hist-repeat-token", TD_OPT_BOOL, S(hist_repeat_token), 0, 0, "no", NULL, NULL, 0,
      "a vendor stuck in a loop: an Alpaca page asked with a page_token names that same token as "
      "its next_page_token, and every Polygon page's next_url is the request's own URL"},
+    {"hist-forbidden", TD_OPT_BOOL, S(hist_forbidden), 0, 0, "no", NULL, NULL, 0,
+     "every Alpaca bars, trades, quotes and Polygon aggregates request answers 403 (a plan "
+     "without history): nothing can be refilled"},
+    {"bar-seconds", TD_OPT_INT, S(bar_seconds), 0, 60, "0", "SECONDS", NULL, 0,
+     "stock streams: minute bars (Alpaca b, Polygon /stocks AM) are no longer drawn from the "
+     "random walk but are "
+     "the history endpoints' bars, one per wanted symbol per period, sent once the period is "
+     "over; the period is SECONDS long and the REST timeframe NMin means N periods (60: real "
+     "minutes; less compresses time for tests); the last 65536 stock trades and quotes generated "
+     "are kept and served at GET /v2/stocks/trades and /v2/stocks/quotes; 0 = off: bars drawn "
+     "from the walk, several per minute, unrelated to the REST history"},
     {"log-level", TD_OPT_STR, F(log_level), 0, 0, "info", "LEVELS", NULL, 0,
      "error, warn, info or debug; per component too, e.g. info,feed=debug (components: the "
      "subcommand, feed, gateway, sink, bus, poll, http, store, proto, core, sim)"},

@@ -68,5 +68,6 @@ void td_gap_json(td_buf_t *b, const td_gap_t *g)
         td_buf_appends(b, ",\"reason\":");
         td_buf_append_json_str(b, g->reason, strlen(g->reason));
     }
+    if (g->token) td_buf_appendf(b, ",\"token\":%llu", (unsigned long long)g->token);
     td_buf_appendc(b, '}');
 }

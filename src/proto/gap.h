@@ -4,7 +4,7 @@
  *
  *   {"type":"gap","feed":URL,"from":RFC3339,"to":RFC3339,"kinds":[...],
  *    "symbols":[...] or "*","refill":"pending|done|partial|impossible",
- *    "lost":N or null,"reason":TEXT}
+ *    "lost":N or null,"reason":TEXT[,"token":N]}
  *
  * Pure formatting (no I/O). */
 #ifndef TD_PROTO_GAP_H
@@ -22,6 +22,7 @@ typedef struct td_gap_s {
     const char *refill;       /* "pending", "done", "partial" or "impossible" */
     int64_t lost;             /* events known lost, or -1: unknown (null) */
     const char *reason;       /* why, in words (may be NULL) */
+    uint64_t token;           /* HA: the holder's fencing token ("token"), 0: none */
 } td_gap_t;
 
 /* Appends the notice (one JSON object, no newline) to b. "kinds" lists the

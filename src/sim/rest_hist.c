@@ -36,6 +36,7 @@ struct td_sim_hist_s {
     char base_url[128];
     FILE *rec;
     td_sim_reply_t *reqs;
+    const td_sim_ticks_t *ticks;
 };
 
 /* ---- lifecycle ----------------------------------------------------------------- */
@@ -74,6 +75,16 @@ void td__sim_hist_start(td_sim_hist_t *h, const char *base_url, FILE *rec)
 {
     snprintf(h->base_url, sizeof h->base_url, "%s", base_url);
     h->rec = rec;
+}
+
+void td__sim_hist_set_ticks(td_sim_hist_t *h, const td_sim_ticks_t *ticks)
+{
+    h->ticks = ticks;
+}
+
+const td_sim_hdata_t *td__sim_hist_data(const td_sim_hist_t *h)
+{
+    return h->data;
 }
 
 void td__sim_hist_free(td_sim_hist_t *h)
@@ -158,6 +169,12 @@ static int auth(const td_sim_hist_t *h, struct lws *wsi, td_sim_hcall_t *c, int 
 {
     const td_sim_cfg_t *cfg = h->cfg;
     char k[300], s[300];
+    if (cfg->hist_forbidden && vendor != V_GRID) { /* --hist-forbidden */
+        error_body(c, vendor, 403,
+                   vendor == V_ALPACA ? "forbidden" : "NOT_AUTHORIZED: no history on this plan");
+        c->outcome = "forbidden";
+        return -1;
+    }
     if (vendor == V_ALPACA) {
         const char *hk, *hs;
         td_lws_alpaca_keys(wsi, k, s, sizeof k, &hk, &hs);
@@ -299,6 +316,8 @@ int td__sim_hist_http(td_sim_hist_t *h, struct lws *wsi, const char *uri, td_sim
     c->request_id = ++h->seq * 0x9e3779b97f4a7c15ULL ^ (uint64_t)h->cfg->seed;
     c->conn = (int)lws_get_socket_fd(wsi);
     c->repeat_token = h->cfg->hist_repeat_token;
+    c->minute = h->cfg->bar_seconds > 0 ? h->cfg->bar_seconds : 60;
+    c->ticks = h->ticks;
     parse_query(wsi, c);
     if (auth(h, wsi, c, vendor) == 0 && limit(h, r, c, vendor) == 0 &&
         inject_5xx(h, c, vendor) == 0) {

@@ -256,6 +256,25 @@ void td__sim_hdata_bar_json(const td_sim_bar_t *b, int polygon, td_buf_t *out)
     td_buf_appendc(out, '}');
 }
 
+/* {"ev":"AM","sym":SYM,"v":..,"o":..,"c":..,"h":..,"l":..,"vw":..,"z":..,"s":ms,"e":ms}:
+ * the bar as Polygon's stream sends it (--bar-seconds). */
+void td__sim_hdata_am_json(const td_sim_bar_t *b, const char *sym, int64_t step, td_buf_t *out)
+{
+    td_buf_appends(out, "{\"ev\":\"AM\",\"sym\":");
+    td_buf_append_json_str(out, sym, strlen(sym));
+    td_buf_appends(out, ",\"v\":");
+    put_u64(out, b->v);
+    px(out, "o", b->o);
+    px(out, "c", b->c);
+    px(out, "h", b->h);
+    px(out, "l", b->l);
+    px(out, "vw", b->vw);
+    td_buf_appends(out, ",\"z\":");
+    put_u64(out, b->n);
+    td_buf_appendf(out, ",\"s\":%lld,\"e\":%lld}", (long long)b->t * 1000,
+                   (long long)(b->t + step) * 1000);
+}
+
 /* ---- grid server --------------------------------------------------------------- */
 
 static const char *const EXCHANGES[] = {"binance",  "coinbase", "kraken", "bitstamp",

@@ -61,12 +61,12 @@ static int alpaca_symbols(td_sim_hcall_t *c, apage_t *p, int multi)
     return p->n ? 0 : (fail(c, 400, "bad_request", "missing symbols"), -1);
 }
 
-static int64_t timeframe(const char *s)
+static int64_t timeframe(const char *s, int64_t minute)
 {
     char *end;
     long n = s ? strtol(s, &end, 10) : 0;
     if (n < 1) return 0;
-    if (strcmp(end, "Min") == 0 || strcmp(end, "T") == 0) return n <= 59 ? n * 60 : 0;
+    if (strcmp(end, "Min") == 0 || strcmp(end, "T") == 0) return n <= 59 ? n * minute : 0;
     if (strcmp(end, "Hour") == 0 || strcmp(end, "H") == 0) return n <= 23 ? n * 3600 : 0;
     if (strcmp(end, "Day") == 0 || strcmp(end, "D") == 0) return n == 1 ? 86400 : 0;
     return 0;
@@ -94,7 +94,7 @@ static int alpaca_token(td_sim_hcall_t *c, apage_t *p, const char *tok)
 static int alpaca_params(td_sim_hcall_t *c, apage_t *p)
 {
     const char *v;
-    p->step = timeframe(td__sim_hq_get(c, "timeframe"));
+    p->step = timeframe(td__sim_hq_get(c, "timeframe"), c->minute);
     if (!p->step) return fail(c, 400, "bad_request", "invalid timeframe"), -1;
     int64_t now = td_now_ns() / 1000000000;
     p->start = now - now % 86400;
@@ -154,6 +154,11 @@ static void alpaca_page(const td_sim_hdata_t *d, td_sim_hcall_t *c, apage_t *p, 
 
 void td__sim_hist_alpaca(const td_sim_hdata_t *d, td_sim_hcall_t *c)
 {
+    int trades = strcmp(c->uri, "/v2/stocks/trades") == 0;
+    if (trades || strcmp(c->uri, "/v2/stocks/quotes") == 0) {
+        if (!c->ticks) return fail(c, 404, "not_found", "trades and quotes need --bar-seconds");
+        return td__sim_hist_ticks(c->ticks, c, trades ? TD_KIND_TRADE : TD_KIND_QUOTE);
+    }
     int multi = strcmp(c->uri, "/v2/stocks/bars") == 0;
     const char *rest = c->uri + 11, *slash = strchr(rest, '/');
     if (!multi && (!slash || slash == rest || strcmp(slash, "/bars") != 0))
@@ -203,9 +208,9 @@ static int ptime(const char *s, int is_to, int64_t *out)
     return 0;
 }
 
-static int64_t timespan(long mult, const char *span)
+static int64_t timespan(long mult, const char *span, int64_t minute)
 {
-    if (strcmp(span, "minute") == 0) return mult >= 1 && mult <= 59 ? mult * 60 : 0;
+    if (strcmp(span, "minute") == 0) return mult >= 1 && mult <= 59 ? mult * minute : 0;
     if (strcmp(span, "hour") == 0) return mult >= 1 && mult <= 23 ? mult * 3600 : 0;
     if (strcmp(span, "day") == 0) return mult == 1 ? 86400 : 0;
     return 0;
@@ -226,7 +231,7 @@ static int polygon_params(td_sim_hcall_t *c, ppath_t *pp)
         strcmp(rng, "range") != 0)
         return pfail(c, "malformed path"), -1;
     snprintf(c->symbols, sizeof c->symbols, "%.31s", pp->tick);
-    if (!(pp->step = timespan(pp->mult, pp->span)))
+    if (!(pp->step = timespan(pp->mult, pp->span, c->minute)))
         return pfail(c, "unsupported multiplier/timespan"), -1;
     if (ptime(pp->from, 0, &pp->start) || ptime(pp->to, 1, &pp->end))
         return pfail(c, "invalid from/to"), -1;

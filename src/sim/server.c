@@ -127,11 +127,21 @@ static void record(td_sim_t *sim, const char *p, size_t n)
     sim->rec_dirty = 1;
 }
 
-/* Builds the event once, for the first session that wants it. */
+/* Builds the event once, for the first session that wants it (or at once
+ * for the trades and quotes ring). */
 static void deliver(td_sim_t *sim, td_sim_stream_t *st, const td_sim_ev_t *ev)
 {
     size_t nsyms = td__sim_gen_nsyms(st->gen), len = 0;
     int built = 0;
+    if (sim->ticks && st->cls == TD_SIM_STOCK &&
+        (ev->kind == TD_KIND_TRADE || ev->kind == TD_KIND_QUOTE)) {
+        len = td__sim_gen_build(st->gen, ev, &sim->scratch);
+        built = 1;
+        sim->built++;
+        td__sim_ticks_push(sim->ticks, ev->kind, sim->scratch.data, len);
+        if (!wants(st->any, nsyms, ev)) return;
+        record(sim, sim->scratch.data, len);
+    }
     for (td_sim_sess_t *s = st->sessions; s; s = s->next) {
         if (s->no_more_data || !wants(s->want, nsyms, ev)) continue;
         if (!built) {
@@ -143,6 +153,52 @@ static void deliver(td_sim_t *sim, td_sim_stream_t *st, const td_sim_ev_t *ev)
         }
         td__sim_sess_push_event(s, sim->scratch.data, len);
     }
+}
+
+/* --bar-seconds: the bars of every period over since the last call, one per
+ * symbol some session wants, from the history source (so the stream and
+ * the REST endpoints agree bar for bar). The first call only notes the
+ * period in progress. */
+static void stream_bars(td_sim_t *sim, td_sim_stream_t *st)
+{
+    int64_t step = sim->cfg->bar_seconds, now = td_now_ns() / 1000000000;
+    int64_t cur = now - now % step;
+    if (!st->bar_t) st->bar_t = cur;
+    if (st->bar_t >= cur) return;
+    if (st->any_dirty) rebuild_any(st);
+    size_t nsyms = td__sim_gen_nsyms(st->gen);
+    const td_sim_hdata_t *d = td__sim_hist_data(sim->hist);
+    const uint8_t *row = st->any + (size_t)TD_KIND_BAR * nsyms;
+    for (; st->bar_t < cur; st->bar_t += step)
+        for (size_t i = 0; i < nsyms; i++) {
+            if (!row[i]) continue;
+            size_t len;
+            char name[32];
+            const char *sym = td__sim_gen_symbol(st->gen, i, &len);
+            snprintf(name, sizeof name, "%.*s", (int)len, sym);
+            td_sim_bar_t b;
+            td__sim_hdata_bar(d, name, td__sim_hdata_base(d, name), step, st->bar_t, &b);
+            td_buf_t *o = &sim->scratch;
+            td_buf_reset(o);
+            if (st->poly) {
+                td__sim_hdata_am_json(&b, name, step, o);
+            } else {
+                td_buf_appends(o, "{\"T\":\"b\",\"S\":");
+                td_buf_append_json_str(o, name, len);
+                td_buf_appendc(o, ',');
+                size_t at = o->len;
+                td__sim_hdata_bar_json(&b, 0, o); /* {"t":...}: drop its '{' */
+                memmove(o->data + at, o->data + at + 1, o->len - at - 1);
+                o->len--;
+                o->data[o->len] = '\0';
+            }
+            sim->built++;
+            record(sim, o->data, o->len);
+            td_sim_ev_t ev = {.kind = TD_KIND_BAR, .sym = (uint32_t)i};
+            for (td_sim_sess_t *s = st->sessions; s; s = s->next)
+                if (!s->no_more_data && wants(s->want, nsyms, &ev))
+                    td__sim_sess_push_event(s, o->data, o->len);
+        }
 }
 
 static void run_stream(td_sim_t *sim, td_sim_stream_t *st, uint64_t now_ns)
@@ -167,7 +223,10 @@ static void run_stream(td_sim_t *sim, td_sim_stream_t *st, uint64_t now_ns)
         td__sim_gen_next(st->gen, &ev);
         sim->generated++;
         st->produced++;
-        if (wants(st->any, nsyms, &ev)) deliver(sim, st, &ev);
+        if (ev.kind == TD_KIND_BAR && cfg->bar_seconds > 0 &&
+            (st->cls == TD_SIM_STOCK || st->cls == TD_SIM_PSTOCKS))
+            continue; /* the bars come from stream_bars */
+        if (sim->ticks || wants(st->any, nsyms, &ev)) deliver(sim, st, &ev);
     }
     if (st->fr.w) frame_flush(st);
     for (td_sim_sess_t *s = st->sessions; s; s = s->next)
@@ -184,9 +243,14 @@ static void tick_cb(uv_timer_t *t)
         if (!st->started) continue;
         if (st->rp) {
             busy |= td__sim_replay_run(st, now);
-        } else {
-            run_stream(sim, st, now);
-            busy = 1;
+            continue;
+        }
+        run_stream(sim, st, now);
+        busy = 1;
+        if (sim->cfg->bar_seconds > 0 && (st->cls == TD_SIM_STOCK || st->cls == TD_SIM_PSTOCKS)) {
+            stream_bars(sim, st);
+            for (td_sim_sess_t *s = st->sessions; s; s = s->next)
+                if (s->wake) td__sim_sess_wake(s);
         }
     }
     if (sim->rec_dirty) {
@@ -419,6 +483,10 @@ int td_sim_start(td_sim_t *s)
     snprintf(base, sizeof base, "%s://%s:%d", s->cfg->tls_cert ? "https" : "http", s->host,
              s->port);
     td__sim_hist_start(s->hist, base, td__sim_av_rec(s->av));
+    if (s->cfg->bar_seconds > 0) {
+        s->ticks = td__sim_ticks_new(1u << 16);
+        td__sim_hist_set_ticks(s->hist, s->ticks);
+    }
     td_lws_log_init(1);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
@@ -518,6 +586,7 @@ void td_sim_free(td_sim_t *s)
     if (s->rec) fclose(s->rec);
     td__sim_av_free(s->av);
     td__sim_hist_free(s->hist);
+    td__sim_ticks_free(s->ticks);
     td_buf_free(&s->scratch);
     free(s);
 }

@@ -70,6 +70,9 @@ typedef struct td_sim_cfg_s {
     double replay_speed;    /* times real time; 0 = as fast as the clients read */
     int64_t replay_from_ns; /* receive times before this are skipped (0: from the start) */
     int64_t replay_to_ns;   /* the replay ends after this (0: at the end) */
+    int hist_forbidden;     /* every Alpaca/Polygon history request answers 403 */
+    int64_t bar_seconds;    /* >0: stock minute bars streamed from the history source, one
+                               per symbol per this many seconds (the REST "1Min" too) */
 } td_sim_cfg_t;
 
 typedef struct td_sim_s td_sim_t;

@@ -187,6 +187,8 @@ void td__sim_avdata_intraday(const td_sim_avdata_t *d, size_t i, int iv, int ful
 /* ---- history REST (rest_hist.c, rest_hist_vendor.c, rest_hist_data.c) ---- */
 
 typedef struct td_sim_hist_s td_sim_hist_t;
+typedef struct td_sim_hdata_s td_sim_hdata_t;
+typedef struct td_sim_ticks_s td_sim_ticks_t;
 
 /* NULL with a message in err if the --hist-* / --*-rate options are unusable. */
 td_sim_hist_t *td__sim_hist_new(const td_sim_cfg_t *cfg, char *err, size_t errlen);
@@ -194,6 +196,17 @@ td_sim_hist_t *td__sim_hist_new(const td_sim_cfg_t *cfg, char *err, size_t errle
  * (borrowed, may be NULL). */
 void td__sim_hist_start(td_sim_hist_t *h, const char *base_url, FILE *rec);
 void td__sim_hist_free(td_sim_hist_t *h);
+/* The deterministic bars the history endpoints serve (streamed bars too). */
+const td_sim_hdata_t *td__sim_hist_data(const td_sim_hist_t *h);
+/* The trades and quotes ring the history endpoints serve (may be NULL). */
+void td__sim_hist_set_ticks(td_sim_hist_t *h, const td_sim_ticks_t *ticks);
+
+/* rest_ticks.c (--bar-seconds): a ring of the last `cap` stock trades and
+ * quotes generated (the event's JSON as built), and GET
+ * /v2/stocks/trades|quotes from it. */
+td_sim_ticks_t *td__sim_ticks_new(size_t cap);
+void td__sim_ticks_free(td_sim_ticks_t *r);
+void td__sim_ticks_push(td_sim_ticks_t *r, td_kind_t kind, const char *ev, size_t n);
 /* Whether `uri` is one of the history paths. */
 int td__sim_hist_path(const char *uri);
 int td__sim_hist_http(td_sim_hist_t *h, struct lws *wsi, const char *uri, td_sim_reply_t **slot);
@@ -216,14 +229,15 @@ typedef struct td_sim_hcall_s {
     const char *outcome;
     char symbols[256];
     size_t rows;
-    int64_t first, last; /* unix seconds of the first and last bar served */
-    int conn;            /* the connection's socket (keep-alive: the same for its calls) */
-    int repeat_token;    /* --hist-repeat-token */
+    int64_t first, last;         /* unix seconds of the first and last bar served */
+    int conn;                    /* the connection's socket (keep-alive: the same for its calls) */
+    int repeat_token;            /* --hist-repeat-token */
+    int64_t minute;              /* seconds of the timeframe "1Min" (--bar-seconds, else 60) */
+    const td_sim_ticks_t *ticks; /* trades and quotes (--bar-seconds), or NULL */
 } td_sim_hcall_t;
 
 const char *td__sim_hq_get(const td_sim_hcall_t *c, const char *name);
 
-typedef struct td_sim_hdata_s td_sim_hdata_t;
 typedef struct {
     int64_t t, o, h, l, c, vw; /* prices in 1e-4 units */
     uint64_t v, n;
@@ -242,6 +256,7 @@ int64_t td__sim_hdata_base(const td_sim_hdata_t *d, const char *sym);
 void td__sim_hdata_bar(const td_sim_hdata_t *d, const char *sym, int64_t base, int64_t step,
                        int64_t t, td_sim_bar_t *b);
 void td__sim_hdata_bar_json(const td_sim_bar_t *b, int polygon, td_buf_t *out);
+void td__sim_hdata_am_json(const td_sim_bar_t *b, const char *sym, int64_t step, td_buf_t *out);
 void td__sim_hdata_exchanges(td_buf_t *out);
 void td__sim_hdata_coins(td_buf_t *out);
 /* The grid price object; returns the HTTP status (200, 400, 404). */
@@ -251,6 +266,7 @@ int td__sim_hdata_price(const td_sim_hdata_t *d, const char *exch, const char *c
 void td__sim_hist_alpaca(const td_sim_hdata_t *d, td_sim_hcall_t *c);
 void td__sim_hist_polygon(const td_sim_hdata_t *d, td_sim_hcall_t *c);
 void td__sim_hist_grid(const td_sim_hdata_t *d, td_sim_hcall_t *c);
+void td__sim_hist_ticks(const td_sim_ticks_t *r, td_sim_hcall_t *c, td_kind_t kind);
 
 /* ---- recordings as the event source (replay.c) --------------------------- */
 
@@ -294,6 +310,7 @@ struct td_sim_stream_s {
     double rate;
     td_sim_replay_t *rp;  /* tickerd replay: this stream's recordings (NULL: not served) */
     td_sim_framerec_t fr; /* --record-frames */
+    int64_t bar_t;        /* --bar-seconds: start of the next period whose bars are sent */
 };
 
 #define TD_SIM_NSTREAMS 10
@@ -320,6 +337,7 @@ struct td_sim_s {
     td_sim_hist_t *hist;        /* history REST */
     int replay;                 /* serving recordings, not the generators */
     struct td_recdir_s *frames; /* --record-frames */
+    td_sim_ticks_t *ticks;      /* --bar-seconds: trades and quotes generated, for REST */
 };
 
 /* The stream has a subscriber: start its generator if it was idle. */

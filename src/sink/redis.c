@@ -62,6 +62,7 @@ struct td_redis_sink_s {
     char hist_mid[64];
     size_t hist_mid_len;
     uint32_t history;
+    int refilled;  /* the events published now are refilled: XADD ... r 1 */
     td_buf_t note; /* a notice's commands, being formatted */
 
     uv_prepare_t prep; /* hands pending commands to the connection once per turn */
@@ -509,16 +510,23 @@ static char *put_bulk(char *p, const char *v, size_t n)
  * With p NULL, only returns the length. */
 static size_t append_history(const td_redis_sink_t *s, char *p, const td_event_t *ev)
 {
+    static const char mark[] = "$1\r\nr\r\n$1\r\n1\r\n"; /* refilled: r 1 */
     size_t kl = s->kind_len[ev->kind], pl = ev->payload_len;
     size_t hl = s->prefix_len + 8 + kl + 1 + ev->symbol_len;
     size_t n = 14 + 1 + td_uint_digits(hl) + 2 + hl + 2 + s->hist_mid_len + 1 + td_uint_digits(pl) +
-               2 + pl + 2;
+               2 + pl + 2 + (s->refilled ? sizeof mark - 1 + 1 : 0);
     if (!p) return n;
-    memcpy(p, "*8\r\n$4\r\nXADD\r\n", 14);
-    p = put_name(s, p + 14, "history:", 8, ev, 1);
+    memcpy(p, s->refilled ? "*10\r\n$4\r\nXADD\r\n" : "*8\r\n$4\r\nXADD\r\n", 14 + !!s->refilled);
+    p = put_name(s, p + 14 + !!s->refilled, "history:", 8, ev, 1);
     memcpy(p, s->hist_mid, s->hist_mid_len);
-    put_bulk(p + s->hist_mid_len, ev->payload, pl);
+    p = put_bulk(p + s->hist_mid_len, ev->payload, pl);
+    if (s->refilled) memcpy(p, mark, sizeof mark - 1);
     return n;
+}
+
+void td_redis_sink_mark_refilled(td_redis_sink_t *s, int on)
+{
+    s->refilled = on;
 }
 
 /* ---- redis+cluster:// ------------------------------------------------------ */

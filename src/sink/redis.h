@@ -85,6 +85,9 @@ void td_redis_sink_set_gate(td_redis_sink_t *s, int (*gate)(void *ud), void *ud)
  * on, appends it (field g) to the history stream of every symbol named in
  * `where` (may be NULL). Kept while Redis is away, like events. */
 void td_redis_sink_notice(td_redis_sink_t *s, const char *json, size_t n, const td_subset_t *where);
+/* While on, published events are refilled ones (not live): their history
+ * entries get the field r = 1 after e. */
+void td_redis_sink_mark_refilled(td_redis_sink_t *s, int on);
 void td_redis_sink_stats(const td_redis_sink_t *s, td_redis_sink_stats_t *out);
 /* Flushes what it can (if connected or connecting: waits up to 1 s for the
  * pending commands to be answered; whatever is left is counted as dropped),

@@ -195,3 +195,53 @@ def test_sentinel_failover_leaves_one_active(tickerd, tmp_path):
             coll.stop()
     finally:
         sentinels.stop()
+
+
+def test_takeover_window_is_refilled_with_the_new_token(tickerd, redis, redis_collector):
+    """kill -9 the active: the new holder refills the bars of the takeover
+    window (from the old holder's last event it saw in Redis to its own
+    first one), with a pending then a done notice carrying token 2; every
+    bar is in the history exactly once."""
+    from test_gap_notices import ns
+    from test_refill import STEP, SYMS, rest_bars
+    sim = tickerd.sim(rate=200, symbols=8, max_conns=1, bar_seconds=1)  # TSLA is the 7th
+    coll = redis_collector(redis, channels=("tickerd.gaps",))
+    spec = "bars=" + ",".join(SYMS)
+    opts = dict(redis_history=10000, refill_bar_seconds=1, refill_delay=0.3)
+    a = start_ha(tickerd, sim, redis, "ha-a", subscribe=spec, **opts)
+    a.wait_for_log(r"now ACTIVE \(acquired the free lease\), fencing token 1")
+    a.wait_for_log(r"subscribed, streaming")
+    b = start_ha(tickerd, sim, redis, "ha-b", subscribe=spec, **opts)
+    b.wait_for_log(r"ha: lease acct held by \S+:1; standing by")
+    time.sleep(2.5)  # bars flow through A (and B sees them come from Redis)
+    a.popen.kill()
+    a.popen.wait(5)
+    killed = time.time_ns()
+    b.wait_for_log(r"now ACTIVE \(took over the lease\), fencing token 2", timeout=TTL + 3)
+    notices = lambda: [json.loads(d) for ch, d in coll.messages if ch == "tickerd.gaps"]  # noqa
+    assert wait_until(lambda: any(n["refill"] != "pending" for n in notices()), 10), b.describe()
+    time.sleep(2.5)  # live bars after the window
+    got = notices()
+    b.stop()
+    assert [n["refill"] for n in got] == ["pending", "done"], got
+    for n in got:
+        assert n["token"] == 2 and n["kinds"] == ["bars"] and n["symbols"] == SYMS, n
+    assert (got[0]["from"], got[0]["to"]) == (got[1]["from"], got[1]["to"])
+    lo, hi = ns(got[1]["from"]), ns(got[1]["to"])
+    assert lo <= killed < hi < killed + int((TTL + 2) * 1e9), (lo, killed, hi)
+    r = redis.client()
+    entries = {s: [f for _, f in r.xrange(f"history:bars.{s}") if b"e" in f] for s in SYMS}
+    t_first = min(ns(json.loads(f[b"e"])["t"]) for fs in entries.values() for f in fs)
+    cutoff = hi + STEP
+    rest = rest_bars(sim, t_first, cutoff)
+    refilled = 0
+    for s in SYMS:
+        bars = [(json.loads(f[b"e"]), f.get(b"r")) for f in entries[s]]
+        ts = [ns(b["t"]) for b, _ in bars]
+        assert len(ts) == len(set(ts)), f"{s}: a bar twice"
+        refilled += sum(1 for _, m in bars if m == b"1")
+        have = {ns(b["t"]): {k: v for k, v in b.items() if k not in ("T", "S", "refilled")}
+                for b, _ in bars if ns(b["t"]) <= cutoff}
+        want = {ns(b["t"]): b for b in rest[s] if ns(b["t"]) >= min(ts)}
+        assert have == want, f"{s}: missing {sorted(set(want) - set(have))[:3]}"
+    assert refilled >= len(SYMS)  # the window held at least one bar of each

@@ -189,6 +189,10 @@ CROSS = [
      "--jwt-hs256-secret, --jwt-hs256-secret-file and --jwt-public-key: give one"),
     ("ha lease", ["url = ws://127.0.0.1:1/v2/iex", "stdout = yes", "ha-lease = feed1"], 3,
      "--ha-lease needs --redis"),
+    ("refill", ["feed = polygon", "url = ws://127.0.0.1:1/stocks", "stdout = yes",
+                "refill = bars,trades"], 4, "--refill trades/quotes: Alpaca only"),
+    ("refill rate", ["url = ws://127.0.0.1:1/v2/iex", "stdout = yes",
+                     "refill-rate = 5/fortnight"], 3, "--refill-rate '5/fortnight'"),
     ("metrics addr", ["url = ws://127.0.0.1:1/v2/iex", "stdout = yes",
                       "metrics-listen = 9100"], 3, "bad --metrics-listen '9100'"),
 ]

@@ -28,7 +28,7 @@ static void named_symbols_are_listed_once_in_kind_order(void **state)
     td_subset_add(&w, TD_KIND_TRADE, "AAPL", 4);
     td_subset_add(&w, TD_KIND_BAR, "A\"B", 3);
     td_buf_t b = {0};
-    td_gap_t g = {"ws://h:1/v2/iex", T0, T0 + 2500000000LL, &w, "pending", -1, "closed"};
+    td_gap_t g = {"ws://h:1/v2/iex", T0, T0 + 2500000000LL, &w, "pending", -1, "closed", 0};
     assert_string_equal(render(&b, &g),
                         "{\"type\":\"gap\",\"feed\":\"ws://h:1/v2/iex\","
                         "\"from\":\"2024-12-05T12:00:00.123456789Z\","
@@ -48,11 +48,14 @@ static void a_wildcard_or_no_set_is_star(void **state)
     td_subset_add(&w, TD_KIND_QUOTE, "AAPL", 4);
     td_subset_add(&w, TD_KIND_TRADE, "*", 1);
     td_buf_t b = {0};
-    td_gap_t g = {"u", 0, 1000000000LL, &w, "done", 7, NULL};
+    td_gap_t g = {"u", 0, 1000000000LL, &w, "done", 7, NULL, 0};
     assert_string_equal(render(&b, &g), "{\"type\":\"gap\",\"feed\":\"u\",\"from\":\"1970-01-01T00:"
                                         "00:00Z\",\"to\":\"1970-01-01T00:00:01Z\",\"kinds\":["
                                         "\"trades\",\"quotes\"],\"symbols\":\"*\",\"refill\":"
                                         "\"done\",\"lost\":7}");
+    g.token = 42; /* HA: the holder's fencing token, last */
+    assert_non_null(strstr(render(&b, &g), "\"lost\":7,\"token\":42}"));
+    g.token = 0;
     g.where = NULL;
     render(&b, &g);
     assert_non_null(strstr(b.data, "\"symbols\":\"*\""));

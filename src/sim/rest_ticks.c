@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The simulator's trades and quotes history (with --bar-seconds): a ring of
+ * the last stock trades and quotes the generators produced, whether or not
+ * anyone was subscribed, and the Alpaca REST endpoints that serve them:
+ * GET /v2/stocks/trades and /v2/stocks/quotes?symbols=A,B&start=&end=
+ * &limit=&page_token= (PROTOCOLS.md §2 shape: {"trades":{"SYM":[records]},
+ * "next_page_token":...}; a record is the stream event without "T" and "S").
+ * So the REST answer of a window holds exactly the events the stream
+ * generated in it. */
+#include "core/clock.h"
+#include "core/mem.h"
+#include "sim/sim_int.h"
+
+#include <libwebsockets.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TICK_JSON 232
+
+typedef struct {
+    int64_t t;
+    uint8_t kind, len;
+    char sym[22];
+    char json[TICK_JSON]; /* the record: the event without "T" and "S" */
+} tick_t;
+
+struct td_sim_ticks_s {
+    tick_t *v;
+    size_t cap, head, n; /* head: the oldest */
+};
+
+td_sim_ticks_t *td__sim_ticks_new(size_t cap)
+{
+    td_sim_ticks_t *r = td_xcalloc(1, sizeof *r);
+    r->cap = cap;
+    r->v = td_xcalloc(cap, sizeof *r->v);
+    return r;
+}
+
+void td__sim_ticks_free(td_sim_ticks_t *r)
+{
+    if (!r) return;
+    free(r->v);
+    free(r);
+}
+
+void td__sim_ticks_push(td_sim_ticks_t *r, td_kind_t kind, const char *ev, size_t n)
+{
+    /* {"T":"t","S":"SYM",<rest>} built by the generator: SYM is plain */
+    const char *s = n > 14 ? memmem(ev, n, "\"S\":\"", 5) : NULL;
+    const char *q = s ? memchr(s + 5, '"', n - (size_t)(s + 5 - ev)) : NULL;
+    if (!q || (size_t)(q - s - 5) >= sizeof r->v->sym) return;
+    size_t rest = n - (size_t)(q + 2 - ev); /* after `",` */
+    if (rest + 1 > TICK_JSON) return;
+    int64_t t;
+    const char *tv = memmem(q, n - (size_t)(q - ev), "\"t\":\"", 5), *te;
+    if (!tv || !(te = memchr(tv + 5, '"', n - (size_t)(tv + 5 - ev))) ||
+        td_rfc3339_parse(tv + 5, (size_t)(te - tv - 5), &t) != 0)
+        return;
+    tick_t *k = &r->v[(r->head + r->n) % r->cap];
+    if (r->n == r->cap)
+        r->head = (r->head + 1) % r->cap;
+    else
+        r->n++;
+    k->t = t;
+    k->kind = (uint8_t)kind;
+    memcpy(k->sym, s + 5, (size_t)(q - s - 5));
+    k->sym[q - s - 5] = '\0';
+    k->json[0] = '{';
+    memcpy(k->json + 1, q + 2, rest);
+    k->len = (uint8_t)(rest + 1);
+}
+
+static void fail(td_sim_hcall_t *c, int status, const char *msg)
+{
+    c->status = status;
+    c->outcome = "bad_request";
+    td_buf_appendf(c->out, "{\"message\":\"%s\"}", msg);
+}
+
+typedef struct {
+    int64_t start, end;
+    long limit, skip;
+    char syms[1024];
+} tq_t;
+
+static int params(td_sim_hcall_t *c, tq_t *q)
+{
+    const char *v = td__sim_hq_get(c, "symbols");
+    if (!v || !*v || strlen(v) >= sizeof q->syms) return fail(c, 400, "missing symbols"), -1;
+    snprintf(q->syms, sizeof q->syms, "%s", v);
+    snprintf(c->symbols, sizeof c->symbols, "%.200s", v);
+    q->start = 0;
+    q->end = td_now_ns();
+    if ((v = td__sim_hq_get(c, "start")) && td_rfc3339_parse(v, strlen(v), &q->start))
+        return fail(c, 400, "invalid start"), -1;
+    if ((v = td__sim_hq_get(c, "end")) && td_rfc3339_parse(v, strlen(v), &q->end))
+        return fail(c, 400, "invalid end"), -1;
+    char *e = NULL;
+    q->limit = (v = td__sim_hq_get(c, "limit")) ? strtol(v, &e, 10) : 1000;
+    if (q->limit < 1 || q->limit > 10000 || (e && *e)) return fail(c, 400, "invalid limit"), -1;
+    q->skip = 0;
+    if ((v = td__sim_hq_get(c, "page_token")) && *v) {
+        char raw[64];
+        int n = lws_b64_decode_string(v, raw, sizeof raw - 1);
+        if (n <= 5 || (raw[n] = '\0', strncmp(raw, "skip|", 5) != 0) ||
+            (q->skip = strtol(raw + 5, &e, 10)) < 0 || *e)
+            return fail(c, 400, "invalid page token"), -1;
+    }
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static const tick_t *at(const td_sim_ticks_t *r, size_t k)
+{
+    return &r->v[(r->head + k) % r->cap];
+}
+
+/* The ring's first entry at or after t (entries are in time order). */
+static size_t first_at(const td_sim_ticks_t *r, int64_t t)
+{
+    size_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (at(r, mid)->t < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The records of `kind` for the symbols of q, by symbol then time: one pass
+ * over the window's entries, each filed under its symbol. */
+void td__sim_hist_ticks(const td_sim_ticks_t *r, td_sim_hcall_t *c, td_kind_t kind)
+{
+    tq_t q;
+    if (params(c, &q)) return;
+    char *sv[100], *save = NULL;
+    size_t ns = 0;
+    for (char *s = strtok_r(q.syms, ",", &save); s && ns < 100; s = strtok_r(NULL, ",", &save))
+        sv[ns++] = s;
+    qsort(sv, ns, sizeof *sv, cmp_str);
+    size_t *cnt = td_xcalloc(ns + 1, sizeof *cnt), nm = 0;
+    uint32_t *idx = NULL, *sym_of = NULL;
+    size_t k0 = r ? first_at(r, q.start) : 0, k1 = k0;
+    while (r && k1 < r->n && at(r, k1)->t <= q.end)
+        k1++;
+    if (k1 > k0) {
+        idx = td_xmalloc((k1 - k0) * sizeof *idx);
+        sym_of = td_xmalloc((k1 - k0) * sizeof *sym_of);
+    }
+    for (size_t k = k0; k < k1; k++) {
+        const tick_t *t = at(r, k);
+        if (t->kind != kind) continue;
+        const char *key = t->sym;
+        char **hit = bsearch(&key, sv, ns, sizeof *sv, cmp_str);
+        if (!hit) continue;
+        idx[nm] = (uint32_t)k;
+        sym_of[nm++] = (uint32_t)(hit - sv);
+        cnt[hit - sv]++;
+    }
+    td_buf_t *o = c->out;
+    td_buf_appendf(o, "{\"%s\":{", kind == TD_KIND_TRADE ? "trades" : "quotes");
+    long seen = 0, out = 0;
+    int more = 0;
+    for (size_t i = 0; i < ns && !more; i++) {
+        if ((i && !strcmp(sv[i], sv[i - 1])) || !cnt[i]) continue;
+        int open = 0;
+        for (size_t m = 0; m < nm; m++) {
+            if (sym_of[m] != i || seen++ < q.skip) continue;
+            if (out == q.limit) {
+                more = 1;
+                break;
+            }
+            const tick_t *t = at(r, idx[m]);
+            if (!open) td_buf_appendf(o, "%s\"%s\":[", out ? "," : "", sv[i]);
+            td_buf_appendf(o, "%s%.*s", open ? "," : "", (int)t->len, t->json);
+            open = 1;
+            if (!c->rows++) c->first = t->t / 1000000000;
+            c->last = t->t / 1000000000;
+            out++;
+        }
+        if (open) td_buf_appendc(o, ']');
+    }
+    free(cnt);
+    free(idx);
+    free(sym_of);
+    td_buf_appends(o, "},\"next_page_token\":");
+    if (more) {
+        char raw[32], tok[64];
+        int n = snprintf(raw, sizeof raw, "skip|%ld", q.skip + out);
+        lws_b64_encode_string(raw, n, tok, sizeof tok);
+        td_buf_appendf(o, "\"%s\"}", tok);
+    } else {
+        td_buf_appends(o, "null}");
+    }
+}
