@@ -9,6 +9,7 @@
 #include "cmd/run_app.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "feed/feed.h"
 #include "gateway/jwt.h"
 #include "core/tls.h"
 #include "redis/url.h"
@@ -352,6 +353,9 @@ static void check_refill(check_t *k)
     char err[512], base[512];
     const char *opt;
     td_refill_cfg_t rc;
+    const run_cfg *c = &k->a->cfg;
+    if (c->url.n && td_feed_check_url(c->feed, c->url.v[0], err, sizeof err) != 0)
+        return; /* said by check_upstream */
     if (td__run_refill_config(&k->a->cfg, &rc, base, sizeof base, &opt, err, sizeof err) < 0)
         bad(k, opt, "%s", err);
 }
