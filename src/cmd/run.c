@@ -321,6 +321,7 @@ static void shutdown_app(app_t *a, int code)
     a->rec = NULL;
     if (a->redis) {
         a->pending++;
+        td__run_flush_history(a);
         td_redis_sink_stop(a->redis, on_stopped, a);
     }
     if (a->source) {

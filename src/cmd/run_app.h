@@ -95,11 +95,14 @@ typedef struct app_s {
     uv_timer_t ha_reap;            /* frees them once closed */
     uv_timer_t sd_timer;           /* readiness and watchdog for the service manager */
     int sd_ready;
-    uint64_t sd_last_watchdog;  /* uv_now of the last WATCHDOG=1 */
-    struct td_refill_s *refill; /* --refill (run_refill.c) */
-    int64_t takeover_from_ns;   /* HA: a takeover window open since (0: none) */
-    int64_t last_seen_ns;       /* HA standby: when the active's last event arrived */
-    uint64_t takeovers_seen;    /* HA: takeovers already given a refill */
+    uint64_t sd_last_watchdog;     /* uv_now of the last WATCHDOG=1 */
+    struct td_refill_s *refill;    /* --refill (run_refill.c) */
+    int64_t takeover_from_ns;      /* HA: a takeover window open since (0: none) */
+    int64_t last_seen_ns;          /* HA standby: when the active's last event arrived */
+    uint64_t takeovers_seen;       /* HA: takeovers already given a refill */
+    struct td_hold_s *hold;        /* history held back while refills run (run_refill.c) */
+    int holding[TD_KIND__COUNT];   /* refills queued per kind, history held */
+    int hold_full[TD_KIND__COUNT]; /* the hold overflowed: written through */
 } app_t;
 
 /* run_check.c: every check of the configuration as a whole, shared by the
@@ -152,6 +155,9 @@ void td__run_free_refill(app_t *a);
 void td__run_gap(app_t *a, const char *label, int64_t from_ns, int64_t to_ns,
                  const td_subset_t *where, const char *why);
 void td__run_refill_metrics(app_t *a, td_buf_t *o);
+/* Writes the history entries held back for refills (at shutdown, before
+ * the Redis sink stops). */
+void td__run_flush_history(app_t *a);
 /* HA: this instance just became active (token): if it took the lease over,
  * the window from the previous holder's last event (as this standby saw it
  * come from Redis) to its own first event is refilled, with the notices. */

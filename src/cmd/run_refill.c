@@ -8,15 +8,27 @@
  * for the same window and kinds with "done", "partial" or "impossible".
  * Refilled events go through the bus like live ones (so gateway clients,
  * stdout and Redis get them), with "refilled":true in their JSON and, in the
- * Redis history, the field r = 1. */
+ * Redis history, the field r = 1.
+ *
+ * History in order: while a refill of a kind is queued, the history entries
+ * (not the PUBLISHes) of that kind's live and refilled events are held back
+ * (refill/hold.h), and written merged in timestamp order as the refill ends
+ * (those before the next queued refill's window; all once none is left).
+ * Past HOLD_EVENTS or HOLD_BYTES they are written through, and the final
+ * notice says the order could not be kept. */
 #include "backfill/backfill.h"
 #include "cmd/run_app.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "proto/gap.h"
+#include "refill/hold.h"
+#include "refill/logic.h"
 #include "refill/refill.h"
 
 #include <string.h>
+
+#define HOLD_EVENTS ((size_t)1 << 16)
+#define HOLD_BYTES  ((size_t)32 << 20)
 
 static uint64_t ha_token(app_t *a)
 {
@@ -44,6 +56,69 @@ static void notice(app_t *a, const char *label, int64_t from, int64_t to, const 
     td_buf_free(&b);
 }
 
+static void write_history(void *ud, const td_event_t *ev, int refilled)
+{
+    app_t *a = ud;
+    td_redis_sink_history(a->redis, ev, refilled);
+}
+
+/* Writes the held history entries older than every queued refill's window
+ * (each kind's), all of them with `all`. */
+static void hold_flush(app_t *a, int all)
+{
+    int64_t bound[TD_KIND__COUNT];
+    int64_t margin = 2 * (int64_t)(a->cfg.refill_bar_seconds * 1e9) + 1000000000;
+    for (int k = 0; k < TD_KIND__COUNT; k++) {
+        int64_t t = all || !a->holding[k] ? INT64_MAX : td_refill_earliest(a->refill, (td_kind_t)k);
+        bound[k] = t == INT64_MAX ? INT64_MAX : t - margin;
+    }
+    td_hold_flush(a->hold, bound, write_history, a);
+}
+
+/* The sink's hold: the history entry of an event of a kind being refilled
+ * waits (1), unless the hold is full (then everything of that kind held so
+ * far is written, and the rest until the refill ends goes through: 0). */
+static int hold_entry(void *ud, const td_event_t *ev, int refilled)
+{
+    app_t *a = ud;
+    int64_t ts;
+    if (!a->holding[ev->kind] || a->hold_full[ev->kind]) return 0;
+    if (td_refill_event_time(ev->payload, ev->payload_len, &ts) != 0) return 0;
+    if (td_hold_add(a->hold, ev, refilled, ts) == 0) return 1;
+    TD_WARN("refill: more than %zu events or %zu MiB of %s held back while refilling: history "
+            "written through, its order per symbol not kept until the refill ends",
+            HOLD_EVENTS, HOLD_BYTES >> 20, td_kind_name(ev->kind));
+    a->hold_full[ev->kind] = 1;
+    int64_t bound[TD_KIND__COUNT];
+    for (int k = 0; k < TD_KIND__COUNT; k++)
+        bound[k] = k == (int)ev->kind ? INT64_MAX : INT64_MIN;
+    td_hold_flush(a->hold, bound, write_history, a);
+    return 0;
+}
+
+/* A refill of `what` queued (+1) or over (-1): the history of its kinds is
+ * held while one is queued. */
+static void hold_count(app_t *a, const td_subset_t *what, int d)
+{
+    if (!a->redis || !a->cfg.redis_history) return;
+    int any = 0;
+    for (int k = 0; k < TD_KIND__COUNT; k++) {
+        if (what->k[k].n || what->k[k].all) a->holding[k] += d;
+        if (!a->holding[k]) a->hold_full[k] = 0;
+        any |= a->holding[k] != 0;
+    }
+    if (!a->hold) a->hold = td_hold_new(HOLD_EVENTS, HOLD_BYTES);
+    if (d < 0) hold_flush(a, 0);
+    td_redis_sink_set_hold(a->redis, any ? hold_entry : NULL, a);
+}
+
+void td__run_flush_history(app_t *a)
+{
+    if (!a->hold || !a->redis) return;
+    hold_flush(a, 1);
+    td_redis_sink_set_hold(a->redis, NULL, NULL);
+}
+
 void td__run_gap(app_t *a, const char *label, int64_t from_ns, int64_t to_ns,
                  const td_subset_t *where, const char *why)
 {
@@ -67,6 +142,7 @@ void td__run_gap(app_t *a, const char *label, int64_t from_ns, int64_t to_ns,
         notice(a, label, from_ns, to_ns, &rest, "impossible", -1, why, token);
     if (!td_subset_empty(&cov)) {
         int ok = td_refill_start(a->refill, from_ns, to_ns, &cov, label, token) == 0;
+        if (ok) hold_count(a, &cov, 1);
         notice(a, label, from_ns, to_ns, &cov, ok ? "pending" : "impossible", -1, why, token);
     }
     td_subset_free(&cov);
@@ -85,8 +161,16 @@ static void on_refill_done(void *ud, const td_refill_job_t *j)
 {
     app_t *a = ud;
     if (a->stopping) return;
+    int full = 0;
+    for (int k = 0; k < TD_KIND__COUNT; k++)
+        full |= a->hold_full[k] && (j->what->k[k].n || j->what->k[k].all);
+    hold_count(a, j->what, -1);
     int done = strcmp(j->outcome, "done") == 0;
-    notice(a, j->label, j->from_ns, j->to_ns, j->what, j->outcome, done ? 0 : -1, j->why, j->token);
+    char why[512];
+    snprintf(why, sizeof why, "%s%shistory order per symbol not kept (too many events held)",
+             j->why ? j->why : "", j->why ? "; " : "");
+    notice(a, j->label, j->from_ns, j->to_ns, j->what, j->outcome, done ? 0 : -1,
+           full ? why : j->why, j->token);
 }
 
 static void add_to_set(void *ud, td_kind_t kind, const char *sym, size_t n)
@@ -204,6 +288,8 @@ void td__run_stop_refill(app_t *a, void (*done)(void *ud))
 
 void td__run_free_refill(app_t *a)
 {
+    td_hold_free(a->hold);
+    a->hold = NULL;
     td_refill_free(a->refill);
     a->refill = NULL;
 }

@@ -543,6 +543,14 @@ void td_refill_stats(const td_refill_t *r, td_refill_stats_t *out)
     *out = r->st;
 }
 
+int64_t td_refill_earliest(const td_refill_t *r, td_kind_t k)
+{
+    int64_t t = INT64_MAX;
+    for (const job_t *j = r->head; j; j = j->next)
+        if ((j->what.k[k].n || j->what.k[k].all) && j->from_ns < t) t = j->from_ns;
+    return t;
+}
+
 static void closed(void *ud)
 {
     td_refill_t *r = ud;

@@ -84,6 +84,9 @@ int td_refill_start(td_refill_t *r, int64_t from_ns, int64_t to_ns, const td_sub
 /* The part of `what` the refill covers (cfg.kinds), into out (cleared). */
 void td_refill_covered(const td_refill_t *r, const td_subset_t *what, td_subset_t *out);
 void td_refill_stats(const td_refill_t *r, td_refill_stats_t *out);
+/* The earliest window start (from_ns) of the jobs queued (running or
+ * waiting) that refill kind k; INT64_MAX if none. */
+int64_t td_refill_earliest(const td_refill_t *r, td_kind_t k);
 /* Cancels what runs (no more on_done), closes the handles; done later. */
 void td_refill_stop(td_refill_t *r, void (*done)(void *ud), void *ud);
 void td_refill_free(td_refill_t *r);

@@ -36,9 +36,12 @@
 #define STOP_POLL_MS     10u
 #define REJECTING_MS     10000u /* an error reply this recent: status "rejecting" */
 #define OVERDUE_MS       1000u  /* a reply this late: status "not answering" */
-/* A pending entry's ring value: length | tag << 32; tag = commands | ENT_NOTICE. */
+/* A pending entry's ring value: length | tag << 32; tag = commands | ENT_NOTICE
+ * (a notice) or ENT_HIST (a history entry written late): not an event. */
 #define ENT_NOTICE    0x80000000u
-#define ENT_CMDS(tag) ((tag) & ~ENT_NOTICE)
+#define ENT_HIST      0x40000000u
+#define ENT_NONEV     (ENT_NOTICE | ENT_HIST)
+#define ENT_CMDS(tag) ((tag) & ~ENT_NONEV)
 #define ENT_LEN(v)    ((size_t)((v)&0xffffffffu))
 #define ENT_TAG(v)    ((uint32_t)((v) >> 32))
 #define ENT(len, tag) ((uint64_t)(len) | (uint64_t)(tag) << 32)
@@ -62,7 +65,9 @@ struct td_redis_sink_s {
     char hist_mid[64];
     size_t hist_mid_len;
     uint32_t history;
-    int refilled;  /* the events published now are refilled: XADD ... r 1 */
+    int refilled; /* the events published now are refilled: XADD ... r 1 */
+    int (*hold)(void *ud, const td_event_t *ev, int refilled); /* takes history entries */
+    void *hold_ud;
     td_buf_t note; /* a notice's commands, being formatted */
 
     uv_prepare_t prep; /* hands pending commands to the connection once per turn */
@@ -142,7 +147,7 @@ static uint64_t pending_drop_all(td_redis_sink_t *s)
 {
     uint64_t n = 0; /* events: gap notices are not counted as dropped events */
     for (size_t i = 0; i < s->lcount; i++)
-        n += !(ENT_TAG(s->lens[(s->lhead + i) % s->lcap]) & ENT_NOTICE);
+        n += !(ENT_TAG(s->lens[(s->lhead + i) % s->lcap]) & ENT_NONEV);
     s->dropped += n;
     s->head = s->tail = s->lhead = s->lcount = 0;
     return n;
@@ -218,7 +223,7 @@ static void on_reply(void *ud, td_rconn_t *c, const td_resp_reader_t *rd)
     (void)c;
     if (!s->inflight) return;
     uint32_t tag = s->fq[s->fqhead];
-    int notice = (tag & ENT_NOTICE) != 0;
+    int notice = (tag & ENT_NONEV) != 0;
     if (s->phase == 0 && !notice) {
         if (r->type == TD_RESP_ERROR) {
             log_error(s, "PUBLISH", r);
@@ -229,7 +234,7 @@ static void on_reply(void *ud, td_rconn_t *c, const td_resp_reader_t *rd)
         }
     } else if (r->type == TD_RESP_ERROR) {
         log_error(s,
-                  s->phase == 0                                ? "PUBLISH"
+                  s->phase == 0 && !(tag & ENT_HIST)           ? "PUBLISH"
                   : !notice && s->last_values && s->phase == 1 ? "HSET"
                                                                : "XADD",
                   r);
@@ -247,7 +252,7 @@ static uint64_t inflight_forget(td_redis_sink_t *s)
 {
     uint64_t n = 0;
     for (uint32_t i = 0; i < s->inflight; i++)
-        n += !(s->fq[(s->fqhead + i) % s->max_inflight] & ENT_NOTICE) && (i > 0 || !s->phase);
+        n += !(s->fq[(s->fqhead + i) % s->max_inflight] & ENT_NONEV) && (i > 0 || !s->phase);
     s->inflight = 0;
     s->fqhead = 0;
     s->phase = 0;
@@ -580,7 +585,7 @@ static void cluster_history(td_redis_sink_t *s, unsigned slot, const td_event_t 
 }
 
 /* SPUBLISH to the primary of the channel's slot, HSET to the hash's. */
-static void cluster_publish(td_redis_sink_t *s, const td_event_t *ev)
+static void cluster_publish(td_redis_sink_t *s, const td_event_t *ev, int held)
 {
     size_t kl = s->kind_len[ev->kind], sl = ev->symbol_len, pl = ev->payload_len;
     size_t cl = s->prefix_len + kl + 1 + sl, hl = s->prefix_len + 5 + kl;
@@ -600,7 +605,7 @@ static void cluster_publish(td_redis_sink_t *s, const td_event_t *ev)
     memcpy(p, "*3\r\n$8\r\nSPUBLISH\r\n", 18);
     put_bulk(put_name(s, p + 18, "", 0, ev, 1), ev->payload, pl);
     td_rcluster_commit(s->cl, TAG_SPUBLISH);
-    if (s->history) cluster_history(s, slot, ev);
+    if (s->history && !held) cluster_history(s, slot, ev);
     if (!s->last_values) return;
     n = 4 + 10 + 1 + td_uint_digits(hl) + 2 + hl + 2 + 1 + td_uint_digits(sl) + 2 + sl + 2 + body;
     if (!(p = td_rcluster_reserve(s->cl, s->hslot[ev->kind], n))) return;
@@ -616,12 +621,14 @@ void td_redis_sink_publish(td_redis_sink_t *s, const td_event_t *ev)
         s->dropped++;
         return;
     }
+    int held = s->hold && s->hist_mid_len && s->hold(s->hold_ud, ev, s->refilled);
     if (s->cl) {
-        cluster_publish(s, ev);
+        cluster_publish(s, ev, held);
         return;
     }
     size_t kl = s->kind_len[ev->kind], sl = ev->symbol_len, pl = ev->payload_len;
-    size_t cl = s->prefix_len + kl + 1 + sl, xl = s->hist_mid_len ? append_history(s, NULL, ev) : 0;
+    size_t cl = s->prefix_len + kl + 1 + sl;
+    size_t xl = s->hist_mid_len && !held ? append_history(s, NULL, ev) : 0;
     /* *3 $7 PUBLISH $cl ch $pl payload [*4 $4 HSET $hl key $sl sym $pl payload] */
     size_t n = 4 + 13 + 1 + td_uint_digits(cl) + 2 + cl + 2 + 1 + td_uint_digits(pl) + 2 + pl + 2;
     size_t hl = s->prefix_len + 5 + kl;
@@ -647,8 +654,40 @@ void td_redis_sink_publish(td_redis_sink_t *s, const td_event_t *ev)
     if (xl) p += append_history(s, p, ev);
     assert((size_t)(p - (s->buf + s->tail)) == n);
     s->tail += n;
-    s->lens[(s->lhead + s->lcount++) % s->lcap] = ENT(n, s->ev_cmds);
+    s->lens[(s->lhead + s->lcount++) % s->lcap] = ENT(n, s->ev_cmds - (uint32_t)held);
     kick(s);
+}
+
+void td_redis_sink_set_hold(td_redis_sink_t *s, int (*hold)(void *, const td_event_t *, int),
+                            void *ud)
+{
+    s->hold = hold;
+    s->hold_ud = ud;
+}
+
+void td_redis_sink_history(td_redis_sink_t *s, const td_event_t *ev, int refilled)
+{
+    if ((unsigned)ev->kind >= TD_KIND__COUNT || s->closed || !s->hist_mid_len) return;
+    int was = s->refilled;
+    s->refilled = refilled;
+    if (s->cl) {
+        s->chan.len = 0;
+        td_buf_append(&s->chan, s->prefix, s->prefix_len);
+        td_buf_append(&s->chan, td_kind_name(ev->kind), s->kind_len[ev->kind]);
+        td_buf_appendc(&s->chan, '.');
+        td_buf_append(&s->chan, ev->symbol, ev->symbol_len);
+        cluster_history(s, td_rslot_key(s->chan.data, s->chan.len), ev);
+    } else {
+        size_t n = append_history(s, NULL, ev);
+        if (pending_bytes(s) + n <= s->max_buffer && n <= UINT32_MAX) {
+            pending_reserve(s, n);
+            append_history(s, s->buf + s->tail, ev);
+            s->tail += n;
+            s->lens[(s->lhead + s->lcount++) % s->lcap] = ENT(n, 1 | ENT_HIST);
+            kick(s);
+        }
+    }
+    s->refilled = was;
 }
 
 /* XADD <history key> MAXLEN ~ N * g <json> into s->note; the key is

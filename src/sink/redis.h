@@ -88,6 +88,13 @@ void td_redis_sink_notice(td_redis_sink_t *s, const char *json, size_t n, const 
 /* While on, published events are refilled ones (not live): their history
  * entries get the field r = 1 after e. */
 void td_redis_sink_mark_refilled(td_redis_sink_t *s, int on);
+/* With history on, every event published is first offered to hold (NULL:
+ * none): if it returns 1, the event's history entry is not written now (its
+ * PUBLISH is); the caller writes it later with td_redis_sink_history. */
+void td_redis_sink_set_hold(td_redis_sink_t *s,
+                            int (*hold)(void *ud, const td_event_t *ev, int refilled), void *ud);
+/* The history entry (XADD only) of an event held back; refilled: r = 1. */
+void td_redis_sink_history(td_redis_sink_t *s, const td_event_t *ev, int refilled);
 void td_redis_sink_stats(const td_redis_sink_t *s, td_redis_sink_stats_t *out);
 /* Flushes what it can (if connected or connecting: waits up to 1 s for the
  * pending commands to be answered; whatever is left is counted as dropped),

@@ -35,10 +35,10 @@ def notices_of(coll):
     return [json.loads(d) for ch, d in coll.messages if ch == "tickerd.gaps"]
 
 
-def start(tickerd, redis, sim, **extra):
+def start(tickerd, redis, sim, refill_delay=0.3, **extra):
     return tickerd.run(url=[sim.url("/v2/iex")], env=KEYS, redis=redis.url, redis_history=100000,
                        subscribe="bars=" + ",".join(SYMS), backoff_min=0.6, backoff_max=0.9,
-                       refill_bar_seconds=1, refill_delay=0.3, **extra)
+                       refill_bar_seconds=1, refill_delay=refill_delay, **extra)
 
 
 def test_every_bar_exactly_once_after_drops(tickerd, redis, redis_collector, tmp_path):
@@ -46,7 +46,9 @@ def test_every_bar_exactly_once_after_drops(tickerd, redis, redis_collector, tmp
     sim = tickerd.sim(rate=200, symbols=8, drop_every=3, bar_seconds=1, record_calls=calls,
                       alpaca_rate="3/2")
     coll = redis_collector(redis, channels=("tickerd.gaps",))
-    run = start(tickerd, redis, sim, refill_rate="2/2")
+    # the refill waits past the next live bar: its history entries must
+    # still come before it
+    run = start(tickerd, redis, sim, refill_rate="2/2", refill_delay=1.2)
     deadline = time.monotonic() + 25
     while time.monotonic() < deadline:
         done = [n for n in notices_of(coll) if n["refill"] != "pending"]
@@ -86,6 +88,9 @@ def test_every_bar_exactly_once_after_drops(tickerd, redis, redis_collector, tmp
         bars = [(json.loads(f[b"e"]), f.get(b"r")) for f in entries[sym]]
         live = [ns(b["t"]) for b, mark in bars if mark is None]
         assert live == sorted(live) and len(set(live)) == len(live)
+        # in order per symbol, the refilled bars among the live ones
+        order = [ns(b["t"]) for b, _ in bars]
+        assert order == sorted(order), f"{sym}: history out of order"
         for b, mark in bars:  # a refilled bar is marked in the JSON and in the entry
             assert (mark == b"1") == (b.get("refilled") is True), (sym, b, mark)
         refilled_total += sum(1 for _, mark in bars if mark == b"1")
@@ -168,6 +173,8 @@ def test_trades_and_quotes_refilled_exactly_once(tickerd, redis, redis_collector
         entries = [f for _, f in r.xrange(f"history:{word}.{sym}") if b"e" in f]
         evs = [(json.loads(f[b"e"]), f.get(b"r")) for f in entries]
         refilled += sum(1 for _, m in evs if m == b"1")
+        order = [ns(e["t"]) for e, _ in evs]
+        assert order == sorted(order), f"{word}.{sym}: history out of order"
         got = {}
         for e, m in evs:
             assert (m == b"1") == (e.get("refilled") is True)

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "proto/alpaca.h"
+#include "refill/hold.h"
 #include "refill/logic.h"
 #include "refill/refill.h"
 #include "proto/ticks.h"
@@ -228,6 +229,65 @@ static void options(void **state)
     assert_int_equal(td_refill_rest_base("ws:///x", u, sizeof u), -1);
 }
 
+typedef struct out_s {
+    char v[16][32];
+    int n;
+} out_t;
+
+static void emit(void *ud, const td_event_t *ev, int refilled)
+{
+    out_t *o = ud;
+    snprintf(o->v[o->n++], sizeof o->v[0], "%.*s:%.*s%s", (int)ev->symbol_len, ev->symbol,
+             (int)ev->payload_len, ev->payload, refilled ? "r" : "");
+}
+
+static void add(td_hold_t *h, td_kind_t k, const char *sym, const char *pay, int r, int64_t ts)
+{
+    td_event_t ev = {k, sym, strlen(sym), pay, strlen(pay)};
+    assert_int_equal(td_hold_add(h, &ev, r, ts), 0);
+}
+
+static void hold_merges_in_time_order_and_keeps_the_later_ones(void **state)
+{
+    (void)state;
+    td_hold_t *h = td_hold_new(6, 1 << 20);
+    add(h, TD_KIND_BAR, "A", "l5", 0, 5);
+    add(h, TD_KIND_BAR, "A", "l3", 0, 3);
+    add(h, TD_KIND_TRADE, "B", "t9", 0, 9);
+    add(h, TD_KIND_BAR, "A", "r3", 1, 3); /* same time: the refilled one first */
+    add(h, TD_KIND_BAR, "A", "r1", 1, 1);
+    td_event_t ev = {TD_KIND_BAR, "A", 1, "x", 1};
+    add(h, TD_KIND_BAR, "A", "l3b", 0, 3);
+    assert_int_equal(td_hold_add(h, &ev, 0, 2), -1); /* full: 6 events */
+    int64_t bound[TD_KIND__COUNT];
+    for (int k = 0; k < TD_KIND__COUNT; k++)
+        bound[k] = INT64_MAX;
+    bound[TD_KIND_BAR] = 4;
+    bound[TD_KIND_TRADE] = 9; /* not before 9: stays */
+    out_t o = {0};
+    td_hold_flush(h, bound, emit, &o);
+    assert_int_equal(o.n, 4);
+    assert_string_equal(o.v[0], "A:r1r");
+    assert_string_equal(o.v[1], "A:r3r");
+    assert_string_equal(o.v[2], "A:l3");
+    assert_string_equal(o.v[3], "A:l3b");
+    assert_int_equal(td_hold_count(h), 2);
+    for (int k = 0; k < TD_KIND__COUNT; k++)
+        bound[k] = INT64_MAX;
+    o.n = 0;
+    td_hold_flush(h, bound, emit, &o);
+    assert_int_equal(o.n, 2);
+    assert_string_equal(o.v[0], "A:l5");
+    assert_string_equal(o.v[1], "B:t9");
+    assert_int_equal(td_hold_count(h), 0);
+    td_hold_free(h);
+    h = td_hold_new(100, 8); /* bytes bound */
+    assert_int_equal(td_hold_add(h, &ev, 0, 1), 0);
+    td_event_t big = {TD_KIND_BAR, "A", 1, "0123456789", 10};
+    assert_int_equal(td_hold_add(h, &big, 0, 1), -1);
+    td_hold_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +298,7 @@ int main(void)
         cmocka_unit_test(bar_json_is_the_stream_shape),
         cmocka_unit_test(trades_body_to_stream_events),
         cmocka_unit_test(options),
+        cmocka_unit_test(hold_merges_in_time_order_and_keeps_the_later_ones),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
