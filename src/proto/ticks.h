@@ -41,11 +41,27 @@ typedef struct td_ticks_page_s {
  * page then holds no records). The records point into body: valid while it
  * is. */
 int td_ticks_parse_alpaca(const char *body, size_t len, td_kind_t kind, td_ticks_page_t *out);
+/* Polygon /v3/trades/{T} and /v3/quotes/{T} bodies, of one symbol (sym):
+ *
+ *   {"results":[{"conditions":[12],"exchange":11,"id":"52983525029461",
+ *     "price":1.5,"sip_timestamp":1733400000123456789,"size":100,...},...],
+ *    "status":"OK","request_id":"...","next_url":"https://..."}
+ *
+ * A record needs an integer "sip_timestamp" (Unix ns; ts_ns is it rounded
+ * down to the ms, the stream's precision); a trade's "id" (a string) gives
+ * id (its value if decimal digits, else a hash of its bytes). next holds
+ * next_url. No "results": EMPTY; an error body ("status" not OK/DELAYED,
+ * with "message" or "error"): INVALID with the message. Same returns as
+ * td_ticks_parse_alpaca. */
+int td_ticks_parse_polygon(const char *body, size_t len, td_kind_t kind, const char *sym,
+                           td_ticks_page_t *out);
 void td_ticks_page_free(td_ticks_page_t *p);
 
 /* A stream event's time and id (the object [p, p+n), valid JSON): "t" as
- * RFC 3339 (Alpaca), else "s" as Unix ms (Polygon bars); "i" if an
- * unsigned integer (trades). 0, or -1 without a usable time. */
+ * RFC 3339 (Alpaca) or as Unix ms (a number: Polygon trades and quotes),
+ * else "s" as Unix ms (Polygon bars); "i" if an unsigned integer (Alpaca
+ * trades) or a string (Polygon trades: as for td_ticks_parse_polygon's id).
+ * 0, or -1 without a usable time. */
 int td_ticks_event_fields(const char *p, size_t n, int64_t *ns, int *has_id, uint64_t *id);
 
 #endif

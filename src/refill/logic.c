@@ -4,6 +4,7 @@
 
 #include "core/clock.h"
 #include "core/mem.h"
+#include "proto/json_scan.h"
 #include "proto/ticks.h"
 
 #include <math.h>
@@ -142,6 +143,91 @@ void td_refill_tick_json(td_kind_t kind, const char *sym, const char *rec, size_
         td_buf_append(out, p, (size_t)(e - p));
     }
     td_buf_appends(out, ",\"refilled\":true}");
+}
+
+typedef struct {
+    const char *stream, *rest;
+    int how; /* 0: as is; 1: ns -> ms; 2: an array's first element */
+} pmap_t;
+
+static const pmap_t PTRADE[] = {{"x", "exchange", 0},      {"i", "id", 0},
+                                {"z", "tape", 0},          {"p", "price", 0},
+                                {"s", "size", 0},          {"c", "conditions", 0},
+                                {"t", "sip_timestamp", 1}, {"q", "sequence_number", 0},
+                                {"trfi", "trf_id", 0},     {"trft", "trf_timestamp", 1}};
+static const pmap_t PQUOTE[] = {
+    {"bx", "bid_exchange", 0},   {"bp", "bid_price", 0}, {"bs", "bid_size", 0},
+    {"ax", "ask_exchange", 0},   {"ap", "ask_price", 0}, {"as", "ask_size", 0},
+    {"c", "conditions", 2},      {"i", "indicators", 0}, {"t", "sip_timestamp", 1},
+    {"q", "sequence_number", 0}, {"z", "tape", 0}};
+
+/* [p, e) without the whitespace around it. */
+static void trim(const char **p, const char **e)
+{
+    while (*p < *e && strchr(" \t\r\n", **p))
+        (*p)++;
+    while (*e > *p && strchr(" \t\r\n", (*e)[-1]))
+        (*e)--;
+}
+
+/* One member: 0, or -1 if it cannot be converted (then left out; a bad
+ * sip_timestamp fails the record). */
+static int pmember(const pmap_t *m, const char *p, const char *e, td_buf_t *out)
+{
+    trim(&p, &e);
+    if (m->how == 1) {
+        int neg = p < e && *p == '-';
+        uint64_t v = 0;
+        const char *q = p + neg;
+        if (q == e || e - q > 19) return -1;
+        for (; q < e; q++) {
+            if (*q < '0' || *q > '9') return -1;
+            v = v * 10 + (uint64_t)(*q - '0');
+        }
+        if (v > INT64_MAX) return -1;
+        td_buf_appendf(out, ",\"%s\":%lld", m->stream,
+                       (long long)td_floor_div(neg ? -(int64_t)v : (int64_t)v, 1000000));
+        return 0;
+    }
+    if (m->how == 2) { /* [x, ...] -> x */
+        if (p == e || *p != '[') return -1;
+        const char *q = p + 1, *end = e - 1;
+        trim(&q, &end);
+        int deep = 0;
+        const char *ve = q < end ? td_json_scan_value(q, end, 1, &deep) : NULL;
+        if (!ve) return -1;
+        p = q;
+        e = ve;
+        trim(&p, &e);
+    }
+    td_buf_appendf(out, ",\"%s\":", m->stream);
+    td_buf_append(out, p, (size_t)(e - p));
+    return 0;
+}
+
+int td_refill_tick_json_polygon(td_kind_t kind, const char *sym, const char *rec, size_t rec_len,
+                                td_buf_t *out)
+{
+    const pmap_t *map = kind == TD_KIND_TRADE ? PTRADE : PQUOTE;
+    int n = kind == TD_KIND_TRADE ? (int)TD_ARRAY_LEN(PTRADE) : (int)TD_ARRAY_LEN(PQUOTE);
+    const char *names[16];
+    td_json_span_t k[16] = {{0}};
+    for (int i = 0; i < n; i++)
+        names[i] = map[i].rest;
+    if (td_json_top_members(rec, rec + rec_len, names, n, k) != 0) return -1;
+    int tpos = kind == TD_KIND_TRADE ? 6 : 8; /* sip_timestamp */
+    if (!k[tpos].p) return -1;
+    size_t len0 = out->len;
+    td_buf_appends(out,
+                   kind == TD_KIND_TRADE ? "{\"ev\":\"T\",\"sym\":" : "{\"ev\":\"Q\",\"sym\":");
+    td_buf_append_json_str(out, sym, strlen(sym));
+    for (int i = 0; i < n; i++)
+        if (k[i].p && pmember(&map[i], k[i].p, k[i].e, out) != 0 && i == tpos) {
+            out->len = len0;
+            return -1;
+        }
+    td_buf_appends(out, ",\"refilled\":true}");
+    return 0;
 }
 
 static void num(td_buf_t *out, const char *name, double v)

@@ -58,6 +58,19 @@ uint64_t td_refill_tick_key(td_kind_t kind, const char *sym, size_t n, int64_t t
 void td_refill_tick_json(td_kind_t kind, const char *sym, const char *rec, size_t rec_len,
                          td_buf_t *out);
 
+/* A Polygon /v3 trade or quote record as the stream's event, marked as
+ * refilled:
+ *   trade: {"ev":"T","sym":SYM,"x":exchange,"i":id,"z":tape,"p":price,"s":size,
+ *           "c":conditions,"t":sip_timestamp in ms,"q":sequence_number,
+ *           "trfi":trf_id,"trft":trf_timestamp in ms,"refilled":true}
+ *   quote: {"ev":"Q","sym":SYM,"bx":bid_exchange,"bp":bid_price,"bs":bid_size,
+ *           "ax":ask_exchange,"ap":ask_price,"as":ask_size,"c":conditions[0],
+ *           "i":indicators,"t":..,"q":..,"z":tape,"refilled":true}
+ * (members absent from the record are left out). Appended to out; -1 (out
+ * unchanged) if rec is not an object with an integer sip_timestamp. */
+int td_refill_tick_json_polygon(td_kind_t kind, const char *sym, const char *rec, size_t rec_len,
+                                td_buf_t *out);
+
 /* A REST bar as the stream's minute bar, marked as refilled:
  *   polygon 0: {"T":"b","S":SYM,"o":..,"h":..,"l":..,"c":..,"v":..,"t":RFC3339,
  *               ["n":..,]["vw":..,]"refilled":true}

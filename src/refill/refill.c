@@ -267,10 +267,20 @@ static void url_polygon(td_refill_t *r, job_t *j)
         td_buf_appends(u, j->page);
     } else {
         const char *s = j->syms.v[j->group0];
-        td_buf_appendf(u, "%s/v2/aggs/ticker/", r->base);
-        td_buf_append_url(u, s, strlen(s));
-        td_buf_appendf(u, "/range/1/minute/%lld/%lld?adjusted=true&sort=asc&limit=50000",
-                       (long long)(j->t0 / 1000000), (long long)(j->t1 / 1000000));
+        td_kind_t k = PHASES[j->phase];
+        if (k == TD_KIND_BAR) {
+            td_buf_appendf(u, "%s/v2/aggs/ticker/", r->base);
+            td_buf_append_url(u, s, strlen(s));
+            td_buf_appendf(u, "/range/1/minute/%lld/%lld?adjusted=true&sort=asc&limit=50000",
+                           (long long)(j->t0 / 1000000), (long long)(j->t1 / 1000000));
+        } else { /* [t0, t1]: ms in the stream, ns here */
+            td_buf_appendf(u, "%s/v3/%s/", r->base, k == TD_KIND_TRADE ? "trades" : "quotes");
+            td_buf_append_url(u, s, strlen(s));
+            td_buf_appendf(u,
+                           "?timestamp.gte=%lld&timestamp.lt=%lld&order=asc&sort=timestamp"
+                           "&limit=50000",
+                           (long long)j->t0, (long long)(j->t1 + 1000000));
+        }
     }
     td_buf_appends(u, strchr(u->data, '?') ? "&apiKey=" : "?apiKey=");
     td_buf_append_url(u, r->key, strlen(r->key));
@@ -424,8 +434,16 @@ static void publish_one(td_refill_t *r, job_t *j, td_kind_t k, size_t i)
     }
     if (k == TD_KIND_BAR)
         td_refill_bar_json(&r->page.bars[i], r->polygon, r->cfg.bar_ns, &r->ev);
-    else
+    else if (!r->polygon)
         td_refill_tick_json(k, sym, r->ticks.v[i].rec, r->ticks.v[i].rec_len, &r->ev);
+    else if (td_refill_tick_json_polygon(k, sym, r->ticks.v[i].rec, r->ticks.v[i].rec_len,
+                                         &r->ev) != 0) {
+        j->failed_groups++; /* not refilled: the job is partial */
+        if (!j->why[0])
+            snprintf(j->why, sizeof j->why, "a %s record of %s could not be converted",
+                     td_kind_name(k), sym);
+        return;
+    }
     td_event_t ev = {.kind = k,
                      .symbol = sym,
                      .symbol_len = strlen(sym),
@@ -479,9 +497,11 @@ static void on_page(td_refill_t *r, job_t *j, const td_http_result_t *res)
     td_buf_append(&r->body, res->body, res->body_len);
     const char *body = r->body.data ? r->body.data : "";
     const char *one = r->polygon ? j->syms.v[j->group0] : NULL;
-    int rc = k != TD_KIND_BAR ? td_ticks_parse_alpaca(body, res->body_len, k, &r->ticks)
-             : r->polygon     ? td_bars_parse_polygon(body, res->body_len, one, &r->page)
-                              : td_bars_parse_alpaca(body, res->body_len, NULL, &r->page);
+    int rc = k == TD_KIND_BAR ? r->polygon
+                                    ? td_bars_parse_polygon(body, res->body_len, one, &r->page)
+                                    : td_bars_parse_alpaca(body, res->body_len, NULL, &r->page)
+             : r->polygon ? td_ticks_parse_polygon(body, res->body_len, k, one, &r->ticks)
+                              : td_ticks_parse_alpaca(body, res->body_len, k, &r->ticks);
     if (rc != 0) {
         char why[400];
         snprintf(why, sizeof why, "unreadable history answer (%s)",

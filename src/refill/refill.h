@@ -15,7 +15,8 @@
  * a refill. Alpaca: /v2/stocks/bars (and /v1beta3/crypto/us/bars for
  * symbols with '/'; /trades and /quotes likewise), up to 100 symbols per
  * request, next_page_token;
- * Polygon: /v2/aggs/ticker/{T}/range/1/minute/{from}/{to}, next_url. A
+ * Polygon: /v2/aggs/ticker/{T}/range/1/minute/{from}/{to}, /v3/trades/{T}
+ * and /v3/quotes/{T} (timestamp.gte/lt in ns), next_url. A
  * request is retried on 429 (after Retry-After) and on 5xx or transport
  * errors (3 tries); another answer fails its symbols. */
 #ifndef TD_REFILL_REFILL_H
@@ -34,8 +35,7 @@ typedef struct td_refill_cfg_s {
     const char *vendor;       /* "alpaca" or "polygon" */
     const char *base_url;     /* REST base, e.g. https://data.alpaca.markets; copied */
     const char *key, *secret; /* Alpaca key id and secret; Polygon: key. Copied */
-    unsigned kinds;           /* 1u << kind of what is refilled: bars, trades, quotes
-                                 (trades and quotes: Alpaca only) */
+    unsigned kinds;           /* 1u << kind of what is refilled: bars, trades, quotes */
     uint32_t max_symbols;     /* a wildcard's trades or quotes: at most this many symbols
                                  (those seen first; 0: no limit) */
     double rate_n, rate_s;    /* at most rate_n requests per rate_s seconds (0: no limit) */

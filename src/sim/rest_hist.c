@@ -105,7 +105,9 @@ void td__sim_hist_free(td_sim_hist_t *h)
 static int vendor_of(const char *uri)
 {
     if (strncmp(uri, "/v2/stocks/", 11) == 0) return V_ALPACA;
-    if (strncmp(uri, "/v2/aggs/ticker/", 16) == 0) return V_POLYGON;
+    if (strncmp(uri, "/v2/aggs/ticker/", 16) == 0 || strncmp(uri, "/v3/trades/", 11) == 0 ||
+        strncmp(uri, "/v3/quotes/", 11) == 0)
+        return V_POLYGON;
     if (strcmp(uri, "/exchanges") == 0 || strcmp(uri, "/symbols") == 0 ||
         strncmp(uri, "/price/", 7) == 0)
         return V_GRID;

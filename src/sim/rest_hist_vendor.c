@@ -249,6 +249,14 @@ static int polygon_params(td_sim_hcall_t *c, ppath_t *pp)
 void td__sim_hist_polygon(const td_sim_hdata_t *d, td_sim_hcall_t *c)
 {
     ppath_t pp;
+    if (strncmp(c->uri, "/v3/", 4) == 0) {
+        if (c->ticks) return td__sim_hist_ticks_polygon(c->ticks, c);
+        c->status = 404;
+        c->outcome = "not_found";
+        td_buf_appends(c->out, "{\"status\":\"NOT_FOUND\",\"message\":\"trades and quotes "
+                               "need --bar-seconds\"}");
+        return;
+    }
     if (polygon_params(c, &pp)) return;
     const char *adj = td__sim_hq_get(c, "adjusted");
     int adjusted = !adj || strcmp(adj, "false") != 0,

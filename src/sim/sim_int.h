@@ -267,6 +267,8 @@ void td__sim_hist_alpaca(const td_sim_hdata_t *d, td_sim_hcall_t *c);
 void td__sim_hist_polygon(const td_sim_hdata_t *d, td_sim_hcall_t *c);
 void td__sim_hist_grid(const td_sim_hdata_t *d, td_sim_hcall_t *c);
 void td__sim_hist_ticks(const td_sim_ticks_t *r, td_sim_hcall_t *c, td_kind_t kind);
+/* Polygon /v3/trades/{T} and /v3/quotes/{T} from the same ring. */
+void td__sim_hist_ticks_polygon(const td_sim_ticks_t *r, td_sim_hcall_t *c);
 
 /* ---- recordings as the event source (replay.c) --------------------------- */
 

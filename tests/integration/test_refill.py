@@ -228,3 +228,87 @@ def test_polygon_bars_refilled_from_aggregates(tickerd, redis, redis_collector):
         assert len(want) >= 8
         assert have == want, f"{sym}: missing {sorted(set(want) - set(have))[:3]}"
     assert refilled > 0
+
+
+def rest_v3(sim, word, sym, t0, t1):
+    """The sim's Polygon /v3 trades or quotes of sym with t in [t0, t1] (ns),
+    following next_url."""
+    url = (f"http://127.0.0.1:{sim.port}/v3/{word}/{sym}?timestamp.gte={t0}"
+           f"&timestamp.lte={t1}&limit=7&order=asc&sort=timestamp")
+    out = []
+    for _ in range(10000):
+        with urllib.request.urlopen(url + ("&" if "?" in url else "?") + "apiKey=pk",
+                                    timeout=5) as r:
+            body = json.load(r)
+        assert body["status"] == "OK"
+        out += body["results"]
+        if not body.get("next_url"):
+            return out
+        url = body["next_url"]
+    raise AssertionError("next_url never ends")
+
+
+def test_polygon_trades_and_quotes_refilled_exactly_once(tickerd, redis, redis_collector, tmp_path):
+    """Polygon: the outages' trades and quotes come back from /v3/trades and
+    /v3/quotes, converted to the stream's T and Q events: stream + refill
+    is exactly the sim's record, each once, in order."""
+    sim = tickerd.sim(rate=300, symbols=8, drop_every=3, bar_seconds=1,
+                      record_calls=tmp_path / "calls.jsonl")
+    coll = redis_collector(redis, channels=("tickerd.gaps",))
+    run = tickerd.run(feed="polygon", url=[sim.url("/stocks")], env={"POLYGON_API_KEY": "pk"},
+                      redis=redis.url, redis_history=100000,
+                      subscribe="trades=AAPL,MSFT;quotes=AAPL", backoff_min=0.6,
+                      backoff_max=0.9, refill="trades,quotes", refill_delay=0.3)
+    deadline = time.monotonic() + 25
+    while time.monotonic() < deadline:
+        if len([n for n in notices_of(coll) if n["refill"] != "pending"]) >= 3:
+            break
+        time.sleep(0.2)
+    notices = notices_of(coll)
+    run.stop()
+    calls = [json.loads(x) for x in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    assert {c["path"] for c in calls} == {"/v3/trades/AAPL", "/v3/trades/MSFT", "/v3/quotes/AAPL"}
+    assert all(c["outcome"] == "ok" and int(c["query"]["timestamp.gte"]) <
+               int(c["query"]["timestamp.lt"]) for c in calls), calls
+    final = [n for n in notices if n["refill"] != "pending"]
+    assert len(final) >= 3, run.describe()
+    assert all(f["refill"] == "done" for f in final), final
+    cutoff = ns(final[-1]["to"])
+    r = redis.client()
+    refilled = 0
+    to_stream = {
+        "trades": {"exchange": "x", "id": "i", "tape": "z", "price": "p", "size": "s",
+                   "conditions": "c", "sequence_number": "q", "trf_id": "trfi"},
+        "quotes": {"bid_exchange": "bx", "bid_price": "bp", "bid_size": "bs",
+                   "ask_exchange": "ax", "ask_price": "ap", "ask_size": "as",
+                   "indicators": "i", "sequence_number": "q", "tape": "z"}}
+    for word, sym, ev in (("trades", "AAPL", "T"), ("trades", "MSFT", "T"),
+                          ("quotes", "AAPL", "Q")):
+        evs = [(json.loads(f[b"e"]), f.get(b"r")) for _, f in r.xrange(f"history:{word}.{sym}")
+               if b"e" in f]
+        refilled += sum(1 for _, m in evs if m == b"1")
+        order = [e["t"] for e, _ in evs]
+        assert order == sorted(order), f"{word}.{sym}: history out of order"
+        key = (lambda e: (e["t"], e["i"])) if word == "trades" else (lambda e: (e["t"], e["q"]))
+        got = {}
+        for e, m in evs:
+            assert e["ev"] == ev and e["sym"] == sym
+            assert (m == b"1") == (e.get("refilled") is True)
+            assert key(e) not in got, f"{word}.{sym}: {key(e)} twice"
+            got[key(e)] = {k: v for k, v in e.items() if k not in ("ev", "sym", "refilled")}
+        t0 = min(order) * 1_000_000
+        want = {}
+        for x in rest_v3(sim, word, sym, t0, cutoff):
+            e = {to_stream[word][k]: v for k, v in x.items() if k in to_stream[word]}
+            e["t"] = x["sip_timestamp"] // 1_000_000
+            if "trf_timestamp" in x:
+                e["trft"] = x["trf_timestamp"] // 1_000_000
+            if word == "quotes":
+                e["c"] = x["conditions"][0]
+            want[key(e)] = e
+        have = {k: v for k, v in got.items() if v["t"] * 1_000_000 <= cutoff}
+        assert len(want) > 50
+        missing = sorted(set(want) - set(have))
+        assert not missing, f"{word}.{sym}: {len(missing)} missing, first {missing[:2]}"
+        assert have == want
+    assert refilled > 0
