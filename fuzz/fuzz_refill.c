@@ -7,7 +7,10 @@
  * record's symbol, whose time td_refill_event_time reads back as the
  * record's. The same body parsed as Alpaca trades and quotes (proto/ticks)
  * gives records that td_refill_tick_json turns into events the splitter
- * accepts whole, one per record, with the record's time (and trade id).
+ * accepts whole, one per record, with the record's time (and trade id);
+ * parsed as Polygon /v3 trades and quotes, td_refill_tick_json_polygon
+ * turns every record into a T or Q event the Polygon splitter accepts
+ * whole, one per record, with the record's time (ms) and trade id.
  * The raw input also goes through td_refill_event_time (live payloads). */
 #include "proto/alpaca.h"
 #include "proto/bars.h"
@@ -96,6 +99,28 @@ static void check_ticks(const char *body, size_t size, td_kind_t kind, td_buf_t 
     if (td_alpaca_split(f->data, f->len, &cb, &w, NULL) != 0 || w.i != pg.n) abort();
 }
 
+static void check_ticks_polygon(const char *body, size_t size, td_kind_t kind, td_buf_t *f)
+{
+    static td_ticks_page_t pg;
+    if (td_ticks_parse_polygon(body, size, kind, "X", &pg) != 0) {
+        if (pg.n) abort();
+        return;
+    }
+    f->len = 0;
+    td_buf_appendc(f, '[');
+    for (size_t i = 0; i < pg.n; i++) {
+        const td_tick_t *t = &pg.v[i];
+        if (t->rec < body || t->rec + t->rec_len > body + size || t->rec[0] != '{') abort();
+        if (i) td_buf_appendc(f, ',');
+        if (td_refill_tick_json_polygon(kind, t->symbol, t->rec, t->rec_len, f) != 0) abort();
+    }
+    td_buf_appendc(f, ']');
+    twalk_t w = {&pg, 0, kind};
+    td_polygon_cb_t cb = {on_tick, NULL};
+    if (td_polygon_split(TD_POLYGON_STOCKS, f->data, f->len, &cb, &w, NULL) != 0 || w.i != pg.n)
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static td_bars_page_t pg;
@@ -107,6 +132,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (td_bars_parse_polygon(body, size, "X", &pg) == 0) check(&pg, 1, &f);
     check_ticks(body, size, TD_KIND_TRADE, &f);
     check_ticks(body, size, TD_KIND_QUOTE, &f);
+    check_ticks_polygon(body, size, TD_KIND_TRADE, &f);
+    check_ticks_polygon(body, size, TD_KIND_QUOTE, &f);
     td_buf_free(&f);
     return 0;
 }

@@ -190,7 +190,7 @@ CROSS = [
     ("ha lease", ["url = ws://127.0.0.1:1/v2/iex", "stdout = yes", "ha-lease = feed1"], 3,
      "--ha-lease needs --redis"),
     ("refill", ["feed = polygon", "url = ws://127.0.0.1:1/stocks", "stdout = yes",
-                "refill = bars,trades"], 4, "--refill trades/quotes: Alpaca only"),
+                "refill = bars,trades,news"], 4, "--refill: unknown kind 'news'"),
     ("refill rate", ["url = ws://127.0.0.1:1/v2/iex", "stdout = yes",
                      "refill-rate = 5/fortnight"], 3, "--refill-rate '5/fortnight'"),
     ("metrics addr", ["url = ws://127.0.0.1:1/v2/iex", "stdout = yes",

@@ -229,6 +229,73 @@ static void options(void **state)
     assert_int_equal(td_refill_rest_base("ws:///x", u, sizeof u), -1);
 }
 
+static void polygon_v3_body_to_stream_events(void **state)
+{
+    (void)state;
+    const char *body =
+        "{\"results\":[{\"conditions\":[14,41],\"exchange\":4,\"id\":\"929\","
+        "\"price\":428.67,\"sequence_number\":929,\"sip_timestamp\":1733400000500999999,"
+        "\"size\":422,\"tape\":3,\"trf_id\":202,\"trf_timestamp\":1733400000499000000},"
+        "{\"id\":\"A-1\",\"sip_timestamp\":1733400001000000000}],\"status\":\"OK\","
+        "\"request_id\":\"x\",\"next_url\":\"http://h/v3/trades/AAPL?cursor=YQ==\"}";
+    td_ticks_page_t pg = {0};
+    assert_int_equal(td_ticks_parse_polygon(body, strlen(body), TD_KIND_TRADE, "AAPL", &pg), 0);
+    assert_int_equal(pg.n, 2);
+    assert_string_equal(pg.next, "http://h/v3/trades/AAPL?cursor=YQ==");
+    assert_string_equal(pg.v[0].symbol, "AAPL");
+    assert_true(pg.v[0].ts_ns == T0 + 500 * 1000000LL && pg.v[0].has_id && pg.v[0].id == 929);
+    assert_true(pg.v[1].has_id && pg.v[1].id != 0); /* not digits: a hash */
+    td_buf_t o = TD_BUF_INIT;
+    assert_int_equal(
+        td_refill_tick_json_polygon(TD_KIND_TRADE, "AAPL", pg.v[0].rec, pg.v[0].rec_len, &o), 0);
+    assert_string_equal(o.data, "{\"ev\":\"T\",\"sym\":\"AAPL\",\"x\":4,\"i\":\"929\",\"z\":3,"
+                                "\"p\":428.67,\"s\":422,\"c\":[14,41],\"t\":1733400000500,"
+                                "\"q\":929,\"trfi\":202,\"trft\":1733400000499,\"refilled\":true}");
+    /* the live event's time and id read back the same: one dedupe key */
+    int64_t ns;
+    uint64_t id;
+    assert_int_equal(td_refill_event_time(o.data, o.len, &ns), 0);
+    assert_int_equal(td_refill_event_id(o.data, o.len, &id), 0);
+    assert_true(ns == pg.v[0].ts_ns && id == 929);
+    const char *q = "{\"results\":[{\"ask_exchange\":3,\"ask_price\":1.5,\"ask_size\":2,"
+                    "\"bid_exchange\":4,\"bid_price\":1.4,\"bid_size\":5,\"conditions\":[0],"
+                    "\"indicators\":[604],\"sequence_number\":7,"
+                    "\"sip_timestamp\":1733400000000000000,\"tape\":3}],\"status\":\"OK\"}";
+    assert_int_equal(td_ticks_parse_polygon(q, strlen(q), TD_KIND_QUOTE, "MSFT", &pg), 0);
+    assert_true(pg.n == 1 && !pg.v[0].has_id && pg.v[0].ts_ns == T0 && !pg.next[0]);
+    o.len = 0;
+    assert_int_equal(
+        td_refill_tick_json_polygon(TD_KIND_QUOTE, "MSFT", pg.v[0].rec, pg.v[0].rec_len, &o), 0);
+    assert_string_equal(o.data, "{\"ev\":\"Q\",\"sym\":\"MSFT\",\"bx\":4,\"bp\":1.4,\"bs\":5,"
+                                "\"ax\":3,\"ap\":1.5,\"as\":2,\"c\":0,\"i\":[604],"
+                                "\"t\":1733400000000,\"q\":7,\"z\":3,\"refilled\":true}");
+    /* no results: empty; errors */
+    const char *none = "{\"status\":\"OK\",\"request_id\":\"r\"}";
+    assert_int_equal(td_ticks_parse_polygon(none, strlen(none), TD_KIND_TRADE, "A", &pg), 0);
+    assert_int_equal(pg.status, TD_BARS_EMPTY);
+    const char *forbidden = "{\"status\":\"NOT_AUTHORIZED\",\"message\":\"not entitled\"}";
+    assert_int_equal(td_ticks_parse_polygon(forbidden, strlen(forbidden), TD_KIND_TRADE, "A", &pg),
+                     -1);
+    assert_int_equal(pg.status, TD_BARS_INVALID);
+    assert_non_null(strstr(pg.message, "not entitled"));
+    const char *bad[] = {"{\"results\":[{\"sip_timestamp\":\"1\"}]}",
+                         "{\"results\":[{\"price\":1}]}",
+                         "{\"results\":{}}",
+                         "{\"results\":[1]}",
+                         "[]",
+                         "{\"results\":[],\"next_url\":3}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(td_ticks_parse_polygon(bad[i], strlen(bad[i]), TD_KIND_TRADE, "A", &pg),
+                         -1);
+        assert_int_equal(pg.n, 0);
+    }
+    o.len = 0;
+    assert_int_equal(td_refill_tick_json_polygon(TD_KIND_TRADE, "A", "{\"price\":1}", 11, &o), -1);
+    assert_int_equal(o.len, 0);
+    td_ticks_page_free(&pg);
+    td_buf_free(&o);
+}
+
 typedef struct out_s {
     char v[16][32];
     int n;
@@ -299,6 +366,7 @@ int main(void)
         cmocka_unit_test(trades_body_to_stream_events),
         cmocka_unit_test(options),
         cmocka_unit_test(hold_merges_in_time_order_and_keeps_the_later_ones),
+        cmocka_unit_test(polygon_v3_body_to_stream_events),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
