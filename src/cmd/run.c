@@ -79,8 +79,8 @@ static const td_opt_t run_table[] = {
      "Gateway clients may then resume with \"since\" (read from --redis; on a --source "
      "gateway, set it to say the publisher keeps history, read from --source)"},
     {"refill", TD_OPT_STR, O(refill), 0, 0, "bars", "KINDS", NULL, 0,
-     "after an upstream outage, fetch the window's events of these kinds (bars, trades, quotes; "
-     "trades and quotes: Alpaca only) from the vendor's REST history and publish those not "
+     "after an upstream outage, fetch the window's events of these kinds (bars, trades, quotes) "
+     "from the vendor's REST history (Alpaca, Polygon) and publish those not "
      "delivered live, marked \"refilled\":true (history field r=1); gap notices say pending, "
      "then done, partial or impossible; none: off"},
     {"refill-max-symbols", TD_OPT_INT, O(refill_max_symbols), 0, 100000, "100", "N", NULL, 0,

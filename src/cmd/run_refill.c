@@ -228,6 +228,14 @@ int td__run_refill_config(const run_cfg *c, td_refill_cfg_t *rc, char *base, siz
     if (!kinds || c->source || c->url.n == 0 || (!polygon && strcmp(c->feed, "alpaca") != 0))
         return 0; /* nothing to refill from */
     unsigned ticks = kinds & (1u << TD_KIND_TRADE | 1u << TD_KIND_QUOTE);
+    const char *host = strstr(c->url.v[0], "://"), *path = host ? strchr(host + 3, '/') : NULL;
+    if (polygon && ticks &&
+        (!path || strncmp(path, "/stocks", 7) != 0 || (path[7] && path[7] != '?'))) {
+        snprintf(err, errlen,
+                 "--refill trades/quotes with --feed polygon: the /stocks cluster only (its T "
+                 "and Q events)");
+        return -1;
+    }
     if (c->refill_url)
         snprintf(base, baselen, "%s", c->refill_url);
     else if (td_refill_rest_base(c->url.v[0], base, baselen) != 0) {

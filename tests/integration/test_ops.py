@@ -191,6 +191,8 @@ CROSS = [
      "--ha-lease needs --redis"),
     ("refill", ["feed = polygon", "url = ws://127.0.0.1:1/stocks", "stdout = yes",
                 "refill = bars,trades,news"], 4, "--refill: unknown kind 'news'"),
+    ("refill cluster", ["feed = polygon", "url = ws://127.0.0.1:1/crypto", "stdout = yes",
+                        "refill = bars,quotes"], 4, "the /stocks cluster only"),
     ("refill rate", ["url = ws://127.0.0.1:1/v2/iex", "stdout = yes",
                      "refill-rate = 5/fortnight"], 3, "--refill-rate '5/fortnight'"),
     ("metrics addr", ["url = ws://127.0.0.1:1/v2/iex", "stdout = yes",
