@@ -158,7 +158,8 @@ static const td_opt_t sim_table[] = {
      "the history endpoints' bars, one per wanted symbol per period, sent once the period is "
      "over; the period is SECONDS long and the REST timeframe NMin means N periods (60: real "
      "minutes; less compresses time for tests); the last 65536 stock trades and quotes generated "
-     "are kept and served at GET /v2/stocks/trades and /v2/stocks/quotes; 0 = off: bars drawn "
+     "are kept and served at GET /v2/stocks/trades and /v2/stocks/quotes (Polygon /stocks: "
+     "/v3/trades/T and /v3/quotes/T); 0 = off: bars drawn "
      "from the walk, several per minute, unrelated to the REST history"},
     {"log-level", TD_OPT_STR, F(log_level), 0, 0, "info", "LEVELS", NULL, 0,
      "error, warn, info or debug; per component too, e.g. info,feed=debug (components: the "
