@@ -560,19 +560,22 @@ static void on_cl_lost(void *ud, uint32_t tag)
     if (tag == TAG_SPUBLISH) s->dropped++, s->lost += !s->stopping; /* at stop: pending */
 }
 
-/* Cluster history: "XADD <prefix>history:{<channel>} MAXLEN ~ N * e <payload>"
+/* Cluster history: "XADD <prefix>history:{<channel>} MAXLEN ~ N * e <payload>
+ * [r 1]"
  * for the channel's slot (s->chan holds the channel): the hash tag is the
  * channel's name, so the stream lives on the channel's shard and goes in the
  * same pipeline as its SPUBLISH. */
 static void cluster_history(td_redis_sink_t *s, unsigned slot, const td_event_t *ev)
 {
     size_t cl = s->chan.len, pl = ev->payload_len, kl = s->prefix_len + 9 + cl + 1;
-    size_t n = 14 + 1 + td_uint_digits(kl) + 2 + kl + 2 + s->hist_mid_len + 1 + td_uint_digits(pl) +
-               2 + pl + 2;
+    static const char mark[] = "$1\r\nr\r\n$1\r\n1\r\n"; /* refilled: r 1 */
+    size_t m = s->refilled ? sizeof mark - 1 : 0;
+    size_t n = 14 + !!m + 1 + td_uint_digits(kl) + 2 + kl + 2 + s->hist_mid_len + 1 +
+               td_uint_digits(pl) + 2 + pl + 2 + m;
     char *p = td_rcluster_reserve(s->cl, slot, n);
     if (!p) return;
-    memcpy(p, "*8\r\n$4\r\nXADD\r\n$", 15);
-    p = td_put_uint(p + 15, kl);
+    memcpy(p, m ? "*10\r\n$4\r\nXADD\r\n$" : "*8\r\n$4\r\nXADD\r\n$", 15 + !!m);
+    p = td_put_uint(p + 15 + !!m, kl);
     *p++ = '\r', *p++ = '\n';
     memcpy(p, s->prefix, s->prefix_len);
     memcpy(p += s->prefix_len, "history:{", 9);
@@ -580,7 +583,8 @@ static void cluster_history(td_redis_sink_t *s, unsigned slot, const td_event_t 
     p += cl;
     *p++ = '}', *p++ = '\r', *p++ = '\n';
     memcpy(p, s->hist_mid, s->hist_mid_len);
-    put_bulk(p + s->hist_mid_len, ev->payload, pl);
+    p = put_bulk(p + s->hist_mid_len, ev->payload, pl);
+    if (m) memcpy(p, mark, m);
     td_rcluster_commit(s->cl, TAG_XADD);
 }
 

@@ -4,6 +4,7 @@ primaries): each channel's history stream is history:{<channel>}, on the
 channel's own shard, with exactly the channel's events in order; two
 instances sharing a lease on the cluster have one active, and kill -9 of
 the active hands over to the other within the ttl + 1 s."""
+import json
 import re
 import signal
 import time
@@ -148,3 +149,29 @@ def test_paused_active_on_a_cluster_fences_itself(tickerd, cluster):
         assert len(payloads) == len(set(payloads)), "an event was published twice"
     finally:
         coll.stop()
+
+
+def test_refill_on_a_cluster_is_marked_and_in_order(tickerd, cluster):
+    """A refill on a cluster: the refilled bars land in each channel's
+    history stream on its shard, marked r=1 (and "refilled":true in the
+    JSON), in order per symbol among the live ones, none twice."""
+    flush(cluster)
+    syms = ["AAPL", "MSFT", "TSLA"]
+    sim = tickerd.sim(rate=200, symbols=8, drop_every=2, bar_seconds=1)
+    run = start_run(tickerd, sim, cluster, redis_history=100000, subscribe="bars=" + ",".join(syms),
+                    backoff_min=0.3, backoff_max=0.5, refill_bar_seconds=1, refill_delay=0.3)
+    run.wait_for_log(r"refill .*: done", timeout=20)
+    time.sleep(3)  # a few more drops and refills
+    run.stop()
+    marked = 0
+    for sym in syms:
+        ch = f"bars.{sym}"
+        node = cluster.node(cluster.owner(ch)).client()
+        entries = [f for _, f in node.xrange("history:{" + ch + "}") if b"e" in f]
+        bars = [(json.loads(f[b"e"]), f.get(b"r")) for f in entries]
+        ts = [b["t"] for b, _ in bars]
+        assert ts == sorted(ts) and len(set(ts)) == len(ts), f"{sym}: {ts}"
+        for b, mark in bars:
+            assert (mark == b"1") == (b.get("refilled") is True), (sym, b, mark)
+        marked += sum(1 for _, mark in bars if mark == b"1")
+    assert marked >= 1, run.describe()
