@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* History REST on the simulator's listener (issue 6 item 6): routing of the
- * Alpaca bars v2, Polygon aggregates and grid server paths, auth, the
+ * Alpaca bars v2 (stocks and crypto), Polygon aggregates and grid server paths, auth, the
  * per-vendor rolling rate limits (429), --hist-5xx-every, --hist-latency,
  * --hist-repeat-token (in rest_hist_vendor.c),
  * the --record-calls lines and the HTTP answer with its status and extra
@@ -104,7 +104,8 @@ void td__sim_hist_free(td_sim_hist_t *h)
 
 static int vendor_of(const char *uri)
 {
-    if (strncmp(uri, "/v2/stocks/", 11) == 0) return V_ALPACA;
+    if (strncmp(uri, "/v2/stocks/", 11) == 0 || strcmp(uri, TD_SIM_CRYPTO_BARS) == 0)
+        return V_ALPACA;
     if (strncmp(uri, "/v2/aggs/ticker/", 16) == 0 || strncmp(uri, "/v3/trades/", 11) == 0 ||
         strncmp(uri, "/v3/quotes/", 11) == 0)
         return V_POLYGON;
@@ -180,8 +181,10 @@ static int auth(const td_sim_hist_t *h, struct lws *wsi, td_sim_hcall_t *c, int 
     if (vendor == V_ALPACA) {
         const char *hk, *hs;
         td_lws_alpaca_keys(wsi, k, s, sizeof k, &hk, &hs);
-        int ok = hk && hs && *k && *s && (!cfg->key || strcmp(cfg->key, k) == 0) &&
-                 (!cfg->secret || strcmp(cfg->secret, s) == 0);
+        /* crypto history needs no key on Alpaca: none is fine, wrong ones are not */
+        int none = !hk && !hs && strcmp(c->uri, TD_SIM_CRYPTO_BARS) == 0;
+        int ok = none || (hk && hs && *k && *s && (!cfg->key || strcmp(cfg->key, k) == 0) &&
+                          (!cfg->secret || strcmp(cfg->secret, s) == 0));
         memset(s, 0, sizeof s);
         if (ok) return 0;
         error_body(c, vendor, 403, "forbidden");

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* History bodies (issue 6 item 6): Alpaca bars v2 (PROTOCOLS.md §2) with
+/* History bodies (issue 6 item 6): Alpaca bars v2 and crypto bars
+ * (/v1beta3/crypto/us/bars, same shape, symbols like BTC/USD) with
  * base64 page tokens "SYMBOL|unix seconds" of the next bar, Polygon
  * aggregates (§4) with next_url continuing from the next bar, and the grid
  * server's /exchanges, /symbols and /price/{exchange}/{symbol}/{date}. */
@@ -37,7 +38,7 @@ static int cmp_sym(const void *a, const void *b)
 }
 
 /* Symbols from the path or from symbols=; sorted, without duplicates. */
-static int alpaca_symbols(td_sim_hcall_t *c, apage_t *p, int multi)
+static int alpaca_symbols(td_sim_hcall_t *c, apage_t *p, int multi, int crypto)
 {
     char list[1024], msg[64];
     const char *src = multi ? td__sim_hq_get(c, "symbols") : c->uri + 11;
@@ -46,7 +47,7 @@ static int alpaca_symbols(td_sim_hcall_t *c, apage_t *p, int multi)
     if (!multi) *strchr(list, '/') = '\0';
     snprintf(c->symbols, sizeof c->symbols, "%.200s", list);
     for (char *save = NULL, *s = strtok_r(list, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
-        if (!td__sim_hdata_valid_symbol(s, "") || strlen(s) >= sizeof p->sym[0]) {
+        if (!td__sim_hdata_valid_symbol(s, crypto ? "/" : "") || strlen(s) >= sizeof p->sym[0]) {
             snprintf(msg, sizeof msg, "invalid symbol: %.40s", s);
             return fail(c, 422, "invalid", msg), -1;
         }
@@ -159,12 +160,13 @@ void td__sim_hist_alpaca(const td_sim_hdata_t *d, td_sim_hcall_t *c)
         if (!c->ticks) return fail(c, 404, "not_found", "trades and quotes need --bar-seconds");
         return td__sim_hist_ticks(c->ticks, c, trades ? TD_KIND_TRADE : TD_KIND_QUOTE);
     }
-    int multi = strcmp(c->uri, "/v2/stocks/bars") == 0;
+    int crypto = strcmp(c->uri, TD_SIM_CRYPTO_BARS) == 0;
+    int multi = crypto || strcmp(c->uri, "/v2/stocks/bars") == 0;
     const char *rest = c->uri + 11, *slash = strchr(rest, '/');
     if (!multi && (!slash || slash == rest || strcmp(slash, "/bars") != 0))
         return fail(c, 404, "not_found", "not found");
     apage_t *p = td_xcalloc(1, sizeof *p);
-    if (alpaca_symbols(c, p, multi) == 0 && alpaca_params(c, p) == 0) {
+    if (alpaca_symbols(c, p, multi, crypto) == 0 && alpaca_params(c, p) == 0) {
         alpaca_page(d, c, p, multi);
         td_buf_appends(c->out, ",\"next_page_token\":");
         const char *own = td__sim_hq_get(c, "page_token");

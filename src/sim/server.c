@@ -155,6 +155,14 @@ static void deliver(td_sim_t *sim, td_sim_stream_t *st, const td_sim_ev_t *ev)
     }
 }
 
+/* --bar-seconds: the stock and crypto streams send the history source's
+ * bars (stream_bars) instead of generated ones. */
+static int hist_bars(const td_sim_t *sim, const td_sim_stream_t *st)
+{
+    return sim->cfg->bar_seconds > 0 &&
+           (st->cls == TD_SIM_STOCK || st->cls == TD_SIM_PSTOCKS || st->cls == TD_SIM_CRYPTO);
+}
+
 /* --bar-seconds: the bars of every period over since the last call, one per
  * symbol some session wants, from the history source (so the stream and
  * the REST endpoints agree bar for bar). The first call only notes the
@@ -223,8 +231,7 @@ static void run_stream(td_sim_t *sim, td_sim_stream_t *st, uint64_t now_ns)
         td__sim_gen_next(st->gen, &ev);
         sim->generated++;
         st->produced++;
-        if (ev.kind == TD_KIND_BAR && cfg->bar_seconds > 0 &&
-            (st->cls == TD_SIM_STOCK || st->cls == TD_SIM_PSTOCKS))
+        if (ev.kind == TD_KIND_BAR && hist_bars(sim, st))
             continue; /* the bars come from stream_bars */
         if (sim->ticks || wants(st->any, nsyms, &ev)) deliver(sim, st, &ev);
     }
@@ -247,7 +254,7 @@ static void tick_cb(uv_timer_t *t)
         }
         run_stream(sim, st, now);
         busy = 1;
-        if (sim->cfg->bar_seconds > 0 && (st->cls == TD_SIM_STOCK || st->cls == TD_SIM_PSTOCKS)) {
+        if (hist_bars(sim, st)) {
             stream_bars(sim, st);
             for (td_sim_sess_t *s = st->sessions; s; s = s->next)
                 if (s->wake) td__sim_sess_wake(s);

@@ -209,6 +209,8 @@ void td__sim_ticks_free(td_sim_ticks_t *r);
 void td__sim_ticks_push(td_sim_ticks_t *r, td_kind_t kind, const char *ev, size_t n);
 /* Whether `uri` is one of the history paths. */
 int td__sim_hist_path(const char *uri);
+/* Alpaca crypto bars; the stock history is under /v2/stocks/. */
+#define TD_SIM_CRYPTO_BARS "/v1beta3/crypto/us/bars"
 int td__sim_hist_http(td_sim_hist_t *h, struct lws *wsi, const char *uri, td_sim_reply_t **slot);
 /* rest_av.c: the --record-calls file, or NULL. */
 FILE *td__sim_av_rec(td_sim_av_t *av);

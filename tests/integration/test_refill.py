@@ -18,13 +18,13 @@ SYMS = ["AAPL", "MSFT", "TSLA"]
 STEP = 1_000_000_000  # --bar-seconds 1
 
 
-def rest_bars(sim, t0, t1):
-    """The sim's REST bars of SYMS with starts in [t0, t1] (ns), in one call."""
+def rest_bars(sim, t0, t1, syms=SYMS, path="/v2/stocks/bars", keys=True):
+    """The sim's REST bars of syms with starts in [t0, t1] (ns), in one call."""
     fmt = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t // STEP))  # noqa: E731
-    url = (f"http://127.0.0.1:{sim.port}/v2/stocks/bars?symbols={','.join(SYMS)}"
+    url = (f"http://127.0.0.1:{sim.port}{path}?symbols={','.join(syms)}"
            f"&timeframe=1Min&start={fmt(t0)}&end={fmt(t1)}&limit=10000")
-    req = urllib.request.Request(url, headers={"APCA-API-KEY-ID": "PKTEST",
-                                               "APCA-API-SECRET-KEY": "s3cr3t"})
+    hdrs = {"APCA-API-KEY-ID": "PKTEST", "APCA-API-SECRET-KEY": "s3cr3t"} if keys else {}
+    req = urllib.request.Request(url, headers=hdrs)
     with urllib.request.urlopen(req, timeout=5) as r:
         body = json.load(r)
     assert body["next_page_token"] is None
@@ -35,20 +35,34 @@ def notices_of(coll):
     return [json.loads(d) for ch, d in coll.messages if ch == "tickerd.gaps"]
 
 
-def start(tickerd, redis, sim, refill_delay=0.3, **extra):
-    return tickerd.run(url=[sim.url("/v2/iex")], env=KEYS, redis=redis.url, redis_history=100000,
-                       subscribe="bars=" + ",".join(SYMS), backoff_min=0.6, backoff_max=0.9,
+def start(tickerd, redis, sim, refill_delay=0.3, stream="/v2/iex", syms=SYMS, **extra):
+    return tickerd.run(url=[sim.url(stream)], env=KEYS, redis=redis.url, redis_history=100000,
+                       subscribe="bars=" + ",".join(syms), backoff_min=0.6, backoff_max=0.9,
                        refill_bar_seconds=1, refill_delay=refill_delay, **extra)
 
 
 def test_every_bar_exactly_once_after_drops(tickerd, redis, redis_collector, tmp_path):
+    bars_exactly_once(tickerd, redis, redis_collector, tmp_path, "/v2/iex", SYMS,
+                      "/v2/stocks/bars")
+
+
+def test_crypto_bars_exactly_once_after_drops(tickerd, redis, redis_collector, tmp_path):
+    """The same for pairs: the sim's crypto stream sends the history's bars
+    and the refill fetches /v1beta3/crypto/us/bars (which needs no key)."""
+    syms = ["BTC/USD", "ETH/USD"]
+    bars_exactly_once(tickerd, redis, redis_collector, tmp_path, "/v1beta3/crypto/us", syms,
+                      "/v1beta3/crypto/us/bars")
+
+
+def bars_exactly_once(tickerd, redis, redis_collector, tmp_path, stream, syms, rest_path):
     calls = tmp_path / "calls.jsonl"
     sim = tickerd.sim(rate=200, symbols=8, drop_every=3, bar_seconds=1, record_calls=calls,
                       alpaca_rate="3/2")
     coll = redis_collector(redis, channels=("tickerd.gaps",))
     # the refill waits past the next live bar: its history entries must
     # still come before it
-    run = start(tickerd, redis, sim, refill_rate="2/2", refill_delay=1.2)
+    run = start(tickerd, redis, sim, refill_rate="2/2", refill_delay=1.2, stream=stream,
+                syms=syms)
     deadline = time.monotonic() + 25
     while time.monotonic() < deadline:
         done = [n for n in notices_of(coll) if n["refill"] != "pending"]
@@ -63,7 +77,7 @@ def test_every_bar_exactly_once_after_drops(tickerd, redis, redis_collector, tmp
     # one pending notice, then one final notice, per outage: same window
     for p, f in zip(pending, final):
         assert (p["from"], p["to"]) == (f["from"], f["to"])
-        assert p["kinds"] == f["kinds"] == ["bars"] and f["symbols"] == SYMS
+        assert p["kinds"] == f["kinds"] == ["bars"] and f["symbols"] == syms
         assert f["refill"] == "done" and f["lost"] == 0, f
     assert notices.index(final[0]) > notices.index(pending[0])
     windows = [(ns(f["from"]), ns(f["to"])) for f in final]
@@ -71,7 +85,7 @@ def test_every_bar_exactly_once_after_drops(tickerd, redis, redis_collector, tmp
 
     # the refill's REST calls: under the sim's limit, never throttled
     lines = [json.loads(x) for x in calls.read_text().splitlines()]
-    ours = [c for c in lines if c["path"] == "/v2/stocks/bars"]
+    ours = [c for c in lines if c["path"] == rest_path]
     assert len(ours) >= len(final)
     assert not [c for c in ours if c["outcome"] != "ok"], ours
     ts = [c["t"] for c in ours]
@@ -81,10 +95,12 @@ def test_every_bar_exactly_once_after_drops(tickerd, redis, redis_collector, tmp
     cutoff = windows[-1][1] - 2 * STEP  # every bar before this is final
     refilled_total = 0
     time.sleep(2.1)  # the sim's window (3 per 2 s) is ours again
-    entries = {sym: [f for _, f in r.xrange(f"history:bars.{sym}") if b"e" in f] for sym in SYMS}
+    entries = {sym: [f for _, f in r.xrange(f"history:bars.{sym}") if b"e" in f] for sym in syms}
     t_first = min(ns(json.loads(f[b"e"])["t"]) for fs in entries.values() for f in fs)
-    rest = rest_bars(sim, t_first, cutoff)
-    for sym in SYMS:
+    rest = rest_bars(sim, t_first, cutoff, syms, rest_path)
+    if "crypto" in rest_path:  # no key needed, and the same bars without one
+        assert rest_bars(sim, t_first, cutoff, syms, rest_path, keys=False) == rest
+    for sym in syms:
         bars = [(json.loads(f[b"e"]), f.get(b"r")) for f in entries[sym]]
         live = [ns(b["t"]) for b, mark in bars if mark is None]
         assert live == sorted(live) and len(set(live)) == len(live)
