@@ -153,9 +153,10 @@ static const td_opt_t sim_table[] = {
      "every Alpaca bars, trades, quotes and Polygon aggregates request answers 403 (a plan "
      "without history): nothing can be refilled"},
     {"bar-seconds", TD_OPT_INT, S(bar_seconds), 0, 60, "0", "SECONDS", NULL, 0,
-     "stock streams: minute bars (Alpaca b, Polygon /stocks AM) are no longer drawn from the "
-     "random walk but are "
-     "the history endpoints' bars, one per wanted symbol per period, sent once the period is "
+     "stock and Alpaca crypto streams: minute bars (Alpaca b, Polygon /stocks AM) are no "
+     "longer drawn from the random walk but are "
+     "the history endpoints' bars (crypto: GET /v1beta3/crypto/us/bars), one per wanted symbol per "
+     "period, sent once the period is "
      "over; the period is SECONDS long and the REST timeframe NMin means N periods (60: real "
      "minutes; less compresses time for tests); the last 65536 stock trades and quotes generated "
      "are kept and served at GET /v2/stocks/trades and /v2/stocks/quotes (Polygon /stocks: "
@@ -222,6 +223,9 @@ static const td_opts_t sim_opts = {
     "    \"invalid symbol: X\"}) unless it is an upper-case letter then upper-case letters,\n"
     "    digits or '.' (e.g. aapl or A$B fail); any valid symbol has bars (those of the\n"
     "    --symbols universe start near their /v2/iex prices). Bad parameters -> 400.\n"
+    "    /v1beta3/crypto/us/bars?symbols=BTC/USD,ETH/USD: the same for pairs (a '/' is\n"
+    "    allowed after the first letter); keys optional (Alpaca needs none for crypto), wrong\n"
+    "    ones -> 403. Pairs have bars at any price, unrelated to the crypto stream's.\n"
     "  Polygon (§4): /v2/aggs/ticker/{T}/range/{M}/{minute|hour|day}/{from}/{to} (YYYY-MM-DD\n"
     "    or Unix ms; to = through that UTC day), limit (default 5000, max 50000), key by\n"
     "    apiKey= or Authorization: Bearer (--key when set) -> 401 Unknown API Key; next_url\n"

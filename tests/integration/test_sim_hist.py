@@ -91,6 +91,41 @@ def test_alpaca_errors(tickerd):
         assert st == 400 and "message" in body, q
 
 
+def test_alpaca_crypto_bars(tickerd, tmp_path):
+    """/v1beta3/crypto/us/bars: the multi-symbol shape for pairs, paginated,
+    with no key (Alpaca needs none for crypto) or the right one, not a
+    wrong one; recorded like the stock calls."""
+    calls = tmp_path / "calls.jsonl"
+    sim = tickerd.sim(key="K", secret="S", record_calls=calls)
+    path = "/v1beta3/crypto/us/bars"
+    q = "symbols=ETH/USD,BTC%2FUSD&timeframe=1Hour&" + DAY + "&limit=30"
+    st, _, first = alpaca(sim, path, q, {})
+    assert st == 200 and sum(len(v) for v in first["bars"].values()) == 30
+    pages = walk_alpaca(sim, path, q)
+    assert pages[0] == first and len(pages) == 2
+    seen = {}
+    for p in pages:
+        for sym, bars in p["bars"].items():
+            seen.setdefault(sym, []).extend(bars)
+    assert sorted(seen) == ["BTC/USD", "ETH/USD"]
+    for bars in seen.values():
+        assert len(bars) == 24 and len({b["t"] for b in bars}) == 24
+        for b in bars:
+            assert set(b) == {"t", "o", "h", "l", "c", "v", "n", "vw"}
+            assert b["l"] <= min(b["o"], b["c"]) <= max(b["o"], b["c"]) <= b["h"]
+    assert seen["BTC/USD"] != seen["ETH/USD"]
+    st, _, body = alpaca(sim, path, q, {"APCA-API-KEY-ID": "K", "APCA-API-SECRET-KEY": "x"})
+    assert (st, body) == (403, {"message": "forbidden"})
+    st, _, body = alpaca(sim, path, "symbols=BTC/usd&timeframe=1Min", {})
+    assert (st, body) == (422, {"message": "invalid symbol: BTC/usd"})
+    st, _, body = alpaca(sim, "/v2/stocks/bars", "symbols=BTC/USD&timeframe=1Min")
+    assert st == 422  # a pair is no stock symbol
+    lines = [json.loads(x) for x in calls.read_text().splitlines()]
+    assert [(c["path"], c["outcome"]) for c in lines[:4]] == [(path, "ok")] * 3 + [
+        (path, "forbidden")]
+    assert lines[0]["vendor"] == "alpaca" and lines[0]["rows"] == 30
+
+
 def test_alpaca_429_headers(tickerd):
     sim = tickerd.sim(alpaca_rate="3/60")
     for i in range(3):
