@@ -225,7 +225,7 @@ static const td_opts_t sim_opts = {
     "    --symbols universe start near their /v2/iex prices). Bad parameters -> 400.\n"
     "    /v1beta3/crypto/us/bars?symbols=BTC/USD,ETH/USD: the same for pairs (a '/' is\n"
     "    allowed after the first letter); keys optional (Alpaca needs none for crypto), wrong\n"
-    "    ones -> 403. Pairs have bars at any price, unrelated to the crypto stream's.\n"
+    "    ones -> 403. Their prices are unrelated to the crypto stream's trades and quotes.\n"
     "  Polygon (§4): /v2/aggs/ticker/{T}/range/{M}/{minute|hour|day}/{from}/{to} (YYYY-MM-DD\n"
     "    or Unix ms; to = through that UTC day), limit (default 5000, max 50000), key by\n"
     "    apiKey= or Authorization: Bearer (--key when set) -> 401 Unknown API Key; next_url\n"
