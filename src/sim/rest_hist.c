@@ -102,10 +102,16 @@ void td__sim_hist_free(td_sim_hist_t *h)
 
 /* ---- routing, auth, limits ----------------------------------------------------- */
 
+static int crypto_path(const char *uri)
+{
+    size_t n = strlen(TD_SIM_CRYPTO_HIST);
+    return strncmp(uri, TD_SIM_CRYPTO_HIST, n) == 0 &&
+           (!strcmp(uri + n, "bars") || !strcmp(uri + n, "trades") || !strcmp(uri + n, "quotes"));
+}
+
 static int vendor_of(const char *uri)
 {
-    if (strncmp(uri, "/v2/stocks/", 11) == 0 || strcmp(uri, TD_SIM_CRYPTO_BARS) == 0)
-        return V_ALPACA;
+    if (strncmp(uri, "/v2/stocks/", 11) == 0 || crypto_path(uri)) return V_ALPACA;
     if (strncmp(uri, "/v2/aggs/ticker/", 16) == 0 || strncmp(uri, "/v3/trades/", 11) == 0 ||
         strncmp(uri, "/v3/quotes/", 11) == 0)
         return V_POLYGON;
@@ -182,7 +188,7 @@ static int auth(const td_sim_hist_t *h, struct lws *wsi, td_sim_hcall_t *c, int 
         const char *hk, *hs;
         td_lws_alpaca_keys(wsi, k, s, sizeof k, &hk, &hs);
         /* crypto history needs no key on Alpaca: none is fine, wrong ones are not */
-        int none = !hk && !hs && strcmp(c->uri, TD_SIM_CRYPTO_BARS) == 0;
+        int none = !hk && !hs && crypto_path(c->uri);
         int ok = none || (hk && hs && *k && *s && (!cfg->key || strcmp(cfg->key, k) == 0) &&
                           (!cfg->secret || strcmp(cfg->secret, s) == 0));
         memset(s, 0, sizeof s);

@@ -155,10 +155,13 @@ static void alpaca_page(const td_sim_hdata_t *d, td_sim_hcall_t *c, apage_t *p, 
 
 void td__sim_hist_alpaca(const td_sim_hdata_t *d, td_sim_hcall_t *c)
 {
-    int trades = strcmp(c->uri, "/v2/stocks/trades") == 0;
-    if (trades || strcmp(c->uri, "/v2/stocks/quotes") == 0) {
+    const char *ch = TD_SIM_CRYPTO_HIST;
+    int cr = strncmp(c->uri, ch, strlen(ch)) == 0;
+    const char *word = cr ? c->uri + strlen(ch) : c->uri + 11;
+    int trades = strcmp(word, "trades") == 0;
+    if (trades || strcmp(word, "quotes") == 0) {
         if (!c->ticks) return fail(c, 404, "not_found", "trades and quotes need --bar-seconds");
-        return td__sim_hist_ticks(c->ticks, c, trades ? TD_KIND_TRADE : TD_KIND_QUOTE);
+        return td__sim_hist_ticks(c->ticks, c, trades ? TD_KIND_TRADE : TD_KIND_QUOTE, cr);
     }
     int crypto = strcmp(c->uri, TD_SIM_CRYPTO_BARS) == 0;
     int multi = crypto || strcmp(c->uri, "/v2/stocks/bars") == 0;

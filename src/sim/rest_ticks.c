@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The simulator's trades and quotes history (with --bar-seconds): a ring of
- * the last stock trades and quotes the generators produced, whether or not
- * anyone was subscribed, and the Alpaca REST endpoints that serve them:
- * GET /v2/stocks/trades and /v2/stocks/quotes?symbols=A,B&start=&end=
- * &limit=&page_token= (PROTOCOLS.md §2 shape: {"trades":{"SYM":[records]},
- * "next_page_token":...}; a record is the stream event without "T" and "S").
+ * the last stock and crypto trades and quotes the generators produced,
+ * whether or not anyone was subscribed, and the Alpaca REST endpoints that
+ * serve them: GET /v2/stocks/trades and /v2/stocks/quotes?symbols=A,B
+ * &start=&end=&limit=&page_token= (PROTOCOLS.md §2 shape:
+ * {"trades":{"SYM":[records]},"next_page_token":...}; a record is the
+ * stream event without "T" and "S"), and the same for pairs under
+ * /v1beta3/crypto/us/trades|quotes?symbols=BTC/USD,... (a crypto trade
+ * record: t, p, s, i, tks in the stream's order; a quote: bp, bs, ap, as, t).
  * Polygon stocks (--bar-seconds with a Polygon session): GET /v3/trades/{T}
  * and /v3/quotes/{T}?timestamp.gte=&timestamp.lt= (ns; also .gt, .lte)
  * &limit=&order=asc, next_url with a cursor; a record is the stream event
@@ -162,7 +165,7 @@ static size_t first_at(const td_sim_ticks_t *r, int64_t t)
 
 /* The records of `kind` for the symbols of q, by symbol then time: one pass
  * over the window's entries, each filed under its symbol. */
-void td__sim_hist_ticks(const td_sim_ticks_t *r, td_sim_hcall_t *c, td_kind_t kind)
+void td__sim_hist_ticks(const td_sim_ticks_t *r, td_sim_hcall_t *c, td_kind_t kind, int crypto)
 {
     tq_t q;
     if (params(c, &q)) return;
@@ -182,7 +185,7 @@ void td__sim_hist_ticks(const td_sim_ticks_t *r, td_sim_hcall_t *c, td_kind_t ki
     }
     for (size_t k = k0; k < k1; k++) {
         const tick_t *t = at(r, k);
-        if (t->kind != kind || t->poly) continue;
+        if (t->kind != kind || t->poly || (strchr(t->sym, '/') != NULL) != crypto) continue;
         const char *key = t->sym;
         char **hit = bsearch(&key, sv, ns, sizeof *sv, cmp_str);
         if (!hit) continue;

@@ -133,7 +133,8 @@ static void deliver(td_sim_t *sim, td_sim_stream_t *st, const td_sim_ev_t *ev)
 {
     size_t nsyms = td__sim_gen_nsyms(st->gen), len = 0;
     int built = 0;
-    if (sim->ticks && (st->cls == TD_SIM_STOCK || st->cls == TD_SIM_PSTOCKS) &&
+    if (sim->ticks &&
+        (st->cls == TD_SIM_STOCK || st->cls == TD_SIM_PSTOCKS || st->cls == TD_SIM_CRYPTO) &&
         (ev->kind == TD_KIND_TRADE || ev->kind == TD_KIND_QUOTE)) {
         len = td__sim_gen_build(st->gen, ev, &sim->scratch);
         built = 1;

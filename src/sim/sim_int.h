@@ -201,16 +201,18 @@ const td_sim_hdata_t *td__sim_hist_data(const td_sim_hist_t *h);
 /* The trades and quotes ring the history endpoints serve (may be NULL). */
 void td__sim_hist_set_ticks(td_sim_hist_t *h, const td_sim_ticks_t *ticks);
 
-/* rest_ticks.c (--bar-seconds): a ring of the last `cap` stock trades and
- * quotes generated (the event's JSON as built), and GET
- * /v2/stocks/trades|quotes from it. */
+/* rest_ticks.c (--bar-seconds): a ring of the last `cap` stock and crypto
+ * trades and quotes generated (the event's JSON as built), and GET
+ * /v2/stocks/trades|quotes and /v1beta3/crypto/us/trades|quotes from it. */
 td_sim_ticks_t *td__sim_ticks_new(size_t cap);
 void td__sim_ticks_free(td_sim_ticks_t *r);
 void td__sim_ticks_push(td_sim_ticks_t *r, td_kind_t kind, const char *ev, size_t n);
 /* Whether `uri` is one of the history paths. */
 int td__sim_hist_path(const char *uri);
-/* Alpaca crypto bars; the stock history is under /v2/stocks/. */
-#define TD_SIM_CRYPTO_BARS "/v1beta3/crypto/us/bars"
+/* Alpaca crypto history (bars, trades, quotes: no key needed); the stock
+ * history is under /v2/stocks/. */
+#define TD_SIM_CRYPTO_HIST "/v1beta3/crypto/us/"
+#define TD_SIM_CRYPTO_BARS TD_SIM_CRYPTO_HIST "bars"
 int td__sim_hist_http(td_sim_hist_t *h, struct lws *wsi, const char *uri, td_sim_reply_t **slot);
 /* rest_av.c: the --record-calls file, or NULL. */
 FILE *td__sim_av_rec(td_sim_av_t *av);
@@ -268,7 +270,8 @@ int td__sim_hdata_price(const td_sim_hdata_t *d, const char *exch, const char *c
 void td__sim_hist_alpaca(const td_sim_hdata_t *d, td_sim_hcall_t *c);
 void td__sim_hist_polygon(const td_sim_hdata_t *d, td_sim_hcall_t *c);
 void td__sim_hist_grid(const td_sim_hdata_t *d, td_sim_hcall_t *c);
-void td__sim_hist_ticks(const td_sim_ticks_t *r, td_sim_hcall_t *c, td_kind_t kind);
+/* Alpaca trades or quotes of stocks, or of pairs (crypto: symbols with '/'). */
+void td__sim_hist_ticks(const td_sim_ticks_t *r, td_sim_hcall_t *c, td_kind_t kind, int crypto);
 /* Polygon /v3/trades/{T} and /v3/quotes/{T} from the same ring. */
 void td__sim_hist_ticks_polygon(const td_sim_ticks_t *r, td_sim_hcall_t *c);
 

@@ -8,6 +8,7 @@ gives a "pending" notice then a "done" one for the same window, and the
 REST calls stay under the sim's rate limit. A plan without history
 (--hist-forbidden) gives "impossible" with the exact window."""
 import json
+import re
 import time
 import urllib.request
 
@@ -149,25 +150,48 @@ def test_forbidden_history_is_impossible_with_the_window(tickerd, redis, redis_c
     assert not [f for sym in SYMS for _, f in r.xrange(f"history:bars.{sym}") if b"r" in f]
 
 
-def rest_ticks(sim, word, syms, t0, t1):
-    """The sim's REST trades or quotes of syms with t in [t0, t1] (ns)."""
+def rest_ticks(sim, word, syms, t0, t1, base="/v2/stocks", raw=False):
+    """The sim's REST trades or quotes of syms with t in [t0, t1] (ns); raw:
+    the body's bytes too."""
     fmt = lambda t: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t // STEP)) + \
         f".{t % STEP:09d}Z"  # noqa: E731
-    url = (f"http://127.0.0.1:{sim.port}/v2/stocks/{word}?symbols={','.join(syms)}"
+    url = (f"http://127.0.0.1:{sim.port}{base}/{word}?symbols={','.join(syms)}"
            f"&start={fmt(t0)}&end={fmt(t1)}&limit=10000")
     req = urllib.request.Request(url, headers={"APCA-API-KEY-ID": "k", "APCA-API-SECRET-KEY": "s"})
     with urllib.request.urlopen(req, timeout=5) as r:
-        body = json.load(r)
+        text = r.read()
+    body = json.loads(text)
     assert body["next_page_token"] is None
-    return body[word]
+    return (body[word], text) if raw else body[word]
 
 
 def test_trades_and_quotes_refilled_exactly_once(tickerd, redis, redis_collector):
+    ticks_exactly_once(tickerd, redis, redis_collector, "/v2/iex", "/v2/stocks",
+                       (("trades", "AAPL", ("t", "i")), ("trades", "MSFT", ("t", "i")),
+                        ("quotes", "AAPL", ("t",))))
+
+
+def test_crypto_trades_and_quotes_refilled_exactly_once(tickerd, redis, redis_collector):
+    """Pairs: the outages' trades and quotes come back from
+    /v1beta3/crypto/us/trades|quotes (no key needed), each refilled event
+    the streamed one's bytes plus "refilled":true."""
+    ticks_exactly_once(tickerd, redis, redis_collector, "/v1beta3/crypto/us", "/v1beta3/crypto/us",
+                       (("trades", "BTC/USD", ("t", "i")), ("trades", "ETH/USD", ("t", "i")),
+                        ("quotes", "BTC/USD", ("t",)), ("quotes", "ETH/USD", ("t",))),
+                       exact_bytes=True)
+
+
+def ticks_exactly_once(tickerd, redis, redis_collector, stream, base, subs, exact_bytes=False):
+    """Stream + refill of subs ((word, sym, dedupe key), ...) is the sim's
+    REST record, each once, in order."""
     sim = tickerd.sim(rate=300, symbols=8, drop_every=3, bar_seconds=1)
     coll = redis_collector(redis, channels=("tickerd.gaps",))
-    run = tickerd.run(url=[sim.url("/v2/iex")], env=KEYS, redis=redis.url, redis_history=100000,
-                      subscribe="trades=AAPL,MSFT;quotes=AAPL", backoff_min=0.6, backoff_max=0.9,
-                      refill="trades,quotes", refill_delay=0.3)
+    words = {w: sorted({s for x, s, _ in subs if x == w}) for w in ("trades", "quotes")}
+    syms = sorted({s for _, s, _ in subs})
+    run = tickerd.run(url=[sim.url(stream)], env=KEYS, redis=redis.url, redis_history=100000,
+                      subscribe=";".join(f"{w}={','.join(v)}" for w, v in words.items()),
+                      backoff_min=0.6, backoff_max=0.9, refill="trades,quotes",
+                      refill_delay=0.3)
     deadline = time.monotonic() + 25
     while time.monotonic() < deadline:
         if len([n for n in notices_of(coll) if n["refill"] != "pending"]) >= 3:
@@ -178,14 +202,13 @@ def test_trades_and_quotes_refilled_exactly_once(tickerd, redis, redis_collector
     final = [n for n in notices if n["refill"] != "pending"]
     assert len(final) >= 3, run.describe()
     for n in notices:
-        assert n["kinds"] == ["trades", "quotes"] and n["symbols"] == ["AAPL", "MSFT"], n
+        assert n["kinds"] == ["trades", "quotes"] and n["symbols"] == syms, n
     assert all(f["refill"] == "done" for f in final), final
     assert len(notices) == 2 * len(final) or len(notices) == 2 * len(final) + 1
     cutoff = ns(final[-1]["to"])
     r = redis.client()
     refilled = 0
-    for word, sym, key in (("trades", "AAPL", ("t", "i")), ("trades", "MSFT", ("t", "i")),
-                           ("quotes", "AAPL", ("t",))):
+    for word, sym, key in subs:
         entries = [f for _, f in r.xrange(f"history:{word}.{sym}") if b"e" in f]
         evs = [(json.loads(f[b"e"]), f.get(b"r")) for f in entries]
         refilled += sum(1 for _, m in evs if m == b"1")
@@ -198,13 +221,21 @@ def test_trades_and_quotes_refilled_exactly_once(tickerd, redis, redis_collector
             assert k not in got, f"{word}.{sym}: {k} twice"
             got[k] = {x: v for x, v in e.items() if x not in ("T", "S", "refilled")}
         t0 = min(ns(e["t"]) for e, _ in evs)
-        want = {tuple(x[k] for k in key): x
-                for x in rest_ticks(sim, word, [sym], t0, cutoff).get(sym, [])}
+        recs, text = rest_ticks(sim, word, [sym], t0, cutoff, base, raw=True)
+        want = {tuple(x[k] for k in key): x for x in recs.get(sym, [])}
         have = {k: v for k, v in got.items() if ns(v["t"]) <= cutoff}
         assert len(want) > 50
         missing = sorted(set(want) - set(have))
         assert not missing, f"{word}.{sym}: {len(missing)} missing, first {missing[:2]}"
         assert have == want
+        if exact_bytes:  # the streamed event is T, S and the record; refilled: + the mark
+            raw = re.findall(rb"\{[^{}]*\}", text[text.index(b"[") + 1:text.rindex(b"]")])
+            assert len(raw) == len(want)
+            head = b'{"T":"%s","S":"%s",' % (word[0].encode(), sym.encode())
+            ok = {head + x[1:] for x in raw}
+            ok |= {head + x[1:-1] + b',"refilled":true}' for x in raw}
+            kept = [f[b"e"] for f in entries if ns(json.loads(f[b"e"])["t"]) <= cutoff]
+            assert len(kept) == len(raw) and all(e in ok for e in kept), (word, sym)
     assert refilled > 0
 
 
