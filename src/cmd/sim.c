@@ -158,8 +158,9 @@ static const td_opt_t sim_table[] = {
      "the history endpoints' bars (crypto: GET /v1beta3/crypto/us/bars), one per wanted symbol per "
      "period, sent once the period is "
      "over; the period is SECONDS long and the REST timeframe NMin means N periods (60: real "
-     "minutes; less compresses time for tests); the last 65536 stock trades and quotes generated "
-     "are kept and served at GET /v2/stocks/trades and /v2/stocks/quotes (Polygon /stocks: "
+     "minutes; less compresses time for tests); the last 65536 stock and crypto trades and quotes "
+     "generated are kept and served at GET /v2/stocks/trades and /v2/stocks/quotes (pairs: "
+     "/v1beta3/crypto/us/trades and /v1beta3/crypto/us/quotes, keys optional; Polygon /stocks: "
      "/v3/trades/T and /v3/quotes/T); 0 = off: bars drawn "
      "from the walk, several per minute, unrelated to the REST history"},
     {"log-level", TD_OPT_STR, F(log_level), 0, 0, "info", "LEVELS", NULL, 0,
@@ -226,6 +227,10 @@ static const td_opts_t sim_opts = {
     "    /v1beta3/crypto/us/bars?symbols=BTC/USD,ETH/USD: the same for pairs (a '/' is\n"
     "    allowed after the first letter); keys optional (Alpaca needs none for crypto), wrong\n"
     "    ones -> 403. Their prices are unrelated to the crypto stream's trades and quotes.\n"
+    "  Trades and quotes (with --bar-seconds): /v2/stocks/trades|quotes and, for pairs,\n"
+    "    /v1beta3/crypto/us/trades|quotes (keys optional) ?symbols=A,B&start&end&limit\n"
+    "    &page_token -> {\"trades\":{\"SYM\":[records]},\"next_page_token\":...}: the\n"
+    "    generated events of the window, each record the streamed event without T and S.\n"
     "  Polygon (§4): /v2/aggs/ticker/{T}/range/{M}/{minute|hour|day}/{from}/{to} (YYYY-MM-DD\n"
     "    or Unix ms; to = through that UTC day), limit (default 5000, max 50000), key by\n"
     "    apiKey= or Authorization: Bearer (--key when set) -> 401 Unknown API Key; next_url\n"

@@ -153,6 +153,47 @@ static void bar_json_is_the_stream_shape(void **state)
     td_buf_free(&o);
 }
 
+/* Crypto records (/v1beta3/crypto/us/trades|quotes): the stream's events
+ * byte for byte, a trade's large "i" its id. */
+static void crypto_bodies_to_stream_events(void **state)
+{
+    (void)state;
+    const char *tb = "{\"trades\":{\"BTC/USD\":[{\"p\":97012.5,\"s\":0.012345,\"t\":"
+                     "\"2024-12-05T12:00:00.5Z\",\"i\":4000000000000000017,\"tks\":\"B\"}]},"
+                     "\"next_page_token\":null}";
+    td_ticks_page_t pg = {0};
+    assert_int_equal(td_ticks_parse_alpaca(tb, strlen(tb), TD_KIND_TRADE, &pg), 0);
+    assert_int_equal(pg.n, 1);
+    assert_string_equal(pg.v[0].symbol, "BTC/USD");
+    assert_true(pg.v[0].has_id && pg.v[0].id == 4000000000000000017ULL);
+    td_buf_t o = TD_BUF_INIT;
+    td_refill_tick_json(TD_KIND_TRADE, "BTC/USD", pg.v[0].rec, pg.v[0].rec_len, &o);
+    const char *live = "{\"T\":\"t\",\"S\":\"BTC/USD\",\"p\":97012.5,\"s\":0.012345,\"t\":"
+                       "\"2024-12-05T12:00:00.5Z\",\"i\":4000000000000000017,\"tks\":\"B\"}";
+    assert_int_equal(o.len, strlen(live) + strlen(",\"refilled\":true"));
+    assert_memory_equal(o.data, live, strlen(live) - 1);
+    uint64_t id, lid;
+    int64_t ns, lns;
+    assert_int_equal(td_refill_event_id(o.data, o.len, &id), 0);
+    assert_int_equal(td_refill_event_id(live, strlen(live), &lid), 0);
+    assert_int_equal(td_refill_event_time(live, strlen(live), &lns), 0);
+    assert_int_equal(td_refill_event_time(o.data, o.len, &ns), 0);
+    assert_true(id == lid && ns == lns && ns == pg.v[0].ts_ns);
+    assert_true(td_refill_tick_key(TD_KIND_TRADE, "BTC/USD", 7, lns, lid) ==
+                td_refill_tick_key(TD_KIND_TRADE, "BTC/USD", 7, pg.v[0].ts_ns, pg.v[0].id));
+    const char *qb = "{\"quotes\":{\"ETH/USD\":[{\"bp\":3601.2,\"bs\":1.5,\"ap\":3601.4,"
+                     "\"as\":0.25,\"t\":\"2024-12-05T12:00:01Z\"}]},\"next_page_token\":null}";
+    assert_int_equal(td_ticks_parse_alpaca(qb, strlen(qb), TD_KIND_QUOTE, &pg), 0);
+    assert_true(pg.n == 1 && !pg.v[0].has_id && pg.v[0].ts_ns == T0 + S);
+    o.len = 0;
+    td_refill_tick_json(TD_KIND_QUOTE, "ETH/USD", pg.v[0].rec, pg.v[0].rec_len, &o);
+    assert_string_equal(o.data, "{\"T\":\"q\",\"S\":\"ETH/USD\",\"bp\":3601.2,\"bs\":1.5,"
+                                "\"ap\":3601.4,\"as\":0.25,\"t\":\"2024-12-05T12:00:01Z\","
+                                "\"refilled\":true}");
+    td_ticks_page_free(&pg);
+    td_buf_free(&o);
+}
+
 static void trades_body_to_stream_events(void **state)
 {
     (void)state;
@@ -364,6 +405,7 @@ int main(void)
         cmocka_unit_test(live_event_time),
         cmocka_unit_test(bar_json_is_the_stream_shape),
         cmocka_unit_test(trades_body_to_stream_events),
+        cmocka_unit_test(crypto_bodies_to_stream_events),
         cmocka_unit_test(options),
         cmocka_unit_test(hold_merges_in_time_order_and_keeps_the_later_ones),
         cmocka_unit_test(polygon_v3_body_to_stream_events),
