@@ -126,6 +126,46 @@ def test_alpaca_crypto_bars(tickerd, tmp_path):
     assert lines[0]["vendor"] == "alpaca" and lines[0]["rows"] == 30
 
 
+def test_alpaca_crypto_trades_and_quotes(tickerd):
+    """--bar-seconds: /v1beta3/crypto/us/trades|quotes serve the crypto
+    stream's generated trades and quotes, each record the streamed event's
+    bytes without T and S, paginated, with no key or the right one (not a
+    wrong one); pairs are not served as stocks, nor stocks as pairs."""
+    from simclient import collect, open_authed, run, subscribe
+    sim = tickerd.sim(key="K", secret="S", rate=400, bar_seconds=1)
+
+    async def go():
+        ws = await open_authed(sim.url("/v1beta3/crypto/us"), "K", "S")
+        await subscribe(ws, trades=["BTC/USD"], quotes=["BTC/USD"])
+        _, evs = await collect(ws, 60, timeout=15)
+        await ws.close()
+        return evs
+    evs = [e for e in run(go()) if json.loads(e)["T"] in "tq"]
+    t0, t1 = json.loads(evs[0])["t"], json.loads(evs[-1])["t"]
+    win = f"symbols=BTC/USD,ETH/USD&start={t0}&end={t1}"
+    for word, T in (("trades", "t"), ("quotes", "q")):
+        path = f"/v1beta3/crypto/us/{word}"
+        st, _, body = alpaca(sim, path, win, {})
+        assert st == 200 and body["next_page_token"] is None
+        assert sorted(body[word]) == ["BTC/USD", "ETH/USD"]
+        # the REST records are the streamed events, byte for byte
+        url = f"http://127.0.0.1:{sim.port}{path}?{win.replace(',ETH/USD', '')}"
+        with urllib.request.urlopen(url, timeout=10) as r:
+            text = r.read().decode()
+        mine = [e for e in evs if json.loads(e)["T"] == T]
+        recs = ",".join('{' + e[len('{"T":"x","S":"BTC/USD",'):] for e in mine)
+        assert text == '{"%s":{"BTC/USD":[%s]},"next_page_token":null}' % (word, recs)
+        pages = walk_alpaca(sim, path, win.replace(",ETH/USD", "") + "&limit=7")
+        assert len(pages) > 1
+        assert [x for p in pages for x in p[word].get("BTC/USD", [])] == body[word]["BTC/USD"]
+        st, _, bad = alpaca(sim, path, win, {"APCA-API-KEY-ID": "K", "APCA-API-SECRET-KEY": "x"})
+        assert (st, bad) == (403, {"message": "forbidden"})
+        st, _, stock = alpaca(sim, f"/v2/stocks/{word}", win)
+        assert st == 200 and stock[word] == {}
+        st, _, none = alpaca(sim, path, f"symbols=AAPL&start={t0}&end={t1}", {})
+        assert st == 200 and none[word] == {}
+
+
 def test_alpaca_429_headers(tickerd):
     sim = tickerd.sim(alpaca_rate="3/60")
     for i in range(3):
