@@ -26,6 +26,7 @@ typedef struct {
     app_t *a;
     const td_opts_t *o;
     int errors;
+    int url_bad; /* an upstream URL was refused (the refill's base is not judged) */
 } check_t;
 
 /* One error about option `opt` (its file:line first if it came from there). */
@@ -337,14 +338,16 @@ static void check_upstream(check_t *k, int polygon, int av)
         return;
     }
     for (size_t i = 0; i < c->url.n; i++)
-        if (td_feed_check_url(c->feed, c->url.v[i], err, sizeof err) != 0)
+        if (td_feed_check_url(c->feed, c->url.v[i], err, sizeof err) != 0) {
             bad(k, "url", "--url: %s", err);
+            k->url_bad = 1;
+        }
 }
 
 static void check_files(check_t *k)
 {
     const run_cfg *c = &k->a->cfg;
-    if (c->ca_file) readable(k, "ca-file", c->ca_file); /* else lws fails every handshake */
+    if (c->ca_file) readable(k, "ca-file", c->ca_file); /* else every TLS handshake fails */
 }
 
 /* --refill and its options, as td__run_setup_refill reads them. */
@@ -353,16 +356,14 @@ static void check_refill(check_t *k)
     char err[512], base[512];
     const char *opt;
     td_refill_cfg_t rc;
-    const run_cfg *c = &k->a->cfg;
-    if (c->url.n && td_feed_check_url(c->feed, c->url.v[0], err, sizeof err) != 0)
-        return; /* said by check_upstream */
+    if (k->url_bad) return; /* said by check_upstream */
     if (td__run_refill_config(&k->a->cfg, &rc, base, sizeof base, &opt, err, sizeof err) < 0)
         bad(k, opt, "%s", err);
 }
 
 int td__run_check(app_t *a, const td_opts_t *o)
 {
-    check_t k = {a, o, 0};
+    check_t k = {a, o, 0, 0};
     run_cfg *c = &a->cfg;
     char err[512];
     int polygon = strcmp(c->feed, "polygon") == 0, av = strcmp(c->feed, "alphavantage") == 0;
