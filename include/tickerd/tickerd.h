@@ -38,7 +38,7 @@ enum {
     TICKERD_ENOTSUP = -2, /* the client's vendor does not offer this service */
     TICKERD_ECLOSED = -3, /* the client is closing or closed */
     TICKERD_ECONFIG = -4, /* options unusable (bad URL, missing key) */
-    TICKERD_ELWS = -5,    /* libwebsockets could not create its context */
+    TICKERD_ELWS = -5,    /* no longer returned (the library needs no libwebsockets context) */
 };
 
 typedef enum tickerd_vendor_e {

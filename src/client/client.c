@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libtickerd's client: one td_feed_t per vendor stream in use, on the
- * client's loop (the feeds are tickerd's own WebSocket clients; the lws
- * context the client still creates carries no feed protocol).
+ * client's loop (the feeds are tickerd's own WebSocket clients, so the
+ * library needs no libwebsockets context).
  *
  * The feed reconnects by itself; the client watches each feed's state (at
  * every loop turn, from a prepare and a check handle, and before each event)
@@ -15,7 +15,6 @@
  * Anything that opens or retires a feed runs from the prepare/check
  * handles, never inside a feed's callback. */
 #include "client/client_int.h"
-#include "client/lws_ctx.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "feed/feed.h"
@@ -77,8 +76,6 @@ struct tickerd_client_s {
 
     uv_loop_t own_loop, *loop;
     int owns_loop;
-    struct lws_protocols protos[2]; /* lws keeps the pointer */
-    struct lws_context *ctx;        /* lws clears it once the context is gone */
     stream_t st[TDC__ASSETS];
     retired_t *retired;
 
@@ -87,7 +84,7 @@ struct tickerd_client_s {
     uv_timer_t teardown;
     int started, closing, closed, reconnect_req;
     int pending; /* feed stops in flight */
-    int destroy_calls, open_handles;
+    int open_handles;
     note_t notes[NOTES_MAX];
     size_t nnotes;
     int delivering;
@@ -551,7 +548,7 @@ TDC_API int tickerd_reconnect(tickerd_client_t *c)
 {
     if (!c) return TICKERD_EINVAL;
     if (c->closing) return TICKERD_ECLOSED;
-    c->reconnect_req = 1; /* done at the next prepare/check, outside lws */
+    c->reconnect_req = 1; /* done at the next prepare/check, outside any feed callback */
     return 0;
 }
 
@@ -580,11 +577,8 @@ static void find_closing(uv_handle_t *h, void *arg)
     if (uv_is_closing(h)) *(int *)arg = 1;
 }
 
-/* Every 5 ms once closing: when the feeds are stopped, destroy the lws
- * context (twice: on a foreign loop lws finishes only when called again
- * after the loop has run the close callbacks of its handles, and they close
- * in stages: so not while any handle of the loop is still closing), then
- * close ours. */
+/* Every 5 ms once closing: when the feeds are stopped and no handle of the
+ * loop is still closing (theirs close in stages), close ours. */
 static void on_teardown(uv_timer_t *t)
 {
     tickerd_client_t *c = t->data;
@@ -592,12 +586,6 @@ static void on_teardown(uv_timer_t *t)
     if (c->pending > 0) return;
     uv_walk(c->loop, find_closing, &closing);
     if (closing) return;
-    if (c->ctx && c->destroy_calls < 20) {
-        lws_context_destroy(c->ctx);
-        c->destroy_calls++;
-        return;
-    }
-    if (c->ctx) TD_WARN("libtickerd: libwebsockets context not freed");
     uv_timer_stop(t);
     c->open_handles = 3;
     uv_close((uv_handle_t *)&c->prep, on_handle_closed);
@@ -701,22 +689,6 @@ TDC_API tickerd_client_t *tickerd_client_new(const tickerd_options_t *opts, int 
     c->owns_loop = opts->loop == NULL;
     c->loop = c->owns_loop ? &c->own_loop : opts->loop;
     if (c->owns_loop) uv_loop_init(c->loop);
-    /* the feeds do not use lws (feed/ws_conn.c); the context stays for now */
-    c->protos[0] = (struct lws_protocols){"td-client", lws_callback_http_dummy, 0, 0, 0, NULL, 0};
-    td_lws_ctx_cfg_t lc = {.loop = c->loop,
-                           .protocols = c->protos,
-                           .ca_file = c->ca_file,
-                           .pt_serv_buf_size = 64 * 1024,
-                           .user = c,
-                           .pcontext = &c->ctx};
-    c->ctx = td_lws_context_new(&lc);
-    if (!c->ctx) {
-        if (c->owns_loop) uv_loop_close(c->loop);
-        free_fields(c);
-        free(c);
-        if (err) *err = TICKERD_ELWS;
-        return NULL;
-    }
     uv_prepare_init(c->loop, &c->prep);
     uv_check_init(c->loop, &c->check);
     uv_timer_init(c->loop, &c->teardown);

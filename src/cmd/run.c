@@ -5,7 +5,7 @@
 #include "cmd/cmd.h"
 #include "cmd/run_app.h"
 #include "core/log.h"
-#include "client/lws_ctx.h"
+#include "core/lws_ctx.h"
 #include "core/mem.h"
 #include "core/opt.h"
 #include "feed/feed.h"

@@ -9,9 +9,9 @@
 #include "core/rng.h"
 #include "core/tls.h"
 #include "proto/ws_client.h"
+#include "proto/ws_url.h"
 
 #include <arpa/inet.h>
-#include <libwebsockets.h> /* lws_parse_uri */
 #include <netdb.h>
 #include <sys/socket.h>
 #include <stdlib.h>
@@ -81,28 +81,12 @@ static void filter_for_stream(const td_feed_t *f, const td_subset_t *all, td_sub
 
 static int parse_url(td_feed_t *f, const char *url, char *err, size_t errlen)
 {
-    char *tmp = td_xstrdup(url);
-    const char *prot, *addr, *path;
-    int port;
-    if (lws_parse_uri(tmp, &prot, &addr, &port, &path) || !*addr) {
-        snprintf(err, errlen, "bad upstream URL '%s': expected ws://HOST:PORT/PATH", url);
-        free(tmp);
-        return -1;
-    }
-    if (strcmp(prot, "ws") != 0 && strcmp(prot, "wss") != 0) {
-        snprintf(err, errlen, "bad upstream URL '%s': scheme must be ws or wss", url);
-        free(tmp);
-        return -1;
-    }
-    f->tls = strcmp(prot, "wss") == 0;
-    f->port = port;
-    f->host = td_xstrdup(addr);
-    /* lws_parse_uri drops the leading '/'. */
-    size_t n = strlen(path);
-    f->path = td_xmalloc(n + 2);
-    f->path[0] = '/';
-    memcpy(f->path + 1, path, n + 1);
-    free(tmp);
+    td_ws_url_t u;
+    if (td_ws_url_parse(&u, url, err, errlen) != 0) return -1;
+    f->tls = u.tls;
+    f->port = u.port;
+    f->host = u.host;
+    f->path = u.path;
     return f->d->setup(f, err, errlen);
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "client/lws_ctx.h"
+#include "core/lws_ctx.h"
 #include "core/lws_log.h"
 
 #include <string.h>

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The one place that creates a libwebsockets context on a libuv loop for
- * upstream feeds (libtickerd; meant for tickerd run too), and the two-step
+ * tickerd run (the gateway's listeners), and the two-step
  * destruction lws needs on a loop it does not own. */
-#ifndef TD_CLIENT_LWS_CTX_H
-#define TD_CLIENT_LWS_CTX_H
+#ifndef TD_CORE_LWS_CTX_H
+#define TD_CORE_LWS_CTX_H
 
 #include <libwebsockets.h>
 #include <stddef.h>
