@@ -13,95 +13,18 @@
  * n-th reply belongs to the n-th command. Each pending entry (an event's
  * PUBLISH [HSET] [XADD], or a gap notice's PUBLISH and XADDs) carries its
  * command count next to its length; once sent, the counts wait in a FIFO of
- * entries in flight, so that each reply is attributed to its command. */
-#include "sink/redis.h"
+ * entries in flight, so that each reply is attributed to its command.
+ *
+ * redis+cluster:// is redis_cluster.c's: the same commands, routed per slot. */
+#include "sink/redis_int.h"
 
 #include "core/clock.h"
-#include "core/log.h"
 #include "core/mem.h"
 #include "proto/gap.h"
-#include "redis/cluster.h"
-#include "redis/conn.h"
-#include "redis/resp.h"
-#include "redis/sentinel.h"
-#include "redis/url.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define DEF_MAX_BUFFER   ((size_t)64 << 20)
-#define DEF_MAX_INFLIGHT 10000u
-#define STOP_WAIT_MS     1000u /* how long _stop waits for replies */
-#define STOP_POLL_MS     10u
-#define REJECTING_MS     10000u /* an error reply this recent: status "rejecting" */
-#define OVERDUE_MS       1000u  /* a reply this late: status "not answering" */
-/* A pending entry's ring value: length | tag << 32; tag = commands | ENT_NOTICE
- * (a notice) or ENT_HIST (a history entry written late): not an event. */
-#define ENT_NOTICE    0x80000000u
-#define ENT_HIST      0x40000000u
-#define ENT_NONEV     (ENT_NOTICE | ENT_HIST)
-#define ENT_CMDS(tag) ((tag) & ~ENT_NONEV)
-#define ENT_LEN(v)    ((size_t)((v)&0xffffffffu))
-#define ENT_TAG(v)    ((uint32_t)((v) >> 32))
-#define ENT(len, tag) ((uint64_t)(len) | (uint64_t)(tag) << 32)
-
-struct td_redis_sink_s {
-    uv_loop_t *loop;
-    td_rconn_t *conn;
-    td_rsentinel_t *sentinel;       /* redis+sentinel:// only */
-    td_rcluster_t *cl;              /* redis+cluster:// (then conn is NULL) */
-    uint16_t hslot[TD_KIND__COUNT]; /* cluster: slot of each last-values hash */
-    td_buf_t chan;                  /* cluster: the channel name, for its slot */
-    char *prefix;
-    size_t prefix_len;
-    size_t max_buffer;
-    uint32_t max_inflight;
-    int last_values;
-    uint32_t ev_cmds; /* commands per event: PUBLISH [HSET] [XADD] */
-    uint8_t kind_len[TD_KIND__COUNT];
-    /* History (XADD ... MAXLEN ~ N * e payload): the arguments between the
-     * key and the payload, pre-formatted; empty with history off. */
-    char hist_mid[64];
-    size_t hist_mid_len;
-    uint32_t history;
-    int refilled; /* the events published now are refilled: XADD ... r 1 */
-    int (*hold)(void *ud, const td_event_t *ev, int refilled); /* takes history entries */
-    void *hold_ud;
-    td_buf_t note; /* a notice's commands, being formatted */
-
-    uv_prepare_t prep; /* hands pending commands to the connection once per turn */
-    uv_timer_t timer;  /* the stop sequence */
-    int started, stopping, closed;
-    int open_handles;
-    uint64_t stop_deadline_ms;
-    void (*done)(void *ud);
-    void *done_ud;
-
-    /* Pending entries: bytes [head, tail) of buf; their lengths and command
-     * counts (ENT_*) in the ring lens[lhead .. lhead+lcount) (mod lcap). */
-    char *buf;
-    size_t cap, head, tail;
-    uint64_t *lens;
-    size_t lcap, lhead, lcount;
-    uint32_t inflight; /* entries sent, not completely answered */
-    uint32_t *fq;      /* their ENT_ tags, a ring of max_inflight */
-    size_t fqhead;
-    uint32_t phase; /* replies of the oldest entry in flight received */
-
-    int (*gate)(void *ud); /* NULL, or asked before every batch (HA fencing) */
-    void *gate_ud;
-    uint64_t fenced; /* events the gate refused (also in dropped) */
-
-    int ever_ready;
-    uint64_t published, dropped, errors, rejected, lost, reconnects;
-    uint64_t dropped_mark; /* `dropped` when the connection went down */
-    int64_t down_ns;       /* wall clock when it went down (0: up) */
-    uint64_t down_lost;    /* events in flight then, lost */
-    uint64_t gaps;         /* Redis outages with drops, noticed */
-    uint64_t last_error_ms;
-    td_ratelimit_t rl_full, rl_err;
-};
 
 /* ---- pending buffer ------------------------------------------------------ */
 
@@ -153,7 +76,7 @@ static uint64_t pending_drop_all(td_redis_sink_t *s)
     return n;
 }
 
-static const char *label(const td_redis_sink_t *s)
+const char *td__rsink_label(const td_redis_sink_t *s)
 {
     return s->cl ? td_rcluster_label(s->cl) : td_rconn_label(s->conn);
 }
@@ -204,14 +127,14 @@ static void kick(td_redis_sink_t *s)
         uv_prepare_start(&s->prep, prep_cb);
 }
 
-static void log_error(td_redis_sink_t *s, const char *cmd, const td_resp_node_t *r)
+void td__rsink_log_error(td_redis_sink_t *s, const char *cmd, const td_resp_node_t *r)
 {
     uint64_t sup;
     s->errors++;
     s->last_error_ms = uv_now(s->loop);
     if (td_ratelimit_ok(&s->rl_err, td_mono_ms(), &sup))
-        TD_ERR("redis %s: %s rejected by Redis: %.*s (%llu more suppressed)", label(s), cmd,
-               (int)(r->len > 200 ? 200 : r->len), r->s, (unsigned long long)sup);
+        TD_ERR("redis %s: %s rejected by Redis: %.*s (%llu more suppressed)", td__rsink_label(s),
+               cmd, (int)(r->len > 200 ? 200 : r->len), r->s, (unsigned long long)sup);
 }
 
 /* One reply, in command order: an event's PUBLISH, then HSET with last
@@ -226,18 +149,18 @@ static void on_reply(void *ud, td_rconn_t *c, const td_resp_reader_t *rd)
     int notice = (tag & ENT_NONEV) != 0;
     if (s->phase == 0 && !notice) {
         if (r->type == TD_RESP_ERROR) {
-            log_error(s, "PUBLISH", r);
+            td__rsink_log_error(s, "PUBLISH", r);
             s->dropped++;
             s->rejected++;
         } else {
             s->published++;
         }
     } else if (r->type == TD_RESP_ERROR) {
-        log_error(s,
-                  s->phase == 0 && !(tag & ENT_HIST)           ? "PUBLISH"
-                  : !notice && s->last_values && s->phase == 1 ? "HSET"
-                                                               : "XADD",
-                  r);
+        td__rsink_log_error(s,
+                            s->phase == 0 && !(tag & ENT_HIST)           ? "PUBLISH"
+                            : !notice && s->last_values && s->phase == 1 ? "HSET"
+                                                                         : "XADD",
+                            r);
     }
     if (++s->phase < ENT_CMDS(tag)) return;
     s->phase = 0;
@@ -366,23 +289,6 @@ static void timer_cb(uv_timer_t *t)
 
 /* ---- public API ----------------------------------------------------------- */
 
-static void on_cl_reply(void *ud, uint32_t tag, const td_resp_reader_t *rd);
-static void on_cl_lost(void *ud, uint32_t tag);
-
-/* redis+cluster://: SPUBLISH and HSET go to the primary of their slot. */
-static td_rcluster_t *make_cluster(td_redis_sink_t *s, const td_redis_url_t *u,
-                                   const td_redis_sink_cfg_t *cfg, char *err, size_t errlen)
-{
-    static const td_rcluster_cb_t cb = {on_cl_reply, on_cl_lost, NULL};
-    td_rcluster_cfg_t cc = {.url = u,
-                            .name = "redis",
-                            .timeout_s = cfg->timeout_s,
-                            .max_buffer = cfg->max_buffer ? cfg->max_buffer : DEF_MAX_BUFFER,
-                            .max_inflight = cfg->max_inflight,
-                            .lazy_read = 1};
-    return td_rcluster_new(s->loop, &cc, &cb, s, err, errlen);
-}
-
 static td_rconn_t *make_conn(td_redis_sink_t *s, const td_redis_sink_cfg_t *cfg)
 {
     td_redis_url_t u;
@@ -394,7 +300,7 @@ static td_rconn_t *make_conn(td_redis_sink_t *s, const td_redis_sink_cfg_t *cfg)
         return NULL;
     }
     if (u.scheme == TD_REDIS_CLUSTER) {
-        s->cl = make_cluster(s, &u, cfg, err, sizeof err);
+        s->cl = td__rsink_cluster_new(s, &u, cfg, err, sizeof err);
         if (!s->cl) TD_ERR("redis: %s", err);
         td_redis_url_free(&u);
         return NULL;
@@ -467,19 +373,19 @@ int td_redis_sink_start(td_redis_sink_t *s)
     return 0;
 }
 
-static void drop_full(td_redis_sink_t *s)
+void td__rsink_drop_full(td_redis_sink_t *s)
 {
     uint64_t sup;
     s->dropped++;
     if (td_ratelimit_ok(&s->rl_full, td_mono_ms(), &sup))
         TD_WARN("redis %s: buffer full (%zu bytes, %s): dropping events; %llu dropped so far",
-                label(s), pending_bytes(s), is_up(s) ? "Redis too slow" : "Redis away",
+                td__rsink_label(s), pending_bytes(s), is_up(s) ? "Redis too slow" : "Redis away",
                 (unsigned long long)s->dropped);
 }
 
 /* "$<n>\r\n<prefix><mid><kind>[.<symbol>]\r\n" */
-static char *put_name(const td_redis_sink_t *s, char *p, const char *mid, size_t midl,
-                      const td_event_t *ev, int with_symbol)
+char *td__rsink_put_name(const td_redis_sink_t *s, char *p, const char *mid, size_t midl,
+                         const td_event_t *ev, int with_symbol)
 {
     size_t kl = s->kind_len[ev->kind], sl = with_symbol ? 1 + ev->symbol_len : 0;
     *p++ = '$';
@@ -500,7 +406,7 @@ static char *put_name(const td_redis_sink_t *s, char *p, const char *mid, size_t
     return p;
 }
 
-static char *put_bulk(char *p, const char *v, size_t n)
+char *td__rsink_put_bulk(char *p, const char *v, size_t n)
 {
     *p++ = '$';
     p = td_put_uint(p, n);
@@ -522,9 +428,9 @@ static size_t append_history(const td_redis_sink_t *s, char *p, const td_event_t
                2 + pl + 2 + (s->refilled ? sizeof mark - 1 + 1 : 0);
     if (!p) return n;
     memcpy(p, s->refilled ? "*10\r\n$4\r\nXADD\r\n" : "*8\r\n$4\r\nXADD\r\n", 14 + !!s->refilled);
-    p = put_name(s, p + 14 + !!s->refilled, "history:", 8, ev, 1);
+    p = td__rsink_put_name(s, p + 14 + !!s->refilled, "history:", 8, ev, 1);
     memcpy(p, s->hist_mid, s->hist_mid_len);
-    p = put_bulk(p + s->hist_mid_len, ev->payload, pl);
+    p = td__rsink_put_bulk(p + s->hist_mid_len, ev->payload, pl);
     if (s->refilled) memcpy(p, mark, sizeof mark - 1);
     return n;
 }
@@ -532,91 +438,6 @@ static size_t append_history(const td_redis_sink_t *s, char *p, const td_event_t
 void td_redis_sink_mark_refilled(td_redis_sink_t *s, int on)
 {
     s->refilled = on;
-}
-
-/* ---- redis+cluster:// ------------------------------------------------------ */
-
-enum { TAG_SPUBLISH, TAG_HSET, TAG_NOTICE, TAG_XADD };
-
-static void on_cl_reply(void *ud, uint32_t tag, const td_resp_reader_t *rd)
-{
-    td_redis_sink_t *s = ud;
-    const td_resp_node_t *r = &rd->v[0];
-    if (r->type != TD_RESP_ERROR) {
-        s->published += tag == TAG_SPUBLISH;
-        return;
-    }
-    log_error(s, tag == TAG_HSET ? "HSET" : tag == TAG_XADD ? "XADD" : "SPUBLISH", r);
-    if (tag == TAG_SPUBLISH) s->dropped++, s->rejected++;
-}
-
-static void on_cl_lost(void *ud, uint32_t tag)
-{
-    td_redis_sink_t *s = ud;
-    if (tag & TD_RCLUSTER_FENCED) { /* refused by the gate */
-        if ((tag & ~TD_RCLUSTER_FENCED) == TAG_SPUBLISH) s->dropped++, s->fenced++;
-        return;
-    }
-    if (tag == TAG_SPUBLISH) s->dropped++, s->lost += !s->stopping; /* at stop: pending */
-}
-
-/* Cluster history: "XADD <prefix>history:{<channel>} MAXLEN ~ N * e <payload>
- * [r 1]"
- * for the channel's slot (s->chan holds the channel): the hash tag is the
- * channel's name, so the stream lives on the channel's shard and goes in the
- * same pipeline as its SPUBLISH. */
-static void cluster_history(td_redis_sink_t *s, unsigned slot, const td_event_t *ev)
-{
-    size_t cl = s->chan.len, pl = ev->payload_len, kl = s->prefix_len + 9 + cl + 1;
-    static const char mark[] = "$1\r\nr\r\n$1\r\n1\r\n"; /* refilled: r 1 */
-    size_t m = s->refilled ? sizeof mark - 1 : 0;
-    size_t n = 14 + !!m + 1 + td_uint_digits(kl) + 2 + kl + 2 + s->hist_mid_len + 1 +
-               td_uint_digits(pl) + 2 + pl + 2 + m;
-    char *p = td_rcluster_reserve(s->cl, slot, n);
-    if (!p) return;
-    memcpy(p, m ? "*10\r\n$4\r\nXADD\r\n$" : "*8\r\n$4\r\nXADD\r\n$", 15 + !!m);
-    p = td_put_uint(p + 15 + !!m, kl);
-    *p++ = '\r', *p++ = '\n';
-    memcpy(p, s->prefix, s->prefix_len);
-    memcpy(p += s->prefix_len, "history:{", 9);
-    memcpy(p += 9, s->chan.data, cl);
-    p += cl;
-    *p++ = '}', *p++ = '\r', *p++ = '\n';
-    memcpy(p, s->hist_mid, s->hist_mid_len);
-    p = put_bulk(p + s->hist_mid_len, ev->payload, pl);
-    if (m) memcpy(p, mark, m);
-    td_rcluster_commit(s->cl, TAG_XADD);
-}
-
-/* SPUBLISH to the primary of the channel's slot, HSET to the hash's. */
-static void cluster_publish(td_redis_sink_t *s, const td_event_t *ev, int held)
-{
-    size_t kl = s->kind_len[ev->kind], sl = ev->symbol_len, pl = ev->payload_len;
-    size_t cl = s->prefix_len + kl + 1 + sl, hl = s->prefix_len + 5 + kl;
-    size_t body = 1 + td_uint_digits(pl) + 2 + pl + 2;
-    size_t n = 4 + 14 + 1 + td_uint_digits(cl) + 2 + cl + 2 + body;
-    s->chan.len = 0;
-    td_buf_append(&s->chan, s->prefix, s->prefix_len);
-    td_buf_append(&s->chan, td_kind_name(ev->kind), kl);
-    td_buf_appendc(&s->chan, '.');
-    td_buf_append(&s->chan, ev->symbol, sl);
-    unsigned slot = td_rslot_key(s->chan.data, s->chan.len);
-    char *p = td_rcluster_reserve(s->cl, slot, n);
-    if (!p) {
-        drop_full(s);
-        return;
-    }
-    memcpy(p, "*3\r\n$8\r\nSPUBLISH\r\n", 18);
-    put_bulk(put_name(s, p + 18, "", 0, ev, 1), ev->payload, pl);
-    td_rcluster_commit(s->cl, TAG_SPUBLISH);
-    if (s->history && !held) cluster_history(s, slot, ev);
-    if (!s->last_values) return;
-    n = 4 + 10 + 1 + td_uint_digits(hl) + 2 + hl + 2 + 1 + td_uint_digits(sl) + 2 + sl + 2 + body;
-    if (!(p = td_rcluster_reserve(s->cl, s->hslot[ev->kind], n))) return;
-    memcpy(p, "*4\r\n$4\r\nHSET\r\n", 14);
-    p = put_name(s, p + 14, "last:", 5, ev, 0);
-    put_bulk(put_bulk(p, ev->symbol, sl), ev->payload, pl);
-    td_rcluster_commit(s->cl, TAG_HSET);
 }
 
 void td_redis_sink_publish(td_redis_sink_t *s, const td_event_t *ev)
@@ -627,7 +448,7 @@ void td_redis_sink_publish(td_redis_sink_t *s, const td_event_t *ev)
     }
     int held = s->hold && s->hist_mid_len && s->hold(s->hold_ud, ev, s->refilled);
     if (s->cl) {
-        cluster_publish(s, ev, held);
+        td__rsink_cluster_publish(s, ev, held);
         return;
     }
     size_t kl = s->kind_len[ev->kind], sl = ev->symbol_len, pl = ev->payload_len;
@@ -641,19 +462,19 @@ void td_redis_sink_publish(td_redis_sink_t *s, const td_event_t *ev)
              1 + td_uint_digits(pl) + 2 + pl + 2;
     n += xl;
     if (pending_bytes(s) + n > s->max_buffer || n > UINT32_MAX) {
-        drop_full(s);
+        td__rsink_drop_full(s);
         return;
     }
     pending_reserve(s, n);
     char *p = s->buf + s->tail;
     memcpy(p, "*3\r\n$7\r\nPUBLISH\r\n", 17);
-    p = put_name(s, p + 17, "", 0, ev, 1);
-    p = put_bulk(p, ev->payload, pl);
+    p = td__rsink_put_name(s, p + 17, "", 0, ev, 1);
+    p = td__rsink_put_bulk(p, ev->payload, pl);
     if (s->last_values) {
         memcpy(p, "*4\r\n$4\r\nHSET\r\n", 14);
-        p = put_name(s, p + 14, "last:", 5, ev, 0);
-        p = put_bulk(p, ev->symbol, sl);
-        p = put_bulk(p, ev->payload, pl);
+        p = td__rsink_put_name(s, p + 14, "last:", 5, ev, 0);
+        p = td__rsink_put_bulk(p, ev->symbol, sl);
+        p = td__rsink_put_bulk(p, ev->payload, pl);
     }
     if (xl) p += append_history(s, p, ev);
     assert((size_t)(p - (s->buf + s->tail)) == n);
@@ -680,7 +501,7 @@ void td_redis_sink_history(td_redis_sink_t *s, const td_event_t *ev, int refille
         td_buf_append(&s->chan, td_kind_name(ev->kind), s->kind_len[ev->kind]);
         td_buf_appendc(&s->chan, '.');
         td_buf_append(&s->chan, ev->symbol, ev->symbol_len);
-        cluster_history(s, td_rslot_key(s->chan.data, s->chan.len), ev);
+        td__rsink_cluster_history(s, td_rslot_key(s->chan.data, s->chan.len), ev);
     } else {
         size_t n = append_history(s, NULL, ev);
         if (pending_bytes(s) + n <= s->max_buffer && n <= UINT32_MAX) {
@@ -697,7 +518,8 @@ void td_redis_sink_history(td_redis_sink_t *s, const td_event_t *ev, int refille
 /* XADD <history key> MAXLEN ~ N * g <json> into s->note; the key is
  * <prefix>history:<kind>.<sym>, on a cluster <prefix>history:{<channel>}.
  * Returns the key's slot, or -1 (a name too long: nothing appended). */
-static int notice_xadd(td_redis_sink_t *s, td_kind_t k, const char *sym, const char *json, size_t n)
+int td__rsink_notice_xadd(td_redis_sink_t *s, td_kind_t k, const char *sym, const char *json,
+                          size_t n)
 {
     char key[512], num[24];
     const char *kn = td_kind_name(k);
@@ -711,33 +533,6 @@ static int notice_xadd(td_redis_sink_t *s, td_kind_t k, const char *sym, const c
     return (int)td_rslot_key(key, (size_t)kl);
 }
 
-/* Copies s->note as one command for slot. */
-static void cluster_note(td_redis_sink_t *s, unsigned slot, uint32_t tag)
-{
-    char *p = td_rcluster_reserve(s->cl, slot, s->note.len);
-    if (!p) return;
-    memcpy(p, s->note.data, s->note.len);
-    td_rcluster_commit(s->cl, tag);
-}
-
-/* A notice on a cluster: SPUBLISH on the gaps channel's shard, and one XADD
- * per channel named, each to its own shard. */
-static void cluster_notice(td_redis_sink_t *s, const char *ch, size_t cl, const char *json,
-                           size_t n, const td_subset_t *where)
-{
-    const char *cargv[] = {"SPUBLISH", ch, json};
-    const size_t clens[] = {8, cl, n};
-    td_buf_reset(&s->note);
-    td_resp_append_cmd(&s->note, 3, cargv, clens);
-    cluster_note(s, td_rslot_key(ch, cl), TAG_NOTICE);
-    for (int k = 0; s->history && where && k < TD_KIND__COUNT; k++)
-        for (size_t i = 0; i < where->k[k].n; i++) {
-            td_buf_reset(&s->note);
-            int slot = notice_xadd(s, (td_kind_t)k, where->k[k].v[i], json, n);
-            if (slot >= 0) cluster_note(s, (unsigned)slot, TAG_XADD);
-        }
-}
-
 void td_redis_sink_notice(td_redis_sink_t *s, const char *json, size_t n, const td_subset_t *where)
 {
     if (s->closed) return;
@@ -745,7 +540,7 @@ void td_redis_sink_notice(td_redis_sink_t *s, const char *json, size_t n, const 
     int cl = snprintf(ch, sizeof ch, "%stickerd.gaps", s->prefix);
     if (cl < 0 || (size_t)cl >= sizeof ch) return;
     if (s->cl) {
-        cluster_notice(s, ch, (size_t)cl, json, n, where);
+        td__rsink_cluster_notice(s, ch, (size_t)cl, json, n, where);
         return;
     }
     const char *argv[] = {"PUBLISH", ch, json};
@@ -755,32 +550,13 @@ void td_redis_sink_notice(td_redis_sink_t *s, const char *json, size_t n, const 
     td_resp_append_cmd(&s->note, 3, argv, lens);
     for (int k = 0; s->history && where && k < TD_KIND__COUNT; k++)
         for (size_t i = 0; i < where->k[k].n; i++, cmds++)
-            notice_xadd(s, (td_kind_t)k, where->k[k].v[i], json, n);
+            td__rsink_notice_xadd(s, (td_kind_t)k, where->k[k].v[i], json, n);
     if (s->note.len > UINT32_MAX || cmds >= ENT_NOTICE) return;
     pending_reserve(s, s->note.len);
     memcpy(s->buf + s->tail, s->note.data, s->note.len);
     s->tail += s->note.len;
     s->lens[(s->lhead + s->lcount++) % s->lcap] = ENT(s->note.len, cmds | ENT_NOTICE);
     kick(s);
-}
-
-/* A cluster's figures in the sink's terms. */
-static void cluster_stats(const td_redis_sink_t *s, td_redis_sink_stats_t *out)
-{
-    td_rcluster_stats_t cs;
-    td_rcluster_stats(s->cl, &cs);
-    const char *st = td_rcluster_status(s->cl);
-    out->timeouts = cs.timeouts;
-    out->switches = cs.changes;
-    out->moved = cs.moved;
-    out->ask = cs.ask;
-    out->buffered = cs.buffered;
-    out->buffered_events = 0;
-    out->inflight = cs.inflight;
-    out->connected = strcmp(st, "down") != 0;
-    uint64_t now = uv_now(s->loop);
-    out->status =
-        s->errors && now - s->last_error_ms < REJECTING_MS && out->connected ? "rejecting" : st;
 }
 
 void td_redis_sink_stats(const td_redis_sink_t *s, td_redis_sink_stats_t *out)
@@ -795,7 +571,7 @@ void td_redis_sink_stats(const td_redis_sink_t *s, td_redis_sink_stats_t *out)
     out->gaps = s->gaps;
     out->fenced = s->fenced;
     if (s->cl) {
-        cluster_stats(s, out);
+        td__rsink_cluster_stats(s, out);
         return;
     }
     td_rconn_stats(s->conn, &cs);
