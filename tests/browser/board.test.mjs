@@ -12,57 +12,22 @@
 //   UPDATE_DOCS_SCREENSHOT=1  also copy the screenshot to docs/board.png
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { Procs, ROOT, STEP_MS, freePort, logger } from '../js/procs.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..', '..');
 const WEB = path.join(ROOT, 'web');
 const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts');
-const TICKERD = path.resolve(ROOT, process.env.TICKERD || 'build/asan-ubsan/tickerd');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const GATEWAY = process.env.TICKERD_GATEWAY_URL || '';
-const STEP_MS = 10_000; // bound on every single wait
 
-const procs = [];
+const log = logger('board.test');
+const procs = new Procs(log);
 const servers = [];
 let browser;
-
-function log(...a) {
-  if (process.env.VERBOSE) console.error('[board.test]', ...a);
-}
-
-async function freePort() {
-  const srv = net.createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-async function waitForPort(port, child, ms = STEP_MS) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (child.exitCode !== null) throw new Error(`tickerd sim exited with ${child.exitCode}`);
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); resolve(true); });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listening on 127.0.0.1:${port} after ${ms} ms`);
-}
 
 let lastSimPort = 0; // the last sim started, for its REST history
 
@@ -81,21 +46,8 @@ async function simPrevClose(sym) {
 
 /** Starts `tickerd sim`; returns its ws:// URL for /v2/iex. */
 async function startSim(extra = []) {
-  if (!fs.existsSync(TICKERD)) {
-    throw new Error(`${TICKERD} not found: build it (make test) or set TICKERD=path/to/tickerd`);
-  }
-  const port = await freePort();
-  const args = ['sim', '--listen', `127.0.0.1:${port}`, '--rate', '300', '--symbols', '10', ...extra];
-  const child = spawn(TICKERD, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let errText = '';
-  child.stdout.on('data', () => {});
-  child.stderr.on('data', (d) => { errText = (errText + d).slice(-4000); });
-  child.stderrText = () => errText;
-  procs.push(child);
-  await waitForPort(port, child).catch((e) => {
-    throw new Error(`${e.message}\n${TICKERD} ${args.join(' ')}\n${errText}`);
-  });
-  log('sim on', port, extra.join(' '));
+  const port = await procs.sim('sim', ['--rate', '300', '--symbols', '10', ...extra]);
+  log('sim options:', extra.join(' '));
   lastSimPort = port;
   return `ws://127.0.0.1:${port}/v2/iex`;
 }
@@ -145,17 +97,8 @@ async function startGateway(simWs, { rest = true } = {}) {
     '--stats-interval', '0'];
   // the previous closes from the sim's REST daily bars (as from Alpaca's data API)
   if (rest) args.push('--rest-url', simWs.replace(/^ws:/, 'http:').replace(/\/v2\/iex$/, ''));
-  const env = { ...process.env, APCA_API_KEY_ID: 'PKVENDOR', APCA_API_SECRET_KEY: 'vendor' };
-  const child = spawn(TICKERD, args, { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: path.resolve(WEB, '..') });
-  let errText = '';
-  child.stdout.on('data', () => {});
-  child.stderr.on('data', (d) => { errText = (errText + d).slice(-4000); });
-  child.stderrText = () => errText;
-  procs.push(child);
-  await waitForPort(port, child).catch((e) => {
-    throw new Error(`${e.message}\n${TICKERD} ${args.join(' ')}\n${errText}`);
-  });
-  log('gateway on', port);
+  const env = { APCA_API_KEY_ID: 'PKVENDOR', APCA_API_SECRET_KEY: 'vendor' };
+  await procs.tickerd('gateway', args, port, { env, cwd: path.resolve(WEB, '..') });
   return `http://127.0.0.1:${port}/`;
 }
 
@@ -234,14 +177,7 @@ before(async () => {
 after(async () => {
   await browser?.close().catch(() => {});
   for (const s of servers) s.close();
-  for (const p of procs) {
-    if (p.exitCode === null) {
-      p.kill('SIGTERM');
-      const t = setTimeout(() => p.kill('SIGKILL'), 3000);
-      await once(p, 'exit').catch(() => {});
-      clearTimeout(t);
-    }
-  }
+  await procs.close(3000);
 });
 
 test('quote board streams, updates, adds and removes tickers', { timeout: 40_000 }, async () => {

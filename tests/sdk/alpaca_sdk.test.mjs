@@ -16,133 +16,26 @@
 // Env: TICKERD (default build/asan-ubsan/tickerd), VERBOSE=1.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Alpaca } from '@alpacahq/alpaca-trade-api';
+import {
+  Procs, STEP_MS, freePort, logger, metric as metricAt, readJsonl, sleep, stopClean, until, withTimeout,
+} from '../js/procs.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..', '..');
-const TICKERD = path.resolve(ROOT, process.env.TICKERD || 'build/asan-ubsan/tickerd');
-const STEP_MS = 10_000; // bound on every single wait
 const COLLECT_MS = 3_000;
 const SYMBOLS = ['AAPL', 'MSFT'];
 const CLIENT = { keyId: 'PKSDK', secret: 'sdk-secret' }; // issued by tickerd (--client)
 const VENDOR = { APCA_API_KEY_ID: 'PKVENDOR', APCA_API_SECRET_KEY: 'vendor-secret' };
-const SANITIZER_MARKERS = ['ERROR: AddressSanitizer', 'ERROR: LeakSanitizer', 'runtime error:'];
 
-const procs = [];
+const log = logger('sdk.test');
+const procs = new Procs(log);
 const streams = [];
-let tmp;
 let recordFile;
 let gwPort;
 let gwUrl;
 
-function log(...a) {
-  if (process.env.VERBOSE) console.error('[sdk.test]', ...a);
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** promise, or a rejection after ms (the timer is cleared either way). */
-async function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Resolves when pred() is true; rejects after ms with what. */
-async function until(pred, what, ms = STEP_MS) {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-async function freePort() {
-  const srv = net.createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-async function waitForPort(port, child, ms = STEP_MS) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (child.exitCode !== null) throw new Error(`${child.name} exited with ${child.exitCode}`);
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); resolve(true); });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error(`nothing listening on 127.0.0.1:${port} after ${ms} ms`);
-}
-
-/** Spawns `tickerd <args>` listening on port; waits for the port. */
-async function startTickerd(name, args, port, env = {}) {
-  const child = spawn(TICKERD, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0:halt_on_error=1',
-      UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1',
-      ...env,
-    },
-  });
-  child.name = name;
-  child.args = args;
-  let errText = '';
-  child.stdout.on('data', () => {});
-  child.stderr.on('data', (d) => { errText += d; });
-  child.stderrText = () => errText;
-  child.exited = once(child, 'exit');
-  procs.push(child);
-  await waitForPort(port, child).catch((e) => {
-    throw new Error(`${e.message}\n${TICKERD} ${args.join(' ')}\n${errText.slice(-4000)}`);
-  });
-  log(name, 'on', port);
-  return child;
-}
-
-/** SIGTERM, wait (bounded), SIGKILL if needed; returns { code, signal, killed }. */
-async function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    return { code: child.exitCode, signal: child.signalCode, killed: false };
-  }
-  child.kill('SIGTERM');
-  try {
-    await withTimeout(child.exited, STEP_MS, `${child.name} to exit`);
-  } catch {
-    child.kill('SIGKILL');
-    await child.exited;
-    return { code: child.exitCode, signal: child.signalCode, killed: true };
-  }
-  return { code: child.exitCode, signal: child.signalCode, killed: false };
-}
-
-async function metric(name) {
-  const res = await fetch(`http://127.0.0.1:${gwPort}/metrics`, { signal: AbortSignal.timeout(STEP_MS) });
-  const body = await res.text();
-  const m = body.match(new RegExp(`^tickerd_${name} (\\d+)$`, 'm'));
-  assert.ok(m, `no tickerd_${name} in /metrics`);
-  return Number(m[1]);
-}
+const metric = (name) => metricAt(gwPort, name);
 
 /** The SDK's stock data stream, pointed at the gateway. */
 function sdkStream(credentials, extra = {}) {
@@ -185,10 +78,6 @@ function normTs(s) {
   return { text9: `${m[1]}.${frac}Z`, ms: Date.parse(`${m[1]}Z`) + Math.floor(Number(frac) / 1e6) };
 }
 
-function readRecord() {
-  return fs.readFileSync(recordFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-}
-
 /** Picks up to n items spread over arr. */
 function spread(arr, n) {
   if (arr.length <= n) return arr;
@@ -196,25 +85,18 @@ function spread(arr, n) {
 }
 
 before(async () => {
-  if (!fs.existsSync(TICKERD)) {
-    throw new Error(`${TICKERD} not found: build it (make test) or set TICKERD=path/to/tickerd`);
-  }
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tickerd-sdk-'));
-  recordFile = path.join(tmp, 'sim.record.jsonl');
-  const simPort = await freePort();
-  await startTickerd('sim', ['sim', '--listen', `127.0.0.1:${simPort}`, '--rate', '500',
-    '--symbols', '10', '--record', recordFile], simPort);
+  recordFile = path.join(procs.tmpDir('sdk'), 'sim.record.jsonl');
+  const simPort = await procs.sim('sim', ['--rate', '500', '--symbols', '10', '--record', recordFile]);
   gwPort = await freePort();
-  await startTickerd('gateway', ['run', '--listen', `127.0.0.1:${gwPort}`,
+  await procs.tickerd('gateway', ['run', '--listen', `127.0.0.1:${gwPort}`,
     '--url', `ws://127.0.0.1:${simPort}/v2/iex`, '--client', `${CLIENT.keyId}:${CLIENT.secret}`,
-    '--stats-interval', '0'], gwPort, VENDOR);
+    '--stats-interval', '0'], gwPort, { env: VENDOR });
   gwUrl = `ws://127.0.0.1:${gwPort}/v2/iex`;
 });
 
 after(async () => {
   for (const s of streams) s.disconnect();
-  for (const p of procs) await stop(p);
-  if (tmp && !process.env.VERBOSE) fs.rmSync(tmp, { recursive: true, force: true });
+  await procs.close();
 });
 
 test('SDK stock stream: auth, subscribe, trades and quotes decoded as recorded, unsubscribe, close', async () => {
@@ -258,7 +140,7 @@ test('SDK stock stream: auth, subscribe, trades and quotes decoded as recorded, 
 
   // the same events in the sim's record (flushed every tick)
   await sleep(100);
-  const rec = readRecord();
+  const rec = readJsonl(recordFile);
   const recTrades = new Map();
   const recQuotes = new Map();
   for (const e of rec) {
@@ -393,14 +275,7 @@ test('SDK stock stream: wrong secret → 402 auth failed, no reconnect, no data'
 });
 
 test('tickerd sim and gateway exit 0 on SIGTERM without sanitizer reports', async () => {
-  assert.ok(procs.length === 2, 'processes were not started');
+  assert.ok(procs.list.length === 2, 'processes were not started');
   for (const s of streams) s.disconnect();
-  for (const p of [...procs].reverse()) { // gateway first, then the sim
-    const r = await stop(p);
-    const err = p.stderrText();
-    const tail = `\n${p.name}: ${TICKERD} ${p.args.join(' ')}\n--- stderr (tail) ---\n${err.slice(-6000)}`;
-    assert.ok(!r.killed, `${p.name} did not exit within ${STEP_MS} ms of SIGTERM${tail}`);
-    assert.equal(r.code, 0, `${p.name} exit ${r.code} (signal ${r.signal})${tail}`);
-    for (const m of SANITIZER_MARKERS) assert.ok(!err.includes(m), `${p.name}: "${m}"${tail}`);
-  }
+  for (const p of [...procs.list].reverse()) await stopClean(p); // gateway first, then the sim
 });

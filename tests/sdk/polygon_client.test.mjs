@@ -14,82 +14,17 @@
 // Env: TICKERD (default build/asan-ubsan/tickerd), VERBOSE=1.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { websocketClient } from '@polygon.io/client-js';
+import { Procs, freePort, logger, readJsonl, sleep, stopClean, until } from '../js/procs.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..', '..');
-const TICKERD = path.resolve(ROOT, process.env.TICKERD || 'build/asan-ubsan/tickerd');
-const STEP_MS = 10_000;
 const KEY = 'PKPOLY'; // issued by tickerd (--client PKPOLY:x; Polygon clients send the key only)
-const SANITIZER_MARKERS = ['ERROR: AddressSanitizer', 'ERROR: LeakSanitizer', 'runtime error:'];
 
-const procs = [];
+const log = logger('polygon.test');
+const procs = new Procs(log);
 const sockets = [];
-let tmp;
 let recordFile;
 let base;
-
-const log = (...a) => { if (process.env.VERBOSE) console.error('[polygon.test]', ...a); };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function until(pred, what, ms = STEP_MS) {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-async function freePort() {
-  const srv = net.createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-async function startTickerd(name, args, port, env = {}) {
-  const child = spawn(TICKERD, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0:halt_on_error=1', ...env },
-  });
-  child.name = name;
-  let errText = '';
-  child.stdout.on('data', () => {});
-  child.stderr.on('data', (d) => { errText += d; });
-  child.stderrText = () => errText;
-  child.exited = once(child, 'exit');
-  procs.push(child);
-  const end = Date.now() + STEP_MS;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${name} exited ${child.exitCode}\n${errText}`);
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); resolve(true); });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return child;
-    if (Date.now() > end) throw new Error(`${name} not listening on ${port}\n${errText}`);
-    await sleep(50);
-  }
-}
-
-async function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return { code: child.exitCode };
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), STEP_MS);
-  await child.exited;
-  clearTimeout(t);
-  return { code: child.exitCode, signal: child.signalCode };
-}
 
 /** The official client's stocks socket on the gateway; every message's array
  * elements are collected (statuses and events). */
@@ -104,23 +39,18 @@ function stocks(key) {
 }
 
 before(async () => {
-  if (!fs.existsSync(TICKERD)) throw new Error(`${TICKERD} not found: build it or set TICKERD`);
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tickerd-polygon-'));
-  recordFile = path.join(tmp, 'sim.record.jsonl');
-  const simPort = await freePort();
-  await startTickerd('sim', ['sim', '--listen', `127.0.0.1:${simPort}`, '--rate', '500',
-    '--symbols', '10', '--record', recordFile], simPort);
+  recordFile = path.join(procs.tmpDir('polygon'), 'sim.record.jsonl');
+  const simPort = await procs.sim('sim', ['--rate', '500', '--symbols', '10', '--record', recordFile]);
   const gwPort = await freePort();
-  await startTickerd('gateway', ['run', '--feed', 'polygon', '--url', `ws://127.0.0.1:${simPort}/stocks`,
+  await procs.tickerd('gateway', ['run', '--feed', 'polygon', '--url', `ws://127.0.0.1:${simPort}/stocks`,
     '--listen', `127.0.0.1:${gwPort}`, '--client', `${KEY}:x`, '--stats-interval', '0'], gwPort,
-  { POLYGON_API_KEY: 'PKVENDOR' });
+  { env: { POLYGON_API_KEY: 'PKVENDOR' } });
   base = `ws://127.0.0.1:${gwPort}`; // the client appends /stocks
 });
 
 after(async () => {
   for (const s of sockets) s.close();
-  for (const p of procs) await stop(p);
-  if (tmp && !process.env.VERBOSE) fs.rmSync(tmp, { recursive: true, force: true });
+  await procs.close();
 });
 
 test('official Polygon client: auth, per-topic statuses, trades and quotes as recorded', async () => {
@@ -141,7 +71,7 @@ test('official Polygon client: auth, per-topic statuses, trades and quotes as re
   log(events.length, 'events');
   for (const m of events) assert.ok(['T.AAPL', 'Q.AAPL', 'T.MSFT'].includes(`${m.ev}.${m.sym}`), JSON.stringify(m));
   await sleep(300); // the record is written as the sim sends
-  const record = fs.readFileSync(recordFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const record = readJsonl(recordFile);
   const want = record.filter((r) => ['T.AAPL', 'Q.AAPL', 'T.MSFT'].includes(`${r.ev}.${r.sym}`));
   const k = want.findIndex((r) => JSON.stringify(r) === JSON.stringify(events[0]));
   assert.ok(k >= 0, 'the first event is not in the record');
@@ -161,10 +91,5 @@ test('official Polygon client: a key tickerd did not issue gets auth_failed and 
 test('tickerd sim and gateway exit 0 on SIGTERM without sanitizer reports', async () => {
   for (const s of sockets) s.close();
   await sleep(200);
-  for (const p of procs) {
-    const r = await stop(p);
-    const err = p.stderrText();
-    assert.equal(r.code, 0, `${p.name} exit ${JSON.stringify(r)}\n${err.slice(-2000)}`);
-    for (const m of SANITIZER_MARKERS) assert.ok(!err.includes(m), `${p.name}: ${m}\n${err.slice(-4000)}`);
-  }
+  for (const p of procs.list) await stopClean(p);
 });

@@ -9,17 +9,10 @@
 //      TOKEN (allows AAPL only), BAD_TOKEN (expired), STEP_MS.
 import { Alpaca } from '@alpacahq/alpaca-trade-api';
 import { websocketClient } from '@polygon.io/client-js';
+import { until as untilWithin } from '../js/procs.mjs';
 
 const STEP_MS = Number(process.env.STEP_MS || 10_000);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function until(pred, what) {
-  const end = Date.now() + STEP_MS;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const until = (pred, what) => untilWithin(pred, what, STEP_MS);
 
 /** The SDK's stock stream with key "jwt" and the token as its secret. */
 async function alpaca(token, subscribe) {

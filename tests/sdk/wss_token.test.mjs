@@ -13,116 +13,39 @@
 // Env: TICKERD (default build/asan-ubsan/tickerd), VERBOSE=1.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Procs, STEP_MS, freePort, issueToken, logger, makeCerts, stopClean } from '../js/procs.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..', '..');
-const TICKERD = path.resolve(ROOT, process.env.TICKERD || 'build/asan-ubsan/tickerd');
-const STEP_MS = 10_000;
 const SECRET = 'sdk-test-secret-of-at-least-32-bytes';
-const SANITIZER_MARKERS = ['ERROR: AddressSanitizer', 'ERROR: LeakSanitizer', 'runtime error:'];
 
-const procs = [];
-let tmp;
-
-const log = (...a) => { if (process.env.VERBOSE) console.error('[wss.test]', ...a); };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort() {
-  const srv = net.createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-async function startTickerd(name, args, port, env = {}) {
-  const child = spawn(TICKERD, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0:halt_on_error=1', ...env },
-  });
-  child.name = name;
-  let errText = '';
-  child.stdout.on('data', () => {});
-  child.stderr.on('data', (d) => { errText += d; });
-  child.stderrText = () => errText;
-  child.exited = once(child, 'exit');
-  procs.push(child);
-  const end = Date.now() + STEP_MS;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${name} exited ${child.exitCode}\n${errText}`);
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); resolve(true); });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return child;
-    if (Date.now() > end) throw new Error(`${name} not listening on ${port}\n${errText}`);
-    await sleep(50);
-  }
-}
-
-async function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return { code: child.exitCode };
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), STEP_MS);
-  await child.exited;
-  clearTimeout(t);
-  return { code: child.exitCode, signal: child.signalCode };
-}
-
-const openssl = (...args) => execFileSync('openssl', args, { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
-
-/** A CA and a server certificate for 127.0.0.1 signed by it (ca.pem, server.pem, server.key). */
-function makeCerts() {
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem',
-    '-days', '2', '-subj', '/CN=tickerd test CA');
-  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr',
-    '-subj', '/CN=127.0.0.1');
-  fs.writeFileSync(path.join(tmp, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
-    '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf');
-}
-
-/** A token from the example issuer (its command-line mode). */
-function issue(...args) {
-  return execFileSync('python3', [path.join(ROOT, 'examples', 'jwt_issue.py'), ...args],
-    { env: { ...process.env, TICKERD_JWT_HS256_SECRET: SECRET } }).toString().trim();
-}
+const log = logger('wss.test');
+const procs = new Procs(log);
+let certs;
 
 const urls = {};
 
 before(async () => {
-  if (!fs.existsSync(TICKERD)) throw new Error(`${TICKERD} not found: build it or set TICKERD`);
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tickerd-wss-'));
-  makeCerts();
-  const tls = ['--tls-cert', path.join(tmp, 'server.pem'), '--tls-key', path.join(tmp, 'server.key'),
-    '--stats-interval', '0'];
+  certs = makeCerts(procs.tmpDir('wss'));
+  const tls = ['--tls-cert', certs.cert, '--tls-key', certs.key, '--stats-interval', '0'];
   const env = { TICKERD_JWT_HS256_SECRET: SECRET };
   for (const [dialect, upath, vendor] of [
     ['alpaca', '/v2/iex', { APCA_API_KEY_ID: 'PKVENDOR', APCA_API_SECRET_KEY: 'vendor-secret' }],
     ['polygon', '/stocks', { POLYGON_API_KEY: 'PKVENDOR' }]]) {
-    const simPort = await freePort();
-    await startTickerd(`sim-${dialect}`, ['sim', '--listen', `127.0.0.1:${simPort}`, '--rate', '500',
-      '--symbols', '10'], simPort);
+    const simPort = await procs.sim(`sim-${dialect}`, ['--rate', '500', '--symbols', '10']);
     const [plain, secure] = [await freePort(), await freePort()];
-    await startTickerd(`gateway-${dialect}`, ['run', '--feed', dialect, '--url', `ws://127.0.0.1:${simPort}${upath}`,
+    await procs.tickerd(`gateway-${dialect}`, ['run', '--feed', dialect, '--url', `ws://127.0.0.1:${simPort}${upath}`,
       '--listen', `127.0.0.1:${plain}`, '--listen-tls', `127.0.0.1:${secure}`, ...tls], secure,
-    { ...vendor, ...env });
+    { env: { ...vendor, ...env } });
     urls[dialect] = `wss://127.0.0.1:${secure}`;
   }
 });
 
 after(async () => {
-  for (const p of procs) await stop(p);
-  if (tmp && !process.env.VERBOSE) fs.rmSync(tmp, { recursive: true, force: true });
+  await procs.close();
 });
 
 test('Alpaca SDK and Polygon client over wss:// with tokens from the example issuer', { timeout: 90_000 }, async () => {
@@ -131,11 +54,11 @@ test('Alpaca SDK and Polygon client over wss:// with tokens from the example iss
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,
-      NODE_EXTRA_CA_CERTS: path.join(tmp, 'ca.pem'),
+      NODE_EXTRA_CA_CERTS: certs.ca,
       ALPACA_URL: `${urls.alpaca}/v2/iex`,
       POLYGON_BASE: urls.polygon,
-      TOKEN: issue('--sub', 'sdk', '--ttl', '600', '--symbols', 'AAPL'),
-      BAD_TOKEN: issue('--sub', 'late', '--ttl', '-10'),
+      TOKEN: issueToken(SECRET, '--sub', 'sdk', '--ttl', '600', '--symbols', 'AAPL'),
+      BAD_TOKEN: issueToken(SECRET, '--sub', 'late', '--ttl', '-10'),
       STEP_MS: String(STEP_MS),
     },
   });
@@ -165,11 +88,8 @@ test('Alpaca SDK and Polygon client over wss:// with tokens from the example iss
 });
 
 test('the TLS gateways exit 0 on SIGTERM without sanitizer reports', async () => {
-  for (const p of procs) {
-    const r = await stop(p);
-    const err = p.stderrText();
-    assert.equal(r.code, 0, `${p.name} exit ${JSON.stringify(r)}\n${err.slice(-2000)}`);
-    for (const m of SANITIZER_MARKERS) assert.ok(!err.includes(m), `${p.name}: ${m}\n${err.slice(-4000)}`);
+  for (const p of procs.list) {
+    const err = await stopClean(p);
     if (p.name.startsWith('gateway')) assert.match(err, /token of 'sdk'/);
   }
 });
