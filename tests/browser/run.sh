@@ -6,6 +6,8 @@
 # Installs Debian's chromium if missing (as scripts/deps.sh does) and playwright-core
 # (pinned in package.json/package-lock.json) if node_modules is missing, then runs
 # `node --test`. Never downloads a browser of its own.
+# Helpers shared with the other JavaScript suite: tests/js/procs.mjs (node's
+# standard library only, so it needs neither suite's node_modules).
 #
 # Env: TICKERD (default build/asan-ubsan/tickerd), TICKERD_GATEWAY_URL, CHROMIUM,
 #      UPDATE_DOCS_SCREENSHOT=1 (also copy the screenshot to docs/board.png), VERBOSE=1.

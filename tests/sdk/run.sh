@@ -6,6 +6,8 @@
 # package.json/package-lock.json; and both over wss:// to --listen-tls with a
 # throwaway CA (openssl) and tokens from examples/jwt_issue.py (wss_token.test.mjs).
 # Installs node_modules if missing, then runs `node --test`; exits non-zero on failure.
+# Helpers shared with the other JavaScript suite: tests/js/procs.mjs (node's
+# standard library only, so it needs neither suite's node_modules).
 #
 # Env: TICKERD (default build/asan-ubsan/tickerd), VERBOSE=1.
 set -euo pipefail
