@@ -452,7 +452,7 @@ static int start_frames(td_sim_t *s)
         td_sim_stream_t *st = &s->streams[i];
         snprintf(url, sizeof url, "%s://%s:%d%s", s->cfg->tls_cert ? "wss" : "ws", s->host, s->port,
                  st->path);
-        st->fr.w = td_recdir_stream(s->frames, st->poly ? "polygon" : "alpaca", url);
+        st->fr.w = td_recdir_stream(s->frames, td_vendor_name(st->vs->vendor), url);
     }
     return 0;
 }
