@@ -253,7 +253,7 @@ static int new_feed(stream_t *s)
     snprintf(url, sizeof url, "%s%s", c->base, s->path);
     upstream_set(s, &want);
     td_feed_cfg_t fc = {
-        .dialect = c->vendor == TICKERD_POLYGON ? "polygon" : "alpaca",
+        .dialect = td_vendor_name((td_vendor_t)c->vendor),
         .url = url,
         .ca_file = c->ca_file,
         .key = c->key,

@@ -44,6 +44,10 @@ _Static_assert(TD_ARRAY_LEN(stock_kinds) + TD_ARRAY_LEN(option_kinds) + TD_ARRAY
                    TICKERD_SERVICE__COUNT,
                "one service per (class, kind) listed");
 
+_Static_assert((int)TICKERD_ALPACA == (int)TD_VENDOR_ALPACA &&
+                   (int)TICKERD_POLYGON == (int)TD_VENDOR_POLYGON,
+               "libtickerd's vendors are the table's");
+
 static int valid(tickerd_service_t s)
 {
     return (unsigned)s < TICKERD_SERVICE__COUNT;

@@ -6,7 +6,6 @@
 #include "core/lws_util.h"
 #include "core/mem.h"
 #include "gateway/gw_int.h"
-#include "proto/vendor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +14,6 @@
 
 #define CRON_MS     100
 #define FLUSH_BATCH 16 /* clients written per loop turn, see flush_cb */
-
-/* The path decides the dialect (proto/vendor.h); only the upstream's
- * dialect is served. */
-_Static_assert((int)TD_GATEWAY_ALPACA == (int)TD_VENDOR_ALPACA &&
-                   (int)TD_GATEWAY_POLYGON == (int)TD_VENDOR_POLYGON,
-               "a dialect is its vendor");
 
 typedef struct {
     gw_client_t *c;
@@ -207,7 +200,8 @@ static int http_request(td_gateway_t *g, struct lws *wsi, const char *uri)
 
 /* ---- WebSocket --------------------------------------------------------------------- */
 
-/* An unknown path, or one of the other vendor's dialect (its events are
+/* The path names the stream (proto/vendor.h), so the dialect. An unknown
+ * path, or one of the other vendor's dialect (its events are
  * not on the bus), is refused before the upgrade. lws would answer with
  * HTTP/1.0, which python-websockets rejects: write HTTP/1.1 ourselves. */
 static int confirm_upgrade(td_gateway_t *g, struct lws *wsi)
@@ -215,7 +209,7 @@ static int confirm_upgrade(td_gateway_t *g, struct lws *wsi)
     char uri[256] = "", body[256], paths[160];
     lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
     const td_vstream_t *vs = g->cfg.http_only ? NULL : td_vendor_find(uri);
-    td_vendor_t d = (td_vendor_t)g->cfg.dialect;
+    td_vendor_t d = g->cfg.dialect;
     if (vs && vs->vendor == d && !g->stopping) return td__gw_limits_upgrade(g, wsi);
     if (vs && vs->vendor != d)
         snprintf(body, sizeof body, "not found: the upstream is %s, served on %s\n",
@@ -254,7 +248,7 @@ static int established(td_gateway_t *g, struct lws *wsi, pss_t *pss)
     char uri[256] = "";
     lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
     const td_vstream_t *vs = td_vendor_find(uri);
-    if (!vs || (int)vs->vendor != (int)g->cfg.dialect || g->stopping) return -1;
+    if (!vs || vs->vendor != g->cfg.dialect || g->stopping) return -1;
     int polygon = vs->vendor == TD_VENDOR_POLYGON; /* no header auth */
     pss->c = td__gw_client_new(g, wsi, vs->path, vs->cls,
                                vs->codecs & TD_VCODEC_MSGPACK ? codec_of(wsi) : GW_CODEC_JSON);
@@ -503,7 +497,7 @@ int td_gateway_start(td_gateway_t *g)
         return -1;
     }
     char paths[160];
-    td_vendor_t d = (td_vendor_t)g->cfg.dialect;
+    td_vendor_t d = g->cfg.dialect;
     TD_INFO("gateway: listening on ws://%s:%d (%s dialect: %s; %zu client key%s)%s%s", g->host,
             g->port, td_vendor_title(d), td_vendor_paths(d, paths, sizeof paths), g->cfg.nkeys,
             g->cfg.nkeys == 1 ? "" : "s", g->web_root ? "; web root " : "",
