@@ -46,16 +46,17 @@ struct td_feed_s {
     uv_timer_t resolve_timer;        /* gives up on a lookup after resolve_timeout_ms */
     uint32_t resolve_timeout_ms;
     const td_feed_dialect_t *d;
-    const struct td_vstream_s *vs; /* the stream (proto/vendor.h) */
-    unsigned kinds;                /* what this stream offers */
-    int cluster;                   /* polygon: td_polygon_cluster_t */
-    td_subset_t want;              /* what we subscribe after each (re)connect */
-    uint32_t max_symbols;          /* the plan's limit of distinct symbols (0: none) */
-    size_t unfit, unfit_logged;    /* wanted symbols left out for the limit */
-    uv_prepare_t diff_prep;        /* sends the diffs at the end of the turn */
-    int diff_pending;              /* want changed this turn */
-    td_buf_t sub_note;             /* topics confirmed this turn, for one log line */
-    size_t sub_note_more;          /* confirmed, not in sub_note (the line is full) */
+    /* The stream (proto/vendor.h): kinds, symbol rule. */
+    const struct td_vstream_s *vs;
+    unsigned kinds;             /* what this stream offers */
+    int cluster;                /* polygon: td_polygon_cluster_t */
+    td_subset_t want;           /* what we subscribe after each (re)connect */
+    uint32_t max_symbols;       /* the plan's limit of distinct symbols (0: none) */
+    size_t unfit, unfit_logged; /* wanted symbols left out for the limit */
+    uv_prepare_t diff_prep;     /* sends the diffs at the end of the turn */
+    int diff_pending;           /* want changed this turn */
+    td_buf_t sub_note;          /* topics confirmed this turn, for one log line */
+    size_t sub_note_more;       /* confirmed, not in sub_note (the line is full) */
     int sub_note_open;
     size_t sub_expect; /* confirmations still expected for the first subscribe */
     uint64_t sub_messages;

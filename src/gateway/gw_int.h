@@ -149,7 +149,7 @@ typedef struct gw_client_s {
     struct lws *wsi;
     uint64_t id, open_ms;
     const char *path;
-    td_class_t cls; /* Alpaca paths */
+    td_class_t cls; /* the path's stream class */
     int polygon;    /* a Polygon path (client_polygon.c), of cluster: */
     td_polygon_cluster_t cluster;
     int codec;
