@@ -84,7 +84,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s [events] [reps]\n", argv[0]);
         return 2;
     }
-    td_sim_gen_t *g = td__sim_gen_new(TD_SIM_STOCK, 1, NSYMS, 0);
+    td_sim_gen_t *g = td__sim_gen_new(td_vendor_find("/v2/iex"), 1, NSYMS);
     td_buf_t frames = TD_BUF_INIT, ev = TD_BUF_INIT;
     size_t nframes = (events + PER_FRAME - 1) / PER_FRAME;
     size_t *off = malloc((nframes + 1) * sizeof *off);

@@ -158,7 +158,7 @@ static int sym_find(const char *s, size_t n)
 
 static void symbols_init(void)
 {
-    td_sim_gen_t *g = td__sim_gen_new(TD_SIM_STOCK, opt.seed, (size_t)opt.symbols, 0);
+    td_sim_gen_t *g = td__sim_gen_new(td_vendor_find("/v2/iex"), opt.seed, (size_t)opt.symbols);
     sym_name = calloc((size_t)opt.symbols, sizeof *sym_name);
     sym_count = calloc((size_t)opt.symbols, sizeof *sym_count);
     for (sym_cap = 64; sym_cap < (size_t)opt.symbols * 2; sym_cap *= 2) {

@@ -30,7 +30,7 @@
 
 typedef struct stream_s {
     tickerd_client_t *c;
-    tdc_asset_t asset;
+    td_class_t asset;
     char path[48];
     td_feed_t *feed;    /* NULL: none (not needed yet, or down) */
     td_subset_t subs;   /* what the user subscribed, by kind */
@@ -72,11 +72,11 @@ struct tickerd_client_s {
     tickerd_state_cb on_state;
     void *state_user;
     handler_t h[TICKERD_SERVICE__COUNT], dflt;
-    int svc_of[TDC__ASSETS][TD_KIND__COUNT];
+    int svc_of[TD_CLASS__COUNT][TD_KIND__COUNT];
 
     uv_loop_t own_loop, *loop;
     int owns_loop;
-    stream_t st[TDC__ASSETS];
+    stream_t st[TD_CLASS__COUNT];
     retired_t *retired;
 
     uv_prepare_t prep;
@@ -250,7 +250,7 @@ static int new_feed(stream_t *s)
     snprintf(url, sizeof url, "%s%s", c->base, s->path);
     upstream_set(s, &want);
     td_feed_cfg_t fc = {
-        .dialect = c->vendor == TICKERD_POLYGON ? "polygon" : "alpaca",
+        .dialect = td_vendor_name((td_vendor_t)c->vendor),
         .url = url,
         .ca_file = c->ca_file,
         .key = c->key,
@@ -335,7 +335,7 @@ static void tick(tickerd_client_t *c)
 {
     if (c->closing) return;
     free_retired(c, 0);
-    for (int a = 0; a < TDC__ASSETS && !c->closing; a++)
+    for (int a = 0; a < TD_CLASS__COUNT && !c->closing; a++)
         tick_stream(&c->st[a]);
     c->reconnect_req = 0;
     deliver(c);
@@ -412,7 +412,7 @@ static void on_feed_event(void *ud, const td_event_t *ev)
 int td__client_feed_frame(tickerd_client_t *c, const char *path, const char *data, size_t len)
 {
     stream_t *s = NULL;
-    for (int a = 0; a < TDC__ASSETS && !s; a++)
+    for (int a = 0; a < TD_CLASS__COUNT && !s; a++)
         if (c->st[a].path[0] && strcmp(c->st[a].path, path) == 0) s = &c->st[a];
     if (!s || c->closing || c->started) return -1;
     if (!s->feed) {
@@ -563,7 +563,7 @@ static void on_handle_closed(uv_handle_t *h)
 {
     tickerd_client_t *c = h->data;
     if (--c->open_handles > 0) return;
-    for (int a = 0; a < TDC__ASSETS; a++) {
+    for (int a = 0; a < TD_CLASS__COUNT; a++) {
         td_feed_free(c->st[a].feed);
         c->st[a].feed = NULL;
     }
@@ -598,7 +598,7 @@ TDC_API void tickerd_close(tickerd_client_t *c)
     if (!c || c->closing) return;
     c->closing = 1;
     c->nnotes = 0;
-    for (int a = 0; a < TDC__ASSETS; a++) {
+    for (int a = 0; a < TD_CLASS__COUNT; a++) {
         if (!c->st[a].feed) continue;
         c->pending++;
         td_feed_stop(c->st[a].feed, on_close_stopped, c);
@@ -647,10 +647,10 @@ static void copy_options(tickerd_client_t *c, const tickerd_options_t *o)
     c->on_state = o->on_state;
     c->state_user = o->state_user;
     c->dflt = (handler_t){o->on_event, o->event_user};
-    for (int a = 0; a < TDC__ASSETS; a++) {
+    for (int a = 0; a < TD_CLASS__COUNT; a++) {
         stream_t *s = &c->st[a];
         s->c = c;
-        s->asset = (tdc_asset_t)a;
+        s->asset = (td_class_t)a;
         s->reported = -1;
         td_subset_init(&s->subs);
         td_subset_init(&s->pushed);
@@ -663,7 +663,7 @@ static void copy_options(tickerd_client_t *c, const tickerd_options_t *o)
 
 static void free_fields(tickerd_client_t *c)
 {
-    for (int a = 0; a < TDC__ASSETS; a++) {
+    for (int a = 0; a < TD_CLASS__COUNT; a++) {
         td_subset_free(&c->st[a].subs);
         td_subset_free(&c->st[a].pushed);
         free(c->st[a].since.v);

@@ -5,6 +5,7 @@
 #define TD_CLIENT_INT_H
 
 #include "proto/event.h"
+#include "proto/vendor.h"
 #include "tickerd/tickerd.h"
 
 #include <stddef.h>
@@ -16,28 +17,19 @@
 #define TDC_API
 #endif
 
-/* The asset class of a service = the stream it lives on. */
-typedef enum tdc_asset_e {
-    TDC_STOCKS,
-    TDC_OPTIONS,
-    TDC_FOREX,
-    TDC_CRYPTO,
-    TDC_NEWS,
-    TDC__ASSETS
-} tdc_asset_t;
-
 td_kind_t tdc_service_kind(tickerd_service_t s);
-tdc_asset_t tdc_service_asset(tickerd_service_t s);
+/* The stream class of a service (its asset class). */
+td_class_t tdc_service_asset(tickerd_service_t s);
 /* The kind subscribed upstream for it (corrections and cancel errors come
  * with trades). */
 td_kind_t tdc_upstream_kind(td_kind_t k);
 /* The stream path of asset a for vendor v ("/v2/<alpaca_feed>" for Alpaca
  * stocks), written into out; returns 0, or -1 if the vendor has no such
  * stream. */
-int tdc_stream_path(tickerd_vendor_t v, tdc_asset_t a, const char *alpaca_feed, char *out,
+int tdc_stream_path(tickerd_vendor_t v, td_class_t a, const char *alpaca_feed, char *out,
                     size_t cap);
 /* The service of (vendor, asset, kind), or -1. */
-int tdc_service_of(tickerd_vendor_t v, tdc_asset_t a, td_kind_t k);
+int tdc_service_of(tickerd_vendor_t v, td_class_t a, td_kind_t k);
 
 /* The value of the last top-level member named key (compared byte for byte)
  * of the valid JSON object [obj, obj+len): 0 with [*v, *v+*vlen) (strings

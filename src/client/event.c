@@ -134,7 +134,7 @@ static int is_bar(td_kind_t k)
 
 static int forex(const tickerd_event_t *ev)
 {
-    return ev->vendor == TICKERD_POLYGON && tdc_service_asset(ev->service) == TDC_FOREX;
+    return ev->vendor == TICKERD_POLYGON && tdc_service_asset(ev->service) == TD_CLASS_FOREX;
 }
 
 TDC_API int tickerd_event_price(const tickerd_event_t *ev, double *out)

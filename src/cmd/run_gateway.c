@@ -329,7 +329,7 @@ static int setup_gateway(app_t *a)
         TD_WARN("web root '%s' is not a directory: GET / answers 404 (--web-root DIR)", root);
     td_gateway_cfg_t gc = {
         /* the events' vendor: the feed's, or with --source what --feed names */
-        .dialect = strcmp(c->feed, "polygon") == 0 ? TD_GATEWAY_POLYGON : TD_GATEWAY_ALPACA,
+        .dialect = strcmp(c->feed, "polygon") == 0 ? TD_VENDOR_POLYGON : TD_VENDOR_ALPACA,
         .listen = c->listen,
         .keys = (const char *const *)a->client_keys.v,
         .secrets = (const char *const *)a->client_secrets.v,

@@ -5,6 +5,7 @@
 #include "feed/feed_int.h"
 #include "core/mem.h"
 #include "proto/alpaca.h"
+#include "proto/vendor.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -13,22 +14,14 @@ static int setup(td_feed_t *f, char *err, size_t errlen)
 {
     (void)err;
     (void)errlen;
-    f->crypto = strstr(f->path, "/crypto") != NULL;
-    if (strstr(f->path, "/news"))
-        f->kinds = TD_ALPACA_NEWS_KINDS;
-    else if (f->crypto)
-        f->kinds = TD_ALPACA_CRYPTO_KINDS;
-    else
-        f->kinds = TD_ALPACA_STOCK_KINDS;
+    f->vs = td_vendor_upstream(TD_VENDOR_ALPACA, f->path);
+    f->kinds = f->vs->kinds;
     return 0;
 }
 
-/* Crypto pairs contain '/', stock symbols do not; news takes any symbol. */
 static int carries(const td_feed_t *f, td_kind_t kind, const char *sym, size_t n)
 {
-    if (!(f->kinds & (1u << kind))) return 0;
-    if (kind == TD_KIND_NEWS || (n == 1 && sym[0] == '*')) return 1;
-    return (memchr(sym, '/', n) != NULL) == f->crypto;
+    return td_vendor_carries(f->vs, kind, sym, n);
 }
 
 static void build_auth(const td_feed_t *f, td_buf_t *b)

@@ -46,8 +46,9 @@ struct td_feed_s {
     uv_timer_t resolve_timer;        /* gives up on a lookup after resolve_timeout_ms */
     uint32_t resolve_timeout_ms;
     const td_feed_dialect_t *d;
+    /* The stream (proto/vendor.h): kinds, symbol rule. */
+    const struct td_vstream_s *vs;
     unsigned kinds;             /* what this stream offers */
-    int crypto;                 /* alpaca: symbols with '/' belong here */
     int cluster;                /* polygon: td_polygon_cluster_t */
     td_subset_t want;           /* what we subscribe after each (re)connect */
     uint32_t max_symbols;       /* the plan's limit of distinct symbols (0: none) */

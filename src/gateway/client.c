@@ -34,8 +34,8 @@ static void kick(gw_client_t *c)
 
 /* ---- life ------------------------------------------------------------------ */
 
-gw_client_t *td__gw_client_new(td_gateway_t *g, struct lws *wsi, const char *path,
-                               td_alpaca_stream_t cls, int codec)
+gw_client_t *td__gw_client_new(td_gateway_t *g, struct lws *wsi, const char *path, td_class_t cls,
+                               int codec)
 {
     gw_client_t *c = td_xcalloc(1, sizeof *c);
     c->g = g;
@@ -171,7 +171,7 @@ void td__gw_client_bus_change(gw_client_t *c, td_kind_t k, const char *sym, size
     void (*fn)(td_bus_t *, td_bus_consumer_t *, td_kind_t, const char *, size_t) =
         add ? td_bus_want : td_bus_unwant;
     fn(bus, c->bc, k, sym, n);
-    if (k == TD_KIND_TRADE && !c->polygon && c->cls == TD_ALPACA_STREAM_STOCK) {
+    if (k == TD_KIND_TRADE && !c->polygon && c->cls == TD_CLASS_STOCKS) {
         fn(bus, c->bc, TD_KIND_CORRECTION, sym, n);
         fn(bus, c->bc, TD_KIND_CANCEL_ERROR, sym, n);
     }
@@ -180,10 +180,10 @@ void td__gw_client_bus_change(gw_client_t *c, td_kind_t k, const char *sym, size
 static int class_ok(const gw_client_t *c, const td_event_t *ev)
 {
     if (c->polygon) return td__gw_pclient_class_ok(c, ev);
-    if (ev->kind == TD_KIND_NEWS) return c->cls == TD_ALPACA_STREAM_NEWS;
-    if (c->cls == TD_ALPACA_STREAM_NEWS) return 0;
+    if (ev->kind == TD_KIND_NEWS) return c->cls == TD_CLASS_NEWS;
+    if (c->cls == TD_CLASS_NEWS) return 0;
     int pair = memchr(ev->symbol, '/', ev->symbol_len) != NULL;
-    return pair == (c->cls == TD_ALPACA_STREAM_CRYPTO);
+    return pair == (c->cls == TD_CLASS_CRYPTO);
 }
 
 static void snap_one(void *ud, const td_event_t *ev)

@@ -15,39 +15,9 @@
 #define CRON_MS     100
 #define FLUSH_BATCH 16 /* clients written per loop turn, see flush_cb */
 
-/* The path decides the dialect; only the upstream's dialect is served. */
-static const struct {
-    const char *path;
-    td_gateway_dialect_t dialect;
-    int cls; /* td_alpaca_stream_t, or td_polygon_cluster_t */
-} paths[] = {
-    {"/v2/iex", TD_GATEWAY_ALPACA, TD_ALPACA_STREAM_STOCK},
-    {"/v2/sip", TD_GATEWAY_ALPACA, TD_ALPACA_STREAM_STOCK},
-    {"/v2/delayed_sip", TD_GATEWAY_ALPACA, TD_ALPACA_STREAM_STOCK},
-    {"/v2/test", TD_GATEWAY_ALPACA, TD_ALPACA_STREAM_STOCK},
-    {"/v1beta3/crypto/us", TD_GATEWAY_ALPACA, TD_ALPACA_STREAM_CRYPTO},
-    {"/v1beta1/news", TD_GATEWAY_ALPACA, TD_ALPACA_STREAM_NEWS},
-    {"/stocks", TD_GATEWAY_POLYGON, TD_POLYGON_STOCKS},
-    {"/options", TD_GATEWAY_POLYGON, TD_POLYGON_OPTIONS},
-    {"/forex", TD_GATEWAY_POLYGON, TD_POLYGON_FOREX},
-    {"/crypto", TD_GATEWAY_POLYGON, TD_POLYGON_CRYPTO},
-};
-
-static const char *const dialect_names[] = {"Alpaca", "Polygon"};
-static const char *const dialect_paths[] = {
-    "/v2/iex /v2/sip /v2/delayed_sip /v2/test /v1beta3/crypto/us /v1beta1/news",
-    "/stocks /options /forex /crypto"};
-
 typedef struct {
     gw_client_t *c;
 } pss_t;
-
-static int find_path(const char *uri)
-{
-    for (size_t i = 0; i < TD_ARRAY_LEN(paths); i++)
-        if (strcmp(paths[i].path, uri) == 0) return (int)i;
-    return -1;
-}
 
 /* ---- events -------------------------------------------------------------------- */
 
@@ -230,19 +200,20 @@ static int http_request(td_gateway_t *g, struct lws *wsi, const char *uri)
 
 /* ---- WebSocket --------------------------------------------------------------------- */
 
-/* An unknown path, or one of the other vendor's dialect (its events are
+/* The path names the stream (proto/vendor.h), so the dialect. An unknown
+ * path, or one of the other vendor's dialect (its events are
  * not on the bus), is refused before the upgrade. lws would answer with
  * HTTP/1.0, which python-websockets rejects: write HTTP/1.1 ourselves. */
 static int confirm_upgrade(td_gateway_t *g, struct lws *wsi)
 {
-    char uri[256] = "", body[256];
+    char uri[256] = "", body[256], paths[160];
     lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
-    int pi = g->cfg.http_only ? -1 : find_path(uri), d = g->cfg.dialect;
-    if (pi >= 0 && paths[pi].dialect == g->cfg.dialect && !g->stopping)
-        return td__gw_limits_upgrade(g, wsi);
-    if (pi >= 0 && paths[pi].dialect != g->cfg.dialect)
+    const td_vstream_t *vs = g->cfg.http_only ? NULL : td_vendor_find(uri);
+    td_vendor_t d = g->cfg.dialect;
+    if (vs && vs->vendor == d && !g->stopping) return td__gw_limits_upgrade(g, wsi);
+    if (vs && vs->vendor != d)
         snprintf(body, sizeof body, "not found: the upstream is %s, served on %s\n",
-                 dialect_names[d], dialect_paths[d]);
+                 td_vendor_title(d), td_vendor_paths(d, paths, sizeof paths));
     else
         snprintf(body, sizeof body, "not found\n");
     TD_INFO("refusing upgrade to '%s' (404): %.*s", uri, (int)strlen(body) - 1, body);
@@ -276,12 +247,11 @@ static int established(td_gateway_t *g, struct lws *wsi, pss_t *pss)
 {
     char uri[256] = "";
     lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
-    int pi = find_path(uri);
-    if (pi < 0 || paths[pi].dialect != g->cfg.dialect || g->stopping) return -1;
-    int polygon = paths[pi].dialect == TD_GATEWAY_POLYGON; /* JSON only, no header auth */
-    pss->c = td__gw_client_new(g, wsi, paths[pi].path,
-                               polygon ? TD_ALPACA_STREAM_STOCK : (td_alpaca_stream_t)paths[pi].cls,
-                               polygon ? GW_CODEC_JSON : codec_of(wsi));
+    const td_vstream_t *vs = td_vendor_find(uri);
+    if (!vs || vs->vendor != g->cfg.dialect || g->stopping) return -1;
+    int polygon = vs->vendor == TD_VENDOR_POLYGON; /* no header auth */
+    pss->c = td__gw_client_new(g, wsi, vs->path, vs->cls,
+                               vs->codecs & TD_VCODEC_MSGPACK ? codec_of(wsi) : GW_CODEC_JSON);
     if (td__gw_limits_open(pss->c) != 0) { /* past the check at the upgrade */
         td__gw_client_free(pss->c);
         pss->c = NULL;
@@ -289,7 +259,7 @@ static int established(td_gateway_t *g, struct lws *wsi, pss_t *pss)
     }
     pss->c->polygon = polygon;
     if (polygon) {
-        pss->c->cluster = (td_polygon_cluster_t)paths[pi].cls;
+        pss->c->cluster = (td_polygon_cluster_t)td_vendor_cluster(vs);
         td__gw_client_open(pss->c, NULL, NULL);
     } else {
         char k[TD_JWT_MAX_TOKEN + 1], sec[TD_JWT_MAX_TOKEN + 1];
@@ -526,8 +496,10 @@ int td_gateway_start(td_gateway_t *g)
         TD_ERR("gateway: history reader: %s", err);
         return -1;
     }
+    char paths[160];
+    td_vendor_t d = g->cfg.dialect;
     TD_INFO("gateway: listening on ws://%s:%d (%s dialect: %s; %zu client key%s)%s%s", g->host,
-            g->port, dialect_names[g->cfg.dialect], dialect_paths[g->cfg.dialect], g->cfg.nkeys,
+            g->port, td_vendor_title(d), td_vendor_paths(d, paths, sizeof paths), g->cfg.nkeys,
             g->cfg.nkeys == 1 ? "" : "s", g->web_root ? "; web root " : "",
             g->web_root ? g->web_root : "");
     if (!g->cfg.nkeys) TD_WARN("gateway: no client keys: add --client KEY:SECRET or [clients]");

@@ -27,6 +27,7 @@
 #include "bus/bus.h"
 #include "core/buf.h"
 #include "proto/event.h"
+#include "proto/vendor.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -37,16 +38,11 @@ struct td_jwt_key_s;
 
 typedef struct td_gateway_s td_gateway_t;
 
-/* The vendor whose events the bus carries, so the dialect of the paths
- * served: Alpaca's (/v2/iex, ...) or Polygon's (/stocks, ...). The other
- * vendor's paths are refused at the upgrade (404 with a reason). */
-typedef enum td_gateway_dialect_e {
-    TD_GATEWAY_ALPACA = 0,
-    TD_GATEWAY_POLYGON,
-} td_gateway_dialect_t;
-
 typedef struct td_gateway_cfg_s {
-    td_gateway_dialect_t dialect;
+    /* The vendor whose events the bus carries, so the dialect of the paths
+     * served: Alpaca's (/v2/iex, ...) or Polygon's (/stocks, ...). The
+     * other vendor's paths are refused at the upgrade (404 with a reason). */
+    td_vendor_t dialect;
     const char *listen;         /* "127.0.0.1:8080" (IPv4:port); copied */
     const char *const *keys;    /* client credentials: keys[i] with secrets[i] */
                                 /* (Polygon clients give a key only); */

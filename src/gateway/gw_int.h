@@ -149,8 +149,8 @@ typedef struct gw_client_s {
     struct lws *wsi;
     uint64_t id, open_ms;
     const char *path;
-    td_alpaca_stream_t cls; /* Alpaca paths */
-    int polygon;            /* a Polygon path (client_polygon.c), of cluster: */
+    td_class_t cls; /* the path's stream class */
+    int polygon;    /* a Polygon path (client_polygon.c), of cluster: */
     td_polygon_cluster_t cluster;
     int codec;
     int authed;
@@ -178,8 +178,8 @@ typedef struct gw_client_s {
     struct gw_since_s *since; /* channels served from history (since.c); NULL: none */
 } gw_client_t;
 
-gw_client_t *td__gw_client_new(td_gateway_t *g, struct lws *wsi, const char *path,
-                               td_alpaca_stream_t cls, int codec);
+gw_client_t *td__gw_client_new(td_gateway_t *g, struct lws *wsi, const char *path, td_class_t cls,
+                               int codec);
 void td__gw_client_free(gw_client_t *c);
 /* Greeting, and header auth if the upgrade carried credentials. */
 void td__gw_client_open(gw_client_t *c, const char *hkey, const char *hsecret);

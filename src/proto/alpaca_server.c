@@ -57,12 +57,12 @@ void td_alpaca_server_success(td_buf_t *b, const char *msg)
     td_buf_appends(b, "}]");
 }
 
-unsigned td_alpaca_server_offered(td_alpaca_stream_t cls)
+unsigned td_alpaca_server_offered(td_class_t cls)
 {
     switch (cls) {
-    case TD_ALPACA_STREAM_STOCK:
+    case TD_CLASS_STOCKS:
         return TD_ALPACA_STOCK_KINDS | (1u << TD_KIND_CORRECTION) | (1u << TD_KIND_CANCEL_ERROR);
-    case TD_ALPACA_STREAM_CRYPTO:
+    case TD_CLASS_CRYPTO:
         return TD_ALPACA_CRYPTO_KINDS;
     default:
         return TD_ALPACA_NEWS_KINDS;
@@ -86,7 +86,7 @@ static void put_list(td_buf_t *b, const char *word, const td_symset_t *ss)
     td_buf_appendc(b, ']');
 }
 
-void td_alpaca_server_subscription(td_buf_t *b, const td_subset_t *s, td_alpaca_stream_t cls)
+void td_alpaca_server_subscription(td_buf_t *b, const td_subset_t *s, td_class_t cls)
 {
     static const td_kind_t stock[] = {TD_KIND_TRADE,       TD_KIND_QUOTE,     TD_KIND_BAR,
                                       TD_KIND_UPDATED_BAR, TD_KIND_DAILY_BAR, TD_KIND_STATUS,
@@ -96,12 +96,12 @@ void td_alpaca_server_subscription(td_buf_t *b, const td_subset_t *s, td_alpaca_
     static const td_kind_t news[] = {TD_KIND_NEWS};
     const td_kind_t *ks = stock;
     size_t nk = TD_ARRAY_LEN(stock);
-    if (cls == TD_ALPACA_STREAM_CRYPTO) ks = crypto, nk = TD_ARRAY_LEN(crypto);
-    if (cls == TD_ALPACA_STREAM_NEWS) ks = news, nk = TD_ARRAY_LEN(news);
+    if (cls == TD_CLASS_CRYPTO) ks = crypto, nk = TD_ARRAY_LEN(crypto);
+    if (cls == TD_CLASS_NEWS) ks = news, nk = TD_ARRAY_LEN(news);
     td_buf_appends(b, "[{\"T\":\"subscription\"");
     for (size_t i = 0; i < nk; i++)
         put_list(b, td_kind_name(ks[i]), &s->k[ks[i]]);
-    if (cls == TD_ALPACA_STREAM_STOCK) {
+    if (cls == TD_CLASS_STOCKS) {
         put_list(b, "corrections", &s->k[TD_KIND_TRADE]);
         put_list(b, "cancelErrors", &s->k[TD_KIND_TRADE]);
     }

@@ -13,14 +13,7 @@
 
 #include "core/buf.h"
 #include "proto/sub.h"
-
-/* The three stream classes: what a path offers and how its confirmation
- * looks. */
-typedef enum td_alpaca_stream_e {
-    TD_ALPACA_STREAM_STOCK,
-    TD_ALPACA_STREAM_CRYPTO,
-    TD_ALPACA_STREAM_NEWS,
-} td_alpaca_stream_t;
+#include "proto/vendor.h"
 
 /* The vendor's text for an error code ("auth failed" for 402, …); "internal
  * error" for a code the table does not hold. */
@@ -36,14 +29,15 @@ void td_alpaca_server_error_msg(td_buf_t *b, int code, const char *msg);
  * "authenticated"). */
 void td_alpaca_server_success(td_buf_t *b, const char *msg);
 
-/* The kinds a client may name on a stream of class cls (bitmask of
+/* The kinds a client may name on an Alpaca stream of class cls (stocks,
+ * crypto, news) (bitmask of
  * 1u << kind). Stocks include corrections and cancelErrors, which are
  * accepted and ignored: they follow trades. */
-unsigned td_alpaca_server_offered(td_alpaca_stream_t cls);
+unsigned td_alpaca_server_offered(td_class_t cls);
 
 /* The subscription confirmation: the complete current set s (borrowed), one
  * list per channel of the class in the vendor's key order; on stock streams
  * "corrections" and "cancelErrors" mirror "trades". */
-void td_alpaca_server_subscription(td_buf_t *b, const td_subset_t *s, td_alpaca_stream_t cls);
+void td_alpaca_server_subscription(td_buf_t *b, const td_subset_t *s, td_class_t cls);
 
 #endif

@@ -2,6 +2,7 @@
 #include "proto/polygon_server.h"
 #include "core/mem.h"
 #include "proto/json_scan.h"
+#include "proto/vendor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,8 +121,5 @@ void td_polygon_topics_free(td_polygon_topics_t *t)
 
 td_polygon_cluster_t td_polygon_ticker_cluster(const char *sym, size_t n)
 {
-    if (n > 2 && sym[0] == 'O' && sym[1] == ':') return TD_POLYGON_OPTIONS;
-    if (memchr(sym, '/', n)) return TD_POLYGON_FOREX;
-    if (memchr(sym, '-', n)) return TD_POLYGON_CRYPTO;
-    return TD_POLYGON_STOCKS;
+    return (td_polygon_cluster_t)td_vendor_sym_class(TD_VENDOR_POLYGON, sym, n);
 }

@@ -119,13 +119,25 @@ static void init_sym(td_sim_gen_t *g, sym_t *s, const char *name, double px)
     s->open = s->hi = s->lo = s->px;
 }
 
-td_sim_gen_t *td__sim_gen_new(td_sim_class_t cls, uint64_t seed, size_t nsyms, int fakepaca)
+/* What the seed was always salted with: the generators' old numbering
+ * (Alpaca stocks, crypto, news, then the Polygon clusters), so a --seed
+ * gives the same market as before. */
+static uint64_t seed_salt(const td_vstream_t *vs)
+{
+    if (vs->vendor == TD_VENDOR_POLYGON) return 3 + (uint64_t)vs->cls;
+    return vs->cls == TD_CLASS_STOCKS ? 0 : vs->cls == TD_CLASS_CRYPTO ? 1 : 2;
+}
+
+td_sim_gen_t *td__sim_gen_new(const td_vstream_t *vs, uint64_t seed, size_t nsyms)
 {
     td_sim_gen_t *g = td_xcalloc(1, sizeof *g);
+    td_class_t cls = vs->cls;
+    int fakepaca = vs->test;
     g->cls = cls;
-    g->dec = cls == TD_SIM_CRYPTO || cls == TD_SIM_PFOREX || cls == TD_SIM_PCRYPTO ? 9 : 4;
+    g->poly = vs->vendor == TD_VENDOR_POLYGON;
+    g->dec = cls == TD_CLASS_CRYPTO || cls == TD_CLASS_FOREX ? 9 : 4;
     g->ts_sec = -1;
-    td_rng_seed(&g->rng, seed * 0x9e3779b97f4a7c15ULL + (uint64_t)cls * 7 + (uint64_t)fakepaca);
+    td_rng_seed(&g->rng, seed * 0x9e3779b97f4a7c15ULL + seed_salt(vs) * 7 + (uint64_t)fakepaca);
     g->n = nsyms + (fakepaca ? 1 : 0);
     g->syms = td_xcalloc(g->n, sizeof *g->syms);
     size_t at = 0;
@@ -133,18 +145,18 @@ td_sim_gen_t *td__sim_gen_new(td_sim_class_t cls, uint64_t seed, size_t nsyms, i
     for (size_t i = 0; i < nsyms; i++, at++) {
         char name[SYM_MAX];
         double px;
-        if (td__sim_class_polygon(cls) && cls != TD_SIM_PSTOCKS) {
+        if (g->poly && cls != TD_CLASS_STOCKS) {
             td__sim_gen_polygon_name(g, i, name, &px);
-        } else if (cls == TD_SIM_CRYPTO && i < TD_ARRAY_LEN(crypto_names)) {
+        } else if (cls == TD_CLASS_CRYPTO && i < TD_ARRAY_LEN(crypto_names)) {
             snprintf(name, sizeof name, "%s", crypto_names[i].name);
             px = crypto_names[i].px;
-        } else if (cls != TD_SIM_CRYPTO && i < TD_ARRAY_LEN(stock_names)) {
+        } else if (cls != TD_CLASS_CRYPTO && i < TD_ARRAY_LEN(stock_names)) {
             snprintf(name, sizeof name, "%s", stock_names[i]);
             px = 10 + td_rng_unit(&g->rng) * 490;
         } else {
-            synth_name(name, i, cls == TD_SIM_CRYPTO ? "/USD" : "");
-            px = cls == TD_SIM_CRYPTO ? 0.5 + td_rng_unit(&g->rng) * 50
-                                      : 5 + td_rng_unit(&g->rng) * 200;
+            synth_name(name, i, cls == TD_CLASS_CRYPTO ? "/USD" : "");
+            px = cls == TD_CLASS_CRYPTO ? 0.5 + td_rng_unit(&g->rng) * 50
+                                        : 5 + td_rng_unit(&g->rng) * 200;
         }
         init_sym(g, &g->syms[at], name, px);
     }
@@ -211,7 +223,7 @@ void td__sim_gen_next(td_sim_gen_t *g, td_sim_ev_t *ev)
     ev->r = td_rng_next(&g->rng);
     ev->sym = (uint32_t)((a >> 32) % g->n);
     ev->nsyms = 0;
-    if (g->cls == TD_SIM_NEWS) {
+    if (g->cls == TD_CLASS_NEWS) {
         ev->kind = TD_KIND_NEWS;
         ev->nsyms = 1 + (uint32_t)(ev->r % TD_SIM_NEWS_SYMS_MAX);
         if (ev->nsyms > g->n) ev->nsyms = (uint32_t)g->n;
@@ -219,11 +231,11 @@ void td__sim_gen_next(td_sim_gen_t *g, td_sim_ev_t *ev)
             ev->syms[i] = (uint32_t)((ev->sym + i * 7) % g->n);
         return;
     }
-    if (td__sim_class_polygon(g->cls))
+    if (g->poly)
         ev->kind = td__sim_gen_polygon_pick(g->cls, a & 0xffffffff);
     else
         ev->kind =
-            g->cls == TD_SIM_CRYPTO ? pick_crypto(a & 0xffffffff) : pick_stock(a & 0xffffffff);
+            g->cls == TD_CLASS_CRYPTO ? pick_crypto(a & 0xffffffff) : pick_stock(a & 0xffffffff);
     sym_t *s = &g->syms[ev->sym];
     int step = (int)((a >> 20) % 5) - 2;
     s->px += step * s->tick;
@@ -365,7 +377,7 @@ static char *bar(bctx_t *b, char *p)
     p = put_px(b, p, c);
     PUT(p, ",\"v\":");
     uint64_t v = 100 + (r >> 16) % 100000;
-    p = b->g->cls == TD_SIM_CRYPTO ? put_fixed(p, (int64_t)v * 1000000, 9) : put_u64(p, v);
+    p = b->g->cls == TD_CLASS_CRYPTO ? put_fixed(p, (int64_t)v * 1000000, 9) : put_u64(p, v);
     PUT(p, ",\"t\":");
     p = put_ts(b->g, p, bar_start(b));
     PUT(p, ",\"n\":");
@@ -578,7 +590,7 @@ size_t td__sim_gen_build(td_sim_gen_t *g, const td_sim_ev_t *ev, td_buf_t *out)
     if (ev->kind == TD_KIND_NEWS) return news(&b, out);
     td_buf_reserve(out, 1024);
     char *p = out->data, *e;
-    if (td__sim_class_polygon(g->cls)) {
+    if (g->poly) {
         e = td__sim_gen_polygon_build(&b, p);
         out->len = (size_t)(e - p);
         out->data[out->len] = '\0';
@@ -586,10 +598,10 @@ size_t td__sim_gen_build(td_sim_gen_t *g, const td_sim_ev_t *ev, td_buf_t *out)
     }
     switch (ev->kind) {
     case TD_KIND_TRADE:
-        e = g->cls == TD_SIM_CRYPTO ? crypto_trade(&b, p) : stock_trade(&b, p);
+        e = g->cls == TD_CLASS_CRYPTO ? crypto_trade(&b, p) : stock_trade(&b, p);
         break;
     case TD_KIND_QUOTE:
-        e = g->cls == TD_SIM_CRYPTO ? crypto_quote(&b, p) : stock_quote(&b, p);
+        e = g->cls == TD_CLASS_CRYPTO ? crypto_quote(&b, p) : stock_quote(&b, p);
         break;
     case TD_KIND_STATUS:
         e = stock_status(&b, p);

@@ -24,7 +24,8 @@ typedef struct {
 } sym_t;
 
 struct td_sim_gen_s {
-    td_sim_class_t cls;
+    td_class_t cls;
+    int poly; /* Polygon's streams */
     td_rng_t rng;
     sym_t *syms;
     size_t n;
@@ -85,15 +86,10 @@ static inline char *put_sym(char *p, const sym_t *s)
     return p;
 }
 
-static inline int td__sim_class_polygon(td_sim_class_t c)
-{
-    return c >= TD_SIM_PSTOCKS;
-}
-
 /* gen_polygon.c: symbol i of a Polygon options, forex or crypto generator
  * (name and initial price); the kind mix; the JSON of an event. */
 void td__sim_gen_polygon_name(td_sim_gen_t *g, size_t i, char *name, double *px);
-td_kind_t td__sim_gen_polygon_pick(td_sim_class_t c, uint64_t x);
+td_kind_t td__sim_gen_polygon_pick(td_class_t c, uint64_t x);
 char *td__sim_gen_polygon_build(bctx_t *b, char *p);
 
 #endif

@@ -63,16 +63,16 @@ static void synth_pair(char *name, size_t i, char sep)
 
 void td__sim_gen_polygon_name(td_sim_gen_t *g, size_t i, char *name, double *px)
 {
-    if (g->cls == TD_SIM_POPTIONS) {
+    if (g->cls == TD_CLASS_OPTIONS) {
         option_name(g, i, name, px);
-    } else if (g->cls == TD_SIM_PFOREX && i < TD_ARRAY_LEN(forex_pairs)) {
+    } else if (g->cls == TD_CLASS_FOREX && i < TD_ARRAY_LEN(forex_pairs)) {
         snprintf(name, SYM_MAX, "%s", forex_pairs[i].name);
         *px = forex_pairs[i].px;
-    } else if (g->cls == TD_SIM_PCRYPTO && i < TD_ARRAY_LEN(crypto_pairs)) {
+    } else if (g->cls == TD_CLASS_CRYPTO && i < TD_ARRAY_LEN(crypto_pairs)) {
         snprintf(name, SYM_MAX, "%s", crypto_pairs[i].name);
         *px = crypto_pairs[i].px;
     } else {
-        synth_pair(name, i, g->cls == TD_SIM_PFOREX ? '/' : '-');
+        synth_pair(name, i, g->cls == TD_CLASS_FOREX ? '/' : '-');
         *px = 0.5 + td_rng_unit(&g->rng) * 50;
     }
 }
@@ -97,12 +97,12 @@ static const mix_t mix_crypto[] = {
     {970, TD_KIND_SECOND_BAR}, {1000, TD_KIND_BAR},
 };
 
-td_kind_t td__sim_gen_polygon_pick(td_sim_class_t c, uint64_t x)
+td_kind_t td__sim_gen_polygon_pick(td_class_t c, uint64_t x)
 {
-    const mix_t *m = c == TD_SIM_PSTOCKS    ? mix_stocks
-                     : c == TD_SIM_POPTIONS ? mix_options
-                     : c == TD_SIM_PFOREX   ? mix_forex
-                                            : mix_crypto;
+    const mix_t *m = c == TD_CLASS_STOCKS    ? mix_stocks
+                     : c == TD_CLASS_OPTIONS ? mix_options
+                     : c == TD_CLASS_FOREX   ? mix_forex
+                                             : mix_crypto;
     int v = (int)(x % 1000);
     while (v >= m->upto)
         m++;
@@ -167,7 +167,7 @@ static int64_t crypto_size(bctx_t *b)
 
 static char *trade(bctx_t *b, char *p)
 {
-    int stocks = b->g->cls == TD_SIM_PSTOCKS;
+    int stocks = b->g->cls == TD_CLASS_STOCKS;
     uint64_t x = 1 + rnd(b) % 21;
     p = head(p, "T", "sym", b->s);
     PUT(p, ",\"x\":");
@@ -199,7 +199,7 @@ static char *trade(bctx_t *b, char *p)
 
 static char *quote(bctx_t *b, char *p)
 {
-    int stocks = b->g->cls == TD_SIM_PSTOCKS;
+    int stocks = b->g->cls == TD_CLASS_STOCKS;
     uint64_t r = rnd(b);
     p = head(p, "Q", "sym", b->s);
     PUT(p, ",\"bx\":");
@@ -473,9 +473,9 @@ char *td__sim_gen_polygon_build(bctx_t *b, char *p)
 {
     td_kind_t k = b->ev->kind;
     switch (b->g->cls) {
-    case TD_SIM_PFOREX:
+    case TD_CLASS_FOREX:
         return k == TD_KIND_QUOTE ? forex_quote(b, p) : forex_agg(b, p);
-    case TD_SIM_PCRYPTO:
+    case TD_CLASS_CRYPTO:
         return k == TD_KIND_QUOTE       ? crypto_quote(b, p)
                : k == TD_KIND_TRADE     ? crypto_trade(b, p)
                : k == TD_KIND_ORDERBOOK ? crypto_book(b, p)

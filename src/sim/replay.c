@@ -62,8 +62,9 @@ static td_sim_stream_t *stream_of(td_sim_t *sim, const td_rec_info_t *in)
 {
     for (int i = 0; i < TD_SIM_NSTREAMS; i++) {
         td_sim_stream_t *st = &sim->streams[i];
-        int poly = strcmp(in->vendor, "polygon") == 0;
-        if (strcmp(st->path, in->path) == 0 && st->poly == poly) return st;
+        if (strcmp(st->path, in->path) == 0 &&
+            strcmp(td_vendor_name(st->vs->vendor), in->vendor) == 0)
+            return st;
     }
     return NULL;
 }
@@ -97,11 +98,13 @@ int td__sim_replay_open(td_sim_t *sim, char *err, size_t errlen)
         const td_rec_info_t *in = td_rec_reader_info(rd);
         td_sim_stream_t *st = stream_of(sim, in);
         if (!st) {
+            char ap[160], pp[160];
             snprintf(err, errlen,
                      "%s: a recording of %s %s (%s): not a stream tickerd replay serves (Alpaca "
-                     "/v2/iex /v2/sip /v2/delayed_sip /v2/test /v1beta3/crypto/us "
-                     "/v1beta1/news; Polygon /stocks /options /forex /crypto)",
-                     l->v[i], in->vendor, in->path, in->url);
+                     "%s; Polygon %s)",
+                     l->v[i], in->vendor, in->path, in->url,
+                     td_vendor_paths(TD_VENDOR_ALPACA, ap, sizeof ap),
+                     td_vendor_paths(TD_VENDOR_POLYGON, pp, sizeof pp));
             td_rec_reader_free(rd);
             return -1;
         }

@@ -26,7 +26,7 @@ struct td_sim_hdata_s {
 td_sim_hdata_t *td__sim_hdata_new(uint64_t seed, size_t nsyms)
 {
     td_sim_hdata_t *d = td_xcalloc(1, sizeof *d);
-    d->gen = td__sim_gen_new(TD_SIM_STOCK, seed, nsyms, 0); /* as /v2/iex */
+    d->gen = td__sim_gen_new(td_vendor_find("/v2/iex"), seed, nsyms); /* as /v2/iex */
     d->seed = seed;
     return d;
 }

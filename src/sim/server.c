@@ -16,30 +16,6 @@
 
 #define CRON_MS 50
 
-static const struct {
-    const char *path, *feed;
-    td_sim_class_t cls;
-    int fakepaca;
-} stream_defs[TD_SIM_NSTREAMS] = {
-    {"/v2/iex", "iex", TD_SIM_STOCK, 0},
-    {"/v2/sip", "sip", TD_SIM_STOCK, 0},
-    {"/v2/delayed_sip", "delayed_sip", TD_SIM_STOCK, 0},
-    {"/v2/test", "test", TD_SIM_STOCK, 1},
-    {"/v1beta3/crypto/us", "crypto", TD_SIM_CRYPTO, 0},
-    {"/v1beta1/news", "news", TD_SIM_NEWS, 0},
-    {"/stocks", "stocks", TD_SIM_PSTOCKS, 0},
-    {"/options", "options", TD_SIM_POPTIONS, 0},
-    {"/forex", "forex", TD_SIM_PFOREX, 0},
-    {"/crypto", "crypto", TD_SIM_PCRYPTO, 0},
-};
-
-static const td_polygon_cluster_t clusters[] = {
-    [TD_SIM_PSTOCKS] = TD_POLYGON_STOCKS,
-    [TD_SIM_POPTIONS] = TD_POLYGON_OPTIONS,
-    [TD_SIM_PFOREX] = TD_POLYGON_FOREX,
-    [TD_SIM_PCRYPTO] = TD_POLYGON_CRYPTO,
-};
-
 typedef struct {
     td_sim_sess_t *s;
     td_sim_reply_t *av;   /* HTTP: the /query answer being written */
@@ -127,14 +103,20 @@ static void record(td_sim_t *sim, const char *p, size_t n)
     sim->rec_dirty = 1;
 }
 
+/* The streams whose history the REST endpoints serve: stocks on both
+ * vendors, Alpaca's crypto. */
+static int ticks_history(const td_sim_stream_t *st)
+{
+    return st->cls == TD_CLASS_STOCKS || (!st->poly && st->cls == TD_CLASS_CRYPTO);
+}
+
 /* Builds the event once, for the first session that wants it (or at once
  * for the trades and quotes ring). */
 static void deliver(td_sim_t *sim, td_sim_stream_t *st, const td_sim_ev_t *ev)
 {
     size_t nsyms = td__sim_gen_nsyms(st->gen), len = 0;
     int built = 0;
-    if (sim->ticks &&
-        (st->cls == TD_SIM_STOCK || st->cls == TD_SIM_PSTOCKS || st->cls == TD_SIM_CRYPTO) &&
+    if (sim->ticks && ticks_history(st) &&
         (ev->kind == TD_KIND_TRADE || ev->kind == TD_KIND_QUOTE)) {
         len = td__sim_gen_build(st->gen, ev, &sim->scratch);
         built = 1;
@@ -160,8 +142,7 @@ static void deliver(td_sim_t *sim, td_sim_stream_t *st, const td_sim_ev_t *ev)
  * bars (stream_bars) instead of generated ones. */
 static int hist_bars(const td_sim_t *sim, const td_sim_stream_t *st)
 {
-    return sim->cfg->bar_seconds > 0 &&
-           (st->cls == TD_SIM_STOCK || st->cls == TD_SIM_PSTOCKS || st->cls == TD_SIM_CRYPTO);
+    return sim->cfg->bar_seconds > 0 && ticks_history(st);
 }
 
 /* --bar-seconds: the bars of every period over since the last call, one per
@@ -434,15 +415,16 @@ td_sim_t *td_sim_new(uv_loop_t *loop, const td_sim_cfg_t *cfg, char *err, size_t
     for (int i = 0; i < TD_SIM_NSTREAMS; i++) {
         td_sim_stream_t *st = &sim->streams[i];
         st->sim = sim;
-        st->path = stream_defs[i].path;
-        st->feed = stream_defs[i].feed;
-        st->cls = stream_defs[i].cls;
-        st->poly = st->cls >= TD_SIM_PSTOCKS;
-        if (st->poly) st->cluster = clusters[st->cls];
-        st->gen = td__sim_gen_new(st->cls, (uint64_t)cfg->seed + (uint64_t)i, (size_t)cfg->symbols,
-                                  stream_defs[i].fakepaca);
+        st->vs = &td_vendor_streams[i];
+        st->path = st->vs->path;
+        st->feed = st->vs->feed;
+        st->cls = st->vs->cls;
+        st->poly = st->vs->vendor == TD_VENDOR_POLYGON;
+        if (st->poly) st->cluster = (td_polygon_cluster_t)td_vendor_cluster(st->vs);
+        st->gen = td__sim_gen_new(st->vs, (uint64_t)cfg->seed + (uint64_t)i, (size_t)cfg->symbols);
         st->any = td_xcalloc((size_t)TD_KIND__COUNT * td__sim_gen_nsyms(st->gen), 1);
-        st->rate = st->cls == TD_SIM_NEWS ? (cfg->rate / 100 < 1 ? 1 : cfg->rate / 100) : cfg->rate;
+        st->rate =
+            st->cls == TD_CLASS_NEWS ? (cfg->rate / 100 < 1 ? 1 : cfg->rate / 100) : cfg->rate;
     }
     if (cfg->replay.n && td__sim_replay_open(sim, err, errlen) != 0) {
         td_sim_free(sim);
@@ -470,7 +452,7 @@ static int start_frames(td_sim_t *s)
         td_sim_stream_t *st = &s->streams[i];
         snprintf(url, sizeof url, "%s://%s:%d%s", s->cfg->tls_cert ? "wss" : "ws", s->host, s->port,
                  st->path);
-        st->fr.w = td_recdir_stream(s->frames, st->poly ? "polygon" : "alpaca", url);
+        st->fr.w = td_recdir_stream(s->frames, td_vendor_name(st->vs->vendor), url);
     }
     return 0;
 }
@@ -541,11 +523,12 @@ int td_sim_start(td_sim_t *s)
         td_buf_free(&b);
         return 0;
     }
-    TD_INFO("listening on %s://%s:%d (Alpaca paths /v2/iex /v2/sip /v2/delayed_sip /v2/test "
-            "/v1beta3/crypto/us /v1beta1/news; Polygon paths /stocks /options /forex /crypto; "
-            "Alpha Vantage GET /query; history GET /v2/stocks/.../bars /v2/aggs/ticker/... "
-            "/exchanges /symbols /price/...)",
-            tls ? "wss" : "ws", s->host, s->port);
+    char ap[160], pp[160];
+    TD_INFO("listening on %s://%s:%d (Alpaca paths %s; Polygon paths %s; Alpha Vantage GET "
+            "/query; history GET /v2/stocks/.../bars /v2/aggs/ticker/... /exchanges /symbols "
+            "/price/...)",
+            tls ? "wss" : "ws", s->host, s->port, td_vendor_paths(TD_VENDOR_ALPACA, ap, sizeof ap),
+            td_vendor_paths(TD_VENDOR_POLYGON, pp, sizeof pp));
     return 0;
 }
 

@@ -226,11 +226,9 @@ void td__sim_sess_open(td_sim_sess_t *s, const char *hkey, const char *hsecret)
 
 /* ---- subscriptions ------------------------------------------------------- */
 
-static td_alpaca_stream_t stream_class(const td_sim_stream_t *st)
+static td_class_t stream_class(const td_sim_stream_t *st)
 {
-    return st->cls == TD_SIM_CRYPTO ? TD_ALPACA_STREAM_CRYPTO
-           : st->cls == TD_SIM_NEWS ? TD_ALPACA_STREAM_NEWS
-                                    : TD_ALPACA_STREAM_STOCK;
+    return st->cls;
 }
 
 static unsigned offered(const td_sim_stream_t *st)

@@ -7,6 +7,7 @@
 #include "proto/event.h"
 #include "proto/polygon.h"
 #include "proto/sub.h"
+#include "proto/vendor.h"
 #include "sim/sim.h"
 
 #include <stdint.h>
@@ -15,17 +16,6 @@
 
 struct lws;
 struct lws_context;
-
-/* Alpaca streams, then the Polygon clusters (PROTOCOLS.md §3). */
-typedef enum td_sim_class_e {
-    TD_SIM_STOCK,
-    TD_SIM_CRYPTO,
-    TD_SIM_NEWS,
-    TD_SIM_PSTOCKS,
-    TD_SIM_POPTIONS,
-    TD_SIM_PFOREX,
-    TD_SIM_PCRYPTO
-} td_sim_class_t;
 
 /* ---- generator (gen.c) ---------------------------------------------------- */
 
@@ -42,7 +32,9 @@ typedef struct td_sim_ev_s {
 
 typedef struct td_sim_gen_s td_sim_gen_t;
 
-td_sim_gen_t *td__sim_gen_new(td_sim_class_t cls, uint64_t seed, size_t nsyms, int fakepaca);
+/* The generator of stream vs (its vendor and class; FAKEPACA on the test
+ * stream). */
+td_sim_gen_t *td__sim_gen_new(const td_vstream_t *vs, uint64_t seed, size_t nsyms);
 void td__sim_gen_free(td_sim_gen_t *g);
 size_t td__sim_gen_nsyms(const td_sim_gen_t *g);
 const char *td__sim_gen_symbol(const td_sim_gen_t *g, size_t i, size_t *len);
@@ -303,8 +295,9 @@ typedef struct td_sim_framerec_s {
 
 struct td_sim_stream_s {
     td_sim_t *sim;
-    const char *path, *feed;
-    td_sim_class_t cls;
+    const td_vstream_t *vs;       /* its entry in the stream table */
+    const char *path, *feed;      /* vs's */
+    td_class_t cls;               /* vs's */
     int poly;                     /* a Polygon cluster */
     td_polygon_cluster_t cluster; /* if poly */
     td_sim_gen_t *gen;
@@ -320,7 +313,7 @@ struct td_sim_stream_s {
     int64_t bar_t;        /* --bar-seconds: start of the next period whose bars are sent */
 };
 
-#define TD_SIM_NSTREAMS 10
+#define TD_SIM_NSTREAMS TD_VENDOR_NSTREAMS
 
 struct td_sim_s {
     uv_loop_t *loop;

@@ -75,7 +75,7 @@ static void test_stock_confirmation(void **state)
     add(&s, TD_KIND_DAILY_BAR, "VOO");
     add(&s, TD_KIND_STATUS, "*");
     td_buf_t b = TD_BUF_INIT;
-    td_alpaca_server_subscription(&b, &s, TD_ALPACA_STREAM_STOCK);
+    td_alpaca_server_subscription(&b, &s, TD_CLASS_STOCKS);
     assert_string_equal(
         b.data, "[{\"T\":\"subscription\",\"trades\":[\"AAPL\"],\"quotes\":[\"AMD\",\"CLDR\"],"
                 "\"bars\":[\"*\"],\"updatedBars\":[],\"dailyBars\":[\"VOO\"],\"statuses\":[\"*\"],"
@@ -84,7 +84,7 @@ static void test_stock_confirmation(void **state)
     /* a wildcard and names on one channel: "*" first */
     add(&s, TD_KIND_TRADE, "*");
     td_buf_reset(&b);
-    td_alpaca_server_subscription(&b, &s, TD_ALPACA_STREAM_STOCK);
+    td_alpaca_server_subscription(&b, &s, TD_CLASS_STOCKS);
     assert_non_null(strstr(b.data, "\"trades\":[\"*\",\"AAPL\"]"));
     assert_non_null(strstr(b.data, "\"cancelErrors\":[\"*\",\"AAPL\"]}]"));
     td_buf_free(&b);
@@ -98,14 +98,14 @@ static void test_crypto_and_news_confirmation(void **state)
     td_subset_init(&s);
     add(&s, TD_KIND_BAR, "BTC/USD");
     td_buf_t b = TD_BUF_INIT;
-    td_alpaca_server_subscription(&b, &s, TD_ALPACA_STREAM_CRYPTO);
+    td_alpaca_server_subscription(&b, &s, TD_CLASS_CRYPTO);
     assert_string_equal(b.data, "[{\"T\":\"subscription\",\"trades\":[],\"quotes\":[],"
                                 "\"orderbooks\":[],\"bars\":[\"BTC/USD\"],\"updatedBars\":[],"
                                 "\"dailyBars\":[]}]");
     td_subset_clear(&s);
     add(&s, TD_KIND_NEWS, "*");
     td_buf_reset(&b);
-    td_alpaca_server_subscription(&b, &s, TD_ALPACA_STREAM_NEWS);
+    td_alpaca_server_subscription(&b, &s, TD_CLASS_NEWS);
     assert_string_equal(b.data, "[{\"T\":\"subscription\",\"news\":[\"*\"]}]");
     td_buf_free(&b);
     td_subset_free(&s);
@@ -128,12 +128,12 @@ static void test_round_trip(void **state)
 static void test_offered(void **state)
 {
     (void)state;
-    unsigned s = td_alpaca_server_offered(TD_ALPACA_STREAM_STOCK);
+    unsigned s = td_alpaca_server_offered(TD_CLASS_STOCKS);
     assert_true(s & (1u << TD_KIND_CORRECTION));
     assert_false(s & (1u << TD_KIND_NEWS));
     assert_false(s & (1u << TD_KIND_ORDERBOOK));
-    assert_true(td_alpaca_server_offered(TD_ALPACA_STREAM_CRYPTO) & (1u << TD_KIND_ORDERBOOK));
-    assert_int_equal(td_alpaca_server_offered(TD_ALPACA_STREAM_NEWS), 1u << TD_KIND_NEWS);
+    assert_true(td_alpaca_server_offered(TD_CLASS_CRYPTO) & (1u << TD_KIND_ORDERBOOK));
+    assert_int_equal(td_alpaca_server_offered(TD_CLASS_NEWS), 1u << TD_KIND_NEWS);
 }
 
 static void test_snapshot_extension(void **state)
