@@ -74,7 +74,6 @@ void td__gw_client_free(gw_client_t *c)
     if (c->dirty) td__gw_unmark_dirty(g, c); /* closed with data waiting to be written */
     td__gw_queue_free(&c->q);
     td_srv_sess_free(&c->sess);
-    td_buf_free(&c->rx);
     td__gw_guard_free(c);
     td__gw_since_free(c);
     free(c);
@@ -132,6 +131,7 @@ void td__gw_client_open(gw_client_t *c, const char *hkey, const char *hsecret)
         .auth_timeout_ms = cfg->auth_timeout_s > 0 ? (uint64_t)(cfg->auth_timeout_s * 1000.0) : 0,
         .parse = td__gw_codecs[c->codec].parse,
         .binary = td__gw_codecs[c->codec].binary,
+        .max_message = cfg->max_message,
     };
     td_srv_sess_free(&c->sess);
     td_srv_sess_init(&c->sess, &sc, &td__gw_session_cb, c, c->open_ms);
@@ -198,28 +198,9 @@ void td__gw_client_snapshot(gw_client_t *c, const td_subset_t *fresh, unsigned a
 void td__gw_client_rx(gw_client_t *c, const void *in, size_t len, int final, int binary)
 {
     if (c->closing || c->dead || td__gw_guard_rx(c, len, final) != 0) return;
-    if (c->rx.len == 0 && !c->rx_overflow) c->rx_binary = binary;
-    if (!c->rx_overflow) {
-        if (c->rx.len + len > c->g->cfg.max_message) {
-            c->rx_overflow = 1;
-            td_buf_free(&c->rx);
-        } else {
-            td_buf_append(&c->rx, in, len);
-        }
-    }
-    if (!final) return;
-    if (c->rx_overflow) {
+    if (td_srv_sess_rx(&c->sess, in, len, final, binary))
         GW_LOG(TD_LOG_INFO, c->g, c, "client #%llu: message over %zu bytes dropped", ID(c),
                c->g->cfg.max_message);
-        td_srv_sess_oversize(&c->sess);
-    } else {
-        td_srv_sess_message(&c->sess, c->rx.data ? c->rx.data : "", c->rx.len, c->rx_binary);
-    }
-    c->rx_overflow = 0;
-    if (c->rx.cap > 65536)
-        td_buf_free(&c->rx);
-    else
-        td_buf_reset(&c->rx);
 }
 
 /* ---- data out ------------------------------------------------------------------ */

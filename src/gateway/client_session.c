@@ -82,14 +82,6 @@ static void on_applied(void *ud, const td_srv_applied_t *a)
     if (a->gaps) c->gaps = 1;
 }
 
-const td_srv_cb_t td__gw_session_cb = {
-    .send = on_send,
-    .close = on_close,
-    .auth = on_auth,
-    .error = on_error,
-    .interest = on_interest,
-    .allow = on_allow,
-    .denied = on_denied,
-    .sub_rate = on_sub_rate,
-    .applied = on_applied,
-};
+/* send, close, auth, error, interest, allow, denied, sub_rate, applied */
+const td_srv_cb_t td__gw_session_cb = {on_send,  on_close,  on_auth,     on_error,  on_interest,
+                                       on_allow, on_denied, on_sub_rate, on_applied};

@@ -161,14 +161,12 @@ typedef struct gw_client_s {
     int dirty;      /* in the gateway's list of clients to write (gateway.c flush_cb) */
     struct gw_client_s *dirty_next, **dirty_pprev; /* pprev: the pointer to c in the list */
     td_bus_consumer_t *bc;
-    td_srv_sess_t sess; /* the dialect: auth, the subscription set (sess.sub), errors */
+    td_srv_sess_t sess;      /* the dialect: auth, the subscription set (sess.sub), errors */
     td_bucket_t sub_bucket;  /* the subscribe rate (rate 0: not started) */
     td_bucket_t sub_strikes; /* refusals over it a client may collect */
     gw_queue_t q;
     uint64_t soft_since_ms; /* queue above the soft limit since; 0: below */
     uint64_t last_news_id;  /* a news item is queued once, not once per symbol */
-    td_buf_t rx;
-    int rx_overflow, rx_binary;
     uint64_t events_sent, frames_sent, bytes_sent;
     gw_guard_t guard;
     int addr_counted;         /* counted in its address's open connections (limits.c) */

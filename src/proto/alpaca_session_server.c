@@ -58,8 +58,10 @@ static void what(const td_alpaca_client_msg_t *m, td_buf_t *b)
         for (size_t i = 0; i < ss->n && b->len < TD_SRV_WHAT_MAX; i++)
             td_buf_appendf(b, "%s%s", i || ss->all ? "," : "", ss->v[i]);
     }
-    if (!b->len) td_buf_appends(b, "(nothing)");
-    else if (b->len >= TD_SRV_WHAT_MAX) td_buf_appends(b, "...");
+    if (!b->len)
+        td_buf_appends(b, "(nothing)");
+    else if (b->len >= TD_SRV_WHAT_MAX)
+        td_buf_appends(b, "...");
 }
 
 /* Takes out of a subscribe what the allow hook refuses (the rest goes
@@ -214,10 +216,5 @@ static void message(td_srv_sess_t *s, const char *msg, size_t len, int binary)
     td_alpaca_client_msg_free(&m);
 }
 
-const td_srv_ops_t td__srv_alpaca_ops = {
-    .greet = greet,
-    .message = message,
-    .error_frame = error_frame,
-    .refuse_frame = refuse_frame,
-    .authed = authed,
-};
+/* greet, message, error_frame, refuse_frame, authed */
+const td_srv_ops_t td__srv_alpaca_ops = {greet, message, error_frame, refuse_frame, authed};

@@ -84,8 +84,7 @@ static void refuse(td_srv_sess_t *s, const char *msg, const char *why)
 {
     td_buf_t b = TD_BUF_INIT;
     td_polygon_server_status(&b, "error", msg);
-    td_srv_error_t e = {
-        .status = "error", .text = msg, .why = why, .malformed = 1, .counted = 1};
+    td_srv_error_t e = {.status = "error", .text = msg, .why = why, .malformed = 1, .counted = 1};
     td__srv_report(s, &b, &e);
     td_buf_free(&b);
 }
@@ -101,8 +100,7 @@ static void restrict_topics(td_srv_sess_t *s, td_polygon_topics_t *t)
     size_t kept = 0, refused = 0, left;
     char *ok = td_xcalloc(t->n ? t->n : 1, 1);
     for (size_t i = 0; i < t->n; i++)
-        if ((ok[i] = (char)(s->cb->allow(s->ud, t->v[i].kind, t->v[i].sym, t->v[i].len) != 0)) ==
-            0)
+        if ((ok[i] = (char)(s->cb->allow(s->ud, t->v[i].kind, t->v[i].sym, t->v[i].len) != 0)) == 0)
             refused++;
     left = refused;
     for (size_t i = 0; i < t->n; i++) {
@@ -171,14 +169,20 @@ static void applied(td_srv_sess_t *s, const td_polygon_topics_t *t, int add, con
     td_subset_init(&fresh);
     td_buf_t log = TD_BUF_INIT;
     apply(s, t, add, &fresh, &log);
-    if (!log.len) td_buf_appends(&log, "(nothing)");
-    else if (log.len >= TD_SRV_WHAT_MAX) td_buf_appends(&log, "...");
+    if (!log.len)
+        td_buf_appends(&log, "(nothing)");
+    else if (log.len >= TD_SRV_WHAT_MAX)
+        td_buf_appends(&log, "...");
     td_alpaca_since_t *since = NULL;
     size_t nsince = 0;
     if (add && td_polygon_server_since(s->cfg.cluster, msg, len, &since, &nsince) != 0)
         refuse(s, "invalid since: an object of \"EV.TICKER\": \"stream id\"", NULL);
-    td_srv_applied_t a = {.add = add, .fresh = &fresh, .since = since, .nsince = nsince,
-                          .gaps = add && td_polygon_server_wants_gaps(msg, len), .what = log.data};
+    td_srv_applied_t a = {.add = add,
+                          .fresh = &fresh,
+                          .since = since,
+                          .nsince = nsince,
+                          .gaps = add && td_polygon_server_wants_gaps(msg, len),
+                          .what = log.data};
     if (s->cb->applied) s->cb->applied(s->ud, &a);
     free(since);
     td_buf_free(&log);
@@ -236,10 +240,5 @@ static void message(td_srv_sess_t *s, const char *msg, size_t len, int binary)
     free(params);
 }
 
-const td_srv_ops_t td__srv_polygon_ops = {
-    .greet = greet,
-    .message = message,
-    .error_frame = error_frame,
-    .refuse_frame = refuse_frame,
-    .authed = authed,
-};
+/* greet, message, error_frame, refuse_frame, authed */
+const td_srv_ops_t td__srv_polygon_ops = {greet, message, error_frame, refuse_frame, authed};

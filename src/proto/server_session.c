@@ -26,6 +26,7 @@ void td_srv_sess_init(td_srv_sess_t *s, const td_srv_cfg_t *cfg, const td_srv_cb
 void td_srv_sess_free(td_srv_sess_t *s)
 {
     td_subset_free(&s->sub);
+    td_buf_free(&s->rx);
 }
 
 unsigned td_srv_offered(const td_srv_cfg_t *cfg)
@@ -105,6 +106,31 @@ void td_srv_sess_message(td_srv_sess_t *s, const char *msg, size_t len, int bina
 {
     if (s->closing) return;
     s->ops->message(s, msg, len, binary);
+}
+
+int td_srv_sess_rx(td_srv_sess_t *s, const void *in, size_t len, int final, int binary)
+{
+    if (s->rx.len == 0 && !s->rx_overflow) s->rx_binary = binary;
+    if (!s->rx_overflow) {
+        if (s->rx.len + len > s->cfg.max_message) {
+            s->rx_overflow = 1;
+            td_buf_free(&s->rx);
+        } else {
+            td_buf_append(&s->rx, in, len);
+        }
+    }
+    if (!final) return 0;
+    int over = s->rx_overflow;
+    if (over)
+        td_srv_sess_oversize(s);
+    else
+        td_srv_sess_message(s, s->rx.data ? s->rx.data : "", s->rx.len, s->rx_binary);
+    s->rx_overflow = 0;
+    if (s->rx.cap > 65536)
+        td_buf_free(&s->rx);
+    else
+        td_buf_reset(&s->rx);
+    return over;
 }
 
 void td_srv_sess_tick(td_srv_sess_t *s, uint64_t now_ms)

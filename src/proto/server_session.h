@@ -47,13 +47,13 @@ typedef struct td_srv_error_s {
 
 /* A subscribe or unsubscribe that was applied (and confirmed). */
 typedef struct td_srv_applied_s {
-    int add;                         /* subscribe (1) or unsubscribe (0) */
-    const td_subset_t *fresh;        /* names newly subscribed (snapshots) */
-    unsigned snapshot_all;           /* kinds whose wildcard asked "snapshot":true */
-    const td_alpaca_since_t *since;  /* tickerd's "since" entries of a subscribe */
-    size_t nsince;                   /*   (0: none) */
-    int gaps;                        /* a subscribe with "gaps":true */
-    const char *what;                /* for a log line: "trades=AAPL;quotes=*", "T.AAPL,Q.MSFT" */
+    int add;                        /* subscribe (1) or unsubscribe (0) */
+    const td_subset_t *fresh;       /* names newly subscribed (snapshots) */
+    unsigned snapshot_all;          /* kinds whose wildcard asked "snapshot":true */
+    const td_alpaca_since_t *since; /* tickerd's "since" entries of a subscribe */
+    size_t nsince;                  /*   (0: none) */
+    int gaps;                       /* a subscribe with "gaps":true */
+    const char *what;               /* for a log line: "trades=AAPL;quotes=*", "T.AAPL,Q.MSFT" */
 } td_srv_applied_t;
 
 typedef struct td_srv_cb_s {
@@ -96,6 +96,7 @@ typedef struct td_srv_cfg_s {
      * td_alpaca_client_parse) and whether binary frames are messages. */
     int (*parse)(const char *p, size_t n, td_alpaca_client_msg_t *m);
     int binary;
+    size_t max_message; /* bytes of one message reassembled by td_srv_sess_rx */
 } td_srv_cfg_t;
 
 struct td_srv_ops_s;
@@ -110,6 +111,8 @@ typedef struct td_srv_sess_s {
     int auth_held; /* the auth hook held an auth back */
     int closing;   /* close was called */
     td_subset_t sub;
+    td_buf_t rx; /* td_srv_sess_rx: the message so far */
+    int rx_overflow, rx_binary;
 } td_srv_sess_t;
 
 /* A zeroed session may be freed; cb is borrowed (a static table). */
@@ -122,6 +125,10 @@ void td_srv_sess_free(td_srv_sess_t *s);
 void td_srv_sess_open(td_srv_sess_t *s, const char *hkey, const char *hsecret);
 /* One complete client message (binary: a binary frame). */
 void td_srv_sess_message(td_srv_sess_t *s, const char *msg, size_t len, int binary);
+/* One fragment of a client message (final: its last); reassembled up to
+ * cfg.max_message bytes, then handed to td_srv_sess_message. Returns 1 if
+ * a message over the limit was dropped (and told, td_srv_sess_oversize). */
+int td_srv_sess_rx(td_srv_sess_t *s, const void *in, size_t len, int final, int binary);
 /* A message over the shell's size limit was dropped: 400 (Alpaca),
  * "message too large" (Polygon); malformed. */
 void td_srv_sess_oversize(td_srv_sess_t *s);

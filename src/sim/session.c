@@ -182,13 +182,16 @@ static void on_applied(void *ud, const td_srv_applied_t *a)
     td__sim_sess_log_applied(s, a);
 }
 
-static const td_srv_cb_t alpaca_cb = {
-    .send = td__sim_sess_on_send,
-    .close = td__sim_sess_on_close,
-    .auth = on_auth,
-    .error = td__sim_sess_on_error,
-    .applied = on_applied,
-};
+/* send, close, auth, error, interest, allow, denied, sub_rate, applied */
+static const td_srv_cb_t alpaca_cb = {td__sim_sess_on_send,
+                                      td__sim_sess_on_close,
+                                      on_auth,
+                                      td__sim_sess_on_error,
+                                      NULL,
+                                      NULL,
+                                      NULL,
+                                      NULL,
+                                      on_applied};
 
 /* ---- life ---------------------------------------------------------------- */
 
@@ -214,6 +217,7 @@ td_sim_sess_t *td__sim_sess_new(td_sim_t *sim, td_sim_stream_t *st, struct lws *
         .cluster = st->cluster,
         .max_symbols = cfg->symbol_limit > 0 ? (size_t)cfg->symbol_limit : 0,
         .auth_timeout_ms = cfg->auth_timeout > 0 ? (uint64_t)(cfg->auth_timeout * 1000) : 0,
+        .max_message = RX_MAX,
     };
     td_srv_sess_init(&s->sess, &sc, st->poly ? &td__sim_polygon_cb : &alpaca_cb, s, s->open_ms);
     s->want = td_xcalloc((size_t)TD_KIND__COUNT * td__sim_gen_nsyms(st->gen), 1);
@@ -238,7 +242,6 @@ void td__sim_sess_free(td_sim_sess_t *s)
     td__sim_stream_dirty(s->st);
     frames_free(s->head);
     frames_free(s->spare);
-    td_buf_free(&s->rx);
     td_srv_sess_free(&s->sess);
     free(s->want);
     free(s);
@@ -274,31 +277,6 @@ void td__sim_sess_update_want(td_sim_sess_t *s)
     memcpy(s->want + (size_t)TD_KIND_CANCEL_ERROR * n, s->want + (size_t)TD_KIND_TRADE * n, n);
     td__sim_stream_dirty(s->st);
     if (!td_subset_empty(sub)) td__sim_stream_interest(s->st);
-}
-
-/* ---- messages in --------------------------------------------------------- */
-
-void td__sim_sess_rx(td_sim_sess_t *s, const void *in, size_t len, int final, int binary)
-{
-    if (s->rx.len == 0 && !s->rx_overflow) s->rx_binary = binary;
-    if (!s->rx_overflow) {
-        if (s->rx.len + len > RX_MAX) {
-            s->rx_overflow = 1;
-            td_buf_free(&s->rx);
-        } else {
-            td_buf_append(&s->rx, in, len);
-        }
-    }
-    if (!final) return;
-    if (s->rx_overflow)
-        td_srv_sess_oversize(&s->sess);
-    else
-        td_srv_sess_message(&s->sess, s->rx.data ? s->rx.data : "", s->rx.len, s->rx_binary);
-    s->rx_overflow = 0;
-    if (s->rx.cap > 65536)
-        td_buf_free(&s->rx);
-    else
-        td_buf_reset(&s->rx);
 }
 
 /* ---- data out ------------------------------------------------------------ */

@@ -94,10 +94,13 @@ static void on_applied(void *ud, const td_srv_applied_t *a)
         td__sim_sess_update_want(s);
 }
 
-const td_srv_cb_t td__sim_polygon_cb = {
-    .send = td__sim_sess_on_send,
-    .close = td__sim_sess_on_close,
-    .auth = on_auth,
-    .error = td__sim_sess_on_error,
-    .applied = on_applied,
-};
+/* send, close, auth, error, interest, allow, denied, sub_rate, applied */
+const td_srv_cb_t td__sim_polygon_cb = {td__sim_sess_on_send,
+                                        td__sim_sess_on_close,
+                                        on_auth,
+                                        td__sim_sess_on_error,
+                                        NULL,
+                                        NULL,
+                                        NULL,
+                                        NULL,
+                                        on_applied};

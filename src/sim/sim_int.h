@@ -80,8 +80,6 @@ typedef struct td_sim_sess_s {
     uint8_t *want; /* [kind * nsyms + sym]: covered by sub (corrections, cancelErrors = trades) */
     td_sim_frame_t *head, *tail, *spare;
     size_t pending;
-    td_buf_t rx;
-    int rx_overflow, rx_binary;
     int close_after_flush; /* close once the queue is written */
     int kill;              /* close at the next writeable callback */
     int no_more_data;      /* dropped, slow or closing: queue no data */
@@ -99,9 +97,6 @@ td_sim_sess_t *td__sim_sess_new(td_sim_t *sim, td_sim_stream_t *st, struct lws *
 void td__sim_sess_free(td_sim_sess_t *s);
 /* Greeting, and header authentication if the upgrade request carried it. */
 void td__sim_sess_open(td_sim_sess_t *s, const char *hkey, const char *hsecret);
-/* One fragment of a client message (reassembled up to 1 MiB; past that the
- * message is dropped with 400). */
-void td__sim_sess_rx(td_sim_sess_t *s, const void *in, size_t len, int final, int binary);
 /* Appends an event to the data queue (batching into frames). */
 void td__sim_sess_push_event(td_sim_sess_t *s, const char *ev, size_t len);
 /* Writes at most one frame. Returns -1 if lws must close the connection. */
