@@ -182,16 +182,7 @@ static void on_applied(void *ud, const td_srv_applied_t *a)
     td__sim_sess_log_applied(s, a);
 }
 
-/* send, close, auth, error, interest, allow, denied, sub_rate, applied */
-static const td_srv_cb_t alpaca_cb = {td__sim_sess_on_send,
-                                      td__sim_sess_on_close,
-                                      on_auth,
-                                      td__sim_sess_on_error,
-                                      NULL,
-                                      NULL,
-                                      NULL,
-                                      NULL,
-                                      on_applied};
+static const td_srv_cb_t alpaca_cb = TD_SIM_SESS_CB(on_auth, on_applied);
 
 /* ---- life ---------------------------------------------------------------- */
 

@@ -94,13 +94,4 @@ static void on_applied(void *ud, const td_srv_applied_t *a)
         td__sim_sess_update_want(s);
 }
 
-/* send, close, auth, error, interest, allow, denied, sub_rate, applied */
-const td_srv_cb_t td__sim_polygon_cb = {td__sim_sess_on_send,
-                                        td__sim_sess_on_close,
-                                        on_auth,
-                                        td__sim_sess_on_error,
-                                        NULL,
-                                        NULL,
-                                        NULL,
-                                        NULL,
-                                        on_applied};
+const td_srv_cb_t td__sim_polygon_cb = TD_SIM_SESS_CB(on_auth, on_applied);

@@ -120,6 +120,12 @@ void td__sim_sess_on_close(void *ud, int code);
 int td__sim_sess_on_error(void *ud, const td_srv_error_t *e);
 /* "conn #N subscribe trades=AAPL;quotes=*" (tests count these lines). */
 void td__sim_sess_log_applied(const td_sim_sess_t *s, const td_srv_applied_t *a);
+/* A session's hooks: the shared ones, the dialect's auth and applied. */
+#define TD_SIM_SESS_CB(auth, applied)                                                              \
+    {                                                                                              \
+        td__sim_sess_on_send, td__sim_sess_on_close, auth, td__sim_sess_on_error, NULL, NULL,      \
+            NULL, NULL, applied                                                                    \
+    }
 
 /* ---- Polygon sessions (session_polygon.c) -------------------------------- */
 
