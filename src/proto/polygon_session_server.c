@@ -99,9 +99,10 @@ static void restrict_topics(td_srv_sess_t *s, td_polygon_topics_t *t)
     if (!s->cb->allow) return;
     size_t kept = 0, refused = 0, left;
     char *ok = td_xcalloc(t->n ? t->n : 1, 1);
-    for (size_t i = 0; i < t->n; i++)
-        if ((ok[i] = (char)(s->cb->allow(s->ud, t->v[i].kind, t->v[i].sym, t->v[i].len) != 0)) == 0)
-            refused++;
+    for (size_t i = 0; i < t->n; i++) {
+        ok[i] = (char)(s->cb->allow(s->ud, t->v[i].kind, t->v[i].sym, t->v[i].len) != 0);
+        refused += !ok[i];
+    }
     left = refused;
     for (size_t i = 0; i < t->n; i++) {
         td_polygon_topic_t *tp = &t->v[i];
