@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: Polygon client → server messages (the gateway's Polygon
  * dialect and the sim): td_polygon_server_parse, then the params through
- * td_polygon_topics_parse for every cluster, as gateway/client_polygon.c
+ * td_polygon_topics_parse for every cluster, as proto/polygon_session_server.c
  * does, td_polygon_server_wants_gaps and td_polygon_server_since on what
  * it accepts; the parse's work must be linear in the input (linear_check.h).
  * The first byte picks the cluster; the rest is the message. */

@@ -1,22 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* One downstream client: the Alpaca handshake and auth, subscriptions (bus
- * interest), snapshots, its queue with conflation and limits, and writing
- * one batched frame per WRITEABLE. The Polygon dialect's messages are
- * client_polygon.c's; the rest is shared. */
+/* One downstream client: its life, the messages it sends (reassembled,
+ * then handed to its server session, proto/server_session.h, whose hooks
+ * are client_session.c's), its queue with conflation and limits, and
+ * writing one batched frame per WRITEABLE. */
 #include "core/log.h"
 #include "core/lws_util.h"
 #include "core/mem.h"
 #include "gateway/gw_int.h"
+#include "proto/polygon_server.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define ID(c) ((unsigned long long)(c)->id)
-
-/* Kinds kept by the bus's last-value cache and sent as snapshots. */
-#define SNAPSHOT_KINDS                                                                             \
-    ((1u << TD_KIND_QUOTE) | (1u << TD_KIND_TRADE) | (1u << TD_KIND_BAR) |                         \
-     (1u << TD_KIND_DAILY_BAR) | (1u << TD_KIND_STATUS))
 
 static void wake(gw_client_t *c)
 {
@@ -45,7 +41,7 @@ gw_client_t *td__gw_client_new(td_gateway_t *g, struct lws *wsi, const char *pat
     c->path = path;
     c->cls = cls;
     c->codec = codec;
-    td_subset_init(&c->sub);
+    td_subset_init(&c->sess.sub);
     td__gw_guard_init(c);
     c->bc = td_bus_attach(g->bus, td__gw_client_on_event, c);
     c->next = g->clients;
@@ -59,7 +55,7 @@ gw_client_t *td__gw_client_new(td_gateway_t *g, struct lws *wsi, const char *pat
 void td__gw_client_free(gw_client_t *c)
 {
     td_gateway_t *g = c->g;
-    if (c->authed) /* clients that never authenticated are limited (guard.c) */
+    if (c->sess.authed) /* clients that never authenticated are limited (guard.c) */
         TD_INFO("client #%llu closed after %.1f s: %llu events in %llu frames, %llu bytes", ID(c),
                 (double)(uv_now(g->loop) - c->open_ms) / 1000.0, (unsigned long long)c->events_sent,
                 (unsigned long long)c->frames_sent, (unsigned long long)c->bytes_sent);
@@ -74,11 +70,10 @@ void td__gw_client_free(gw_client_t *c)
         g->clients = c->next;
     if (c->next) c->next->prev = c->prev;
     g->st.clients--;
-    if (c->authed) g->st.authed--;
+    if (c->sess.authed) g->st.authed--;
     if (c->dirty) td__gw_unmark_dirty(g, c); /* closed with data waiting to be written */
     td__gw_queue_free(&c->q);
-    td_subset_free(&c->sub);
-    td_buf_free(&c->rx);
+    td_srv_sess_free(&c->sess);
     td__gw_guard_free(c);
     td__gw_since_free(c);
     free(c);
@@ -104,33 +99,9 @@ void td__gw_client_send_ctl(gw_client_t *c, const char *json, size_t len)
     kick(c);
 }
 
-static void send_success(gw_client_t *c, const char *msg)
-{
-    td_buf_t b = TD_BUF_INIT;
-    td_alpaca_server_success(&b, msg);
-    td__gw_client_send_ctl(c, b.data, b.len);
-    td_buf_free(&b);
-}
-
 void td__gw_client_error(gw_client_t *c, int code, int close)
 {
-    if (c->closing) return;
-    td_buf_t b = TD_BUF_INIT;
-    const char *text;
-    if (c->polygon) {
-        text = td__gw_pclient_error_frame(&b, code);
-    } else {
-        td_alpaca_server_error(&b, code);
-        text = td_alpaca_server_err_text(code);
-    }
-    td__gw_client_send_ctl(c, b.data, b.len);
-    td_buf_free(&b);
-    int spent = !close && td__gw_guard_error(c);
-    const char *how = spent ? " (too many errors: closing)" : close ? " (closing)" : "";
-    /* a client's last line is limited only across clients */
-    GW_LOG(TD_LOG_INFO, c->g, close || spent ? NULL : c, "client #%llu error %d %s%s", ID(c), code,
-           text, how);
-    if (close || spent) td__gw_client_close_after(c);
+    td_srv_sess_error(&c->sess, code, close);
 }
 
 void td__gw_client_close_after(gw_client_t *c)
@@ -149,16 +120,22 @@ void td__gw_client_close_after(gw_client_t *c)
 
 void td__gw_client_open(gw_client_t *c, const char *hkey, const char *hsecret)
 {
+    const td_gateway_cfg_t *cfg = &c->g->cfg;
     GW_LOG(TD_LOG_INFO, c->g, NULL, "client #%llu open %s from %s (%s)", ID(c), c->path,
            c->guard.peer, td__gw_codecs[c->codec].name);
-    if (c->polygon) {
-        td__gw_pclient_open(c);
-        return;
-    }
-    send_success(c, "connected");
-    if (hkey || hsecret)
-        td__gw_client_auth(c, hkey, hkey ? strlen(hkey) : 0, hsecret, hsecret ? strlen(hsecret) : 0,
-                           "headers");
+    td_srv_cfg_t sc = {
+        .dialect = c->polygon ? TD_SRV_POLYGON : TD_SRV_ALPACA,
+        .cls = c->cls,
+        .cluster = c->cluster,
+        .max_symbols = cfg->max_symbols,
+        .auth_timeout_ms = cfg->auth_timeout_s > 0 ? (uint64_t)(cfg->auth_timeout_s * 1000.0) : 0,
+        .parse = td__gw_codecs[c->codec].parse,
+        .binary = td__gw_codecs[c->codec].binary,
+        .max_message = cfg->max_message,
+    };
+    td_srv_sess_free(&c->sess);
+    td_srv_sess_init(&c->sess, &sc, &td__gw_session_cb, c, c->open_ms);
+    td_srv_sess_open(&c->sess, hkey, hsecret);
 }
 
 /* ---- subscriptions --------------------------------------------------------------- */
@@ -179,7 +156,9 @@ void td__gw_client_bus_change(gw_client_t *c, td_kind_t k, const char *sym, size
 
 static int class_ok(const gw_client_t *c, const td_event_t *ev)
 {
-    if (c->polygon) return td__gw_pclient_class_ok(c, ev);
+    if (c->polygon)
+        return (td_polygon_kinds(c->cluster) & (1u << ev->kind)) &&
+               td_polygon_ticker_cluster(ev->symbol, ev->symbol_len) == c->cluster;
     if (ev->kind == TD_KIND_NEWS) return c->cls == TD_CLASS_NEWS;
     if (c->cls == TD_CLASS_NEWS) return 0;
     int pair = memchr(ev->symbol, '/', ev->symbol_len) != NULL;
@@ -197,14 +176,12 @@ static void snap_one(void *ud, const td_event_t *ev)
     td__gw_msg_unref(m);
 }
 
-/* Last values of what was just subscribed by name (fresh), and of the
- * wildcards of m (NULL: none) if it asked for "snapshot":true. */
-static void snapshot(gw_client_t *c, const td_subset_t *fresh, const td_alpaca_client_msg_t *m)
+void td__gw_client_snapshot(gw_client_t *c, const td_subset_t *fresh, unsigned all)
 {
     td_bus_t *bus = c->g->bus;
     for (int k = 0; k < TD_KIND__COUNT; k++) {
-        if (!(SNAPSHOT_KINDS & (1u << k))) continue;
-        if (m && m->snapshot && m->sub.k[k].all) {
+        if (!(TD_GW_SNAPSHOT_KINDS & (1u << k))) continue;
+        if (all & (1u << k)) {
             td_bus_last_each(bus, (td_kind_t)k, snap_one, c);
             continue;
         }
@@ -216,176 +193,14 @@ static void snapshot(gw_client_t *c, const td_subset_t *fresh, const td_alpaca_c
     }
 }
 
-void td__gw_client_snapshot(gw_client_t *c, const td_subset_t *fresh)
-{
-    snapshot(c, fresh, NULL);
-}
-
-/* Symbols a subscribe message names (a wildcard counts as one). */
-static size_t named(const td_alpaca_client_msg_t *m)
-{
-    size_t n = 0;
-    for (int k = 0; k < TD_KIND__COUNT; k++)
-        n += m->sub.k[k].n + (m->sub.k[k].all != 0);
-    return n;
-}
-
-static int over_limit(const gw_client_t *c, const td_alpaca_client_msg_t *m, unsigned offered)
-{
-    size_t max = c->g->cfg.max_symbols;
-    if (!max || m->action != TD_ALPACA_CLIENT_SUBSCRIBE) return 0;
-    td_subset_t next;
-    td_subset_init(&next);
-    td_subset_copy(&next, &c->sub);
-    for (int k = 0; k < TD_KIND__COUNT; k++)
-        for (size_t i = 0; i < m->sub.k[k].n; i++)
-            td_subset_add(&next, (td_kind_t)k, m->sub.k[k].v[i], strlen(m->sub.k[k].v[i]));
-    size_t n = td_subset_count_symbols(&next, offered);
-    td_subset_free(&next);
-    return n > max;
-}
-
-static void apply_sub(gw_client_t *c, const td_alpaca_client_msg_t *m, td_subset_t *fresh)
-{
-    int add = m->action == TD_ALPACA_CLIENT_SUBSCRIBE;
-    int (*op)(td_subset_t *, td_kind_t, const char *, size_t) =
-        add ? td_subset_add : td_subset_remove;
-    for (int k = 0; k < TD_KIND__COUNT; k++) {
-        const td_symset_t *ss = &m->sub.k[k];
-        if (k == TD_KIND_CORRECTION || k == TD_KIND_CANCEL_ERROR) continue; /* follow trades */
-        if (ss->all && op(&c->sub, (td_kind_t)k, "*", 1))
-            td__gw_client_bus_change(c, (td_kind_t)k, "*", 1, add);
-        for (size_t i = 0; i < ss->n; i++) {
-            size_t n = strlen(ss->v[i]);
-            if (!op(&c->sub, (td_kind_t)k, ss->v[i], n)) continue;
-            td__gw_client_bus_change(c, (td_kind_t)k, ss->v[i], n, add);
-            if (add) td_subset_add(fresh, (td_kind_t)k, ss->v[i], n);
-        }
-    }
-}
-
-/* Takes out of a subscribe what the client's token does not allow (the
- * rest goes ahead); 409 insufficient subscription if anything was. */
-static void restrict_sub(gw_client_t *c, td_alpaca_client_msg_t *m)
-{
-    if (!c->jwt || m->action != TD_ALPACA_CLIENT_SUBSCRIBE) return;
-    td_subset_t out;
-    td_subset_init(&out);
-    for (int k = 0; k < TD_KIND__COUNT; k++) {
-        const td_symset_t *ss = &m->sub.k[k];
-        if (ss->all && !td__gw_client_allows(c, (td_kind_t)k, "*", 1))
-            td_subset_add(&out, (td_kind_t)k, "*", 1);
-        for (size_t i = 0; i < ss->n; i++)
-            if (!td__gw_client_allows(c, (td_kind_t)k, ss->v[i], strlen(ss->v[i])))
-                td_subset_append(&out, (td_kind_t)k, ss->v[i], strlen(ss->v[i]));
-    }
-    td_subset_settle(&out);
-    if (td_subset_empty(&out)) {
-        td_subset_free(&out);
-        return;
-    }
-    td_buf_t b = TD_BUF_INIT;
-    for (int k = 0; k < TD_KIND__COUNT; k++) {
-        if (out.k[k].all) td_subset_remove(&m->sub, (td_kind_t)k, "*", 1);
-        for (size_t i = 0; i < out.k[k].n; i++)
-            td_subset_remove(&m->sub, (td_kind_t)k, out.k[k].v[i], strlen(out.k[k].v[i]));
-        if (!out.k[k].all && !out.k[k].n) continue;
-        if (b.len) td_buf_appendc(&b, ',');
-        td_subset_append_json_list(&out, (td_kind_t)k, &b);
-    }
-    GW_LOG(TD_LOG_INFO, c->g, c, "client #%llu ('%s'): outside its token: %.300s", ID(c),
-           c->jwt->sub, b.data);
-    td_buf_free(&b);
-    td_subset_free(&out);
-    td__gw_client_error(c, 409, 0);
-}
-
-static void do_sub(gw_client_t *c, td_alpaca_client_msg_t *m)
-{
-    if (!c->authed) {
-        td__gw_client_error(c, 401, 0);
-        return;
-    }
-    restrict_sub(c, m);
-    if (c->closing) return;
-    unsigned offered = td_alpaca_server_offered(c->cls);
-    if (m->kinds & ~offered) {
-        td__gw_client_error(c, 410, 0);
-        return;
-    }
-    if (m->action == TD_ALPACA_CLIENT_SUBSCRIBE && !td__gw_client_sub_rate_ok(c, named(m))) return;
-    if (over_limit(c, m, offered)) {
-        td__gw_client_error(c, 405, 0);
-        return;
-    }
-    td_subset_t fresh;
-    td_subset_init(&fresh);
-    apply_sub(c, m, &fresh);
-    td_buf_t b = TD_BUF_INIT;
-    td_alpaca_server_subscription(&b, &c->sub, c->cls);
-    td__gw_client_send_ctl(c, b.data, b.len);
-    TD_DEBUG("client #%llu subscription %s", ID(c), b.data);
-    td_buf_free(&b);
-    if (m->action == TD_ALPACA_CLIENT_SUBSCRIBE) td__gw_since_add(c, m->since, m->nsince);
-    if (m->action == TD_ALPACA_CLIENT_SUBSCRIBE) snapshot(c, &fresh, m);
-    if (m->action == TD_ALPACA_CLIENT_SUBSCRIBE && m->gaps) c->gaps = 1;
-    if (m->action == TD_ALPACA_CLIENT_UNSUBSCRIBE) td__gw_since_unsubscribe(c);
-    td_subset_free(&fresh);
-}
-
-static void on_message(gw_client_t *c, const char *msg, size_t len)
-{
-    if (c->polygon) {
-        td__gw_pclient_message(c, msg, len, c->rx_binary);
-        return;
-    }
-    td_alpaca_client_msg_t m;
-    td_alpaca_client_msg_init(&m);
-    /* a JSON session takes text frames only (MessagePack ones: binary) */
-    int wrong_frame = c->rx_binary && !td__gw_codecs[c->codec].binary;
-    int rc =
-        wrong_frame ? TD_ALPACA_CLIENT_EMALFORMED : td__gw_codecs[c->codec].parse(msg, len, &m);
-    if (rc != 0) {
-        GW_LOG(TD_LOG_DEBUG, c->g, c, "client #%llu: bad message: %s", ID(c),
-               wrong_frame ? "a binary frame on a JSON session" : td_alpaca_client_strerror(rc));
-        c->g->st.malformed++;
-        td__gw_client_error(c, 400, 0);
-    } else if (m.action == TD_ALPACA_CLIENT_AUTH) {
-        td__gw_client_auth(c, m.has_key ? m.key : NULL, m.key_len, m.has_secret ? m.secret : NULL,
-                           m.secret_len, "message");
-    } else {
-        do_sub(c, &m);
-    }
-    memset(m.secret, 0, sizeof m.secret);
-    td_alpaca_client_msg_free(&m);
-}
+/* ---- messages in ------------------------------------------------------------------ */
 
 void td__gw_client_rx(gw_client_t *c, const void *in, size_t len, int final, int binary)
 {
     if (c->closing || c->dead || td__gw_guard_rx(c, len, final) != 0) return;
-    if (c->rx.len == 0 && !c->rx_overflow) c->rx_binary = binary;
-    if (!c->rx_overflow) {
-        if (c->rx.len + len > c->g->cfg.max_message) {
-            c->rx_overflow = 1;
-            td_buf_free(&c->rx);
-        } else {
-            td_buf_append(&c->rx, in, len);
-        }
-    }
-    if (!final) return;
-    if (c->rx_overflow) {
+    if (td_srv_sess_rx(&c->sess, in, len, final, binary))
         GW_LOG(TD_LOG_INFO, c->g, c, "client #%llu: message over %zu bytes dropped", ID(c),
                c->g->cfg.max_message);
-        c->g->st.malformed++;
-        td__gw_client_error(c, 400, 0);
-    } else {
-        on_message(c, c->rx.data ? c->rx.data : "", c->rx.len);
-    }
-    c->rx_overflow = 0;
-    if (c->rx.cap > 65536)
-        td_buf_free(&c->rx);
-    else
-        td_buf_reset(&c->rx);
 }
 
 /* ---- data out ------------------------------------------------------------------ */
@@ -533,14 +348,9 @@ void td__gw_client_flush(gw_client_t *c)
 
 void td__gw_client_cron(gw_client_t *c, uint64_t now)
 {
-    const td_gateway_cfg_t *cfg = &c->g->cfg;
     if (c->closing || c->dead) return;
-    if (!c->authed && cfg->auth_timeout_s > 0 &&
-        (double)(now - c->open_ms) >= cfg->auth_timeout_s * 1000.0) {
-        c->g->st.auth_failures++;
-        td__gw_client_error(c, 404, 1);
-        return;
-    }
+    td_srv_sess_tick(&c->sess, now); /* 404 auth timeout */
+    if (c->closing) return;
     td__gw_guard_cron(c, now);
     if (c->soft_since_ms) check_limits(c, now);
 }

@@ -237,9 +237,9 @@ static void url_token(gw_client_t *c, struct lws *wsi)
     const char *tok = lws_get_urlarg_by_name(wsi, "token=", buf, sizeof buf); /* into buf */
     if (!tok) return;
     if (c->polygon)
-        td__gw_client_auth(c, tok, strlen(tok), NULL, 0, "url");
+        td_srv_sess_auth(&c->sess, tok, strlen(tok), NULL, 0, "url");
     else
-        td__gw_client_auth(c, "jwt", 3, tok, strlen(tok), "url");
+        td_srv_sess_auth(&c->sess, "jwt", 3, tok, strlen(tok), "url");
     memset(buf, 0, sizeof buf);
 }
 
@@ -382,7 +382,7 @@ void td_gateway_notice(td_gateway_t *g, const char *json, size_t n)
         td_buf_appendc(&b[i], ']');
     }
     for (gw_client_t *c = g->clients; c; c = c->next)
-        if (c->gaps && c->authed && !c->closing && !c->dead)
+        if (c->gaps && c->sess.authed && !c->closing && !c->dead)
             td__gw_client_send_ctl(c, b[!!c->polygon].data, b[!!c->polygon].len);
     td_buf_free(&b[0]);
     td_buf_free(&b[1]);

@@ -5,7 +5,8 @@
  * greeting, auth, additive subscribe/unsubscribe with full confirmations,
  * errors 400–410) or Polygon dialect (paths /stocks, /options, /forex,
  * /crypto; status greeting, auth with a key in params, one success status
- * per topic, error statuses; client_polygon.c), as cfg.dialect says.
+ * per topic, error statuses), as cfg.dialect says; both are the server
+ * sessions of proto/server_session.h.
  *
  * Each client is a bus consumer: what it subscribes becomes bus interest
  * (first want / last unwant drive the upstream subscriptions). Each event is

@@ -97,7 +97,7 @@ const char *td__gw_log_suppressed(uint64_t n)
 int td__gw_guard_rx(gw_client_t *c, size_t len, int final)
 {
     gw_guard_t *gd = &c->guard;
-    if (c->authed) return 0;
+    if (c->sess.authed) return 0;
     gd->unauth_bytes += len;
     gd->unauth_msgs += final != 0;
     if (gd->unauth_bytes <= GW_UNAUTH_BYTES && gd->unauth_msgs <= GW_UNAUTH_MSGS) return 0;
@@ -187,14 +187,6 @@ static int key_ok(const td_gateway_t *g, const char *key, size_t kn, const char 
     return ok;
 }
 
-static void send_authenticated(gw_client_t *c)
-{
-    td_buf_t b = TD_BUF_INIT;
-    td_alpaca_server_success(&b, "authenticated");
-    td__gw_client_send_ctl(c, b.data, b.len);
-    td_buf_free(&b);
-}
-
 static char *dup_n(const char *s, size_t n);
 
 /* Whether the credentials are a token: Alpaca clients give the key "jwt"
@@ -213,7 +205,7 @@ static double wall_s(void)
     return (double)td_now_ns() / 1e9;
 }
 
-/* The token's claims, or NULL (logged, counted, 402 queued). */
+/* The token's claims, or NULL (logged, counted: 402). */
 static td_jwt_claims_t *check_token(gw_client_t *c, const char *tok, size_t n, const char *how)
 {
     td_jwt_claims_t *cl = td_xmalloc(sizeof *cl);
@@ -225,39 +217,32 @@ static td_jwt_claims_t *check_token(gw_client_t *c, const char *tok, size_t n, c
     GW_LOG(TD_LOG_INFO, c->g, NULL, "client #%llu from %s: token refused (%s): %s", ID(c),
            c->guard.peer, how, td_jwt_strerror(rc));
     auth_failed(c);
-    td__gw_client_error(c, 402, 1);
     return NULL;
 }
 
-static void auth_now(gw_client_t *c, const char *key, size_t kn, const char *secret, size_t sn,
-                     const char *how)
+/* TD_SRV_AUTH_OK (counted, the credentials kept), 402 or 406. */
+static int auth_now(gw_client_t *c, const char *key, size_t kn, const char *secret, size_t sn,
+                    const char *how)
 {
     td_gateway_t *g = c->g;
     td_jwt_claims_t *cl = NULL;
     if (is_token(c, key, kn)) {
         if (!(cl = c->polygon ? check_token(c, key, kn, how) : check_token(c, secret, sn, how)))
-            return;
+            return 402;
     } else if (!key || !kn || (!c->polygon && (!secret || !sn)) ||
                !key_ok(g, key, kn, c->polygon ? NULL : secret, sn)) {
         auth_failed(c);
-        td__gw_client_error(c, 402, 1);
-        return;
+        return 402;
     }
     if (g->cfg.max_clients && g->st.authed >= g->cfg.max_clients) {
         g->st.rejected++;
-        td__gw_client_error(c, 406, 1);
         if (cl) td_jwt_claims_free(cl);
         free(cl);
-        return;
+        return 406;
     }
-    c->authed = 1;
     c->jwt = cl;
     if (!cl) c->auth_key = dup_n(key, kn), c->auth_secret = c->polygon ? NULL : dup_n(secret, sn);
     g->st.authed++;
-    if (c->polygon)
-        td__gw_pclient_authed(c);
-    else
-        send_authenticated(c);
     if (cl) {
         g->st.token_auths++;
         TD_INFO("client #%llu authenticated by %s: token of '%s'%s", ID(c), how, cl->sub,
@@ -265,6 +250,7 @@ static void auth_now(gw_client_t *c, const char *key, size_t kn, const char *sec
     } else {
         TD_INFO("client #%llu authenticated by %s (key %.4s...)", ID(c), how, key);
     }
+    return TD_SRV_AUTH_OK;
 }
 
 static char *dup_n(const char *s, size_t n)
@@ -276,19 +262,12 @@ static char *dup_n(const char *s, size_t n)
     return d;
 }
 
-void td__gw_client_auth(gw_client_t *c, const char *key, size_t key_len, const char *secret,
-                        size_t secret_len, const char *how)
+int td__gw_client_auth(gw_client_t *c, const char *key, size_t key_len, const char *secret,
+                       size_t secret_len, const char *how)
 {
     gw_guard_t *gd = &c->guard;
-    if (c->authed || gd->auth_at_ms) {
-        td__gw_client_error(c, c->authed ? 403 : 401, 0);
-        return;
-    }
     uint64_t now = uv_now(c->g->loop), wait = auth_wait(c, now);
-    if (!wait) {
-        auth_now(c, key, key_len, secret, secret_len, how);
-        return;
-    }
+    if (!wait) return auth_now(c, key, key_len, secret, secret_len, how);
     /* held back: nothing more is read from the client until it is checked */
     gd->key = dup_n(key, key_len);
     gd->secret = dup_n(secret, secret_len);
@@ -299,6 +278,7 @@ void td__gw_client_auth(gw_client_t *c, const char *key, size_t key_len, const c
     lws_rx_flow_control(c->wsi, 0);
     GW_LOG(TD_LOG_INFO, c->g, c, "client #%llu: auth from %s held back %llu ms (failed auths)",
            ID(c), gd->peer, (unsigned long long)wait);
+    return TD_SRV_AUTH_HELD;
 }
 
 void td__gw_guard_cron(gw_client_t *c, uint64_t now)
@@ -312,8 +292,9 @@ void td__gw_guard_cron(gw_client_t *c, uint64_t now)
     }
     if (!gd->auth_at_ms || now < gd->auth_at_ms) return;
     gd->auth_at_ms = 0;
-    auth_now(c, gd->key, gd->key_len, gd->secret, gd->secret_len, gd->how);
+    int rc = auth_now(c, gd->key, gd->key_len, gd->secret, gd->secret_len, gd->how);
     drop_pending(gd);
+    td_srv_sess_auth_done(&c->sess, rc);
     if (!c->closing) lws_rx_flow_control(c->wsi, 1);
 }
 

@@ -12,6 +12,7 @@
 #include "proto/alpaca_client.h"
 #include "proto/alpaca_server.h"
 #include "proto/polygon.h"
+#include "proto/server_session.h"
 #include "proto/sub.h"
 
 #include <libwebsockets.h>
@@ -150,10 +151,9 @@ typedef struct gw_client_s {
     uint64_t id, open_ms;
     const char *path;
     td_class_t cls; /* the path's stream class */
-    int polygon;    /* a Polygon path (client_polygon.c), of cluster: */
+    int polygon;    /* a Polygon path, of cluster: */
     td_polygon_cluster_t cluster;
     int codec;
-    int authed;
     int gaps;       /* asked for gap notices ("gaps":true on a subscribe) */
     int closing;    /* a final message is queued: no more data; close once written */
     int dead;       /* close at the next WRITEABLE */
@@ -161,14 +161,12 @@ typedef struct gw_client_s {
     int dirty;      /* in the gateway's list of clients to write (gateway.c flush_cb) */
     struct gw_client_s *dirty_next, **dirty_pprev; /* pprev: the pointer to c in the list */
     td_bus_consumer_t *bc;
-    td_subset_t sub;
+    td_srv_sess_t sess;      /* the dialect: auth, the subscription set (sess.sub), errors */
     td_bucket_t sub_bucket;  /* the subscribe rate (rate 0: not started) */
     td_bucket_t sub_strikes; /* refusals over it a client may collect */
     gw_queue_t q;
     uint64_t soft_since_ms; /* queue above the soft limit since; 0: below */
     uint64_t last_news_id;  /* a news item is queued once, not once per symbol */
-    td_buf_t rx;
-    int rx_overflow, rx_binary;
     uint64_t events_sent, frames_sent, bytes_sent;
     gw_guard_t guard;
     int addr_counted;         /* counted in its address's open connections (limits.c) */
@@ -190,9 +188,9 @@ int td__gw_client_writeable(gw_client_t *c); /* -1: lws must close */
  * two poll changes per frame); otherwise asks lws for WRITEABLE. */
 void td__gw_client_flush(gw_client_t *c);
 void td__gw_client_cron(gw_client_t *c, uint64_t now_ms);
-/* Queues an error; with close, no more data and a close after it. An error
- * that does not close counts against the client's error budget: the one
- * past it closes. */
+/* Queues an error in the client's dialect (td_srv_sess_error); with close,
+ * no more data and a close after it. An error that does not close counts
+ * against the client's error budget: the one past it closes. */
 void td__gw_client_error(gw_client_t *c, int code, int close);
 /* No more data: the client is closed once what is queued is written. */
 void td__gw_client_close_after(gw_client_t *c);
@@ -227,25 +225,33 @@ void td__gw_hist_free(td_gateway_t *g);
 void td__gw_client_send_ctl(gw_client_t *c, const char *json, size_t len);
 /* Bus interest for one channel entry of the client. */
 void td__gw_client_bus_change(gw_client_t *c, td_kind_t k, const char *sym, size_t n, int add);
-/* Whether c may subscribe n more symbols now (cfg.sub_rate); if not, it
- * is told (dialect's error), and closed after 10 refusals (one forgiven
- * every 10 s). */
-int td__gw_client_sub_rate_ok(gw_client_t *c, size_t n);
-/* Queues the last values of the symbols named in fresh. */
-void td__gw_client_snapshot(gw_client_t *c, const td_subset_t *fresh);
+/* Whether c may subscribe n more symbols now (cfg.sub_rate): TD_SRV_RATE_OK,
+ * or refused (the session tells it), closing after 10 refusals (one
+ * forgiven every 10 s): TD_SRV_RATE_CLOSE. */
+int td__gw_client_sub_rate(gw_client_t *c, size_t n);
+/* Kinds kept by the bus's last-value cache and sent as snapshots. */
+#define TD_GW_SNAPSHOT_KINDS                                                                       \
+    ((1u << TD_KIND_QUOTE) | (1u << TD_KIND_TRADE) | (1u << TD_KIND_BAR) |                         \
+     (1u << TD_KIND_DAILY_BAR) | (1u << TD_KIND_STATUS))
+/* Queues the last values of the symbols named in fresh, and of every
+ * symbol of the kinds in all (a bitmask: wildcards asked with "snapshot"). */
+void td__gw_client_snapshot(gw_client_t *c, const td_subset_t *fresh, unsigned all);
+/* The client's session hooks (client_session.c). */
+extern const td_srv_cb_t td__gw_session_cb;
 
 /* ---- auth and limits (guard.c) ---------------------------------------------- */
 
 void td__gw_guard_init(gw_client_t *c);
 void td__gw_guard_free(gw_client_t *c);
-/* Checks key (and secret, unless NULL: Polygon), lengths given, and
- * authenticates, or queues the error (402, 403, 406); held back first if
- * the client's address is being throttled. */
 /* Whether key and secret are a client's credentials, or key "jwt" and a
  * valid token as the secret (REST requests: no claims kept). */
 int td__gw_rest_auth(const td_gateway_t *g, const char *key, const char *secret);
-void td__gw_client_auth(gw_client_t *c, const char *key, size_t key_len, const char *secret,
-                        size_t secret_len, const char *how);
+/* The session's auth hook: checks key (and secret, unless NULL: Polygon),
+ * lengths given: TD_SRV_AUTH_OK (counted, kept for reloads), 402 or 406, or
+ * TD_SRV_AUTH_HELD if the client's address is being throttled (checked by
+ * the cron, td_srv_sess_auth_done). */
+int td__gw_client_auth(gw_client_t *c, const char *key, size_t key_len, const char *secret,
+                       size_t secret_len, const char *how);
 /* Received len bytes (final: the end of a message). Returns 0, or -1 if
  * that is over the pre-auth budget (the client is closing). */
 int td__gw_guard_rx(gw_client_t *c, size_t len, int final);
@@ -305,18 +311,6 @@ void td__gw_tls_free(td_gateway_t *g);
 /* "IPV4:PORT" into host (cap bytes) and *port; err names --flag. */
 int td__gw_parse_addr(const char *flag, const char *s, char *host, size_t cap, int *port, char *err,
                       size_t errlen);
-
-/* ---- Polygon paths (client_polygon.c) ------------------------------------- */
-
-void td__gw_pclient_open(gw_client_t *c);
-void td__gw_pclient_message(gw_client_t *c, const char *msg, size_t len, int binary);
-/* The status frame standing for gateway error `code` (401–407 as in the
- * Alpaca dialect); returns its message text for the log. */
-const char *td__gw_pclient_error_frame(td_buf_t *b, int code);
-/* The auth_success status. */
-void td__gw_pclient_authed(gw_client_t *c);
-/* Whether ev belongs on c's cluster. */
-int td__gw_pclient_class_ok(const gw_client_t *c, const td_event_t *ev);
 
 /* ---- the gateway (gateway.c) ---------------------------------------------- */
 

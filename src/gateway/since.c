@@ -121,16 +121,7 @@ int td__gw_since_owns(const gw_client_t *c, const td_event_t *ev)
  * rest of its subscribe went through). */
 static void refuse(gw_client_t *c, const char *why)
 {
-    td_buf_t b = TD_BUF_INIT;
-    if (c->polygon) {
-        td_polygon_server_status(&b, "error", why);
-    } else {
-        td_buf_appends(&b, "[{\"T\":\"error\",\"code\":400,\"msg\":");
-        td_buf_append_json_str(&b, why, strlen(why));
-        td_buf_appends(&b, "}]");
-    }
-    td__gw_client_send_ctl(c, b.data, b.len);
-    td_buf_free(&b);
+    td_srv_sess_refuse(&c->sess, 400, why);
     GW_LOG(TD_LOG_INFO, c->g, c, "client #%llu: since refused: %s", (unsigned long long)c->id, why);
 }
 
@@ -146,7 +137,7 @@ void td__gw_since_add(gw_client_t *c, const td_alpaca_since_t *v, size_t nv)
         const td_alpaca_since_t *e = &v[i];
         size_t n = strlen(e->sym);
         uint64_t ms, seq;
-        if (!td_subset_has(&c->sub, e->kind, e->sym, n) ||
+        if (!td_subset_has(&c->sess.sub, e->kind, e->sym, n) ||
             id_parse(e->id, strlen(e->id), &ms, &seq)) {
             skipped++;
             continue;
@@ -174,7 +165,7 @@ void td__gw_since_unsubscribe(gw_client_t *c)
     struct gw_since_s *s = c->since;
     size_t w = 0;
     for (size_t i = 0; s && i < s->n; i++)
-        if (td_subset_has(&c->sub, s->v[i].kind, s->v[i].sym, strlen(s->v[i].sym)))
+        if (td_subset_has(&c->sess.sub, s->v[i].kind, s->v[i].sym, strlen(s->v[i].sym)))
             s->v[w++] = s->v[i];
     if (s) s->n = w;
 }
@@ -191,7 +182,7 @@ void td__gw_since_free(gw_client_t *c)
 
 static int follows(const gw_client_t *c)
 {
-    return c->since && c->since->n && c->authed && !c->closing && !c->dead;
+    return c->since && c->since->n && c->sess.authed && !c->closing && !c->dead;
 }
 
 /* The vendor's object with ,"stream_id":"<id>" before its closing brace. */

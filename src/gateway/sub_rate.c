@@ -5,7 +5,6 @@
  * (a storm of subscribes and unsubscribes of new symbols). */
 #include "core/log.h"
 #include "gateway/gw_int.h"
-#include "proto/polygon_server.h"
 
 #define ID(c) ((unsigned long long)(c)->id)
 
@@ -14,31 +13,23 @@
  * between do not wipe them out). */
 #define SUB_STRIKES       10
 #define SUB_STRIKE_PERIOD 10.0
-#define SUB_RATE_TEXT     "subscribe rate limit exceeded"
 
-/* Token bucket on symbols subscribed, per client. Alpaca has no code for a
- * rate: 405 (symbol limit exceeded) is the closest, with our own text;
- * Polygon gets an "error" status. The subscription stays unchanged. */
-int td__gw_client_sub_rate_ok(gw_client_t *c, size_t n)
+/* Token bucket on symbols subscribed, per client. The session tells the
+ * client (Alpaca has no code for a rate: 405, the closest, with our own
+ * text; Polygon an "error" status); the subscription stays unchanged. */
+int td__gw_client_sub_rate(gw_client_t *c, size_t n)
 {
     static td_ratelimit_t rl = TD_RATELIMIT_INIT(10000, 5);
     td_gateway_t *g = c->g;
     uint64_t now = uv_now(g->loop), sup;
-    if (g->cfg.sub_rate <= 0) return 1;
+    if (g->cfg.sub_rate <= 0) return TD_SRV_RATE_OK;
     if (c->sub_bucket.rate <= 0) {
         td_bucket_init(&c->sub_bucket, g->cfg.sub_rate, g->cfg.sub_burst, now);
         td_bucket_init(&c->sub_strikes, 1.0 / SUB_STRIKE_PERIOD, SUB_STRIKES - 1, now);
     }
-    if (td_bucket_take(&c->sub_bucket, (double)n, now)) return 1;
+    if (td_bucket_take(&c->sub_bucket, (double)n, now)) return TD_SRV_RATE_OK;
     g->st.sub_refused++;
     int close = !td_bucket_take(&c->sub_strikes, 1, now);
-    td_buf_t b = TD_BUF_INIT;
-    if (c->polygon)
-        td_polygon_server_status(&b, "error", SUB_RATE_TEXT);
-    else
-        td_alpaca_server_error_msg(&b, 405, SUB_RATE_TEXT);
-    td__gw_client_send_ctl(c, b.data, b.len);
-    td_buf_free(&b);
     if (close)
         TD_INFO("client #%llu: %d subscribes refused over the subscribe rate (%g/s, burst %g), "
                 "one forgiven per %g s: closing",
@@ -47,9 +38,5 @@ int td__gw_client_sub_rate_ok(gw_client_t *c, size_t n)
         TD_INFO("client #%llu: %zu symbols over the subscribe rate (%g/s, burst %g): refused "
                 "(%llu more suppressed)",
                 ID(c), n, g->cfg.sub_rate, g->cfg.sub_burst, (unsigned long long)sup);
-    if (close) {
-        c->closing = 1;
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 2);
-    }
-    return 0;
+    return close ? TD_SRV_RATE_CLOSE : TD_SRV_RATE_REFUSE;
 }

@@ -171,7 +171,7 @@ static int read_next(td_sim_replay_t *rp)
 static int covers(const td_sim_sess_t *s, td_kind_t k, const char *sym, size_t n)
 {
     if (k == TD_KIND_CORRECTION || k == TD_KIND_CANCEL_ERROR) k = TD_KIND_TRADE;
-    return td_subset_has(&s->sub, k, sym, n);
+    return td_subset_has(&s->sess.sub, k, sym, n);
 }
 
 /* The events of one payload go to each session that wants any of them, once. */
@@ -179,7 +179,7 @@ static void group_flush(td_sim_replay_t *rp)
 {
     if (!rp->ng) return;
     for (td_sim_sess_t *s = rp->st->sessions; s; s = s->next) {
-        if (s->no_more_data || !s->authed) continue;
+        if (s->no_more_data || !s->sess.authed) continue;
         for (size_t i = 0; i < rp->ng; i++)
             if (covers(s, rp->g[i].kind, rp->g[i].sym, rp->g[i].len)) {
                 td__sim_sess_push_event(s, rp->gpay, rp->gpay_len);

@@ -338,7 +338,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return established(sim, wsi, pss);
     case LWS_CALLBACK_RECEIVE:
         if (pss && pss->s)
-            td__sim_sess_rx(pss->s, in, len, td_lws_rx_final(wsi), lws_frame_is_binary(wsi));
+            td_srv_sess_rx(&pss->s->sess, in, len, td_lws_rx_final(wsi), lws_frame_is_binary(wsi));
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return pss && pss->s ? td__sim_sess_writeable(pss->s) : 0;

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* One client connection of the simulator: the Alpaca handshake, auth,
- * subscriptions, and the outgoing queue of frames (each frame built in place
- * with LWS_PRE headroom, data events batched into JSON arrays). */
+/* One client connection of the simulator: its server session
+ * (proto/server_session.h: the dialect's handshake, auth, subscriptions and
+ * errors) with the simulator's policies as its hooks (keys, --deny-feed,
+ * --max-conns; Polygon's in session_polygon.c), and the outgoing queue of
+ * frames (each frame built in place with LWS_PRE headroom, data events
+ * batched into JSON arrays). */
 #include "core/log.h"
 #include "core/lws_util.h"
 #include "core/mem.h"
-#include "proto/alpaca.h"
-#include "proto/alpaca_client.h"
-#include "proto/alpaca_server.h"
 #include "sim/sim_int.h"
 
 #include <libwebsockets.h>
@@ -105,38 +105,105 @@ void td__sim_sess_closing(td_sim_sess_t *s)
 
 void td__sim_sess_error(td_sim_sess_t *s, int code, int close)
 {
-    if (s->st->poly) {
-        td__sim_psess_error(s, code, close);
-        return;
-    }
-    td_buf_t b = TD_BUF_INIT;
-    td_alpaca_server_error(&b, code);
-    td__sim_sess_queue_ctl(s, b.data, b.len);
-    td_buf_free(&b);
-    TD_INFO("conn #%llu error %d %s%s", (unsigned long long)s->id, code,
-            td_alpaca_server_err_text(code), close ? " (closing)" : "");
-    if (close) td__sim_sess_closing(s);
+    td_srv_sess_error(&s->sess, code, close);
 }
 
-static void queue_success(td_sim_sess_t *s, const char *msg)
+/* ---- the session's hooks --------------------------------------------------- */
+
+void td__sim_sess_on_send(void *ud, const char *frame, size_t len)
 {
-    td_buf_t b = TD_BUF_INIT;
-    td_alpaca_server_success(&b, msg);
-    td__sim_sess_queue_ctl(s, b.data, b.len);
-    td_buf_free(&b);
+    td__sim_sess_queue_ctl(ud, frame, len);
 }
+
+void td__sim_sess_on_close(void *ud, int code)
+{
+    (void)code;
+    td__sim_sess_closing(ud);
+}
+
+int td__sim_sess_on_error(void *ud, const td_srv_error_t *e)
+{
+    const td_sim_sess_t *s = ud;
+    if (e->why) TD_DEBUG("conn #%llu: bad message: %s", (unsigned long long)s->id, e->why);
+    if (e->status)
+        TD_INFO("conn #%llu status %s: %s%s", (unsigned long long)s->id, e->status, e->text,
+                e->close ? " (closing)" : "");
+    else
+        TD_INFO("conn #%llu error %d %s%s", (unsigned long long)s->id, e->code, e->text,
+                e->close ? " (closing)" : "");
+    return 0;
+}
+
+/* One info line per subscription change, for tests that count upstream
+ * subscribe/unsubscribe messages: "conn #N subscribe trades=AAPL;quotes=*". */
+void td__sim_sess_log_applied(const td_sim_sess_t *s, const td_srv_applied_t *a)
+{
+    TD_INFO("conn #%llu %s %s", (unsigned long long)s->id, a->add ? "subscribe" : "unsubscribe",
+            a->what);
+}
+
+static int feed_denied(const td_sim_sess_t *s)
+{
+    const td_strlist_t *l = &s->sim->cfg->deny_feed;
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i], s->st->feed) == 0) return 1;
+    return 0;
+}
+
+static size_t conns_of_key(const td_sim_sess_t *s, const char *key)
+{
+    size_t n = 0;
+    for (const td_sim_sess_t *o = s->st->sessions; o; o = o->next)
+        if (o != s && o->sess.authed && !o->kill && strcmp(o->key, key) == 0) n++;
+    return n;
+}
+
+static int on_auth(void *ud, const char *key, size_t kn, const char *secret, size_t sn,
+                   const char *how)
+{
+    td_sim_sess_t *s = ud;
+    const td_sim_cfg_t *cfg = s->sim->cfg;
+    (void)kn, (void)sn;
+    int ok = key && secret && *key && *secret && strlen(key) < sizeof s->key;
+    if (ok && cfg->key && strcmp(key, cfg->key) != 0) ok = 0;
+    if (ok && cfg->secret && strcmp(secret, cfg->secret) != 0) ok = 0;
+    if (!ok) return 402;
+    if (feed_denied(s)) return 409;
+    if (cfg->max_conns > 0 && conns_of_key(s, key) >= (size_t)cfg->max_conns) return 406;
+    snprintf(s->key, sizeof s->key, "%s", key);
+    TD_INFO("conn #%llu authenticated by %s (key %.4s...)", (unsigned long long)s->id, how, key);
+    return TD_SRV_AUTH_OK;
+}
+
+static void on_applied(void *ud, const td_srv_applied_t *a)
+{
+    td_sim_sess_t *s = ud;
+    td__sim_sess_update_want(s);
+    td__sim_sess_log_applied(s, a);
+}
+
+static const td_srv_cb_t alpaca_cb = TD_SIM_SESS_CB(on_auth, on_applied);
 
 /* ---- life ---------------------------------------------------------------- */
 
 td_sim_sess_t *td__sim_sess_new(td_sim_t *sim, td_sim_stream_t *st, struct lws *wsi)
 {
+    const td_sim_cfg_t *cfg = sim->cfg;
     td_sim_sess_t *s = td_xcalloc(1, sizeof *s);
     s->sim = sim;
     s->st = st;
     s->wsi = wsi;
     s->id = ++sim->next_id;
     s->open_ms = uv_now(sim->loop);
-    td_subset_init(&s->sub);
+    td_srv_cfg_t sc = {
+        .dialect = st->poly ? TD_SRV_POLYGON : TD_SRV_ALPACA,
+        .cls = st->cls,
+        .cluster = st->cluster,
+        .max_symbols = cfg->symbol_limit > 0 ? (size_t)cfg->symbol_limit : 0,
+        .auth_timeout_ms = cfg->auth_timeout > 0 ? (uint64_t)(cfg->auth_timeout * 1000) : 0,
+        .max_message = RX_MAX,
+    };
+    td_srv_sess_init(&s->sess, &sc, st->poly ? &td__sim_polygon_cb : &alpaca_cb, s, s->open_ms);
     s->want = td_xcalloc((size_t)TD_KIND__COUNT * td__sim_gen_nsyms(st->gen), 1);
     s->next = st->sessions;
     if (st->sessions) st->sessions->prev = s;
@@ -159,56 +226,9 @@ void td__sim_sess_free(td_sim_sess_t *s)
     td__sim_stream_dirty(s->st);
     frames_free(s->head);
     frames_free(s->spare);
-    td_buf_free(&s->rx);
-    td_subset_free(&s->sub);
+    td_srv_sess_free(&s->sess);
     free(s->want);
     free(s);
-}
-
-/* ---- auth ---------------------------------------------------------------- */
-
-static int feed_denied(const td_sim_sess_t *s)
-{
-    const td_strlist_t *l = &s->sim->cfg->deny_feed;
-    for (size_t i = 0; i < l->n; i++)
-        if (strcmp(l->v[i], s->st->feed) == 0) return 1;
-    return 0;
-}
-
-static size_t conns_of_key(const td_sim_sess_t *s, const char *key)
-{
-    size_t n = 0;
-    for (const td_sim_sess_t *o = s->st->sessions; o; o = o->next)
-        if (o != s && o->authed && !o->kill && strcmp(o->key, key) == 0) n++;
-    return n;
-}
-
-static void do_auth(td_sim_sess_t *s, const char *key, const char *secret, const char *how)
-{
-    const td_sim_cfg_t *cfg = s->sim->cfg;
-    if (s->authed) {
-        td__sim_sess_error(s, 403, 0);
-        return;
-    }
-    int ok = key && secret && *key && *secret && strlen(key) < sizeof s->key;
-    if (ok && cfg->key && strcmp(key, cfg->key) != 0) ok = 0;
-    if (ok && cfg->secret && strcmp(secret, cfg->secret) != 0) ok = 0;
-    if (!ok) {
-        td__sim_sess_error(s, 402, 1);
-        return;
-    }
-    if (feed_denied(s)) {
-        td__sim_sess_error(s, 409, 0);
-        return;
-    }
-    if (cfg->max_conns > 0 && conns_of_key(s, key) >= (size_t)cfg->max_conns) {
-        td__sim_sess_error(s, 406, 1);
-        return;
-    }
-    s->authed = 1;
-    snprintf(s->key, sizeof s->key, "%s", key);
-    queue_success(s, "authenticated");
-    TD_INFO("conn #%llu authenticated by %s (key %.4s...)", (unsigned long long)s->id, how, key);
 }
 
 void td__sim_sess_open(td_sim_sess_t *s, const char *hkey, const char *hsecret)
@@ -216,159 +236,31 @@ void td__sim_sess_open(td_sim_sess_t *s, const char *hkey, const char *hsecret)
     char peer[64] = "?";
     lws_get_peer_simple(s->wsi, peer, sizeof peer);
     TD_INFO("conn #%llu open %s from %s", (unsigned long long)s->id, s->st->path, peer);
-    if (s->st->poly) {
-        td__sim_psess_open(s);
-        return;
-    }
-    queue_success(s, "connected");
-    if (hkey || hsecret) do_auth(s, hkey, hsecret, "headers");
+    td_srv_sess_open(&s->sess, hkey, hsecret);
 }
 
 /* ---- subscriptions ------------------------------------------------------- */
 
-static td_class_t stream_class(const td_sim_stream_t *st)
-{
-    return st->cls;
-}
-
-static unsigned offered(const td_sim_stream_t *st)
-{
-    if (st->poly) return td_polygon_kinds(st->cluster);
-    return td_alpaca_server_offered(stream_class(st));
-}
-
-/* PROTOCOLS.md §1.4: the complete current set, keys in the vendor's order. */
-static void confirm(td_sim_sess_t *s)
-{
-    td_buf_t b = TD_BUF_INIT;
-    td_alpaca_server_subscription(&b, &s->sub, stream_class(s->st));
-    td__sim_sess_queue_ctl(s, b.data, b.len);
-    td_buf_free(&b);
-}
-
 void td__sim_sess_update_want(td_sim_sess_t *s)
 {
+    const td_subset_t *sub = &s->sess.sub;
     size_t n = td__sim_gen_nsyms(s->st->gen);
     memset(s->want, 0, (size_t)TD_KIND__COUNT * n);
-    unsigned kinds = offered(s->st);
+    unsigned kinds = td_srv_offered(&s->sess.cfg);
     for (int k = 0; k < TD_KIND__COUNT; k++) {
         if (!(kinds & (1u << k)) || k == TD_KIND_CORRECTION || k == TD_KIND_CANCEL_ERROR) continue;
-        if (!s->sub.k[k].all && !s->sub.k[k].n) continue;
+        if (!sub->k[k].all && !sub->k[k].n) continue;
         for (size_t i = 0; i < n; i++) {
             size_t len;
             const char *sym = td__sim_gen_symbol(s->st->gen, i, &len);
-            s->want[(size_t)k * n + i] = (uint8_t)td_subset_has(&s->sub, (td_kind_t)k, sym, len);
+            s->want[(size_t)k * n + i] = (uint8_t)td_subset_has(sub, (td_kind_t)k, sym, len);
         }
     }
     /* corrections and cancel errors go with trades */
     memcpy(s->want + (size_t)TD_KIND_CORRECTION * n, s->want + (size_t)TD_KIND_TRADE * n, n);
     memcpy(s->want + (size_t)TD_KIND_CANCEL_ERROR * n, s->want + (size_t)TD_KIND_TRADE * n, n);
     td__sim_stream_dirty(s->st);
-    if (!td_subset_empty(&s->sub)) td__sim_stream_interest(s->st);
-}
-
-/* One info line per subscription change, for tests that count upstream
- * subscribe/unsubscribe messages: "conn #N subscribe trades=AAPL;quotes=*". */
-static void log_sub(const td_sim_sess_t *s, const td_alpaca_client_msg_t *m)
-{
-    td_buf_t b = TD_BUF_INIT;
-    for (int k = 0; k < TD_KIND__COUNT && b.len < 1024; k++) {
-        const td_symset_t *ss = &m->sub.k[k];
-        if (!ss->all && !ss->n) continue;
-        td_buf_appendf(&b, "%s%s=%s", b.len ? ";" : "", td_kind_name((td_kind_t)k),
-                       ss->all ? "*" : "");
-        for (size_t i = 0; i < ss->n && b.len < 1024; i++)
-            td_buf_appendf(&b, "%s%s", i || ss->all ? "," : "", ss->v[i]);
-    }
-    TD_INFO("conn #%llu %s %s%s", (unsigned long long)s->id,
-            m->action == TD_ALPACA_CLIENT_SUBSCRIBE ? "subscribe" : "unsubscribe",
-            b.len ? b.data : "(nothing)", b.len >= 1024 ? "..." : "");
-    td_buf_free(&b);
-}
-
-static void do_sub(td_sim_sess_t *s, const td_alpaca_client_msg_t *m)
-{
-    const td_sim_cfg_t *cfg = s->sim->cfg;
-    int add = m->action == TD_ALPACA_CLIENT_SUBSCRIBE;
-    if (!s->authed) {
-        td__sim_sess_error(s, 401, 0);
-        return;
-    }
-    unsigned kinds = offered(s->st);
-    if (m->kinds & ~kinds) {
-        td__sim_sess_error(s, 410, 0);
-        return;
-    }
-    td_subset_t next;
-    td_subset_init(&next);
-    td_subset_copy(&next, &s->sub);
-    for (int k = 0; k < TD_KIND__COUNT; k++) {
-        const td_symset_t *ss = &m->sub.k[k];
-        if (k == TD_KIND_CORRECTION || k == TD_KIND_CANCEL_ERROR) continue; /* follow trades */
-        if (ss->all) (add ? td_subset_add : td_subset_remove)(&next, (td_kind_t)k, "*", 1);
-        for (size_t i = 0; i < ss->n; i++)
-            (add ? td_subset_add : td_subset_remove)(&next, (td_kind_t)k, ss->v[i],
-                                                     strlen(ss->v[i]));
-    }
-    if (add && cfg->symbol_limit > 0 &&
-        td_subset_count_symbols(&next, kinds) > (size_t)cfg->symbol_limit) {
-        td_subset_free(&next);
-        td__sim_sess_error(s, 405, 0);
-        return;
-    }
-    td_subset_free(&s->sub);
-    s->sub = next;
-    td__sim_sess_update_want(s);
-    confirm(s);
-    if (td_log_level_current >= TD_LOG_INFO) log_sub(s, m);
-}
-
-void td__sim_sess_message(td_sim_sess_t *s, const char *msg, size_t len, int binary)
-{
-    if (s->st->poly) {
-        td__sim_psess_message(s, msg, len, binary);
-        return;
-    }
-    if (binary) { /* MessagePack mode is not simulated */
-        td__sim_sess_error(s, 400, 0);
-        return;
-    }
-    td_alpaca_client_msg_t m;
-    td_alpaca_client_msg_init(&m);
-    int rc = td_alpaca_client_parse(msg, len, &m);
-    if (rc != 0) {
-        TD_DEBUG("conn #%llu: bad message: %s", (unsigned long long)s->id,
-                 td_alpaca_client_strerror(rc));
-        td__sim_sess_error(s, 400, 0);
-    } else if (m.action == TD_ALPACA_CLIENT_AUTH) {
-        do_auth(s, m.has_key ? m.key : NULL, m.has_secret ? m.secret : NULL, "message");
-    } else {
-        do_sub(s, &m);
-    }
-    td_alpaca_client_msg_free(&m);
-}
-
-void td__sim_sess_rx(td_sim_sess_t *s, const void *in, size_t len, int final, int binary)
-{
-    if (s->rx.len == 0 && !s->rx_overflow) s->rx_binary = binary;
-    if (!s->rx_overflow) {
-        if (s->rx.len + len > RX_MAX) {
-            s->rx_overflow = 1;
-            td_buf_free(&s->rx);
-        } else {
-            td_buf_append(&s->rx, in, len);
-        }
-    }
-    if (!final) return;
-    if (s->rx_overflow)
-        td__sim_sess_error(s, 400, 0);
-    else
-        td__sim_sess_message(s, s->rx.data ? s->rx.data : "", s->rx.len, s->rx_binary);
-    s->rx_overflow = 0;
-    if (s->rx.cap > 65536)
-        td_buf_free(&s->rx);
-    else
-        td_buf_reset(&s->rx);
+    if (!td_subset_empty(sub)) td__sim_stream_interest(s->st);
 }
 
 /* ---- data out ------------------------------------------------------------ */
@@ -513,9 +405,7 @@ void td__sim_sess_cron(td_sim_sess_t *s, uint64_t now)
 {
     const td_sim_cfg_t *cfg = s->sim->cfg;
     if (s->kill) return;
-    if (!s->authed && !s->close_after_flush && cfg->auth_timeout > 0 &&
-        now >= s->open_ms + (uint64_t)(cfg->auth_timeout * 1000))
-        td__sim_sess_error(s, 404, 1);
+    if (!s->close_after_flush) td_srv_sess_tick(&s->sess, now); /* 404 auth timeout */
     if (s->st->poly) td__sim_psess_cron(s, now);
     if (cfg->drop_every > 0 && now >= s->open_ms + (uint64_t)(cfg->drop_every * 1000)) {
         TD_INFO("conn #%llu: dropping (--drop-every)", (unsigned long long)s->id);

@@ -6,6 +6,7 @@
 #include "core/buf.h"
 #include "proto/event.h"
 #include "proto/polygon.h"
+#include "proto/server_session.h"
 #include "proto/sub.h"
 #include "proto/vendor.h"
 #include "sim/sim.h"
@@ -66,14 +67,11 @@ typedef struct td_sim_sess_s {
     td_sim_stream_t *st;
     struct lws *wsi;
     uint64_t id, open_ms;
-    int authed;
-    char key[257];
-    td_subset_t sub;
+    td_srv_sess_t sess; /* the dialect: auth (sess.authed), the set (sess.sub), errors */
+    char key[257];      /* the key it authenticated with */
     uint8_t *want; /* [kind * nsyms + sym]: covered by sub (corrections, cancelErrors = trades) */
     td_sim_frame_t *head, *tail, *spare;
     size_t pending;
-    td_buf_t rx;
-    int rx_overflow, rx_binary;
     int close_after_flush; /* close once the queue is written */
     int kill;              /* close at the next writeable callback */
     int no_more_data;      /* dropped, slow or closing: queue no data */
@@ -91,11 +89,6 @@ td_sim_sess_t *td__sim_sess_new(td_sim_t *sim, td_sim_stream_t *st, struct lws *
 void td__sim_sess_free(td_sim_sess_t *s);
 /* Greeting, and header authentication if the upgrade request carried it. */
 void td__sim_sess_open(td_sim_sess_t *s, const char *hkey, const char *hsecret);
-/* One fragment of a client message (reassembled up to 1 MiB; past that the
- * message is dropped with 400). */
-void td__sim_sess_rx(td_sim_sess_t *s, const void *in, size_t len, int final, int binary);
-/* One complete client message. */
-void td__sim_sess_message(td_sim_sess_t *s, const char *msg, size_t len, int binary);
 /* Appends an event to the data queue (batching into frames). */
 void td__sim_sess_push_event(td_sim_sess_t *s, const char *ev, size_t len);
 /* Writes at most one frame. Returns -1 if lws must close the connection. */
@@ -103,7 +96,7 @@ int td__sim_sess_writeable(td_sim_sess_t *s);
 /* Housekeeping: auth timeout, drop-every, stall. */
 void td__sim_sess_cron(td_sim_sess_t *s, uint64_t now_ms);
 void td__sim_sess_wake(td_sim_sess_t *s);
-/* Error message with the exact text of PROTOCOLS.md §1.5; close after it if
+/* An error in the session's dialect (td_srv_sess_error); close after it if
  * `close` is set. */
 void td__sim_sess_error(td_sim_sess_t *s, int code, int close);
 /* Queues a control frame (a complete message). */
@@ -113,16 +106,24 @@ void td__sim_sess_closing(td_sim_sess_t *s);
 /* Recomputes want from sub (and starts the generator if sub is not empty). */
 void td__sim_sess_update_want(td_sim_sess_t *s);
 
+/* The session's hooks both dialects share (session.c). */
+void td__sim_sess_on_send(void *ud, const char *frame, size_t len);
+void td__sim_sess_on_close(void *ud, int code);
+int td__sim_sess_on_error(void *ud, const td_srv_error_t *e);
+/* "conn #N subscribe trades=AAPL;quotes=*" (tests count these lines). */
+void td__sim_sess_log_applied(const td_sim_sess_t *s, const td_srv_applied_t *a);
+/* A session's hooks: the shared ones, the dialect's auth and applied. */
+#define TD_SIM_SESS_CB(auth, applied)                                                              \
+    {                                                                                              \
+        td__sim_sess_on_send, td__sim_sess_on_close, auth, td__sim_sess_on_error, NULL, NULL,      \
+            NULL, NULL, applied                                                                    \
+    }
+
 /* ---- Polygon sessions (session_polygon.c) -------------------------------- */
 
-void td__sim_psess_open(td_sim_sess_t *s);
-void td__sim_psess_message(td_sim_sess_t *s, const char *msg, size_t len, int binary);
-/* [{"ev":"status","status":status,"message":message}]; closes after it if
- * `close`. */
-void td__sim_psess_status(td_sim_sess_t *s, const char *status, const char *message, int close);
-/* The Alpaca error codes the shared code raises (400 oversized message, 404
- * auth timeout, 407 slow client) as Polygon statuses. */
-void td__sim_psess_error(td_sim_sess_t *s, int code, int close);
+/* The hooks of a session on a Polygon path. */
+extern const td_srv_cb_t td__sim_polygon_cb;
+/* Evicts a connection over --max-conns once due (--polygon-evict new). */
 void td__sim_psess_cron(td_sim_sess_t *s, uint64_t now_ms);
 
 /* ---- deferred HTTP replies of the REST endpoints (reply.c) -------------- */
