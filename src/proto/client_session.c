@@ -310,8 +310,22 @@ void td__csess_greeting(td_csess_t *s)
     td__csess_decide(s, TD_CSD_SEND_AUTH, 0, NULL);
 }
 
+int td__csess_closed(td_csess_t *s)
+{
+    if (s->phase != TD_CSESS_CLOSED) return 0;
+    td__csess_log(s, TD_LOG_DEBUG, "control message after the connection was given up: ignored");
+    td__csess_decide(s, TD_CSD_NONE, 0, NULL);
+    return 1;
+}
+
 void td__csess_authenticated(td_csess_t *s)
 {
+    if (s->phase != TD_CSESS_GREETING && s->phase != TD_CSESS_AUTHENTICATING) {
+        td__csess_log(s, TD_LOG_DEBUG, "authenticated again (in %s): ignored",
+                      td_csess_phase_name(s->phase));
+        td__csess_decide(s, TD_CSD_NONE, 0, NULL);
+        return;
+    }
     td__csess_log(s, TD_LOG_INFO, "authenticated");
     td_subset_clear(&s->requested);
     reconcile(s);

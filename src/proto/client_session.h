@@ -163,9 +163,12 @@ void td__csess_log(td_csess_t *s, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void td__csess_send(td_csess_t *s, const td_buf_t *b);
 void td__csess_event(td_csess_t *s, const td_event_t *ev);
+/* In phase CLOSED a control message is ignored (decision NONE): returns 1. */
+int td__csess_closed(td_csess_t *s);
 /* Greeting: sends the auth message (in GREETING only). */
 void td__csess_greeting(td_csess_t *s);
-/* Authenticated: subscribes the whole of `want`. */
+/* Authenticated (in GREETING or AUTHENTICATING): subscribes the whole of
+ * `want`. */
 void td__csess_authenticated(td_csess_t *s);
 /* Confirmed set replaced (Alpaca): calls cb.confirmed if it differs. */
 void td__csess_confirmed_set(td_csess_t *s, td_subset_t *now);

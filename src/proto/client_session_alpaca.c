@@ -123,6 +123,7 @@ static void on_subscription(td_csess_t *s, const td_alpaca_ctl_t *c)
 static void on_control(void *ud, const td_alpaca_ctl_t *c)
 {
     td_csess_t *s = ud;
+    if (td__csess_closed(s)) return;
     switch (c->type) {
     case TD_ALPACA_CTL_CONNECTED:
         td__csess_greeting(s);

@@ -68,6 +68,7 @@ static void on_success(td_csess_t *s, const char *msg, size_t n)
 static void on_status(void *ud, const td_polygon_status_t *st)
 {
     td_csess_t *s = ud;
+    if (td__csess_closed(s)) return;
     /* The message decoded (a vendor's text may hold escapes). */
     td_buf_t *b = &s->line;
     const char *msg = "";

@@ -362,6 +362,52 @@ static void test_alpaca_other_success_and_greeting_again(void **state)
     fix_free(&x);
 }
 
+/* Once a closing decision is made, control messages change nothing: no
+ * frame goes out on a connection being closed. A second "authenticated"
+ * does not subscribe again. */
+static void test_after_close_and_twice(void **state)
+{
+    (void)state;
+    fix_t x;
+    ALPACA(&x, "trades=AAPL");
+    assert_int_equal(feed(&x, CONNECTED), 0);
+    assert_int_equal(feed(&x,
+                          "[{\"T\":\"error\",\"code\":402,\"msg\":\"auth failed\"},"
+                          "{\"T\":\"success\",\"msg\":\"authenticated\"},"
+                          "{\"T\":\"subscription\",\"trades\":[\"AAPL\"]},"
+                          "{\"T\":\"error\",\"code\":406,\"msg\":\"connection limit exceeded\"}]"),
+                     0);
+    assert_int_equal(x.r.nd, 5);
+    assert_int_equal(x.r.d[1].verdict, TD_CSD_FATAL);
+    for (int i = 2; i < 5; i++) {
+        assert_int_equal(x.r.d[i].verdict, TD_CSD_NONE);
+        assert_int_equal(x.r.d[i].phase, TD_CSESS_CLOSED);
+    }
+    assert_int_equal(x.r.nsent, 1); /* the auth only */
+    assert_int_equal(x.r.confirmed, 0);
+    /* data is still delivered */
+    assert_int_equal(feed(&x, "[{\"T\":\"t\",\"S\":\"AAPL\"}]"), 0);
+    assert_int_equal(x.r.events, 1);
+    fix_free(&x);
+
+    ALPACA(&x, "trades=AAPL");
+    alpaca_up(&x);
+    assert_int_equal(x.r.nsent, 2);
+    assert_int_equal(feed(&x, AUTHED), 0);
+    assert_int_equal(last(&x)->verdict, TD_CSD_NONE);
+    assert_int_equal(last(&x)->phase, TD_CSESS_SUBSCRIBING);
+    assert_int_equal(x.r.nsent, 2);
+    fix_free(&x);
+
+    /* before any connection (closed): ignored */
+    ALPACA(&x, "trades=AAPL");
+    td_csess_end(&x.s);
+    assert_int_equal(feed(&x, CONNECTED), 0);
+    assert_int_equal(last(&x)->verdict, TD_CSD_NONE);
+    assert_int_equal(x.r.nsent, 0);
+    fix_free(&x);
+}
+
 /* After a reconnect the whole of `want` is subscribed again; while
  * streaming, interest changes go out as diffs (unsubscribe first). */
 static void test_reconcile(void **state)
@@ -700,6 +746,7 @@ int main(void)
         cmocka_unit_test(test_alpaca_error_codes),
         cmocka_unit_test(test_alpaca_405_lists_what_did_not_fit),
         cmocka_unit_test(test_alpaca_other_success_and_greeting_again),
+        cmocka_unit_test(test_after_close_and_twice),
         cmocka_unit_test(test_reconcile),
         cmocka_unit_test(test_max_symbols),
         cmocka_unit_test(test_chunked),
