@@ -117,8 +117,20 @@ void td__csess_note(td_csess_t *s, size_t count, const char *topics, size_t n)
     if (!s->sub_expect) flush_note(s);
 }
 
+/* A control message out of place: logged (a warning: WARN; debug: NONE). */
+static void ignored(td_csess_t *s, int level, const char *what)
+{
+    td__csess_log(s, level, "%s (in %s): ignored", what, td_csess_phase_name(s->phase));
+    td__csess_decide(s, level == TD_LOG_WARN ? TD_CSD_WARN : TD_CSD_NONE, 0, NULL);
+}
+
 void td__csess_streaming(td_csess_t *s)
 {
+    if (s->phase != TD_CSESS_SUBSCRIBING && s->phase != TD_CSESS_STREAMING) {
+        /* Nothing was subscribed yet: auth must still come first. */
+        ignored(s, TD_LOG_WARN, "a subscription confirmed before auth");
+        return;
+    }
     s->phase = TD_CSESS_STREAMING;
     td__csess_decide(s, TD_CSD_STREAMING, 0, NULL);
 }
@@ -297,9 +309,7 @@ void td_csess_end(td_csess_t *s)
 void td__csess_greeting(td_csess_t *s)
 {
     if (s->phase != TD_CSESS_GREETING) {
-        td__csess_log(s, TD_LOG_DEBUG, "greeting again (in %s): ignored",
-                      td_csess_phase_name(s->phase));
-        td__csess_decide(s, TD_CSD_NONE, 0, NULL);
+        ignored(s, TD_LOG_DEBUG, "greeting again");
         return;
     }
     td_buf_reset(&s->out);
@@ -313,17 +323,14 @@ void td__csess_greeting(td_csess_t *s)
 int td__csess_closed(td_csess_t *s)
 {
     if (s->phase != TD_CSESS_CLOSED) return 0;
-    td__csess_log(s, TD_LOG_DEBUG, "control message after the connection was given up: ignored");
-    td__csess_decide(s, TD_CSD_NONE, 0, NULL);
+    ignored(s, TD_LOG_DEBUG, "a control message");
     return 1;
 }
 
 void td__csess_authenticated(td_csess_t *s)
 {
     if (s->phase != TD_CSESS_GREETING && s->phase != TD_CSESS_AUTHENTICATING) {
-        td__csess_log(s, TD_LOG_DEBUG, "authenticated again (in %s): ignored",
-                      td_csess_phase_name(s->phase));
-        td__csess_decide(s, TD_CSD_NONE, 0, NULL);
+        ignored(s, TD_LOG_DEBUG, "authenticated again");
         return;
     }
     td__csess_log(s, TD_LOG_INFO, "authenticated");

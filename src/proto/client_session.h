@@ -175,7 +175,8 @@ void td__csess_confirmed_set(td_csess_t *s, td_subset_t *now);
 /* A topic list confirmed one status each (Polygon): count topics, the text
  * for the log line. */
 void td__csess_note(td_csess_t *s, size_t count, const char *topics, size_t n);
-/* The confirmation arrived: phase STREAMING, decision STREAMING. */
+/* The confirmation arrived: phase STREAMING, decision STREAMING (before
+ * auth: a warning). */
 void td__csess_streaming(td_csess_t *s);
 
 #endif
