@@ -224,7 +224,6 @@ td_feed_t *td_feed_new(uv_loop_t *loop, const td_feed_cfg_t *cfg, const td_feed_
     f->key = td_xstrdup(cfg->key ? cfg->key : "");
     f->secret = td_xstrdup(cfg->secret ? cfg->secret : "");
     td_subset_init(&f->want);
-    f->max_symbols = cfg->max_symbols;
     f->max_message = cfg->max_message ? cfg->max_message : TD_FEED_MAX_MESSAGE;
     if (cfg->subs) filter_for_stream(f, cfg->subs, &f->want);
     session_init(f, cfg);

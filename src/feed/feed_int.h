@@ -50,7 +50,6 @@ struct td_feed_s {
     int crypto;             /* alpaca: symbols with '/' belong here */
     int cluster;            /* polygon: td_polygon_cluster_t */
     td_subset_t want;       /* what we subscribe after each (re)connect */
-    uint32_t max_symbols;   /* the plan's limit of distinct symbols (0: none) */
     uv_prepare_t diff_prep; /* sends the diffs at the end of the turn */
     int diff_pending;       /* want changed this turn */
     td_csess_t cs;          /* the session with the vendor (requested, confirmed) */
