@@ -112,6 +112,7 @@ static void on_status(void *ud, const td_polygon_status_t *st)
         td__csess_decide(s, TD_CSD_WARN, 0, NULL);
         break;
     }
+    if (b->cap > 65536) td_buf_free(b); /* a huge message: do not keep its scratch */
 }
 
 static void on_event(void *ud, const td_event_t *ev)
