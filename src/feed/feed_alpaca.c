@@ -2,8 +2,10 @@
 /* The Alpaca dialect of the feed (PROTOCOLS.md §1): stocks, crypto and news
  * streams; the conversation itself is proto/client_session_alpaca.c. */
 #include "feed/feed_int.h"
+#include "core/mem.h"
 #include "proto/alpaca.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static int setup(td_feed_t *f, char *err, size_t errlen)
