@@ -156,7 +156,7 @@ static int read_msg(td_csess_t *s, const char *p, size_t n)
     td_alpaca_stats_t st = {0};
     int rc = td_alpaca_split(p, n, &cbs, s, &st);
     s->unknown += st.unknown;
-    return rc == TD_ALPACA_OK ? 0 : -1;
+    return rc == 0 ? 0 : -1; /* 0: OK, else a negative error code */
 }
 
 const td_csess_ops_t td_csess_alpaca = {"alpaca", build_auth, build_sub, read_msg};
