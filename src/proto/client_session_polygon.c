@@ -76,7 +76,7 @@ static void on_status(void *ud, const td_polygon_status_t *st)
     if (st->message) {
         td_buf_reset(b);
         td_buf_reserve(b, st->message_len + 4);
-        int r = td_json_unescape(st->message, st->message_len, b->data, st->message_len + 4);
+        long r = td_json_unescape(st->message, st->message_len, b->data, st->message_len + 4);
         if (r >= 0) msg = b->data, ml = (size_t)r;
     }
     int pl = (int)(ml > 200 ? 200 : ml);
