@@ -26,7 +26,10 @@ const char *td_feed_state_name(td_feed_state_t s)
 
 int td__feed_read(td_feed_t *f, const char *p, size_t n)
 {
-    return f->d->read(f, p, n);
+    uint64_t unknown = f->cs.unknown;
+    int rc = td_csess_read(&f->cs, p, n);
+    f->st.unknown += f->cs.unknown - unknown;
+    return rc;
 }
 
 /* Streaming again: the outage open since gap_from_ns is a gap. */
@@ -121,6 +124,66 @@ int td_feed_check_url(const char *dialect, const char *url, char *err, size_t er
     return rc;
 }
 
+/* ---- the session with the vendor (proto/client_session.h) ---------------- */
+
+static void session_send(void *ud, const char *p, size_t n)
+{
+    td__feed_queue(ud, p, n);
+}
+
+static void session_event(void *ud, const td_event_t *ev)
+{
+    td__feed_event(ud, ev);
+}
+
+static void session_log(void *ud, int level, const char *line)
+{
+    td_feed_t *f = ud;
+    td_log(level, "upstream %s: %s", f->url, line);
+}
+
+static void session_decision(void *ud, const td_csess_decision_t *d)
+{
+    td_feed_t *f = ud;
+    switch (d->verdict) {
+    case TD_CSD_AUTHENTICATED:
+    case TD_CSD_STREAMING:
+        td__feed_set_state(f, d->phase == TD_CSESS_STREAMING ? TD_FEED_STREAMING
+                                                             : TD_FEED_SUBSCRIBING);
+        break;
+    case TD_CSD_RETRY:
+        td__feed_kill(f, d->why);
+        break;
+    case TD_CSD_CONN_LIMIT:
+        td__feed_conn_limit(f, d->why);
+        break;
+    case TD_CSD_FATAL:
+        td__feed_fatal(f, d->why);
+        break;
+    default: /* logged by the session, or nothing to do */
+        break;
+    }
+}
+
+static void session_init(td_feed_t *f, const td_feed_cfg_t *cfg)
+{
+    static const td_csess_cb_t cb = {session_send, session_event, session_decision, session_log,
+                                     NULL};
+    td_csess_cfg_t sc = {
+        .key = f->key,
+        .secret = f->secret,
+        .path = f->path,
+        .kinds = f->kinds,
+        .cluster = f->cluster,
+        .max_symbols = cfg->max_symbols,
+        .max_sub_bytes = TD_FEED_MAX_SUB_BYTES,
+        .want = &f->want,
+        .since = cfg->since ? cfg->since->v : NULL,
+        .nsince = cfg->since ? cfg->since->n : 0,
+    };
+    td_csess_init(&f->cs, f->d->session, &sc, &cb, f);
+}
+
 td_feed_t *td_feed_new(uv_loop_t *loop, const td_feed_cfg_t *cfg, const td_feed_cb_t *cb, void *ud,
                        char *err, size_t errlen)
 {
@@ -145,12 +208,9 @@ td_feed_t *td_feed_new(uv_loop_t *loop, const td_feed_cfg_t *cfg, const td_feed_
     f->key = td_xstrdup(cfg->key ? cfg->key : "");
     f->secret = td_xstrdup(cfg->secret ? cfg->secret : "");
     td_subset_init(&f->want);
-    td_subset_init(&f->requested);
-    td_subset_init(&f->confirmed);
-    f->max_symbols = cfg->max_symbols;
-    f->since = cfg->since;
     f->max_message = cfg->max_message ? cfg->max_message : TD_FEED_MAX_MESSAGE;
     if (cfg->subs) filter_for_stream(f, cfg->subs, &f->want);
+    session_init(f, cfg);
     td_backoff_init(&f->backoff, ms(cfg->backoff_min_s), ms(cfg->backoff_max_s));
     td_rng_seed(&f->rng, cfg->seed ^ (uint64_t)td_now_ns());
     f->healthy_ms = ms(cfg->healthy_s);
@@ -318,10 +378,7 @@ static void on_watchdog(uv_timer_t *t)
         return;
     }
     if (!f->conn || !f->established_ms) return;
-    if (f->state < TD_FEED_STREAMING && now - f->established_ms > 15000) {
-        td__feed_kill(f, "no greeting, auth or subscription answer within 15s");
-        return;
-    }
+    if (td_csess_tick(&f->cs, now)) return; /* the handshake took too long */
     if (f->ping_sent_ms) {
         if (f->last_rx_ms >= f->ping_sent_ms) {
             f->ping_sent_ms = 0;
@@ -350,165 +407,12 @@ void td_feed_start(td_feed_t *f)
     connect_now(f);
 }
 
-static void flush_part(td_feed_t *f, const char *action, td_subset_t *part, td_buf_t *b)
-{
-    if (td_subset_empty(part)) return;
-    td_buf_reset(b);
-    f->d->build_sub(f, b, action, part);
-    td__feed_queue(f, b->data, b->len);
-    f->sub_messages++;
-    td_subset_clear(part);
-}
-
-/* Queues `action` messages for the kinds this stream offers in s, each at
- * most about TD_FEED_MAX_SUB_BYTES (long symbol lists are split). */
-static void send_chunked(td_feed_t *f, const char *action, const td_subset_t *s)
-{
-    td_subset_t part;
-    td_buf_t b = TD_BUF_INIT;
-    size_t est = 0;
-    td_subset_init(&part);
-    for (int k = 0; k < TD_KIND__COUNT; k++) {
-        if (!(f->kinds & (1u << k))) continue;
-        const td_symset_t *ss = &s->k[k];
-        size_t words = strlen(td_kind_name(k)) + 8;
-        if (ss->all) {
-            td_subset_add(&part, (td_kind_t)k, "*", 1);
-            est += words;
-        }
-        for (size_t i = 0; i < ss->n; i++) {
-            size_t len = strlen(ss->v[i]) + 3;
-            if (est + len + words > TD_FEED_MAX_SUB_BYTES - 64) {
-                flush_part(f, action, &part, &b);
-                est = 0;
-            }
-            td_subset_add(&part, (td_kind_t)k, ss->v[i], len - 3);
-            est += len + (part.k[k].n == 1 ? words : 0);
-        }
-    }
-    flush_part(f, action, &part, &b);
-    td_subset_free(&part);
-    td_buf_free(&b);
-}
-
-/* Distinct symbols named in s over the kinds of this stream. */
-static void distinct_symbols(const td_feed_t *f, const td_subset_t *s, td_symset_t *out)
-{
-    td_subset_t u;
-    td_subset_init(&u);
-    for (int k = 0; k < TD_KIND__COUNT; k++)
-        if (f->kinds & (1u << k))
-            for (size_t i = 0; i < s->k[k].n; i++)
-                td_subset_add(&u, TD_KIND_TRADE, s->k[k].v[i], strlen(s->k[k].v[i]));
-    *out = u.k[TD_KIND_TRADE];
-    u.k[TD_KIND_TRADE] = (td_symset_t){0};
-    td_subset_free(&u);
-}
-
-/* Moves what `requested` has and `want` lacks into del. */
-static void reconcile_removals(td_feed_t *f, td_subset_t *del)
-{
-    for (int k = 0; k < TD_KIND__COUNT; k++) {
-        td_symset_t *r = &f->requested.k[k];
-        if (r->all && !f->want.k[k].all) td_subset_add(del, (td_kind_t)k, "*", 1);
-        for (size_t i = 0; i < r->n; i++)
-            if (!td_subset_names(&f->want, (td_kind_t)k, r->v[i], strlen(r->v[i])))
-                td_subset_add(del, (td_kind_t)k, r->v[i], strlen(r->v[i]));
-    }
-    for (int k = 0; k < TD_KIND__COUNT; k++) {
-        if (del->k[k].all) f->requested.k[k].all = 0;
-        for (size_t i = 0; i < del->k[k].n; i++)
-            td_subset_remove(&f->requested, (td_kind_t)k, del->k[k].v[i], strlen(del->k[k].v[i]));
-    }
-}
-
-/* Moves what `want` has and `requested` lacks into add, within the plan's
- * symbol limit; counts what does not fit in f->unfit. */
-static void reconcile_additions(td_feed_t *f, td_subset_t *add)
-{
-    td_symset_t used;
-    td_subset_t seen;
-    distinct_symbols(f, &f->requested, &used);
-    td_subset_init(&seen);
-    seen.k[TD_KIND_TRADE] = used;
-    f->unfit = 0;
-    for (int k = 0; k < TD_KIND__COUNT; k++) {
-        const td_symset_t *w = &f->want.k[k];
-        if (w->all && !f->requested.k[k].all) {
-            td_subset_add(add, (td_kind_t)k, "*", 1);
-            f->requested.k[k].all = 1;
-        }
-        for (size_t i = 0; i < w->n; i++) {
-            size_t n = strlen(w->v[i]);
-            if (td_subset_names(&f->requested, (td_kind_t)k, w->v[i], n)) continue;
-            int known = td_subset_names(&seen, TD_KIND_TRADE, w->v[i], n);
-            if (f->max_symbols && !known && seen.k[TD_KIND_TRADE].n >= f->max_symbols) {
-                f->unfit++;
-                continue;
-            }
-            td_subset_add(&seen, TD_KIND_TRADE, w->v[i], n);
-            td_subset_add(add, (td_kind_t)k, w->v[i], n);
-            td_subset_add(&f->requested, (td_kind_t)k, w->v[i], n);
-        }
-    }
-    td_subset_free(&seen);
-}
-
-/* Brings the upstream subscription to `want`: one unsubscribe diff, then
- * one subscribe diff (each split by size), within the plan's symbol limit. */
-static void reconcile(td_feed_t *f)
-{
-    td_subset_t add, del;
-    td_subset_init(&add);
-    td_subset_init(&del);
-    reconcile_removals(f, &del);
-    reconcile_additions(f, &add);
-    if (!td_subset_empty(&del)) send_chunked(f, "unsubscribe", &del);
-    if (!td_subset_empty(&add)) send_chunked(f, "subscribe", &add);
-    if (f->unfit != f->unfit_logged) {
-        if (f->unfit)
-            TD_WARN("upstream %s: the plan's limit of %u symbols is reached: %zu subscription(s) "
-                    "left out until others are released (--upstream-max-symbols)",
-                    f->url, f->max_symbols, f->unfit);
-        f->unfit_logged = f->unfit;
-    }
-    td_subset_free(&add);
-    td_subset_free(&del);
-}
-
-void td__feed_authenticated(td_feed_t *f)
-{
-    td_subset_clear(&f->requested);
-    reconcile(f);
-    f->sub_expect = 0; /* topics the vendor will confirm (Polygon: one status each) */
-    for (int k = 0; k < TD_KIND__COUNT; k++)
-        f->sub_expect += f->requested.k[k].n + (f->requested.k[k].all ? 1 : 0);
-    td__feed_set_state(f, td_subset_empty(&f->requested) ? TD_FEED_STREAMING : TD_FEED_SUBSCRIBING);
-}
-
-/* The topics confirmed one status each (Polygon) since the last turn, in
- * one line. */
-static void flush_sub_note(td_feed_t *f)
-{
-    if (!f->sub_note_open) return;
-    td_buf_appendc(&f->sub_note, '\0');
-    if (f->sub_note_more)
-        TD_INFO("upstream %s: subscribed, streaming (%s and %zu more)", f->url, f->sub_note.data,
-                f->sub_note_more);
-    else
-        TD_INFO("upstream %s: subscribed, streaming (%s)", f->url, f->sub_note.data);
-    td_buf_free(&f->sub_note);
-    f->sub_note_more = 0;
-    f->sub_note_open = 0;
-}
-
 static void on_diff_prep(uv_prepare_t *h)
 {
     td_feed_t *f = h->data;
     uv_prepare_stop(h);
     /* Not yet authenticated: the whole `want` goes out after auth. */
-    if (f->diff_pending && (f->state == TD_FEED_SUBSCRIBING || f->state == TD_FEED_STREAMING))
-        reconcile(f);
+    if (f->diff_pending) td_csess_reconcile(&f->cs);
     f->diff_pending = 0;
 }
 
@@ -523,27 +427,9 @@ void td_feed_want(td_feed_t *f, td_kind_t kind, const char *sym, size_t n, int w
     }
 }
 
-void td__feed_note_subscribed(td_feed_t *f, const char *msg, size_t n)
-{
-    static const char pre[] = "subscribed to: ";
-    if (n >= sizeof pre - 1 && memcmp(msg, pre, sizeof pre - 1) == 0) {
-        msg += sizeof pre - 1;
-        n -= sizeof pre - 1;
-    }
-    if (f->sub_note.len + n > 1500) {
-        f->sub_note_more++;
-    } else {
-        if (f->sub_note.len) td_buf_appends(&f->sub_note, ", ");
-        td_buf_append(&f->sub_note, msg, n);
-    }
-    f->sub_note_open = 1;
-    if (f->sub_expect) f->sub_expect--;
-    if (!f->sub_expect) flush_sub_note(f);
-}
-
 uint64_t td_feed_sub_messages(const td_feed_t *f)
 {
-    return f->sub_messages;
+    return f->cs.sub_messages;
 }
 
 void td__feed_fatal(td_feed_t *f, const char *why)
@@ -568,7 +454,6 @@ void td__feed_conn_limit(td_feed_t *f, const char *what)
 
 void td__feed_event(td_feed_t *f, const td_event_t *ev)
 {
-    if (f->sub_note_open) flush_sub_note(f); /* data before every confirmation */
     f->st.events++;
     f->st.last_event_ms = f->last_rx_ms; /* the frame's arrival: no clock read per event */
     f->cb.on_event(f->ud, ev);
@@ -577,7 +462,7 @@ void td__feed_event(td_feed_t *f, const td_event_t *ev)
 void td__feed_message(td_feed_t *f, const char *p, size_t n)
 {
     if (f->rec) td_rec_frame(f->rec, p, n, td_now_ns(), 0);
-    int rc = f->d->read(f, p, n);
+    int rc = td__feed_read(f, p, n);
     f->st.frames++;
     f->st.bytes += n;
     if (rc != 0) {
@@ -616,13 +501,14 @@ void td__feed_established(td_feed_t *f)
     f->st.connects++;
     if (f->st.connects > 1) f->st.reconnects++;
     TD_INFO("upstream %s: connected", f->url);
+    td_csess_begin(&f->cs, f->established_ms);
     td__feed_set_state(f, TD_FEED_AUTHENTICATING);
 }
 
 void td__feed_closed(td_feed_t *f, td_feed_retry_t reason, const char *why)
 {
     f->ping_sent_ms = 0;
-    flush_sub_note(f);
+    td_csess_end(&f->cs);
     if (f->stopping) {
         td__feed_set_state(f, TD_FEED_STOPPED);
         return;
@@ -660,10 +546,8 @@ void td_feed_free(td_feed_t *f)
 {
     if (!f) return;
     td_rtls_ctx_free(f->tls_ctx);
-    td_buf_free(&f->sub_note);
+    td_csess_free(&f->cs);
     td_subset_free(&f->want);
-    td_subset_free(&f->requested);
-    td_subset_free(&f->confirmed);
     free(f->url);
     free(f->host);
     free(f->path);

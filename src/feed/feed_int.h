@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Private to feed/: the connection state shared by feed.c (connection,
  * watchdog, reconnect, interest) and the dialects (feed_alpaca.c,
- * feed_polygon.c), which say how to authenticate, subscribe and read. */
+ * feed_polygon.c), which say what a stream carries and which client session
+ * (proto/client_session.h: greeting, auth, subscribe, vendor errors) speaks
+ * to the vendor. */
 #ifndef TD_FEED_INT_H
 #define TD_FEED_INT_H
 
@@ -10,6 +12,7 @@
 #include "core/log.h"
 #include "core/rng.h"
 #include "feed/feed.h"
+#include "proto/client_session.h"
 #include "record/record.h"
 
 typedef struct td_feed_dialect_s {
@@ -19,12 +22,9 @@ typedef struct td_feed_dialect_s {
     /* Whether (kind, symbol) belongs on this stream ("*" always does if the
      * kind is offered). */
     int (*carries)(const td_feed_t *f, td_kind_t kind, const char *sym, size_t n);
-    void (*build_auth)(const td_feed_t *f, td_buf_t *b);
-    /* One subscribe/unsubscribe message for part (appends to b). */
-    void (*build_sub)(const td_feed_t *f, td_buf_t *b, const char *action, const td_subset_t *part);
-    /* Reads one complete message: events go to td__feed_event, control
-     * messages are handled. Returns 0, or -1 if the frame was malformed. */
-    int (*read)(td_feed_t *f, const char *p, size_t n);
+    /* The vendor's side of the conversation: auth and subscribe messages,
+     * reading messages, control messages to decisions. */
+    const td_csess_ops_t *session;
 } td_feed_dialect_t;
 
 extern const td_feed_dialect_t td__feed_alpaca, td__feed_polygon;
@@ -48,21 +48,12 @@ struct td_feed_s {
     const td_feed_dialect_t *d;
     /* The stream (proto/vendor.h): kinds, symbol rule. */
     const struct td_vstream_s *vs;
-    unsigned kinds;             /* what this stream offers */
-    int cluster;                /* polygon: td_polygon_cluster_t */
-    td_subset_t want;           /* what we subscribe after each (re)connect */
-    uint32_t max_symbols;       /* the plan's limit of distinct symbols (0: none) */
-    size_t unfit, unfit_logged; /* wanted symbols left out for the limit */
-    uv_prepare_t diff_prep;     /* sends the diffs at the end of the turn */
-    int diff_pending;           /* want changed this turn */
-    td_buf_t sub_note;          /* topics confirmed this turn, for one log line */
-    size_t sub_note_more;       /* confirmed, not in sub_note (the line is full) */
-    int sub_note_open;
-    size_t sub_expect; /* confirmations still expected for the first subscribe */
-    uint64_t sub_messages;
-    td_subset_t requested;        /* everything asked on this connection */
-    td_subset_t confirmed;        /* the vendor's last confirmation */
-    const td_feed_since_t *since; /* cfg.since (borrowed) */
+    unsigned kinds;         /* what this stream offers */
+    int cluster;            /* polygon: td_polygon_cluster_t */
+    td_subset_t want;       /* what we subscribe after each (re)connect */
+    uv_prepare_t diff_prep; /* sends the diffs at the end of the turn */
+    int diff_pending;       /* want changed this turn */
+    td_csess_t cs;          /* the session with the vendor (requested, confirmed) */
 
     td_feed_state_t state;
     td_backoff_t backoff;
@@ -112,14 +103,9 @@ void td__feed_handle_closed(td_feed_t *f);
 void td__feed_conn_open(td_feed_t *f);
 int td__feed_conn_send(td_feed_t *f, int opcode, const char *p, size_t n);
 void td__feed_conn_close(td_feed_t *f, td_feed_retry_t reason, const char *why);
-/* Authenticated: subscribe what is wanted. */
-void td__feed_authenticated(td_feed_t *f);
 /* Another instance holds the account's connection: say so once and back off
  * long (never fight over it). */
 void td__feed_conn_limit(td_feed_t *f, const char *what);
 void td__feed_event(td_feed_t *f, const td_event_t *ev);
-/* A subscription confirmed by the vendor ("subscribed to: T.AAPL"): the
- * ones of one loop turn are logged in one line. */
-void td__feed_note_subscribed(td_feed_t *f, const char *msg, size_t n);
 
 #endif

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* One downstream client: its life, the messages it sends (reassembled,
  * then handed to its server session, proto/server_session.h, whose hooks
- * are client_session.c's), its queue with conflation and limits, and
+ * are client_hooks.c's), its queue with conflation and limits, and
  * writing one batched frame per WRITEABLE. */
 #include "core/log.h"
 #include "core/lws_util.h"

@@ -236,7 +236,7 @@ int td__gw_client_sub_rate(gw_client_t *c, size_t n);
 /* Queues the last values of the symbols named in fresh, and of every
  * symbol of the kinds in all (a bitmask: wildcards asked with "snapshot"). */
 void td__gw_client_snapshot(gw_client_t *c, const td_subset_t *fresh, unsigned all);
-/* The client's session hooks (client_session.c). */
+/* The client's session hooks (client_hooks.c). */
 extern const td_srv_cb_t td__gw_session_cb;
 
 /* ---- auth and limits (guard.c) ---------------------------------------------- */
