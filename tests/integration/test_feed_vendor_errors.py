@@ -13,13 +13,25 @@ AUTHED = b'[{"T":"success","msg":"authenticated"}]'
 P_GREETING = b'[{"ev":"status","status":"connected","message":"Connected Successfully"}]'
 
 
+def text_frame(conn):
+    """The next text message from tickerd, or None if it closed instead (a
+    connection the test no longer waits for, cut when tickerd stops)."""
+    op, data, _ = conn.client_frame()
+    return json.loads(data) if op == 1 else None
+
+
 def alpaca_up(conn, seen):
     """Greeting, auth, subscription: the connection is streaming."""
     upgrade(conn)
     conn.sock.sendall(frame(1, GREETING))
-    seen.append(json.loads(conn.client_frame()[1]))  # the auth message
+    auth = text_frame(conn)
+    if auth is None:
+        return
+    seen.append(auth)
     conn.sock.sendall(frame(1, AUTHED))
-    sub = json.loads(conn.client_frame()[1])
+    sub = text_frame(conn)
+    if sub is None:
+        return
     seen.append(sub)
     conn.sock.sendall(frame(1, json.dumps([{"T": "subscription", **{k: v for k, v in sub.items()
                                                                      if k != "action"}}]).encode()))
@@ -86,7 +98,10 @@ def test_polygon_auth_timeout_reconnects(tickerd):
     def script(conn, n, seen):
         upgrade(conn)
         conn.sock.sendall(frame(1, P_GREETING))
-        seen.append(json.loads(conn.client_frame()[1]))
+        auth = text_frame(conn)
+        if auth is None:
+            return
+        seen.append(auth)
         if n == 0:
             conn.sock.sendall(frame(1, b'[{"ev":"status","status":"auth_timeout",'
                                        b'"message":"No authentication request received."}]'))
@@ -94,7 +109,10 @@ def test_polygon_auth_timeout_reconnects(tickerd):
             return
         conn.sock.sendall(frame(1, b'[{"ev":"status","status":"auth_success",'
                                    b'"message":"authenticated"}]'))
-        seen.append(json.loads(conn.client_frame()[1]))
+        sub = text_frame(conn)
+        if sub is None:
+            return
+        seen.append(sub)
         conn.sock.sendall(frame(1, b'[{"ev":"status","status":"success",'
                                    b'"message":"subscribed to: T.AAPL,Q.*"}]'))
         time.sleep(3)
