@@ -175,15 +175,18 @@ static int covers(const td_sim_sess_t *s, td_kind_t k, const char *sym, size_t n
 static void group_flush(td_sim_replay_t *rp)
 {
     if (!rp->ng) return;
+    td_outmsg_t *m = NULL; /* one message for every session */
     for (td_sim_sess_t *s = rp->st->sessions; s; s = s->next) {
         if (s->no_more_data || !s->authed) continue;
         for (size_t i = 0; i < rp->ng; i++)
             if (covers(s, rp->g[i].kind, rp->g[i].sym, rp->g[i].len)) {
-                td__sim_sess_push_event(s, rp->gpay, rp->gpay_len);
+                if (!m) m = td_outmsg_new(rp->gpay, rp->gpay_len, rp->g[0].kind, 0, 0);
+                td__sim_sess_push_event(s, m);
                 rp->delivered++;
                 break;
             }
     }
+    td_outmsg_unref(m);
     rp->events++;
     rp->ng = 0;
 }
@@ -220,7 +223,7 @@ static void send_frame(td_sim_replay_t *rp, const td_rec_frame_t *f)
 static int congested(const td_sim_stream_t *st)
 {
     for (const td_sim_sess_t *s = st->sessions; s; s = s->next)
-        if (!s->no_more_data && s->pending > PENDING_MAX) return 1;
+        if (!s->no_more_data && td__sim_sess_pending(s) > PENDING_MAX) return 1;
     return 0;
 }
 

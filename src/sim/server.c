@@ -143,6 +143,7 @@ static void deliver(td_sim_t *sim, td_sim_stream_t *st, const td_sim_ev_t *ev)
         if (!wants(st->any, nsyms, ev)) return;
         record(sim, sim->scratch.data, len);
     }
+    td_outmsg_t *m = NULL; /* one message for every session */
     for (td_sim_sess_t *s = st->sessions; s; s = s->next) {
         if (s->no_more_data || !wants(s->want, nsyms, ev)) continue;
         if (!built) {
@@ -152,8 +153,10 @@ static void deliver(td_sim_t *sim, td_sim_stream_t *st, const td_sim_ev_t *ev)
             record(sim, sim->scratch.data, len);
             if (st->fr.w) frame_add(st, sim->scratch.data, len);
         }
-        td__sim_sess_push_event(s, sim->scratch.data, len);
+        if (!m) m = td_outmsg_new(sim->scratch.data, len, ev->kind, 0, 0);
+        td__sim_sess_push_event(s, m);
     }
+    td_outmsg_unref(m);
 }
 
 /* --bar-seconds: the stock and crypto streams send the history source's
@@ -204,9 +207,10 @@ static void stream_bars(td_sim_t *sim, td_sim_stream_t *st)
             sim->built++;
             record(sim, o->data, o->len);
             td_sim_ev_t ev = {.kind = TD_KIND_BAR, .sym = (uint32_t)i};
+            td_outmsg_t *m = td_outmsg_new(o->data, o->len, TD_KIND_BAR, 0, 0);
             for (td_sim_sess_t *s = st->sessions; s; s = s->next)
-                if (!s->no_more_data && wants(s->want, nsyms, &ev))
-                    td__sim_sess_push_event(s, o->data, o->len);
+                if (!s->no_more_data && wants(s->want, nsyms, &ev)) td__sim_sess_push_event(s, m);
+            td_outmsg_unref(m);
         }
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* One client connection of the simulator: the Alpaca handshake, auth,
- * subscriptions, and the outgoing queue of frames (each frame built in place
- * with LWS_PRE headroom, data events batched into JSON arrays). */
+ * subscriptions, and the outgoing queue (core/outq.h: control messages and
+ * events shared by every session; each frame built when writeable, with
+ * LWS_PRE headroom, data events batched into JSON arrays). */
 #include "core/log.h"
 #include "core/lws_util.h"
 #include "core/mem.h"
@@ -14,85 +15,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RX_MAX     (1u << 20) /* a client message larger than this is refused (400) */
-#define FRAME_MIN  16384
-#define SPARES_MAX 2
+#define RX_MAX    (1u << 20) /* a client message larger than this is refused (400) */
+#define FRAME_MIN 16384
+#define OUT_KEEP  (1u << 20) /* a frame buffer larger than this is freed once written */
 
-/* ---- frames -------------------------------------------------------------- */
-
-static void frame_reserve(td_sim_frame_t *f, size_t extra)
-{
-    if (f->len + extra + 1 <= f->cap) return;
-    size_t cap = f->cap ? f->cap * 2 : FRAME_MIN;
-    while (cap < f->len + extra + 1)
-        cap *= 2;
-    f->mem = td_xrealloc(f->mem, LWS_PRE + cap + 1);
-    f->cap = cap;
-}
-
-static td_sim_frame_t *frame_new(td_sim_sess_t *s, size_t need, int control)
-{
-    td_sim_frame_t *f = s->spare;
-    if (f)
-        s->spare = f->next;
-    else
-        f = td_xcalloc(1, sizeof *f);
-    f->next = NULL;
-    f->len = 0;
-    f->nev = 0;
-    f->control = control;
-    f->sealed = control;
-    frame_reserve(f, need);
-    if (s->tail)
-        s->tail->next = f;
-    else
-        s->head = f;
-    s->tail = f;
-    return f;
-}
-
-static void frame_release(td_sim_sess_t *s, td_sim_frame_t *f)
-{
-    size_t n = 0;
-    for (td_sim_frame_t *x = s->spare; x; x = x->next)
-        n++;
-    if (n < SPARES_MAX && f->cap <= 4 * FRAME_MIN) {
-        f->next = s->spare;
-        s->spare = f;
-        return;
-    }
-    free(f->mem);
-    free(f);
-}
-
-static void frames_free(td_sim_frame_t *f)
-{
-    while (f) {
-        td_sim_frame_t *n = f->next;
-        free(f->mem);
-        free(f);
-        f = n;
-    }
-}
+/* ---- the queue ----------------------------------------------------------- */
 
 void td__sim_sess_queue_ctl(td_sim_sess_t *s, const char *text, size_t len)
 {
-    td_sim_frame_t *f = frame_new(s, len, 1);
-    memcpy(f->mem + LWS_PRE, text, len);
-    f->len = len;
-    s->pending += len;
+    td_outmsg_t *m = td_outmsg_new(text, len, TD_OUTQ_CONTROL, 0, 0);
+    td_outq_push(&s->q, m);
+    td_outmsg_unref(m);
     lws_callback_on_writable(s->wsi);
 }
 
 static void drop_queue(td_sim_sess_t *s)
 {
-    while (s->head) {
-        td_sim_frame_t *f = s->head;
-        s->head = f->next;
-        frame_release(s, f);
-    }
-    s->tail = NULL;
-    s->pending = 0;
+    td_outq_clear(&s->q);
+    s->out_ready = 0;
+}
+
+size_t td__sim_sess_pending(const td_sim_sess_t *s)
+{
+    return s->q.bytes + (s->out_ready ? s->out.len - LWS_PRE : 0);
 }
 
 void td__sim_sess_closing(td_sim_sess_t *s)
@@ -137,6 +82,7 @@ td_sim_sess_t *td__sim_sess_new(td_sim_t *sim, td_sim_stream_t *st, struct lws *
     s->id = ++sim->next_id;
     s->open_ms = uv_now(sim->loop);
     td_subset_init(&s->sub);
+    td_outq_init(&s->q, 1); /* a separator or bracket per entry */
     s->want = td_xcalloc((size_t)TD_KIND__COUNT * td__sim_gen_nsyms(st->gen), 1);
     s->next = st->sessions;
     if (st->sessions) st->sessions->prev = s;
@@ -157,8 +103,8 @@ void td__sim_sess_free(td_sim_sess_t *s)
         s->st->sessions = s->next;
     if (s->next) s->next->prev = s->prev;
     td__sim_stream_dirty(s->st);
-    frames_free(s->head);
-    frames_free(s->spare);
+    td_outq_clear(&s->q);
+    td_buf_free(&s->out);
     td_buf_free(&s->rx);
     td_subset_free(&s->sub);
     free(s->want);
@@ -378,30 +324,16 @@ void td__sim_sess_rx(td_sim_sess_t *s, const void *in, size_t len, int final, in
 static void slow_client(td_sim_sess_t *s)
 {
     TD_WARN("conn #%llu: %zu bytes pending, over the limit: slow client", (unsigned long long)s->id,
-            s->pending);
+            td__sim_sess_pending(s));
     drop_queue(s);
     td__sim_sess_error(s, 407, 1);
 }
 
-void td__sim_sess_push_event(td_sim_sess_t *s, const char *ev, size_t len)
+void td__sim_sess_push_event(td_sim_sess_t *s, td_outmsg_t *m)
 {
     const td_sim_cfg_t *cfg = s->sim->cfg;
     if (s->no_more_data) return;
-    td_sim_frame_t *f = s->tail;
-    if (!f || f->sealed || f->nev >= (uint32_t)cfg->batch) {
-        f = frame_new(s, len + 2, 0);
-        f->mem[LWS_PRE] = '[';
-        f->len = 1;
-        s->pending++;
-    } else {
-        frame_reserve(f, len + 2);
-        f->mem[LWS_PRE + f->len++] = ',';
-        s->pending++;
-    }
-    memcpy(f->mem + LWS_PRE + f->len, ev, len);
-    f->len += len;
-    f->nev++;
-    s->pending += len;
+    td_outq_push(&s->q, m);
     s->events_queued++;
     s->sim->deliveries++;
     s->wake = 1;
@@ -411,18 +343,18 @@ void td__sim_sess_push_event(td_sim_sess_t *s, const char *ev, size_t len)
         TD_INFO("conn #%llu: %llu events queued, closing after them (--drop-after)",
                 (unsigned long long)s->id, (unsigned long long)s->events_queued);
     }
-    if (s->pending > (size_t)cfg->max_pending_mb << 20) slow_client(s);
+    if (td__sim_sess_pending(s) > (size_t)cfg->max_pending_mb << 20) slow_client(s);
 }
 
-static void written(td_sim_sess_t *s, td_sim_frame_t *f, size_t n)
+static void written(td_sim_sess_t *s, size_t n)
 {
     s->frames_sent++;
     s->bytes_sent += n;
     s->sim->frames_sent++;
     s->sim->bytes_sent += n;
-    if (f->control) return;
-    s->events_sent += f->nev;
-    s->sim->events_sent += f->nev;
+    if (!s->out_nev) return;
+    s->events_sent += s->out_nev;
+    s->sim->events_sent += s->out_nev;
     if (!s->first_data_ms) s->first_data_ms = uv_now(s->sim->loop);
 }
 
@@ -449,6 +381,18 @@ static int write_oversized(td_sim_sess_t *s)
     return rc < 0 ? -1 : 0;
 }
 
+/* The next frame into s->out: the head control message alone, or up to
+ * --batch events as one JSON array. */
+static void build_frame(td_sim_sess_t *s)
+{
+    td_buf_reset(&s->out);
+    td_buf_reserve(&s->out, LWS_PRE + FRAME_MIN);
+    s->out.len = LWS_PRE;
+    s->out_nev = td_outq_build(&s->q, &s->out, &td_outq_json_array, SIZE_MAX,
+                               (uint32_t)s->sim->cfg->batch, NULL);
+    s->out_ready = 1;
+}
+
 int td__sim_sess_writeable(td_sim_sess_t *s)
 {
     const td_sim_cfg_t *cfg = s->sim->cfg;
@@ -457,34 +401,31 @@ int td__sim_sess_writeable(td_sim_sess_t *s)
         return -1;
     }
     if (s->stalled) return 0;
-    td_sim_frame_t *f = s->head;
-    if (!f) {
-        if (!s->close_after_flush) return 0;
-        td_lws_write_close(s->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION);
-        return -1;
+    if (!s->out_ready) {
+        const td_outmsg_t *h = td_outq_peek(&s->q, 0);
+        if (!h) {
+            if (!s->close_after_flush) return 0;
+            td_lws_write_close(s->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+            return -1;
+        }
+        if (h->kind != TD_OUTQ_CONTROL && cfg->oversize_once > 0 && !s->oversize_sent)
+            return write_oversized(s);
+        build_frame(s);
     }
-    if (!f->control && cfg->oversize_once > 0 && !s->oversize_sent) return write_oversized(s);
-    if (!f->sealed) {
-        f->mem[LWS_PRE + f->len++] = ']';
-        f->sealed = 1;
-        s->pending++;
-    }
-    size_t n = f->len;
+    size_t n = s->out.len - LWS_PRE;
     int malformed =
-        !f->control && cfg->malformed_every > 1 && ++s->slots % (uint64_t)cfg->malformed_every == 0;
-    if (malformed) n = f->len / 2; /* a truncated array: never valid JSON */
-    if (lws_write(s->wsi, f->mem + LWS_PRE, n, LWS_WRITE_TEXT) < 0) return -1;
-    if (malformed) {
+        s->out_nev && cfg->malformed_every > 1 && ++s->slots % (uint64_t)cfg->malformed_every == 0;
+    if (malformed) n /= 2; /* a truncated array: never valid JSON */
+    if (lws_write(s->wsi, (unsigned char *)s->out.data + LWS_PRE, n, LWS_WRITE_TEXT) < 0) return -1;
+    if (malformed) { /* the whole frame goes next time */
         s->frames_sent++;
         s->bytes_sent += n;
     } else {
-        written(s, f, n);
-        s->head = f->next;
-        if (!s->head) s->tail = NULL;
-        s->pending -= f->len;
-        frame_release(s, f);
+        written(s, n);
+        s->out_ready = 0;
+        if (s->out.cap > OUT_KEEP) td_buf_free(&s->out);
     }
-    if (s->head || s->close_after_flush) lws_callback_on_writable(s->wsi);
+    if (s->q.n || s->out_ready || s->close_after_flush) lws_callback_on_writable(s->wsi);
     return 0;
 }
 
@@ -507,7 +448,8 @@ static void stall_cron(td_sim_sess_t *s, uint64_t now)
         s->stalled = 0;
         lws_rx_flow_control(s->wsi, 1);
         lws_callback_on_writable(s->wsi);
-        TD_INFO("conn #%llu: stall over, %zu bytes pending", (unsigned long long)s->id, s->pending);
+        TD_INFO("conn #%llu: stall over, %zu bytes pending", (unsigned long long)s->id,
+                td__sim_sess_pending(s));
     }
 }
 

@@ -4,6 +4,7 @@
 #define TD_SIM_SIM_INT_H
 
 #include "core/buf.h"
+#include "core/outq.h"
 #include "proto/event.h"
 #include "proto/polygon.h"
 #include "proto/sub.h"
@@ -58,14 +59,6 @@ size_t td__sim_gen_build(td_sim_gen_t *g, const td_sim_ev_t *ev, td_buf_t *out);
 
 /* ---- sessions (session.c) ------------------------------------------------ */
 
-typedef struct td_sim_frame_s {
-    struct td_sim_frame_s *next;
-    unsigned char *mem; /* LWS_PRE headroom, then the frame, then room for ']' */
-    size_t len, cap;    /* bytes of frame (after the headroom); capacity */
-    uint32_t nev;       /* data events; 0 for a control message */
-    int control, sealed;
-} td_sim_frame_t;
-
 typedef struct td_sim_stream_s td_sim_stream_t;
 
 typedef struct td_sim_sess_s {
@@ -78,8 +71,10 @@ typedef struct td_sim_sess_s {
     char key[257];
     td_subset_t sub;
     uint8_t *want; /* [kind * nsyms + sym]: covered by sub (corrections, cancelErrors = trades) */
-    td_sim_frame_t *head, *tail, *spare;
-    size_t pending;
+    td_outq_t q;   /* control messages and events to send (core/outq.h; a byte per entry) */
+    td_buf_t out;  /* LWS_PRE headroom, then the frame being written */
+    uint32_t out_nev; /* its data events (0: a control frame) */
+    int out_ready;    /* out holds a frame not written whole yet (--malformed-every) */
     td_buf_t rx;
     int rx_overflow, rx_binary;
     int close_after_flush; /* close once the queue is written */
@@ -104,8 +99,12 @@ void td__sim_sess_open(td_sim_sess_t *s, const char *hkey, const char *hsecret);
 void td__sim_sess_rx(td_sim_sess_t *s, const void *in, size_t len, int final, int binary);
 /* One complete client message. */
 void td__sim_sess_message(td_sim_sess_t *s, const char *msg, size_t len, int binary);
-/* Appends an event to the data queue (batching into frames). */
-void td__sim_sess_push_event(td_sim_sess_t *s, const char *ev, size_t len);
+/* Queues an event (one JSON object; the queue takes its own reference, so
+ * one message serves every session). Frames of at most --batch events are
+ * built when the session is writeable. */
+void td__sim_sess_push_event(td_sim_sess_t *s, td_outmsg_t *m);
+/* Bytes queued and not yet written. */
+size_t td__sim_sess_pending(const td_sim_sess_t *s);
 /* Writes at most one frame. Returns -1 if lws must close the connection. */
 int td__sim_sess_writeable(td_sim_sess_t *s);
 /* Housekeeping: auth timeout, drop-every, stall. */

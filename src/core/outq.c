@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Shared messages, the conflation keys and the per-client queues. */
+/* The outgoing-frame queue (outq.h): shared messages, conflation keys,
+ * the queues and the building of frames. */
+#include "core/outq.h"
 #include "core/mem.h"
-#include "gateway/gw_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- messages -------------------------------------------------------------- */
 
-gw_msg_t *td__gw_msg_new(const void *data, size_t len, int kind, uint32_t key, uint64_t id)
+td_outmsg_t *td_outmsg_new(const void *data, size_t len, int kind, uint32_t key, uint64_t id)
 {
-    gw_msg_t *m = td_xmalloc(sizeof *m + len + 1);
+    td_outmsg_t *m = td_xmalloc(sizeof *m + len + 1);
     m->refs = 1;
     m->key = key;
     m->kind = (uint8_t)kind;
@@ -21,20 +22,20 @@ gw_msg_t *td__gw_msg_new(const void *data, size_t len, int kind, uint32_t key, u
     return m;
 }
 
-void td__gw_msg_unref(gw_msg_t *m)
+void td_outmsg_unref(td_outmsg_t *m)
 {
     if (m && --m->refs == 0) free(m);
 }
 
 /* ---- conflation keys -------------------------------------------------------- */
 
-struct gw_key_s {
+struct td_outkey_s {
     char *sym; /* NULL: empty slot */
     uint32_t len, hash, id;
-    td_kind_t kind;
+    unsigned kind;
 };
 
-static uint32_t hash_key(td_kind_t kind, const char *s, size_t n)
+static uint32_t hash_key(unsigned kind, const char *s, size_t n)
 {
     uint32_t h = 2166136261u ^ (uint32_t)kind;
     for (size_t i = 0; i < n; i++)
@@ -42,20 +43,20 @@ static uint32_t hash_key(td_kind_t kind, const char *s, size_t n)
     return h;
 }
 
-static struct gw_key_s *key_slot(const gw_keys_t *k, td_kind_t kind, const char *s, size_t n,
-                                 uint32_t h)
+static struct td_outkey_s *key_slot(const td_outkeys_t *k, unsigned kind, const char *s, size_t n,
+                                    uint32_t h)
 {
     uint32_t mask = k->cap - 1;
     for (uint32_t i = h & mask;; i = (i + 1) & mask) {
-        struct gw_key_s *e = &k->v[i];
+        struct td_outkey_s *e = &k->v[i];
         if (!e->sym) return e;
         if (e->hash == h && e->kind == kind && e->len == n && memcmp(e->sym, s, n) == 0) return e;
     }
 }
 
-static void keys_grow(gw_keys_t *k)
+static void keys_grow(td_outkeys_t *k)
 {
-    struct gw_key_s *old = k->v;
+    struct td_outkey_s *old = k->v;
     uint32_t oldcap = k->cap;
     k->cap = k->cap ? k->cap * 2 : 256;
     k->v = td_xcalloc(k->cap, sizeof *k->v);
@@ -64,11 +65,11 @@ static void keys_grow(gw_keys_t *k)
     free(old);
 }
 
-uint32_t td__gw_keys_get(gw_keys_t *k, td_kind_t kind, const char *sym, size_t n)
+uint32_t td_outkeys_get(td_outkeys_t *k, unsigned kind, const char *sym, size_t n)
 {
     if ((k->n + 1) * 4 > k->cap * 3) keys_grow(k);
     uint32_t h = hash_key(kind, sym, n);
-    struct gw_key_s *e = key_slot(k, kind, sym, n, h);
+    struct td_outkey_s *e = key_slot(k, kind, sym, n, h);
     if (!e->sym) {
         e->sym = td_xstrndup(sym, n);
         e->len = (uint32_t)n;
@@ -79,7 +80,7 @@ uint32_t td__gw_keys_get(gw_keys_t *k, td_kind_t kind, const char *sym, size_t n
     return e->id;
 }
 
-void td__gw_keys_free(gw_keys_t *k)
+void td_outkeys_free(td_outkeys_t *k)
 {
     for (uint32_t i = 0; i < k->cap; i++)
         free(k->v[i].sym);
@@ -89,18 +90,18 @@ void td__gw_keys_free(gw_keys_t *k)
 
 /* ---- the conflation index: key → absolute position -------------------------- */
 
-static uint32_t idx_find(const gw_index_t *x, uint32_t key)
+static uint32_t idx_find(const td_outq_index_t *x, uint32_t key)
 {
     uint32_t mask = x->cap - 1;
     for (uint32_t i = (key * 2654435761u) & mask;; i = (i + 1) & mask)
         if (x->keys[i] == key || x->keys[i] == 0) return i;
 }
 
-static void idx_put(gw_index_t *x, uint32_t key, uint64_t pos);
+static void idx_put(td_outq_index_t *x, uint32_t key, uint64_t pos);
 
-static void idx_grow(gw_index_t *x)
+static void idx_grow(td_outq_index_t *x)
 {
-    gw_index_t old = *x;
+    td_outq_index_t old = *x;
     x->cap = x->cap ? x->cap * 2 : 16;
     x->n = 0;
     x->keys = td_xcalloc(x->cap, sizeof *x->keys);
@@ -111,7 +112,7 @@ static void idx_grow(gw_index_t *x)
     free(old.pos);
 }
 
-static void idx_put(gw_index_t *x, uint32_t key, uint64_t pos)
+static void idx_put(td_outq_index_t *x, uint32_t key, uint64_t pos)
 {
     if ((x->n + 1) * 2 > x->cap) idx_grow(x);
     uint32_t i = idx_find(x, key);
@@ -120,7 +121,7 @@ static void idx_put(gw_index_t *x, uint32_t key, uint64_t pos)
     x->pos[i] = pos;
 }
 
-static int idx_get(const gw_index_t *x, uint32_t key, uint64_t *pos)
+static int idx_get(const td_outq_index_t *x, uint32_t key, uint64_t *pos)
 {
     if (!x->n) return 0;
     uint32_t i = idx_find(x, key);
@@ -130,7 +131,7 @@ static int idx_get(const gw_index_t *x, uint32_t key, uint64_t *pos)
 }
 
 /* Linear probing: deletion shifts later members of the cluster back. */
-static void idx_del(gw_index_t *x, uint32_t key)
+static void idx_del(td_outq_index_t *x, uint32_t key)
 {
     if (!x->n) return;
     uint32_t mask = x->cap - 1, i = idx_find(x, key);
@@ -151,43 +152,50 @@ static void idx_del(gw_index_t *x, uint32_t key)
 
 /* ---- queues ----------------------------------------------------------------- */
 
-static size_t cost(const gw_msg_t *m)
+static size_t cost(const td_outq_t *q, const td_outmsg_t *m)
 {
-    return m->len + GW_ENTRY_OVERHEAD;
+    return m->len + q->overhead;
 }
 
-void td__gw_queue_free(gw_queue_t *q)
+void td_outq_init(td_outq_t *q, size_t overhead)
 {
+    memset(q, 0, sizeof *q);
+    q->overhead = overhead;
+}
+
+void td_outq_clear(td_outq_t *q)
+{
+    size_t overhead = q->overhead;
     while (q->n)
-        td__gw_msg_unref(td__gw_queue_pop(q));
+        td_outmsg_unref(td_outq_pop(q));
     free(q->v);
     free(q->idx.keys);
     free(q->idx.pos);
-    memset(q, 0, sizeof *q);
+    td_outq_init(q, overhead);
 }
 
-gw_msg_t *td__gw_queue_peek(const gw_queue_t *q, size_t i)
+td_outmsg_t *td_outq_peek(const td_outq_t *q, size_t i)
 {
     return i < q->n ? q->v[(q->h + i) & (q->cap - 1)] : NULL;
 }
 
-int td__gw_queue_conflate(gw_queue_t *q, gw_msg_t *m)
+int td_outq_conflate(td_outq_t *q, td_outmsg_t *m)
 {
     uint64_t pos;
     if (!m->key || !idx_get(&q->idx, m->key, &pos)) return 0;
-    gw_msg_t **slot = &q->v[(q->h + (size_t)(pos - q->head)) & (q->cap - 1)];
-    q->bytes = q->bytes - cost(*slot) + cost(m);
-    td__gw_msg_unref(*slot);
+    td_outmsg_t **slot = &q->v[(q->h + (size_t)(pos - q->head)) & (q->cap - 1)];
+    q->bytes = q->bytes - cost(q, *slot) + cost(q, m);
+    td_outmsg_unref(*slot);
     m->refs++;
     *slot = m;
     return 1;
 }
 
-void td__gw_queue_push(gw_queue_t *q, gw_msg_t *m)
+void td_outq_push(td_outq_t *q, td_outmsg_t *m)
 {
     if (q->n == q->cap) {
         size_t cap = q->cap ? q->cap * 2 : 64;
-        gw_msg_t **v = td_xmalloc(cap * sizeof *v);
+        td_outmsg_t **v = td_xmalloc(cap * sizeof *v);
         for (size_t i = 0; i < q->n; i++)
             v[i] = q->v[(q->h + i) & (q->cap - 1)];
         free(q->v);
@@ -199,17 +207,66 @@ void td__gw_queue_push(gw_queue_t *q, gw_msg_t *m)
     q->v[(q->h + q->n) & (q->cap - 1)] = m;
     if (m->key) idx_put(&q->idx, m->key, q->head + q->n);
     q->n++;
-    q->bytes += cost(m);
+    q->bytes += cost(q, m);
 }
 
-gw_msg_t *td__gw_queue_pop(gw_queue_t *q)
+td_outmsg_t *td_outq_pop(td_outq_t *q)
 {
     if (!q->n) return NULL;
-    gw_msg_t *m = q->v[q->h];
+    td_outmsg_t *m = q->v[q->h];
     if (m->key) idx_del(&q->idx, m->key);
     q->h = (q->h + 1) & (q->cap - 1);
     q->n--;
     q->head++;
-    q->bytes -= cost(m);
+    q->bytes -= cost(q, m);
     return m;
+}
+
+/* ---- frames ------------------------------------------------------------------ */
+
+static void json_open(td_buf_t *b, uint32_t n)
+{
+    (void)n;
+    td_buf_appendc(b, '[');
+}
+
+static void json_sep(td_buf_t *b)
+{
+    td_buf_appendc(b, ',');
+}
+
+static void json_close(td_buf_t *b)
+{
+    td_buf_appendc(b, ']');
+}
+
+const td_outq_framing_t td_outq_json_array = {json_open, json_sep, json_close};
+
+uint32_t td_outq_build(td_outq_t *q, td_buf_t *f, const td_outq_framing_t *fr, size_t cap,
+                       uint32_t max_n, uint64_t *counts)
+{
+    td_outmsg_t *m = td_outq_peek(q, 0);
+    if (!m) return 0;
+    if (m->kind == TD_OUTQ_CONTROL) {
+        td_buf_append(f, m->data, m->len);
+        td_outmsg_unref(td_outq_pop(q));
+        return 0;
+    }
+    size_t n = 0, bytes = 0;
+    for (td_outmsg_t *x;
+         (!max_n || n < max_n) && (x = td_outq_peek(q, n)) && x->kind != TD_OUTQ_CONTROL; n++) {
+        if (n && bytes + x->len > cap) break;
+        bytes += x->len + 1;
+    }
+    td_buf_reserve(f, bytes + 16);
+    if (fr->open) fr->open(f, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        td_outmsg_t *x = td_outq_pop(q);
+        if (i && fr->sep) fr->sep(f);
+        td_buf_append(f, x->data, x->len);
+        if (counts) counts[x->kind]++;
+        td_outmsg_unref(x);
+    }
+    if (fr->close) fr->close(f);
+    return (uint32_t)n;
 }
