@@ -224,23 +224,24 @@ td_outmsg_t *td_outq_pop(td_outq_t *q)
 
 /* ---- frames ------------------------------------------------------------------ */
 
-static void json_open(td_buf_t *b, uint32_t n)
+void td_outq_json_open(td_buf_t *b, uint32_t n)
 {
     (void)n;
     td_buf_appendc(b, '[');
 }
 
-static void json_sep(td_buf_t *b)
+void td_outq_json_sep(td_buf_t *b)
 {
     td_buf_appendc(b, ',');
 }
 
-static void json_close(td_buf_t *b)
+void td_outq_json_close(td_buf_t *b)
 {
     td_buf_appendc(b, ']');
 }
 
-const td_outq_framing_t td_outq_json_array = {json_open, json_sep, json_close};
+const td_outq_framing_t td_outq_json_array = {td_outq_json_open, td_outq_json_sep,
+                                              td_outq_json_close};
 
 uint32_t td_outq_build(td_outq_t *q, td_buf_t *f, const td_outq_framing_t *fr, size_t cap,
                        uint32_t max_n, uint64_t *counts)

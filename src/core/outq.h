@@ -69,7 +69,11 @@ typedef struct td_outq_framing_s {
     void (*close)(td_buf_t *b);
 } td_outq_framing_t;
 
-extern const td_outq_framing_t td_outq_json_array; /* "[" "," "]" */
+/* A JSON array: "[", ",", "]". */
+void td_outq_json_open(td_buf_t *b, uint32_t n);
+void td_outq_json_sep(td_buf_t *b);
+void td_outq_json_close(td_buf_t *b);
+extern const td_outq_framing_t td_outq_json_array;
 
 /* Appends the next frame to f and pops what went into it: the head control
  * message alone (its bytes as they are), or the data messages up to the next
