@@ -5,17 +5,18 @@ tickerd sim (Polygon /stocks) -> K examples/count_events clients (trades and
 quotes of "*", so every session gets every event), all on 127.0.0.1.
 
     /usr/bin/python3 bench/sim_fanout.py OUT_DIR BUILD_DIR [BUILD_DIR...]
-        [--rate 100000] [--seconds 3] [--sessions 1,4] [--repeat 2]
+        [--rate 100000] [--seconds 8] [--sessions 1,4] [--repeat 3]
 
 For each repetition, each session count and each build (alternating, so a
 busy machine hurts them alike): a fresh sim (--rate R --count R x seconds
---symbols 500 --batch 100 --stats 1) and K fresh count_events --polygon
+--symbols 500 --batch 100 --stats 1 --max-conns 0) and K fresh count_events --polygon
 --idle 1. The sim's CPU (utime+stime from /proc/PID/stat) is taken once every
 client is connected (before the generator starts: the generator starts at
 the first subscription, so that baseline holds the sim's start-up only) and
 once every client has finished; divided by the events the sim sent (K x
 built when every session keeps up) and by the events it built. A run is
-valid when each client counted exactly what it was sent (built = sent / K).
+valid when the clients counted exactly what the sim sent (a client that
+subscribes later misses the first events, so sent may be under K x built).
 
 Writes each run's logs to OUT_DIR and sim-fanout.json; prints a line per
 run and a median per (build, sessions). Exit status 0 unless the harness
@@ -40,7 +41,7 @@ def run(build, out, tag, rate, seconds, k):
     tickerd = os.path.join(build, "tickerd")
     sim_cmd = [tickerd, "sim", "--listen", f"127.0.0.1:{port}", "--rate", str(rate),
                "--count", str(rate * seconds), "--symbols", "500", "--batch", "100",
-               "--stats", "1"]
+               "--stats", "1", "--max-conns", "0"]
     cli_cmd = [os.path.join(build, "count_events"), "--polygon", "--idle", "1",
                "--seconds", str(seconds + 20), f"ws://127.0.0.1:{port}"]
     with open(os.path.join(d, "commands.txt"), "w") as f:
@@ -76,7 +77,7 @@ def run(build, out, tag, rate, seconds, k):
     cpu_s = (t_end - t_start) / CLK_TCK
     return {"tag": tag, "build": build, "sessions": k, "rate": rate, "generated": generated,
             "built": built, "sent": sent, "frames": frames, "clients_got": got,
-            "valid": all(g == built for g in got) and sent == k * built,
+            "valid": sum(got) == sent and all(g > 0 for g in got),
             "sim_cpu_s": round(cpu_s, 3),
             "us_per_sent": round(1e6 * cpu_s / sent, 3) if sent else None,
             "us_per_built": round(1e6 * cpu_s / built, 3) if built else None}
@@ -84,7 +85,7 @@ def run(build, out, tag, rate, seconds, k):
 
 def main():
     args = sys.argv[1:]
-    opts = {"--rate": "100000", "--seconds": "3", "--sessions": "1,4", "--repeat": "2"}
+    opts = {"--rate": "100000", "--seconds": "8", "--sessions": "1,4", "--repeat": "3"}
     pos = []
     i = 0
     while i < len(args):

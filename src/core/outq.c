@@ -9,9 +9,16 @@
 
 /* ---- messages -------------------------------------------------------------- */
 
-td_outmsg_t *td_outmsg_new(const void *data, size_t len, int kind, uint32_t key, uint64_t id)
+struct td_outpool_s {
+    td_outmsg_t *free; /* kept messages, linked through their first bytes of data */
+    size_t n, keep;
+    size_t out; /* messages of the pool not back yet */
+    int released;
+};
+
+static td_outmsg_t *fill(td_outmsg_t *m, const void *data, size_t len, int kind, uint32_t key,
+                         uint64_t id)
 {
-    td_outmsg_t *m = td_xmalloc(sizeof *m + len + 1);
     m->refs = 1;
     m->key = key;
     m->kind = (uint8_t)kind;
@@ -22,9 +29,76 @@ td_outmsg_t *td_outmsg_new(const void *data, size_t len, int kind, uint32_t key,
     return m;
 }
 
+td_outmsg_t *td_outmsg_new(const void *data, size_t len, int kind, uint32_t key, uint64_t id)
+{
+    td_outmsg_t *m = td_xmalloc(sizeof *m + len + 1);
+    m->pool = NULL;
+    return fill(m, data, len, kind, key, id);
+}
+
+td_outpool_t *td_outpool_new(size_t keep)
+{
+    td_outpool_t *p = td_xcalloc(1, sizeof *p);
+    p->keep = keep;
+    return p;
+}
+
+static void pool_drain(td_outpool_t *p)
+{
+    while (p->free) {
+        td_outmsg_t *m = p->free;
+        memcpy(&p->free, m->data, sizeof p->free);
+        free(m);
+    }
+    p->n = 0;
+}
+
+td_outmsg_t *td_outpool_msg(td_outpool_t *p, const void *data, size_t len, int kind, uint32_t key,
+                            uint64_t id)
+{
+    if (!p || len > TD_OUTPOOL_LEN) return td_outmsg_new(data, len, kind, key, id);
+    td_outmsg_t *m = p->free;
+    if (m) {
+        memcpy(&p->free, m->data, sizeof p->free);
+        p->n--;
+    } else {
+        m = td_xmalloc(sizeof *m + TD_OUTPOOL_LEN + 1);
+    }
+    m->pool = p;
+    p->out++;
+    return fill(m, data, len, kind, key, id);
+}
+
+void td_outpool_release(td_outpool_t *p)
+{
+    if (!p) return;
+    p->released = 1;
+    pool_drain(p);
+    if (!p->out) free(p);
+}
+
+static void pool_put(td_outpool_t *p, td_outmsg_t *m)
+{
+    p->out--;
+    if (p->released) {
+        free(m);
+        if (!p->out) free(p);
+    } else if (p->n < p->keep) {
+        memcpy(m->data, &p->free, sizeof p->free);
+        p->free = m;
+        p->n++;
+    } else {
+        free(m);
+    }
+}
+
 void td_outmsg_unref(td_outmsg_t *m)
 {
-    if (m && --m->refs == 0) free(m);
+    if (!m || --m->refs) return;
+    if (m->pool)
+        pool_put(m->pool, m);
+    else
+        free(m);
 }
 
 /* ---- conflation keys -------------------------------------------------------- */

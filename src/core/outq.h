@@ -16,12 +16,15 @@
 
 #define TD_OUTQ_CONTROL 0xff /* td_outmsg_t.kind of a control frame */
 
+typedef struct td_outpool_s td_outpool_t;
+
 /* One message; immutable once made, shared by every queue that holds it. */
 typedef struct td_outmsg_s {
     uint32_t refs;
-    uint32_t key; /* conflation key; 0: never conflated */
-    uint8_t kind; /* the owner's data kind (< TD_OUTQ_CONTROL), or TD_OUTQ_CONTROL */
-    uint64_t id;  /* the owner's, e.g. for "same event" checks */
+    uint32_t key;       /* conflation key; 0: never conflated */
+    uint8_t kind;       /* the owner's data kind (< TD_OUTQ_CONTROL), or TD_OUTQ_CONTROL */
+    uint64_t id;        /* the owner's, e.g. for "same event" checks */
+    td_outpool_t *pool; /* where it goes back when its last reference is dropped */
     size_t len;
     char data[]; /* len bytes, then a NUL */
 } td_outmsg_t;
@@ -29,6 +32,19 @@ typedef struct td_outmsg_s {
 /* A message with one reference (the caller's). */
 td_outmsg_t *td_outmsg_new(const void *data, size_t len, int kind, uint32_t key, uint64_t id);
 void td_outmsg_unref(td_outmsg_t *m);
+
+/* Recycled messages for an owner that makes one per event and drops it a
+ * moment later (the allocator would otherwise see every event): messages
+ * of at most TD_OUTPOOL_LEN bytes come from the pool and go back to it (up
+ * to `keep` of them kept), longer ones are allocated as by td_outmsg_new.
+ * One loop's: not thread safe. The owner releases its pool when done; it
+ * is freed with the last message still out. */
+#define TD_OUTPOOL_LEN 472 /* a pooled message is one allocation of about 512 bytes */
+td_outpool_t *td_outpool_new(size_t keep);
+/* As td_outmsg_new (p NULL: td_outmsg_new). */
+td_outmsg_t *td_outpool_msg(td_outpool_t *p, const void *data, size_t len, int kind, uint32_t key,
+                            uint64_t id);
+void td_outpool_release(td_outpool_t *p);
 
 /* Open-addressing map: conflation key → absolute queue position. */
 typedef struct td_outq_index_s {

@@ -180,7 +180,9 @@ static void group_flush(td_sim_replay_t *rp)
         if (s->no_more_data || !s->authed) continue;
         for (size_t i = 0; i < rp->ng; i++)
             if (covers(s, rp->g[i].kind, rp->g[i].sym, rp->g[i].len)) {
-                if (!m) m = td_outmsg_new(rp->gpay, rp->gpay_len, rp->g[0].kind, 0, 0);
+                if (!m)
+                    m = td_outpool_msg(rp->st->sim->pool, rp->gpay, rp->gpay_len, rp->g[0].kind, 0,
+                                       0);
                 td__sim_sess_push_event(s, m);
                 rp->delivered++;
                 break;

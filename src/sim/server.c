@@ -14,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CRON_MS 50
+#define CRON_MS       50
+#define SIM_POOL_KEEP 8192 /* event messages kept for reuse (4 MiB) */
 
 static const struct {
     const char *path, *feed;
@@ -153,7 +154,7 @@ static void deliver(td_sim_t *sim, td_sim_stream_t *st, const td_sim_ev_t *ev)
             record(sim, sim->scratch.data, len);
             if (st->fr.w) frame_add(st, sim->scratch.data, len);
         }
-        if (!m) m = td_outmsg_new(sim->scratch.data, len, ev->kind, 0, 0);
+        if (!m) m = td_outpool_msg(sim->pool, sim->scratch.data, len, ev->kind, 0, 0);
         td__sim_sess_push_event(s, m);
     }
     td_outmsg_unref(m);
@@ -207,7 +208,7 @@ static void stream_bars(td_sim_t *sim, td_sim_stream_t *st)
             sim->built++;
             record(sim, o->data, o->len);
             td_sim_ev_t ev = {.kind = TD_KIND_BAR, .sym = (uint32_t)i};
-            td_outmsg_t *m = td_outmsg_new(o->data, o->len, TD_KIND_BAR, 0, 0);
+            td_outmsg_t *m = td_outpool_msg(sim->pool, o->data, o->len, TD_KIND_BAR, 0, 0);
             for (td_sim_sess_t *s = st->sessions; s; s = s->next)
                 if (!s->no_more_data && wants(s->want, nsyms, &ev)) td__sim_sess_push_event(s, m);
             td_outmsg_unref(m);
@@ -429,9 +430,11 @@ td_sim_t *td_sim_new(uv_loop_t *loop, const td_sim_cfg_t *cfg, char *err, size_t
     sim->av = av;
     sim->hist = hist;
     sim->evict_old = strcmp(ev, "old") == 0;
+    sim->pool = td_outpool_new(SIM_POOL_KEEP);
     if (parse_listen(sim, cfg->listen, err, errlen) != 0) {
         td__sim_av_free(sim->av);
         td__sim_hist_free(sim->hist);
+        td_outpool_release(sim->pool);
         free(sim);
         return NULL;
     }
@@ -596,6 +599,7 @@ void td_sim_free(td_sim_t *s)
         td_buf_free(&st->fr.buf);
     }
     if (s->rec) fclose(s->rec);
+    td_outpool_release(s->pool); /* after the sessions, which hold its messages */
     td__sim_av_free(s->av);
     td__sim_hist_free(s->hist);
     td__sim_ticks_free(s->ticks);

@@ -332,6 +332,7 @@ struct td_sim_s {
     int tick_running, handles_open, stopping;
     td_sim_stream_t streams[TD_SIM_NSTREAMS];
     td_buf_t scratch;
+    td_outpool_t *pool; /* the sessions' event messages (core/outq.h) */
     FILE *rec;
     int rec_dirty;
     uint64_t next_id, generated, built, deliveries;
