@@ -9,96 +9,33 @@
 
 /* ---- messages -------------------------------------------------------------- */
 
-struct td_outpool_s {
-    td_outmsg_t *free; /* kept messages, linked through their first bytes of data */
-    size_t n, keep;
-    size_t out; /* messages of the pool not back yet */
-    int released;
-};
-
-static td_outmsg_t *fill(td_outmsg_t *m, const void *data, size_t len, int kind, uint32_t key,
-                         uint64_t id)
+td_outmsg_t *td_outmsg_alloc(size_t len, int kind, uint32_t key, uint64_t id)
 {
+    td_outmsg_t *m = td_xmalloc(sizeof *m + len + 1);
     m->refs = 1;
     m->key = key;
     m->kind = (uint8_t)kind;
     m->id = id;
     m->len = len;
-    memcpy(m->data, data, len);
     m->data[len] = '\0';
     return m;
 }
 
 td_outmsg_t *td_outmsg_new(const void *data, size_t len, int kind, uint32_t key, uint64_t id)
 {
-    td_outmsg_t *m = td_xmalloc(sizeof *m + len + 1);
-    m->pool = NULL;
-    return fill(m, data, len, kind, key, id);
+    td_outmsg_t *m = td_outmsg_alloc(len, kind, key, id);
+    memcpy(m->data, data, len);
+    return m;
 }
 
-td_outpool_t *td_outpool_new(size_t keep)
+td_outmsg_t *td_outmsg_room(td_outmsg_t *m, size_t cap)
 {
-    td_outpool_t *p = td_xcalloc(1, sizeof *p);
-    p->keep = keep;
-    return p;
-}
-
-static void pool_drain(td_outpool_t *p)
-{
-    while (p->free) {
-        td_outmsg_t *m = p->free;
-        memcpy(&p->free, m->data, sizeof p->free);
-        free(m);
-    }
-    p->n = 0;
-}
-
-td_outmsg_t *td_outpool_msg(td_outpool_t *p, const void *data, size_t len, int kind, uint32_t key,
-                            uint64_t id)
-{
-    if (!p || len > TD_OUTPOOL_LEN) return td_outmsg_new(data, len, kind, key, id);
-    td_outmsg_t *m = p->free;
-    if (m) {
-        memcpy(&p->free, m->data, sizeof p->free);
-        p->n--;
-    } else {
-        m = td_xmalloc(sizeof *m + TD_OUTPOOL_LEN + 1);
-    }
-    m->pool = p;
-    p->out++;
-    return fill(m, data, len, kind, key, id);
-}
-
-void td_outpool_release(td_outpool_t *p)
-{
-    if (!p) return;
-    p->released = 1;
-    pool_drain(p);
-    if (!p->out) free(p);
-}
-
-static void pool_put(td_outpool_t *p, td_outmsg_t *m)
-{
-    p->out--;
-    if (p->released) {
-        free(m);
-        if (!p->out) free(p);
-    } else if (p->n < p->keep) {
-        memcpy(m->data, &p->free, sizeof p->free);
-        p->free = m;
-        p->n++;
-    } else {
-        free(m);
-    }
+    return td_xrealloc(m, sizeof *m + cap + 1);
 }
 
 void td_outmsg_unref(td_outmsg_t *m)
 {
-    if (!m || --m->refs) return;
-    if (m->pool)
-        pool_put(m->pool, m);
-    else
-        free(m);
+    if (m && --m->refs == 0) free(m);
 }
 
 /* ---- conflation keys -------------------------------------------------------- */
@@ -304,44 +241,51 @@ void td_outq_json_open(td_buf_t *b, uint32_t n)
     td_buf_appendc(b, '[');
 }
 
-void td_outq_json_sep(td_buf_t *b)
-{
-    td_buf_appendc(b, ',');
-}
+const td_outq_framing_t td_outq_json_array = {td_outq_json_open, ',', ']'};
 
-void td_outq_json_close(td_buf_t *b)
+/* The data messages at the head that go into the next frame, and their
+ * bytes (plus one each). */
+static size_t batch(const td_outq_t *q, size_t cap, uint32_t max_n, size_t *bytes)
 {
-    td_buf_appendc(b, ']');
+    size_t n = 0, mask = q->cap - 1;
+    *bytes = 0;
+    for (; n < q->n && (!max_n || n < max_n); n++) {
+        const td_outmsg_t *x = q->v[(q->h + n) & mask];
+        if (x->kind == TD_OUTQ_CONTROL || (n && *bytes + x->len > cap)) break;
+        *bytes += x->len + 1;
+    }
+    return n;
 }
-
-const td_outq_framing_t td_outq_json_array = {td_outq_json_open, td_outq_json_sep,
-                                              td_outq_json_close};
 
 uint32_t td_outq_build(td_outq_t *q, td_buf_t *f, const td_outq_framing_t *fr, size_t cap,
                        uint32_t max_n, uint64_t *counts)
 {
-    td_outmsg_t *m = td_outq_peek(q, 0);
-    if (!m) return 0;
-    if (m->kind == TD_OUTQ_CONTROL) {
+    if (!q->n) return 0;
+    if (q->v[q->h]->kind == TD_OUTQ_CONTROL) {
+        td_outmsg_t *m = td_outq_pop(q);
         td_buf_append(f, m->data, m->len);
-        td_outmsg_unref(td_outq_pop(q));
+        td_outmsg_unref(m);
         return 0;
     }
-    size_t n = 0, bytes = 0;
-    for (td_outmsg_t *x;
-         (!max_n || n < max_n) && (x = td_outq_peek(q, n)) && x->kind != TD_OUTQ_CONTROL; n++) {
-        if (n && bytes + x->len > cap) break;
-        bytes += x->len + 1;
-    }
-    td_buf_reserve(f, bytes + 16);
+    size_t bytes, n = batch(q, cap, max_n, &bytes), mask = q->cap - 1;
+    td_buf_reserve(f, bytes + 16); /* with open (at most 5 bytes), close and the NUL */
     if (fr->open) fr->open(f, (uint32_t)n);
-    for (size_t i = 0; i < n; i++) {
-        td_outmsg_t *x = td_outq_pop(q);
-        if (i && fr->sep) fr->sep(f);
-        td_buf_append(f, x->data, x->len);
+    char *p = f->data + f->len;
+    for (size_t i = 0; i < n; i++) { /* popped in place, one pass */
+        td_outmsg_t *x = q->v[(q->h + i) & mask];
+        if (i && fr->sep) *p++ = fr->sep;
+        memcpy(p, x->data, x->len);
+        p += x->len;
         if (counts) counts[x->kind]++;
+        if (x->key) idx_del(&q->idx, x->key);
+        q->bytes -= cost(q, x);
         td_outmsg_unref(x);
     }
-    if (fr->close) fr->close(f);
+    if (fr->close) *p++ = fr->close;
+    *p = '\0';
+    f->len = (size_t)(p - f->data);
+    q->h = (q->h + n) & mask;
+    q->n -= n;
+    q->head += n;
     return (uint32_t)n;
 }

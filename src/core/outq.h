@@ -16,15 +16,12 @@
 
 #define TD_OUTQ_CONTROL 0xff /* td_outmsg_t.kind of a control frame */
 
-typedef struct td_outpool_s td_outpool_t;
-
 /* One message; immutable once made, shared by every queue that holds it. */
 typedef struct td_outmsg_s {
     uint32_t refs;
-    uint32_t key;       /* conflation key; 0: never conflated */
-    uint8_t kind;       /* the owner's data kind (< TD_OUTQ_CONTROL), or TD_OUTQ_CONTROL */
-    uint64_t id;        /* the owner's, e.g. for "same event" checks */
-    td_outpool_t *pool; /* where it goes back when its last reference is dropped */
+    uint32_t key; /* conflation key; 0: never conflated */
+    uint8_t kind; /* the owner's data kind (< TD_OUTQ_CONTROL), or TD_OUTQ_CONTROL */
+    uint64_t id;  /* the owner's, e.g. for "same event" checks */
     size_t len;
     char data[]; /* len bytes, then a NUL */
 } td_outmsg_t;
@@ -33,18 +30,12 @@ typedef struct td_outmsg_s {
 td_outmsg_t *td_outmsg_new(const void *data, size_t len, int kind, uint32_t key, uint64_t id);
 void td_outmsg_unref(td_outmsg_t *m);
 
-/* Recycled messages for an owner that makes one per event and drops it a
- * moment later (the allocator would otherwise see every event): messages
- * of at most TD_OUTPOOL_LEN bytes come from the pool and go back to it (up
- * to `keep` of them kept), longer ones are allocated as by td_outmsg_new.
- * One loop's: not thread safe. The owner releases its pool when done; it
- * is freed with the last message still out. */
-#define TD_OUTPOOL_LEN 472 /* a pooled message is one allocation of about 512 bytes */
-td_outpool_t *td_outpool_new(size_t keep);
-/* As td_outmsg_new (p NULL: td_outmsg_new). */
-td_outmsg_t *td_outpool_msg(td_outpool_t *p, const void *data, size_t len, int kind, uint32_t key,
-                            uint64_t id);
-void td_outpool_release(td_outpool_t *p);
+/* A message with one reference and len bytes of data left for the caller
+ * to fill; while it has that one reference and is in no queue, the caller
+ * may also grow it (td_outmsg_room) and set its len. */
+td_outmsg_t *td_outmsg_alloc(size_t len, int kind, uint32_t key, uint64_t id);
+/* Room for cap bytes of data in such a message (it may move); len kept. */
+td_outmsg_t *td_outmsg_room(td_outmsg_t *m, size_t cap);
 
 /* Open-addressing map: conflation key → absolute queue position. */
 typedef struct td_outq_index_s {
@@ -77,19 +68,15 @@ td_outmsg_t *td_outq_peek(const td_outq_t *q, size_t i);
 /* Removes the head and returns it; the caller owns that reference. */
 td_outmsg_t *td_outq_pop(td_outq_t *q);
 
-/* How a batch of data messages becomes one frame: open(n) (n elements),
- * the elements separated by sep, then close. NULL members write nothing. */
+/* How a batch of data messages becomes one frame: open(b, n) (n elements;
+ * NULL: nothing), the elements separated by sep, then close (0: no byte). */
 typedef struct td_outq_framing_s {
     void (*open)(td_buf_t *b, uint32_t n);
-    void (*sep)(td_buf_t *b);
-    void (*close)(td_buf_t *b);
+    char sep, close;
 } td_outq_framing_t;
 
-/* A JSON array: "[", ",", "]". */
-void td_outq_json_open(td_buf_t *b, uint32_t n);
-void td_outq_json_sep(td_buf_t *b);
-void td_outq_json_close(td_buf_t *b);
-extern const td_outq_framing_t td_outq_json_array;
+void td_outq_json_open(td_buf_t *b, uint32_t n);   /* "[" */
+extern const td_outq_framing_t td_outq_json_array; /* [a,b,c] */
 
 /* Appends the next frame to f and pops what went into it: the head control
  * message alone (its bytes as they are), or the data messages up to the next

@@ -446,9 +446,8 @@ void td__gw_client_on_event(void *ud, const td_event_t *ev)
  * into one array of at most write_cap bytes (at least one event). */
 static uint32_t build_frame(gw_client_t *c, td_buf_t *f)
 {
-    const gw_codec_t *co = &td__gw_codecs[c->codec];
-    const td_outq_framing_t fr = {co->open, co->sep, co->close};
-    return td_outq_build(&c->q, f, &fr, c->g->cfg.write_cap, 0, c->g->st.events_out);
+    return td_outq_build(&c->q, f, &td__gw_codecs[c->codec].frame, c->g->cfg.write_cap, 0,
+                         c->g->st.events_out);
 }
 
 /* Builds and writes one frame from the queue. Returns -1 if lws failed. */

@@ -27,14 +27,13 @@ static void mp_open(td_buf_t *b, uint32_t n)
     td_msgpack_array_header(b, n);
 }
 
-static void mp_none(td_buf_t *b)
-{
-    (void)b;
-}
-
 const gw_codec_t td__gw_codecs[GW_CODECS] = {
-    [GW_CODEC_JSON] = {"json", 0, json_element, json_element, td_outq_json_open, td_outq_json_sep,
-                       td_outq_json_close, td_alpaca_client_parse},
-    [GW_CODEC_MSGPACK] = {"msgpack", 1, mp_element, mp_control, mp_open, mp_none, mp_none,
-                          td_alpaca_client_parse_msgpack},
+    [GW_CODEC_JSON] = {"json",
+                       0,
+                       json_element,
+                       json_element,
+                       {td_outq_json_open, ',', ']'},
+                       td_alpaca_client_parse},
+    [GW_CODEC_MSGPACK] =
+        {"msgpack", 1, mp_element, mp_control, {mp_open, 0, 0}, td_alpaca_client_parse_msgpack},
 };

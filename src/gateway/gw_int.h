@@ -33,9 +33,7 @@ typedef struct gw_codec_s {
     int (*element)(td_buf_t *out, const char *json, size_t len);
     /* A whole control frame (a JSON array) → a frame of this codec. */
     int (*control)(td_buf_t *out, const char *json, size_t len);
-    void (*open)(td_buf_t *b, uint32_t n);
-    void (*sep)(td_buf_t *b);
-    void (*close)(td_buf_t *b);
+    td_outq_framing_t frame; /* open(n), sep, close */
     /* One complete client message → m (td_alpaca_client_parse's contract). */
     int (*parse)(const char *p, size_t n, td_alpaca_client_msg_t *m);
 } gw_codec_t;

@@ -175,20 +175,15 @@ static int covers(const td_sim_sess_t *s, td_kind_t k, const char *sym, size_t n
 static void group_flush(td_sim_replay_t *rp)
 {
     if (!rp->ng) return;
-    td_outmsg_t *m = NULL; /* one message for every session */
     for (td_sim_sess_t *s = rp->st->sessions; s; s = s->next) {
         if (s->no_more_data || !s->authed) continue;
         for (size_t i = 0; i < rp->ng; i++)
             if (covers(s, rp->g[i].kind, rp->g[i].sym, rp->g[i].len)) {
-                if (!m)
-                    m = td_outpool_msg(rp->st->sim->pool, rp->gpay, rp->gpay_len, rp->g[0].kind, 0,
-                                       0);
-                td__sim_sess_push_event(s, m);
+                td__sim_sess_push_event(s, rp->gpay, rp->gpay_len);
                 rp->delivered++;
                 break;
             }
     }
-    td_outmsg_unref(m);
     rp->events++;
     rp->ng = 0;
 }

@@ -14,8 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CRON_MS       50
-#define SIM_POOL_KEEP 8192 /* event messages kept for reuse (4 MiB) */
+#define CRON_MS 50
 
 static const struct {
     const char *path, *feed;
@@ -144,7 +143,6 @@ static void deliver(td_sim_t *sim, td_sim_stream_t *st, const td_sim_ev_t *ev)
         if (!wants(st->any, nsyms, ev)) return;
         record(sim, sim->scratch.data, len);
     }
-    td_outmsg_t *m = NULL; /* one message for every session */
     for (td_sim_sess_t *s = st->sessions; s; s = s->next) {
         if (s->no_more_data || !wants(s->want, nsyms, ev)) continue;
         if (!built) {
@@ -154,10 +152,8 @@ static void deliver(td_sim_t *sim, td_sim_stream_t *st, const td_sim_ev_t *ev)
             record(sim, sim->scratch.data, len);
             if (st->fr.w) frame_add(st, sim->scratch.data, len);
         }
-        if (!m) m = td_outpool_msg(sim->pool, sim->scratch.data, len, ev->kind, 0, 0);
-        td__sim_sess_push_event(s, m);
+        td__sim_sess_push_event(s, sim->scratch.data, len);
     }
-    td_outmsg_unref(m);
 }
 
 /* --bar-seconds: the stock and crypto streams send the history source's
@@ -208,10 +204,9 @@ static void stream_bars(td_sim_t *sim, td_sim_stream_t *st)
             sim->built++;
             record(sim, o->data, o->len);
             td_sim_ev_t ev = {.kind = TD_KIND_BAR, .sym = (uint32_t)i};
-            td_outmsg_t *m = td_outpool_msg(sim->pool, o->data, o->len, TD_KIND_BAR, 0, 0);
             for (td_sim_sess_t *s = st->sessions; s; s = s->next)
-                if (!s->no_more_data && wants(s->want, nsyms, &ev)) td__sim_sess_push_event(s, m);
-            td_outmsg_unref(m);
+                if (!s->no_more_data && wants(s->want, nsyms, &ev))
+                    td__sim_sess_push_event(s, o->data, o->len);
         }
 }
 
@@ -430,11 +425,9 @@ td_sim_t *td_sim_new(uv_loop_t *loop, const td_sim_cfg_t *cfg, char *err, size_t
     sim->av = av;
     sim->hist = hist;
     sim->evict_old = strcmp(ev, "old") == 0;
-    sim->pool = td_outpool_new(SIM_POOL_KEEP);
     if (parse_listen(sim, cfg->listen, err, errlen) != 0) {
         td__sim_av_free(sim->av);
         td__sim_hist_free(sim->hist);
-        td_outpool_release(sim->pool);
         free(sim);
         return NULL;
     }
@@ -599,7 +592,6 @@ void td_sim_free(td_sim_t *s)
         td_buf_free(&st->fr.buf);
     }
     if (s->rec) fclose(s->rec);
-    td_outpool_release(s->pool); /* after the sessions, which hold its messages */
     td__sim_av_free(s->av);
     td__sim_hist_free(s->hist);
     td__sim_ticks_free(s->ticks);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* One client connection of the simulator: the Alpaca handshake, auth,
  * subscriptions, and the outgoing queue (core/outq.h: control messages and
- * events shared by every session; each frame built when writeable, with
- * LWS_PRE headroom, data events batched into JSON arrays). */
+ * data frames, each built in place with LWS_PRE headroom, data events
+ * batched into JSON arrays). */
 #include "core/log.h"
 #include "core/lws_util.h"
 #include "core/mem.h"
@@ -17,13 +17,27 @@
 
 #define RX_MAX    (1u << 20) /* a client message larger than this is refused (400) */
 #define FRAME_MIN 16384
-#define OUT_KEEP  (1u << 20) /* a frame buffer larger than this is freed once written */
+#define SIM_DATA  0 /* td_outmsg_t.kind of a data frame */
 
 /* ---- the queue ----------------------------------------------------------- */
 
+/* The data frame being filled goes to the queue, closed. */
+static void batch_seal(td_sim_sess_t *s)
+{
+    td_outmsg_t *m = s->batch;
+    if (!m) return;
+    m->data[m->len++] = ']';
+    m->data[m->len] = '\0';
+    td_outq_push(&s->q, m);
+    td_outmsg_unref(m);
+    s->batch = NULL;
+}
+
 void td__sim_sess_queue_ctl(td_sim_sess_t *s, const char *text, size_t len)
 {
-    td_outmsg_t *m = td_outmsg_new(text, len, TD_OUTQ_CONTROL, 0, 0);
+    batch_seal(s); /* the events before it go first */
+    td_outmsg_t *m = td_outmsg_alloc(LWS_PRE + len, TD_OUTQ_CONTROL, 0, 0);
+    memcpy(m->data + LWS_PRE, text, len);
     td_outq_push(&s->q, m);
     td_outmsg_unref(m);
     lws_callback_on_writable(s->wsi);
@@ -32,12 +46,13 @@ void td__sim_sess_queue_ctl(td_sim_sess_t *s, const char *text, size_t len)
 static void drop_queue(td_sim_sess_t *s)
 {
     td_outq_clear(&s->q);
-    s->out_ready = 0;
+    td_outmsg_unref(s->batch);
+    s->batch = NULL;
 }
 
 size_t td__sim_sess_pending(const td_sim_sess_t *s)
 {
-    return s->q.bytes + (s->out_ready ? s->out.len - LWS_PRE : 0);
+    return s->q.bytes + (s->batch ? s->batch->len - LWS_PRE : 0);
 }
 
 void td__sim_sess_closing(td_sim_sess_t *s)
@@ -82,7 +97,7 @@ td_sim_sess_t *td__sim_sess_new(td_sim_t *sim, td_sim_stream_t *st, struct lws *
     s->id = ++sim->next_id;
     s->open_ms = uv_now(sim->loop);
     td_subset_init(&s->sub);
-    td_outq_init(&s->q, 1); /* a separator or bracket per entry */
+    td_outq_init(&s->q, 0);
     s->want = td_xcalloc((size_t)TD_KIND__COUNT * td__sim_gen_nsyms(st->gen), 1);
     s->next = st->sessions;
     if (st->sessions) st->sessions->prev = s;
@@ -103,8 +118,7 @@ void td__sim_sess_free(td_sim_sess_t *s)
         s->st->sessions = s->next;
     if (s->next) s->next->prev = s->prev;
     td__sim_stream_dirty(s->st);
-    td_outq_clear(&s->q);
-    td_buf_free(&s->out);
+    drop_queue(s);
     td_buf_free(&s->rx);
     td_subset_free(&s->sub);
     free(s->want);
@@ -329,11 +343,31 @@ static void slow_client(td_sim_sess_t *s)
     td__sim_sess_error(s, 407, 1);
 }
 
-void td__sim_sess_push_event(td_sim_sess_t *s, td_outmsg_t *m)
+void td__sim_sess_push_event(td_sim_sess_t *s, const char *ev, size_t len)
 {
     const td_sim_cfg_t *cfg = s->sim->cfg;
     if (s->no_more_data) return;
-    td_outq_push(&s->q, m);
+    td_outmsg_t *m = s->batch;
+    if (m && m->id >= (uint64_t)cfg->batch) {
+        batch_seal(s);
+        m = NULL;
+    }
+    if (!m) { /* headroom, '[' */
+        s->batch_cap = LWS_PRE + (len + 2 > FRAME_MIN ? len + 2 : FRAME_MIN);
+        m = s->batch = td_outmsg_alloc(s->batch_cap, SIM_DATA, 0, 0);
+        m->len = LWS_PRE + 1;
+        m->data[LWS_PRE] = '[';
+    } else { /* ',' */
+        if (m->len + len + 2 > s->batch_cap) {
+            while (m->len + len + 2 > s->batch_cap)
+                s->batch_cap *= 2;
+            m = s->batch = td_outmsg_room(m, s->batch_cap);
+        }
+        m->data[m->len++] = ',';
+    }
+    memcpy(m->data + m->len, ev, len); /* room for ']' is kept */
+    m->len += len;
+    m->id++;
     s->events_queued++;
     s->sim->deliveries++;
     s->wake = 1;
@@ -346,15 +380,15 @@ void td__sim_sess_push_event(td_sim_sess_t *s, td_outmsg_t *m)
     if (td__sim_sess_pending(s) > (size_t)cfg->max_pending_mb << 20) slow_client(s);
 }
 
-static void written(td_sim_sess_t *s, size_t n)
+static void written(td_sim_sess_t *s, const td_outmsg_t *m, size_t n)
 {
     s->frames_sent++;
     s->bytes_sent += n;
     s->sim->frames_sent++;
     s->sim->bytes_sent += n;
-    if (!s->out_nev) return;
-    s->events_sent += s->out_nev;
-    s->sim->events_sent += s->out_nev;
+    if (m->kind == TD_OUTQ_CONTROL) return;
+    s->events_sent += m->id;
+    s->sim->events_sent += m->id;
     if (!s->first_data_ms) s->first_data_ms = uv_now(s->sim->loop);
 }
 
@@ -381,18 +415,6 @@ static int write_oversized(td_sim_sess_t *s)
     return rc < 0 ? -1 : 0;
 }
 
-/* The next frame into s->out: the head control message alone, or up to
- * --batch events as one JSON array. */
-static void build_frame(td_sim_sess_t *s)
-{
-    td_buf_reset(&s->out);
-    td_buf_reserve(&s->out, LWS_PRE + FRAME_MIN);
-    s->out.len = LWS_PRE;
-    s->out_nev = td_outq_build(&s->q, &s->out, &td_outq_json_array, SIZE_MAX,
-                               (uint32_t)s->sim->cfg->batch, NULL);
-    s->out_ready = 1;
-}
-
 int td__sim_sess_writeable(td_sim_sess_t *s)
 {
     const td_sim_cfg_t *cfg = s->sim->cfg;
@@ -401,31 +423,28 @@ int td__sim_sess_writeable(td_sim_sess_t *s)
         return -1;
     }
     if (s->stalled) return 0;
-    if (!s->out_ready) {
-        const td_outmsg_t *h = td_outq_peek(&s->q, 0);
-        if (!h) {
-            if (!s->close_after_flush) return 0;
-            td_lws_write_close(s->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION);
-            return -1;
-        }
-        if (h->kind != TD_OUTQ_CONTROL && cfg->oversize_once > 0 && !s->oversize_sent)
-            return write_oversized(s);
-        build_frame(s);
+    if (!s->q.n) batch_seal(s); /* the frame being filled goes as it is */
+    td_outmsg_t *m = td_outq_peek(&s->q, 0);
+    if (!m) {
+        if (!s->close_after_flush) return 0;
+        td_lws_write_close(s->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+        return -1;
     }
-    size_t n = s->out.len - LWS_PRE;
+    int data = m->kind != TD_OUTQ_CONTROL;
+    if (data && cfg->oversize_once > 0 && !s->oversize_sent) return write_oversized(s);
+    size_t n = m->len - LWS_PRE;
     int malformed =
-        s->out_nev && cfg->malformed_every > 1 && ++s->slots % (uint64_t)cfg->malformed_every == 0;
+        data && cfg->malformed_every > 1 && ++s->slots % (uint64_t)cfg->malformed_every == 0;
     if (malformed) n /= 2; /* a truncated array: never valid JSON */
-    if (lws_write(s->wsi, (unsigned char *)s->out.data + LWS_PRE, n, LWS_WRITE_TEXT) < 0) return -1;
+    if (lws_write(s->wsi, (unsigned char *)m->data + LWS_PRE, n, LWS_WRITE_TEXT) < 0) return -1;
     if (malformed) { /* the whole frame goes next time */
         s->frames_sent++;
         s->bytes_sent += n;
     } else {
-        written(s, n);
-        s->out_ready = 0;
-        if (s->out.cap > OUT_KEEP) td_buf_free(&s->out);
+        written(s, m, n);
+        td_outmsg_unref(td_outq_pop(&s->q));
     }
-    if (s->q.n || s->out_ready || s->close_after_flush) lws_callback_on_writable(s->wsi);
+    if (s->q.n || s->batch || s->close_after_flush) lws_callback_on_writable(s->wsi);
     return 0;
 }
 

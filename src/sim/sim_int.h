@@ -71,10 +71,12 @@ typedef struct td_sim_sess_s {
     char key[257];
     td_subset_t sub;
     uint8_t *want; /* [kind * nsyms + sym]: covered by sub (corrections, cancelErrors = trades) */
-    td_outq_t q;   /* control messages and events to send (core/outq.h; a byte per entry) */
-    td_buf_t out;  /* LWS_PRE headroom, then the frame being written */
-    uint32_t out_nev; /* its data events (0: a control frame) */
-    int out_ready;    /* out holds a frame not written whole yet (--malformed-every) */
+    /* Control messages and sealed data frames (core/outq.h), each message
+     * with LWS_PRE bytes of headroom before its frame; data frames: kind
+     * SIM_DATA, id = their events. */
+    td_outq_t q;
+    td_outmsg_t *batch; /* the data frame being filled (not queued yet); NULL: none */
+    size_t batch_cap;   /* its room (bytes of data, headroom included) */
     td_buf_t rx;
     int rx_overflow, rx_binary;
     int close_after_flush; /* close once the queue is written */
@@ -99,10 +101,10 @@ void td__sim_sess_open(td_sim_sess_t *s, const char *hkey, const char *hsecret);
 void td__sim_sess_rx(td_sim_sess_t *s, const void *in, size_t len, int final, int binary);
 /* One complete client message. */
 void td__sim_sess_message(td_sim_sess_t *s, const char *msg, size_t len, int binary);
-/* Queues an event (one JSON object; the queue takes its own reference, so
- * one message serves every session). Frames of at most --batch events are
- * built when the session is writeable. */
-void td__sim_sess_push_event(td_sim_sess_t *s, td_outmsg_t *m);
+/* Appends an event to the data frame being filled (at most --batch events,
+ * sealed and queued when full, before a control message, or when the
+ * session is writeable). */
+void td__sim_sess_push_event(td_sim_sess_t *s, const char *ev, size_t len);
 /* Bytes queued and not yet written. */
 size_t td__sim_sess_pending(const td_sim_sess_t *s);
 /* Writes at most one frame. Returns -1 if lws must close the connection. */
@@ -332,7 +334,6 @@ struct td_sim_s {
     int tick_running, handles_open, stopping;
     td_sim_stream_t streams[TD_SIM_NSTREAMS];
     td_buf_t scratch;
-    td_outpool_t *pool; /* the sessions' event messages (core/outq.h) */
     FILE *rec;
     int rec_dirty;
     uint64_t next_id, generated, built, deliveries;
