@@ -117,8 +117,9 @@ def proc_mem(pid):
 
 
 def log_wall(line):
-    """Seconds since the epoch of a tickerd log line (HH:MM:SS.mmm, UTC)."""
-    m = re.match(r"(\d\d):(\d\d):(\d\d)\.(\d{3}) ", line)
+    """Seconds since the epoch of a tickerd log line (HH:MM:SS.mmm, UTC, with or
+    without a leading YYYY-MM-DDT and a trailing Z)."""
+    m = re.match(r"(?:\d{4}-\d\d-\d\dT)?(\d\d):(\d\d):(\d\d)\.(\d{3})Z? ", line)
     if not m:
         return None
     sod = int(m[1]) * 3600 + int(m[2]) * 60 + int(m[3]) + int(m[4]) / 1000

@@ -60,12 +60,19 @@ void td__feed_set_state(td_feed_t *f, td_feed_state_t s)
     if (f->gap_from_ns) gap_close(f);
 }
 
+static void on_diff_prep(uv_prepare_t *h);
+
 void td__feed_queue(td_feed_t *f, const char *p, size_t n)
 {
     /* Only once the connection is open (the dialect answers the greeting):
-     * a message for a connection that is gone has no one to go to. */
-    if (td__feed_conn_send(f, TD_WS_TEXT, p, n) != 0)
+     * a message for a connection that is gone has no one to go to. The
+     * messages of one loop turn go out together at its end (on_diff_prep). */
+    if (td__feed_conn_queue(f, p, n) != 0)
         TD_DEBUG("upstream %s: no connection: message of %zu bytes dropped", f->url, n);
+    else if (!f->stopping)
+        uv_prepare_start(&f->diff_prep, on_diff_prep);
+    else
+        td__feed_conn_flush(f);
 }
 
 /* Keeps from `all` what this stream carries (the dialect decides). */
@@ -414,6 +421,7 @@ static void on_diff_prep(uv_prepare_t *h)
     /* Not yet authenticated: the whole `want` goes out after auth. */
     if (f->diff_pending) td_csess_reconcile(&f->cs);
     f->diff_pending = 0;
+    td__feed_conn_flush(f); /* this turn's messages, in one write */
 }
 
 void td_feed_want(td_feed_t *f, td_kind_t kind, const char *sym, size_t n, int wanted)

@@ -98,9 +98,14 @@ void td__feed_skipped(td_feed_t *f, uint64_t n, int first);
 void td__feed_closed(td_feed_t *f, td_feed_retry_t reason, const char *why);
 void td__feed_handle_closed(td_feed_t *f);
 /* feed.c to the connection: open one to f->addr (TLS for wss://, then the
- * upgrade); send a frame (-1 if no connection is open); close it (the feed
- * hears of it through td__feed_closed, from the loop). */
+ * upgrade); queue a text message (core/outq.h; -1 if no connection is
+ * open); send what is queued, every frame in one write; send a frame at
+ * once, after what is queued (-1 if no connection is open); close it, after
+ * what is queued (the feed hears of it through td__feed_closed, from the
+ * loop). */
 void td__feed_conn_open(td_feed_t *f);
+int td__feed_conn_queue(td_feed_t *f, const char *p, size_t n);
+void td__feed_conn_flush(td_feed_t *f);
 int td__feed_conn_send(td_feed_t *f, int opcode, const char *p, size_t n);
 void td__feed_conn_close(td_feed_t *f, td_feed_retry_t reason, const char *why);
 /* Another instance holds the account's connection: say so once and back off

@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/outq.h"
 #include "core/tls.h"
 #include "feed/feed_int.h"
 #include "proto/ws_client.h"
@@ -42,6 +43,7 @@ struct td_wsconn_s {
     td_buf_t in;     /* plaintext from the server not yet read */
     td_buf_t cipher; /* TLS: what the socket delivered */
     td_buf_t out;    /* frames being built / records to send */
+    td_outq_t q;     /* text messages of this loop turn (td__feed_conn_flush) */
     char key_b64[25];
     td_ws_reader_t rd;
 };
@@ -60,6 +62,7 @@ static void on_conn_closed(uv_handle_t *h)
     td_buf_free(&c->in);
     td_buf_free(&c->cipher);
     td_buf_free(&c->out);
+    td_outq_clear(&c->q);
     td_ws_reader_free(&c->rd);
     td__feed_closed(f, c->reason, c->why);
     free(c);
@@ -361,10 +364,39 @@ void td__feed_conn_open(td_feed_t *f)
     }
 }
 
+int td__feed_conn_queue(td_feed_t *f, const char *p, size_t n)
+{
+    td_wsconn_t *c = f->conn;
+    if (!c || c->closing || c->phase != C_OPEN) return -1;
+    td_outmsg_t *m = td_outmsg_new(p, n, TD_OUTQ_CONTROL, 0, 0);
+    td_outq_push(&c->q, m);
+    td_outmsg_unref(m);
+    return 0;
+}
+
+void td__feed_conn_flush(td_feed_t *f)
+{
+    td_wsconn_t *c = f->conn;
+    if (!c || !c->q.n) return;
+    if (c->closing) {
+        td_outq_clear(&c->q);
+        return;
+    }
+    c->out.len = 0;
+    for (td_outmsg_t *m; (m = td_outq_pop(&c->q)); td_outmsg_unref(m)) {
+        uint8_t mask[4];
+        if (RAND_bytes(mask, sizeof mask) != 1) abort(); /* no CSPRNG: nothing is safe */
+        td_ws_frame(&c->out, TD_WS_TEXT, m->data, m->len, mask);
+    }
+    send_plain(c, c->out.data, c->out.len); /* every frame in one write */
+    if (c->out.cap > (1u << 20)) td_buf_free(&c->out);
+}
+
 int td__feed_conn_send(td_feed_t *f, int opcode, const char *p, size_t n)
 {
     td_wsconn_t *c = f->conn;
     if (!c || c->closing || c->phase != C_OPEN) return -1;
+    td__feed_conn_flush(f); /* what was queued goes first */
     send_frame(c, opcode, p, n);
     return 0;
 }
@@ -373,7 +405,8 @@ void td__feed_conn_close(td_feed_t *f, td_feed_retry_t reason, const char *why)
 {
     td_wsconn_t *c = f->conn;
     if (!c) return;
-    if (c->phase == C_OPEN) { /* a courtesy: the write is cancelled if it cannot go at once */
+    if (c->phase == C_OPEN) td__feed_conn_flush(f); /* queued messages before the close */
+    if (c->phase == C_OPEN && !c->closing) { /* a courtesy: cancelled if it cannot go at once */
         uint8_t mask[4] = {0};
         td_buf_t wire = TD_BUF_INIT;
         char err[64];

@@ -42,6 +42,7 @@ gw_client_t *td__gw_client_new(td_gateway_t *g, struct lws *wsi, const char *pat
     c->cls = cls;
     c->codec = codec;
     td_subset_init(&c->sess.sub);
+    td_outq_init(&c->q, GW_ENTRY_OVERHEAD);
     td__gw_guard_init(c);
     c->bc = td_bus_attach(g->bus, td__gw_client_on_event, c);
     c->next = g->clients;
@@ -72,7 +73,7 @@ void td__gw_client_free(gw_client_t *c)
     g->st.clients--;
     if (c->sess.authed) g->st.authed--;
     if (c->dirty) td__gw_unmark_dirty(g, c); /* closed with data waiting to be written */
-    td__gw_queue_free(&c->q);
+    td_outq_clear(&c->q);
     td_srv_sess_free(&c->sess);
     td__gw_guard_free(c);
     td__gw_since_free(c);
@@ -92,9 +93,9 @@ void td__gw_client_send_ctl(gw_client_t *c, const char *json, size_t len)
         if (co->control(&out, json, len) != 0) return;
         p = out.data, n = out.len;
     }
-    gw_msg_t *m = td__gw_msg_new(p, n, GW_CONTROL, 0, ++g->next_msg_id);
-    td__gw_queue_push(&c->q, m);
-    td__gw_msg_unref(m);
+    td_outmsg_t *m = td_outmsg_new(p, n, TD_OUTQ_CONTROL, 0, ++g->next_msg_id);
+    td_outq_push(&c->q, m);
+    td_outmsg_unref(m);
     td_buf_free(&out);
     kick(c);
 }
@@ -169,11 +170,11 @@ static void snap_one(void *ud, const td_event_t *ev)
 {
     gw_client_t *c = ud;
     if (c->closing || !class_ok(c, ev) || (c->since && td__gw_since_owns(c, ev))) return;
-    gw_msg_t *m = td__gw_event_msg_once(c->g, ev, c->codec);
+    td_outmsg_t *m = td__gw_event_msg_once(c->g, ev, c->codec);
     if (!m) return;
     c->g->st.snapshots++;
     td__gw_client_push(c, m);
-    td__gw_msg_unref(m);
+    td_outmsg_unref(m);
 }
 
 void td__gw_client_snapshot(gw_client_t *c, const td_subset_t *fresh, unsigned all)
@@ -210,7 +211,7 @@ static void slow(gw_client_t *c, const char *why)
     TD_WARN("client #%llu: %zu bytes queued, over the %s limit: slow client", ID(c), c->q.bytes,
             why);
     c->g->st.slow_disconnects++;
-    td__gw_queue_free(&c->q); /* what it could not take is dropped, and it is told */
+    td_outq_clear(&c->q); /* what it could not take is dropped, and it is told */
     td__gw_client_error(c, 407, 1);
 }
 
@@ -230,14 +231,14 @@ static void check_limits(gw_client_t *c, uint64_t now)
 }
 
 /* Takes no reference from the caller: the queue takes its own. */
-void td__gw_client_push(gw_client_t *c, gw_msg_t *m)
+void td__gw_client_push(gw_client_t *c, td_outmsg_t *m)
 {
     /* A client that keeps up gets every quote; one that is behind gets the
      * newest value of each symbol in place of older unsent ones. */
-    if (c->q.bytes >= c->g->cfg.conflate_after && td__gw_queue_conflate(&c->q, m))
+    if (c->q.bytes >= c->g->cfg.conflate_after && td_outq_conflate(&c->q, m))
         c->g->st.conflated++;
     else
-        td__gw_queue_push(&c->q, m);
+        td_outq_push(&c->q, m);
     check_limits(c, uv_now(c->g->loop));
     if (!c->closing) kick(c);
 }
@@ -247,7 +248,7 @@ void td__gw_client_on_event(void *ud, const td_event_t *ev)
     gw_client_t *c = ud;
     if (c->closing || c->dead || !class_ok(c, ev)) return;
     if (c->since && td__gw_since_owns(c, ev)) return; /* served from history */
-    gw_msg_t *m = td__gw_event_msg(c->g, ev, c->codec);
+    td_outmsg_t *m = td__gw_event_msg(c->g, ev, c->codec);
     if (!m) return;
     if (ev->kind == TD_KIND_NEWS) { /* once per item, not once per symbol */
         if (m->id == c->last_news_id) return;
@@ -260,28 +261,8 @@ void td__gw_client_on_event(void *ud, const td_event_t *ev)
  * into one array of at most write_cap bytes (at least one event). */
 static uint32_t build_frame(gw_client_t *c, td_buf_t *f)
 {
-    const gw_codec_t *co = &td__gw_codecs[c->codec];
-    gw_msg_t *m = td__gw_queue_peek(&c->q, 0);
-    if (m->kind == GW_CONTROL) {
-        td_buf_append(f, m->data, m->len);
-        td__gw_msg_unref(td__gw_queue_pop(&c->q));
-        return 0;
-    }
-    size_t n = 0, bytes = 0;
-    for (gw_msg_t *x; (x = td__gw_queue_peek(&c->q, n)) && x->kind != GW_CONTROL; n++) {
-        if (n && bytes + x->len > c->g->cfg.write_cap) break;
-        bytes += x->len + 1;
-    }
-    co->open(f, (uint32_t)n);
-    for (size_t i = 0; i < n; i++) {
-        gw_msg_t *x = td__gw_queue_pop(&c->q);
-        if (i) co->sep(f);
-        td_buf_append(f, x->data, x->len);
-        c->g->st.events_out[x->kind]++;
-        td__gw_msg_unref(x);
-    }
-    co->close(f);
-    return (uint32_t)n;
+    return td_outq_build(&c->q, f, &td__gw_codecs[c->codec].frame, c->g->cfg.write_cap, 0,
+                         c->g->st.events_out);
 }
 
 /* Builds and writes one frame from the queue. Returns -1 if lws failed. */

@@ -11,22 +11,6 @@ static int json_element(td_buf_t *out, const char *json, size_t len)
     return 0;
 }
 
-static void json_open(td_buf_t *b, uint32_t n)
-{
-    (void)n;
-    td_buf_appendc(b, '[');
-}
-
-static void json_sep(td_buf_t *b)
-{
-    td_buf_appendc(b, ',');
-}
-
-static void json_close(td_buf_t *b)
-{
-    td_buf_appendc(b, ']');
-}
-
 /* MessagePack: "T" first, timestamps as extensions (proto/alpaca_msgpack). */
 static int mp_element(td_buf_t *out, const char *json, size_t len)
 {
@@ -43,14 +27,13 @@ static void mp_open(td_buf_t *b, uint32_t n)
     td_msgpack_array_header(b, n);
 }
 
-static void mp_none(td_buf_t *b)
-{
-    (void)b;
-}
-
 const gw_codec_t td__gw_codecs[GW_CODECS] = {
-    [GW_CODEC_JSON] = {"json", 0, json_element, json_element, json_open, json_sep, json_close,
+    [GW_CODEC_JSON] = {"json",
+                       0,
+                       json_element,
+                       json_element,
+                       {td_outq_json_open, ',', ']'},
                        td_alpaca_client_parse},
-    [GW_CODEC_MSGPACK] = {"msgpack", 1, mp_element, mp_control, mp_open, mp_none, mp_none,
-                          td_alpaca_client_parse_msgpack},
+    [GW_CODEC_MSGPACK] =
+        {"msgpack", 1, mp_element, mp_control, {mp_open, 0, 0}, td_alpaca_client_parse_msgpack},
 };

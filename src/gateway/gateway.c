@@ -29,35 +29,35 @@ static int conflatable(td_kind_t k)
 static void cur_reset(td_gateway_t *g)
 {
     for (int i = 0; i < GW_CODECS; i++) {
-        td__gw_msg_unref(g->cur[i]);
+        td_outmsg_unref(g->cur[i]);
         g->cur[i] = NULL;
     }
 }
 
-static gw_msg_t *make_msg(td_gateway_t *g, const td_event_t *ev, int codec, uint64_t id)
+static td_outmsg_t *make_msg(td_gateway_t *g, const td_event_t *ev, int codec, uint64_t id)
 {
     uint32_t key =
-        conflatable(ev->kind) ? td__gw_keys_get(&g->keys, ev->kind, ev->symbol, ev->symbol_len) : 0;
+        conflatable(ev->kind) ? td_outkeys_get(&g->keys, ev->kind, ev->symbol, ev->symbol_len) : 0;
     if (codec == GW_CODEC_JSON)
-        return td__gw_msg_new(ev->payload, ev->payload_len, ev->kind, key, id);
+        return td_outmsg_new(ev->payload, ev->payload_len, ev->kind, key, id);
     td_buf_reset(&g->scratch);
     if (td__gw_codecs[codec].element(&g->scratch, ev->payload, ev->payload_len) != 0) {
         TD_DEBUG("an event could not be encoded for %s clients", td__gw_codecs[codec].name);
         return NULL;
     }
-    return td__gw_msg_new(g->scratch.data, g->scratch.len, ev->kind, key, id);
+    return td_outmsg_new(g->scratch.data, g->scratch.len, ev->kind, key, id);
 }
 
 /* A news item is published once per symbol with the same bytes: it keeps
  * its message (and id), so a client gets it once. */
 static int same_news(const td_gateway_t *g, const td_event_t *ev)
 {
-    const gw_msg_t *j = g->cur[GW_CODEC_JSON];
+    const td_outmsg_t *j = g->cur[GW_CODEC_JSON];
     return ev->kind == TD_KIND_NEWS && j && j->kind == TD_KIND_NEWS && j->len == ev->payload_len &&
            memcmp(j->data, ev->payload, j->len) == 0;
 }
 
-gw_msg_t *td__gw_event_msg(td_gateway_t *g, const td_event_t *ev, int codec)
+td_outmsg_t *td__gw_event_msg(td_gateway_t *g, const td_event_t *ev, int codec)
 {
     uint64_t seq = td_bus_seq(g->bus);
     if (seq != g->cur_seq || !g->cur_seq) {
@@ -73,7 +73,7 @@ gw_msg_t *td__gw_event_msg(td_gateway_t *g, const td_event_t *ev, int codec)
     return g->cur[codec];
 }
 
-gw_msg_t *td__gw_event_msg_once(td_gateway_t *g, const td_event_t *ev, int codec)
+td_outmsg_t *td__gw_event_msg_once(td_gateway_t *g, const td_event_t *ev, int codec)
 {
     return make_msg(g, ev, codec, ++g->next_msg_id);
 }
@@ -553,7 +553,7 @@ void td_gateway_free(td_gateway_t *g)
     while (g->clients) /* only if lws never reported the close */
         td__gw_client_free(g->clients);
     cur_reset(g);
-    td__gw_keys_free(&g->keys);
+    td_outkeys_free(&g->keys);
     td_buf_free(&g->scratch);
     td_buf_free(&g->frame);
     td__gw_limits_free(g);

@@ -7,6 +7,7 @@
 #include "core/bucket.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/outq.h"
 #include "gateway/gateway.h"
 #include "gateway/jwt.h"
 #include "proto/alpaca_client.h"
@@ -33,67 +34,18 @@ typedef struct gw_codec_s {
     int (*element)(td_buf_t *out, const char *json, size_t len);
     /* A whole control frame (a JSON array) → a frame of this codec. */
     int (*control)(td_buf_t *out, const char *json, size_t len);
-    void (*open)(td_buf_t *b, uint32_t n);
-    void (*sep)(td_buf_t *b);
-    void (*close)(td_buf_t *b);
+    td_outq_framing_t frame; /* open(n), sep, close */
     /* One complete client message → m (td_alpaca_client_parse's contract). */
     int (*parse)(const char *p, size_t n, td_alpaca_client_msg_t *m);
 } gw_codec_t;
 
 extern const gw_codec_t td__gw_codecs[GW_CODECS];
 
-/* ---- shared messages and queues (queue.c) --------------------------------- */
+/* ---- shared messages and queues (core/outq.h) ------------------------------
+ * Each client has a td_outq_t counting GW_ENTRY_OVERHEAD bytes per entry;
+ * events are td_outmsg_t made once per codec and shared by every queue. */
 
-#define GW_CONTROL        0xff /* gw_msg_t.kind of a control frame */
-#define GW_ENTRY_OVERHEAD 16   /* bytes counted per queue entry besides the data */
-
-/* An encoded event (one array element) or a whole control frame; immutable
- * once made, shared by every queue that holds it. */
-typedef struct gw_msg_s {
-    uint32_t refs;
-    uint32_t key; /* conflation key (quotes, bars); 0: never conflated */
-    uint8_t kind; /* td_kind_t, or GW_CONTROL */
-    uint64_t id;  /* unique per gateway, for "same event" checks */
-    size_t len;
-    char data[];
-} gw_msg_t;
-
-gw_msg_t *td__gw_msg_new(const void *data, size_t len, int kind, uint32_t key, uint64_t id);
-void td__gw_msg_unref(gw_msg_t *m);
-
-/* Open-addressing map: conflation key → absolute queue position. */
-typedef struct gw_index_s {
-    uint32_t *keys; /* 0: empty */
-    uint64_t *pos;
-    uint32_t cap, n;
-} gw_index_t;
-
-/* A FIFO of message references (ring), bytes counted, with the index of
- * its conflatable entries. Positions are absolute (head grows forever). */
-typedef struct gw_queue_s {
-    gw_msg_t **v;
-    size_t cap, h, n; /* ring: n entries from v[h] */
-    uint64_t head;    /* absolute position of v[h] */
-    size_t bytes;     /* sum of len + GW_ENTRY_OVERHEAD */
-    gw_index_t idx;
-} gw_queue_t;
-
-void td__gw_queue_free(gw_queue_t *q); /* releases every reference */
-/* Replaces the queued, unsent message with m's key by m (taking a
- * reference); returns 1, or 0 if there is none (m not queued). */
-int td__gw_queue_conflate(gw_queue_t *q, gw_msg_t *m);
-void td__gw_queue_push(gw_queue_t *q, gw_msg_t *m); /* takes a reference */
-gw_msg_t *td__gw_queue_peek(const gw_queue_t *q, size_t i);
-/* Removes the head and returns it; the caller owns that reference. */
-gw_msg_t *td__gw_queue_pop(gw_queue_t *q);
-
-/* Interns (kind, symbol) as a small nonzero key for conflation. */
-typedef struct gw_keys_s {
-    struct gw_key_s *v;
-    uint32_t cap, n;
-} gw_keys_t;
-uint32_t td__gw_keys_get(gw_keys_t *k, td_kind_t kind, const char *sym, size_t n);
-void td__gw_keys_free(gw_keys_t *k);
+#define GW_ENTRY_OVERHEAD 16 /* bytes counted per queue entry besides the data */
 
 /* ---- limits on what a client can cost (guard.c) ----------------------------
  * Before it authenticates, a client may send GW_UNAUTH_BYTES bytes and
@@ -164,7 +116,7 @@ typedef struct gw_client_s {
     td_srv_sess_t sess;      /* the dialect: auth, the subscription set (sess.sub), errors */
     td_bucket_t sub_bucket;  /* the subscribe rate (rate 0: not started) */
     td_bucket_t sub_strikes; /* refusals over it a client may collect */
-    gw_queue_t q;
+    td_outq_t q;
     uint64_t soft_since_ms; /* queue above the soft limit since; 0: below */
     uint64_t last_news_id;  /* a news item is queued once, not once per symbol */
     uint64_t events_sent, frames_sent, bytes_sent;
@@ -198,7 +150,7 @@ void td__gw_client_close_after(gw_client_t *c);
 void td__gw_client_on_event(void *ud, const td_event_t *ev);
 /* Queues an event message (the queue takes its own reference), with the
  * queue limits applied. */
-void td__gw_client_push(gw_client_t *c, gw_msg_t *m);
+void td__gw_client_push(gw_client_t *c, td_outmsg_t *m);
 
 /* ---- "since": channels served from Redis history (since.c) ------------------ */
 
@@ -346,8 +298,8 @@ struct td_gateway_s {
     const char *cur_payload;
     size_t cur_len;
     int cur_kind;
-    gw_msg_t *cur[GW_CODECS];
-    gw_keys_t keys;
+    td_outmsg_t *cur[GW_CODECS];
+    td_outkeys_t keys;
     td_buf_t scratch, frame;
     td_gateway_stats_t st;
     td_ratelimit_t log_rl;           /* client-caused log lines, all clients (guard.c) */
@@ -365,8 +317,8 @@ struct td_gateway_s {
 /* The shared message for ev in codec (made once per published event, or
  * once per news item across its symbols); NULL if it cannot be encoded.
  * The gateway keeps its reference until the next event. */
-gw_msg_t *td__gw_event_msg(td_gateway_t *g, const td_event_t *ev, int codec);
+td_outmsg_t *td__gw_event_msg(td_gateway_t *g, const td_event_t *ev, int codec);
 /* A message for ev made for one client (snapshots). Caller owns it. */
-gw_msg_t *td__gw_event_msg_once(td_gateway_t *g, const td_event_t *ev, int codec);
+td_outmsg_t *td__gw_event_msg_once(td_gateway_t *g, const td_event_t *ev, int codec);
 
 #endif

@@ -228,12 +228,12 @@ static void deliver(gw_client_t *c, gw_cursor_t *u, const td_resp_node_t *id, co
                      .symbol_len = strlen(u->sym),
                      .payload = b->data,
                      .payload_len = b->len};
-    gw_msg_t *m = td__gw_event_msg_once(g, &ev, c->codec);
+    td_outmsg_t *m = td__gw_event_msg_once(g, &ev, c->codec);
     if (!m) return;
     m->key = 0; /* never conflated: a replay has no holes */
     g->st.since_events++;
     td__gw_client_push(c, m);
-    td__gw_msg_unref(m);
+    td_outmsg_unref(m);
 }
 
 /* The entries of one stream (node index `ents` of the reply) for every

@@ -223,7 +223,7 @@ static void send_frame(td_sim_replay_t *rp, const td_rec_frame_t *f)
 static int congested(const td_sim_stream_t *st)
 {
     for (const td_sim_sess_t *s = st->sessions; s; s = s->next)
-        if (!s->no_more_data && s->pending > PENDING_MAX) return 1;
+        if (!s->no_more_data && td__sim_sess_pending(s) > PENDING_MAX) return 1;
     return 0;
 }
 

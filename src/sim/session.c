@@ -2,8 +2,9 @@
 /* One client connection of the simulator: its server session
  * (proto/server_session.h: the dialect's handshake, auth, subscriptions and
  * errors) with the simulator's policies as its hooks (keys, --deny-feed,
- * --max-conns; Polygon's in session_polygon.c), and the outgoing queue of
- * frames (each frame built in place with LWS_PRE headroom, data events
+ * --max-conns; Polygon's in session_polygon.c), and the outgoing queue
+ * (core/outq.h: control messages and data frames, each built in place with
+ * LWS_PRE headroom, data events
  * batched into JSON arrays). */
 #include "core/log.h"
 #include "core/lws_util.h"
@@ -14,85 +15,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RX_MAX     (1u << 20) /* a client message larger than this is refused (400) */
-#define FRAME_MIN  16384
-#define SPARES_MAX 2
+#define RX_MAX    (1u << 20) /* a client message larger than this is refused (400) */
+#define FRAME_MIN 16384
+#define SIM_DATA  0 /* td_outmsg_t.kind of a data frame */
 
-/* ---- frames -------------------------------------------------------------- */
+/* ---- the queue ----------------------------------------------------------- */
 
-static void frame_reserve(td_sim_frame_t *f, size_t extra)
+/* The data frame being filled goes to the queue, closed. */
+static void batch_seal(td_sim_sess_t *s)
 {
-    if (f->len + extra + 1 <= f->cap) return;
-    size_t cap = f->cap ? f->cap * 2 : FRAME_MIN;
-    while (cap < f->len + extra + 1)
-        cap *= 2;
-    f->mem = td_xrealloc(f->mem, LWS_PRE + cap + 1);
-    f->cap = cap;
-}
-
-static td_sim_frame_t *frame_new(td_sim_sess_t *s, size_t need, int control)
-{
-    td_sim_frame_t *f = s->spare;
-    if (f)
-        s->spare = f->next;
-    else
-        f = td_xcalloc(1, sizeof *f);
-    f->next = NULL;
-    f->len = 0;
-    f->nev = 0;
-    f->control = control;
-    f->sealed = control;
-    frame_reserve(f, need);
-    if (s->tail)
-        s->tail->next = f;
-    else
-        s->head = f;
-    s->tail = f;
-    return f;
-}
-
-static void frame_release(td_sim_sess_t *s, td_sim_frame_t *f)
-{
-    size_t n = 0;
-    for (td_sim_frame_t *x = s->spare; x; x = x->next)
-        n++;
-    if (n < SPARES_MAX && f->cap <= 4 * FRAME_MIN) {
-        f->next = s->spare;
-        s->spare = f;
-        return;
-    }
-    free(f->mem);
-    free(f);
-}
-
-static void frames_free(td_sim_frame_t *f)
-{
-    while (f) {
-        td_sim_frame_t *n = f->next;
-        free(f->mem);
-        free(f);
-        f = n;
-    }
+    td_outmsg_t *m = s->batch;
+    if (!m) return;
+    m->data[m->len++] = ']';
+    m->data[m->len] = '\0';
+    td_outq_push(&s->q, m);
+    td_outmsg_unref(m);
+    s->batch = NULL;
 }
 
 void td__sim_sess_queue_ctl(td_sim_sess_t *s, const char *text, size_t len)
 {
-    td_sim_frame_t *f = frame_new(s, len, 1);
-    memcpy(f->mem + LWS_PRE, text, len);
-    f->len = len;
-    s->pending += len;
+    batch_seal(s); /* the events before it go first */
+    td_outmsg_t *m = td_outmsg_alloc(LWS_PRE + len, TD_OUTQ_CONTROL, 0, 0);
+    memcpy(m->data + LWS_PRE, text, len);
+    td_outq_push(&s->q, m);
+    td_outmsg_unref(m);
     lws_callback_on_writable(s->wsi);
 }
 
 static void drop_queue(td_sim_sess_t *s)
 {
-    while (s->head) {
-        td_sim_frame_t *f = s->head;
-        s->head = f->next;
-        frame_release(s, f);
-    }
-    s->tail = NULL;
-    s->pending = 0;
+    td_outq_clear(&s->q);
+    td_outmsg_unref(s->batch);
+    s->batch = NULL;
+}
+
+size_t td__sim_sess_pending(const td_sim_sess_t *s)
+{
+    return s->q.bytes + (s->batch ? s->batch->len - LWS_PRE : 0);
 }
 
 void td__sim_sess_closing(td_sim_sess_t *s)
@@ -204,6 +164,7 @@ td_sim_sess_t *td__sim_sess_new(td_sim_t *sim, td_sim_stream_t *st, struct lws *
         .max_message = RX_MAX,
     };
     td_srv_sess_init(&s->sess, &sc, st->poly ? &td__sim_polygon_cb : &alpaca_cb, s, s->open_ms);
+    td_outq_init(&s->q, 0);
     s->want = td_xcalloc((size_t)TD_KIND__COUNT * td__sim_gen_nsyms(st->gen), 1);
     s->next = st->sessions;
     if (st->sessions) st->sessions->prev = s;
@@ -224,8 +185,7 @@ void td__sim_sess_free(td_sim_sess_t *s)
         s->st->sessions = s->next;
     if (s->next) s->next->prev = s->prev;
     td__sim_stream_dirty(s->st);
-    frames_free(s->head);
-    frames_free(s->spare);
+    drop_queue(s);
     td_srv_sess_free(&s->sess);
     free(s->want);
     free(s);
@@ -268,7 +228,7 @@ void td__sim_sess_update_want(td_sim_sess_t *s)
 static void slow_client(td_sim_sess_t *s)
 {
     TD_WARN("conn #%llu: %zu bytes pending, over the limit: slow client", (unsigned long long)s->id,
-            s->pending);
+            td__sim_sess_pending(s));
     drop_queue(s);
     td__sim_sess_error(s, 407, 1);
 }
@@ -277,21 +237,27 @@ void td__sim_sess_push_event(td_sim_sess_t *s, const char *ev, size_t len)
 {
     const td_sim_cfg_t *cfg = s->sim->cfg;
     if (s->no_more_data) return;
-    td_sim_frame_t *f = s->tail;
-    if (!f || f->sealed || f->nev >= (uint32_t)cfg->batch) {
-        f = frame_new(s, len + 2, 0);
-        f->mem[LWS_PRE] = '[';
-        f->len = 1;
-        s->pending++;
-    } else {
-        frame_reserve(f, len + 2);
-        f->mem[LWS_PRE + f->len++] = ',';
-        s->pending++;
+    td_outmsg_t *m = s->batch;
+    if (m && m->id >= (uint64_t)cfg->batch) {
+        batch_seal(s);
+        m = NULL;
     }
-    memcpy(f->mem + LWS_PRE + f->len, ev, len);
-    f->len += len;
-    f->nev++;
-    s->pending += len;
+    if (!m) { /* headroom, '[' */
+        s->batch_cap = LWS_PRE + (len + 2 > FRAME_MIN ? len + 2 : FRAME_MIN);
+        m = s->batch = td_outmsg_alloc(s->batch_cap, SIM_DATA, 0, 0);
+        m->len = LWS_PRE + 1;
+        m->data[LWS_PRE] = '[';
+    } else { /* ',' */
+        if (m->len + len + 2 > s->batch_cap) {
+            while (m->len + len + 2 > s->batch_cap)
+                s->batch_cap *= 2;
+            m = s->batch = td_outmsg_room(m, s->batch_cap);
+        }
+        m->data[m->len++] = ',';
+    }
+    memcpy(m->data + m->len, ev, len); /* room for ']' is kept */
+    m->len += len;
+    m->id++;
     s->events_queued++;
     s->sim->deliveries++;
     s->wake = 1;
@@ -301,18 +267,18 @@ void td__sim_sess_push_event(td_sim_sess_t *s, const char *ev, size_t len)
         TD_INFO("conn #%llu: %llu events queued, closing after them (--drop-after)",
                 (unsigned long long)s->id, (unsigned long long)s->events_queued);
     }
-    if (s->pending > (size_t)cfg->max_pending_mb << 20) slow_client(s);
+    if (td__sim_sess_pending(s) > (size_t)cfg->max_pending_mb << 20) slow_client(s);
 }
 
-static void written(td_sim_sess_t *s, td_sim_frame_t *f, size_t n)
+static void written(td_sim_sess_t *s, const td_outmsg_t *m, size_t n)
 {
     s->frames_sent++;
     s->bytes_sent += n;
     s->sim->frames_sent++;
     s->sim->bytes_sent += n;
-    if (f->control) return;
-    s->events_sent += f->nev;
-    s->sim->events_sent += f->nev;
+    if (m->kind == TD_OUTQ_CONTROL) return;
+    s->events_sent += m->id;
+    s->sim->events_sent += m->id;
     if (!s->first_data_ms) s->first_data_ms = uv_now(s->sim->loop);
 }
 
@@ -347,34 +313,28 @@ int td__sim_sess_writeable(td_sim_sess_t *s)
         return -1;
     }
     if (s->stalled) return 0;
-    td_sim_frame_t *f = s->head;
-    if (!f) {
+    if (!s->q.n) batch_seal(s); /* the frame being filled goes as it is */
+    td_outmsg_t *m = td_outq_peek(&s->q, 0);
+    if (!m) {
         if (!s->close_after_flush) return 0;
         td_lws_write_close(s->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION);
         return -1;
     }
-    if (!f->control && cfg->oversize_once > 0 && !s->oversize_sent) return write_oversized(s);
-    if (!f->sealed) {
-        f->mem[LWS_PRE + f->len++] = ']';
-        f->sealed = 1;
-        s->pending++;
-    }
-    size_t n = f->len;
+    int data = m->kind != TD_OUTQ_CONTROL;
+    if (data && cfg->oversize_once > 0 && !s->oversize_sent) return write_oversized(s);
+    size_t n = m->len - LWS_PRE;
     int malformed =
-        !f->control && cfg->malformed_every > 1 && ++s->slots % (uint64_t)cfg->malformed_every == 0;
-    if (malformed) n = f->len / 2; /* a truncated array: never valid JSON */
-    if (lws_write(s->wsi, f->mem + LWS_PRE, n, LWS_WRITE_TEXT) < 0) return -1;
-    if (malformed) {
+        data && cfg->malformed_every > 1 && ++s->slots % (uint64_t)cfg->malformed_every == 0;
+    if (malformed) n /= 2; /* a truncated array: never valid JSON */
+    if (lws_write(s->wsi, (unsigned char *)m->data + LWS_PRE, n, LWS_WRITE_TEXT) < 0) return -1;
+    if (malformed) { /* the whole frame goes next time */
         s->frames_sent++;
         s->bytes_sent += n;
     } else {
-        written(s, f, n);
-        s->head = f->next;
-        if (!s->head) s->tail = NULL;
-        s->pending -= f->len;
-        frame_release(s, f);
+        written(s, m, n);
+        td_outmsg_unref(td_outq_pop(&s->q));
     }
-    if (s->head || s->close_after_flush) lws_callback_on_writable(s->wsi);
+    if (s->q.n || s->batch || s->close_after_flush) lws_callback_on_writable(s->wsi);
     return 0;
 }
 
@@ -397,7 +357,8 @@ static void stall_cron(td_sim_sess_t *s, uint64_t now)
         s->stalled = 0;
         lws_rx_flow_control(s->wsi, 1);
         lws_callback_on_writable(s->wsi);
-        TD_INFO("conn #%llu: stall over, %zu bytes pending", (unsigned long long)s->id, s->pending);
+        TD_INFO("conn #%llu: stall over, %zu bytes pending", (unsigned long long)s->id,
+                td__sim_sess_pending(s));
     }
 }
 

@@ -4,6 +4,7 @@
 #define TD_SIM_SIM_INT_H
 
 #include "core/buf.h"
+#include "core/outq.h"
 #include "proto/event.h"
 #include "proto/polygon.h"
 #include "proto/server_session.h"
@@ -51,14 +52,6 @@ size_t td__sim_gen_build(td_sim_gen_t *g, const td_sim_ev_t *ev, td_buf_t *out);
 
 /* ---- sessions (session.c) ------------------------------------------------ */
 
-typedef struct td_sim_frame_s {
-    struct td_sim_frame_s *next;
-    unsigned char *mem; /* LWS_PRE headroom, then the frame, then room for ']' */
-    size_t len, cap;    /* bytes of frame (after the headroom); capacity */
-    uint32_t nev;       /* data events; 0 for a control message */
-    int control, sealed;
-} td_sim_frame_t;
-
 typedef struct td_sim_stream_s td_sim_stream_t;
 
 typedef struct td_sim_sess_s {
@@ -70,8 +63,12 @@ typedef struct td_sim_sess_s {
     td_srv_sess_t sess; /* the dialect: auth (sess.authed), the set (sess.sub), errors */
     char key[257];      /* the key it authenticated with */
     uint8_t *want; /* [kind * nsyms + sym]: covered by sub (corrections, cancelErrors = trades) */
-    td_sim_frame_t *head, *tail, *spare;
-    size_t pending;
+    /* Control messages and sealed data frames (core/outq.h), each message
+     * with LWS_PRE bytes of headroom before its frame; data frames: kind
+     * SIM_DATA, id = their events. */
+    td_outq_t q;
+    td_outmsg_t *batch;    /* the data frame being filled (not queued yet); NULL: none */
+    size_t batch_cap;      /* its room (bytes of data, headroom included) */
     int close_after_flush; /* close once the queue is written */
     int kill;              /* close at the next writeable callback */
     int no_more_data;      /* dropped, slow or closing: queue no data */
@@ -89,8 +86,12 @@ td_sim_sess_t *td__sim_sess_new(td_sim_t *sim, td_sim_stream_t *st, struct lws *
 void td__sim_sess_free(td_sim_sess_t *s);
 /* Greeting, and header authentication if the upgrade request carried it. */
 void td__sim_sess_open(td_sim_sess_t *s, const char *hkey, const char *hsecret);
-/* Appends an event to the data queue (batching into frames). */
+/* Appends an event to the data frame being filled (at most --batch events,
+ * sealed and queued when full, before a control message, or when the
+ * session is writeable). */
 void td__sim_sess_push_event(td_sim_sess_t *s, const char *ev, size_t len);
+/* Bytes queued and not yet written. */
+size_t td__sim_sess_pending(const td_sim_sess_t *s);
 /* Writes at most one frame. Returns -1 if lws must close the connection. */
 int td__sim_sess_writeable(td_sim_sess_t *s);
 /* Housekeeping: auth timeout, drop-every, stall. */
