@@ -155,7 +155,7 @@ static int read_frame(td_feed_t *f, const char *p, size_t n)
     td_alpaca_stats_t s = {0};
     int rc = td_alpaca_split(p, n, &cbs, f, &s);
     f->st.unknown += s.unknown;
-    return rc == TD_ALPACA_OK ? 0 : -1;
+    return rc == TD_OK ? 0 : -1;
 }
 
 const td_feed_dialect_t td__feed_alpaca = {"alpaca",   setup,     carries,

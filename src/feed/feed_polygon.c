@@ -107,7 +107,7 @@ static int read_frame(td_feed_t *f, const char *p, size_t n)
     td_polygon_stats_t s = {0};
     int rc = td_polygon_split((td_polygon_cluster_t)f->cluster, p, n, &cbs, f, &s);
     f->st.unknown += s.unknown;
-    return rc == TD_POLYGON_OK ? 0 : -1;
+    return rc == TD_OK ? 0 : -1;
 }
 
 const td_feed_dialect_t td__feed_polygon = {"polygon",  setup,     carries,

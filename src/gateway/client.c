@@ -343,11 +343,10 @@ static void on_message(gw_client_t *c, const char *msg, size_t len)
     td_alpaca_client_msg_init(&m);
     /* a JSON session takes text frames only (MessagePack ones: binary) */
     int wrong_frame = c->rx_binary && !td__gw_codecs[c->codec].binary;
-    int rc =
-        wrong_frame ? TD_ALPACA_CLIENT_EMALFORMED : td__gw_codecs[c->codec].parse(msg, len, &m);
+    int rc = wrong_frame ? TD_EMALFORMED : td__gw_codecs[c->codec].parse(msg, len, &m);
     if (rc != 0) {
         GW_LOG(TD_LOG_DEBUG, c->g, c, "client #%llu: bad message: %s", ID(c),
-               wrong_frame ? "a binary frame on a JSON session" : td_alpaca_client_strerror(rc));
+               wrong_frame ? "a binary frame on a JSON session" : td_strerror(rc));
         c->g->st.malformed++;
         td__gw_client_error(c, 400, 0);
     } else if (m.action == TD_ALPACA_CLIENT_AUTH) {

@@ -339,8 +339,7 @@ void td__sim_sess_message(td_sim_sess_t *s, const char *msg, size_t len, int bin
     td_alpaca_client_msg_init(&m);
     int rc = td_alpaca_client_parse(msg, len, &m);
     if (rc != 0) {
-        TD_DEBUG("conn #%llu: bad message: %s", (unsigned long long)s->id,
-                 td_alpaca_client_strerror(rc));
+        TD_DEBUG("conn #%llu: bad message: %s", (unsigned long long)s->id, td_strerror(rc));
         td__sim_sess_error(s, 400, 0);
     } else if (m.action == TD_ALPACA_CLIENT_AUTH) {
         do_auth(s, m.has_key ? m.key : NULL, m.has_secret ? m.secret : NULL, "message");
