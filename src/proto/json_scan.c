@@ -135,7 +135,7 @@ static size_t decode_escape(const char *p, const char *end, unsigned *cp)
     return 6;
 }
 
-int td_json_unescape(const char *p, size_t n, char *out, size_t cap)
+long td_json_unescape(const char *p, size_t n, char *out, size_t cap)
 {
     const char *end = p + n;
     size_t o = 0;
@@ -153,7 +153,7 @@ int td_json_unescape(const char *p, size_t n, char *out, size_t cap)
         o += put_utf8(out + o, cp);
         p += len;
     }
-    return o > cap ? -1 : (int)o;
+    return o > cap ? -1 : (long)o;
 }
 
 size_t td_json_symbol(const char *p, size_t n, int esc, char *scratch, const char **sym)

@@ -175,7 +175,7 @@ static inline const char *td_json_scan_value(const char *p, const char *end, int
 
 /* Unescapes the (validated) string content [p, p+n) into out; returns the
  * length, or -1 if it needs more than cap bytes or has a lone surrogate. */
-int td_json_unescape(const char *p, size_t n, char *out, size_t cap);
+long td_json_unescape(const char *p, size_t n, char *out, size_t cap);
 
 /* A usable symbol (see the top comment) from validated string content
  * [p, p+n) that holds an escape iff esc: returns its length and sets *sym (to
