@@ -59,13 +59,14 @@ TD_SPLIT_INLINE int td_split_id(const char *k, size_t n, int esc,
     return plain(tmp, (size_t)len);
 }
 
-/* A member's value at p (< s->end) that the splitter does not capture as a
- * string: the byte after it, or NULL (a value nested too deep sets
- * TD_ETOOBIG; the frame's array is depth 1, the elements depth 2). */
+/* A member's value at p (< s->end) that is not a string (the splitters
+ * take strings first): the byte after it, or NULL (a value nested too deep
+ * sets TD_ETOOBIG; the frame's array is depth 1, the elements depth 2). */
 TD_SPLIT_INLINE const char *td_split_value(td_split_t *s, const char *p)
 {
     int too_deep = 0;
-    if (*p != '[' && *p != '{') return td_json_scan_scalar(p, s->end);
+    if (*p == '-' || TD_JSON_IS_DIGIT(*p)) return td_json_scan_num(p, s->end);
+    if (*p != '[' && *p != '{') return td_json_scan_lit(p, s->end);
     const char *q = td_json_skip_nested(p, s->end, 3, &too_deep);
     if (too_deep) s->err = TD_ETOOBIG;
     return q;
