@@ -3,7 +3,7 @@
  * tickerd's own codes come from one table (TD_ERRNO_MAP, as libuv's
  * UV_ERRNO_MAP) and sit below TD_ERR__BASE, out of the way of the negated
  * errno values some modules also return (TD_EAGAIN, -EINVAL, -EIO: the store,
- * libuv). td_strerror and td_err_name answer for both. */
+ * libuv), which are above it. td_strerror and td_err_name answer for both. */
 #ifndef TD_CORE_ERR_H
 #define TD_CORE_ERR_H
 
@@ -21,16 +21,17 @@
     XX(ETORN, "torn tail")                                                                         \
     XX(ECORRUPT, "not decodable")
 
-#define TD_ERR__BASE (-4000) /* below any negated errno value */
+#define TD_ERR__BASE (-4000) /* negated errno values are above it, the codes below */
 
 enum {
     TD_OK = 0,
-    TD_ERR__FIRST = TD_ERR__BASE, /* not a code */
+    TD_ERR__FIRST = -5000, /* not a code; the codes follow it */
 #define XX(name, text) TD_##name,
     TD_ERRNO_MAP(XX)
 #undef XX
         TD_ERR__END /* not a code */
 };
+_Static_assert(TD_ERR__END <= TD_ERR__BASE, "TD_ERRNO_MAP: too many codes");
 
 /* Backlog full (store writes): a negated errno value, as the store's others. */
 #ifndef TD_EAGAIN
