@@ -19,7 +19,13 @@
     XX(ETOOLONG, "key or secret too long")                                                         \
     XX(ESINCE, "bad since: an object of \"kind.SYMBOL\": \"stream id\"")                           \
     XX(ETORN, "torn tail")                                                                         \
-    XX(ECORRUPT, "not decodable")
+    XX(ECORRUPT, "not decodable")                                                                  \
+    XX(EBADTOKEN, "malformed token")                                                               \
+    XX(EALG, "algorithm not accepted")                                                             \
+    XX(ESIGNATURE, "bad signature")                                                                \
+    XX(ECLAIMS, "malformed claims")                                                                \
+    XX(EEXPIRED, "expired")                                                                        \
+    XX(ENOTYET, "not valid yet (nbf)")
 
 #define TD_ERR__BASE (-4000) /* negated errno values are above it, the codes below */
 

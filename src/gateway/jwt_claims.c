@@ -159,12 +159,12 @@ int td_jwt_parse_claims(const char *json, size_t n, td_jwt_claims_t *c)
 {
     td_json_span_t sp[4] = {{0}};
     if (!td_json_valid(json, n, 1) || td_json_each_member(json, json + n, claim_member, sp) != 0)
-        return TD_JWT_CLAIMS;
-    if (!sp[0].p || number(sp[0].p, sp[0].e, &c->exp) != 0) return TD_JWT_CLAIMS;
-    if (sp[1].p && number(sp[1].p, sp[1].e, &c->nbf) != 0) return TD_JWT_CLAIMS;
-    if (sp[2].p && parse_sub(c, sp[2].p, sp[2].e) != 0) return TD_JWT_CLAIMS;
-    if (sp[3].p && parse_restriction(c, sp[3].p, sp[3].e) != 0) return TD_JWT_CLAIMS;
-    return TD_JWT_OK;
+        return TD_ECLAIMS;
+    if (!sp[0].p || number(sp[0].p, sp[0].e, &c->exp) != 0) return TD_ECLAIMS;
+    if (sp[1].p && number(sp[1].p, sp[1].e, &c->nbf) != 0) return TD_ECLAIMS;
+    if (sp[2].p && parse_sub(c, sp[2].p, sp[2].e) != 0) return TD_ECLAIMS;
+    if (sp[3].p && parse_restriction(c, sp[3].p, sp[3].e) != 0) return TD_ECLAIMS;
+    return TD_OK;
 }
 
 int td_jwt_allows(const td_jwt_claims_t *c, td_kind_t k, const char *sym, size_t n)
