@@ -215,8 +215,18 @@ static void control(const td_split_t *s, const rec_t *r, const td_alpaca_cb_t *c
     if (cb && cb->on_control) cb->on_control(ud, &ctl);
 }
 
-static void dispatch(const td_split_t *s, const td_alpaca_cb_t *cb, void *ud, td_alpaca_stats_t *st)
+typedef struct {
+    const td_alpaca_cb_t *cb;
+    void *ud;
+    td_alpaca_stats_t *st;
+} split_ctx;
+
+static void dispatch(const td_split_t *s, void *ctx)
 {
+    const split_ctx *sc = ctx;
+    const td_alpaca_cb_t *cb = sc->cb;
+    void *ud = sc->ud;
+    td_alpaca_stats_t *st = sc->st;
     char scratch[MAX_SYM];
     void (*on_event)(void *, const td_event_t *) = cb ? cb->on_event : NULL;
     const rec_t *recs = s->recs;
@@ -249,15 +259,10 @@ static void dispatch(const td_split_t *s, const td_alpaca_cb_t *cb, void *ud, td
 int td_alpaca_split(const char *frame, size_t len, const td_alpaca_cb_t *cb, void *ud,
                     td_alpaca_stats_t *stats)
 {
-    rec_t recs[TD_SPLIT_STACK_RECS];
     td_alpaca_stats_t local = {0};
-    td_alpaca_stats_t *st = stats ? stats : &local;
-    td_split_t s;
-    int rc = td_split_scan(&s, frame, len, recs, TD_SPLIT_STACK_RECS, sizeof *recs, rec_init,
-                           key_id, scan_member, &st->frames, &st->malformed);
-    if (rc == TD_OK) dispatch(&s, cb, ud, st);
-    td_split_done(&s);
-    return rc;
+    split_ctx c = {cb, ud, stats ? stats : &local};
+    return td_split_run(frame, len, sizeof(rec_t), rec_init, key_id, scan_member, dispatch, &c,
+                        &c.st->frames, &c.st->malformed);
 }
 
 /* ---- subscription objects ------------------------------------------------- */

@@ -265,9 +265,20 @@ static void status(const td_split_t *s, const rec_t *r, const td_polygon_cb_t *c
     if (cb && cb->on_status) cb->on_status(ud, &st);
 }
 
-static void dispatch(const td_split_t *s, td_polygon_cluster_t c, const td_polygon_cb_t *cb,
-                     void *ud, td_polygon_stats_t *st)
+typedef struct {
+    td_polygon_cluster_t c;
+    const td_polygon_cb_t *cb;
+    void *ud;
+    td_polygon_stats_t *st;
+} split_ctx;
+
+static void dispatch(const td_split_t *s, void *ctx)
 {
+    const split_ctx *sc = ctx;
+    td_polygon_cluster_t c = sc->c;
+    const td_polygon_cb_t *cb = sc->cb;
+    void *ud = sc->ud;
+    td_polygon_stats_t *st = sc->st;
     char scratch[TD_JSON_MAX_SYM];
     void (*on_event)(void *, const td_event_t *) = cb ? cb->on_event : NULL;
     const int8_t *kinds = (unsigned)c < TD_POLYGON__CLUSTERS ? ev_kind[c] : NULL;
@@ -298,15 +309,10 @@ static void dispatch(const td_split_t *s, td_polygon_cluster_t c, const td_polyg
 int td_polygon_split(td_polygon_cluster_t c, const char *frame, size_t len,
                      const td_polygon_cb_t *cb, void *ud, td_polygon_stats_t *stats)
 {
-    rec_t recs[TD_SPLIT_STACK_RECS];
     td_polygon_stats_t local = {0};
-    td_polygon_stats_t *st = stats ? stats : &local;
-    td_split_t s;
-    int rc = td_split_scan(&s, frame, len, recs, TD_SPLIT_STACK_RECS, sizeof *recs, rec_init,
-                           key_id, scan_member, &st->frames, &st->malformed);
-    if (rc == TD_OK) dispatch(&s, c, cb, ud, st);
-    td_split_done(&s);
-    return rc;
+    split_ctx sc = {c, cb, ud, stats ? stats : &local};
+    return td_split_run(frame, len, sizeof(rec_t), rec_init, key_id, scan_member, dispatch, &sc,
+                        &sc.st->frames, &sc.st->malformed);
 }
 
 /* ---- integers ------------------------------------------------------------- */

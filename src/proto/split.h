@@ -7,8 +7,8 @@
  * names its key callback knows. Only a frame that is valid as a whole is
  * dispatched, from the records, by the splitter.
  *
- * Everything here is always inlined and the callbacks are the splitters'
- * static functions, so each splitter compiles to one loop with its own
+ * td_split_run is the whole of a splitter's td_*_split. Everything here is always inlined and the
+ * callbacks are the splitters' static functions, so each splitter compiles to one loop with its own
  * member code in it, as if written by hand (bench_split, bench_polygon). */
 #ifndef TD_PROTO_SPLIT_H
 #define TD_PROTO_SPLIT_H
@@ -16,14 +16,15 @@
 #include "core/err.h"
 #include "proto/json_scan.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define TD_SPLIT_INLINE     static inline __attribute__((always_inline))
-#define TD_SPLIT_MAX_ELEMS  1000000     /* elements per frame */
-#define TD_SPLIT_MAX_FRAME  0xffffffffu /* bytes: offsets are 32-bit */
-#define TD_SPLIT_STACK_RECS 256         /* records the caller keeps on its stack */
+#define TD_SPLIT_INLINE      static inline __attribute__((always_inline))
+#define TD_SPLIT_MAX_ELEMS   1000000     /* elements per frame */
+#define TD_SPLIT_MAX_FRAME   0xffffffffu /* bytes: offsets are 32-bit */
+#define TD_SPLIT_STACK_BYTES 16384       /* records kept on the stack (256 or more) */
 
 /* The head of every splitter's record: the element object, [beg, end). */
 typedef struct td_split_elem_s {
@@ -154,31 +155,48 @@ tail:
 }
 
 /* Scans the frame [frame, frame+len) (NULL: empty) into s, the records
- * starting in the caller's array `stack` of cap records of elsz bytes, and
- * counts it in *frames (and in *malformed when it fails). Returns TD_OK,
- * TD_EMALFORMED or TD_ETOOBIG; either way the caller ends with
- * td_split_done(s). */
+ * starting in the caller's array `stack` of cap records of elsz bytes.
+ * Returns TD_OK, TD_EMALFORMED or TD_ETOOBIG; either way the caller ends
+ * with td_split_done(s). */
 TD_SPLIT_INLINE int td_split_scan(td_split_t *s, const char *frame, size_t len, void *stack,
                                   size_t cap, size_t elsz, td_split_init_fn init,
-                                  td_split_key_fn key, td_split_member_fn member, uint64_t *frames,
-                                  uint64_t *malformed)
+                                  td_split_key_fn key, td_split_member_fn member)
 {
     if (!frame) {
         frame = "";
         len = 0;
     }
     *s = (td_split_t){.base = frame, .end = frame + len, .recs = stack, .cap = cap};
-    int rc = len > TD_SPLIT_MAX_FRAME
-                 ? TD_ETOOBIG
-                 : td_split_array(s, td_json_skip_ws(frame, s->end), elsz, init, key, member);
-    ++*frames;
-    if (rc != TD_OK) ++*malformed;
-    return rc;
+    return len > TD_SPLIT_MAX_FRAME
+               ? TD_ETOOBIG
+               : td_split_array(s, td_json_skip_ws(frame, s->end), elsz, init, key, member);
 }
 
 static inline void td_split_done(td_split_t *s)
 {
     if (s->heap) free(s->recs);
+}
+
+/* The splitter's dispatch of a valid frame's records (s->recs, s->n). */
+typedef void (*td_split_dispatch_fn)(const td_split_t *s, void *ctx);
+
+/* A splitter's whole job on one frame: scans it (td_split_scan, the first
+ * records on this function's stack), then, if it is valid, dispatch(s, ctx);
+ * counts it in *frames, and in *malformed when it is not valid. Returns
+ * TD_OK, TD_EMALFORMED or TD_ETOOBIG. */
+TD_SPLIT_INLINE int td_split_run(const char *frame, size_t len, size_t elsz, td_split_init_fn init,
+                                 td_split_key_fn key, td_split_member_fn member,
+                                 td_split_dispatch_fn dispatch, void *ctx, uint64_t *frames,
+                                 uint64_t *malformed)
+{
+    _Alignas(max_align_t) unsigned char stack[TD_SPLIT_STACK_BYTES];
+    td_split_t s;
+    int rc = td_split_scan(&s, frame, len, stack, sizeof stack / elsz, elsz, init, key, member);
+    if (rc == TD_OK) dispatch(&s, ctx);
+    td_split_done(&s);
+    ++*frames;
+    if (rc != TD_OK) ++*malformed;
+    return rc;
 }
 
 #endif
