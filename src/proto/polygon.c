@@ -275,13 +275,12 @@ typedef struct {
 static void dispatch(const td_split_t *s, void *ctx)
 {
     const split_ctx *sc = ctx;
-    td_polygon_cluster_t c = sc->c;
     const td_polygon_cb_t *cb = sc->cb;
     void *ud = sc->ud;
     td_polygon_stats_t *st = sc->st;
     char scratch[TD_JSON_MAX_SYM];
     void (*on_event)(void *, const td_event_t *) = cb ? cb->on_event : NULL;
-    const int8_t *kinds = (unsigned)c < TD_POLYGON__CLUSTERS ? ev_kind[c] : NULL;
+    const int8_t *kinds = (unsigned)sc->c < TD_POLYGON__CLUSTERS ? ev_kind[sc->c] : NULL;
     const rec_t *recs = s->recs;
     for (size_t i = 0; i < s->n; i++) {
         const rec_t *r = &recs[i];
