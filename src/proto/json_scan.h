@@ -38,6 +38,14 @@ static inline const char *td_json_skip_ws(const char *p, const char *end)
     return p;
 }
 
+/* [*p, *e) without the JSON whitespace around it. */
+static inline void td_json_trim(const char **p, const char **e)
+{
+    *p = td_json_skip_ws(*p, *e);
+    while (*e > *p && td_json_is_ws((unsigned char)(*e)[-1]))
+        (*e)--;
+}
+
 static inline int td_json_hexval(char c)
 {
     if (TD_JSON_IS_DIGIT(c)) return c - '0';

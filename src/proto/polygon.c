@@ -399,10 +399,7 @@ static int params_walk(td_polygon_cluster_t c, const char *p, const char *end, i
         const char *comma = memchr(p, ',', (size_t)(end - p));
         const char *a = p, *b = comma ? comma : end, *sym;
         size_t len;
-        while (a < b && td_json_is_ws((unsigned char)*a))
-            a++;
-        while (b > a && td_json_is_ws((unsigned char)b[-1]))
-            b--;
+        td_json_trim(&a, &b);
         int kind = param_item(c, a, b, &sym, &len);
         if (kind < 0) {
             if (bad) *bad = a;
@@ -420,10 +417,8 @@ int td_polygon_params_each(td_polygon_cluster_t c, const char *params, size_t n,
                            void (*fn)(void *ud, td_kind_t kind, const char *sym, size_t len),
                            void *ud, const char **bad, size_t *bad_len)
 {
-    const char *end = params ? params + n : NULL, *p = params;
-    while (p < end && td_json_is_ws((unsigned char)*p))
-        p++;
-    if (p == end) return 0; /* an empty list */
+    const char *end = params ? params + n : NULL;
+    if (td_json_skip_ws(params, end) == end) return 0; /* an empty list */
     if (params_walk(c, params, end, 0, NULL, NULL, bad, bad_len) < 0) return -1;
     return params_walk(c, params, end, 1, fn, ud, NULL, NULL);
 }

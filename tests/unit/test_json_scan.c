@@ -182,6 +182,23 @@ static void test_unescape(void **state)
     assert_int_equal(td_json_unescape("abcdef", 6, out, 5), -1); /* does not fit */
 }
 
+static void test_trim(void **state)
+{
+    (void)state;
+    const char *s = " \t\r\n[1, 2] \n";
+    const char *p = s, *e = s + strlen(s);
+    td_json_trim(&p, &e);
+    assert_int_equal(e - p, 6);
+    assert_memory_equal(p, "[1, 2]", 6);
+    const char *w = " \f ", *wp = w, *we = w + 3; /* form feed is not JSON whitespace */
+    td_json_trim(&wp, &we);
+    assert_int_equal(we - wp, 1);
+    assert_int_equal(*wp, '\f');
+    const char *z = "  ", *zp = z, *ze = z + 2;
+    td_json_trim(&zp, &ze);
+    assert_true(zp == ze);
+}
+
 static void test_err(void **state)
 {
     (void)state;
@@ -226,7 +243,8 @@ int main(void)
         cmocka_unit_test(test_valid),        cmocka_unit_test(test_names),
         cmocka_unit_test(test_top_members),  cmocka_unit_test(test_member),
         cmocka_unit_test(test_each_element), cmocka_unit_test(test_int64),
-        cmocka_unit_test(test_unescape),     cmocka_unit_test(test_err),
+        cmocka_unit_test(test_unescape),     cmocka_unit_test(test_trim),
+        cmocka_unit_test(test_err),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
