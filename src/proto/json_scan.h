@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Strict RFC 8259 JSON scanning: the project's one JSON reader (the vendor
  * splitters through split.h, the MessagePack transcoder, the REST bodies,
- * the client messages, libtickerd's event accessors). Nothing is allocated or copied: each
- * scanner takes [p, end) and returns the byte after what it recognised, or
- * NULL if the input is not valid JSON there (including invalid UTF-8 and
- * \uXXXX escapes). The hot helpers are inline so that each splitter's frame
- * loop compiles to the same code it had when the helpers were its own.
+ * the client messages, libtickerd's event accessors). Nothing is allocated
+ * or copied: each scanner takes [p, end) and returns the byte after what it
+ * recognised, or NULL if the input is not valid JSON there (including
+ * invalid UTF-8 and \uXXXX escapes). The hot helpers are inline so that
+ * each splitter's frame loop has them in it.
  *
  * Shared rules: member names and values are compared after unescaping; a
  * symbol is usable if it is a string whose decoded form is 1..64 bytes, has

@@ -7,9 +7,10 @@
  * names its key callback knows. Only a frame that is valid as a whole is
  * dispatched, from the records, by the splitter.
  *
- * td_split_run is the whole of a splitter's td_*_split. Everything here is always inlined and the
- * callbacks are the splitters' static functions, so each splitter compiles to one loop with its own
- * member code in it, as if written by hand (bench_split, bench_polygon). */
+ * td_split_run is the whole of a splitter's td_*_split. Everything here is
+ * always inlined and the callbacks are the splitters' static functions, so
+ * each splitter compiles to one loop with its own member code in it, as if
+ * written by hand (bench_split, bench_polygon). */
 #ifndef TD_PROTO_SPLIT_H
 #define TD_PROTO_SPLIT_H
 
