@@ -37,6 +37,7 @@ typedef struct {
     int8_t kind; /* td_kind_t, K_* */
     uint8_t sym_esc, has_sym, has_arr, has_msg;
 } rec_t;
+_Static_assert(TD_SPLIT_STACK_BYTES / sizeof(rec_t) >= 256, "256 records on the stack");
 
 /* ---- names ---------------------------------------------------------------- */
 

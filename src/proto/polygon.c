@@ -87,6 +87,7 @@ typedef struct {
     int8_t ev;        /* ev_t */
     uint8_t has, esc; /* bit per slot */
 } rec_t;
+_Static_assert(TD_SPLIT_STACK_BYTES / sizeof(rec_t) >= 256, "256 records on the stack");
 
 /* ---- tables --------------------------------------------------------------- */
 
