@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (m.action != TD_ALPACA_CLIENT_NONE || !td_subset_empty(&m.sub) || m.nsince) {
         abort();
     }
-    (void)td_alpaca_client_strerror(rc);
+    (void)td_strerror(rc);
     td_alpaca_client_msg_free(&m);
     free(s);
     return 0;

@@ -286,7 +286,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     calls_t got = {0};
     td_alpaca_cb_t cb = {on_event, on_control};
     td_alpaca_stats_t st = {0};
-    if (td_alpaca_split(js, size, &cb, &got, &st) == TD_ALPACA_OK) check(js, size, &got, &st);
+    if (td_alpaca_split(js, size, &cb, &got, &st) == TD_OK) check(js, size, &got, &st);
     free(got.v);
     free(js);
     return 0;

@@ -60,10 +60,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     td_alpaca_stats_t st = {0};
     int rc = td_alpaca_split(frame, size, &cb, &c, &st);
     if (st.frames != 1 || st.events != c.events || st.control != c.control) abort();
-    if (rc != TD_ALPACA_OK && (st.malformed != 1 || c.events || c.control || st.unknown ||
-                               (rc != TD_ALPACA_EMALFORMED && rc != TD_ALPACA_ETOOBIG)))
+    if (rc != TD_OK && (st.malformed != 1 || c.events || c.control || st.unknown ||
+                        (rc != TD_EMALFORMED && rc != TD_ETOOBIG)))
         abort();
-    if (rc == TD_ALPACA_OK && st.malformed) abort();
+    if (rc == TD_OK && st.malformed) abort();
     /* The walker on raw input must not crash; if it takes the input as an
      * object, the splitter must take "[" input "]" (or find it too deep). */
     if (td_alpaca_subscription_each(frame, size, on_sym, NULL) == 0) {
@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(wrapped + 1, frame, size);
         wrapped[size + 1] = ']';
         rc = td_alpaca_split(wrapped, size + 2, NULL, NULL, NULL);
-        if (rc != TD_ALPACA_OK && rc != TD_ALPACA_ETOOBIG) abort();
+        if (rc != TD_OK && rc != TD_ETOOBIG) abort();
         free(wrapped);
     }
     free(frame);

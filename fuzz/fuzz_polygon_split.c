@@ -66,10 +66,10 @@ static void split_all(const char *frame, size_t size)
         td_polygon_stats_t st = {0};
         int rc = td_polygon_split(x.c, frame, size, &cb, &x, &st);
         if (st.frames != 1 || st.events != x.events || st.status != x.status) abort();
-        if (rc != TD_POLYGON_OK && (st.malformed != 1 || x.events || x.status || st.unknown ||
-                                    (rc != TD_POLYGON_EMALFORMED && rc != TD_POLYGON_ETOOBIG)))
+        if (rc != TD_OK && (st.malformed != 1 || x.events || x.status || st.unknown ||
+                            (rc != TD_EMALFORMED && rc != TD_ETOOBIG)))
             abort();
-        if (rc == TD_POLYGON_OK && st.malformed) abort();
+        if (rc == TD_OK && st.malformed) abort();
         if (c == 0) first = st;
         if (st.malformed != first.malformed || st.status != first.status ||
             st.events + st.unknown != first.events + first.unknown)

@@ -45,14 +45,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const td_rec_info_t *in = td_rec_reader_info(r);
     if (in->path[0] != '/' || !in->vendor[0]) abort();
     td_rec_frame_t f;
-    td_rec_rc_t rc = TD_REC_FRAME;
+    int rc = TD_REC_FRAME;
     volatile unsigned sum = 0;
     for (int i = 0; i < MAX_RECORDS && (rc = td_rec_reader_next(r, &f)) == TD_REC_FRAME; i++) {
         if (f.len > TD_REC_MAX_FRAME || f.flags > TD_REC_FLAG_BINARY) abort();
         if (f.len) sum += (unsigned char)f.data[0] + (unsigned char)f.data[f.len - 1];
     }
     (void)sum;
-    if (rc == TD_REC_TORN || rc == TD_REC_BAD) {
+    if (rc == TD_ETORN || rc == TD_ECORRUPT) {
         if (!td_rec_reader_error(r)[0]) abort();
         if (td_rec_reader_next(r, &f) == TD_REC_FRAME) abort();
     } else if (rc == TD_REC_END && td_rec_reader_next(r, &f) != TD_REC_END) {

@@ -4,6 +4,8 @@
 # Idempotent, never prompts. Usage: scripts/deps.sh [build|test|all]
 set -euo pipefail
 
+# libjsmn-dev: only fuzz/fuzz_alpaca_diff.c and bench/bench_split.c (an
+# independent JSON parser to check and time the splitter against).
 build_pkgs=(build-essential cmake ninja-build pkg-config
   libuv1-dev libwebsockets-dev libwebsockets-evlib-uv libhiredis-dev libcurl4-openssl-dev
   libpq-dev libsqlite3-dev libssl-dev libjsmn-dev libinih-dev libmsgpack-dev libzstd-dev)

@@ -31,9 +31,9 @@ int tdc_stream_path(tickerd_vendor_t v, td_class_t a, const char *alpaca_feed, c
 /* The service of (vendor, asset, kind), or -1. */
 int tdc_service_of(tickerd_vendor_t v, td_class_t a, td_kind_t k);
 
-/* The value of the last top-level member named key (compared byte for byte)
- * of the valid JSON object [obj, obj+len): 0 with [*v, *v+*vlen) (strings
- * without their quotes), or -1. */
+/* The value of the last top-level member named key (compared decoded) of
+ * the JSON object [obj, obj+len) (td_json_member): 0 with [*v, *v+*vlen)
+ * (strings without their quotes, still escaped), or -1. */
 int tdc_json_member(const char *obj, size_t len, const char *key, const char **v, size_t *vlen,
                     int *is_string);
 

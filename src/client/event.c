@@ -1,96 +1,24 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Typed accessors of libtickerd events, parsed from the vendor's JSON when
- * called. The object was validated (strict RFC 8259) by the splitter before
- * it was dispatched, so the walk below only has to find member boundaries. */
+ * called, through the project's one JSON reader (proto/json_scan.h). */
 #include "client/client_int.h"
 #include "core/clock.h"
+#include "proto/json_scan.h"
 #include "proto/polygon.h"
 
 #include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int is_ws(char ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
-}
-
-/* p just past an opening quote: returns the closing quote, or NULL. */
-static const char *str_end(const char *p, const char *e)
-{
-    while (p < e) {
-        if (*p == '\\') {
-            p += 2;
-            continue;
-        }
-        if (*p == '"') return p;
-        p++;
-    }
-    return NULL;
-}
-
-/* p at a value: returns the byte after it, or NULL. */
-static const char *value_end(const char *p, const char *e)
-{
-    if (*p == '"') {
-        const char *q = str_end(p + 1, e);
-        return q ? q + 1 : NULL;
-    }
-    if (*p == '{' || *p == '[') {
-        int depth = 0;
-        while (p < e) {
-            if (*p == '"') {
-                if (!(p = str_end(p + 1, e))) return NULL;
-            } else if (*p == '{' || *p == '[') {
-                depth++;
-            } else if ((*p == '}' || *p == ']') && --depth == 0) {
-                return p + 1;
-            }
-            p++;
-        }
-        return NULL;
-    }
-    while (p < e && *p != ',' && *p != '}' && *p != ']' && !is_ws(*p))
-        p++;
-    return p;
-}
-
-static const char *skip_ws(const char *p, const char *e)
-{
-    while (p < e && is_ws(*p))
-        p++;
-    return p;
-}
-
 int tdc_json_member(const char *obj, size_t len, const char *key, const char **v, size_t *vlen,
                     int *is_string)
 {
-    const char *p = obj, *e = obj + len;
-    size_t klen = strlen(key);
-    int found = -1;
-    p = skip_ws(p, e);
-    if (p >= e || *p != '{') return -1;
-    p = skip_ws(p + 1, e);
-    while (p < e && *p == '"') {
-        const char *name = p + 1, *q = str_end(name, e);
-        if (!q) return -1;
-        int match = (size_t)(q - name) == klen && memcmp(name, key, klen) == 0;
-        p = skip_ws(q + 1, e);
-        if (p >= e || *p != ':') return -1;
-        p = skip_ws(p + 1, e);
-        if (p >= e) return -1;
-        const char *end = value_end(p, e);
-        if (!end) return -1;
-        if (match) {
-            *is_string = *p == '"';
-            *v = *is_string ? p + 1 : p;
-            *vlen = (size_t)(end - p) - (*is_string ? 2 : 0);
-            found = 0;
-        }
-        p = skip_ws(end, e);
-        if (p < e && *p == ',') p = skip_ws(p + 1, e);
-    }
-    return found;
+    td_json_span_t sp;
+    if (td_json_member(obj, obj + len, key, &sp) != 0) return -1;
+    *is_string = *sp.p == '"';
+    *v = *is_string ? sp.p + 1 : sp.p;
+    *vlen = (size_t)(sp.e - sp.p) - (*is_string ? 2 : 0);
+    return 0;
 }
 
 /* A JSON number (RFC 8259 form) to double, whatever the C locale's decimal

@@ -210,12 +210,12 @@ static td_jwt_claims_t *check_token(gw_client_t *c, const char *tok, size_t n, c
 {
     td_jwt_claims_t *cl = td_xmalloc(sizeof *cl);
     td_jwt_claims_init(cl);
-    int rc = tok ? td_jwt_verify(c->g->cfg.jwt, tok, n, wall_s(), cl) : TD_JWT_MALFORMED;
-    if (rc == TD_JWT_OK) return cl;
+    int rc = tok ? td_jwt_verify(c->g->cfg.jwt, tok, n, wall_s(), cl) : TD_EBADTOKEN;
+    if (rc == TD_OK) return cl;
     td_jwt_claims_free(cl);
     free(cl);
     GW_LOG(TD_LOG_INFO, c->g, NULL, "client #%llu from %s: token refused (%s): %s", ID(c),
-           c->guard.peer, how, td_jwt_strerror(rc));
+           c->guard.peer, how, td_strerror(rc));
     auth_failed(c);
     return NULL;
 }
@@ -307,5 +307,5 @@ int td__gw_rest_auth(const td_gateway_t *g, const char *key, const char *secret)
     td_jwt_claims_init(&cl);
     int rc = td_jwt_verify(g->cfg.jwt, secret, strlen(secret), wall_s(), &cl);
     td_jwt_claims_free(&cl);
-    return rc == TD_JWT_OK;
+    return rc == TD_OK;
 }

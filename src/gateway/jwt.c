@@ -28,18 +28,6 @@ struct td_jwt_key_s {
     EVP_PKEY *pkey; /* RS256, ES256 */
 };
 
-const char *td_jwt_strerror(int err)
-{
-    switch (err) {
-#define XX(name, val, text)                                                                        \
-    case val:                                                                                      \
-        return text;
-        TD_JWT_ERR_MAP(XX)
-#undef XX
-    }
-    return "unknown error";
-}
-
 /* ---- keys ------------------------------------------------------------------------ */
 
 td_jwt_key_t *td_jwt_key_hs256(const char *secret, size_t n)
@@ -164,12 +152,12 @@ static int check_header(const td_jwt_key_t *k, const char *p, size_t n)
 {
     unsigned char json[1024];
     long len = td_jwt_b64url_decode(p, n, json, sizeof json);
-    if (len < 0 || !td_json_valid((const char *)json, (size_t)len, 1)) return TD_JWT_MALFORMED;
+    if (len < 0 || !td_json_valid((const char *)json, (size_t)len, 1)) return TD_EBADTOKEN;
     header_t h = {0, 0, 0, alg_names[k->alg]};
     if (td_json_each_member((const char *)json, (const char *)json + len, header_member, &h) != 0 ||
         h.bad || !h.alg_seen)
-        return TD_JWT_MALFORMED;
-    return h.alg_ok ? TD_JWT_OK : TD_JWT_ALG;
+        return TD_EBADTOKEN;
+    return h.alg_ok ? TD_OK : TD_EALG;
 }
 
 /* ---- signatures -------------------------------------------------------------------------- */
@@ -222,28 +210,28 @@ static int pkey_ok(const td_jwt_key_t *k, const char *in, size_t n, const unsign
 
 int td_jwt_verify(const td_jwt_key_t *k, const char *tok, size_t n, double now, td_jwt_claims_t *c)
 {
-    if (!k || !tok || n > TD_JWT_MAX_TOKEN) return TD_JWT_MALFORMED;
+    if (!k || !tok || n > TD_JWT_MAX_TOKEN) return TD_EBADTOKEN;
     const char *d1 = memchr(tok, '.', n);
     const char *d2 = d1 ? memchr(d1 + 1, '.', (size_t)(tok + n - d1 - 1)) : NULL;
     if (!d2 || d1 == tok || d2 == d1 + 1 || /* an empty signature: "none", refused below */
         memchr(d2 + 1, '.', (size_t)(tok + n - d2 - 1)))
-        return TD_JWT_MALFORMED;
+        return TD_EBADTOKEN;
     int rc = check_header(k, tok, (size_t)(d1 - tok));
-    if (rc != TD_JWT_OK) return rc;
+    if (rc != TD_OK) return rc;
     unsigned char sig[1024];
     long sn = td_jwt_b64url_decode(d2 + 1, (size_t)(tok + n - d2 - 1), sig, sizeof sig);
-    if (sn <= 0) return sn < 0 ? TD_JWT_MALFORMED : TD_JWT_SIGNATURE;
+    if (sn <= 0) return sn < 0 ? TD_EBADTOKEN : TD_ESIGNATURE;
     size_t signed_len = (size_t)(d2 - tok);
     int ok = k->alg == ALG_HS256 ? hs256_ok(k, tok, signed_len, sig, (size_t)sn)
                                  : pkey_ok(k, tok, signed_len, sig, (size_t)sn);
-    if (!ok) return TD_JWT_SIGNATURE;
+    if (!ok) return TD_ESIGNATURE;
     size_t pn = (size_t)(d2 - d1 - 1);
     unsigned char *payload = td_xmalloc(pn);
     long len = td_jwt_b64url_decode(d1 + 1, pn, payload, pn);
-    rc = len < 0 ? TD_JWT_MALFORMED : td_jwt_parse_claims((const char *)payload, (size_t)len, c);
+    rc = len < 0 ? TD_EBADTOKEN : td_jwt_parse_claims((const char *)payload, (size_t)len, c);
     free(payload);
-    if (rc != TD_JWT_OK) return rc;
-    if (now >= c->exp) return TD_JWT_EXPIRED;
-    if (c->nbf && now < c->nbf) return TD_JWT_NOT_YET;
-    return TD_JWT_OK;
+    if (rc != TD_OK) return rc;
+    if (now >= c->exp) return TD_EEXPIRED;
+    if (c->nbf && now < c->nbf) return TD_ENOTYET;
+    return TD_OK;
 }

@@ -16,6 +16,7 @@
 #ifndef TD_GATEWAY_JWT_H
 #define TD_GATEWAY_JWT_H
 
+#include "core/err.h"
 #include "proto/event.h"
 #include "proto/sub.h"
 
@@ -36,22 +37,9 @@ void td_jwt_key_free(td_jwt_key_t *k);
 /* "HS256", "RS256" or "ES256". */
 const char *td_jwt_key_alg(const td_jwt_key_t *k);
 
-#define TD_JWT_ERR_MAP(XX)                                                                         \
-    XX(OK, 0, "ok")                                                                                \
-    XX(MALFORMED, -1, "malformed token")                                                           \
-    XX(ALG, -2, "algorithm not accepted")                                                          \
-    XX(SIGNATURE, -3, "bad signature")                                                             \
-    XX(CLAIMS, -4, "malformed claims")                                                             \
-    XX(EXPIRED, -5, "expired")                                                                     \
-    XX(NOT_YET, -6, "not valid yet (nbf)")
-
-typedef enum td_jwt_err_e {
-#define XX(name, val, text) TD_JWT_##name = val,
-    TD_JWT_ERR_MAP(XX)
-#undef XX
-} td_jwt_err_t;
-
-const char *td_jwt_strerror(int err);
+/* Errors (core/err.h): TD_EBADTOKEN (malformed token), TD_EALG (algorithm
+ * not accepted), TD_ESIGNATURE, TD_ECLAIMS (malformed claims), TD_EEXPIRED,
+ * TD_ENOTYET (nbf in the future). */
 
 typedef struct td_jwt_claims_s {
     char sub[TD_JWT_MAX_SUB + 1]; /* printable ASCII ('?' for the rest); "" if absent */
@@ -65,11 +53,11 @@ void td_jwt_claims_free(td_jwt_claims_t *c);
 
 /* Checks the compact token [tok, tok+n) against k at time now (seconds
  * since the epoch) and fills c (initialised by the caller). Returns
- * TD_JWT_OK or an error; c is only meaningful on TD_JWT_OK. */
+ * TD_OK or an error; c is only meaningful on TD_OK. */
 int td_jwt_verify(const td_jwt_key_t *k, const char *tok, size_t n, double now, td_jwt_claims_t *c);
 
 /* The claims set (decoded JSON) alone, without the time checks (exposed
- * for tests and the fuzz target). TD_JWT_OK or TD_JWT_CLAIMS. */
+ * for tests and the fuzz target). TD_OK or TD_ECLAIMS. */
 int td_jwt_parse_claims(const char *json, size_t n, td_jwt_claims_t *c);
 
 /* Strict base64url (no padding, zero trailing bits) of [in, in+n) into out

@@ -41,22 +41,24 @@ static int is_star(const char *v, const char *ve)
 
 /* Calls fn for each string of the array [v, ve) (validated JSON), with its
  * raw content and escape flag; -1 if an element is not a string or fn fails. */
+typedef struct {
+    int (*fn)(void *ud, const char *s, size_t n, int esc);
+    void *ud;
+} strings_t;
+
+static int string_elem(void *ud, const char *p, const char *e)
+{
+    const strings_t *w = ud;
+    if (*p != '"') return -1;
+    size_t n = (size_t)(e - p - 2);
+    return w->fn(w->ud, p + 1, n, memchr(p + 1, '\\', n) != NULL) != 0 ? -1 : 0;
+}
+
 static int each_string(const char *v, const char *ve,
                        int (*fn)(void *ud, const char *s, size_t n, int esc), void *ud)
 {
-    if (*v != '[') return -1;
-    const char *p = td_json_skip_ws(v + 1, ve);
-    if (p < ve && *p == ']') return 0;
-    for (;;) {
-        int esc = 0;
-        if (p >= ve || *p != '"') return -1;
-        const char *e = td_json_scan_str(p + 1, ve, &esc);
-        if (!e || fn(ud, p + 1, (size_t)(e - p - 1), esc) != 0) return -1;
-        p = td_json_skip_ws(e + 1, ve);
-        if (p < ve && *p == ']') return 0;
-        if (p >= ve || *p != ',') return -1;
-        p = td_json_skip_ws(p + 1, ve);
-    }
+    strings_t w = {fn, ud};
+    return *v == '[' && td_json_each_element(v, ve, string_elem, &w) == 0 ? 0 : -1;
 }
 
 typedef struct {
@@ -159,12 +161,12 @@ int td_jwt_parse_claims(const char *json, size_t n, td_jwt_claims_t *c)
 {
     td_json_span_t sp[4] = {{0}};
     if (!td_json_valid(json, n, 1) || td_json_each_member(json, json + n, claim_member, sp) != 0)
-        return TD_JWT_CLAIMS;
-    if (!sp[0].p || number(sp[0].p, sp[0].e, &c->exp) != 0) return TD_JWT_CLAIMS;
-    if (sp[1].p && number(sp[1].p, sp[1].e, &c->nbf) != 0) return TD_JWT_CLAIMS;
-    if (sp[2].p && parse_sub(c, sp[2].p, sp[2].e) != 0) return TD_JWT_CLAIMS;
-    if (sp[3].p && parse_restriction(c, sp[3].p, sp[3].e) != 0) return TD_JWT_CLAIMS;
-    return TD_JWT_OK;
+        return TD_ECLAIMS;
+    if (!sp[0].p || number(sp[0].p, sp[0].e, &c->exp) != 0) return TD_ECLAIMS;
+    if (sp[1].p && number(sp[1].p, sp[1].e, &c->nbf) != 0) return TD_ECLAIMS;
+    if (sp[2].p && parse_sub(c, sp[2].p, sp[2].e) != 0) return TD_ECLAIMS;
+    if (sp[3].p && parse_restriction(c, sp[3].p, sp[3].e) != 0) return TD_ECLAIMS;
+    return TD_OK;
 }
 
 int td_jwt_allows(const td_jwt_claims_t *c, td_kind_t k, const char *sym, size_t n)

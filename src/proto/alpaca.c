@@ -4,8 +4,8 @@
  * \uXXXX escapes) while recording, for each top-level element, its byte range
  * and its top-level "T", "S", "code", "msg" and "symbols" members. Only when
  * the frame is valid does a second, cheap pass over those records dispatch
- * events. String bodies are skipped 16 bytes at a time with SSE2. The
- * lexical scanning is shared with polygon.c (json_scan.h).
+ * events. String bodies are skipped 16 bytes at a time with SSE2. The scan
+ * of each element is shared with polygon.c (split.h over json_scan.h).
  *
  * Rules shared with fuzz/fuzz_alpaca_diff.c (which checks them against jsmn):
  * - a duplicated member name: the last occurrence wins (as in Go, JS, Python);
@@ -15,15 +15,12 @@
  * - "code" is the value of a number written -?[0-9]{1,9}, otherwise 0. */
 #include "proto/alpaca.h"
 
-#include "proto/json_scan.h"
+#include "proto/split.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ELEMS   1000000 /* elements per frame */
 #define MAX_SYM     TD_JSON_MAX_SYM
-#define STACK_RECS  256 /* element records kept on the stack */
-#define MAX_FRAME   0xffffffffu
 #define IS_DIGIT(c) TD_JSON_IS_DIGIT(c)
 
 /* Element kinds beyond td_kind_t. */
@@ -32,7 +29,7 @@ enum { K_UNKNOWN = -1, K_SUCCESS = 64, K_ERROR, K_SUBSCRIPTION };
 enum { KEY_OTHER, KEY_T, KEY_S, KEY_CODE, KEY_MSG, KEY_SYMBOLS };
 
 typedef struct {
-    uint32_t beg, end;     /* the object, [beg, end) */
+    td_split_elem_t elem;  /* the object */
     uint32_t sym, sym_len; /* "S" string content */
     uint32_t arr, arr_end; /* "symbols" array */
     uint32_t msg, msg_len; /* "msg" string content */
@@ -40,28 +37,9 @@ typedef struct {
     int8_t kind; /* td_kind_t, K_* */
     uint8_t sym_esc, has_sym, has_arr, has_msg;
 } rec_t;
+_Static_assert(TD_SPLIT_STACK_BYTES / sizeof(rec_t) >= 256, "256 records on the stack");
 
-typedef struct {
-    const char *base, *end;
-    int err;             /* set for errors other than TD_ALPACA_EMALFORMED */
-    td_json_recs_t recs; /* rec_t, starting on the caller's stack */
-} scan_t;
-
-/* ---- scanning (json_scan.h) ---------------------------------------------- */
-
-static const char *skip_nested(scan_t *s, const char *p, int depth)
-{
-    int too_deep = 0;
-    const char *q = td_json_skip_nested(p, s->end, depth, &too_deep);
-    if (too_deep) s->err = TD_ALPACA_ETOOBIG;
-    return q;
-}
-
-/* Any value; p < end. */
-static inline const char *scan_value(scan_t *s, const char *p, int depth)
-{
-    return *p == '[' || *p == '{' ? skip_nested(s, p, depth) : td_json_scan_scalar(p, s->end);
-}
+/* ---- names ---------------------------------------------------------------- */
 
 static int kind_of_plain(const char *t, size_t n)
 {
@@ -81,15 +59,6 @@ static int kind_of_plain(const char *t, size_t n)
     return K_UNKNOWN;
 }
 
-static inline int kind_of(const char *t, size_t n, int esc)
-{
-    char tmp[16];
-    int len;
-    if (!esc) return kind_of_plain(t, n);
-    if ((len = td_json_unescape(t, n, tmp, sizeof tmp)) < 0) return K_UNKNOWN;
-    return kind_of_plain(tmp, (size_t)len);
-}
-
 static inline int key_id_plain(const char *k, size_t n)
 {
     if (n == 1) return *k == 'T' ? KEY_T : *k == 'S' ? KEY_S : KEY_OTHER;
@@ -101,31 +70,21 @@ static inline int key_id_plain(const char *k, size_t n)
 
 static inline int key_id(const char *k, size_t n, int esc)
 {
-    char tmp[16];
-    int len;
-    if (!esc) return key_id_plain(k, n);
-    if ((len = td_json_unescape(k, n, tmp, sizeof tmp)) < 0) return KEY_OTHER;
-    return key_id_plain(tmp, (size_t)len);
+    return td_split_id(k, n, esc, key_id_plain, KEY_OTHER);
 }
 
+/* "code": an integer of at most 9 digits, else 0. */
 static int32_t parse_code(const char *p, const char *q)
 {
-    int neg = *p == '-';
-    int32_t v = 0;
-    if (q - p - neg > 9) return 0;
-    for (const char *c = p + neg; c < q; c++) {
-        if (!IS_DIGIT(*c)) return 0;
-        v = v * 10 + (*c - '0');
-    }
-    return neg ? -v : v;
+    int64_t v;
+    return q - p - (*p == '-') <= 9 && td_json_int64(p, q, &v) == 0 ? (int32_t)v : 0;
 }
 
 /* ---- the frame scan ------------------------------------------------------- */
 
 /* One member's value at p (< end), captured into r per its name id. */
-static const char *scan_member(void *sv, void *rv, int id, const char *p)
+static const char *scan_member(td_split_t *s, void *rv, int id, const char *p)
 {
-    scan_t *s = sv;
     rec_t *r = rv;
     const char *end = s->end;
     uint32_t off = (uint32_t)(p - s->base);
@@ -136,7 +95,7 @@ static const char *scan_member(void *sv, void *rv, int id, const char *p)
         uint32_t n = (uint32_t)(ve - v);
         switch (id) {
         case KEY_T:
-            r->kind = (int8_t)kind_of(v, n, esc);
+            r->kind = (int8_t)td_split_id(v, n, esc, kind_of_plain, K_UNKNOWN);
             break;
         case KEY_S:
             r->has_sym = 1;
@@ -158,7 +117,7 @@ static const char *scan_member(void *sv, void *rv, int id, const char *p)
         }
         return ve + 1;
     }
-    const char *q = scan_value(s, p, 3);
+    const char *q = td_split_value(s, p);
     if (!q) return NULL;
     switch (id) {
     case KEY_T:
@@ -182,56 +141,44 @@ static const char *scan_member(void *sv, void *rv, int id, const char *p)
     return q;
 }
 
-/* The element object at p ('{'): validates it and records it. */
-static const char *scan_elem(void *sv, const char *p)
+static void rec_init(void *rv)
 {
-    scan_t *s = sv;
-    rec_t *r = td_json_recs_push(&s->recs, sizeof *r, MAX_ELEMS);
-    if (!r) {
-        s->err = TD_ALPACA_ETOOBIG;
-        return NULL;
-    }
+    rec_t *r = rv;
     memset(r, 0, sizeof *r);
     r->kind = K_UNKNOWN;
-    r->beg = (uint32_t)(p - s->base);
-    if (!(p = td_json_walk_object(p, s->end, key_id, scan_member, s, r))) return NULL;
-    r->end = (uint32_t)(p - s->base);
-    return p;
-}
-
-static int scan_frame(scan_t *s)
-{
-    int rc = td_json_walk_frame(s->base, s->end, scan_elem, s);
-    if (rc == TD_JSON_FRAME_OK) return TD_ALPACA_OK;
-    return rc == TD_JSON_FRAME_ELEM && s->err ? s->err : TD_ALPACA_EMALFORMED;
 }
 
 /* ---- dispatch ------------------------------------------------------------- */
 
 typedef void (*sym_fn)(void *ctx, const char *sym, size_t n);
 
+typedef struct {
+    sym_fn fn;
+    void *ctx;
+    size_t count;
+} syms_t;
+
+static int symbol_elem(void *ud, const char *v, const char *ve)
+{
+    syms_t *w = ud;
+    char scratch[MAX_SYM];
+    const char *sym;
+    if (*v != '"') return 0;
+    int esc = memchr(v + 1, '\\', (size_t)(ve - v - 2)) != NULL;
+    size_t n = td_json_symbol(v + 1, (size_t)(ve - v - 2), esc, scratch, &sym);
+    if (n) {
+        w->fn(w->ctx, sym, n);
+        w->count++;
+    }
+    return 0;
+}
+
 /* Calls fn for each usable symbol of the validated array at p ('['). */
 static size_t each_symbol(const char *p, const char *end, sym_fn fn, void *ctx)
 {
-    scan_t s = {.base = p, .end = end};
-    char scratch[MAX_SYM];
-    size_t count = 0;
-    p = td_json_skip_ws(p + 1, end);
-    while (*p != ']') {
-        const char *q = scan_value(&s, p, 1);
-        if (*p == '"') {
-            int esc = memchr(p + 1, '\\', (size_t)(q - p - 2)) != NULL;
-            const char *sym;
-            size_t n = td_json_symbol(p + 1, (size_t)(q - p - 2), esc, scratch, &sym);
-            if (n) {
-                fn(ctx, sym, n);
-                count++;
-            }
-        }
-        p = td_json_skip_ws(q, end);
-        if (*p == ',') p = td_json_skip_ws(p + 1, end);
-    }
-    return count;
+    syms_t w = {fn, ctx, 0};
+    td_json_each_element(p, end, symbol_elem, &w);
+    return w.count;
 }
 
 typedef struct {
@@ -248,13 +195,13 @@ static void news_symbol(void *ctx, const char *sym, size_t n)
     if (c->cb && c->cb->on_event) c->cb->on_event(c->ud, &c->ev);
 }
 
-static void control(const scan_t *s, const rec_t *r, const td_alpaca_cb_t *cb, void *ud)
+static void control(const td_split_t *s, const rec_t *r, const td_alpaca_cb_t *cb, void *ud)
 {
     td_alpaca_ctl_t ctl = {.code = r->code};
     ctl.msg = r->has_msg ? s->base + r->msg : NULL;
     ctl.msg_len = r->has_msg ? r->msg_len : 0;
-    ctl.raw = s->base + r->beg;
-    ctl.raw_len = r->end - r->beg;
+    ctl.raw = s->base + r->elem.beg;
+    ctl.raw_len = r->elem.end - r->elem.beg;
     if (r->kind == K_ERROR) {
         ctl.type = TD_ALPACA_CTL_ERROR;
     } else if (r->kind == K_SUBSCRIPTION) {
@@ -269,16 +216,26 @@ static void control(const scan_t *s, const rec_t *r, const td_alpaca_cb_t *cb, v
     if (cb && cb->on_control) cb->on_control(ud, &ctl);
 }
 
-static void dispatch(const scan_t *s, const td_alpaca_cb_t *cb, void *ud, td_alpaca_stats_t *st)
+typedef struct {
+    const td_alpaca_cb_t *cb;
+    void *ud;
+    td_alpaca_stats_t *st;
+} split_ctx;
+
+static void dispatch(const td_split_t *s, void *ctx)
 {
+    const split_ctx *sc = ctx;
+    const td_alpaca_cb_t *cb = sc->cb;
+    void *ud = sc->ud;
+    td_alpaca_stats_t *st = sc->st;
     char scratch[MAX_SYM];
     void (*on_event)(void *, const td_event_t *) = cb ? cb->on_event : NULL;
-    const rec_t *recs = s->recs.v;
-    for (size_t i = 0; i < s->recs.n; i++) {
+    const rec_t *recs = s->recs;
+    for (size_t i = 0; i < s->n; i++) {
         const rec_t *r = &recs[i];
         td_event_t ev = {.kind = (td_kind_t)r->kind,
-                         .payload = s->base + r->beg,
-                         .payload_len = r->end - r->beg};
+                         .payload = s->base + r->elem.beg,
+                         .payload_len = r->elem.end - r->elem.beg};
         if (r->kind == TD_KIND_NEWS) {
             news_ctx c = {cb, ud, ev};
             size_t n = r->has_arr
@@ -303,22 +260,10 @@ static void dispatch(const scan_t *s, const td_alpaca_cb_t *cb, void *ud, td_alp
 int td_alpaca_split(const char *frame, size_t len, const td_alpaca_cb_t *cb, void *ud,
                     td_alpaca_stats_t *stats)
 {
-    rec_t recs[STACK_RECS];
     td_alpaca_stats_t local = {0};
-    td_alpaca_stats_t *st = stats ? stats : &local;
-    if (!frame) {
-        frame = "";
-        len = 0;
-    }
-    scan_t s = {.base = frame, .end = frame + len, .recs = {.v = recs, .cap = STACK_RECS}};
-    int rc = len > MAX_FRAME ? TD_ALPACA_ETOOBIG : scan_frame(&s);
-    st->frames++;
-    if (rc == TD_ALPACA_OK)
-        dispatch(&s, cb, ud, st);
-    else
-        st->malformed++;
-    if (s.recs.heap) free(s.recs.v);
-    return rc;
+    split_ctx c = {cb, ud, stats ? stats : &local};
+    return td_split_run(frame, len, sizeof(rec_t), rec_init, key_id, scan_member, dispatch, &c,
+                        &c.st->frames, &c.st->malformed);
 }
 
 /* ---- subscription objects ------------------------------------------------- */
@@ -335,32 +280,27 @@ static void sub_symbol(void *ctx, const char *sym, size_t n)
     c->fn(c->ud, c->kind, sym, n);
 }
 
+static int sub_member(void *ud, const char *k, size_t n, int esc, const char *v, const char *ve)
+{
+    sub_ctx *c = ud;
+    char tmp[32];
+    int len = esc ? td_json_unescape(k, n, tmp, sizeof tmp) : (int)n;
+    int kind = len >= 0 ? td_kind_parse(esc ? tmp : k, (size_t)len) : -1;
+    if (kind >= 0 && *v == '[') {
+        c->kind = (td_kind_t)kind;
+        each_symbol(v, ve, sub_symbol, c);
+    }
+    return 0;
+}
+
 int td_alpaca_subscription_each(const char *obj, size_t len,
                                 void (*fn)(void *ud, td_kind_t k, const char *sym, size_t n),
                                 void *ud)
 {
-    if (!obj) return TD_ALPACA_EMALFORMED;
-    scan_t s = {.base = obj, .end = obj + len};
-    const char *end = s.end, *p = td_json_skip_ws(obj, end), *q;
-    if (p >= end || *p != '{' || !(q = skip_nested(&s, p, 1)) || td_json_skip_ws(q, end) != end)
-        return TD_ALPACA_EMALFORMED;
-    p = td_json_skip_ws(p + 1, end);
-    while (*p != '}') {
-        int esc = 0, kind = -1;
-        const char *k = p + 1, *ke = td_json_scan_str(k, end, &esc);
-        char tmp[32];
-        int n = esc ? td_json_unescape(k, (size_t)(ke - k), tmp, sizeof tmp) : (int)(ke - k);
-        if (n >= 0) kind = td_kind_parse(esc ? tmp : k, (size_t)n);
-        p = td_json_skip_ws(td_json_scan_name(p, end), end);
-        q = scan_value(&s, p, 2);
-        if (kind >= 0 && *p == '[' && fn) {
-            sub_ctx c = {fn, ud, (td_kind_t)kind};
-            each_symbol(p, q, sub_symbol, &c);
-        }
-        p = td_json_skip_ws(q, end);
-        if (*p == ',') p = td_json_skip_ws(p + 1, end);
-    }
-    return TD_ALPACA_OK;
+    if (!obj || !td_json_valid(obj, len, 1)) return TD_EMALFORMED;
+    sub_ctx c = {fn, ud, TD_KIND_TRADE};
+    if (fn) td_json_each_member(obj, obj + len, sub_member, &c);
+    return TD_OK;
 }
 
 /* ---- client messages ------------------------------------------------------ */

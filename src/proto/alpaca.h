@@ -6,7 +6,7 @@
  * reports each element in order: data objects as td_event_t (kind, symbol,
  * raw bytes), control objects (success, error, subscription) as
  * td_alpaca_ctl_t. A malformed frame reports nothing and returns
- * TD_ALPACA_EMALFORMED. Nothing is copied: views point into `frame`.
+ * TD_EMALFORMED. Nothing is copied: views point into `frame`.
  *
  * Validation is strict RFC 8259 (numbers, escapes, UTF-8, nesting) over the
  * whole frame. Of each element only the top-level members "T", "S", "code",
@@ -21,17 +21,15 @@
 #define TD_PROTO_ALPACA_H
 
 #include "core/buf.h"
+#include "core/err.h"
 #include "proto/event.h"
 #include "proto/sub.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-enum {
-    TD_ALPACA_OK = 0,
-    TD_ALPACA_EMALFORMED = -1, /* not a JSON array of objects, or bad JSON */
-    TD_ALPACA_ETOOBIG = -2,    /* > 1,000,000 elements, nesting > 64, or a frame >= 4 GiB */
-};
+/* Errors (core/err.h): TD_EMALFORMED (not a JSON array of objects, or bad
+ * JSON), TD_ETOOBIG (> 1,000,000 elements, nesting > 64, or a frame >= 4 GiB). */
 
 typedef enum td_alpaca_ctl_type_e {
     TD_ALPACA_CTL_CONNECTED,     /* {"T":"success","msg":"connected"} */
@@ -60,14 +58,14 @@ typedef struct td_alpaca_stats_s {
     uint64_t events;    /* events dispatched (a news item counts once per symbol) */
     uint64_t control;   /* control messages dispatched */
     uint64_t unknown;   /* elements skipped: unknown T, or no symbol */
-    uint64_t malformed; /* frames rejected (TD_ALPACA_EMALFORMED or TD_ALPACA_ETOOBIG) */
+    uint64_t malformed; /* frames rejected (TD_EMALFORMED or TD_ETOOBIG) */
 } td_alpaca_stats_t;
 
 /* Splits one frame. `cb`, either callback and `stats` may be NULL; stats are
  * added to. Unknown keys are tolerated; objects of unknown type (or without a
  * usable symbol) are counted and skipped. A news object is reported once per
  * usable string of its "symbols" array, with the same payload (none: counted
- * unknown). Returns TD_ALPACA_OK or a negative TD_ALPACA_E* code; on error no
+ * unknown). Returns TD_OK, TD_EMALFORMED or TD_ETOOBIG; on error no
  * callback has been called. */
 int td_alpaca_split(const char *frame, size_t len, const td_alpaca_cb_t *cb, void *ud,
                     td_alpaca_stats_t *stats);
@@ -76,7 +74,7 @@ int td_alpaca_split(const char *frame, size_t len, const td_alpaca_cb_t *cb, voi
  * for each (kind, symbol) with the symbol decoded (rules above; "*" is passed
  * as is). Unknown channel words, non-array values and unusable entries are
  * skipped. The whole object is validated first: if it is malformed, fn is
- * never called. Returns 0 or TD_ALPACA_EMALFORMED. */
+ * never called. Returns 0 or TD_EMALFORMED. */
 int td_alpaca_subscription_each(const char *obj, size_t len,
                                 void (*fn)(void *ud, td_kind_t k, const char *sym, size_t n),
                                 void *ud);

@@ -33,20 +33,6 @@ void td_alpaca_client_msg_free(td_alpaca_client_msg_t *m)
     m->action = TD_ALPACA_CLIENT_NONE;
 }
 
-const char *td_alpaca_client_strerror(int code)
-{
-    switch (code) {
-    case TD_ALPACA_CLIENT_OK:
-        return "ok";
-#define XX(name, c, text)                                                                          \
-    case c:                                                                                        \
-        return text;
-        TD_ALPACA_CLIENT_ERRNO_MAP(XX)
-#undef XX
-    }
-    return "unknown error";
-}
-
 /* Decodes the validated string content [p, p+n) into out (cap bytes plus a
  * NUL). Returns the length, -1 if longer than cap, -2 if it holds a lone
  * surrogate escape. Decoding never lengthens: n + 4 bytes of scratch do. */
@@ -84,13 +70,13 @@ static int list_elem(const char *p, const char *end, int kind, td_alpaca_client_
                      const char **next)
 {
     int esc = 0;
-    if (*p != '"') return TD_ALPACA_CLIENT_ESYMBOL;
+    if (*p != '"') return TD_ESYMBOL;
     const char *e = td_json_scan_str(p + 1, end, &esc);
     *next = e + 1;
     char sym[TD_ALPACA_CLIENT_SYMBOL_MAX + 1];
     long n = decode_str(p + 1, (size_t)(e - p - 1), sym, TD_ALPACA_CLIENT_SYMBOL_MAX);
-    if (n == -2) return TD_ALPACA_CLIENT_EMALFORMED;
-    if (n < 0 || !td_alpaca_client_symbol_ok(sym, (size_t)n)) return TD_ALPACA_CLIENT_ESYMBOL;
+    if (n == -2) return TD_EMALFORMED;
+    if (n < 0 || !td_alpaca_client_symbol_ok(sym, (size_t)n)) return TD_ESYMBOL;
     td_subset_append(&m->sub, (td_kind_t)kind, sym, (size_t)n); /* settled in parse_doc */
     return 0;
 }
@@ -100,10 +86,10 @@ static int list_elem(const char *p, const char *end, int kind, td_alpaca_client_
 static int parse_list(const char *v, const char *ve, int kind, td_alpaca_client_msg_t *m)
 {
     if (span_is(v, ve, "null")) return 0;
-    if (*v != '[') return kind < 0 ? 0 : TD_ALPACA_CLIENT_EMALFORMED;
+    if (*v != '[') return kind < 0 ? 0 : TD_EMALFORMED;
     const char *p = td_json_skip_ws(v + 1, ve);
     if (*p == ']') return 0;
-    if (kind < 0) return TD_ALPACA_CLIENT_ECHANNEL;
+    if (kind < 0) return TD_ECHANNEL;
     for (;;) {
         int rc = list_elem(p, ve, kind, m, &p);
         if (rc != 0) return rc;
@@ -122,8 +108,8 @@ static int parse_cred(const char *v, const char *ve, char *out, size_t *len, int
 {
     if (*v != '"') return 0;
     long n = decode_str(v + 1, (size_t)(ve - v - 2), out, TD_ALPACA_CLIENT_CRED_MAX);
-    if (n == -2) return TD_ALPACA_CLIENT_EMALFORMED;
-    if (n < 0) return TD_ALPACA_CLIENT_ETOOLONG;
+    if (n == -2) return TD_EMALFORMED;
+    if (n < 0) return TD_ETOOLONG;
     if (memchr(out, '\0', (size_t)n)) {
         memset(out, 0, (size_t)n);
         return 0;
@@ -160,15 +146,15 @@ static int since_cb(void *ud, const char *k, size_t n, int esc, const char *v, c
     char ch[96], id[TD_ALPACA_STREAM_ID_MAX + 1];
     (void)esc;
     long cl = decode_str(k, n, ch, sizeof ch - 1);
-    if (cl < 0 || *v != '"' || *w->n >= TD_ALPACA_SINCE_MAX) return TD_ALPACA_CLIENT_ESINCE;
+    if (cl < 0 || *v != '"' || *w->n >= TD_ALPACA_SINCE_MAX) return TD_ESINCE;
     long il = decode_str(v + 1, (size_t)(ve - v - 2), id, TD_ALPACA_STREAM_ID_MAX);
     const char *dot = memchr(ch, '.', (size_t)cl);
-    if (il < 0 || !dot || !td_alpaca_stream_id_ok(id, (size_t)il)) return TD_ALPACA_CLIENT_ESINCE;
+    if (il < 0 || !dot || !td_alpaca_stream_id_ok(id, (size_t)il)) return TD_ESINCE;
     int kind = w->kind_of(w->kud, ch, (size_t)(dot - ch));
     const char *sym = dot + 1;
     size_t sl = (size_t)(ch + cl - sym), i = *w->n;
     if (kind < 0 || !td_alpaca_client_symbol_ok(sym, sl) || (sl == 1 && *sym == '*'))
-        return TD_ALPACA_CLIENT_ESINCE;
+        return TD_ESINCE;
     if ((i & (i - 1)) == 0) /* 0, 1, 2, 4, ...: grow */
         *w->v = td_xrealloc(*w->v, (i ? 2 * i : 1) * sizeof **w->v);
     td_alpaca_since_t *e = &(*w->v)[(*w->n)++];
@@ -183,7 +169,7 @@ int td_since_parse(const char *v, const char *ve, int (*kind_of)(void *ud, const
                    void *kud, td_alpaca_since_t **out, size_t *n)
 {
     if (span_is(v, ve, "null")) return 0;
-    if (*v != '{') return TD_ALPACA_CLIENT_ESINCE;
+    if (*v != '{') return TD_ESINCE;
     since_walk_t w = {kind_of, kud, out, n};
     int rc = td_json_each_member(v, ve, since_cb, &w);
     return rc < 0 ? rc : 0;
@@ -199,12 +185,12 @@ static int action_cb(void *ud, const char *k, size_t n, int esc, const char *v, 
 {
     (void)ud;
     if (!td_json_name_is(k, n, esc, "action")) return 0;
-    if (*v != '"') return TD_ALPACA_CLIENT_EACTION;
+    if (*v != '"') return TD_EACTION;
     static const char *const actions[] = {"auth", "subscribe", "unsubscribe"};
     int esc_v = 0;
     td_json_scan_str(v + 1, ve, &esc_v);
     int a = td_json_name_index(v + 1, (size_t)(ve - v - 2), esc_v, actions, 3);
-    return a < 0 ? TD_ALPACA_CLIENT_EACTION : TD_ALPACA_CLIENT_AUTH + a;
+    return a < 0 ? TD_EACTION : TD_ALPACA_CLIENT_AUTH + a;
 }
 
 static int member_cb(void *ud, const char *k, size_t n, int esc, const char *v, const char *ve)
@@ -214,7 +200,7 @@ static int member_cb(void *ud, const char *k, size_t n, int esc, const char *v, 
     char word[32];
     (void)esc; /* decode_str handles escapes either way */
     long wl = decode_str(k, n, word, sizeof word - 1);
-    if (wl == -2) return w->rc = TD_ALPACA_CLIENT_EMALFORMED;
+    if (wl == -2) return w->rc = TD_EMALFORMED;
     if (wl < 0) word[0] = '\0', wl = -1; /* too long: an unknown word */
     int rc = 0;
     if (strcmp(word, "action") == 0) {
@@ -240,10 +226,10 @@ static int member_cb(void *ud, const char *k, size_t n, int esc, const char *v, 
 
 static int parse_doc(const char *s, size_t n, td_alpaca_client_msg_t *m)
 {
-    if (!td_json_valid(s, n, 1)) return TD_ALPACA_CLIENT_EMALFORMED;
+    if (!td_json_valid(s, n, 1)) return TD_EMALFORMED;
     walk_t w = {m, 0};
     int rc = td_json_each_member(s, s + n, action_cb, &w);
-    if (rc <= 0) return rc == 0 ? TD_ALPACA_CLIENT_EACTION : rc; /* no action, or a bad one */
+    if (rc <= 0) return rc == 0 ? TD_EACTION : rc; /* no action, or a bad one */
     m->action = (td_alpaca_client_action_t)rc;
     td_json_each_member(s, s + n, member_cb, &w);
     td_subset_settle(&m->sub);

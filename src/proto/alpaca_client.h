@@ -18,6 +18,7 @@
 #ifndef TD_PROTO_ALPACA_CLIENT_H
 #define TD_PROTO_ALPACA_CLIENT_H
 
+#include "core/err.h"
 #include "proto/sub.h"
 
 #include <stddef.h>
@@ -25,20 +26,9 @@
 #define TD_ALPACA_CLIENT_CRED_MAX   4096 /* bytes of a decoded key or secret (a token) */
 #define TD_ALPACA_CLIENT_SYMBOL_MAX 64   /* bytes of a symbol */
 
-#define TD_ALPACA_CLIENT_ERRNO_MAP(XX)                                                             \
-    XX(EMALFORMED, -1, "malformed JSON or not an object")                                          \
-    XX(EACTION, -2, "missing or unknown action")                                                   \
-    XX(ESYMBOL, -3, "bad symbol")                                                                  \
-    XX(ECHANNEL, -4, "unknown channel word")                                                       \
-    XX(ETOOLONG, -5, "key or secret too long")                                                     \
-    XX(ESINCE, -6, "bad since: an object of \"kind.SYMBOL\": \"stream id\"")
-
-enum {
-    TD_ALPACA_CLIENT_OK = 0,
-#define XX(name, code, text) TD_ALPACA_CLIENT_##name = (code),
-    TD_ALPACA_CLIENT_ERRNO_MAP(XX)
-#undef XX
-};
+/* Errors of the parsers below (core/err.h): TD_EMALFORMED (malformed JSON or
+ * not an object), TD_EACTION, TD_ESYMBOL, TD_ECHANNEL, TD_ETOOLONG (key or
+ * secret), TD_ESINCE. */
 
 typedef enum td_alpaca_client_action_e {
     TD_ALPACA_CLIENT_NONE = 0, /* not parsed, or parse failed */
@@ -91,7 +81,7 @@ void td_alpaca_client_msg_free(td_alpaca_client_msg_t *m);
 
 /* Parses one message (borrowed; need not be NUL-terminated) into m, which
  * must have been initialised (its previous content is replaced). Returns
- * TD_ALPACA_CLIENT_OK or a negative TD_ALPACA_CLIENT_E* code; on error
+ * TD_OK or one of the negative codes above; on error
  * m->action is NONE and m->sub is empty. */
 int td_alpaca_client_parse(const char *s, size_t n, td_alpaca_client_msg_t *m);
 
@@ -103,13 +93,10 @@ int td_alpaca_stream_id_ok(const char *s, size_t n);
  * object of "<word>.SYMBOL": "stream id", the word mapped to a kind by
  * kind_of (-1: unknown; Alpaca: td_kind_parse, Polygon: the cluster's event
  * prefix). Appends the entries to *out / *n (realloc'd; the caller frees
- * *out, also after an error). Returns 0 or a negative TD_ALPACA_CLIENT_E*
+ * *out, also after an error). Returns 0 or a negative core/err.h
  * code. Shared by both dialects. */
 int td_since_parse(const char *v, const char *ve, int (*kind_of)(void *ud, const char *w, size_t n),
                    void *kud, td_alpaca_since_t **out, size_t *n);
-
-/* Static text for a TD_ALPACA_CLIENT_* code. */
-const char *td_alpaca_client_strerror(int code);
 
 /* A symbol a client may subscribe: "*", or 1..TD_ALPACA_CLIENT_SYMBOL_MAX
  * bytes in '!'..'~' other than '*' (the JSON and MessagePack parsers). */

@@ -2,6 +2,7 @@
 #include "proto/alpaca_msgpack.h"
 #include "core/clock.h"
 #include "core/mem.h"
+#include "proto/json_scan.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -174,198 +175,39 @@ static void put_timestamp(td_buf_t *b, int64_t ns)
 }
 
 /* ------------------------------------------------------------------------
- * JSON → MessagePack: a validating recursive-descent transcoder.
+ * JSON → MessagePack: a recursive-descent transcoder over the project's one
+ * JSON reader (json_scan.h), which does the lexing and the validation
+ * (strings, escapes, UTF-8, numbers, literals); this part keeps the
+ * structure and writes msgpack.
  * ------------------------------------------------------------------------ */
 
 typedef struct {
-    const char *s; /* input */
-    size_t i, n;   /* cursor, length */
-    td_buf_t *b;   /* output */
+    const char *p, *end; /* input: cursor, end */
+    td_buf_t *b;         /* output */
 } jx_t;
 
 static int jx_value(jx_t *x, int depth);
-static int jx_object(jx_t *x, int depth, int top);
 
 static inline void jx_ws(jx_t *x)
 {
-    while (x->i < x->n) {
-        char c = x->s[x->i];
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
-        x->i++;
-    }
+    x->p = td_json_skip_ws(x->p, x->end);
 }
 
-/* String byte classes: 0 plain ASCII, 1 '"', 2 '\\', 3 control, 4 >= 0x80. */
-static const unsigned char str_class[256] = {
-    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
-    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-};
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-static int hex4(const unsigned char *p, uint32_t *out)
-{
-    uint32_t v = 0;
-    for (int k = 0; k < 4; k++) {
-        int h = hexval(p[k]);
-        if (h < 0) return -1;
-        v = v << 4 | (uint32_t)h;
-    }
-    *out = v;
-    return 0;
-}
-
-static size_t put_utf8(unsigned char *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (unsigned char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (unsigned char)(0xc0 | cp >> 6);
-        o[1] = (unsigned char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (unsigned char)(0xe0 | cp >> 12);
-        o[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
-        o[2] = (unsigned char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (unsigned char)(0xf0 | cp >> 18);
-    o[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
-    o[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
-    o[3] = (unsigned char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
-/* \uXXXX at p (just after "\u", n bytes left), with a low surrogate after
- * a high one. Returns the bytes consumed after "\u", or -1. */
-static int decode_u(const unsigned char *p, size_t n, uint32_t *cp)
-{
-    if (n < 4 || hex4(p, cp) != 0) return -1;
-    if (*cp >= 0xdc00 && *cp <= 0xdfff) return -1; /* lone low surrogate */
-    if (*cp < 0xd800 || *cp > 0xdbff) return 4;
-    uint32_t lo;
-    if (n < 10 || p[4] != '\\' || p[5] != 'u' || hex4(p + 6, &lo) != 0) return -1;
-    if (lo < 0xdc00 || lo > 0xdfff) return -1;
-    *cp = 0x10000 + ((*cp - 0xd800) << 10) + (lo - 0xdc00);
-    return 10;
-}
-
-/* Length of the valid UTF-8 sequence at p (n bytes left, p[0] >= 0x80), or
- * 0 (overlongs, surrogates and code points above U+10FFFF are invalid). */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned c = p[0];
-    size_t len;
-    unsigned lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        if (c == 0xe0) lo = 0xa0;
-        if (c == 0xed) hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        if (c == 0xf0) lo = 0x90;
-        if (c == 0xf4) hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (n < len || p[1] < lo || p[1] > hi) return 0;
-    for (size_t k = 2; k < len; k++)
-        if ((p[k] & 0xc0) != 0x80) return 0;
-    return len;
-}
-
-/* One escape at in[0] == '\\' (n bytes left); writes to o. Returns the
- * input bytes used and sets *w to the bytes written, or returns 0. */
-static size_t unescape(const unsigned char *in, size_t n, unsigned char *o, size_t *w)
-{
-    if (n < 2) return 0;
-    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-    const char *f = in[1] ? strchr(from, in[1]) : NULL;
-    if (f) {
-        o[0] = (unsigned char)to[f - from];
-        *w = 1;
-        return 2;
-    }
-    uint32_t cp;
-    int used = in[1] == 'u' ? decode_u(in + 2, n - 2, &cp) : -1;
-    if (used < 0) return 0;
-    *w = put_utf8(o, cp);
-    return 2 + (size_t)used;
-}
-
-/* Decodes raw string bytes in[0..n) (escapes and/or non-ASCII) into o,
- * which has room for n bytes. Returns the decoded length or -1. */
-static long decode_slow(const unsigned char *in, size_t n, unsigned char *o)
-{
-    size_t i = 0, w = 0;
-    while (i < n) {
-        unsigned char c = in[i];
-        size_t used, k = 1;
-        if (c == '\\') {
-            used = unescape(in + i, n - i, o + w, &k);
-        } else if (c >= 0x80) {
-            used = k = utf8_len(in + i, n - i);
-            if (used) memcpy(o + w, in + i, used);
-        } else if (c < 0x20) {
-            used = 0;
-        } else {
-            o[w] = c;
-            used = 1;
-        }
-        if (used == 0) return -1;
-        i += used;
-        w += k;
-    }
-    return (long)w;
-}
-
-/* A JSON string at x->s[x->i] == '"': appends it as a msgpack str. */
+/* A JSON string at x->p ('"'): appends it as a msgpack str, decoded. */
 static int jx_string(jx_t *x)
 {
-    const unsigned char *s = (const unsigned char *)x->s;
-    size_t start = ++x->i, i = start, n = x->n;
-    unsigned any = 0;
-    for (;;) {
-        if (i >= n) return -1;
-        unsigned cls = str_class[s[i]];
-        if (cls == 0) {
-            i++;
-        } else if (cls == 1) {
-            break;
-        } else if (cls == 3) {
-            return -1;
-        } else {
-            any = 1;
-            i += cls == 2 ? 2 : 1; /* skip the escaped byte (checked later) */
-        }
-    }
-    size_t raw = i - start;
+    int esc = 0;
+    const char *v = x->p + 1, *ve = td_json_scan_str(v, x->end, &esc);
+    if (!ve) return -1;
+    size_t raw = (size_t)(ve - v), len = raw;
     if (raw > UINT32_MAX) return -1;
     size_t h = str_header_size(raw);
-    unsigned char *o = need(x->b, h + raw);
-    size_t len = raw;
-    if (!any) {
-        memcpy(o + h, s + start, raw);
+    unsigned char *o = need(x->b, h + raw + 4); /* + td_json_unescape's scratch */
+    if (!esc) {
+        memcpy(o + h, v, raw);
     } else {
-        long dl = decode_slow(s + start, raw, o + h);
-        if (dl < 0) return -1;
+        long dl = td_json_unescape(v, raw, (char *)o + h, raw + 4);
+        if (dl < 0) return -1; /* a lone surrogate */
         len = (size_t)dl;
         if (str_header_size(len) != h) {
             memmove(o + str_header_size(len), o + h, len);
@@ -374,7 +216,7 @@ static int jx_string(jx_t *x)
     }
     write_str_header(o, len);
     x->b->len += h + len;
-    x->i = i + 1;
+    x->p = ve + 1;
     return 0;
 }
 
@@ -396,70 +238,47 @@ static double slow_double(const char *s, size_t n)
 
 typedef struct {
     uint64_t mant; /* all digits, integer and fraction */
-    int overflow;  /* mant overflowed uint64 (then strtod decides) */
+    int overflow;  /* mant overflowed uint64, or a huge exponent (strtod decides) */
     long frac;     /* digits after the point (clamped) */
     long exp;      /* explicit exponent (clamped) */
     int is_float;
 } num_t;
 
-static size_t scan_digits(const char *s, size_t i, size_t n, num_t *v, int frac)
+/* The value of the number [p, q), which td_json_scan_num accepted. */
+static void num_value(const char *p, const char *q, num_t *v)
 {
-    size_t from = i;
-    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-        unsigned d = (unsigned)(s[i] - '0');
+    int frac = 0;
+    for (p += *p == '-'; p < q && *p != 'e' && *p != 'E'; p++) {
+        if (*p == '.') {
+            frac = v->is_float = 1;
+            continue;
+        }
+        unsigned d = (unsigned)(*p - '0');
         if (v->mant > (UINT64_MAX - d) / 10)
             v->overflow = 1;
         else
             v->mant = v->mant * 10 + d;
-        if (frac && v->frac++ == 100000) v->overflow = 1; /* strtod decides */
+        if (frac && v->frac++ == 100000) v->overflow = 1;
     }
-    return i - from;
-}
-
-/* Scans the JSON number grammar at x->i; returns its end or 0. */
-static size_t scan_number(const jx_t *x, size_t i, num_t *v)
-{
-    const char *s = x->s;
-    size_t n = x->n;
-    if (i < n && s[i] == '-') i++;
-    if (i >= n) return 0;
-    if (s[i] == '0') {
-        i++;
-    } else {
-        size_t k = scan_digits(s, i, n, v, 0);
-        if (k == 0) return 0;
-        i += k;
-    }
-    if (i < n && s[i] == '.') {
-        size_t k = scan_digits(s, i + 1, n, v, 1);
-        if (k == 0) return 0;
-        i += 1 + k;
-        v->is_float = 1;
-    }
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        int neg = 0;
-        if (++i < n && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
-        size_t from = i;
-        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-            if (v->exp < 100000)
-                v->exp = v->exp * 10 + (s[i] - '0');
-            else
-                v->overflow = 1;
-        if (i == from) return 0;
-        if (neg) v->exp = -v->exp;
-        v->is_float = 1;
-    }
-    return i;
+    if (p == q) return;
+    int neg = *++p == '-';
+    v->is_float = 1;
+    for (p += *p == '-' || *p == '+'; p < q; p++)
+        if (v->exp < 100000)
+            v->exp = v->exp * 10 + (*p - '0');
+        else
+            v->overflow = 1;
+    if (neg) v->exp = -v->exp;
 }
 
 static int jx_number(jx_t *x)
 {
     num_t v = {0, 0, 0, 0, 0};
-    size_t start = x->i;
-    int neg = x->s[start] == '-';
-    size_t end = scan_number(x, start, &v);
-    if (end == 0) return -1;
-    x->i = end;
+    const char *start = x->p, *q = td_json_scan_num(start, x->end);
+    if (!q) return -1;
+    int neg = *start == '-';
+    num_value(start, q, &v);
+    x->p = q;
     if (!v.is_float && !v.overflow) {
         if (!neg)
             put_uint(x->b, v.mant);
@@ -476,64 +295,37 @@ static int jx_number(jx_t *x)
         put_f64(x->b, neg ? -d : d);
         return 0;
     }
-    put_f64(x->b, slow_double(x->s + start, end - start));
+    put_f64(x->b, slow_double(start, (size_t)(q - start)));
     return 0;
 }
 
-static int jx_literal(jx_t *x, const char *lit, size_t n, unsigned char byte)
+/* true, false or null at x->p. */
+static int jx_literal(jx_t *x)
 {
-    if (x->n - x->i < n || memcmp(x->s + x->i, lit, n) != 0) return -1;
-    x->i += n;
-    *need(x->b, 1) = byte;
+    const char *q = td_json_scan_lit(x->p, x->end);
+    if (!q) return -1;
+    *need(x->b, 1) = *x->p == 't' ? 0xc3 : *x->p == 'f' ? 0xc2 : 0xc0;
     x->b->len++;
+    x->p = q;
     return 0;
 }
 
-static int jx_array(jx_t *x, int depth)
-{
-    if (depth > TD_ALPACA_MSGPACK_JSON_DEPTH) return -1;
-    td_buf_t *b = x->b;
-    size_t hdr = b->len;
-    need(b, 1);
-    b->len++;
-    uint32_t count = 0;
-    x->i++; /* '[' */
-    jx_ws(x);
-    if (x->i < x->n && x->s[x->i] == ']') {
-        x->i++;
-        fix_header(b, hdr, 0, 0);
-        return 0;
-    }
-    for (;;) {
-        if (count == UINT32_MAX || jx_value(x, depth)) return -1;
-        count++;
-        jx_ws(x);
-        if (x->i >= x->n) return -1;
-        char c = x->s[x->i++];
-        if (c == ']') break;
-        if (c != ',') return -1;
-    }
-    fix_header(b, hdr, count, 0);
-    return 0;
-}
+static int jx_container(jx_t *x, int depth, int top);
 
 static int jx_value(jx_t *x, int depth)
 {
     jx_ws(x);
-    if (x->i >= x->n) return -1;
-    switch (x->s[x->i]) {
+    if (x->p >= x->end) return -1;
+    switch (*x->p) {
     case '{':
-        return jx_object(x, depth + 1, 0);
     case '[':
-        return jx_array(x, depth + 1);
+        return jx_container(x, depth + 1, 0);
     case '"':
         return jx_string(x);
     case 't':
-        return jx_literal(x, "true", 4, 0xc3);
     case 'f':
-        return jx_literal(x, "false", 5, 0xc2);
     case 'n':
-        return jx_literal(x, "null", 4, 0xc0);
+        return jx_literal(x);
     default:
         return jx_number(x);
     }
@@ -591,41 +383,52 @@ static void to_timestamp(td_buf_t *b, size_t v)
 static int jx_member(jx_t *x, int depth, int top, int *kind)
 {
     jx_ws(x);
-    if (x->i >= x->n || x->s[x->i] != '"') return -1;
+    if (x->p >= x->end || *x->p != '"') return -1;
     size_t k = x->b->len;
     if (jx_string(x)) return -1;
     *kind = top ? key_kind(x->b, k) : KEY_OTHER;
     jx_ws(x);
-    if (x->i >= x->n || x->s[x->i] != ':') return -1;
-    x->i++;
+    if (x->p >= x->end || *x->p != ':') return -1;
+    x->p++;
     size_t v = x->b->len;
     if (jx_value(x, depth)) return -1;
     if (*kind == KEY_TIME) to_timestamp(x->b, v);
     return 0;
 }
 
-/* An object at x->s[x->i] == '{'. At the top level (top != 0), the first
- * "T" member is moved first and timestamps are converted. */
-static int jx_object(jx_t *x, int depth, int top)
+/* One element of an array; in a frame (top), an object at the top level. */
+static int jx_element(jx_t *x, int depth, int top)
 {
+    if (!top) return jx_value(x, depth);
+    jx_ws(x);
+    return x->p < x->end && *x->p == '{' ? jx_container(x, depth + 1, 1) : -1;
+}
+
+/* An object or array at x->p ('{' or '['). A top-level object (top) has its
+ * first "T" member moved first and its timestamps converted; a top-level
+ * array (top: a frame) may hold only such objects. */
+static int jx_container(jx_t *x, int depth, int top)
+{
+    int obj = *x->p == '{', have_t = 0;
+    char close = obj ? '}' : ']';
     if (depth > TD_ALPACA_MSGPACK_JSON_DEPTH) return -1;
     td_buf_t *b = x->b;
     size_t hdr = b->len;
     need(b, 1);
     b->len++;
     uint32_t count = 0;
-    int have_t = 0;
-    x->i++; /* '{' */
+    x->p++;
     jx_ws(x);
-    if (x->i < x->n && x->s[x->i] == '}') {
-        x->i++;
-        fix_header(b, hdr, 0, 1);
+    if (x->p < x->end && *x->p == close) {
+        x->p++;
+        fix_header(b, hdr, 0, obj);
         return 0;
     }
     for (;;) {
         size_t m = b->len;
-        int kind;
-        if (count == UINT32_MAX || jx_member(x, depth, top, &kind)) return -1;
+        int kind = KEY_OTHER;
+        if (count == UINT32_MAX) return -1;
+        if (obj ? jx_member(x, depth, top, &kind) : jx_element(x, depth, top)) return -1;
         if (kind == KEY_T && !have_t) {
             have_t = 1;
             if (m != hdr + 1)
@@ -633,27 +436,26 @@ static int jx_object(jx_t *x, int depth, int top)
         }
         count++;
         jx_ws(x);
-        if (x->i >= x->n) return -1;
-        char c = x->s[x->i++];
-        if (c == '}') break;
+        if (x->p >= x->end) return -1;
+        char c = *x->p++;
+        if (c == close) break;
         if (c != ',') return -1;
     }
-    fix_header(b, hdr, count, 1);
+    fix_header(b, hdr, count, obj);
     return 0;
 }
 
-/* Runs one top-level transcoding: f parses at x->i; then only whitespace
- * may follow. Restores b on failure. */
-static int jx_run(td_buf_t *b, const char *json, size_t len, char open,
-                  int (*f)(jx_t *x, int depth, int top))
+/* One top-level transcoding of a container opening with `open`; then only
+ * whitespace may follow. Restores b on failure. */
+static int jx_run(td_buf_t *b, const char *json, size_t len, char open)
 {
-    jx_t x = {json, 0, len, b};
+    jx_t x = {json, json + len, b};
     size_t start = b->len;
-    jx_ws(&x);
     int rc = -1;
-    if (x.i < x.n && json[x.i] == open && f(&x, 1, 1) == 0) {
+    jx_ws(&x);
+    if (x.p < x.end && *x.p == open && jx_container(&x, 1, 1) == 0) {
         jx_ws(&x);
-        rc = x.i == x.n ? 0 : -1;
+        rc = x.p == x.end ? 0 : -1;
     }
     if (rc != 0) b->len = start;
     if (b->data) b->data[b->len] = '\0';
@@ -662,39 +464,10 @@ static int jx_run(td_buf_t *b, const char *json, size_t len, char open,
 
 int td_alpaca_msgpack_object(td_buf_t *b, const char *json, size_t len)
 {
-    return jx_run(b, json, len, '{', jx_object);
-}
-
-/* A frame: an array whose elements are all top-level objects. */
-static int jx_frame(jx_t *x, int depth, int top)
-{
-    (void)top;
-    td_buf_t *b = x->b;
-    size_t hdr = b->len;
-    need(b, 1);
-    b->len++;
-    uint32_t count = 0;
-    x->i++; /* '[' */
-    for (jx_ws(x); x->i < x->n && x->s[x->i] != ']';) {
-        if (x->s[x->i] != '{' || count == UINT32_MAX) return -1;
-        if (jx_object(x, depth + 1, 1)) return -1;
-        count++;
-        jx_ws(x);
-        if (x->i < x->n && x->s[x->i] == ',') {
-            x->i++;
-            jx_ws(x);
-            if (x->i < x->n && x->s[x->i] == ']') return -1; /* [{},] */
-        } else if (x->i < x->n && x->s[x->i] != ']') {
-            return -1;
-        }
-    }
-    if (x->i >= x->n) return -1;
-    x->i++; /* ']' */
-    fix_header(b, hdr, count, 0);
-    return 0;
+    return jx_run(b, json, len, '{');
 }
 
 int td_alpaca_msgpack_frame(td_buf_t *b, const char *json, size_t len)
 {
-    return jx_run(b, json, len, '[', jx_frame);
+    return jx_run(b, json, len, '[');
 }

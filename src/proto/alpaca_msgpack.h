@@ -62,9 +62,9 @@ int td_alpaca_msgpack_frame(td_buf_t *b, const char *json, size_t len);
  * td_alpaca_client_parse:
  *   - the message is exactly one map (no trailing bytes, not truncated,
  *     keys are strings, nesting <= TD_ALPACA_MSGPACK_CLIENT_DEPTH, no count
- *     larger than the bytes left) else TD_ALPACA_CLIENT_EMALFORMED;
+ *     larger than the bytes left) else TD_EMALFORMED;
  *   - "action" missing, not a string, or not auth/subscribe/unsubscribe:
- *     TD_ALPACA_CLIENT_EACTION (the first "action" member counts);
+ *     TD_EACTION (the first "action" member counts);
  *   - auth: "key"/"secret" strings copied (has_* = 0 when absent, not a
  *     string, or holding a NUL byte), more than TD_ALPACA_CLIENT_CRED_MAX
  *     bytes: ETOOLONG;

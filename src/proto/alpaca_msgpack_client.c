@@ -124,7 +124,7 @@ static int action_of(const mp_item_t *v)
     if (item_is(v, "auth")) return TD_ALPACA_CLIENT_AUTH;
     if (item_is(v, "subscribe")) return TD_ALPACA_CLIENT_SUBSCRIBE;
     if (item_is(v, "unsubscribe")) return TD_ALPACA_CLIENT_UNSUBSCRIBE;
-    return TD_ALPACA_CLIENT_EACTION;
+    return TD_EACTION;
 }
 
 /* The first "action" member of a validated map of n members at r. */
@@ -132,27 +132,27 @@ static int mp_find_action(mp_t r, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++) {
         mp_item_t k, v;
-        if (mp_head(&r, &k) || k.type != MP_STR) return TD_ALPACA_CLIENT_EMALFORMED;
+        if (mp_head(&r, &k) || k.type != MP_STR) return TD_EMALFORMED;
         if (!item_is(&k, "action")) {
-            if (mp_skip1(&r)) return TD_ALPACA_CLIENT_EMALFORMED;
+            if (mp_skip1(&r)) return TD_EMALFORMED;
             continue;
         }
-        if (mp_head(&r, &v)) return TD_ALPACA_CLIENT_EMALFORMED;
-        return v.type == MP_STR ? action_of(&v) : TD_ALPACA_CLIENT_EACTION;
+        if (mp_head(&r, &v)) return TD_EMALFORMED;
+        return v.type == MP_STR ? action_of(&v) : TD_EACTION;
     }
-    return TD_ALPACA_CLIENT_EACTION;
+    return TD_EACTION;
 }
 
 static int mp_cred(mp_t *r, char *out, size_t *len, int *has)
 {
     mp_item_t v;
     const unsigned char *at = r->p;
-    if (mp_head(r, &v)) return TD_ALPACA_CLIENT_EMALFORMED;
+    if (mp_head(r, &v)) return TD_EMALFORMED;
     if (v.type != MP_STR) { /* treated as absent */
         r->p = at;
-        return mp_skip1(r) ? TD_ALPACA_CLIENT_EMALFORMED : 0;
+        return mp_skip1(r) ? TD_EMALFORMED : 0;
     }
-    if (v.len > TD_ALPACA_CLIENT_CRED_MAX) return TD_ALPACA_CLIENT_ETOOLONG;
+    if (v.len > TD_ALPACA_CLIENT_CRED_MAX) return TD_ETOOLONG;
     if (memchr(v.str, '\0', v.len)) return 0; /* never valid: treated as absent */
     memcpy(out, v.str, v.len);
     out[v.len] = '\0';
@@ -166,20 +166,19 @@ static int mp_list(mp_t *r, int kind, td_alpaca_client_msg_t *m)
 {
     mp_item_t v;
     const unsigned char *at = r->p;
-    if (mp_head(r, &v)) return TD_ALPACA_CLIENT_EMALFORMED;
+    if (mp_head(r, &v)) return TD_EMALFORMED;
     if (v.type == MP_NIL) return 0;
     if (v.type != MP_ARR) {
-        if (kind >= 0) return TD_ALPACA_CLIENT_EMALFORMED;
+        if (kind >= 0) return TD_EMALFORMED;
         r->p = at;
-        return mp_skip1(r) ? TD_ALPACA_CLIENT_EMALFORMED : 0;
+        return mp_skip1(r) ? TD_EMALFORMED : 0;
     }
     if (v.len == 0) return 0;
-    if (kind < 0) return TD_ALPACA_CLIENT_ECHANNEL;
+    if (kind < 0) return TD_ECHANNEL;
     for (uint32_t i = 0; i < v.len; i++) {
         mp_item_t s;
-        if (mp_head(r, &s)) return TD_ALPACA_CLIENT_EMALFORMED;
-        if (s.type != MP_STR || !td_alpaca_client_symbol_ok(s.str, s.len))
-            return TD_ALPACA_CLIENT_ESYMBOL;
+        if (mp_head(r, &s)) return TD_EMALFORMED;
+        if (s.type != MP_STR || !td_alpaca_client_symbol_ok(s.str, s.len)) return TD_ESYMBOL;
         td_subset_append(&m->sub, (td_kind_t)kind, s.str, s.len); /* settled in mp_parse_doc */
     }
     m->kinds |= 1u << kind;
@@ -190,23 +189,23 @@ static int mp_members(mp_t r, uint32_t n, td_alpaca_client_msg_t *m)
 {
     for (uint32_t i = 0; i < n; i++) {
         mp_item_t k;
-        if (mp_head(&r, &k) || k.type != MP_STR) return TD_ALPACA_CLIENT_EMALFORMED;
+        if (mp_head(&r, &k) || k.type != MP_STR) return TD_EMALFORMED;
         int rc;
         if (item_is(&k, "action")) {
-            rc = mp_skip1(&r) ? TD_ALPACA_CLIENT_EMALFORMED : 0;
+            rc = mp_skip1(&r) ? TD_EMALFORMED : 0;
         } else if (m->action == TD_ALPACA_CLIENT_AUTH) {
             if (item_is(&k, "key"))
                 rc = mp_cred(&r, m->key, &m->key_len, &m->has_key);
             else if (item_is(&k, "secret"))
                 rc = mp_cred(&r, m->secret, &m->secret_len, &m->has_secret);
             else
-                rc = mp_skip1(&r) ? TD_ALPACA_CLIENT_EMALFORMED : 0;
+                rc = mp_skip1(&r) ? TD_EMALFORMED : 0;
         } else if (item_is(&k, "snapshot")) { /* tickerd's extension: true or not */
             m->snapshot = r.p < r.end && *r.p == 0xc3;
-            rc = mp_skip1(&r) ? TD_ALPACA_CLIENT_EMALFORMED : 0;
+            rc = mp_skip1(&r) ? TD_EMALFORMED : 0;
         } else if (item_is(&k, "gaps")) { /* tickerd's extension: true or not */
             m->gaps = r.p < r.end && *r.p == 0xc3;
-            rc = mp_skip1(&r) ? TD_ALPACA_CLIENT_EMALFORMED : 0;
+            rc = mp_skip1(&r) ? TD_EMALFORMED : 0;
         } else {
             rc = mp_list(&r, td_kind_parse(k.str, k.len), m);
         }
@@ -218,10 +217,10 @@ static int mp_members(mp_t r, uint32_t n, td_alpaca_client_msg_t *m)
 static int mp_parse_doc(const char *p, size_t n, td_alpaca_client_msg_t *m)
 {
     mp_t r = {(const unsigned char *)p, (const unsigned char *)p + n};
-    if (mp_skip1(&r) != 0 || r.p != r.end) return TD_ALPACA_CLIENT_EMALFORMED;
+    if (mp_skip1(&r) != 0 || r.p != r.end) return TD_EMALFORMED;
     r.p = (const unsigned char *)p;
     mp_item_t top;
-    if (mp_head(&r, &top) || top.type != MP_MAP) return TD_ALPACA_CLIENT_EMALFORMED;
+    if (mp_head(&r, &top) || top.type != MP_MAP) return TD_EMALFORMED;
     int rc = mp_find_action(r, top.len);
     if (rc <= 0) return rc;
     m->action = (td_alpaca_client_action_t)rc;
@@ -234,7 +233,7 @@ int td_alpaca_client_parse_msgpack(const char *p, size_t n, td_alpaca_client_msg
 {
     td_alpaca_client_msg_free(m);
     td_alpaca_client_msg_init(m);
-    int rc = p ? mp_parse_doc(p, n, m) : TD_ALPACA_CLIENT_EMALFORMED;
+    int rc = p ? mp_parse_doc(p, n, m) : TD_EMALFORMED;
     if (rc != 0) {
         td_alpaca_client_msg_free(m);
         td_alpaca_client_msg_init(m);

@@ -202,11 +202,10 @@ static void message(td_srv_sess_t *s, const char *msg, size_t len, int binary)
     int wrong_frame = binary && !s->cfg.binary;
     int (*parse)(const char *, size_t, td_alpaca_client_msg_t *) =
         s->cfg.parse ? s->cfg.parse : td_alpaca_client_parse;
-    int rc = wrong_frame ? TD_ALPACA_CLIENT_EMALFORMED : parse(msg, len, &m);
+    int rc = wrong_frame ? TD_EMALFORMED : parse(msg, len, &m);
     if (rc != 0)
         td__srv_error(s, 400, 0, 1,
-                      wrong_frame ? "a binary frame on a JSON session"
-                                  : td_alpaca_client_strerror(rc));
+                      wrong_frame ? "a binary frame on a JSON session" : td_strerror(rc));
     else if (m.action == TD_ALPACA_CLIENT_AUTH)
         td_srv_sess_auth(s, m.has_key ? m.key : NULL, m.key_len, m.has_secret ? m.secret : NULL,
                          m.secret_len, "message");

@@ -3,8 +3,6 @@
  * nested containers, unescaping. */
 #include "proto/json_scan.h"
 
-#include <stdint.h>
-
 const char *td_json_scan_escape(const char *p, const char *end)
 {
     if (end - p < 2) return NULL;
@@ -137,7 +135,7 @@ static size_t decode_escape(const char *p, const char *end, unsigned *cp)
     return 6;
 }
 
-int td_json_unescape(const char *p, size_t n, char *out, size_t cap)
+long td_json_unescape(const char *p, size_t n, char *out, size_t cap)
 {
     const char *end = p + n;
     size_t o = 0;
@@ -155,7 +153,7 @@ int td_json_unescape(const char *p, size_t n, char *out, size_t cap)
         o += put_utf8(out + o, cp);
         p += len;
     }
-    return o > cap ? -1 : (int)o;
+    return o > cap ? -1 : (long)o;
 }
 
 size_t td_json_symbol(const char *p, size_t n, int esc, char *scratch, const char **sym)
@@ -250,4 +248,57 @@ int td_json_valid(const char *p, size_t n, int object_only)
     if (p == end || (object_only && *p != '{')) return 0;
     p = td_json_scan_value(p, end, 1, &too_deep);
     return p && td_json_skip_ws(p, end) == end;
+}
+
+typedef struct {
+    const char *key;
+    td_json_span_t *v;
+} last_t;
+
+static int last_member(void *ud, const char *k, size_t n, int esc, const char *v, const char *ve)
+{
+    last_t *l = ud;
+    if (td_json_name_is(k, n, esc, l->key)) {
+        l->v->p = v;
+        l->v->e = ve;
+    }
+    return 0;
+}
+
+int td_json_member(const char *p, const char *end, const char *key, td_json_span_t *v)
+{
+    last_t l = {key, v};
+    v->p = v->e = NULL;
+    return td_json_each_member(p, end, last_member, &l) == 0 && v->p ? 0 : -1;
+}
+
+int td_json_each_element(const char *p, const char *end,
+                         int (*fn)(void *ud, const char *v, const char *ve), void *ud)
+{
+    int too_deep = 0;
+    p = td_json_skip_ws(p + 1, end);
+    while (p < end && *p != ']') {
+        const char *q = td_json_scan_value(p, end, 1, &too_deep);
+        if (!q) return -1; /* not validated after all */
+        int rc = fn(ud, p, q);
+        if (rc) return rc;
+        p = td_json_skip_ws(q, end);
+        if (p < end && *p == ',') p = td_json_skip_ws(p + 1, end);
+    }
+    return 0;
+}
+
+int td_json_int64(const char *p, const char *q, int64_t *out)
+{
+    int neg = p < q && *p == '-';
+    uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    if (p + neg >= q) return -1;
+    for (const char *c = p + neg; c < q; c++) {
+        if (!TD_JSON_IS_DIGIT(*c)) return -1;
+        unsigned d = (unsigned)(*c - '0');
+        if (v > (lim - d) / 10) return -1;
+        v = v * 10 + d;
+    }
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return 0;
 }

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Strict RFC 8259 JSON scanning shared by the vendor splitters (alpaca.c,
- * polygon.c); private to src/proto. Nothing is allocated or copied: each
- * scanner takes [p, end) and returns the byte after what it recognised, or
- * NULL if the input is not valid JSON there (including invalid UTF-8 and
- * \uXXXX escapes). The hot helpers are inline so that each splitter's frame
- * loop compiles to the same code it had when the helpers were its own.
+/* Strict RFC 8259 JSON scanning: the project's one JSON reader (the vendor
+ * splitters through split.h, the MessagePack transcoder, the REST bodies,
+ * the client messages, libtickerd's event accessors). Nothing is allocated
+ * or copied: each scanner takes [p, end) and returns the byte after what it
+ * recognised, or NULL if the input is not valid JSON there (including
+ * invalid UTF-8 and \uXXXX escapes). The hot helpers are inline so that
+ * each splitter's frame loop has them in it.
  *
  * Shared rules: member names and values are compared after unescaping; a
  * symbol is usable if it is a string whose decoded form is 1..64 bytes, has
@@ -13,6 +14,7 @@
 #define TD_PROTO_JSON_SCAN_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef __SSE2__
@@ -34,6 +36,14 @@ static inline const char *td_json_skip_ws(const char *p, const char *end)
     while (p < end && td_json_is_ws((unsigned char)*p))
         p++;
     return p;
+}
+
+/* [*p, *e) without the JSON whitespace around it. */
+static inline void td_json_trim(const char **p, const char **e)
+{
+    *p = td_json_skip_ws(*p, *e);
+    while (*e > *p && td_json_is_ws((unsigned char)(*e)[-1]))
+        (*e)--;
 }
 
 static inline int td_json_hexval(char c)
@@ -173,7 +183,7 @@ static inline const char *td_json_scan_value(const char *p, const char *end, int
 
 /* Unescapes the (validated) string content [p, p+n) into out; returns the
  * length, or -1 if it needs more than cap bytes or has a lone surrogate. */
-int td_json_unescape(const char *p, size_t n, char *out, size_t cap);
+long td_json_unescape(const char *p, size_t n, char *out, size_t cap);
 
 /* A usable symbol (see the top comment) from validated string content
  * [p, p+n) that holds an escape iff esc: returns its length and sets *sym (to
@@ -215,101 +225,19 @@ typedef int (*td_json_each_fn)(void *ud, const char *k, size_t n, int esc, const
  * that matters). */
 int td_json_each_member(const char *p, const char *end, td_json_each_fn fn, void *ud);
 
-/* ---- the frame walker ------------------------------------------------------
- * A vendor frame is one JSON array of objects. The walkers below validate its
- * structure and hand each object, then each member, to the splitter's
- * callbacks. They are always inlined and the callbacks are the splitters'
- * static functions, so each splitter compiles to one loop with its own
- * member code in it, as if written by hand (bench_split, bench_polygon). */
+/* The value of the last member named key (decoded) of the object [p, end)
+ * (whitespace around) into *v: 0, or -1 if there is none or [p, end) is not
+ * one valid object. The rule of the splitters: the last occurrence wins. */
+int td_json_member(const char *p, const char *end, const char *key, td_json_span_t *v);
 
-#define TD_JSON_INLINE static inline __attribute__((always_inline))
+/* Calls fn for each element [v, ve) of the array at p ('['), which must have
+ * been validated (td_json_valid, or a splitter's scan) and ends before end.
+ * Returns fn's first nonzero result or 0. */
+int td_json_each_element(const char *p, const char *end,
+                         int (*fn)(void *ud, const char *v, const char *ve), void *ud);
 
-/* The splitter's id of a member name: its content [k, k+n), with an escape
- * iff esc. */
-typedef int (*td_json_key_fn)(const char *k, size_t n, int esc);
-/* A member (name id `id`) whose value starts at v (< end): returns the byte
- * after the value or NULL. */
-typedef const char *(*td_json_member_fn)(void *scan, void *rec, int id, const char *v);
-
-/* The object at p ('{'): returns the byte after its '}' or NULL. */
-TD_JSON_INLINE const char *td_json_walk_object(const char *p, const char *end, td_json_key_fn key,
-                                               td_json_member_fn member, void *scan, void *rec)
-{
-    p = td_json_skip_ws(p + 1, end);
-    if (p < end && *p == '}') return p + 1;
-    for (;;) {
-        int esc = 0;
-        if (p >= end || *p != '"') return NULL;
-        const char *k = p + 1, *ke = td_json_scan_str(k, end, &esc);
-        if (!ke) return NULL;
-        int id = key(k, (size_t)(ke - k), esc);
-        p = ke + 1;
-        if (p < end && *p != ':') p = td_json_skip_ws(p, end);
-        if (p >= end || *p != ':') return NULL;
-        p = td_json_skip_ws(p + 1, end);
-        if (p >= end || !(p = member(scan, rec, id, p))) return NULL;
-        if (p < end && *p != ',' && *p != '}') p = td_json_skip_ws(p, end);
-        if (p >= end) return NULL;
-        if (*p == '}') return p + 1;
-        if (*p != ',') return NULL;
-        p = td_json_skip_ws(p + 1, end);
-    }
-}
-
-/* One element at p ('{'): returns the byte after it or NULL. */
-typedef const char *(*td_json_elem_fn)(void *scan, const char *p);
-
-enum { TD_JSON_FRAME_OK, TD_JSON_FRAME_MALFORMED, TD_JSON_FRAME_ELEM };
-
-/* [base, end) must be one array of objects, whitespace around: returns
- * TD_JSON_FRAME_OK, _MALFORMED, or _ELEM when `elem` returned NULL (the
- * splitter knows why). */
-TD_JSON_INLINE int td_json_walk_frame(const char *base, const char *end, td_json_elem_fn elem,
-                                      void *scan)
-{
-    const char *p = td_json_skip_ws(base, end);
-    if (p >= end || *p != '[') return TD_JSON_FRAME_MALFORMED;
-    p = td_json_skip_ws(p + 1, end);
-    if (p < end && *p == ']') {
-        p++;
-        goto tail;
-    }
-    for (;;) {
-        if (p >= end || *p != '{') return TD_JSON_FRAME_MALFORMED;
-        if (!(p = elem(scan, p))) return TD_JSON_FRAME_ELEM;
-        if (p < end && *p != ',' && *p != ']') p = td_json_skip_ws(p, end);
-        if (p >= end) return TD_JSON_FRAME_MALFORMED;
-        if (*p++ == ']') break;
-        if (p[-1] != ',') return TD_JSON_FRAME_MALFORMED;
-        p = td_json_skip_ws(p, end);
-    }
-tail:
-    return td_json_skip_ws(p, end) == end ? TD_JSON_FRAME_OK : TD_JSON_FRAME_MALFORMED;
-}
-
-/* The records of a frame's elements: v starts as the caller's stack array
- * of cap; grown 4x on the heap (heap set: free v) up to a maximum. */
-typedef struct td_json_recs_s {
-    void *v;
-    size_t n, cap;
-    int heap;
-} td_json_recs_t;
-
-/* The slot for one more record of elsz bytes, or NULL at max records or out
- * of memory. */
-TD_JSON_INLINE void *td_json_recs_push(td_json_recs_t *r, size_t elsz, size_t max)
-{
-    if (r->n >= max) return NULL;
-    if (r->n == r->cap) {
-        size_t c = r->cap * 4;
-        void *w = r->heap ? realloc(r->v, c * elsz) : malloc(c * elsz);
-        if (!w) return NULL;
-        if (!r->heap) memcpy(w, r->v, r->n * elsz);
-        r->v = w;
-        r->cap = c;
-        r->heap = 1;
-    }
-    return (char *)r->v + r->n++ * elsz;
-}
+/* [p, q) as -?[0-9]+ that fits in int64 (what a JSON integer may be): 0 with
+ * *out set, or -1 (empty, a fraction or exponent, out of range). */
+int td_json_int64(const char *p, const char *q, int64_t *out);
 
 #endif

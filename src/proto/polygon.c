@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Polygon stream codec. The splitter works as alpaca.c's does: one pass
- * validates the whole frame as strict RFC 8259 JSON (json_scan.h) while
+ * validates the whole frame as strict RFC 8259 JSON (split.h) while
  * recording, for each top-level element, its byte range, its "ev" and the
  * string members that may matter ("sym", "T", "pair", "p", "status",
  * "message"); only when the frame is valid does a second pass over those
@@ -13,15 +13,12 @@
  * bytes with no control character and no lone surrogate escape. */
 #include "proto/polygon.h"
 
-#include "proto/json_scan.h"
+#include "proto/split.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ELEMS  1000000 /* elements per frame */
-#define STACK_RECS 256     /* element records kept on the stack */
-#define MAX_FRAME  0xffffffffu
-#define MAX_PARAM  TD_JSON_MAX_SYM /* ticker bytes in a params item */
+#define MAX_PARAM TD_JSON_MAX_SYM /* ticker bytes in a params item */
 
 /* Event prefixes of every cluster, and the status object. */
 typedef enum {
@@ -84,18 +81,13 @@ static const char *const cluster_names[TD_POLYGON__CLUSTERS] = {"stocks", "optio
                                                                 "crypto"};
 
 typedef struct {
-    uint32_t beg, end;   /* the object, [beg, end) */
-    uint32_t off[SLOTS]; /* string contents */
+    td_split_elem_t elem; /* the object */
+    uint32_t off[SLOTS];  /* string contents */
     uint32_t len[SLOTS];
     int8_t ev;        /* ev_t */
     uint8_t has, esc; /* bit per slot */
 } rec_t;
-
-typedef struct {
-    const char *base, *end;
-    int err;             /* set for errors other than TD_POLYGON_EMALFORMED */
-    td_json_recs_t recs; /* rec_t, starting on the caller's stack */
-} scan_t;
+_Static_assert(TD_SPLIT_STACK_BYTES / sizeof(rec_t) >= 256, "256 records on the stack");
 
 /* ---- tables --------------------------------------------------------------- */
 
@@ -133,15 +125,6 @@ static int ev_of_plain(const char *t, size_t n)
     return EV_UNKNOWN;
 }
 
-static int ev_of(const char *t, size_t n, int esc)
-{
-    char tmp[16];
-    int len;
-    if (!esc) return ev_of_plain(t, n);
-    if ((len = td_json_unescape(t, n, tmp, sizeof tmp)) < 0) return EV_UNKNOWN;
-    return ev_of_plain(tmp, (size_t)len);
-}
-
 static inline int key_id_plain(const char *k, size_t n)
 {
     switch (n) {
@@ -163,11 +146,7 @@ static inline int key_id_plain(const char *k, size_t n)
 
 static inline int key_id(const char *k, size_t n, int esc)
 {
-    char tmp[16];
-    int len;
-    if (!esc) return key_id_plain(k, n);
-    if ((len = td_json_unescape(k, n, tmp, sizeof tmp)) < 0) return KEY_OTHER;
-    return key_id_plain(tmp, (size_t)len);
+    return td_split_id(k, n, esc, key_id_plain, KEY_OTHER);
 }
 
 int td_polygon_cluster_parse(const char *path)
@@ -211,9 +190,8 @@ int td_polygon_kind(td_polygon_cluster_t c, const char *ev, size_t n)
 /* ---- the frame scan ------------------------------------------------------- */
 
 /* One member's value at p (< end), captured into r per its name id. */
-static const char *scan_member(void *sv, void *rv, int id, const char *p)
+static const char *scan_member(td_split_t *s, void *rv, int id, const char *p)
 {
-    scan_t *s = sv;
     rec_t *r = rv;
     const char *end = s->end;
     if (*p == '"') {
@@ -221,7 +199,7 @@ static const char *scan_member(void *sv, void *rv, int id, const char *p)
         const char *v = p + 1, *ve = td_json_scan_str(v, end, &esc);
         if (!ve) return NULL;
         if (id == KEY_EV) {
-            r->ev = (int8_t)ev_of(v, (size_t)(ve - v), esc);
+            r->ev = (int8_t)td_split_id(v, (size_t)(ve - v), esc, ev_of_plain, EV_UNKNOWN);
         } else if (id < SLOTS) {
             unsigned bit = 1u << id;
             r->has |= (uint8_t)bit;
@@ -231,14 +209,7 @@ static const char *scan_member(void *sv, void *rv, int id, const char *p)
         }
         return ve + 1;
     }
-    const char *q;
-    if (*p == '[' || *p == '{') {
-        int too_deep = 0;
-        if (!(q = td_json_skip_nested(p, end, 3, &too_deep)) && too_deep)
-            s->err = TD_POLYGON_ETOOBIG;
-    } else {
-        q = td_json_scan_scalar(p, end);
-    }
+    const char *q = td_split_value(s, p);
     if (id == KEY_EV)
         r->ev = EV_UNKNOWN;
     else if (id < SLOTS)
@@ -246,28 +217,11 @@ static const char *scan_member(void *sv, void *rv, int id, const char *p)
     return q;
 }
 
-/* The element object at p ('{'): validates it and records it. */
-static const char *scan_elem(void *sv, const char *p)
+static void rec_init(void *rv)
 {
-    scan_t *s = sv;
-    rec_t *r = td_json_recs_push(&s->recs, sizeof *r, MAX_ELEMS);
-    if (!r) {
-        s->err = TD_POLYGON_ETOOBIG;
-        return NULL;
-    }
+    rec_t *r = rv;
     r->ev = EV_UNKNOWN;
     r->has = r->esc = 0;
-    r->beg = (uint32_t)(p - s->base);
-    if (!(p = td_json_walk_object(p, s->end, key_id, scan_member, s, r))) return NULL;
-    r->end = (uint32_t)(p - s->base);
-    return p;
-}
-
-static int scan_frame(scan_t *s)
-{
-    int rc = td_json_walk_frame(s->base, s->end, scan_elem, s);
-    if (rc == TD_JSON_FRAME_OK) return TD_POLYGON_OK;
-    return rc == TD_JSON_FRAME_ELEM && s->err ? s->err : TD_POLYGON_EMALFORMED;
 }
 
 /* ---- dispatch ------------------------------------------------------------- */
@@ -295,7 +249,7 @@ static td_polygon_status_type_t status_type(const char *p, size_t n, int esc)
     return TD_POLYGON_ST_OTHER;
 }
 
-static void status(const scan_t *s, const rec_t *r, const td_polygon_cb_t *cb, void *ud)
+static void status(const td_split_t *s, const rec_t *r, const td_polygon_cb_t *cb, void *ud)
 {
     td_polygon_status_t st = {.type = TD_POLYGON_ST_OTHER};
     if (r->has & (1u << SLOT_STATUS)) {
@@ -307,19 +261,29 @@ static void status(const scan_t *s, const rec_t *r, const td_polygon_cb_t *cb, v
         st.message = s->base + r->off[SLOT_MESSAGE];
         st.message_len = r->len[SLOT_MESSAGE];
     }
-    st.raw = s->base + r->beg;
-    st.raw_len = r->end - r->beg;
+    st.raw = s->base + r->elem.beg;
+    st.raw_len = r->elem.end - r->elem.beg;
     if (cb && cb->on_status) cb->on_status(ud, &st);
 }
 
-static void dispatch(const scan_t *s, td_polygon_cluster_t c, const td_polygon_cb_t *cb, void *ud,
-                     td_polygon_stats_t *st)
+typedef struct {
+    td_polygon_cluster_t c;
+    const td_polygon_cb_t *cb;
+    void *ud;
+    td_polygon_stats_t *st;
+} split_ctx;
+
+static void dispatch(const td_split_t *s, void *ctx)
 {
+    const split_ctx *sc = ctx;
+    const td_polygon_cb_t *cb = sc->cb;
+    void *ud = sc->ud;
+    td_polygon_stats_t *st = sc->st;
     char scratch[TD_JSON_MAX_SYM];
     void (*on_event)(void *, const td_event_t *) = cb ? cb->on_event : NULL;
-    const int8_t *kinds = (unsigned)c < TD_POLYGON__CLUSTERS ? ev_kind[c] : NULL;
-    const rec_t *recs = s->recs.v;
-    for (size_t i = 0; i < s->recs.n; i++) {
+    const int8_t *kinds = (unsigned)sc->c < TD_POLYGON__CLUSTERS ? ev_kind[sc->c] : NULL;
+    const rec_t *recs = s->recs;
+    for (size_t i = 0; i < s->n; i++) {
         const rec_t *r = &recs[i];
         if (r->ev == EV_STATUS) {
             status(s, r, cb, ud);
@@ -328,8 +292,9 @@ static void dispatch(const scan_t *s, td_polygon_cluster_t c, const td_polygon_c
         }
         int k = r->ev >= 0 && kinds ? kinds[r->ev] - 1 : -1;
         unsigned slot = r->ev >= 0 ? ev_symkey[r->ev] : 0;
-        td_event_t ev = {
-            .kind = (td_kind_t)k, .payload = s->base + r->beg, .payload_len = r->end - r->beg};
+        td_event_t ev = {.kind = (td_kind_t)k,
+                         .payload = s->base + r->elem.beg,
+                         .payload_len = r->elem.end - r->elem.beg};
         if (k >= 0 && (r->has & (1u << slot)) &&
             (ev.symbol_len = td_json_symbol(s->base + r->off[slot], r->len[slot],
                                             r->esc & (1u << slot), scratch, &ev.symbol)) != 0) {
@@ -344,66 +309,23 @@ static void dispatch(const scan_t *s, td_polygon_cluster_t c, const td_polygon_c
 int td_polygon_split(td_polygon_cluster_t c, const char *frame, size_t len,
                      const td_polygon_cb_t *cb, void *ud, td_polygon_stats_t *stats)
 {
-    rec_t recs[STACK_RECS];
     td_polygon_stats_t local = {0};
-    td_polygon_stats_t *st = stats ? stats : &local;
-    if (!frame) {
-        frame = "";
-        len = 0;
-    }
-    scan_t s = {.base = frame, .end = frame + len, .recs = {.v = recs, .cap = STACK_RECS}};
-    int rc = len > MAX_FRAME ? TD_POLYGON_ETOOBIG : scan_frame(&s);
-    st->frames++;
-    if (rc == TD_POLYGON_OK)
-        dispatch(&s, c, cb, ud, st);
-    else
-        st->malformed++;
-    if (s.recs.heap) free(s.recs.v);
-    return rc;
+    split_ctx sc = {c, cb, ud, stats ? stats : &local};
+    return td_split_run(frame, len, sizeof(rec_t), rec_init, key_id, scan_member, dispatch, &sc,
+                        &sc.st->frames, &sc.st->malformed);
 }
 
 /* ---- integers ------------------------------------------------------------- */
 
-/* -?[0-9]+ of [p, q) that fits in int64; 0 or -1. */
-static int parse_int64(const char *p, const char *q, int64_t *out)
-{
-    int neg = p < q && *p == '-';
-    uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-    if (p + neg >= q) return -1;
-    for (const char *c = p + neg; c < q; c++) {
-        if (!TD_JSON_IS_DIGIT(*c)) return -1;
-        unsigned d = (unsigned)(*c - '0');
-        if (v > (lim - d) / 10) return -1;
-        v = v * 10 + d;
-    }
-    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
-    return 0;
-}
-
 int td_polygon_int64(const char *obj, size_t len, const char *key, int64_t *out)
 {
-    int too_deep = 0, found = -1;
-    if (!obj || !key) return -1;
-    const char *end = obj + len, *p = td_json_skip_ws(obj, end), *q;
-    if (p >= end || *p != '{' || !(q = td_json_skip_nested(p, end, 1, &too_deep)) ||
-        td_json_skip_ws(q, end) != end)
+    td_json_span_t sp;
+    int64_t v;
+    if (!obj || !key || td_json_member(obj, obj + len, key, &sp) != 0 ||
+        td_json_int64(sp.p, sp.e, &v) != 0)
         return -1;
-    p = td_json_skip_ws(p + 1, end);
-    while (*p != '}') {
-        int esc = 0;
-        const char *k = p + 1, *ke = td_json_scan_str(k, end, &esc);
-        int match = td_json_name_is(k, (size_t)(ke - k), esc, key);
-        p = td_json_scan_name(p, end);
-        q = td_json_scan_value(p, end, 2, &too_deep);
-        if (match) {
-            int64_t v;
-            found = parse_int64(p, q, &v);
-            if (found == 0 && out) *out = v;
-        }
-        p = td_json_skip_ws(q, end);
-        if (*p == ',') p = td_json_skip_ws(p + 1, end);
-    }
-    return found;
+    if (out) *out = v;
+    return 0;
 }
 
 /* ---- client messages ------------------------------------------------------ */
@@ -478,10 +400,7 @@ static int params_walk(td_polygon_cluster_t c, const char *p, const char *end, i
         const char *comma = memchr(p, ',', (size_t)(end - p));
         const char *a = p, *b = comma ? comma : end, *sym;
         size_t len;
-        while (a < b && td_json_is_ws((unsigned char)*a))
-            a++;
-        while (b > a && td_json_is_ws((unsigned char)b[-1]))
-            b--;
+        td_json_trim(&a, &b);
         int kind = param_item(c, a, b, &sym, &len);
         if (kind < 0) {
             if (bad) *bad = a;
@@ -499,10 +418,8 @@ int td_polygon_params_each(td_polygon_cluster_t c, const char *params, size_t n,
                            void (*fn)(void *ud, td_kind_t kind, const char *sym, size_t len),
                            void *ud, const char **bad, size_t *bad_len)
 {
-    const char *end = params ? params + n : NULL, *p = params;
-    while (p < end && td_json_is_ws((unsigned char)*p))
-        p++;
-    if (p == end) return 0; /* an empty list */
+    const char *end = params ? params + n : NULL;
+    if (td_json_skip_ws(params, end) == end) return 0; /* an empty list */
     if (params_walk(c, params, end, 0, NULL, NULL, bad, bad_len) < 0) return -1;
     return params_walk(c, params, end, 1, fn, ud, NULL, NULL);
 }

@@ -25,17 +25,15 @@
 #define TD_PROTO_POLYGON_H
 
 #include "core/buf.h"
+#include "core/err.h"
 #include "proto/event.h"
 #include "proto/sub.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-enum {
-    TD_POLYGON_OK = 0,
-    TD_POLYGON_EMALFORMED = -1, /* not a JSON array of objects, or bad JSON */
-    TD_POLYGON_ETOOBIG = -2,    /* more elements or depth than allowed */
-};
+/* Errors (core/err.h): TD_EMALFORMED (not a JSON array of objects, or bad
+ * JSON), TD_ETOOBIG (more elements or depth than allowed). */
 
 /* The cluster is the URL path: /stocks, /options, /forex, /crypto. */
 typedef enum td_polygon_cluster_e {
@@ -93,7 +91,7 @@ typedef struct td_polygon_stats_s {
 /* Splits one frame of cluster c. `cb`, either callback and `stats` may be NULL
  * (stats are added to). Unknown "ev" values, prefixes that c does not offer
  * (e.g. "XT" on /stocks) and objects without a usable symbol are counted in
- * unknown and skipped. Returns TD_POLYGON_OK or a negative code; on error no
+ * unknown and skipped. Returns TD_OK, TD_EMALFORMED or TD_ETOOBIG; on error no
  * callback has run. */
 int td_polygon_split(td_polygon_cluster_t c, const char *frame, size_t len,
                      const td_polygon_cb_t *cb, void *ud, td_polygon_stats_t *stats);

@@ -58,6 +58,21 @@ static int record_fields(const char *p, const char *e, td_tick_t *t)
     return 0;
 }
 
+/* One element of a symbol's records array (validated). */
+static int per_record(void *ud, const char *p, const char *e)
+{
+    walk_t *w = ud;
+    if (*p != '{') return w->why = "a record is not an object", 1;
+    td_tick_t *t = push(w->pg);
+    if (!t) return w->why = "too many records", 1;
+    if (record_fields(p, e, t) != 0)
+        return w->why = "a record without a valid \"t\" (or with \"T\" or \"S\")", 1;
+    memcpy(t->symbol, w->sym, strlen(w->sym) + 1);
+    t->rec = p;
+    t->rec_len = (size_t)(e - p);
+    return 0;
+}
+
 static int per_symbol(void *ud, const char *k, size_t n, int esc, const char *v, const char *ve)
 {
     walk_t *w = ud;
@@ -69,23 +84,8 @@ static int per_symbol(void *ud, const char *k, size_t n, int esc, const char *v,
     w->sym[sl] = '\0';
     if (*v == 'n') return 0; /* null: no records */
     if (*v != '[') return w->why = "records are not an array", 1;
-    const char *p = td_json_skip_ws(v + 1, ve);
-    while (p < ve && *p != ']') {
-        if (*p != '{') return w->why = "a record is not an object", 1;
-        int deep = 0;
-        const char *e = td_json_scan_value(p, ve, 1, &deep);
-        if (!e) return w->why = "malformed record", 1;
-        td_tick_t *t = push(w->pg);
-        if (!t) return w->why = "too many records", 1;
-        if (record_fields(p, e, t) != 0)
-            return w->why = "a record without a valid \"t\" (or with \"T\" or \"S\")", 1;
-        memcpy(t->symbol, w->sym, sl + 1);
-        t->rec = p;
-        t->rec_len = (size_t)(e - p);
-        p = td_json_skip_ws(e, ve);
-        if (p < ve && *p == ',') p = td_json_skip_ws(p + 1, ve);
-    }
-    return 0;
+    if (td_json_each_element(v, ve, per_record, w) < 0) return w->why = "malformed record", 1;
+    return w->why ? 1 : 0;
 }
 
 int td_ticks_parse_alpaca(const char *body, size_t len, td_kind_t kind, td_ticks_page_t *out)

@@ -16,6 +16,8 @@
 #ifndef TD_RECORD_RECORD_H
 #define TD_RECORD_RECORD_H
 
+#include "core/err.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -75,12 +77,13 @@ typedef struct td_rec_info_s {
     int64_t start_ns;
 } td_rec_info_t;
 
-typedef enum td_rec_rc_e {
+/* td_rec_reader_next: TD_REC_FRAME, TD_REC_END, or an error (core/err.h):
+ * TD_ETORN (the file ends inside a block or a record: a torn tail) or
+ * TD_ECORRUPT (not decodable: corrupt, or not a recording). */
+enum {
     TD_REC_FRAME = 1, /* *rec is set */
     TD_REC_END = 0,   /* the file ended cleanly */
-    TD_REC_TORN = -1, /* the file ends inside a block or a record: a torn tail */
-    TD_REC_BAD = -2,  /* not decodable (corrupt, or not a recording) */
-} td_rec_rc_t;
+};
 
 typedef struct td_rec_frame_s {
     const char *data; /* valid until the next call */
@@ -96,8 +99,8 @@ td_rec_reader_t *td_rec_reader_open(const char *file, char *err, size_t errlen);
 /* The same from an open stream (taken over: closed by _free). */
 td_rec_reader_t *td_rec_reader_fopen(FILE *fp, const char *name, char *err, size_t errlen);
 const td_rec_info_t *td_rec_reader_info(const td_rec_reader_t *r);
-td_rec_rc_t td_rec_reader_next(td_rec_reader_t *r, td_rec_frame_t *rec);
-/* After TD_REC_TORN or TD_REC_BAD: what and where, in words. */
+int td_rec_reader_next(td_rec_reader_t *r, td_rec_frame_t *rec);
+/* After TD_ETORN or TD_ECORRUPT: what and where, in words. */
 const char *td_rec_reader_error(const td_rec_reader_t *r);
 uint64_t td_rec_reader_count(const td_rec_reader_t *r); /* records read */
 void td_rec_reader_free(td_rec_reader_t *r);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Reads recordings (record.h): streaming zstd decompression, the header,
  * then one record per call. A torn tail (the writer died mid-block or
- * mid-record) ends the file with TD_REC_TORN; undecodable bytes with
- * TD_REC_BAD. Every length is checked before it is used. */
+ * mid-record) ends the file with TD_ETORN; undecodable bytes with
+ * TD_ECORRUPT. Every length is checked before it is used. */
 #include "core/buf.h"
 #include "core/mem.h"
 #include "proto/json_scan.h"
@@ -171,7 +171,7 @@ td_rec_reader_t *td_rec_reader_open(const char *file, char *err, size_t errlen)
     return td_rec_reader_fopen(fp, file, err, errlen);
 }
 
-static td_rec_rc_t torn(td_rec_reader_t *r)
+static int torn(td_rec_reader_t *r)
 {
     char what[64] = "the zstd frame cut short";
     if (r->dec.len > r->pos)
@@ -181,14 +181,14 @@ static td_rec_rc_t torn(td_rec_reader_t *r)
              "stopped mid-write; read up to the tear",
              r->name, (unsigned long long)r->count, (unsigned long long)(r->consumed + r->pos),
              what);
-    return TD_REC_TORN;
+    return TD_ETORN;
 }
 
-td_rec_rc_t td_rec_reader_next(td_rec_reader_t *r, td_rec_frame_t *rec)
+int td_rec_reader_next(td_rec_reader_t *r, td_rec_frame_t *rec)
 {
-    if (r->err[0]) return TD_REC_BAD;
+    if (r->err[0]) return TD_ECORRUPT;
     int rc = fill(r, TD_REC_REC_HDR);
-    if (rc < 0) return TD_REC_BAD;
+    if (rc < 0) return TD_ECORRUPT;
     if (rc == 0) {
         if (r->dec.len == r->pos && r->frame_left == 0) return TD_REC_END;
         return torn(r);
@@ -203,10 +203,10 @@ td_rec_rc_t td_rec_reader_next(td_rec_reader_t *r, td_rec_frame_t *rec)
                  "flags %u): corrupt",
                  r->name, (unsigned long long)r->count, (unsigned long long)(r->consumed + r->pos),
                  len, flags);
-        return TD_REC_BAD;
+        return TD_ECORRUPT;
     }
     rc = fill(r, TD_REC_REC_HDR + (size_t)len);
-    if (rc < 0) return TD_REC_BAD;
+    if (rc < 0) return TD_ECORRUPT;
     if (rc == 0) return torn(r);
     rec->data = r->dec.data + r->pos + TD_REC_REC_HDR;
     rec->len = len;

@@ -135,9 +135,7 @@ void td_refill_tick_json(td_kind_t kind, const char *sym, const char *rec, size_
     td_buf_appends(out, kind == TD_KIND_TRADE ? "{\"T\":\"t\",\"S\":" : "{\"T\":\"q\",\"S\":");
     td_buf_append_json_str(out, sym, strlen(sym));
     /* the record's members: between its braces (whitespace kept) */
-    const char *p = rec + 1, *e = rec + rec_len - 1;
-    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-        p++;
+    const char *p = td_json_skip_ws(rec + 1, rec + rec_len - 1), *e = rec + rec_len - 1;
     if (p < e) {
         td_buf_appendc(out, ',');
         td_buf_append(out, p, (size_t)(e - p));
@@ -161,44 +159,27 @@ static const pmap_t PQUOTE[] = {
     {"c", "conditions", 2},      {"i", "indicators", 0}, {"t", "sip_timestamp", 1},
     {"q", "sequence_number", 0}, {"z", "tape", 0}};
 
-/* [p, e) without the whitespace around it. */
-static void trim(const char **p, const char **e)
-{
-    while (*p < *e && strchr(" \t\r\n", **p))
-        (*p)++;
-    while (*e > *p && strchr(" \t\r\n", (*e)[-1]))
-        (*e)--;
-}
-
 /* One member: 0, or -1 if it cannot be converted (then left out; a bad
  * sip_timestamp fails the record). */
 static int pmember(const pmap_t *m, const char *p, const char *e, td_buf_t *out)
 {
-    trim(&p, &e);
+    td_json_trim(&p, &e);
     if (m->how == 1) {
-        int neg = p < e && *p == '-';
-        uint64_t v = 0;
-        const char *q = p + neg;
-        if (q == e || e - q > 19) return -1;
-        for (; q < e; q++) {
-            if (*q < '0' || *q > '9') return -1;
-            v = v * 10 + (uint64_t)(*q - '0');
-        }
-        if (v > INT64_MAX) return -1;
-        td_buf_appendf(out, ",\"%s\":%lld", m->stream,
-                       (long long)td_floor_div(neg ? -(int64_t)v : (int64_t)v, 1000000));
+        int64_t v;
+        if (td_json_int64(p, e, &v) != 0) return -1;
+        td_buf_appendf(out, ",\"%s\":%lld", m->stream, (long long)td_floor_div(v, 1000000));
         return 0;
     }
     if (m->how == 2) { /* [x, ...] -> x */
         if (p == e || *p != '[') return -1;
         const char *q = p + 1, *end = e - 1;
-        trim(&q, &end);
+        td_json_trim(&q, &end);
         int deep = 0;
         const char *ve = q < end ? td_json_scan_value(q, end, 1, &deep) : NULL;
         if (!ve) return -1;
         p = q;
         e = ve;
-        trim(&p, &e);
+        td_json_trim(&p, &e);
     }
     td_buf_appendf(out, ",\"%s\":", m->stream);
     td_buf_append(out, p, (size_t)(e - p));

@@ -154,11 +154,11 @@ static int read_next(td_sim_replay_t *rp)
                 continue;
             }
         }
-        td_rec_rc_t rc = td_rec_reader_next(rp->rd, &rp->next);
+        int rc = td_rec_reader_next(rp->rd, &rp->next);
         if (rc == TD_REC_FRAME) return 1;
-        if (rc == TD_REC_TORN)
+        if (rc == TD_ETORN)
             TD_WARN("replay: %s", td_rec_reader_error(rp->rd));
-        else if (rc == TD_REC_BAD)
+        else if (rc == TD_ECORRUPT)
             TD_ERR("replay: %s; the rest of the file is skipped", td_rec_reader_error(rp->rd));
         td_rec_reader_free(rp->rd);
         rp->rd = NULL;

@@ -49,11 +49,9 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "core/err.h"
 #include "proto/bars.h"
 
-#ifndef TD_EAGAIN
-#define TD_EAGAIN (-EAGAIN)
-#endif
 #define TD_STORE_BACKLOG 32
 
 typedef struct td_store_s td_store_t;

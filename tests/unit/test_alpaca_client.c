@@ -62,7 +62,7 @@ static void test_auth_too_long(void **state)
     memset(key, 'A', sizeof key - 1);
     key[sizeof key - 1] = '\0';
     snprintf(buf, sizeof buf, "{\"action\":\"auth\",\"key\":\"%s\",\"secret\":\"x\"}", key);
-    assert_int_equal(parse(&m, buf), TD_ALPACA_CLIENT_ETOOLONG);
+    assert_int_equal(parse(&m, buf), TD_ETOOLONG);
     assert_int_equal(m.action, TD_ALPACA_CLIENT_NONE);
     key[sizeof key - 2] = '\0'; /* exactly the maximum */
     snprintf(buf, sizeof buf, "{\"action\":\"auth\",\"key\":\"%s\",\"secret\":\"x\"}", key);
@@ -103,7 +103,7 @@ static void test_deep_nesting(void **state)
     char *s = deep_json("{\"action\":\"subscribe\",\"trades\":", 32000, &n);
     clock_t t0 = clock();
     for (int i = 0; i < 10; i++)
-        assert_int_equal(td_alpaca_client_parse(s, n, &m), TD_ALPACA_CLIENT_EMALFORMED);
+        assert_int_equal(td_alpaca_client_parse(s, n, &m), TD_EMALFORMED);
     double per = (double)(clock() - t0) / CLOCKS_PER_SEC / 10;
     assert_true(per < 0.05); /* linear: well under a millisecond here */
     free(s);
@@ -111,7 +111,7 @@ static void test_deep_nesting(void **state)
     for (size_t levels = 63; levels <= 64; levels++) {
         s = deep_json("{\"action\":\"subscribe\",\"foo\":", levels, &n);
         assert_int_equal(td_alpaca_client_parse(s, n, &m),
-                         levels == 63 ? TD_ALPACA_CLIENT_ECHANNEL : TD_ALPACA_CLIENT_EMALFORMED);
+                         levels == 63 ? TD_ECHANNEL : TD_EMALFORMED);
         free(s);
     }
     td_alpaca_client_msg_free(&m);
@@ -204,8 +204,7 @@ static void expect(const char *s, int code)
     td_alpaca_client_msg_t m;
     td_alpaca_client_msg_init(&m);
     int rc = parse(&m, s);
-    if (rc != code)
-        fail_msg("%s: got %d (%s), want %d", s, rc, td_alpaca_client_strerror(rc), code);
+    if (rc != code) fail_msg("%s: got %d (%s), want %d", s, rc, td_strerror(rc), code);
     if (code != 0) {
         assert_int_equal(m.action, TD_ALPACA_CLIENT_NONE);
         assert_true(td_subset_empty(&m.sub));
@@ -217,63 +216,63 @@ static void expect(const char *s, int code)
 static void test_malformed(void **state)
 {
     (void)state;
-    expect("", TD_ALPACA_CLIENT_EMALFORMED);
-    expect("   ", TD_ALPACA_CLIENT_EMALFORMED);
-    expect("{", TD_ALPACA_CLIENT_EMALFORMED);
-    expect("{\"action\":\"auth\"", TD_ALPACA_CLIENT_EMALFORMED);
-    expect("[{\"action\":\"auth\"}]", TD_ALPACA_CLIENT_EMALFORMED);
-    expect("\"auth\"", TD_ALPACA_CLIENT_EMALFORMED);
-    expect("{\"action\":\"auth\"} {}", TD_ALPACA_CLIENT_EMALFORMED);
-    expect("{\"action\":\"auth\"}x", TD_ALPACA_CLIENT_EMALFORMED);
-    expect("{action:\"auth\"}", TD_ALPACA_CLIENT_EMALFORMED);
-    expect("{\"action\":\"auth\",\"key\":\"a\\qb\"}", TD_ALPACA_CLIENT_EMALFORMED);
-    expect("{\"action\":\"auth\",\"key\":\"a\\ud800\"}", TD_ALPACA_CLIENT_EMALFORMED);
-    expect("{\"action\":\"auth\",\"key\":\"a\x01\"}", TD_ALPACA_CLIENT_EMALFORMED);
+    expect("", TD_EMALFORMED);
+    expect("   ", TD_EMALFORMED);
+    expect("{", TD_EMALFORMED);
+    expect("{\"action\":\"auth\"", TD_EMALFORMED);
+    expect("[{\"action\":\"auth\"}]", TD_EMALFORMED);
+    expect("\"auth\"", TD_EMALFORMED);
+    expect("{\"action\":\"auth\"} {}", TD_EMALFORMED);
+    expect("{\"action\":\"auth\"}x", TD_EMALFORMED);
+    expect("{action:\"auth\"}", TD_EMALFORMED);
+    expect("{\"action\":\"auth\",\"key\":\"a\\qb\"}", TD_EMALFORMED);
+    expect("{\"action\":\"auth\",\"key\":\"a\\ud800\"}", TD_EMALFORMED);
+    expect("{\"action\":\"auth\",\"key\":\"a\x01\"}", TD_EMALFORMED);
     /* a known channel word must hold a list or null */
-    expect("{\"action\":\"subscribe\",\"trades\":\"AAPL\"}", TD_ALPACA_CLIENT_EMALFORMED);
-    expect("{\"action\":\"subscribe\",\"trades\":{}}", TD_ALPACA_CLIENT_EMALFORMED);
+    expect("{\"action\":\"subscribe\",\"trades\":\"AAPL\"}", TD_EMALFORMED);
+    expect("{\"action\":\"subscribe\",\"trades\":{}}", TD_EMALFORMED);
     /* an embedded NUL ends the text */
     td_alpaca_client_msg_t m;
     td_alpaca_client_msg_init(&m);
     static const char nul[] = "{\"action\":\"auth\"}\0{";
-    assert_int_equal(td_alpaca_client_parse(nul, sizeof nul - 1, &m), TD_ALPACA_CLIENT_EMALFORMED);
+    assert_int_equal(td_alpaca_client_parse(nul, sizeof nul - 1, &m), TD_EMALFORMED);
     td_alpaca_client_msg_free(&m);
 }
 
 static void test_bad_action(void **state)
 {
     (void)state;
-    expect("{}", TD_ALPACA_CLIENT_EACTION);
-    expect("{\"key\":\"a\",\"secret\":\"b\"}", TD_ALPACA_CLIENT_EACTION);
-    expect("{\"action\":\"listen\"}", TD_ALPACA_CLIENT_EACTION);
-    expect("{\"action\":\"Auth\"}", TD_ALPACA_CLIENT_EACTION);
-    expect("{\"action\":1}", TD_ALPACA_CLIENT_EACTION);
-    expect("{\"action\":null,\"trades\":[\"A\"]}", TD_ALPACA_CLIENT_EACTION);
+    expect("{}", TD_EACTION);
+    expect("{\"key\":\"a\",\"secret\":\"b\"}", TD_EACTION);
+    expect("{\"action\":\"listen\"}", TD_EACTION);
+    expect("{\"action\":\"Auth\"}", TD_EACTION);
+    expect("{\"action\":1}", TD_EACTION);
+    expect("{\"action\":null,\"trades\":[\"A\"]}", TD_EACTION);
 }
 
 static void test_bad_symbols(void **state)
 {
     (void)state;
-    expect("{\"action\":\"subscribe\",\"trades\":[1]}", TD_ALPACA_CLIENT_ESYMBOL);
-    expect("{\"action\":\"subscribe\",\"trades\":[null]}", TD_ALPACA_CLIENT_ESYMBOL);
-    expect("{\"action\":\"subscribe\",\"trades\":[[\"A\"]]}", TD_ALPACA_CLIENT_ESYMBOL);
-    expect("{\"action\":\"subscribe\",\"trades\":[\"\"]}", TD_ALPACA_CLIENT_ESYMBOL);
-    expect("{\"action\":\"subscribe\",\"trades\":[\"AA PL\"]}", TD_ALPACA_CLIENT_ESYMBOL);
-    expect("{\"action\":\"subscribe\",\"trades\":[\"A\\nB\"]}", TD_ALPACA_CLIENT_ESYMBOL);
-    expect("{\"action\":\"subscribe\",\"trades\":[\"A\\u0000\"]}", TD_ALPACA_CLIENT_ESYMBOL);
-    expect("{\"action\":\"subscribe\",\"trades\":[\"\\u00e9\"]}", TD_ALPACA_CLIENT_ESYMBOL);
-    expect("{\"action\":\"subscribe\",\"trades\":[\"A*\"]}", TD_ALPACA_CLIENT_ESYMBOL);
+    expect("{\"action\":\"subscribe\",\"trades\":[1]}", TD_ESYMBOL);
+    expect("{\"action\":\"subscribe\",\"trades\":[null]}", TD_ESYMBOL);
+    expect("{\"action\":\"subscribe\",\"trades\":[[\"A\"]]}", TD_ESYMBOL);
+    expect("{\"action\":\"subscribe\",\"trades\":[\"\"]}", TD_ESYMBOL);
+    expect("{\"action\":\"subscribe\",\"trades\":[\"AA PL\"]}", TD_ESYMBOL);
+    expect("{\"action\":\"subscribe\",\"trades\":[\"A\\nB\"]}", TD_ESYMBOL);
+    expect("{\"action\":\"subscribe\",\"trades\":[\"A\\u0000\"]}", TD_ESYMBOL);
+    expect("{\"action\":\"subscribe\",\"trades\":[\"\\u00e9\"]}", TD_ESYMBOL);
+    expect("{\"action\":\"subscribe\",\"trades\":[\"A*\"]}", TD_ESYMBOL);
     expect(
         "{\"action\":\"subscribe\",\"quotes\":[\"AAPL\",\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
         "AAAAAAAAAAAAAAAAAAAAAAAAA\"]}",
-        TD_ALPACA_CLIENT_ESYMBOL);
+        TD_ESYMBOL);
 }
 
 static void test_unknown_channel(void **state)
 {
     (void)state;
-    expect("{\"action\":\"subscribe\",\"foo\":[\"AAPL\"]}", TD_ALPACA_CLIENT_ECHANNEL);
-    expect("{\"action\":\"unsubscribe\",\"Trades\":[\"AAPL\"]}", TD_ALPACA_CLIENT_ECHANNEL);
+    expect("{\"action\":\"subscribe\",\"foo\":[\"AAPL\"]}", TD_ECHANNEL);
+    expect("{\"action\":\"unsubscribe\",\"Trades\":[\"AAPL\"]}", TD_ECHANNEL);
     expect("{\"action\":\"subscribe\",\"foo\":null,\"bar\":[],\"baz\":3}", 0);
 }
 
@@ -312,7 +311,7 @@ static void test_since(void **state)
         "{\"action\":\"subscribe\",\"since\":{\"bars.AAPL\":\"123456789012345678901\"}}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        assert_int_equal(parse(&m, bad[i]), TD_ALPACA_CLIENT_ESINCE);
+        assert_int_equal(parse(&m, bad[i]), TD_ESINCE);
         assert_int_equal(m.nsince, 0);
         assert_null(m.since);
     }

@@ -932,7 +932,7 @@ static void test_client_auth(void **state)
     pk_str(&pk, "secret");
     msgpack_pack_str(&pk, TD_ALPACA_CLIENT_CRED_MAX + 1);
     msgpack_pack_str_body(&pk, secret, TD_ALPACA_CLIENT_CRED_MAX + 1);
-    assert_int_equal(parse_sbuf(&sb, &m), TD_ALPACA_CLIENT_ETOOLONG);
+    assert_int_equal(parse_sbuf(&sb, &m), TD_ETOOLONG);
     td_alpaca_client_msg_free(&m);
     msgpack_sbuffer_destroy(&sb);
 }
@@ -1090,7 +1090,7 @@ static void expect_client(const char *bytes, size_t n, int rc)
     td_alpaca_client_msg_t m;
     td_alpaca_client_msg_init(&m);
     int got = td_alpaca_client_parse_msgpack(copy, n, &m);
-    if (got != rc) fail_msg("%s: got %d, want %d", td_alpaca_client_strerror(rc), got, rc);
+    if (got != rc) fail_msg("%s: got %d, want %d", td_strerror(rc), got, rc);
     if (rc != 0) {
         assert_int_equal(m.action, TD_ALPACA_CLIENT_NONE);
         assert_true(td_subset_empty(&m.sub));
@@ -1120,28 +1120,28 @@ static void test_client_errors(void **state)
                   0);
     /* EMALFORMED: not a map, truncated, trailing bytes, reserved byte,
      * non-string key, counts beyond the input, nesting too deep */
-    EXPECT_CLIENT("", TD_ALPACA_CLIENT_EMALFORMED);
-    EXPECT_CLIENT("\x91\x80", TD_ALPACA_CLIENT_EMALFORMED);
+    EXPECT_CLIENT("", TD_EMALFORMED);
+    EXPECT_CLIENT("\x91\x80", TD_EMALFORMED);
     EXPECT_CLIENT("\xa3"
                   "abc",
-                  TD_ALPACA_CLIENT_EMALFORMED);
-    EXPECT_CLIENT("\x05", TD_ALPACA_CLIENT_EMALFORMED);
-    EXPECT_CLIENT("\x81" ACTION SUB "\x00", TD_ALPACA_CLIENT_EMALFORMED);
-    EXPECT_CLIENT("\x82" ACTION SUB, TD_ALPACA_CLIENT_EMALFORMED);
-    EXPECT_CLIENT("\x81" ACTION "\xc1", TD_ALPACA_CLIENT_EMALFORMED);
-    EXPECT_CLIENT("\x82" ACTION SUB "\x01\x02", TD_ALPACA_CLIENT_EMALFORMED);
-    EXPECT_CLIENT("\x82\x01\x02" ACTION SUB, TD_ALPACA_CLIENT_EMALFORMED);
-    EXPECT_CLIENT("\xdf\xff\xff\xff\xff" ACTION SUB, TD_ALPACA_CLIENT_EMALFORMED);
+                  TD_EMALFORMED);
+    EXPECT_CLIENT("\x05", TD_EMALFORMED);
+    EXPECT_CLIENT("\x81" ACTION SUB "\x00", TD_EMALFORMED);
+    EXPECT_CLIENT("\x82" ACTION SUB, TD_EMALFORMED);
+    EXPECT_CLIENT("\x81" ACTION "\xc1", TD_EMALFORMED);
+    EXPECT_CLIENT("\x82" ACTION SUB "\x01\x02", TD_EMALFORMED);
+    EXPECT_CLIENT("\x82\x01\x02" ACTION SUB, TD_EMALFORMED);
+    EXPECT_CLIENT("\xdf\xff\xff\xff\xff" ACTION SUB, TD_EMALFORMED);
     EXPECT_CLIENT("\x82" ACTION SUB TRADES "\xdd\xff\xff\xff\xff\xa1"
                   "A",
-                  TD_ALPACA_CLIENT_EMALFORMED);
+                  TD_EMALFORMED);
     EXPECT_CLIENT("\x81" ACTION "\xdb\xff\xff\xff\xff"
                   "auth",
-                  TD_ALPACA_CLIENT_EMALFORMED);
-    EXPECT_CLIENT("\x81" ACTION "\xc9\xff\xff\xff\xff\x01", TD_ALPACA_CLIENT_EMALFORMED);
+                  TD_EMALFORMED);
+    EXPECT_CLIENT("\x81" ACTION "\xc9\xff\xff\xff\xff\x01", TD_EMALFORMED);
     EXPECT_CLIENT("\x82" ACTION SUB TRADES "\xa4"
                   "AAPL",
-                  TD_ALPACA_CLIENT_EMALFORMED);
+                  TD_EMALFORMED);
     static const char pre[] = "\x82" ACTION SUB "\xa1x";
     char deep[64];
     size_t n = sizeof pre - 1;
@@ -1151,41 +1151,41 @@ static void test_client_errors(void **state)
     deep[n++] = 0x01;
     /* 32 levels (the map and 31 arrays) are well-formed: the unknown word
      * "x" with a non-empty list is what fails */
-    expect_client(deep, n, TD_ALPACA_CLIENT_ECHANNEL);
+    expect_client(deep, n, TD_ECHANNEL);
     deep[n - 1] = (char)0x91;
     deep[n++] = 0x01;
-    expect_client(deep, n, TD_ALPACA_CLIENT_EMALFORMED);
+    expect_client(deep, n, TD_EMALFORMED);
     /* EACTION */
-    EXPECT_CLIENT("\x80", TD_ALPACA_CLIENT_EACTION);
-    EXPECT_CLIENT("\x81" TRADES "\x90", TD_ALPACA_CLIENT_EACTION);
+    EXPECT_CLIENT("\x80", TD_EACTION);
+    EXPECT_CLIENT("\x81" TRADES "\x90", TD_EACTION);
     EXPECT_CLIENT("\x81" ACTION "\xa4"
                   "AUTH",
-                  TD_ALPACA_CLIENT_EACTION);
-    EXPECT_CLIENT("\x81" ACTION "\x01", TD_ALPACA_CLIENT_EACTION);
-    EXPECT_CLIENT("\x81" ACTION "\xc0", TD_ALPACA_CLIENT_EACTION);
+                  TD_EACTION);
+    EXPECT_CLIENT("\x81" ACTION "\x01", TD_EACTION);
+    EXPECT_CLIENT("\x81" ACTION "\xc0", TD_EACTION);
     EXPECT_CLIENT("\x82" ACTION "\xa4"
                   "ping" ACTION SUB,
-                  TD_ALPACA_CLIENT_EACTION);
+                  TD_EACTION);
     /* ESYMBOL */
-    EXPECT_CLIENT("\x82" ACTION SUB TRADES "\x91\x01", TD_ALPACA_CLIENT_ESYMBOL);
-    EXPECT_CLIENT("\x82" ACTION SUB TRADES "\x91\xa0", TD_ALPACA_CLIENT_ESYMBOL);
+    EXPECT_CLIENT("\x82" ACTION SUB TRADES "\x91\x01", TD_ESYMBOL);
+    EXPECT_CLIENT("\x82" ACTION SUB TRADES "\x91\xa0", TD_ESYMBOL);
     EXPECT_CLIENT("\x82" ACTION SUB TRADES "\x91\xa2"
                   "A ",
-                  TD_ALPACA_CLIENT_ESYMBOL);
+                  TD_ESYMBOL);
     EXPECT_CLIENT("\x82" ACTION SUB TRADES "\x91\xa2"
                   "A*",
-                  TD_ALPACA_CLIENT_ESYMBOL);
+                  TD_ESYMBOL);
     EXPECT_CLIENT("\x82" ACTION SUB TRADES "\x91\xa2"
                   "\xc3\xa9",
-                  TD_ALPACA_CLIENT_ESYMBOL);
+                  TD_ESYMBOL);
     EXPECT_CLIENT("\x82" ACTION SUB TRADES "\x92\xa1"
                   "A\x90",
-                  TD_ALPACA_CLIENT_ESYMBOL);
-    EXPECT_CLIENT("\x82" ACTION SUB TRADES "\x91\xc0", TD_ALPACA_CLIENT_ESYMBOL);
+                  TD_ESYMBOL);
+    EXPECT_CLIENT("\x82" ACTION SUB TRADES "\x91\xc0", TD_ESYMBOL);
     char sym[128];
     memcpy(sym, "\x82" ACTION SUB TRADES "\x91\xd9\x41", 28);
     memset(sym + 28, 'A', 65);
-    expect_client(sym, 28 + 65, TD_ALPACA_CLIENT_ESYMBOL);
+    expect_client(sym, 28 + 65, TD_ESYMBOL);
     sym[27] = 0x40; /* 64 bytes: fine */
     expect_client(sym, 28 + 64, 0);
     /* ECHANNEL: an unknown word with a non-empty list */
@@ -1193,12 +1193,12 @@ static void test_client_errors(void **state)
                   "bogus"
                   "\x91\xa1"
                   "A",
-                  TD_ALPACA_CLIENT_ECHANNEL);
+                  TD_ECHANNEL);
     EXPECT_CLIENT("\x82" ACTION SUB "\xa5"
                   "Trade"
                   "\x91\xa1"
                   "A",
-                  TD_ALPACA_CLIENT_ECHANNEL);
+                  TD_ECHANNEL);
     /* ETOOLONG is in test_client_auth; auth ignores channel words */
     EXPECT_CLIENT("\x82" ACTION "\xa4"
                   "auth"
@@ -1237,7 +1237,7 @@ static void test_client_truncated(void **state)
     for (size_t k = 0; k < sb.size; k++) {
         char *copy = malloc(k ? k : 1);
         memcpy(copy, sb.data, k);
-        assert_int_equal(td_alpaca_client_parse_msgpack(copy, k, &m), TD_ALPACA_CLIENT_EMALFORMED);
+        assert_int_equal(td_alpaca_client_parse_msgpack(copy, k, &m), TD_EMALFORMED);
         assert_int_equal(m.action, TD_ALPACA_CLIENT_NONE);
         free(copy);
     }

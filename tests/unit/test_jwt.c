@@ -90,34 +90,34 @@ static void test_hs256(void **state)
     char tok[2048];
     const char *hdr = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
     hs256(hdr, "{\"sub\":\"al\\u0001ice\",\"exp\":1700000060}", SECRET, tok);
-    assert_int_equal(verify(k, tok, &c), TD_JWT_OK);
+    assert_int_equal(verify(k, tok, &c), TD_OK);
     assert_string_equal(c.sub, "al?ice");
     assert_false(c.restricted);
     assert_true(td_jwt_allows(&c, TD_KIND_TRADE, "*", 1));
     hs256(hdr, "{\"exp\":1699999999}", SECRET, tok);
-    assert_int_equal(verify(k, tok, &c), TD_JWT_EXPIRED);
+    assert_int_equal(verify(k, tok, &c), TD_EEXPIRED);
     hs256(hdr, "{\"exp\":1700000060,\"nbf\":1700000010}", SECRET, tok);
-    assert_int_equal(verify(k, tok, &c), TD_JWT_NOT_YET);
+    assert_int_equal(verify(k, tok, &c), TD_ENOTYET);
     hs256(hdr, "{\"sub\":\"x\"}", SECRET, tok); /* no exp */
-    assert_int_equal(verify(k, tok, &c), TD_JWT_CLAIMS);
+    assert_int_equal(verify(k, tok, &c), TD_ECLAIMS);
     hs256(hdr, "{\"exp\":1700000060,\"exp\":1}", SECRET, tok); /* duplicate */
-    assert_int_equal(verify(k, tok, &c), TD_JWT_CLAIMS);
+    assert_int_equal(verify(k, tok, &c), TD_ECLAIMS);
     hs256(hdr, "{\"exp\":1700000060}", "other", tok);
-    assert_int_equal(verify(k, tok, &c), TD_JWT_SIGNATURE);
+    assert_int_equal(verify(k, tok, &c), TD_ESIGNATURE);
     hs256("{\"alg\":\"RS256\"}", "{\"exp\":1700000060}", SECRET, tok);
-    assert_int_equal(verify(k, tok, &c), TD_JWT_ALG);
+    assert_int_equal(verify(k, tok, &c), TD_EALG);
     hs256("{\"alg\":\"none\"}", "{\"exp\":1700000060}", SECRET, tok);
-    assert_int_equal(verify(k, tok, &c), TD_JWT_ALG);
+    assert_int_equal(verify(k, tok, &c), TD_EALG);
     hs256("{\"alg\":\"HS256\",\"crit\":[\"x\"]}", "{\"exp\":1700000060}", SECRET, tok);
-    assert_int_equal(verify(k, tok, &c), TD_JWT_MALFORMED);
+    assert_int_equal(verify(k, tok, &c), TD_EBADTOKEN);
     hs256("{\"alg\":\"HS256\",\"alg\":\"HS256\"}", "{\"exp\":1700000060}", SECRET, tok);
-    assert_int_equal(verify(k, tok, &c), TD_JWT_MALFORMED);
+    assert_int_equal(verify(k, tok, &c), TD_EBADTOKEN);
     hs256(hdr, "{\"exp\":1700000060}", SECRET, tok);
     strcat(tok, ".x");
-    assert_int_equal(verify(k, tok, &c), TD_JWT_MALFORMED);
+    assert_int_equal(verify(k, tok, &c), TD_EBADTOKEN);
     signing_input("{\"alg\":\"none\"}", "{\"exp\":1700000060}", tok);
     strcat(tok, ".");
-    assert_int_equal(verify(k, tok, &c), TD_JWT_ALG);
+    assert_int_equal(verify(k, tok, &c), TD_EALG);
     td_jwt_claims_free(&c);
     td_jwt_key_free(k);
 }
@@ -129,7 +129,7 @@ static void test_claims_restriction(void **state)
     td_jwt_claims_init(&c);
     const char *j = "{\"exp\":5,\"tickerd\":{\"kinds\":[\"quotes\",\"bars\"],"
                     "\"symbols\":[\"AAPL\",\"MSFT\"]}}";
-    assert_int_equal(td_jwt_parse_claims(j, strlen(j), &c), TD_JWT_OK);
+    assert_int_equal(td_jwt_parse_claims(j, strlen(j), &c), TD_OK);
     assert_true(c.restricted);
     assert_true(td_jwt_allows(&c, TD_KIND_QUOTE, "AAPL", 4));
     assert_true(td_jwt_allows(&c, TD_KIND_BAR, "MSFT", 4));
@@ -140,7 +140,7 @@ static void test_claims_restriction(void **state)
 
     td_jwt_claims_init(&c);
     j = "{\"exp\":5,\"tickerd\":{\"kinds\":[\"trades\"],\"symbols\":\"*\"}}";
-    assert_int_equal(td_jwt_parse_claims(j, strlen(j), &c), TD_JWT_OK);
+    assert_int_equal(td_jwt_parse_claims(j, strlen(j), &c), TD_OK);
     assert_true(td_jwt_allows(&c, TD_KIND_TRADE, "*", 1));
     assert_false(td_jwt_allows(&c, TD_KIND_QUOTE, "*", 1));
     td_jwt_claims_free(&c);
@@ -158,12 +158,12 @@ static void test_claims_restriction(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         td_jwt_claims_init(&c);
-        assert_int_equal(td_jwt_parse_claims(bad[i], strlen(bad[i]), &c), TD_JWT_CLAIMS);
+        assert_int_equal(td_jwt_parse_claims(bad[i], strlen(bad[i]), &c), TD_ECLAIMS);
         td_jwt_claims_free(&c);
     }
     td_jwt_claims_init(&c);
     j = "{\"exp\":5,\"tickerd\":\"*\"}";
-    assert_int_equal(td_jwt_parse_claims(j, strlen(j), &c), TD_JWT_OK);
+    assert_int_equal(td_jwt_parse_claims(j, strlen(j), &c), TD_OK);
     assert_false(c.restricted);
     td_jwt_claims_free(&c);
 }
@@ -216,15 +216,15 @@ static void test_es256(void **state)
 
     td_jwt_claims_t c;
     td_jwt_claims_init(&c);
-    assert_int_equal(verify(k, tok, &c), TD_JWT_OK);
+    assert_int_equal(verify(k, tok, &c), TD_OK);
     assert_string_equal(c.sub, "es");
     tok[at + 5] = tok[at + 5] == 'A' ? 'B' : 'A';
-    assert_int_equal(verify(k, tok, &c), TD_JWT_SIGNATURE);
+    assert_int_equal(verify(k, tok, &c), TD_ESIGNATURE);
     td_jwt_claims_free(&c);
     /* the same token's algorithm under an HS256 key: refused by the header */
     td_jwt_key_t *hk = td_jwt_key_hs256(SECRET, strlen(SECRET));
     td_jwt_claims_init(&c);
-    assert_int_equal(verify(hk, tok, &c), TD_JWT_ALG);
+    assert_int_equal(verify(hk, tok, &c), TD_EALG);
     td_jwt_claims_free(&c);
     td_jwt_key_free(hk);
     td_jwt_key_free(k);
@@ -259,26 +259,26 @@ static void test_key_confusion(void **state)
     td_jwt_claims_init(&c);
     signing_input("{\"alg\":\"RS256\"}", claims, tok);
     with_sig(tok, 1, 256);
-    assert_int_equal(verify(ek, tok, &c), TD_JWT_ALG);
-    assert_int_equal(verify(rk, tok, &c), TD_JWT_SIGNATURE);
+    assert_int_equal(verify(ek, tok, &c), TD_EALG);
+    assert_int_equal(verify(rk, tok, &c), TD_ESIGNATURE);
     signing_input("{\"alg\":\"ES256\"}", claims, tok);
     with_sig(tok, 1, 64);
-    assert_int_equal(verify(rk, tok, &c), TD_JWT_ALG);
-    assert_int_equal(verify(ek, tok, &c), TD_JWT_SIGNATURE);
+    assert_int_equal(verify(rk, tok, &c), TD_EALG);
+    assert_int_equal(verify(ek, tok, &c), TD_ESIGNATURE);
     signing_input("{\"alg\":\"ES256\"}", claims, tok);
     with_sig(tok, 0, 64); /* r = s = 0 */
-    assert_int_equal(verify(ek, tok, &c), TD_JWT_SIGNATURE);
+    assert_int_equal(verify(ek, tok, &c), TD_ESIGNATURE);
     signing_input("{\"alg\":\"ES256\"}", claims, tok);
     with_sig(tok, 0x30, 70); /* DER-sized, as openssl dgst writes */
-    assert_int_equal(verify(ek, tok, &c), TD_JWT_SIGNATURE);
+    assert_int_equal(verify(ek, tok, &c), TD_ESIGNATURE);
     hs256("{\"alg\":\"HS256\"}", claims, epem, tok);
-    assert_int_equal(verify(ek, tok, &c), TD_JWT_ALG);
+    assert_int_equal(verify(ek, tok, &c), TD_EALG);
     hs256("{\"alg\":\"HS256\"}", claims, rpem, tok);
-    assert_int_equal(verify(rk, tok, &c), TD_JWT_ALG);
+    assert_int_equal(verify(rk, tok, &c), TD_EALG);
     signing_input("{\"alg\":\"none\"}", claims, tok);
     strcat(tok, ".");
-    assert_int_equal(verify(ek, tok, &c), TD_JWT_ALG);
-    assert_int_equal(verify(rk, tok, &c), TD_JWT_ALG);
+    assert_int_equal(verify(ek, tok, &c), TD_EALG);
+    assert_int_equal(verify(rk, tok, &c), TD_EALG);
     td_jwt_claims_free(&c);
     td_jwt_key_free(ek);
     td_jwt_key_free(rk);

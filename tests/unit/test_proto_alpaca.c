@@ -84,7 +84,7 @@ static void expect_one(const char *obj, td_kind_t kind, const char *sym)
     char frame[2048];
     sink_t s;
     snprintf(frame, sizeof frame, "[%s]", obj);
-    assert_int_equal(split(&s, frame), TD_ALPACA_OK);
+    assert_int_equal(split(&s, frame), TD_OK);
     assert_int_equal(s.n, 1);
     assert_false(s.r[0].is_ctl);
     assert_int_equal(s.r[0].kind, kind);
@@ -100,7 +100,7 @@ static void expect_malformed(const char *frame, size_t len)
     sink_t s;
     memset(&s, 0, sizeof s);
     int rc = td_alpaca_split(frame, len, &cbs, &s, &s.st);
-    if (rc != TD_ALPACA_EMALFORMED) fail_msg("accepted (rc=%d): %.*s", rc, (int)len, frame);
+    if (rc != TD_EMALFORMED) fail_msg("accepted (rc=%d): %.*s", rc, (int)len, frame);
     assert_int_equal(s.n, 0);
     assert_int_equal(s.st.malformed, 1);
     assert_int_equal(s.st.events + s.st.control + s.st.unknown, 0);
@@ -351,7 +351,7 @@ static void test_whitespace_empty(void **state)
     assert_int_equal(td_alpaca_split(f, strlen(f), NULL, NULL, NULL), 0);
     td_alpaca_cb_t none = {NULL, NULL};
     assert_int_equal(td_alpaca_split(f, strlen(f), &none, NULL, NULL), 0);
-    assert_int_equal(td_alpaca_split(NULL, 0, NULL, NULL, NULL), TD_ALPACA_EMALFORMED);
+    assert_int_equal(td_alpaca_split(NULL, 0, NULL, NULL, NULL), TD_EMALFORMED);
 }
 
 static void test_values(void **state)
@@ -502,7 +502,7 @@ static void test_limits(void **state)
             frame[n++] = ']';
         snprintf(frame + n, sizeof frame - (size_t)n, "}]");
         int rc = split(&s, frame);
-        assert_int_equal(rc, depth <= 64 ? TD_ALPACA_OK : TD_ALPACA_ETOOBIG);
+        assert_int_equal(rc, depth <= 64 ? TD_OK : TD_ETOOBIG);
         assert_int_equal(s.n, depth <= 64 ? 1 : 0);
         assert_int_equal(s.st.malformed, depth <= 64 ? 0 : 1);
     }
@@ -527,7 +527,7 @@ static void test_limits(void **state)
     assert_int_equal(st.unknown, 1000000);
     b.data[b.len - 1] = ',';
     td_buf_append(&b, "{}]", 3);
-    assert_int_equal(td_alpaca_split(b.data, b.len, NULL, NULL, &st), TD_ALPACA_ETOOBIG);
+    assert_int_equal(td_alpaca_split(b.data, b.len, NULL, NULL, &st), TD_ETOOBIG);
     assert_int_equal(st.malformed, 1);
     td_buf_free(&b);
 }
@@ -561,7 +561,7 @@ static void test_subscription_each(void **state)
     for (int i = 0; bad[i]; i++) {
         s.out[0] = '\0';
         assert_int_equal(td_alpaca_subscription_each(bad[i], strlen(bad[i]), on_sub, &s),
-                         TD_ALPACA_EMALFORMED);
+                         TD_EMALFORMED);
         assert_string_equal(s.out, "");
     }
     assert_int_equal(td_alpaca_subscription_each(" { } ", 5, on_sub, &s), 0);

@@ -87,7 +87,7 @@ static void expect_one(td_polygon_cluster_t c, const char *obj, td_kind_t kind, 
     char frame[2048];
     sink_t s;
     snprintf(frame, sizeof frame, "[%s]", obj);
-    assert_int_equal(split(&s, c, frame), TD_POLYGON_OK);
+    assert_int_equal(split(&s, c, frame), TD_OK);
     assert_int_equal(s.n, 1);
     assert_false(s.r[0].is_status);
     assert_int_equal(s.r[0].kind, kind);
@@ -104,7 +104,7 @@ static void expect_unknown(td_polygon_cluster_t c, const char *obj)
     char frame[2048];
     sink_t s;
     snprintf(frame, sizeof frame, "[%s]", obj);
-    assert_int_equal(split(&s, c, frame), TD_POLYGON_OK);
+    assert_int_equal(split(&s, c, frame), TD_OK);
     assert_int_equal(s.n, 0);
     assert_int_equal(s.st.unknown, 1);
 }
@@ -114,7 +114,7 @@ static void expect_malformed(const char *frame, size_t len)
     sink_t s;
     memset(&s, 0, sizeof s);
     int rc = td_polygon_split(TD_POLYGON_STOCKS, frame, len, &cbs, &s, &s.st);
-    if (rc != TD_POLYGON_EMALFORMED) fail_msg("accepted (rc=%d): %.*s", rc, (int)len, frame);
+    if (rc != TD_EMALFORMED) fail_msg("accepted (rc=%d): %.*s", rc, (int)len, frame);
     assert_int_equal(s.n, 0);
     assert_int_equal(s.st.malformed, 1);
     assert_int_equal(s.st.events + s.st.status + s.st.unknown, 0);
@@ -223,7 +223,7 @@ static void expect_status(const char *obj, td_polygon_status_type_t type, const 
     sink_t s;
     snprintf(frame, sizeof frame, "[%s]", obj);
     for (int c = 0; c < TD_POLYGON__CLUSTERS; c++) {
-        assert_int_equal(split(&s, (td_polygon_cluster_t)c, frame), TD_POLYGON_OK);
+        assert_int_equal(split(&s, (td_polygon_cluster_t)c, frame), TD_OK);
         assert_int_equal(s.n, 1);
         assert_true(s.r[0].is_status);
         assert_int_equal(s.r[0].st, type);
@@ -293,7 +293,7 @@ static void test_mixed(void **state)
                         "\"message\":\"subscribed to: AM.*\"}," STOCK_AM ",{\"ev\":\"ZZ\","
                         "\"sym\":\"X\"},{\"sym\":\"NOEV\"},{}," CRYPTO_XT "," STOCK_NOI "]";
     sink_t s;
-    assert_int_equal(split(&s, TD_POLYGON_STOCKS, frame), TD_POLYGON_OK);
+    assert_int_equal(split(&s, TD_POLYGON_STOCKS, frame), TD_OK);
     assert_int_equal(s.n, 5);
     assert_int_equal(s.r[0].kind, TD_KIND_TRADE);
     assert_raw(&s.r[0], frame, STOCK_T);
@@ -425,8 +425,7 @@ static void test_malformed(void **state)
     }
     sink_t s;
     memset(&s, 0, sizeof s);
-    assert_int_equal(td_polygon_split(TD_POLYGON_STOCKS, NULL, 0, &cbs, &s, &s.st),
-                     TD_POLYGON_EMALFORMED);
+    assert_int_equal(td_polygon_split(TD_POLYGON_STOCKS, NULL, 0, &cbs, &s, &s.st), TD_EMALFORMED);
 }
 
 static void test_limits(void **state)
@@ -444,7 +443,7 @@ static void test_limits(void **state)
             frame[n++] = ']';
         snprintf(frame + n, sizeof frame - (size_t)n, "}]");
         int rc = split(&s, TD_POLYGON_STOCKS, frame);
-        assert_int_equal(rc, depth <= 64 ? TD_POLYGON_OK : TD_POLYGON_ETOOBIG);
+        assert_int_equal(rc, depth <= 64 ? TD_OK : TD_ETOOBIG);
         assert_int_equal(s.n, depth <= 64 ? 1 : 0);
         assert_int_equal(s.st.malformed, depth <= 64 ? 0 : 1);
     }
@@ -471,7 +470,7 @@ static void test_limits(void **state)
     b.data[b.len - 1] = ',';
     td_buf_append(&b, "{}]", 3);
     assert_int_equal(td_polygon_split(TD_POLYGON_STOCKS, b.data, b.len, NULL, NULL, &st),
-                     TD_POLYGON_ETOOBIG);
+                     TD_ETOOBIG);
     assert_int_equal(st.malformed, 1);
     td_buf_free(&b);
 }

@@ -246,7 +246,7 @@ static void a_torn_record_ends_the_file(void **state)
     assert_non_null(r);
     td_rec_frame_t f;
     assert_int_equal(td_rec_reader_next(r, &f), TD_REC_FRAME);
-    assert_int_equal(td_rec_reader_next(r, &f), TD_REC_TORN);
+    assert_int_equal(td_rec_reader_next(r, &f), TD_ETORN);
     assert_non_null(strstr(td_rec_reader_error(r), "torn tail after 1 records"));
     assert_non_null(strstr(td_rec_reader_error(r), "15 bytes of an incomplete record"));
     td_rec_reader_free(r);
@@ -274,17 +274,17 @@ static void a_torn_block_ends_the_file(void **state)
     assert_non_null(r);
     td_rec_frame_t f;
     int n = 0;
-    td_rec_rc_t rc;
+    int rc;
     while ((rc = td_rec_reader_next(r, &f)) == TD_REC_FRAME) {
         size_t len = frame_text(buf, sizeof buf, n);
         assert_int_equal(f.len, len);
         assert_memory_equal(f.data, buf, len);
         n++;
     }
-    assert_int_equal(rc, TD_REC_TORN);
+    assert_int_equal(rc, TD_ETORN);
     assert_true(n >= 100 && n < 300);
-    assert_int_equal(n % 10, 0);                             /* up to the last complete flush */
-    assert_int_equal(td_rec_reader_next(r, &f), TD_REC_BAD); /* and stays ended */
+    assert_int_equal(n % 10, 0);                              /* up to the last complete flush */
+    assert_int_equal(td_rec_reader_next(r, &f), TD_ECORRUPT); /* and stays ended */
     td_rec_reader_free(r);
 }
 
@@ -343,7 +343,7 @@ static void corrupt_files_are_refused_with_a_reason(void **state)
     td_rec_reader_t *r = td_rec_reader_open(path, err, sizeof err);
     assert_non_null(r);
     td_rec_frame_t fr;
-    assert_int_equal(td_rec_reader_next(r, &fr), TD_REC_BAD);
+    assert_int_equal(td_rec_reader_next(r, &fr), TD_ECORRUPT);
     assert_non_null(strstr(td_rec_reader_error(r), "corrupt"));
     td_rec_reader_free(r);
     td_buf_free(&b);

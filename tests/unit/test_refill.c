@@ -147,7 +147,7 @@ static void bar_json_is_the_stream_shape(void **state)
     td_buf_appendc(&o, ']');
     split_t sp = {0};
     td_alpaca_cb_t cb = {on_split, NULL};
-    assert_int_equal(td_alpaca_split(o.data, o.len, &cb, &sp, NULL), TD_ALPACA_OK);
+    assert_int_equal(td_alpaca_split(o.data, o.len, &cb, &sp, NULL), TD_OK);
     assert_int_equal(sp.n, 1);
     assert_string_equal(sp.sym, "A\"B");
     td_buf_free(&o);
