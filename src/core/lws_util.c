@@ -56,3 +56,22 @@ void td_lws_write_close(struct lws *wsi, uint16_t status)
     cl[LWS_PRE + 1] = (unsigned char)(status & 0xff);
     lws_write(wsi, cl + LWS_PRE, 2, (enum lws_write_protocol)4); /* LWS_WRITE_CLOSE */
 }
+
+int td_lws_conn_event(const td_lws_conn_ops_t *ops, void *conn, struct lws *wsi, int reason,
+                      void *in, size_t len, int *rc)
+{
+    *rc = 0;
+    switch (reason) {
+    case LWS_CALLBACK_RECEIVE:
+        if (conn) ops->rx(conn, in, len, td_lws_rx_final(wsi), lws_frame_is_binary(wsi));
+        return 1;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (conn) *rc = ops->writeable(conn);
+        return 1;
+    case LWS_CALLBACK_CLOSED:
+        if (conn) ops->closed(conn);
+        return 1;
+    default:
+        return 0;
+    }
+}

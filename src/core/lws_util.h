@@ -24,6 +24,24 @@ int td_lws_refuse_upgrade_status(struct lws *wsi, int status, const char *reason
  * closes without one (1006) on lws_close_reason() and -1 from WRITEABLE. */
 void td_lws_write_close(struct lws *wsi, uint16_t status);
 
+/* The WebSocket half of a server's lws callback, the same for the gateway
+ * and the simulator: what RECEIVE, SERVER_WRITEABLE and CLOSED do to the
+ * connection's object (a gateway client, a sim session). */
+typedef struct td_lws_conn_ops_s {
+    /* One fragment of a client message (final: its last; binary frame). */
+    void (*rx)(void *conn, const void *in, size_t len, int final, int binary);
+    /* The socket takes a frame: 0, or -1 to close. */
+    int (*writeable)(void *conn);
+    /* The connection is gone: frees conn. */
+    void (*closed)(void *conn);
+} td_lws_conn_ops_t;
+
+/* For reason RECEIVE, SERVER_WRITEABLE or CLOSED: calls ops on conn (NULL:
+ * none, nothing to do) and returns 1 with the callback's answer in *rc;
+ * for any other reason returns 0. After CLOSED the caller drops conn. */
+int td_lws_conn_event(const td_lws_conn_ops_t *ops, void *conn, struct lws *wsi, int reason,
+                      void *in, size_t len, int *rc);
+
 /* In RECEIVE: these bytes end the message (last fragment, nothing left). */
 static inline int td_lws_rx_final(struct lws *wsi)
 {

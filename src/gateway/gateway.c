@@ -272,6 +272,24 @@ static int established(td_gateway_t *g, struct lws *wsi, pss_t *pss)
     return 0;
 }
 
+/* A client's WebSocket events (core/lws_util.h). */
+static void client_rx(void *c, const void *in, size_t len, int final, int binary)
+{
+    td__gw_client_rx(c, in, len, final, binary);
+}
+
+static int client_writeable(void *c)
+{
+    return td__gw_client_writeable(c);
+}
+
+static void client_closed(void *c)
+{
+    td__gw_client_free(c);
+}
+
+static const td_lws_conn_ops_t conn_ops = {client_rx, client_writeable, client_closed};
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
@@ -290,20 +308,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0; /* lws completes the transaction itself (a second call answered 403) */
     case LWS_CALLBACK_ESTABLISHED:
         return g ? established(g, wsi, pss) : -1;
-    case LWS_CALLBACK_RECEIVE:
-        if (pss && pss->c)
-            td__gw_client_rx(pss->c, in, len, td_lws_rx_final(wsi), lws_frame_is_binary(wsi));
-        return 0;
-    case LWS_CALLBACK_SERVER_WRITEABLE:
-        return pss && pss->c ? td__gw_client_writeable(pss->c) : 0;
-    case LWS_CALLBACK_CLOSED:
-        if (pss && pss->c) {
-            td__gw_client_free(pss->c);
-            pss->c = NULL;
-        }
-        return 0;
     default:
         break;
+    }
+    int rc;
+    if (pss && td_lws_conn_event(&conn_ops, pss->c, wsi, (int)reason, in, len, &rc)) {
+        if (reason == LWS_CALLBACK_CLOSED) pss->c = NULL;
+        return rc;
     }
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }

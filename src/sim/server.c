@@ -306,6 +306,25 @@ static int confirm_upgrade(td_sim_t *sim, struct lws *wsi)
     return td_lws_refuse_upgrade(wsi, "not found\n");
 }
 
+/* A session's WebSocket events (core/lws_util.h): its messages go to its
+ * server session, which reassembles them. */
+static void sess_rx(void *s, const void *in, size_t len, int final, int binary)
+{
+    td_srv_sess_rx(&((td_sim_sess_t *)s)->sess, in, len, final, binary);
+}
+
+static int sess_writeable(void *s)
+{
+    return td__sim_sess_writeable(s);
+}
+
+static void sess_closed(void *s)
+{
+    td__sim_sess_free(s);
+}
+
+static const td_lws_conn_ops_t conn_ops = {sess_rx, sess_writeable, sess_closed};
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
@@ -336,20 +355,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         break;
     case LWS_CALLBACK_ESTABLISHED:
         return established(sim, wsi, pss);
-    case LWS_CALLBACK_RECEIVE:
-        if (pss && pss->s)
-            td_srv_sess_rx(&pss->s->sess, in, len, td_lws_rx_final(wsi), lws_frame_is_binary(wsi));
-        return 0;
-    case LWS_CALLBACK_SERVER_WRITEABLE:
-        return pss && pss->s ? td__sim_sess_writeable(pss->s) : 0;
-    case LWS_CALLBACK_CLOSED:
-        if (pss && pss->s) {
-            td__sim_sess_free(pss->s);
-            pss->s = NULL;
-        }
-        return 0;
     default:
         break;
+    }
+    int rc;
+    if (pss && td_lws_conn_event(&conn_ops, pss->s, wsi, (int)reason, in, len, &rc)) {
+        if (reason == LWS_CALLBACK_CLOSED) pss->s = NULL;
+        return rc;
     }
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
