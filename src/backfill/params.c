@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* What the user typed, checked before any request: --start/--end, --rate
  * and --timeframe, and the time bounds each vendor is sent. Pure functions
- * (tests/unit/test_backfill_params.c). */
+ * (tests/unit/backfill/test_backfill_params.c). */
 #include "backfill/backfill.h"
 #include "core/clock.h"
 

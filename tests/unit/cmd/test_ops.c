@@ -54,7 +54,7 @@ static void test_log_json_lines(void **state)
     dup2(fd, 2);
     assert_int_equal(td_log_setup("error", "json", err, sizeof err), 0);
     td_log_set_prefix("run");
-    TD_WARN("quote \"x\"\tand 3 suppressed)"); /* this file's component is the prefix */
+    TD_WARN("quote \"x\"\tand 3 suppressed)"); /* in a cmd/ folder: the prefix */
     TD_REPORT("a summary");
     fflush(stderr);
     dup2(saved, 2);

@@ -17,7 +17,7 @@
 #include "proto/vendor.h"
 #include "sim/sim_int.h"
 
-#include "../../src/client/services.c"
+#include "client/services.c"
 
 #include <ctype.h>
 #include <string.h>
