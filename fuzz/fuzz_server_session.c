@@ -22,6 +22,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The i-th stream of vendor v (modulo its number of streams). */
+static const td_vstream_t *pick_stream(td_vendor_t v, unsigned i)
+{
+    const td_vstream_t *c[TD_VENDOR_NSTREAMS];
+    size_t n = 0;
+    for (size_t k = 0; k < TD_VENDOR_NSTREAMS; k++)
+        if (td_vendor_streams[k].vendor == v) c[n++] = &td_vendor_streams[k];
+    return c[i % n];
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef struct fz_s {
@@ -156,9 +166,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&f, 0, sizeof f);
     td_subset_init(&f.mirror);
     unsigned b = data[0];
-    td_srv_cfg_t c = {.dialect = (b & 1) ? TD_SRV_POLYGON : TD_SRV_ALPACA,
-                      .cls = (td_class_t)(((b >> 1) & 3) % 3),
-                      .cluster = (td_polygon_cluster_t)(((b >> 1) & 3) % TD_POLYGON__CLUSTERS),
+    td_srv_cfg_t c = {.vs =
+                          pick_stream((b & 1) ? TD_VENDOR_POLYGON : TD_VENDOR_ALPACA, (b >> 1) & 3),
                       .max_symbols = (b & 8) ? 3 : 0,
                       .auth_timeout_ms = 10000,
                       .binary = (b >> 4) & 1,

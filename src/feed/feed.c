@@ -9,6 +9,7 @@
 #include "core/rng.h"
 #include "core/tls.h"
 #include "proto/ws_client.h"
+#include "proto/vendor.h"
 #include "proto/ws_url.h"
 
 #include <arpa/inet.h>
@@ -105,16 +106,22 @@ static uint32_t ms(double s)
     return (uint32_t)(s * 1000.0 + 0.5);
 }
 
+/* Each vendor's feed dialect (the table's vendor names are the words):
+ * the one place a new vendor's feed is registered. */
+static const td_feed_dialect_t *const dialects[TD_VENDOR__COUNT] = {
+    [TD_VENDOR_ALPACA] = &td__feed_alpaca,
+    [TD_VENDOR_POLYGON] = &td__feed_polygon,
+};
+
 /* The dialect and the URL into f (its host and path, NULL on error). */
 static int dialect_and_url(td_feed_t *f, const char *dialect, const char *url, char *err,
                            size_t errlen)
 {
     dialect = dialect ? dialect : "alpaca";
-    if (strcmp(dialect, "alpaca") == 0) {
-        f->d = &td__feed_alpaca;
-    } else if (strcmp(dialect, "polygon") == 0) {
-        f->d = &td__feed_polygon;
-    } else {
+    f->d = NULL;
+    for (int v = 0; v < TD_VENDOR__COUNT; v++)
+        if (strcmp(dialect, td_vendor_name((td_vendor_t)v)) == 0) f->d = dialects[v];
+    if (!f->d) {
         snprintf(err, errlen, "unknown feed dialect '%s' (alpaca or polygon)", dialect);
         return -1;
     }

@@ -30,16 +30,16 @@ static void kick(gw_client_t *c)
 
 /* ---- life ------------------------------------------------------------------ */
 
-gw_client_t *td__gw_client_new(td_gateway_t *g, struct lws *wsi, const char *path, td_class_t cls,
-                               int codec)
+gw_client_t *td__gw_client_new(td_gateway_t *g, struct lws *wsi, const td_vstream_t *vs, int codec)
 {
     gw_client_t *c = td_xcalloc(1, sizeof *c);
     c->g = g;
     c->wsi = wsi;
     c->id = ++g->next_id;
     c->open_ms = uv_now(g->loop);
-    c->path = path;
-    c->cls = cls;
+    c->path = vs->path;
+    c->vs = vs;
+    c->polygon = vs->vendor == TD_VENDOR_POLYGON;
     c->codec = codec;
     td_subset_init(&c->sess.sub);
     td_outq_init(&c->q, GW_ENTRY_OVERHEAD);
@@ -125,9 +125,7 @@ void td__gw_client_open(gw_client_t *c, const char *hkey, const char *hsecret)
     GW_LOG(TD_LOG_INFO, c->g, NULL, "client #%llu open %s from %s (%s)", ID(c), c->path,
            c->guard.peer, td__gw_codecs[c->codec].name);
     td_srv_cfg_t sc = {
-        .dialect = c->polygon ? TD_SRV_POLYGON : TD_SRV_ALPACA,
-        .cls = c->cls,
-        .cluster = c->cluster,
+        .vs = c->vs,
         .max_symbols = cfg->max_symbols,
         .auth_timeout_ms = cfg->auth_timeout_s > 0 ? (uint64_t)(cfg->auth_timeout_s * 1000.0) : 0,
         .parse = td__gw_codecs[c->codec].parse,
@@ -149,21 +147,18 @@ void td__gw_client_bus_change(gw_client_t *c, td_kind_t k, const char *sym, size
     void (*fn)(td_bus_t *, td_bus_consumer_t *, td_kind_t, const char *, size_t) =
         add ? td_bus_want : td_bus_unwant;
     fn(bus, c->bc, k, sym, n);
-    if (k == TD_KIND_TRADE && !c->polygon && c->cls == TD_CLASS_STOCKS) {
+    if (k == TD_KIND_TRADE && (c->vs->offered & (1u << TD_KIND_CORRECTION))) {
         fn(bus, c->bc, TD_KIND_CORRECTION, sym, n);
         fn(bus, c->bc, TD_KIND_CANCEL_ERROR, sym, n);
     }
 }
 
+/* Whether ev belongs on c's stream: a kind its path offers (corrections
+ * and cancel errors with trades on Alpaca stocks), a symbol of its class. */
 static int class_ok(const gw_client_t *c, const td_event_t *ev)
 {
-    if (c->polygon)
-        return (td_polygon_kinds(c->cluster) & (1u << ev->kind)) &&
-               td_polygon_ticker_cluster(ev->symbol, ev->symbol_len) == c->cluster;
-    if (ev->kind == TD_KIND_NEWS) return c->cls == TD_CLASS_NEWS;
-    if (c->cls == TD_CLASS_NEWS) return 0;
-    int pair = memchr(ev->symbol, '/', ev->symbol_len) != NULL;
-    return pair == (c->cls == TD_CLASS_CRYPTO);
+    return (c->vs->offered & (1u << ev->kind)) &&
+           td_vendor_sym_ok(c->vs, ev->symbol, ev->symbol_len);
 }
 
 static void snap_one(void *ud, const td_event_t *ev)

@@ -236,10 +236,7 @@ static void url_token(gw_client_t *c, struct lws *wsi)
     char buf[TD_JWT_MAX_TOKEN + 16];
     const char *tok = lws_get_urlarg_by_name(wsi, "token=", buf, sizeof buf); /* into buf */
     if (!tok) return;
-    if (c->polygon)
-        td_srv_sess_auth(&c->sess, tok, strlen(tok), NULL, 0, "url");
-    else
-        td_srv_sess_auth(&c->sess, "jwt", 3, tok, strlen(tok), "url");
+    td_srv_sess_token(&c->sess, tok, strlen(tok));
     memset(buf, 0, sizeof buf);
 }
 
@@ -249,24 +246,21 @@ static int established(td_gateway_t *g, struct lws *wsi, pss_t *pss)
     lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
     const td_vstream_t *vs = td_vendor_find(uri);
     if (!vs || vs->vendor != g->cfg.dialect || g->stopping) return -1;
-    int polygon = vs->vendor == TD_VENDOR_POLYGON; /* no header auth */
-    pss->c = td__gw_client_new(g, wsi, vs->path, vs->cls,
+    pss->c = td__gw_client_new(g, wsi, vs,
                                vs->codecs & TD_VCODEC_MSGPACK ? codec_of(wsi) : GW_CODEC_JSON);
     if (td__gw_limits_open(pss->c) != 0) { /* past the check at the upgrade */
         td__gw_client_free(pss->c);
         pss->c = NULL;
         return -1;
     }
-    pss->c->polygon = polygon;
-    if (polygon) {
-        pss->c->cluster = (td_polygon_cluster_t)td_vendor_cluster(vs);
-        td__gw_client_open(pss->c, NULL, NULL);
-    } else {
+    if (td_srv_header_auth(vs->vendor)) {
         char k[TD_JWT_MAX_TOKEN + 1], sec[TD_JWT_MAX_TOKEN + 1];
         const char *hk, *hs;
         td_lws_alpaca_keys(wsi, k, sec, sizeof k, &hk, &hs);
         td__gw_client_open(pss->c, hk, hs);
         memset(sec, 0, sizeof sec);
+    } else {
+        td__gw_client_open(pss->c, NULL, NULL);
     }
     url_token(pss->c, wsi);
     return 0;
@@ -385,18 +379,16 @@ void td_gateway_notice(td_gateway_t *g, const char *json, size_t n)
     if (n < sizeof head || memcmp(json, head, sizeof head - 1) != 0) return;
     const char *rest = json + sizeof head - 1;
     size_t rn = n - (sizeof head - 1);
-    td_buf_t b[2] = {TD_BUF_INIT, TD_BUF_INIT}; /* Alpaca's frame, Polygon's */
-    td_buf_appends(&b[0], "[{\"T\":\"gap\",");
-    td_buf_appends(&b[1], "[{\"ev\":\"status\",\"status\":\"gap\",\"message\":\"gap notice\",");
-    for (int i = 0; i < 2; i++) {
-        td_buf_append(&b[i], rest, rn);
-        td_buf_appendc(&b[i], ']');
+    td_buf_t b[TD_VENDOR__COUNT]; /* the notice in each dialect */
+    for (int v = 0; v < TD_VENDOR__COUNT; v++) {
+        b[v] = (td_buf_t)TD_BUF_INIT;
+        td_srv_gap_frame((td_vendor_t)v, &b[v], rest, rn);
     }
     for (gw_client_t *c = g->clients; c; c = c->next)
         if (c->gaps && c->sess.authed && !c->closing && !c->dead)
-            td__gw_client_send_ctl(c, b[!!c->polygon].data, b[!!c->polygon].len);
-    td_buf_free(&b[0]);
-    td_buf_free(&b[1]);
+            td__gw_client_send_ctl(c, b[c->vs->vendor].data, b[c->vs->vendor].len);
+    for (int v = 0; v < TD_VENDOR__COUNT; v++)
+        td_buf_free(&b[v]);
 }
 
 static void cron_cb(uv_timer_t *t)

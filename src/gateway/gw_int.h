@@ -102,9 +102,8 @@ typedef struct gw_client_s {
     struct lws *wsi;
     uint64_t id, open_ms;
     const char *path;
-    td_class_t cls; /* the path's stream class */
-    int polygon;    /* a Polygon path, of cluster: */
-    td_polygon_cluster_t cluster;
+    const td_vstream_t *vs; /* the path's stream (proto/vendor.h) */
+    int polygon;            /* vs is Polygon's (guard.c: a key alone; since.c) */
     int codec;
     int gaps;       /* asked for gap notices ("gaps":true on a subscribe) */
     int closing;    /* a final message is queued: no more data; close once written */
@@ -128,8 +127,7 @@ typedef struct gw_client_s {
     struct gw_since_s *since; /* channels served from history (since.c); NULL: none */
 } gw_client_t;
 
-gw_client_t *td__gw_client_new(td_gateway_t *g, struct lws *wsi, const char *path, td_class_t cls,
-                               int codec);
+gw_client_t *td__gw_client_new(td_gateway_t *g, struct lws *wsi, const td_vstream_t *vs, int codec);
 void td__gw_client_free(gw_client_t *c);
 /* Greeting, and header auth if the upgrade carried credentials. */
 void td__gw_client_open(gw_client_t *c, const char *hkey, const char *hsecret);

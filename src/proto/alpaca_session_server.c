@@ -146,7 +146,7 @@ static void confirm(td_srv_sess_t *s, const td_alpaca_client_msg_t *m, const td_
 {
     int add = m->action == TD_ALPACA_CLIENT_SUBSCRIBE;
     td_buf_t b = TD_BUF_INIT;
-    td_alpaca_server_subscription(&b, &s->sub, s->cfg.cls);
+    td_alpaca_server_subscription(&b, &s->sub, s->cls);
     td__srv_send(s, &b);
     td_buf_reset(&b);
     if (!s->cb->applied) {
@@ -173,7 +173,7 @@ static void subscribe(td_srv_sess_t *s, td_alpaca_client_msg_t *m)
     }
     restrict_sub(s, m);
     if (s->closing) return;
-    unsigned offered = td_alpaca_server_offered(s->cfg.cls);
+    unsigned offered = td_alpaca_server_offered(s->cls);
     if (m->kinds & ~offered) {
         td_srv_sess_error(s, 410, 0);
         return;
@@ -216,4 +216,18 @@ static void message(td_srv_sess_t *s, const char *msg, size_t len, int binary)
 }
 
 /* greet, message, error_frame, refuse_frame, authed */
-const td_srv_ops_t td__srv_alpaca_ops = {greet, message, error_frame, refuse_frame, authed};
+/* The token is a secret under the key "jwt" (PROTOCOLS.md: OAuth's form). */
+static void token(td_srv_sess_t *s, const char *tok, size_t n)
+{
+    td_srv_sess_auth(s, "jwt", 3, tok, n, "url");
+}
+
+static void gap_frame(td_buf_t *b, const char *members, size_t n)
+{
+    td_buf_appends(b, "[{\"T\":\"gap\",");
+    td_buf_append(b, members, n);
+    td_buf_appendc(b, ']');
+}
+
+const td_srv_ops_t td__srv_alpaca_ops = {greet,  message, error_frame, refuse_frame,
+                                         authed, token,   gap_frame,   1};

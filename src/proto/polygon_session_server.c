@@ -112,7 +112,7 @@ static void restrict_topics(td_srv_sess_t *s, td_polygon_topics_t *t)
         }
         td_buf_t m = TD_BUF_INIT, b = TD_BUF_INIT;
         td_buf_appendf(&m, "insufficient subscription: %s.%s",
-                       td_polygon_prefix(s->cfg.cluster, tp->kind), tp->sym);
+                       td_polygon_prefix(s->cluster, tp->kind), tp->sym);
         if (left == refused && s->cb->denied) s->cb->denied(s->ud, m.data + 27);
         td_polygon_server_status(&b, "error", m.data);
         td_srv_error_t e = {.status = "error", .text = m.data, .counted = --left == 0};
@@ -135,13 +135,13 @@ static void apply(td_srv_sess_t *s, const td_polygon_topics_t *t, int add, td_su
     td_buf_t m = TD_BUF_INIT;
     for (size_t i = 0; i < t->n; i++) {
         const td_polygon_topic_t *tp = &t->v[i];
-        const char *prefix = td_polygon_prefix(s->cfg.cluster, tp->kind);
+        const char *prefix = td_polygon_prefix(s->cluster, tp->kind);
         if (op(&s->sub, tp->kind, tp->sym, tp->len)) {
             if (s->cb->interest) s->cb->interest(s->ud, tp->kind, tp->sym, tp->len, add);
             if (add && strcmp(tp->sym, "*") != 0) td_subset_add(fresh, tp->kind, tp->sym, tp->len);
         }
         td_buf_reset(&m);
-        td_polygon_server_topic_text(&m, s->cfg.cluster, add, tp->kind, tp->sym);
+        td_polygon_server_topic_text(&m, s->cluster, add, tp->kind, tp->sym);
         status(s, "success", m.data);
         if (log->len < TD_SRV_WHAT_MAX)
             td_buf_appendf(log, "%s%s.%s", log->len ? "," : "", prefix ? prefix : "?", tp->sym);
@@ -157,7 +157,7 @@ static int within(const td_srv_sess_t *s, const td_polygon_topics_t *t)
     td_subset_copy(&next, &s->sub);
     for (size_t i = 0; i < t->n; i++)
         td_subset_add(&next, t->v[i].kind, t->v[i].sym, t->v[i].len);
-    int ok = td__srv_within(s, &next, td_polygon_kinds(s->cfg.cluster));
+    int ok = td__srv_within(s, &next, td_polygon_kinds(s->cluster));
     td_subset_free(&next);
     return ok;
 }
@@ -176,7 +176,7 @@ static void applied(td_srv_sess_t *s, const td_polygon_topics_t *t, int add, con
         td_buf_appends(&log, "...");
     td_alpaca_since_t *since = NULL;
     size_t nsince = 0;
-    if (add && td_polygon_server_since(s->cfg.cluster, msg, len, &since, &nsince) != 0)
+    if (add && td_polygon_server_since(s->cluster, msg, len, &since, &nsince) != 0)
         refuse(s, "invalid since: an object of \"EV.TICKER\": \"stream id\"", NULL);
     td_srv_applied_t a = {.add = add,
                           .fresh = &fresh,
@@ -203,7 +203,7 @@ static void subscribe(td_srv_sess_t *s, const char *params, int add, const char 
     td_polygon_topics_t t = {0};
     const char *bad = NULL;
     size_t bad_len = 0;
-    if (td_polygon_topics_parse(s->cfg.cluster, params, &t, &bad, &bad_len) < 0) {
+    if (td_polygon_topics_parse(s->cluster, params, &t, &bad, &bad_len) < 0) {
         td_buf_t m = TD_BUF_INIT;
         td_buf_appendf(&m, "invalid subscription: %.*s", (int)(bad_len > 200 ? 200 : bad_len),
                        bad ? bad : "");
@@ -242,4 +242,18 @@ static void message(td_srv_sess_t *s, const char *msg, size_t len, int binary)
 }
 
 /* greet, message, error_frame, refuse_frame, authed */
-const td_srv_ops_t td__srv_polygon_ops = {greet, message, error_frame, refuse_frame, authed};
+/* The token stands for the key (Polygon's auth has no secret). */
+static void token(td_srv_sess_t *s, const char *tok, size_t n)
+{
+    td_srv_sess_auth(s, tok, n, NULL, 0, "url");
+}
+
+static void gap_frame(td_buf_t *b, const char *members, size_t n)
+{
+    td_buf_appends(b, "[{\"ev\":\"status\",\"status\":\"gap\",\"message\":\"gap notice\",");
+    td_buf_append(b, members, n);
+    td_buf_appendc(b, ']');
+}
+
+const td_srv_ops_t td__srv_polygon_ops = {greet,  message, error_frame, refuse_frame,
+                                          authed, token,   gap_frame,   0};

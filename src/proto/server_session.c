@@ -6,9 +6,16 @@
 
 #include <string.h>
 
-static const td_srv_ops_t *ops_of(td_srv_dialect_t d)
+/* Each vendor's dialect: the one place a new vendor's server session is
+ * registered. */
+static const td_srv_ops_t *const dialects[TD_VENDOR__COUNT] = {
+    [TD_VENDOR_ALPACA] = &td__srv_alpaca_ops,
+    [TD_VENDOR_POLYGON] = &td__srv_polygon_ops,
+};
+
+static const td_srv_ops_t *ops_of(td_vendor_t v)
 {
-    return d == TD_SRV_POLYGON ? &td__srv_polygon_ops : &td__srv_alpaca_ops;
+    return (unsigned)v < TD_VENDOR__COUNT && dialects[v] ? dialects[v] : &td__srv_alpaca_ops;
 }
 
 void td_srv_sess_init(td_srv_sess_t *s, const td_srv_cfg_t *cfg, const td_srv_cb_t *cb, void *ud,
@@ -16,7 +23,9 @@ void td_srv_sess_init(td_srv_sess_t *s, const td_srv_cfg_t *cfg, const td_srv_cb
 {
     memset(s, 0, sizeof *s);
     s->cfg = *cfg;
-    s->ops = ops_of(cfg->dialect);
+    s->ops = ops_of(cfg->vs->vendor);
+    s->cls = cfg->vs->cls;
+    s->cluster = (td_polygon_cluster_t)td_vendor_cluster(cfg->vs);
     s->cb = cb;
     s->ud = ud;
     s->open_ms = now_ms;
@@ -31,14 +40,23 @@ void td_srv_sess_free(td_srv_sess_t *s)
 
 unsigned td_srv_offered(const td_srv_cfg_t *cfg)
 {
-    if (cfg->dialect == TD_SRV_POLYGON) return td_polygon_kinds(cfg->cluster);
-    return td_alpaca_server_offered(cfg->cls);
+    return cfg->vs->offered;
 }
 
-const char *td_srv_error_frame(td_srv_dialect_t d, td_buf_t *b, int code)
+const char *td_srv_error_frame(td_vendor_t v, td_buf_t *b, int code)
 {
     const char *status;
-    return ops_of(d)->error_frame(b, code, &status);
+    return ops_of(v)->error_frame(b, code, &status);
+}
+
+void td_srv_gap_frame(td_vendor_t v, td_buf_t *b, const char *members, size_t n)
+{
+    ops_of(v)->gap_frame(b, members, n);
+}
+
+int td_srv_header_auth(td_vendor_t v)
+{
+    return ops_of(v)->header_auth;
 }
 
 /* ---- sending -------------------------------------------------------------- */
@@ -97,7 +115,7 @@ void td_srv_sess_oversize(td_srv_sess_t *s)
 void td_srv_sess_open(td_srv_sess_t *s, const char *hkey, const char *hsecret)
 {
     s->ops->greet(s);
-    if (s->cfg.dialect == TD_SRV_ALPACA && (hkey || hsecret))
+    if (s->ops->header_auth && (hkey || hsecret))
         td_srv_sess_auth(s, hkey, hkey ? strlen(hkey) : 0, hsecret, hsecret ? strlen(hsecret) : 0,
                          "headers");
 }
@@ -151,6 +169,11 @@ static void auth_result(td_srv_sess_t *s, int rc)
         s->authed = 1;
         s->ops->authed(s);
     }
+}
+
+void td_srv_sess_token(td_srv_sess_t *s, const char *tok, size_t n)
+{
+    s->ops->token(s, tok, n);
 }
 
 void td_srv_sess_auth(td_srv_sess_t *s, const char *key, size_t kn, const char *secret, size_t sn,

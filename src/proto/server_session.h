@@ -17,11 +17,10 @@
 #include "proto/alpaca_server.h"
 #include "proto/polygon.h"
 #include "proto/sub.h"
+#include "proto/vendor.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-typedef enum td_srv_dialect_e { TD_SRV_ALPACA, TD_SRV_POLYGON } td_srv_dialect_t;
 
 /* What the auth hook answers besides an error code (402, 406, 409, …). */
 #define TD_SRV_AUTH_OK   0
@@ -87,11 +86,9 @@ typedef struct td_srv_cb_s {
 } td_srv_cb_t;
 
 typedef struct td_srv_cfg_s {
-    td_srv_dialect_t dialect;
-    td_class_t cls;               /* Alpaca: the path's stream class */
-    td_polygon_cluster_t cluster; /* Polygon: the path's cluster */
-    size_t max_symbols;           /* symbols a client may name (0: any) */
-    uint64_t auth_timeout_ms;     /* 0: none */
+    const td_vstream_t *vs;   /* the path's stream: its vendor picks the dialect */
+    size_t max_symbols;       /* symbols a client may name (0: any) */
+    uint64_t auth_timeout_ms; /* 0: none */
     /* Alpaca: the reader of a client message (NULL: JSON,
      * td_alpaca_client_parse) and whether binary frames are messages. */
     int (*parse)(const char *p, size_t n, td_alpaca_client_msg_t *m);
@@ -104,6 +101,8 @@ struct td_srv_ops_s;
 typedef struct td_srv_sess_s {
     const struct td_srv_ops_s *ops;
     td_srv_cfg_t cfg;
+    td_class_t cls;               /* cfg.vs's class */
+    td_polygon_cluster_t cluster; /* Polygon: the class as a cluster */
     const td_srv_cb_t *cb;
     void *ud;
     uint64_t open_ms;
@@ -120,8 +119,9 @@ void td_srv_sess_init(td_srv_sess_t *s, const td_srv_cfg_t *cfg, const td_srv_cb
                       uint64_t now_ms);
 void td_srv_sess_free(td_srv_sess_t *s);
 
-/* The greeting; on Alpaca, credentials of the upgrade's headers (either
- * non-NULL) are checked as an auth message. */
+/* The greeting; credentials of the upgrade's headers (either non-NULL) are
+ * checked as an auth message where the dialect has header auth (Alpaca;
+ * td_srv_header_auth), else ignored. */
 void td_srv_sess_open(td_srv_sess_t *s, const char *hkey, const char *hsecret);
 /* One complete client message (binary: a binary frame). */
 void td_srv_sess_message(td_srv_sess_t *s, const char *msg, size_t len, int binary);
@@ -132,7 +132,10 @@ int td_srv_sess_rx(td_srv_sess_t *s, const void *in, size_t len, int final, int 
 /* A message over the shell's size limit was dropped: 400 (Alpaca),
  * "message too large" (Polygon); malformed. */
 void td_srv_sess_oversize(td_srv_sess_t *s);
-/* Credentials from elsewhere (a token on the upgrade URL), as an auth. */
+/* A token on the upgrade URL (?token=), as the dialect's auth carries one
+ * (Alpaca: key "jwt" and the token as the secret; Polygon: the key). */
+void td_srv_sess_token(td_srv_sess_t *s, const char *tok, size_t n);
+/* Credentials from elsewhere, as an auth. */
 void td_srv_sess_auth(td_srv_sess_t *s, const char *key, size_t kn, const char *secret, size_t sn,
                       const char *how);
 /* A held-back auth was checked: rc as the auth hook's. */
@@ -148,8 +151,16 @@ void td_srv_sess_error(td_srv_sess_t *s, int code, int close);
  * [{"T":"error","code":CODE,"msg":TEXT}], Polygon an "error" status. */
 void td_srv_sess_refuse(td_srv_sess_t *s, int code, const char *text);
 
-/* The frame of error code in the dialect, appended to b; returns its text. */
-const char *td_srv_error_frame(td_srv_dialect_t d, td_buf_t *b, int code);
+/* The frame of error code in vendor v's dialect, appended to b; returns
+ * its text. */
+const char *td_srv_error_frame(td_vendor_t v, td_buf_t *b, int code);
+/* tickerd's gap notice in v's dialect: members are the notice's JSON
+ * members after its "type" (n bytes, ending with '}'), appended to b as one
+ * frame (Alpaca: {"T":"gap",...}; Polygon: a "gap" status). */
+void td_srv_gap_frame(td_vendor_t v, td_buf_t *b, const char *members, size_t n);
+/* Whether v's dialect authenticates by the upgrade's headers (Alpaca's
+ * APCA-API-KEY-ID / APCA-API-SECRET-KEY). */
+int td_srv_header_auth(td_vendor_t v);
 /* The kinds a session of cfg's path offers (bitmask of 1u << kind). */
 unsigned td_srv_offered(const td_srv_cfg_t *cfg);
 

@@ -156,9 +156,7 @@ td_sim_sess_t *td__sim_sess_new(td_sim_t *sim, td_sim_stream_t *st, struct lws *
     s->id = ++sim->next_id;
     s->open_ms = uv_now(sim->loop);
     td_srv_cfg_t sc = {
-        .dialect = st->poly ? TD_SRV_POLYGON : TD_SRV_ALPACA,
-        .cls = st->cls,
-        .cluster = st->cluster,
+        .vs = st->vs,
         .max_symbols = cfg->symbol_limit > 0 ? (size_t)cfg->symbol_limit : 0,
         .auth_timeout_ms = cfg->auth_timeout > 0 ? (uint64_t)(cfg->auth_timeout * 1000) : 0,
         .max_message = RX_MAX,

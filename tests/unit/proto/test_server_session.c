@@ -101,15 +101,13 @@ typedef struct fix_s {
     td_srv_sess_t s;
 } fix_t;
 
-static void start(fix_t *f, td_srv_dialect_t d, int cls, size_t max_symbols)
+static void start(fix_t *f, td_vendor_t v, int cls, size_t max_symbols)
 {
     memset(&f->r, 0, sizeof f->r);
-    td_srv_cfg_t c = {.dialect = d,
-                      .cls = (td_class_t)cls,
-                      .cluster = (td_polygon_cluster_t)cls,
-                      .max_symbols = max_symbols,
-                      .auth_timeout_ms = 10000,
-                      .max_message = 256};
+    const td_vstream_t *vs = td_vendor_first(v, (td_class_t)cls);
+    assert_non_null(vs);
+    td_srv_cfg_t c = {
+        .vs = vs, .max_symbols = max_symbols, .auth_timeout_ms = 10000, .max_message = 256};
     td_srv_sess_init(&f->s, &c, &cb, &f->r, 1000);
 }
 
@@ -145,7 +143,7 @@ static void expect_log(fix_t *f, const char *lines)
 
 static void alpaca_authed(fix_t *f, int cls, size_t max)
 {
-    start(f, TD_SRV_ALPACA, cls, max);
+    start(f, TD_VENDOR_ALPACA, cls, max);
     td_srv_sess_open(&f->s, NULL, NULL);
     msg(f, AUTH);
     expect(f, OK("connected") OK("authenticated"));
@@ -171,7 +169,7 @@ static void test_alpaca_header_auth(void **state)
 {
     (void)state;
     fix_t f;
-    start(&f, TD_SRV_ALPACA, TD_CLASS_STOCKS, 0);
+    start(&f, TD_VENDOR_ALPACA, TD_CLASS_STOCKS, 0);
     td_srv_sess_open(&f.s, "hk", "hs");
     expect(&f, OK("connected") OK("authenticated"));
     expect_log(&f, "auth hk hs headers\n");
@@ -179,7 +177,7 @@ static void test_alpaca_header_auth(void **state)
     expect(&f, E(403, "already authenticated"));
     stop(&f);
     /* a key without a secret is still checked (the hook says no) */
-    start(&f, TD_SRV_ALPACA, TD_CLASS_STOCKS, 0);
+    start(&f, TD_VENDOR_ALPACA, TD_CLASS_STOCKS, 0);
     f.r.auth_rc = 402;
     td_srv_sess_open(&f.s, "hk", NULL);
     expect(&f, OK("connected") E(402, "auth failed"));
@@ -200,7 +198,7 @@ static void test_alpaca_auth_errors(void **state)
              {409, 0, E(409, "insufficient subscription")},
              {411, 0, E(411, "insufficient scope")}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-        start(&f, TD_SRV_ALPACA, TD_CLASS_STOCKS, 0);
+        start(&f, TD_VENDOR_ALPACA, TD_CLASS_STOCKS, 0);
         f.r.auth_rc = t[i].rc;
         msg(&f, AUTH);
         expect(&f, t[i].frame);
@@ -216,7 +214,7 @@ static void test_alpaca_held_auth(void **state)
 {
     (void)state;
     fix_t f;
-    start(&f, TD_SRV_ALPACA, TD_CLASS_STOCKS, 0);
+    start(&f, TD_VENDOR_ALPACA, TD_CLASS_STOCKS, 0);
     f.r.auth_rc = TD_SRV_AUTH_HELD;
     msg(&f, AUTH);
     expect(&f, "");
@@ -227,7 +225,7 @@ static void test_alpaca_held_auth(void **state)
     expect(&f, OK("authenticated"));
     assert_true(f.s.authed);
     stop(&f);
-    start(&f, TD_SRV_ALPACA, TD_CLASS_STOCKS, 0);
+    start(&f, TD_VENDOR_ALPACA, TD_CLASS_STOCKS, 0);
     f.r.auth_rc = TD_SRV_AUTH_HELD;
     msg(&f, AUTH);
     td_srv_sess_auth_done(&f.s, 402);
@@ -240,7 +238,7 @@ static void test_alpaca_auth_timeout(void **state)
 {
     (void)state;
     fix_t f;
-    start(&f, TD_SRV_ALPACA, TD_CLASS_STOCKS, 0);
+    start(&f, TD_VENDOR_ALPACA, TD_CLASS_STOCKS, 0);
     td_srv_sess_tick(&f.s, 10999);
     expect(&f, "");
     td_srv_sess_tick(&f.s, 11000);
@@ -261,7 +259,7 @@ static void test_alpaca_malformed(void **state)
 {
     (void)state;
     fix_t f;
-    start(&f, TD_SRV_ALPACA, TD_CLASS_STOCKS, 0);
+    start(&f, TD_VENDOR_ALPACA, TD_CLASS_STOCKS, 0);
     msg(&f, "{\"action\":");
     msg(&f, "[]");
     td_srv_sess_message(&f.s, AUTH, strlen(AUTH), 1); /* a binary frame on a JSON session */
@@ -334,7 +332,7 @@ static void test_alpaca_sub_errors(void **state)
 {
     (void)state;
     fix_t f;
-    start(&f, TD_SRV_ALPACA, TD_CLASS_STOCKS, 2);
+    start(&f, TD_VENDOR_ALPACA, TD_CLASS_STOCKS, 2);
     msg(&f, "{\"action\":\"subscribe\",\"trades\":[\"AAPL\"]}");
     msg(&f, "{\"action\":\"unsubscribe\",\"trades\":[\"AAPL\"]}");
     expect(&f, E(401, "not authenticated") E(401, "not authenticated"));
@@ -404,7 +402,7 @@ static void test_minimal_hooks(void **state)
     (void)state;
     rec_t r = {0};
     td_srv_sess_t s;
-    td_srv_cfg_t c = {.dialect = TD_SRV_ALPACA, .cls = TD_CLASS_STOCKS};
+    td_srv_cfg_t c = {.vs = td_vendor_find("/v2/iex")};
     td_srv_sess_init(&s, &c, &cb_min, &r, 0);
     td_srv_sess_open(&s, NULL, NULL);
     td_srv_sess_message(&s, AUTH, strlen(AUTH), 0);
@@ -430,7 +428,7 @@ static void test_minimal_hooks(void **state)
 
 static void polygon_authed(fix_t *f, size_t max)
 {
-    start(f, TD_SRV_POLYGON, TD_POLYGON_STOCKS, max);
+    start(f, TD_VENDOR_POLYGON, TD_POLYGON_STOCKS, max);
     td_srv_sess_open(&f->s, "ignored", "ignored"); /* no header auth on Polygon */
     msg(f, PAUTH);
     expect(f, ST("connected", "Connected Successfully") ST("auth_success", "authenticated"));
@@ -445,20 +443,20 @@ static void test_polygon_handshake(void **state)
     msg(&f, PAUTH);
     expect(&f, ST("error", "already authenticated"));
     stop(&f);
-    start(&f, TD_SRV_POLYGON, TD_POLYGON_STOCKS, 0);
+    start(&f, TD_VENDOR_POLYGON, TD_POLYGON_STOCKS, 0);
     f.r.auth_rc = 402;
     msg(&f, PAUTH);
     expect(&f, ST("auth_failed", "authentication failed"));
     assert_int_equal(f.r.closed, 1402);
     stop(&f);
-    start(&f, TD_SRV_POLYGON, TD_POLYGON_STOCKS, 0);
+    start(&f, TD_VENDOR_POLYGON, TD_POLYGON_STOCKS, 0);
     f.r.auth_rc = 406;
     msg(&f, "{\"action\":\"auth\"}"); /* no params: the hook gets no key */
     expect_log(&f, "auth - - message\n");
     expect(&f, ST("max_connections", TD_POLYGON_TEXT_MAX_CONNECTIONS));
     assert_int_equal(f.r.closed, 1406);
     stop(&f);
-    start(&f, TD_SRV_POLYGON, TD_POLYGON_STOCKS, 0);
+    start(&f, TD_VENDOR_POLYGON, TD_POLYGON_STOCKS, 0);
     td_srv_sess_tick(&f.s, 11000);
     expect(&f, ST("auth_timeout", "No authentication request received."));
     assert_int_equal(f.r.closed, 1404);
@@ -469,7 +467,7 @@ static void test_polygon_statuses(void **state)
 {
     (void)state;
     fix_t f;
-    start(&f, TD_SRV_POLYGON, TD_POLYGON_STOCKS, 0);
+    start(&f, TD_VENDOR_POLYGON, TD_POLYGON_STOCKS, 0);
     msg(&f, "{\"action\":\"subscribe\",\"params\":\"T.AAPL\"}");
     expect(&f, ST("error", "not authorized"));
     msg(&f, "{\"action\":");
@@ -554,19 +552,30 @@ static void test_error_frames(void **state)
 {
     (void)state;
     td_buf_t b = TD_BUF_INIT;
-    assert_string_equal(td_srv_error_frame(TD_SRV_ALPACA, &b, 402), "auth failed");
+    assert_string_equal(td_srv_error_frame(TD_VENDOR_ALPACA, &b, 402), "auth failed");
     assert_string_equal(b.data, "[{\"T\":\"error\",\"code\":402,\"msg\":\"auth failed\"}]");
     td_buf_reset(&b);
-    assert_string_equal(td_srv_error_frame(TD_SRV_POLYGON, &b, 404),
+    assert_string_equal(td_srv_error_frame(TD_VENDOR_POLYGON, &b, 404),
                         "No authentication request received.");
     td_buf_reset(&b);
-    assert_string_equal(td_srv_error_frame(TD_SRV_POLYGON, &b, 411), "error");
+    assert_string_equal(td_srv_error_frame(TD_VENDOR_POLYGON, &b, 411), "error");
     assert_string_equal(b.data, "[{\"ev\":\"status\",\"status\":\"error\",\"message\":\"error\"}]");
     td_buf_free(&b);
-    td_srv_cfg_t c = {.dialect = TD_SRV_POLYGON, .cluster = TD_POLYGON_STOCKS};
+    td_srv_cfg_t c = {.vs = td_vendor_find("/stocks")};
     assert_int_equal(td_srv_offered(&c), td_polygon_kinds(TD_POLYGON_STOCKS));
-    c.dialect = TD_SRV_ALPACA, c.cls = TD_CLASS_NEWS;
+    c.vs = td_vendor_find("/v1beta1/news");
     assert_int_equal(td_srv_offered(&c), 1u << TD_KIND_NEWS);
+    /* tickerd's gap notice and the token on the URL, in each dialect */
+    static const char members[] = "\"feed\":\"x\"}";
+    td_srv_gap_frame(TD_VENDOR_ALPACA, &b, members, strlen(members));
+    assert_string_equal(b.data, "[{\"T\":\"gap\",\"feed\":\"x\"}]");
+    td_buf_reset(&b);
+    td_srv_gap_frame(TD_VENDOR_POLYGON, &b, members, strlen(members));
+    assert_string_equal(b.data, "[{\"ev\":\"status\",\"status\":\"gap\",\"message\":\"gap "
+                                "notice\",\"feed\":\"x\"}]");
+    td_buf_free(&b);
+    assert_true(td_srv_header_auth(TD_VENDOR_ALPACA));
+    assert_false(td_srv_header_auth(TD_VENDOR_POLYGON));
 }
 
 int main(void)
