@@ -215,19 +215,8 @@ static void message(td_srv_sess_t *s, const char *msg, size_t len, int binary)
     td_alpaca_client_msg_free(&m);
 }
 
-/* greet, message, error_frame, refuse_frame, authed */
-/* The token is a secret under the key "jwt" (PROTOCOLS.md: OAuth's form). */
-static void token(td_srv_sess_t *s, const char *tok, size_t n)
-{
-    td_srv_sess_auth(s, "jwt", 3, tok, n, "url");
-}
+/* tickerd's gap notice */
+#define GAP_HEAD "[{\"T\":\"gap\","
 
-static void gap_frame(td_buf_t *b, const char *members, size_t n)
-{
-    td_buf_appends(b, "[{\"T\":\"gap\",");
-    td_buf_append(b, members, n);
-    td_buf_appendc(b, ']');
-}
-
-const td_srv_ops_t td__srv_alpaca_ops = {greet,  message, error_frame, refuse_frame,
-                                         authed, token,   gap_frame,   1};
+const td_srv_ops_t td__srv_alpaca_ops = {greet,  message,  error_frame, refuse_frame,
+                                         authed, GAP_HEAD, 1,           0};

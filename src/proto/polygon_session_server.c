@@ -241,19 +241,8 @@ static void message(td_srv_sess_t *s, const char *msg, size_t len, int binary)
     free(params);
 }
 
-/* greet, message, error_frame, refuse_frame, authed */
-/* The token stands for the key (Polygon's auth has no secret). */
-static void token(td_srv_sess_t *s, const char *tok, size_t n)
-{
-    td_srv_sess_auth(s, tok, n, NULL, 0, "url");
-}
+/* tickerd's gap notice, as a status */
+#define GAP_HEAD "[{\"ev\":\"status\",\"status\":\"gap\",\"message\":\"gap notice\","
 
-static void gap_frame(td_buf_t *b, const char *members, size_t n)
-{
-    td_buf_appends(b, "[{\"ev\":\"status\",\"status\":\"gap\",\"message\":\"gap notice\",");
-    td_buf_append(b, members, n);
-    td_buf_appendc(b, ']');
-}
-
-const td_srv_ops_t td__srv_polygon_ops = {greet,  message, error_frame, refuse_frame,
-                                          authed, token,   gap_frame,   0};
+const td_srv_ops_t td__srv_polygon_ops = {greet,  message,  error_frame, refuse_frame,
+                                          authed, GAP_HEAD, 0,           1};

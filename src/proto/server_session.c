@@ -51,7 +51,9 @@ const char *td_srv_error_frame(td_vendor_t v, td_buf_t *b, int code)
 
 void td_srv_gap_frame(td_vendor_t v, td_buf_t *b, const char *members, size_t n)
 {
-    ops_of(v)->gap_frame(b, members, n);
+    td_buf_appends(b, ops_of(v)->gap_head);
+    td_buf_append(b, members, n);
+    td_buf_appendc(b, ']');
 }
 
 int td_srv_header_auth(td_vendor_t v)
@@ -173,7 +175,10 @@ static void auth_result(td_srv_sess_t *s, int rc)
 
 void td_srv_sess_token(td_srv_sess_t *s, const char *tok, size_t n)
 {
-    s->ops->token(s, tok, n);
+    if (s->ops->token_is_key)
+        td_srv_sess_auth(s, tok, n, NULL, 0, "url");
+    else
+        td_srv_sess_auth(s, "jwt", 3, tok, n, "url");
 }
 
 void td_srv_sess_auth(td_srv_sess_t *s, const char *key, size_t kn, const char *secret, size_t sn,

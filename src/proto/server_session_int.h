@@ -16,11 +16,12 @@ typedef struct td_srv_ops_s {
     /* A text error of our own: the frame (code for Alpaca's). */
     void (*refuse_frame)(td_buf_t *b, int code, const char *text);
     void (*authed)(td_srv_sess_t *s);
-    /* A token from the upgrade URL, as this dialect's auth carries it. */
-    void (*token)(td_srv_sess_t *s, const char *tok, size_t n);
-    /* tickerd's gap notice as a frame (td_srv_gap_frame). */
-    void (*gap_frame)(td_buf_t *b, const char *members, size_t n);
-    int header_auth; /* credentials in the upgrade's headers */
+    /* tickerd's gap notice: this head, then the notice's members after
+     * its "type" (td_srv_gap_frame). */
+    const char *gap_head;
+    int header_auth;  /* credentials in the upgrade's headers */
+    int token_is_key; /* a token stands for the key (else: key "jwt", the
+                       * token as the secret) */
 } td_srv_ops_t;
 
 extern const td_srv_ops_t td__srv_alpaca_ops, td__srv_polygon_ops;
