@@ -6,6 +6,7 @@ history stream of each channel it concerns), a counter per upstream in
 the windows the notices give."""
 import asyncio
 import json
+import signal
 import time
 import urllib.request
 
@@ -127,8 +128,15 @@ def test_redis_outage_with_drops_gives_a_notice_with_the_count(tickerd, redis, r
     gen = coll.generation
     redis.stop()
     run.wait_for_log(r"buffer full", timeout=15)
-    redis.start()
-    coll.wait_subscribed(timeout=15, after_gen=gen)
+    # tickerd publishes the notice as soon as it is back on Redis: hold it
+    # until the collector has subscribed again, or the notice may go out to
+    # nobody (pub/sub keeps nothing)
+    run.signal(signal.SIGSTOP)
+    try:
+        redis.start()
+        coll.wait_subscribed(timeout=15, after_gen=gen)
+    finally:
+        run.signal(signal.SIGCONT)
     deadline = time.monotonic() + 15
     notices = []
     while not notices and time.monotonic() < deadline:
