@@ -93,6 +93,7 @@ static const char *scan_member(td_split_t *s, void *rv, int id, const char *p)
         const char *v = p + 1, *ve = td_json_scan_str(v, end, &esc);
         if (!ve) return NULL;
         uint32_t n = (uint32_t)(ve - v);
+        if (id == KEY_OTHER) return ve + 1; /* most members: no jump table */
         switch (id) {
         case KEY_T:
             r->kind = (int8_t)td_split_id(v, n, esc, kind_of_plain, K_UNKNOWN);
@@ -118,7 +119,7 @@ static const char *scan_member(td_split_t *s, void *rv, int id, const char *p)
         return ve + 1;
     }
     const char *q = td_split_value(s, p);
-    if (!q) return NULL;
+    if (!q || id == KEY_OTHER) return q;
     switch (id) {
     case KEY_T:
         r->kind = K_UNKNOWN;
