@@ -54,6 +54,12 @@ if [ "${DEMO_BACKFILL:-1}" = 1 ]; then
 fi
 echo "tickerd demo: simulator on 127.0.0.1:$port at $rate events/s; Ctrl-C to stop" >&2
 echo "tickerd demo: quote board at http://127.0.0.1:$gw/ (WebSocket ws://127.0.0.1:$gw/v2/iex, key demo, secret demo)" >&2
+# A Ctrl-C from here on must stop the live stream too, even one that came
+# before tickerd had set up its handlers: tickerd runs in the background
+# while the script waits for it (a trapped signal interrupts `wait`), and
+# is told with SIGTERM once the script has seen the Ctrl-C (a background
+# job starts with SIGINT ignored until tickerd's own handler is set).
+[ "$interrupted" = 0 ] || exit 0
 APCA_API_KEY_ID=demo APCA_API_SECRET_KEY=demo "$bin" run -c "$conf" \
   --url "ws://127.0.0.1:$port/v2/iex" \
   --url "ws://127.0.0.1:$port/v1beta3/crypto/us" \
@@ -61,4 +67,14 @@ APCA_API_KEY_ID=demo APCA_API_SECRET_KEY=demo "$bin" run -c "$conf" \
   --subscribe 'trades=*;quotes=*;bars=*;statuses=*;news=*' \
   --listen "127.0.0.1:$gw" --web-root "${WEB_ROOT:-web}" \
   --rest-url "http://127.0.0.1:$port" \
-  --stdout --stats-interval 1 "${@:2}"
+  --stdout --stats-interval 1 "${@:2}" &
+live=$!
+rc=0
+while :; do
+  [ "$interrupted" = 0 ] || kill -TERM "$live" 2>/dev/null || true
+  wait "$live" && rc=0 || rc=$?
+  kill -0 "$live" 2>/dev/null || break
+done
+# stopped by the signal before its handlers were set up: still a clean stop
+if [ "$interrupted" = 1 ] && { [ "$rc" = 130 ] || [ "$rc" = 143 ]; }; then rc=0; fi
+exit "$rc"

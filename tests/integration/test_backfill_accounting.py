@@ -286,7 +286,12 @@ def test_the_demo_backfill_includes_today(tickerd_bin, tmp_path):
             os.killpg(p.pid, signal.SIGINT)
         except ProcessLookupError:
             pass
-        p.wait(20)
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(5)
+            raise AssertionError("the demo did not stop within 20 s of Ctrl-C:\n" + err.read_text())
     now = datetime.now(timezone.utc)
     latest = sqlite_count(db, "SELECT max(ts) FROM bars") / 1e9
     assert now.timestamp() - latest < 15 * 60 + 60, (latest, now)  # the bar under way now
