@@ -25,6 +25,9 @@ def main(argv):
         fg = os.tcgetpgrp(tty) == os.getpgrp()
     except OSError:
         tty, fg = -1, False
+    # A Ctrl-C stops the demo even when started with SIGINT ignored (a
+    # background job of a script): the shell could not trap it otherwise.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     if not fg:
         if tty >= 0:
             os.close(tty)

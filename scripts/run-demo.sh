@@ -56,9 +56,9 @@ echo "tickerd demo: simulator on 127.0.0.1:$port at $rate events/s; Ctrl-C to st
 echo "tickerd demo: quote board at http://127.0.0.1:$gw/ (WebSocket ws://127.0.0.1:$gw/v2/iex, key demo, secret demo)" >&2
 # A Ctrl-C from here on must stop the live stream too, even one that came
 # before tickerd had set up its handlers: tickerd runs in the background
-# while the script waits for it (a trapped signal interrupts `wait`), and
-# is told with SIGTERM once the script has seen the Ctrl-C (a background
-# job starts with SIGINT ignored until tickerd's own handler is set).
+# while the script watches it, and is told with SIGTERM once the script
+# has seen the Ctrl-C (a background job starts with SIGINT ignored until
+# tickerd's own handler is set).
 [ "$interrupted" = 0 ] || exit 0
 APCA_API_KEY_ID=demo APCA_API_SECRET_KEY=demo "$bin" run -c "$conf" \
   --url "ws://127.0.0.1:$port/v2/iex" \
@@ -69,12 +69,15 @@ APCA_API_KEY_ID=demo APCA_API_SECRET_KEY=demo "$bin" run -c "$conf" \
   --rest-url "http://127.0.0.1:$port" \
   --stdout --stats-interval 1 "${@:2}" &
 live=$!
-rc=0
-while :; do
-  [ "$interrupted" = 0 ] || kill -TERM "$live" 2>/dev/null || true
-  wait "$live" && rc=0 || rc=$?
-  kill -0 "$live" 2>/dev/null || break
+sent=0
+while kill -0 "$live" 2>/dev/null; do
+  if [ "$interrupted" = 1 ] && [ "$sent" = 0 ]; then
+    kill -TERM "$live" 2>/dev/null || true
+    sent=1
+  fi
+  sleep 0.2 || true
 done
+wait "$live" && rc=0 || rc=$?
 # stopped by the signal before its handlers were set up: still a clean stop
 if [ "$interrupted" = 1 ] && { [ "$rc" = 130 ] || [ "$rc" = 143 ]; }; then rc=0; fi
 exit "$rc"
