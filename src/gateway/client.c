@@ -39,7 +39,6 @@ gw_client_t *td__gw_client_new(td_gateway_t *g, struct lws *wsi, const td_vstrea
     c->open_ms = uv_now(g->loop);
     c->path = vs->path;
     c->vs = vs;
-    c->polygon = vs->vendor == TD_VENDOR_POLYGON;
     c->codec = codec;
     td_subset_init(&c->sess.sub);
     td_outq_init(&c->q, GW_ENTRY_OVERHEAD);

@@ -195,7 +195,7 @@ static char *dup_n(const char *s, size_t n);
 static int is_token(const gw_client_t *c, const char *key, size_t kn)
 {
     if (!c->g->cfg.jwt || !key) return 0;
-    if (!c->polygon) return kn == 3 && memcmp(key, "jwt", 3) == 0;
+    if (!td_srv_key_only(c->vs->vendor)) return kn == 3 && memcmp(key, "jwt", 3) == 0;
     const char *d = memchr(key, '.', kn);
     return d && memchr(d + 1, '.', kn - (size_t)(d + 1 - key)) != NULL;
 }
@@ -226,11 +226,12 @@ static int auth_now(gw_client_t *c, const char *key, size_t kn, const char *secr
 {
     td_gateway_t *g = c->g;
     td_jwt_claims_t *cl = NULL;
+    int key_only = td_srv_key_only(c->vs->vendor); /* no secret (Polygon) */
     if (is_token(c, key, kn)) {
-        if (!(cl = c->polygon ? check_token(c, key, kn, how) : check_token(c, secret, sn, how)))
+        if (!(cl = key_only ? check_token(c, key, kn, how) : check_token(c, secret, sn, how)))
             return 402;
-    } else if (!key || !kn || (!c->polygon && (!secret || !sn)) ||
-               !key_ok(g, key, kn, c->polygon ? NULL : secret, sn)) {
+    } else if (!key || !kn || (!key_only && (!secret || !sn)) ||
+               !key_ok(g, key, kn, key_only ? NULL : secret, sn)) {
         auth_failed(c);
         return 402;
     }
@@ -241,7 +242,7 @@ static int auth_now(gw_client_t *c, const char *key, size_t kn, const char *secr
         return 406;
     }
     c->jwt = cl;
-    if (!cl) c->auth_key = dup_n(key, kn), c->auth_secret = c->polygon ? NULL : dup_n(secret, sn);
+    if (!cl) c->auth_key = dup_n(key, kn), c->auth_secret = key_only ? NULL : dup_n(secret, sn);
     g->st.authed++;
     if (cl) {
         g->st.token_auths++;

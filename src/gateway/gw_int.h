@@ -103,7 +103,6 @@ typedef struct gw_client_s {
     uint64_t id, open_ms;
     const char *path;
     const td_vstream_t *vs; /* the path's stream (proto/vendor.h) */
-    int polygon;            /* vs is Polygon's (guard.c: a key alone; since.c) */
     int codec;
     int gaps;       /* asked for gap notices ("gaps":true on a subscribe) */
     int closing;    /* a final message is queued: no more data; close once written */

@@ -424,7 +424,7 @@ static void trimmed(gw_client_t *c, const trim_check_t *t, uint64_t to_ms)
                     .lost = -1,
                     .reason = "trimmed from the history (--redis-history N) before it was read"};
     td_gap_json(&j, &gap);
-    if (c->polygon) {
+    if (c->vs->vendor == TD_VENDOR_POLYGON) {
         td_buf_appendf(&b, "since: %s.%s: history trimmed after the id given: %s",
                        td_kind_name(t->kind), t->sym, j.data);
         refuse(c, b.data);

@@ -56,6 +56,11 @@ void td_srv_gap_frame(td_vendor_t v, td_buf_t *b, const char *members, size_t n)
     td_buf_appendc(b, ']');
 }
 
+int td_srv_key_only(td_vendor_t v)
+{
+    return ops_of(v)->token_is_key;
+}
+
 int td_srv_header_auth(td_vendor_t v)
 {
     return ops_of(v)->header_auth;

@@ -161,6 +161,9 @@ void td_srv_gap_frame(td_vendor_t v, td_buf_t *b, const char *members, size_t n)
 /* Whether v's dialect authenticates by the upgrade's headers (Alpaca's
  * APCA-API-KEY-ID / APCA-API-SECRET-KEY). */
 int td_srv_header_auth(td_vendor_t v);
+/* Whether v's auth is a key alone, a token standing for it (Polygon), rather
+ * than a key and a secret (Alpaca: a token is the secret of key "jwt"). */
+int td_srv_key_only(td_vendor_t v);
 /* The kinds a session of cfg's path offers (bitmask of 1u << kind). */
 unsigned td_srv_offered(const td_srv_cfg_t *cfg);
 
